@@ -1,0 +1,3 @@
+"""comwit: declarative deploys for Comwit Cloud apps."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,7 @@
+"""`python -m comwit`: the same entry point as the `comwit` script."""
+
+import sys
+
+from comwit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,101 @@
+"""The terminal edge: where text leaves comwit, scrubbed of secrets, coloured only on a TTY.
+
+Data (plans, JSON, tables) goes to stdout; logs, warnings, errors and progress go to stderr,
+so `comwit plan --format json > plan.json` stays clean.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import TextIO
+
+from comwit.secret import redact
+
+QUIET = -1
+NORMAL = 0
+VERBOSE = 1
+
+_STYLES = {
+    "add": "32",  # green
+    "change": "33",  # yellow
+    "remove": "31",  # red
+    "bold": "1",
+    "dim": "2",
+    "error": "1;31",
+    "warning": "33",
+}
+
+
+@dataclass
+class Console:
+    out: TextIO
+    err: TextIO
+    color: bool = False
+    err_color: bool = False
+    verbosity: int = NORMAL
+
+    @property
+    def interactive(self) -> bool:
+        """A human at a terminal: progress bars and confirmation prompts make sense."""
+        return _isatty(self.err) and _isatty(sys.stdin)
+
+    def print(self, text: str = "") -> None:
+        """Data for stdout: always printed, even with --quiet."""
+        self.out.write(redact(text) + "\n")
+        self.out.flush()
+
+    def info(self, text: str) -> None:
+        if self.verbosity >= NORMAL:
+            self._log(text)
+
+    def detail(self, text: str) -> None:
+        if self.verbosity >= VERBOSE:
+            self._log(text)
+
+    def warn(self, text: str) -> None:
+        self._log(self._style_err("warning", "warning:") + " " + text)
+
+    def error(self, text: str) -> None:
+        self._log(self._style_err("error", "error:") + " " + text)
+
+    def style(self, name: str, text: str) -> str:
+        """`text` in the named style when stdout shows colour, else as it is."""
+        return _paint(name, text) if self.color else text
+
+    def _style_err(self, name: str, text: str) -> str:
+        return _paint(name, text) if self.err_color else text
+
+    def _log(self, text: str) -> None:
+        self.err.write(redact(text) + "\n")
+        self.err.flush()
+
+
+def make_console(*, quiet: bool = False, verbose: bool = False) -> Console:
+    """The console for this process: colour when the stream is a TTY and NO_COLOR is unset."""
+    verbosity = QUIET if quiet else VERBOSE if verbose else NORMAL
+    return Console(
+        out=sys.stdout,
+        err=sys.stderr,
+        color=wants_color(sys.stdout),
+        err_color=wants_color(sys.stderr),
+        verbosity=verbosity,
+    )
+
+
+def wants_color(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return _isatty(stream)
+
+
+def _paint(name: str, text: str) -> str:
+    return f"\033[{_STYLES[name]}m{text}\033[0m"
+
+
+def _isatty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

@@ -1,0 +1,209 @@
+"""Errors: one base, one branch per pipeline stage, split by who is at fault.
+
+    ComwitError                      the user can act on it; exit code 1
+    ├── ManifestError                comwit.toml: every problem at once (file:line:col: field: what)
+    ├── ArtifactError                a build directory cannot be digested or packed
+    ├── CredentialsError             no token, a malformed token, a refused API URL
+    ├── ApiError                     talking to the Comwit API (method, path)
+    │   ├── ApiStatusError           an error status (status, title, detail, code)
+    │   │   ├── BadRequestError          400
+    │   │   ├── UnauthorizedError        401
+    │   │   ├── ForbiddenError           403
+    │   │   ├── NotFoundError            404
+    │   │   ├── ConflictError            409
+    │   │   ├── FeatureDisabledError     501
+    │   │   ├── UpstreamError            502
+    │   │   └── UnexpectedStatusError    any other status
+    │   ├── ApiResponseError         a 2xx answer whose body is not what the contract says
+    │   └── ApiTransportError        no usable answer at all
+    │       ├── ConnectFailedError       could not connect (refused, DNS, unreachable)
+    │       ├── ApiTimeoutError          connect, read or write timed out
+    │       ├── ConnectionDroppedError   the connection closed mid-request
+    │       └── TlsError                 the TLS handshake or certificate failed
+    ├── PlanError                    a plan cannot be made or read
+    │   └── StalePlanError           a saved plan no longer matches the manifest, build dirs or API
+    └── ApplyError                   apply finished with failures (the summary says which)
+
+Anything else escaping a command is a bug: exit code 3.
+httpx exceptions become ApiError subclasses in exactly one place, `comwit.api.transport`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ComwitError(Exception):
+    """An error the user can act on; its message is one or more complete sentences."""
+
+    exit_code = 1
+
+
+# -- manifest -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong in a manifest, located as precisely as the source allows."""
+
+    file: str
+    line: int | None
+    column: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class ManifestError(ComwitError):
+    """The manifest is missing, unreadable or invalid; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=_problem_order)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def _problem_order(p: Problem) -> tuple[str, int, int, str, str]:
+    return (p.file, p.line or 0, p.column or 0, p.field, p.message)
+
+
+# -- artifacts --------------------------------------------------------------------------
+
+
+class ArtifactError(ComwitError):
+    """A build directory cannot be digested or packed."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+# -- credentials ------------------------------------------------------------------------
+
+
+class CredentialsError(ComwitError):
+    """No usable token or API URL. Messages never contain the token itself."""
+
+
+# -- API --------------------------------------------------------------------------------
+
+
+class ApiError(ComwitError):
+    """Talking to the Comwit API failed. `path` never contains the token (it is a header)."""
+
+    def __init__(self, message: str, *, method: str, path: str) -> None:
+        self.method = method
+        self.path = path
+        super().__init__(message)
+
+
+class ApiStatusError(ApiError):
+    """The API answered with an error status and (maybe) a problem-detail body."""
+
+    status: int = 0
+    hint = ""
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        status: int,
+        title: str | None = None,
+        detail: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.code = code
+        what = detail or title or "no detail given"
+        message = f"{method} {path} failed with {status}: {what}"
+        if self.hint:
+            message += f" ({self.hint})"
+        super().__init__(message, method=method, path=path)
+
+
+class BadRequestError(ApiStatusError):
+    status = 400
+    hint = "the API refused the input"
+
+
+class UnauthorizedError(ApiStatusError):
+    status = 401
+    hint = "check that COMWIT_TOKEN holds a valid cwt_ token"
+
+
+class ForbiddenError(ApiStatusError):
+    status = 403
+    hint = "the token lacks the scope for this call or is not a member of the project"
+
+
+class NotFoundError(ApiStatusError):
+    status = 404
+    hint = "check the project id and app name"
+
+
+class ConflictError(ApiStatusError):
+    status = 409
+    hint = "it conflicts with existing state"
+
+
+class FeatureDisabledError(ApiStatusError):
+    status = 501
+    hint = "the feature is not enabled on this service"
+
+
+class UpstreamError(ApiStatusError):
+    status = 502
+    hint = "the Comwit control plane failed; retry later"
+
+
+class UnexpectedStatusError(ApiStatusError):
+    """Any status the contract does not name (413, 500, 503, ...)."""
+
+
+class ApiResponseError(ApiError):
+    """A success status with a body that does not match the contract."""
+
+
+class ApiTransportError(ApiError):
+    """No usable answer: the request may or may not have reached the server."""
+
+
+class ConnectFailedError(ApiTransportError):
+    pass
+
+
+class ApiTimeoutError(ApiTransportError):
+    pass
+
+
+class ConnectionDroppedError(ApiTransportError):
+    pass
+
+
+class TlsError(ApiTransportError):
+    pass
+
+
+# -- plan and apply ---------------------------------------------------------------------
+
+
+class PlanError(ComwitError):
+    """A plan cannot be made, or a saved plan cannot be read."""
+
+
+class StalePlanError(PlanError):
+    """A saved plan no longer matches what it was made from."""
+
+
+class ApplyError(ComwitError):
+    """Apply finished, but some apps failed or were skipped; the summary says which."""
