@@ -24,3 +24,8 @@ def test_python_dash_m_runs_the_same_entry_point():
     )
     assert proc.returncode == 0
     assert proc.stdout.strip() == f"comwit {__version__}"
+
+
+def test_no_arguments_prints_help_and_exits_0(capsys):
+    assert main([]) == 0
+    assert "Usage: comwit" in capsys.readouterr().out

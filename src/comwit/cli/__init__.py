@@ -10,7 +10,6 @@ import os
 import sys
 import traceback
 
-import click
 import typer
 
 from comwit import __version__
@@ -26,7 +25,6 @@ EXIT_INTERRUPTED = 130
 app = typer.Typer(
     name="comwit",
     help="Declarative deploys for Comwit Cloud apps: plan, apply, roll back.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,  # locals hold tokens
     rich_markup_mode=None,
@@ -40,19 +38,23 @@ def _show_version(value: bool) -> None:
         raise typer.Exit(EXIT_OK)
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", is_eager=True, callback=_show_version, help="Show the version."
     ),
 ) -> None:
     """Declarative deploys for Comwit Cloud apps: plan, apply, roll back."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(EXIT_OK)
 
 
 def _register() -> None:
-    from comwit.cli import manifest_cmds, plan_cmds
+    from comwit.cli import emulator_cmds, manifest_cmds, pack_cmd, plan_cmds
 
-    for module in (manifest_cmds, plan_cmds):
+    for module in (manifest_cmds, pack_cmd, plan_cmds, emulator_cmds):
         module.register(app)
 
 
@@ -63,12 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; every outcome becomes an exit code, never a traceback."""
     try:
         result = app(args=argv, prog_name="comwit", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         _say("error: interrupted")
         return EXIT_INTERRUPTED
-    except click.ClickException as exc:
+    except typer.TyperException as exc:  # usage errors: unknown command, bad option value
         _say(f"error: {exc.format_message()} (see `comwit --help`)")
         return EXIT_ERROR
     except ComwitError as exc:
