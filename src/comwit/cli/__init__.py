@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"error: {exc.format_message()} (see `comwit --help`)")
         return EXIT_ERROR
     except ComwitError as exc:
-        _say(f"error: {exc}")
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            _say(f"error: {line}")
         return exc.exit_code
     except KeyboardInterrupt:
         _say("error: interrupted")

@@ -1,0 +1,21 @@
+"""comwit.toml: the manifest, from file to validated, overlaid app configurations."""
+
+from comwit.manifest.load import (
+    DEFAULT_FILE,
+    AppConfig,
+    Host,
+    LoadedManifest,
+    StateConfig,
+    check_manifest,
+    load_manifest,
+)
+
+__all__ = [
+    "DEFAULT_FILE",
+    "AppConfig",
+    "Host",
+    "LoadedManifest",
+    "StateConfig",
+    "check_manifest",
+    "load_manifest",
+]

@@ -1,0 +1,59 @@
+"""Checks that need the machine, not just the file: build dirs exist, ${VAR}s are set.
+
+`validate` runs them; `plan` runs them before touching the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from comwit.errors import ManifestError, Problem
+from comwit.manifest.interpolate import Interpolated, MissingVariableError, interpolate
+from comwit.manifest.load import LoadedManifest
+
+
+def build_dir_problems(loaded: LoadedManifest) -> list[Problem]:
+    """Every app's build_dir must exist and be a directory."""
+    problems = []
+    for name, app in loaded.apps.items():
+        if app.build_dir is None:
+            continue
+        if not app.build_dir.exists():
+            message = f"build directory {app.build_dir} does not exist; build the app first"
+        elif not app.build_dir.is_dir():
+            message = f"{app.build_dir} is not a directory; point build_dir at the built output"
+        else:
+            continue
+        problems.append(loaded.source.problem(("apps", name, "build_dir"), message))
+    return problems
+
+
+def resolve_env(
+    loaded: LoadedManifest, environ: Mapping[str, str]
+) -> dict[str, dict[str, Interpolated]]:
+    """Each app's env vars with ${VAR} filled in; ManifestError names every missing variable."""
+    resolved: dict[str, dict[str, Interpolated]] = {}
+    problems = []
+    for name, app in loaded.apps.items():
+        if app.env is None:
+            continue
+        values = resolved.setdefault(name, {})
+        for key, template in app.env.items():
+            try:
+                values[key] = interpolate(template, environ)
+            except MissingVariableError as exc:
+                problems.append(loaded.source.problem(("apps", name, "env", key), str(exc)))
+    if problems:
+        raise ManifestError(problems)
+    return resolved
+
+
+def check_machine(loaded: LoadedManifest, environ: Mapping[str, str]) -> None:
+    """Raise one ManifestError for every build-dir and ${VAR} problem of `loaded`."""
+    problems = build_dir_problems(loaded)
+    try:
+        resolve_env(loaded, environ)
+    except ManifestError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ManifestError(problems)

@@ -1,0 +1,283 @@
+"""Load comwit.toml: read, parse, overlay the selected environment, validate, apply [defaults].
+
+Every problem found is reported at once as a ManifestError; nothing here touches the
+network or the build directories (see `comwit.manifest.checks` for those).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from comwit.errors import ManifestError, Problem
+from comwit.manifest.hostname import normalize_hostname
+from comwit.manifest.locate import locate
+from comwit.manifest.model import AppSettings, AppSpec, DnsMode, Manifest
+from comwit.manifest.overlay import merge
+from comwit.manifest.problems import SourceMap, suggest, validation_problems
+
+DEFAULT_FILE = "comwit.toml"
+DEFAULT_LEDGER_FILE = ".comwit/state.json"
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    dns: DnsMode = "external"
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """One app as the manifest wants it, [defaults] applied; env values not yet interpolated."""
+
+    name: str
+    build_dir: Path | None = None
+    build: str | None = None
+    hosts: tuple[Host, ...] = ()
+    env_ref: str | None = None
+    max_concurrent_requests: int | None = None
+    exclude: tuple[str, ...] = ()
+    protect: bool = False
+    env: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    backend: str = "app-env"
+    path: Path | None = None
+    keep: int = 50
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    path: Path
+    env: str | None
+    project: str | None
+    apps: Mapping[str, AppConfig]
+    state: StateConfig
+    digest: str
+    environments: tuple[str, ...] = ()
+    source: SourceMap = field(default_factory=lambda: SourceMap(DEFAULT_FILE))
+
+    @property
+    def root(self) -> Path:
+        """The directory build_dir and state paths are relative to."""
+        return self.path.parent
+
+
+def load_manifest(path: Path, *, env: str | None = None) -> LoadedManifest:
+    """The manifest at `path` with environment `env` overlaid; ManifestError lists all problems."""
+    raw, document, source = _read(path)
+    document, source = _select_environment(document, env, source)
+    manifest = _validate(document, source)
+    return _loaded(path, raw, env, manifest, source)
+
+
+def check_manifest(path: Path) -> list[LoadedManifest]:
+    """Validate the top level and every environment overlay; one ManifestError for all problems."""
+    raw, document, source = _read(path)
+    problems: list[Problem] = []
+    loaded: list[LoadedManifest] = []
+    environments = document.get("environments")
+    names = sorted(environments) if isinstance(environments, dict) else []
+    for env in [None, *names]:
+        try:
+            merged, merged_source = _select_environment(document, env, source)
+            loaded.append(_loaded(path, raw, env, _validate(merged, merged_source), merged_source))
+        except ManifestError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ManifestError(_unique(problems))
+    return loaded
+
+
+def display_name(path: Path) -> str:
+    """How a manifest path appears in messages: as the user wrote it, relative when possible."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _read(path: Path) -> tuple[bytes, dict[str, Any], SourceMap]:
+    name = display_name(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        where = path.resolve()
+        raise ManifestError(
+            [Problem(name, None, None, "", f"no manifest at {where}; create one or pass -f FILE")]
+        ) from None
+    except IsADirectoryError:
+        raise ManifestError(
+            [Problem(name, None, None, "", "is a directory; pass the manifest file with -f FILE")]
+        ) from None
+    except OSError as exc:
+        raise ManifestError(
+            [Problem(name, None, None, "", f"cannot be read: {exc.strerror}")]
+        ) from None
+    text = _decode(raw, name)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError([_syntax_problem(name, str(exc))]) from None
+    return raw, document, SourceMap(name, locate(text))
+
+
+def _decode(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ManifestError(
+            [Problem(name, line, column, "", "is not valid UTF-8; save the file as UTF-8")]
+        ) from None
+
+
+def _syntax_problem(name: str, message: str) -> Problem:
+    match = _TOML_POSITION.search(message)
+    if match:
+        what = message[: match.start()]
+        line, column = int(match.group(1)), int(match.group(2))
+        return Problem(name, line, column, "", f"invalid TOML: {what}; fix the syntax")
+    what = message.removesuffix(" (at end of document)")
+    return Problem(name, None, None, "", f"invalid TOML at the end of the file: {what}")
+
+
+def _select_environment(
+    document: dict[str, Any], env: str | None, source: SourceMap
+) -> tuple[dict[str, Any], SourceMap]:
+    if env is None:
+        return document, source
+    environments = document.get("environments")
+    known = sorted(environments) if isinstance(environments, dict) else []
+    if env not in known:
+        raise ManifestError(
+            [Problem(source.file, None, None, "", _unknown_environment(env, known))]
+        )
+    overlay = environments[env] if isinstance(environments, dict) else None
+    if not isinstance(overlay, dict):
+        return document, source  # the model reports that the overlay is not a table
+    merged, origins = merge(document, overlay, ("environments", env))
+    return merged, SourceMap(source.file, source.positions, origins)
+
+
+def _unknown_environment(env: str, known: list[str]) -> str:
+    if not known:
+        return f"--env {env!r}: this manifest defines no [environments.NAME] tables"
+    message = f"--env {env!r}: unknown environment; known: {', '.join(known)}"
+    close = suggest(env, known)
+    return f"{message}; did you mean {close!r}?" if close else message
+
+
+def _validate(document: dict[str, Any], source: SourceMap) -> Manifest:
+    problems = _duplicate_hosts(document, source)
+    try:
+        manifest = Manifest.model_validate(document)
+    except ValidationError as exc:
+        problems = validation_problems(exc, document, Manifest, source) + problems
+        raise ManifestError(_unique(problems)) from None
+    if problems:
+        raise ManifestError(problems)
+    return manifest
+
+
+def _duplicate_hosts(document: dict[str, Any], source: SourceMap) -> list[Problem]:
+    """A hostname may belong to one app only, once: every later mention (in file order) is wrong."""
+    owners: dict[str, str] = {}
+    seen: set[tuple[str, str]] = set()
+    problems = []
+    for where, app, host in sorted(_host_mentions(document, source), key=_in_file_order):
+        owner = owners.setdefault(host, app)
+        if owner != app:
+            message = f"hostname {host!r} is also bound to app {owner!r}; keep it in one app"
+        elif (host, app) in seen:
+            message = f"hostname {host!r} is listed twice; remove one"
+        else:
+            seen.add((host, app))
+            continue
+        problems.append(dataclasses.replace(where, message=message))
+    return problems
+
+
+def _in_file_order(mention: tuple[Problem, str, str]) -> tuple[int, int]:
+    return mention[0].line or 0, mention[0].column or 0
+
+
+def _host_mentions(document: dict[str, Any], source: SourceMap) -> list[tuple[Problem, str, str]]:
+    """(where, app, normalized hostname) for each valid hostname in the raw document."""
+    apps = document.get("apps")
+    mentions = []
+    for app, spec in (apps or {}).items() if isinstance(apps, dict) else ():
+        hosts = spec.get("hosts") if isinstance(spec, dict) else None
+        for index, entry in enumerate(hosts if isinstance(hosts, list) else []):
+            name = entry.get("name") if isinstance(entry, dict) else entry
+            try:
+                host = normalize_hostname(name) if isinstance(name, str) else None
+            except ValueError:
+                continue  # the model reports it
+            if host is not None:
+                mentions.append((source.problem(("apps", app, "hosts", index), ""), app, host))
+    return mentions
+
+
+def _loaded(
+    path: Path, raw: bytes, env: str | None, manifest: Manifest, source: SourceMap
+) -> LoadedManifest:
+    root = path.resolve().parent
+    state = manifest.state
+    ledger = root / (state.path or DEFAULT_LEDGER_FILE) if state.backend == "local" else None
+    digest = hashlib.sha256(raw).hexdigest()
+    apps = {
+        name: _app_config(name, spec, manifest.defaults, root)
+        for name, spec in sorted(manifest.apps.items())
+    }
+    return LoadedManifest(
+        path=path.resolve(),
+        env=env,
+        project=manifest.project,
+        apps=apps,
+        state=StateConfig(state.backend, ledger, state.keep),
+        digest=f"sha256:{digest}",
+        environments=tuple(sorted(manifest.environments)),
+        source=source,
+    )
+
+
+def _app_config(name: str, spec: AppSpec, defaults: AppSettings, root: Path) -> AppConfig:
+    def pick(key: str) -> Any:
+        value = getattr(spec, key)
+        return getattr(defaults, key) if value is None else value
+
+    env = None
+    if defaults.env is not None or spec.env is not None:
+        env = {**(defaults.env or {}), **(spec.env or {})}
+    return AppConfig(
+        name=name,
+        build_dir=root / spec.build_dir if spec.build_dir is not None else None,
+        build=spec.build,
+        hosts=tuple(Host(host.name, host.dns) for host in spec.hosts or ()),
+        env_ref=pick("env_ref"),
+        max_concurrent_requests=pick("max_concurrent_requests"),
+        exclude=tuple(pick("exclude") or ()),
+        protect=bool(pick("protect")),
+        env=dict(sorted(env.items())) if env is not None else None,
+    )
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen: dict[tuple[str, int | None, int | None, str], Problem] = {}
+    for problem in problems:
+        seen.setdefault((problem.file, problem.line, problem.column, problem.field), problem)
+    return list(seen.values())

@@ -1,0 +1,207 @@
+"""The shape of comwit.toml: pydantic models that validate a parsed (and overlaid) document.
+
+Strict: no type coercion ("1" is not 1), unknown keys are errors. The JSON Schema printed by
+`comwit schema` is generated from these models, so editors check what comwit checks.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from comwit.api.assumed import APP_NAME
+from comwit.manifest.hostname import normalize_hostname
+from comwit.manifest.interpolate import check_template
+
+# The env var in which the `app-env` ledger backend keeps its state; users cannot set it.
+LEDGER_ENV_KEY = "COMWIT_LEDGER"
+ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _check_env_key(key: str) -> str:
+    if not ENV_KEY.fullmatch(key):
+        raise ValueError(
+            f"env key {key!r} is invalid: start with a letter or '_', "
+            "then use only letters, digits and '_'"
+        )
+    if key == LEDGER_ENV_KEY:
+        raise ValueError(f"env key {key!r} is reserved for comwit's state ledger; rename it")
+    return key
+
+
+def _check_env_value(value: str) -> str:
+    check_template(value)
+    return value
+
+
+def _check_app_name(name: str) -> str:
+    if not APP_NAME.fullmatch(name):
+        raise ValueError(
+            f"app name {name!r} is invalid: use 1-63 lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+def _host_from_string(value: object) -> object:
+    return {"name": value} if isinstance(value, str) else value
+
+
+def _check_pattern(pattern: str) -> str:
+    if not pattern.strip():
+        raise ValueError("exclude pattern is empty; remove it")
+    return pattern
+
+
+EnvKey = Annotated[str, AfterValidator(_check_env_key)]
+EnvValue = Annotated[str, AfterValidator(_check_env_value)]
+AppName = Annotated[str, AfterValidator(_check_app_name)]
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+Pattern = Annotated[str, AfterValidator(_check_pattern)]
+Hostname = Annotated[str, AfterValidator(normalize_hostname)]
+DnsMode = Literal["external", "managed"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class HostSpec(_Model):
+    """A hostname bound to an app, with how its DNS records get published."""
+
+    name: Hostname = Field(description="The hostname, e.g. 'www.example.com'.")
+    dns: DnsMode = Field(
+        "external",
+        description="'external': you publish the DNS records comwit prints; "
+        "'managed': Comwit writes them into a project domain it manages.",
+    )
+
+
+HostEntry = Annotated[
+    HostSpec, BeforeValidator(_host_from_string, json_schema_input_type=str | HostSpec)
+]
+
+
+class AppSettings(_Model):
+    """Settings an app can take from [defaults]."""
+
+    env_ref: NonEmpty | None = Field(None, description="Runtime environment reference.")
+    max_concurrent_requests: Annotated[int, Field(gt=0)] | None = Field(
+        None, description="Runtime concurrency cap (a positive integer)."
+    )
+    exclude: list[Pattern] | None = Field(
+        None, description="Gitignore-style patterns left out of the artifact."
+    )
+    protect: bool | None = Field(
+        None, description="Never detach hostnames or delete env vars without an explicit flag."
+    )
+    env: dict[EnvKey, EnvValue] | None = Field(
+        None, description="Plain env vars; ${VAR} is taken from the environment at plan time."
+    )
+
+
+class AppOverlay(AppSettings):
+    """An app as an environment overlay may change it: every key optional."""
+
+    build_dir: NonEmpty | None = Field(
+        None, description="The built directory to deploy, relative to the manifest."
+    )
+    build: NonEmpty | None = Field(None, description="An existing build id to pin (a rollback).")
+    hosts: list[HostEntry] | None = Field(
+        None, description="Hostnames: strings, or tables { name, dns }."
+    )
+
+
+class AppSpec(AppOverlay):
+    """An app named in [apps.NAME]."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AppSpec:
+        if self.build_dir is None and self.build is None:
+            raise ValueError(
+                "set either 'build_dir' (a directory to deploy) or 'build' (a build id to pin)"
+            )
+        if self.build_dir is not None and self.build is not None:
+            raise ValueError("set only one of 'build_dir' and 'build', not both")
+        return self
+
+
+class StateSpec(_Model):
+    """Where comwit records what content each build holds (the ledger)."""
+
+    backend: Literal["app-env", "local"] = Field(
+        "app-env",
+        description="'app-env': in an env var of each app, shared by every CI run; "
+        "'local': in a JSON file.",
+    )
+    path: NonEmpty | None = Field(
+        None, description="For backend 'local': the file, relative to the manifest."
+    )
+    keep: Annotated[int, Field(gt=0, le=500)] = Field(
+        50, description="How many builds per app the ledger remembers."
+    )
+
+    @model_validator(mode="after")
+    def _path_only_when_local(self) -> StateSpec:
+        if self.path is not None and self.backend != "local":
+            raise ValueError("'path' applies only to backend = \"local\"; remove it")
+        return self
+
+
+class StateOverlay(_Model):
+    backend: Literal["app-env", "local"] | None = None
+    path: NonEmpty | None = None
+    keep: Annotated[int, Field(gt=0, le=500)] | None = None
+
+
+class EnvironmentOverlay(_Model):
+    """[environments.NAME]: merged over the top level when selected with --env NAME."""
+
+    project: NonEmpty | None = None
+    defaults: AppSettings | None = None
+    apps: dict[AppName, AppOverlay] | None = None
+    state: StateOverlay | None = None
+
+
+class Manifest(_Model):
+    """comwit.toml."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        title="comwit.toml",
+        json_schema_extra={"$id": "https://comwit.dev/schema/comwit.toml.json"},
+    )
+
+    version: Literal[1] = Field(description="The manifest format version: 1.")
+    project: NonEmpty | None = Field(
+        None, description="The Comwit project id (or --project / COMWIT_PROJECT)."
+    )
+    defaults: AppSettings = Field(
+        default_factory=AppSettings, description="Settings shared by every app."
+    )
+    apps: Annotated[dict[AppName, AppSpec], Field(min_length=1)] = Field(
+        description="The apps comwit manages, keyed by their name in Comwit."
+    )
+    state: StateSpec = Field(default_factory=StateSpec, description="The state ledger.")
+    environments: dict[NonEmpty, EnvironmentOverlay] = Field(
+        default_factory=dict, description="Overlays selected with --env NAME."
+    )
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of comwit.toml (draft 2020-12), for editors and `comwit schema`."""
+    schema = Manifest.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
