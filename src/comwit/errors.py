@@ -119,11 +119,13 @@ class ApiStatusError(ApiError):
         title: str | None = None,
         detail: str | None = None,
         code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.status = status
         self.title = title
         self.detail = detail
         self.code = code
+        self.retry_after = retry_after  # seconds, from a Retry-After header
         what = detail or title or "no detail given"
         message = f"{method} {path} failed with {status}: {what}"
         if self.hint:
