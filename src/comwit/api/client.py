@@ -1,0 +1,297 @@
+"""Observe and execute steps: every route of the Comwit API as one typed async method.
+
+Apps are addressed by id. Reads and idempotent writes are retried (see `retry`); a deploy,
+an app create and a rollback are sent once: after a lost answer the caller re-reads state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Literal, Self
+from urllib.parse import quote
+
+import httpx
+
+from comwit import __version__
+from comwit.api import assumed
+from comwit.api.models import (
+    App,
+    AppDeleteReport,
+    AppList,
+    Build,
+    BuildList,
+    DeployResult,
+    Domain,
+    DomainAttachment,
+    DomainList,
+    EnvList,
+    EnvPutResult,
+    EnvVar,
+    Project,
+    ProjectList,
+    RollbackResult,
+)
+from comwit.api.retry import DEFAULT_RETRY, Pacing, RetryPolicy, with_retries
+from comwit.api.transport import decode, decode_object, send
+from comwit.api.upload import Progress, open_artifact, stream_chunks, upload_timeout
+from comwit.errors import ApiError, UnexpectedStatusError
+from comwit.secret import Secret
+
+DEFAULT_TIMEOUT: Final = 30.0
+DnsMode = Literal["external_records", "managed_project_domain"]
+
+# Safe to repeat after a lost answer: reads, and the writes the contract calls idempotent.
+_REPEATABLE: Final = frozenset(
+    {
+        "list_projects",
+        "list_apps",
+        "get_app",
+        "delete_app",
+        "list_builds",
+        "list_domains",
+        "attach_domain",
+        "list_env",
+        "put_env",
+        "delete_env",
+        "healthz",
+        "readyz",
+        "openapi",
+    }
+)
+
+
+class ComwitClient:
+    """An async client for one API base URL and token; use it as an async context manager."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: Secret,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        timeout: float = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.base_url = base_url
+        self._token = token
+        self._retry = retry
+        self._timeout = timeout
+        self._pacing = Pacing(sleep=sleep, clock=clock, jitter=jitter)
+        self._requests_sent = 0
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={"User-Agent": f"comwit/{__version__}", "Accept": "application/json"},
+        )
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._requests_sent
+
+    def __repr__(self) -> str:
+        return f"ComwitClient({self.base_url!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- projects and apps ----------------------------------------------------------------
+
+    async def list_projects(self) -> tuple[Project, ...]:
+        response = await self._call("GET", _v1("projects"), route="list_projects")
+        return decode(response, ProjectList).projects
+
+    async def list_apps(self, project: str) -> tuple[App, ...]:
+        response = await self._call("GET", _v1("projects", project, "apps"), route="list_apps")
+        return decode(response, AppList).apps
+
+    async def get_app(self, project: str, app_id: str) -> App:
+        path = _v1("projects", project, "apps", app_id)
+        response = await self._call("GET", path, route="get_app")
+        return decode(response, App, envelope=assumed.APP_ENVELOPE)
+
+    async def create_app(self, project: str, name: str) -> App:
+        path = _v1("projects", project, "apps")
+        response = await self._call("POST", path, route="create_app", json={"name": name})
+        return decode(response, App, envelope="app")
+
+    async def delete_app(self, project: str, app_id: str) -> AppDeleteReport:
+        """Repeat the DELETE until the API reports the app completely gone."""
+        path = _v1("projects", project, "apps", app_id)
+        for _ in range(assumed.APP_DELETE_MAX_ROUNDS):
+            report = decode(await self._call("DELETE", path, route="delete_app"), AppDeleteReport)
+            if report.complete:
+                return report
+        raise ApiError(
+            f"DELETE {path} still reports the app as partly deleted after "
+            f"{assumed.APP_DELETE_MAX_ROUNDS} rounds; run the command again later",
+            method="DELETE",
+            path=path,
+        )
+
+    # -- builds -----------------------------------------------------------------------------
+
+    async def deploy(
+        self,
+        project: str,
+        app_id: str,
+        artifact: Path,
+        *,
+        hosts: Sequence[str] = (),
+        env_ref: str | None = None,
+        max_concurrent_requests: int | None = None,
+        progress: Progress | None = None,
+    ) -> DeployResult:
+        """Upload `artifact` as the app's new active build. Sent once, never retried."""
+        path = _v1("projects", project, "apps", app_id, "deployments")
+        with open_artifact(artifact) as (file, size):
+            limit = upload_timeout(size, self._timeout)
+            response = await self._call(
+                "POST",
+                path,
+                route="deploy",
+                params=_deploy_query(hosts, env_ref, max_concurrent_requests),
+                content=stream_chunks(file, size, progress),
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+                timeout=httpx.Timeout(self._timeout, read=limit),
+                deadline=limit,
+            )
+        return decode(response, DeployResult)
+
+    async def list_builds(self, project: str, app_id: str) -> tuple[Build, ...]:
+        path = _v1("projects", project, "apps", app_id, "builds")
+        return decode(await self._call("GET", path, route="list_builds"), BuildList).builds
+
+    async def rollback(self, project: str, app_id: str, build_id: str) -> RollbackResult:
+        """Re-activate an existing build. Sent once, never retried."""
+        path = _v1("projects", project, "apps", app_id, "rollbacks")
+        body = {assumed.ROLLBACK_BODY_FIELD: build_id}
+        return decode(await self._call("POST", path, route="rollback", json=body), RollbackResult)
+
+    # -- hostnames --------------------------------------------------------------------------
+
+    async def list_domains(self, project: str, app_id: str) -> tuple[Domain, ...]:
+        path = _v1("projects", project, "apps", app_id, "domains")
+        return decode(await self._call("GET", path, route="list_domains"), DomainList).domains
+
+    async def attach_domain(
+        self, project: str, app_id: str, domain: str, dns_mode: DnsMode = "external_records"
+    ) -> DomainAttachment:
+        path = _v1("projects", project, "apps", app_id, "domains")
+        body = {"domain": domain, "dns_mode": dns_mode}
+        response = await self._call("POST", path, route="attach_domain", json=body)
+        return decode(response, DomainAttachment)
+
+    async def finalize_domain(self, project: str, app_id: str, domain: str) -> Domain:
+        path = _v1("projects", project, "apps", app_id, "domains", domain, "finalize")
+        response = await self._call("POST", path, route="finalize_domain", json={})
+        return decode(response, Domain, envelope="domain")
+
+    async def detach_domain(self, project: str, app_id: str, domain: str) -> Domain:
+        path = _v1("projects", project, "apps", app_id, "domains", domain)
+        return decode(await self._call("DELETE", path, route="detach_domain"), Domain)
+
+    # -- environment ------------------------------------------------------------------------
+
+    async def list_env(self, project: str, app_id: str) -> tuple[EnvVar, ...]:
+        path = _v1("projects", project, "apps", app_id, "environment")
+        return decode(await self._call("GET", path, route="list_env"), EnvList).variables
+
+    async def put_env(
+        self, project: str, app_id: str, key: str, value: str, secret: bool = False
+    ) -> EnvPutResult:
+        path = _v1("projects", project, "apps", app_id, "environment", key)
+        body = {"value": value, "secret": secret}
+        return decode(await self._call("PUT", path, route="put_env", json=body), EnvPutResult)
+
+    async def delete_env(self, project: str, app_id: str, key: str) -> None:
+        path = _v1("projects", project, "apps", app_id, "environment", key)
+        await self._call("DELETE", path, route="delete_env")
+
+    # -- health and spec --------------------------------------------------------------------
+
+    async def healthz(self) -> bool:
+        """True when the service is alive; an error otherwise."""
+        await self._call("GET", "/healthz", route="healthz", auth=False)
+        return True
+
+    async def readyz(self) -> bool:
+        """True when the service is ready, False when it answers 503 (not ready)."""
+        try:
+            await self._call("GET", "/readyz", route="readyz", auth=False)
+        except UnexpectedStatusError as error:
+            if error.status == 503:
+                return False
+            raise
+        return True
+
+    async def openapi(self) -> dict[str, Any]:
+        """The service's own OpenAPI document."""
+        return decode_object(await self._call("GET", "/openapi.json", route="openapi", auth=False))
+
+    # -- one call -----------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        auth: bool = True,
+        deadline: float | None = None,
+        headers: dict[str, str] | None = None,
+        **request: Any,
+    ) -> httpx.Response:
+        all_headers = dict(headers or {})
+        if auth:
+            all_headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        built = self._http.build_request(method, path, headers=all_headers, **request)
+        if route in assumed.NON_IDEMPOTENT_ROUTES or route not in _REPEATABLE:
+            return await self._send(built, deadline)
+        return await with_retries(lambda: self._send(built, deadline), self._retry, self._pacing)
+
+    async def _send(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
+        self._requests_sent += 1
+        return await send(self._http, request, deadline=deadline)
+
+
+def _v1(*segments: str) -> str:
+    """`/v1/...` with each segment escaped, `/`, `.` and `..` included."""
+    return "/v1/" + "/".join(_segment(s) for s in segments)
+
+
+def _segment(text: str) -> str:
+    if not text:
+        raise ValueError("an API path segment (project, app id, key or hostname) is empty")
+    escaped = quote(text, safe="")
+    return escaped.replace(".", "%2E") if escaped in {".", ".."} else escaped
+
+
+def _deploy_query(
+    hosts: Sequence[str], env_ref: str | None, max_concurrent_requests: int | None
+) -> dict[str, str]:
+    query: dict[str, str] = {}
+    if hosts:
+        query["hosts"] = ",".join(hosts)
+    if env_ref is not None:
+        query["env_ref"] = env_ref
+    if max_concurrent_requests is not None:
+        query["max_concurrent_requests"] = str(max_concurrent_requests)
+    return query

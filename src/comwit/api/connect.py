@@ -1,0 +1,87 @@
+"""Connecting: from command-line options and the environment to an open API client.
+
+`--api-url local` starts the embedded emulator (no token needed); any other URL needs a
+token (see `credentials`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Protocol
+
+import httpx
+
+from comwit.api.client import ComwitClient
+from comwit.api.credentials import LOCAL, load_token, resolve_api_url, resolve_timeout
+from comwit.errors import CredentialsError
+from comwit.secret import Secret
+
+_EMULATOR_PACKAGES: Final = frozenset({"fastapi", "uvicorn", "starlette"})
+
+
+@dataclass(frozen=True)
+class Connection:
+    client: ComwitClient
+    base_url: str
+    local: bool
+    notice: str | None = None  # shown before any output when set (the emulator says so)
+
+
+@asynccontextmanager
+async def open_client(
+    api_url: str | None,
+    *,
+    environ: Mapping[str, str],
+    local_data_dir: Path,
+    project: str | None,
+    timeout: float | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Connection]:
+    """An open client for `--api-url` (or COMWIT_API_URL), closed (and the embedded
+    emulator stopped) when the block ends."""
+    url = resolve_api_url(api_url, environ)
+    seconds = resolve_timeout(timeout, environ)
+    async with AsyncExitStack() as stack:
+        notice = None
+        if url == LOCAL:
+            emulator = _start_emulator(local_data_dir, project)
+            stack.callback(emulator.close)
+            url, token, notice = emulator.url, emulator.token, emulator.notice
+        else:
+            token = load_token(environ)
+        client = ComwitClient(url, token, timeout=seconds, transport=transport)
+        await stack.enter_async_context(client)
+        yield Connection(client=client, base_url=url, local=notice is not None, notice=notice)
+
+
+class _Emulator(Protocol):
+    """What comwit.emulator.embedded.start_embedded returns, as far as connecting needs."""
+
+    url: str
+    token: Secret
+
+    @property
+    def notice(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def _start_emulator(data_dir: Path, project: str | None) -> _Emulator:
+    if project is None:
+        raise CredentialsError(
+            "the local emulator needs a project id: pass --project, set COMWIT_PROJECT, "
+            "or name the project in comwit.toml"
+        )
+    try:
+        from comwit.emulator.embedded import start_embedded
+
+        return start_embedded(data_dir, project=project)
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] not in _EMULATOR_PACKAGES:
+            raise
+        raise CredentialsError(
+            "--api-url local needs the emulator extra: run pip install 'comwit[emulator]'"
+        ) from exc

@@ -1,0 +1,163 @@
+"""Connecting, settings: the token, the API URL, the timeout and the default project.
+
+The token comes from COMWIT_TOKEN, else from the official CLI's config file; it is wrapped in
+`Secret` before it is checked, and no message here ever contains it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from comwit.errors import CredentialsError
+from comwit.secret import Secret
+
+DEFAULT_API_URL: Final = "https://api.cloud.comwit.io"
+LOCAL: Final = "local"  # --api-url local: the embedded emulator
+DEFAULT_TIMEOUT: Final = 30.0
+_TOKEN_SHAPE: Final = re.compile(r"cwt_[\x21-\x7e]+")  # printable, no spaces: a header value
+_LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+_HOW: Final = "set COMWIT_TOKEN to a cwt_ token, or log in with the official comwit CLI"
+
+
+def load_token(environ: Mapping[str, str]) -> Secret:
+    """The API token: COMWIT_TOKEN, else the `token` field of the config file."""
+    if "COMWIT_TOKEN" in environ:
+        return _checked(Secret(environ["COMWIT_TOKEN"].strip()), "COMWIT_TOKEN")
+    path = config_path(environ)
+    config = _read_config(path, explicit="COMWIT_CONFIG" in environ)
+    if config is None:
+        raise CredentialsError(f"no Comwit token found: {_HOW} (config file: {path})")
+    token = config.get("token")
+    if not isinstance(token, str):
+        raise CredentialsError(f'{path} has no "token" string field; {_HOW}')
+    return _checked(Secret(token.strip()), str(path))
+
+
+def load_default_project(environ: Mapping[str, str]) -> str | None:
+    """The config file's `default_project`, or None when there is no file or no such field."""
+    path = config_path(environ)
+    config = _read_config(path, explicit="COMWIT_CONFIG" in environ)
+    project = None if config is None else config.get("default_project")
+    if project is None or project == "":
+        return None
+    if not isinstance(project, str) or not project.strip():
+        raise CredentialsError(f'{path}: "default_project" must be a project id string')
+    return project.strip()
+
+
+def config_path(environ: Mapping[str, str]) -> Path:
+    """$COMWIT_CONFIG, else $XDG_CONFIG_HOME/comwit/config.json, else ~/.config/..."""
+    if environ.get("COMWIT_CONFIG"):
+        return Path(environ["COMWIT_CONFIG"])
+    if environ.get("XDG_CONFIG_HOME"):
+        return Path(environ["XDG_CONFIG_HOME"]) / "comwit" / "config.json"
+    home = Path(environ["HOME"]) if environ.get("HOME") else Path.home()
+    return home / ".config" / "comwit" / "config.json"
+
+
+def resolve_api_url(option: str | None, environ: Mapping[str, str]) -> str:
+    """--api-url, else COMWIT_API_URL, else the public API; `local` is returned as is.
+
+    Trailing slashes (and a trailing `/v1`, which every route adds) are dropped.
+    """
+    raw = (option or environ.get("COMWIT_API_URL") or DEFAULT_API_URL).strip()
+    if raw == LOCAL:
+        return LOCAL
+    url = raw.rstrip("/")
+    url = url.removesuffix("/v1").rstrip("/")
+    _check_url(url)
+    return url
+
+
+def resolve_timeout(option: float | None, environ: Mapping[str, str]) -> float:
+    """Seconds each network operation may take: the option, else COMWIT_TIMEOUT, else 30."""
+    if option is not None:
+        return _positive(option, "--timeout")
+    raw = environ.get("COMWIT_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        return _positive(float(raw), "COMWIT_TIMEOUT")
+    except ValueError:
+        raise CredentialsError(
+            f"COMWIT_TIMEOUT={raw!r} is not a number of seconds; set it to e.g. 60"
+        ) from None
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _checked(token: Secret, source: str) -> Secret:
+    value = token.reveal()
+    if not value:
+        raise CredentialsError(f"{source} is empty; {_HOW}")
+    if not _TOKEN_SHAPE.fullmatch(value):
+        raise CredentialsError(
+            f"the token in {source} is not a Comwit API token (those start with cwt_ and "
+            "contain no spaces); copy it again from the Comwit dashboard"
+        )
+    return token
+
+
+def _read_config(path: Path, *, explicit: bool) -> dict[str, Any] | None:
+    """The config file's JSON object, or None when it does not exist (and was not asked for)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise CredentialsError(
+                f"COMWIT_CONFIG names {path}, which does not exist; fix or unset COMWIT_CONFIG"
+            ) from None
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CredentialsError(f"cannot read {path} ({_reason(exc)}); {_HOW}") from None
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", "?")
+        raise CredentialsError(
+            f"{path} is not valid JSON (line {line}); fix it, or {_HOW}"
+        ) from None
+    if not isinstance(config, dict):
+        raise CredentialsError(f"{path} must hold a JSON object; fix it, or {_HOW}")
+    return config
+
+
+def _reason(exc: Exception) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+
+
+def _check_url(url: str) -> None:
+    # The URL is echoed only once it is known to hold no user info or query (a token could).
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        raise CredentialsError(
+            f"the API URL is malformed; pass e.g. --api-url {DEFAULT_API_URL}"
+        ) from None
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        raise CredentialsError(
+            "the API URL must not contain a user name, password, query or fragment; "
+            "the token goes in COMWIT_TOKEN"
+        )
+    if parts.scheme not in {"https", "http"} or not hostname:
+        raise CredentialsError(
+            f"the API URL {url!r} is not an http(s) URL; pass e.g. --api-url {DEFAULT_API_URL}"
+        )
+    if parts.scheme == "http" and hostname not in _LOOPBACK:
+        raise CredentialsError(
+            f"refusing plain http:// for {hostname}: the token would travel unencrypted; "
+            "use https:// (http:// is allowed only for 127.0.0.1, ::1 and localhost)"
+        )
+
+
+def _positive(seconds: float, source: str) -> float:
+    if not seconds > 0:
+        raise CredentialsError(f"{source} must be a positive number of seconds")
+    return float(seconds)

@@ -1,0 +1,243 @@
+"""Observe and execute steps, the wire: send one request and read its answer.
+
+The only place where httpx exceptions and error statuses become `comwit.errors` exceptions,
+and where answer bodies become models (a body that does not fit is an `ApiResponseError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from comwit.api.models import ProblemDetail
+from comwit.errors import (
+    ApiError,
+    ApiResponseError,
+    ApiStatusError,
+    ApiTimeoutError,
+    ApiTransportError,
+    BadRequestError,
+    ConflictError,
+    ConnectFailedError,
+    ConnectionDroppedError,
+    FeatureDisabledError,
+    ForbiddenError,
+    NotFoundError,
+    TlsError,
+    UnauthorizedError,
+    UnexpectedStatusError,
+    UpstreamError,
+)
+from comwit.secret import redact
+
+M = TypeVar("M", bound=BaseModel)
+
+_BY_STATUS: Final[dict[int, type[ApiStatusError]]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+    501: FeatureDisabledError,
+    502: UpstreamError,
+}
+_RAW_DETAIL_LIMIT: Final = 300
+_CHECK_URL: Final = "check the API URL (--api-url or COMWIT_API_URL) and the network"
+
+
+async def send(
+    http: httpx.AsyncClient, request: httpx.Request, *, deadline: float | None = None
+) -> httpx.Response:
+    """Send `request` and read the whole answer; raise an `ApiError` unless it is a 2xx.
+
+    `deadline` bounds the whole exchange in seconds (httpx's own timeouts are per operation).
+    """
+    try:
+        async with asyncio.timeout(deadline):
+            response = await http.send(request)
+    except (httpx.HTTPError, TimeoutError) as exc:
+        raise _transport_error(exc, request) from exc
+    if not response.is_success:
+        raise status_error(response)
+    return response
+
+
+def decode(response: httpx.Response, model: type[M], *, envelope: str | None = None) -> M:
+    """The answer's JSON body as `model`, taken from the `envelope` key when there is one."""
+    try:
+        if envelope is None:
+            return model.model_validate_json(response.content)
+        return model.model_validate(_unwrap(response, envelope))
+    except ValidationError as exc:
+        raise _response_error(response, _first_problem(exc)) from exc
+
+
+def decode_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's body as a JSON object, for documents comwit does not model (the spec)."""
+    try:
+        body = json.loads(response.content)
+    except ValueError as exc:
+        raise _response_error(response, "the body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise _response_error(response, "the body is not a JSON object")
+    return body
+
+
+def status_error(response: httpx.Response) -> ApiStatusError:
+    """The exception for an error status, with the problem detail or the raw body."""
+    problem = _problem(response)
+    method, path = _where(response.request)
+    error_class = _BY_STATUS.get(response.status_code, UnexpectedStatusError)
+    return error_class(
+        method=method,
+        path=path,
+        status=response.status_code,
+        title=_clean(problem.title),
+        detail=_clean(problem.detail),
+        code=problem.code,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+    )
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+# -- error statuses ---------------------------------------------------------------------
+
+
+def _problem(response: httpx.Response) -> ProblemDetail:
+    text = response.text
+    try:
+        problem = ProblemDetail.model_validate_json(text)
+    except ValidationError:
+        problem = ProblemDetail()
+    if problem.detail or problem.title:
+        return problem
+    return problem.model_copy(update={"detail": text or None})
+
+
+def _clean(text: str | None) -> str | None:
+    """One line, bounded, scrubbed: error text may end up in CI logs."""
+    if text is None:
+        return None
+    line = " ".join(text.split())
+    if len(line) > _RAW_DETAIL_LIMIT:
+        line = line[: _RAW_DETAIL_LIMIT - 3] + "..."
+    return redact(line) or None
+
+
+# -- 2xx bodies that do not fit ---------------------------------------------------------
+
+
+def _unwrap(response: httpx.Response, envelope: str) -> object:
+    body = decode_object(response)
+    if envelope not in body:
+        raise _response_error(response, f"the body has no {envelope!r} field")
+    return body[envelope]
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False, include_input=False)[0]
+    if error["type"] == "json_invalid":
+        return "the body is not JSON"
+    where = ".".join(str(part) for part in error["loc"]) or "the body"
+    return f"{where}: {error['msg']}"
+
+
+def _response_error(response: httpx.Response, problem: str) -> ApiResponseError:
+    method, path = _where(response.request)
+    return ApiResponseError(
+        f"{method} {path} answered {response.status_code} with a body comwit cannot read "
+        f"({problem}); the API may have changed: check for a newer comwit",
+        method=method,
+        path=path,
+    )
+
+
+# -- no usable answer -------------------------------------------------------------------
+
+
+def _transport_error(exc: Exception, request: httpx.Request) -> ApiError:
+    method, path = _where(request)
+    host = request.url.host
+    reason = redact(str(exc) or type(exc).__name__)
+    where = f"{method} {path}"
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return ApiTimeoutError(
+            f"{where}: {host} did not answer in time ({_timeout_kind(exc)}); "
+            "retry, or allow more time with COMWIT_TIMEOUT",
+            method=method,
+            path=path,
+        )
+    if _is_tls(exc):
+        return TlsError(
+            f"{where}: the TLS connection to {host} failed ({reason}); "
+            "check the API URL and this machine's CA certificates",
+            method=method,
+            path=path,
+        )
+    if isinstance(exc, httpx.ConnectError | httpx.ProxyError | httpx.UnsupportedProtocol):
+        return ConnectFailedError(
+            f"{where}: could not connect to {host} ({reason}); {_CHECK_URL}",
+            method=method,
+            path=path,
+        )
+    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+        return ConnectionDroppedError(
+            f"{where}: the connection to {host} closed before a complete answer ({reason}); "
+            "the request may or may not have taken effect",
+            method=method,
+            path=path,
+        )
+    if isinstance(exc, httpx.DecodingError | httpx.TooManyRedirects):
+        return ApiResponseError(
+            f"{where}: {host} sent an answer comwit cannot read ({reason}); {_CHECK_URL}",
+            method=method,
+            path=path,
+        )
+    return ApiTransportError(f"{where}: {reason}", method=method, path=path)
+
+
+def _timeout_kind(exc: Exception) -> str:
+    kinds: dict[type[Exception], str] = {
+        httpx.ConnectTimeout: "connecting",
+        httpx.ReadTimeout: "waiting for the answer",
+        httpx.WriteTimeout: "sending the request",
+        httpx.PoolTimeout: "waiting for a free connection",
+    }
+    return kinds.get(type(exc), "the overall time limit passed")
+
+
+def _is_tls(exc: BaseException) -> bool:
+    """httpx reports TLS failures as ConnectError; the cause chain holds the ssl error."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _where(request: httpx.Request) -> tuple[str, str]:
+    """Method and escaped path; never the query string, and the token is only in a header."""
+    return request.method, request.url.raw_path.split(b"?", 1)[0].decode("ascii")

@@ -1,0 +1,63 @@
+"""Execute step, the upload: stream an artifact from disk with its length and progress.
+
+The file is read in fixed chunks as the connection takes them, never whole, so memory stays
+flat whatever the artifact's size. The time allowed grows with the size (see
+`upload_timeout`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from comwit.errors import ArtifactError
+
+CHUNK_SIZE: Final = 1024 * 1024
+# The slowest uplink an upload is given time for: 512 KiB/s (about 4 Mbit/s).
+MIN_UPLOAD_RATE: Final = 512 * 1024
+
+Progress = Callable[[int], None]
+
+
+def upload_timeout(size: int, base: float) -> float:
+    """Seconds allowed for a whole upload of `size` bytes: `base + size / 512 KiB/s`.
+
+    100 MB with the default 30 s base gets about 3.8 minutes; 1 GB about 34 minutes.
+    """
+    return base + size / MIN_UPLOAD_RATE
+
+
+@contextmanager
+def open_artifact(path: Path) -> Iterator[tuple[BinaryIO, int]]:
+    """The open artifact and its size in bytes; closed when the block ends."""
+    try:
+        file = path.open("rb")
+    except OSError as exc:
+        raise ArtifactError(
+            f"cannot read the artifact {path}: {exc.strerror or exc}; pack it again",
+            path=str(path),
+        ) from exc
+    with file:
+        yield file, os.fstat(file.fileno()).st_size
+
+
+async def stream_chunks(
+    file: BinaryIO, size: int, progress: Progress | None = None
+) -> AsyncIterator[bytes]:
+    """Exactly `size` bytes of `file` in chunks, calling `progress(bytes_sent_so_far)` as
+    each chunk is taken by the connection."""
+    sent = 0
+    while sent < size:
+        chunk = file.read(min(CHUNK_SIZE, size - sent))
+        if not chunk:
+            raise ArtifactError(
+                f"the artifact {file.name} shrank while it was uploaded; pack it again",
+                path=str(file.name),
+            )
+        yield chunk
+        sent += len(chunk)
+        if progress is not None:
+            progress(sent)
