@@ -1,0 +1,226 @@
+"""Fault injection and the request log, as pure ASGI middleware in front of the contract routes.
+
+Faults (latency, an error status for the next N calls, a dropped connection before or after
+the request is processed) are set through the emulator-only `/_emulator/` routes. A drop
+sends the status line and headers, then closes the connection without the body, so the
+client sees a transport error (httpx: `RemoteProtocolError`), never an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from comwit.emulator.problems import PROBLEM_MEDIA_TYPE, problem_body
+
+ADMIN_PREFIX = "/_emulator/"
+CONTRACT_PREFIX = "/v1/"
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+When = Literal["before", "after"]
+
+
+@dataclass(frozen=True)
+class Latency:
+    ms: int
+    route: str | None = None
+    method: str | None = None
+
+
+@dataclass
+class Shot:
+    """A fault for the next `remaining` matching calls: an error status, or a dropped connection."""
+
+    kind: Literal["fail", "drop"]
+    route: str | None
+    remaining: int
+    status: int = 502
+    when: When = "before"
+
+
+class Faults:
+    """The faults in force and the request statistics; shared by the middleware and admin routes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latencies: list[Latency] = []
+        self._shots: list[Shot] = []
+        self._requests: Counter[str] = Counter()
+        self._statuses: Counter[str] = Counter()
+        self._mutating = 0
+        self._bytes = 0
+        self._deploys = 0
+
+    def add_latency(self, latency: Latency) -> None:
+        with self._lock:
+            self._latencies.append(latency)
+
+    def add_shot(self, shot: Shot) -> None:
+        with self._lock:
+            self._shots.append(shot)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._latencies.clear()
+            self._shots.clear()
+
+    def describe(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "latency": [asdict(x) for x in self._latencies],
+                "shots": [asdict(x) for x in self._shots],
+            }
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": dict(sorted(self._requests.items())),
+                "statuses": dict(sorted(self._statuses.items())),
+                "total": sum(self._requests.values()),
+                "mutating": self._mutating,
+                "bytes_uploaded": self._bytes,
+                "deploys": self._deploys,
+            }
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._statuses.clear()
+            self._mutating = self._bytes = self._deploys = 0
+
+    def on_request(self, method: str, route: str | None) -> tuple[float, Shot | None]:
+        """Seconds to wait and the one-shot fault (if any) for this call; uses up the shot."""
+        with self._lock:
+            delay = sum(x.ms for x in self._latencies if _matches(x.route, x.method, route, method))
+            shot = next((s for s in self._shots if _matches(s.route, None, route, method)), None)
+            if shot is not None:
+                shot.remaining -= 1
+                if shot.remaining <= 0:
+                    self._shots.remove(shot)
+            return delay / 1000, shot
+
+    def on_response(
+        self, method: str, template: str, route: str | None, *, status: int, dropped: bool
+    ) -> None:
+        """Count one finished call; `status` is what the app answered, even if it was dropped."""
+        with self._lock:
+            self._requests[f"{method} {template}"] += 1
+            self._statuses["dropped" if dropped else str(status)] += 1
+            self._mutating += method in MUTATING
+            self._deploys += route == "deploy" and 200 <= status < 300
+
+    def on_upload(self, size: int) -> None:
+        with self._lock:
+            self._bytes += size
+
+
+def _matches(
+    rule_route: str | None, rule_method: str | None, route: str | None, method: str
+) -> bool:
+    if route is None:  # faults only ever touch contract routes
+        return False
+    return rule_route in (None, route) and rule_method in (None, method)
+
+
+class FaultMiddleware:
+    """Log every non-admin request; apply latency and one-shot faults to contract routes."""
+
+    def __init__(self, app: ASGIApp, *, faults: Faults, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.faults = faults
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        template, route = self._resolve(scope)
+        delay, shot = self.faults.on_request(method, route)
+        if delay:
+            await asyncio.sleep(delay)
+        body = _CountingBody(receive)
+        exchange = _Exchange(send, body, drop=shot is not None and shot.when == "after")
+        if shot is None or (shot.kind == "drop" and shot.when == "after"):
+            await self.app(scope, body, exchange.send)
+        elif shot.kind == "fail":
+            await exchange.fail(shot.status)
+        else:
+            await exchange.drop(shot.status)
+        dropped = shot is not None and shot.kind == "drop"
+        self.faults.on_upload(body.size)
+        self.faults.on_response(method, template, route, status=exchange.status, dropped=dropped)
+
+    def _resolve(self, scope: Scope) -> tuple[str, str | None]:
+        """The route template and, for a contract route, its name."""
+        for candidate in self.routes:
+            if isinstance(candidate, Route) and candidate.matches(scope)[0] is Match.FULL:
+                contract = candidate.path.startswith(CONTRACT_PREFIX)
+                return candidate.path, candidate.name if contract else None
+        return "(unmatched)", None
+
+
+class _CountingBody:
+    """The request body as the app reads it, counted; `drain` reads (and drops) what is left."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.size = 0
+        self.done = False
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.size += len(message.get("body", b""))
+            self.done = not message.get("more_body", False)
+        else:
+            self.done = True
+        return message
+
+    async def drain(self) -> None:
+        # An answer sent before the body is read would make the server close the socket with
+        # unread data, and the client could see a reset instead of the answer.
+        while not self.done:
+            await self()
+
+
+class _Exchange:
+    """The response side: drains the body before answering; can cut the answer short."""
+
+    def __init__(self, send: Send, body: _CountingBody, *, drop: bool) -> None:
+        self._send = send
+        self._body = body
+        self._drop = drop
+        self.status = 0
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            await self._body.drain()
+            self.status = message["status"]
+        elif self._drop and message["type"] == "http.response.body":
+            return  # the server then closes the connection mid-answer
+        await self._send(message)
+
+    async def fail(self, status: int) -> None:
+        content = json.dumps(
+            problem_body(status, "Injected fault: the emulator was told to fail this call.",
+                         "injected_fault")
+        ).encode()  # fmt: skip
+        await self.send(_start(status, len(content)))
+        await self.send({"type": "http.response.body", "body": content})
+
+    async def drop(self, status: int) -> None:
+        self._drop = True
+        await self.send(_start(status, 1))
+
+
+def _start(status: int, length: int) -> Message:
+    headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", b"%d" % length)]
+    return {"type": "http.response.start", "status": status, "headers": headers}

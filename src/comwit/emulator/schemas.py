@@ -1,0 +1,135 @@
+"""The emulator's API nouns: request and response bodies, field for field as the contract says.
+
+The store returns these models and the routes serialise them, so `/openapi.json` describes
+exactly what is sent. Request bodies ignore unknown fields, as default FastAPI models do.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
+
+DnsMode = Literal["external_records", "managed_project_domain"]
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Project(_Answer):
+    project_id: str
+    name: str
+
+
+class ProjectList(_Answer):
+    projects: list[Project]
+
+
+class App(_Answer):
+    app_id: str
+    name: str
+    active_build_id: str | None
+
+
+class AppCreated(_Answer):
+    app: App
+
+
+class AppList(_Answer):
+    apps: list[App]
+
+
+class AppDeleteReport(_Answer):
+    """Flat: the caller repeats the DELETE until `complete` is true."""
+
+    app_id: str
+    complete: bool
+    domains_detached: int
+    builds_deleted: int
+    variables_deleted: int
+
+
+class Deployment(_Answer):
+    app_id: str
+    build_id: str
+    hosts: list[str]
+    uploaded: bool
+
+
+class Build(_Answer):
+    build_id: str
+    created_at: str
+    artifact_size: int
+    deployed_at_ms: int
+
+
+class BuildList(_Answer):
+    builds: list[Build]
+
+
+class Rollback(_Answer):
+    app_id: str
+    build_id: str
+
+
+class DnsRecord(_Answer):
+    record_type: str
+    name: str
+    value: str
+
+
+class Domain(_Answer):
+    domain: str
+    app_id: str
+    status: str
+
+
+class DomainAttached(_Answer):
+    domain: str
+    app_id: str
+    status: str
+    dns_mode: DnsMode
+    dns_records: list[DnsRecord]
+
+
+class DomainEnvelope(_Answer):
+    domain: Domain
+
+
+class DomainList(_Answer):
+    domains: list[Domain]
+
+
+class Variable(_Answer):
+    key: str
+    value: str
+    secret: bool
+
+
+class VariableList(_Answer):
+    variables: list[Variable]
+
+
+class VariableSet(_Answer):
+    key: str
+    secret: bool
+
+
+class VariableDeleted(_Answer):
+    key: str
+    deleted: bool
+
+
+class CreateAppBody(BaseModel):
+    name: StrictStr
+
+
+class AttachDomainBody(BaseModel):
+    domain: StrictStr
+    dns_mode: DnsMode = "external_records"
+
+
+class PutVariableBody(BaseModel):
+    value: StrictStr
+    secret: StrictBool = False
