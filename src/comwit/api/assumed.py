@@ -29,6 +29,8 @@ ROLLBACK_BODY_FIELD: Final = "build_id"
 # Hostname status values: attached but waiting for DNS records, then live.
 DOMAIN_PENDING: Final = "pending_dns"
 DOMAIN_ACTIVE: Final = "active"
+# `DELETE .../domains/{d}` answers the hostname with this status.
+DOMAIN_DETACHED: Final = "detached"
 # Finalizing before the records exist, and attaching a hostname another app holds, answer 409.
 STATUS_DOMAIN_CONFLICT: Final = 409
 
