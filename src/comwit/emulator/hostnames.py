@@ -20,7 +20,6 @@ from comwit.emulator.store import Principal, Store
 
 EDGE_HOST: Final = "edge.comwit-emulator.invalid"
 VERIFY_PREFIX: Final = "_comwit-verify"
-DETACHED: Final = "detached"
 _LABEL: Final = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _HOSTNAME: Final = re.compile(rf"{_LABEL}(\.{_LABEL})+")
 
@@ -114,7 +113,7 @@ def detach(
         store.find_app(db, who, project_id, app_id)
         _owned(db, app_id, domain)
         db.execute("DELETE FROM domains WHERE domain = ?", (domain,))
-    return schemas.Domain(domain=domain, app_id=app_id, status=DETACHED)
+    return schemas.Domain(domain=domain, app_id=app_id, status=assumed.DOMAIN_DETACHED)
 
 
 def publish(store: Store, domain: str) -> schemas.DomainAttached:
