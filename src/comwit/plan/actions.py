@@ -1,0 +1,257 @@
+"""The plan: a closed set of small frozen actions, grouped per app, in execution order.
+
+`plan` renders these values and `apply` executes them; both dispatch with `match` and
+`assert_never`, so an action that one of them does not handle fails the type check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, assert_never, cast
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from comwit.artifact.digest import TreeChanges
+from comwit.plan.state import DnsMode, Options
+
+FORMAT_VERSION = 1
+
+DeployReason = Literal[
+    "new_app", "first_build", "unknown_content", "content_changed", "options_changed"
+]
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OptionChange(_Value):
+    name: str
+    old: str | int | None
+    new: str | int | None
+
+
+class _Action(_Value):
+    """Fields every action has; `id` and `destructive` are derived and appear in JSON."""
+
+    app: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def id(self) -> str:
+        """Stable: the same change in two plans has the same id."""
+        return action_id(cast(AnyAction, self))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def destructive(self) -> bool:
+        return isinstance(self, DetachHost | DeleteEnv)
+
+
+class CreateApp(_Action):
+    type: Literal["create_app"] = "create_app"
+
+
+class SetEnv(_Action):
+    type: Literal["set_env"] = "set_env"
+    key: str
+    value: str | None  # None when sensitive: never stored, shown or saved
+    sensitive: bool = False
+    value_hash: str | None = None  # for a sensitive value: keyed by the plan's salt
+    old: str | None = None  # the live value when it may be shown; None for a new key
+
+
+class DeleteEnv(_Action):
+    type: Literal["delete_env"] = "delete_env"
+    key: str
+
+
+class Deploy(_Action):
+    """Pack the build dir, upload it, and make it the live build."""
+
+    type: Literal["deploy"] = "deploy"
+    build_dir: Path
+    digest: str
+    reason: DeployReason
+    options: Options = Options()
+    exclude: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()  # hostnames already bound, passed along with the deploy
+    live_build: str | None = None
+    old_digest: str | None = None
+    option_changes: tuple[OptionChange, ...] = ()
+    tree_changes: TreeChanges | None = None
+    size: int = 0  # total bytes of the files to pack
+
+
+class Activate(_Action):
+    """Make an existing build live again (the rollback route): no upload."""
+
+    type: Literal["activate"] = "activate"
+    build_id: str
+    reason: Literal["pinned", "matches_existing", "rollback"]
+    digest: str | None = None  # what the ledger knows the build holds
+    options: Options = Options()
+    live_build: str | None = None
+
+
+class RecordLedger(_Action):
+    """Record what the build just deployed or activated holds."""
+
+    type: Literal["record_ledger"] = "record_ledger"
+    digest: str | None  # None: a pinned build whose content the ledger does not know
+    options: Options = Options()
+
+
+class AttachHost(_Action):
+    type: Literal["attach_host"] = "attach_host"
+    host: str
+    dns_mode: DnsMode = "external_records"
+
+
+class FinalizeHost(_Action):
+    type: Literal["finalize_host"] = "finalize_host"
+    host: str
+
+
+class DetachHost(_Action):
+    type: Literal["detach_host"] = "detach_host"
+    host: str
+
+
+AnyAction = (
+    CreateApp
+    | SetEnv
+    | DeleteEnv
+    | Deploy
+    | Activate
+    | RecordLedger
+    | AttachHost
+    | FinalizeHost
+    | DetachHost
+)
+Action = Annotated[AnyAction, Field(discriminator="type")]
+DERIVED_FIELDS = frozenset({"id", "destructive"})
+
+
+class Held(_Value):
+    """A destructive action the policy held back, and how to let it through."""
+
+    action: Action
+    reason: str
+
+
+class Preconditions(_Value):
+    """What the plan read for an app; a saved plan is stale for the app if this changed."""
+
+    exists: bool
+    app_id: str | None = None
+    active_build_id: str | None = None
+    hosts: tuple[tuple[str, str], ...] = ()  # (hostname, status)
+    env_keys: tuple[str, ...] = ()
+    env_hash: str = ""  # salted hash over the live env values: changes show, values never do
+
+
+class AppPlan(_Value):
+    app: str
+    preconditions: Preconditions
+    actions: tuple[Action, ...] = ()
+    held: tuple[Held, ...] = ()
+    notes: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.actions)
+
+
+class Summary(_Value):
+    create: int = 0
+    upload: int = 0
+    roll_back: int = 0
+    attach: int = 0
+    finalize: int = 0
+    detach: int = 0
+    env_set: int = 0
+    env_delete: int = 0
+    held: int = 0
+    unchanged: int = 0
+    errors: int = 0
+
+
+class Plan(_Value):
+    project: str
+    apps: tuple[AppPlan, ...] = ()
+    unmanaged: tuple[str, ...] = ()
+    salt: str = ""  # hex; keys the hashes in preconditions and for sensitive env values
+
+    @property
+    def has_changes(self) -> bool:
+        return any(app.changed for app in self.apps)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(app.error for app in self.apps)
+
+    def summary(self) -> Summary:
+        counts: dict[str, int] = {}
+        for app in self.apps:
+            for action in app.actions:
+                kind = summary_field(action)
+                if kind:
+                    counts[kind] = counts.get(kind, 0) + 1
+        return Summary(
+            **counts,
+            held=sum(len(app.held) for app in self.apps),
+            unchanged=sum(1 for app in self.apps if not app.changed and not app.error),
+            errors=sum(1 for app in self.apps if app.error),
+        )
+
+
+def summary_field(action: Action) -> str | None:
+    """Which Summary count an action adds to (RecordLedger is bookkeeping: none)."""
+    match action:
+        case CreateApp():
+            return "create"
+        case SetEnv():
+            return "env_set"
+        case DeleteEnv():
+            return "env_delete"
+        case Deploy():
+            return "upload"
+        case Activate():
+            return "roll_back"
+        case RecordLedger():
+            return None
+        case AttachHost():
+            return "attach"
+        case FinalizeHost():
+            return "finalize"
+        case DetachHost():
+            return "detach"
+        case _:
+            assert_never(action)
+
+
+def action_id(action: Action) -> str:
+    """A stable id: the same change in two plans has the same id."""
+    match action:
+        case CreateApp(app=app):
+            return f"{app}/create"
+        case SetEnv(app=app, key=key):
+            return f"{app}/env/{key}/set"
+        case DeleteEnv(app=app, key=key):
+            return f"{app}/env/{key}/delete"
+        case Deploy(app=app):
+            return f"{app}/deploy"
+        case Activate(app=app):
+            return f"{app}/activate"
+        case RecordLedger(app=app):
+            return f"{app}/ledger"
+        case AttachHost(app=app, host=host):
+            return f"{app}/hosts/{host}/attach"
+        case FinalizeHost(app=app, host=host):
+            return f"{app}/hosts/{host}/finalize"
+        case DetachHost(app=app, host=host):
+            return f"{app}/hosts/{host}/detach"
+        case _:
+            assert_never(action)

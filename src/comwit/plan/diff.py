@@ -1,0 +1,332 @@
+"""diff: desired x observed -> Plan. Pure: no I/O, no clock, no randomness (the salt is given)."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from comwit.api.assumed import DOMAIN_PENDING
+from comwit.artifact.digest import FileEntry, TreeChanges, compare
+from comwit.plan.actions import (
+    Action,
+    Activate,
+    AppPlan,
+    AttachHost,
+    CreateApp,
+    DeleteEnv,
+    Deploy,
+    DeployReason,
+    DetachHost,
+    FinalizeHost,
+    Held,
+    OptionChange,
+    Plan,
+    Preconditions,
+    RecordLedger,
+    SetEnv,
+)
+from comwit.plan.ledger import AppLedger
+from comwit.plan.state import (
+    BuildDir,
+    DesiredApp,
+    DesiredState,
+    EnvValue,
+    ObservedApp,
+    ObservedState,
+    Options,
+    PinnedBuild,
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What destructive changes the user let through (globs over hostnames and env keys)."""
+
+    allow_detach: tuple[str, ...] = ()
+    allow_delete_env: tuple[str, ...] = ()
+
+
+def diff(
+    desired: DesiredState,
+    observed: ObservedState,
+    *,
+    policy: Policy = Policy(),
+    trees: Mapping[str, Sequence[FileEntry]] | None = None,
+    salt: str,
+) -> Plan:
+    """The plan that takes `observed` to `desired`, app by app, in execution order.
+
+    `trees` maps tree digests to file lists known on this machine, to count changed files.
+    """
+    apps = tuple(
+        _app_plan(want, observed.apps.get(want.name), policy, trees or {}, salt)
+        for want in sorted(desired.apps, key=lambda app: app.name)
+    )
+    return Plan(project=desired.project, apps=apps, unmanaged=observed.unmanaged, salt=salt)
+
+
+def env_hash(env: Mapping[str, str], salt: str) -> str:
+    """A keyed hash of env values: shows that they changed without showing them."""
+    payload = json.dumps(sorted(env.items()), separators=(",", ":")).encode()
+    return hmac.new(bytes.fromhex(salt), payload, hashlib.sha256).hexdigest()
+
+
+def _app_plan(
+    want: DesiredApp,
+    have: ObservedApp | None,
+    policy: Policy,
+    trees: Mapping[str, Sequence[FileEntry]],
+    salt: str,
+) -> AppPlan:
+    preconditions = _preconditions(have, salt)
+    content, notes, error = _content(want, have, trees)
+    if error:
+        return AppPlan(app=want.name, preconditions=preconditions, notes=notes, error=error)
+    env, env_held = _env(want, have, policy, salt)
+    hosts, hosts_held = _hosts(want, have, policy, deploying=bool(content))
+    create: list[Action] = [CreateApp(app=want.name)] if have is None else []
+    return AppPlan(
+        app=want.name,
+        preconditions=preconditions,
+        actions=(*create, *env, *content, *hosts),
+        held=(*env_held, *hosts_held),
+        notes=notes,
+    )
+
+
+def _preconditions(have: ObservedApp | None, salt: str) -> Preconditions:
+    if have is None:
+        return Preconditions(exists=False)
+    return Preconditions(
+        exists=True,
+        app_id=have.app_id,
+        active_build_id=have.active_build_id,
+        hosts=tuple(sorted((host.name, host.status) for host in have.hosts)),
+        env_keys=tuple(sorted(have.env)),
+        env_hash=env_hash(have.env, salt),
+    )
+
+
+def _content(
+    want: DesiredApp, have: ObservedApp | None, trees: Mapping[str, Sequence[FileEntry]]
+) -> tuple[list[Action], tuple[str, ...], str | None]:
+    live = have.active_build_id if have else None
+    ledger = have.ledger if have else AppLedger()
+    notes = _drift(live, ledger)
+    match want.source:
+        case PinnedBuild(build_id=build_id):
+            if live == build_id:
+                return [], notes, None
+            if have is None or not have.has_build(build_id):
+                return [], notes, _missing_build(want.name, build_id)
+            known = ledger.get(build_id)
+            digest = known.digest if known else None
+            options = Options(known.env_ref, known.max_concurrent_requests) if known else Options()
+            activate = Activate(
+                app=want.name,
+                build_id=build_id,
+                reason="pinned",
+                digest=digest,
+                options=options,
+                live_build=live,
+            )
+            return (
+                [activate, RecordLedger(app=want.name, digest=digest, options=options)],
+                notes,
+                None,
+            )
+        case BuildDir() as source:
+            return _build_dir(want, source, have, trees), notes, None
+
+
+def _build_dir(
+    want: DesiredApp,
+    source: BuildDir,
+    have: ObservedApp | None,
+    trees: Mapping[str, Sequence[FileEntry]],
+) -> list[Action]:
+    live = have.active_build_id if have else None
+    ledger = have.ledger if have else AppLedger()
+    options = want.options
+    entry = ledger.get(live)
+    if entry and entry.holds(source.digest, options.env_ref, options.max_concurrent_requests):
+        return []
+    record = RecordLedger(app=want.name, digest=source.digest, options=options)
+    matches = [
+        match
+        for match in ledger.matching(
+            source.digest, options.env_ref, options.max_concurrent_requests
+        )
+        if match.build_id != live and have is not None and have.has_build(match.build_id)
+    ]
+    if matches:
+        activate = Activate(
+            app=want.name,
+            build_id=matches[0].build_id,
+            reason="matches_existing",
+            digest=source.digest,
+            options=options,
+            live_build=live,
+        )
+        return [activate, record]
+    return [_deploy(want, source, have, trees), record]
+
+
+def _deploy(
+    want: DesiredApp,
+    source: BuildDir,
+    have: ObservedApp | None,
+    trees: Mapping[str, Sequence[FileEntry]],
+) -> Deploy:
+    """An upload, with the reason the content cannot be reused."""
+    live = have.active_build_id if have else None
+    entry = have.ledger.get(live) if have else None
+    reason: DeployReason = "new_app" if have is None else "first_build"
+    option_changes: tuple[OptionChange, ...] = ()
+    tree_changes = None
+    if live is not None and entry is None:
+        reason = "unknown_content"
+    elif entry is not None and entry.digest == source.digest:
+        reason = "options_changed"
+        old = Options(entry.env_ref, entry.max_concurrent_requests)
+        option_changes = _option_changes(old, want.options)
+    elif entry is not None:
+        reason = "content_changed"
+        tree_changes = _tree_changes(trees.get(entry.digest), trees.get(source.digest))
+    return Deploy(
+        app=want.name,
+        build_dir=source.path,
+        digest=source.digest,
+        reason=reason,
+        options=want.options,
+        exclude=source.exclude,
+        hosts=_bound_hosts(want, have),
+        live_build=live,
+        old_digest=entry.digest if entry else None,
+        option_changes=option_changes,
+        tree_changes=tree_changes,
+        size=source.total_size,
+    )
+
+
+def _bound_hosts(want: DesiredApp, have: ObservedApp | None) -> tuple[str, ...]:
+    live = {host.name for host in have.hosts} if have else set()
+    return tuple(sorted(host.name for host in want.hosts if host.name in live))
+
+
+def _option_changes(old: Options, new: Options) -> tuple[OptionChange, ...]:
+    changes = []
+    if old.env_ref != new.env_ref:
+        changes.append(OptionChange(name="env_ref", old=old.env_ref, new=new.env_ref))
+    if old.max_concurrent_requests != new.max_concurrent_requests:
+        changes.append(
+            OptionChange(
+                name="max_concurrent_requests",
+                old=old.max_concurrent_requests,
+                new=new.max_concurrent_requests,
+            )
+        )
+    return tuple(changes)
+
+
+def _tree_changes(
+    old: Sequence[FileEntry] | None, new: Sequence[FileEntry] | None
+) -> TreeChanges | None:
+    return compare(old, new) if old is not None and new is not None else None
+
+
+def _drift(live: str | None, ledger: AppLedger) -> tuple[str, ...]:
+    if live and ledger.active and ledger.active != live:
+        return (
+            f"live build {live} was changed outside comwit (comwit last activated {ledger.active})",
+        )
+    return ()
+
+
+def _missing_build(app: str, build_id: str) -> str:
+    return (
+        f"pinned build {build_id} does not exist in app {app!r}; "
+        f"`comwit builds {app}` lists the builds it has"
+    )
+
+
+def _env(
+    want: DesiredApp, have: ObservedApp | None, policy: Policy, salt: str
+) -> tuple[list[Action], list[Held]]:
+    if want.env is None:
+        return [], []
+    live = dict(have.env) if have else {}
+    actions: list[Action] = []
+    held: list[Held] = []
+    for key in sorted(set(want.env) | set(live)):
+        value = want.env.get(key)
+        if value is not None and live.get(key) != value.value:
+            actions.append(_set_env(want.name, key, value, live.get(key), salt))
+        elif value is None:
+            delete = DeleteEnv(app=want.name, key=key)
+            if want.protect and not _allowed(key, policy.allow_delete_env):
+                reason = _protected(want.name, "--allow-delete-env", key)
+                held.append(Held(action=delete, reason=reason))
+            else:
+                actions.append(delete)
+    return actions, held
+
+
+def _hosts(
+    want: DesiredApp, have: ObservedApp | None, policy: Policy, *, deploying: bool
+) -> tuple[list[Action], list[Held]]:
+    live = {host.name: host.status for host in have.hosts} if have else {}
+    wanted = {host.name: host for host in want.hosts}
+    actions: list[Action] = [
+        AttachHost(app=want.name, host=name, dns_mode=host.dns_mode)
+        for name, host in sorted(wanted.items())
+        if name not in live
+    ]
+    actions += [
+        FinalizeHost(app=want.name, host=name)
+        for name in sorted(wanted)
+        if live.get(name) == DOMAIN_PENDING
+    ]
+    held: list[Held] = []
+    is_live = deploying or bool(have and have.active_build_id)
+    for name in sorted(set(live) - set(wanted)):
+        detach = DetachHost(app=want.name, host=name)
+        if _allowed(name, policy.allow_detach):
+            actions.append(detach)
+        elif want.protect:
+            held.append(Held(action=detach, reason=_protected(want.name, "--allow-detach", name)))
+        elif not wanted and is_live:
+            reason = (
+                f"it would leave live app {want.name!r} with no hostname; "
+                f"pass --allow-detach {name} to detach it"
+            )
+            held.append(Held(action=detach, reason=reason))
+        else:
+            actions.append(detach)
+    return actions, held
+
+
+def _set_env(app: str, key: str, value: EnvValue, old: str | None, salt: str) -> SetEnv:
+    """Set a key; a sensitive value is replaced by its keyed hash, and the old value hidden."""
+    if value.sensitive:
+        return SetEnv(
+            app=app, key=key, value=None, sensitive=True, value_hash=secret_hash(value.value, salt)
+        )
+    return SetEnv(app=app, key=key, value=value.value, old=old)
+
+
+def secret_hash(value: str, salt: str) -> str:
+    """The keyed hash that stands for a sensitive value in plans."""
+    return hmac.new(bytes.fromhex(salt), value.encode(), hashlib.sha256).hexdigest()
+
+
+def _allowed(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def _protected(app: str, flag: str, name: str) -> str:
+    return f"app {app!r} is protected (protect = true); pass {flag} {name} to allow it"

@@ -1,0 +1,158 @@
+"""The state ledger: what content and runtime options each build that comwit deployed holds.
+
+The API keeps no digest for a build, so comwit records `build_id -> (tree digest, env_ref,
+max_concurrent_requests)` after every deploy or activation, plus the order in which it
+activated builds (for drift detection and `rollback --to previous`). The ledger is advisory:
+a build it does not know is "content unknown", and an unreadable value counts as empty.
+
+Encoded compactly so it fits in one env var of the app:
+    {"v": 1, "b": {"build-1": ["<sha256 hex>", "env/ref"|null, 50|null, <ms>]}, "h": ["build-1"]}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from comwit.manifest.model import LEDGER_ENV_KEY
+
+LEDGER_VERSION = 1
+DIGEST_PREFIX = "sha256:"
+
+__all__ = ["LEDGER_ENV_KEY", "AppLedger", "LedgerEntry", "decode", "encode"]
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    build_id: str
+    digest: str
+    env_ref: str | None = None
+    max_concurrent_requests: int | None = None
+    recorded_at_ms: int = 0
+
+    def holds(self, digest: str, env_ref: str | None, max_concurrent_requests: int | None) -> bool:
+        """The build holds this content with these runtime options."""
+        return (self.digest, self.env_ref, self.max_concurrent_requests) == (
+            digest,
+            env_ref,
+            max_concurrent_requests,
+        )
+
+
+@dataclass(frozen=True)
+class AppLedger:
+    """One app's ledger: entries by build id, and the builds comwit activated, oldest first."""
+
+    entries: Mapping[str, LedgerEntry] = field(default_factory=dict)
+    history: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> str | None:
+        """The build comwit last activated."""
+        return self.history[-1] if self.history else None
+
+    @property
+    def previous(self) -> str | None:
+        """The build comwit activated before the last one (not the same build)."""
+        for build_id in reversed(self.history[:-1]):
+            if build_id != self.active:
+                return build_id
+        return None
+
+    def get(self, build_id: str | None) -> LedgerEntry | None:
+        return self.entries.get(build_id) if build_id else None
+
+    def matching(
+        self, digest: str, env_ref: str | None, max_concurrent_requests: int | None
+    ) -> list[LedgerEntry]:
+        """Entries holding this content and options, most recently recorded first."""
+        found = [
+            e for e in self.entries.values() if e.holds(digest, env_ref, max_concurrent_requests)
+        ]
+        return sorted(found, key=lambda e: (e.recorded_at_ms, e.build_id), reverse=True)
+
+    def record(
+        self, entry: LedgerEntry, *, keep: int, existing: Collection[str] | None = None
+    ) -> AppLedger:
+        """This ledger after `entry` was activated, bounded to `keep` builds.
+
+        Builds not in `existing` (when known) are dropped: they were deleted at the API.
+        """
+        alive = None if existing is None else {*existing, entry.build_id}
+        entries = {k: v for k, v in self.entries.items() if alive is None or k in alive}
+        entries[entry.build_id] = entry
+        history = [b for b in self.history if alive is None or b in alive]
+        if not history or history[-1] != entry.build_id:
+            history.append(entry.build_id)
+        history = history[-keep:]
+        newest = sorted(entries.values(), key=lambda e: (e.recorded_at_ms, e.build_id))[-keep:]
+        kept = {e.build_id for e in newest} | set(history)
+        return replace(
+            self,
+            entries={k: entries[k] for k in sorted(entries) if k in kept},
+            history=tuple(history),
+        )
+
+
+class LedgerFormatError(ValueError):
+    """The stored value is not a ledger comwit can read."""
+
+
+def encode(ledger: AppLedger) -> str:
+    """The compact JSON value stored for one app; deterministic."""
+    builds = {
+        build_id: [
+            entry.digest.removeprefix(DIGEST_PREFIX),
+            entry.env_ref,
+            entry.max_concurrent_requests,
+            entry.recorded_at_ms,
+        ]
+        for build_id, entry in sorted(ledger.entries.items())
+    }
+    document = {"v": LEDGER_VERSION, "b": builds, "h": list(ledger.history)}
+    return json.dumps(document, separators=(",", ":"), sort_keys=True)
+
+
+def decode(value: str) -> AppLedger:
+    """Parse a stored ledger value; LedgerFormatError says what is wrong with it."""
+    try:
+        document = json.loads(value)
+    except (ValueError, RecursionError) as exc:
+        raise LedgerFormatError("it is not JSON") from exc
+    return from_document(document)
+
+
+def from_document(document: Any) -> AppLedger:
+    if not isinstance(document, dict) or "v" not in document:
+        raise LedgerFormatError("it is not a comwit ledger")
+    if document["v"] != LEDGER_VERSION:
+        raise LedgerFormatError(f"it has version {document['v']!r}; this comwit reads version 1")
+    builds, history = document.get("b"), document.get("h")
+    if not isinstance(builds, dict) or not isinstance(history, list):
+        raise LedgerFormatError("it lacks its builds or history")
+    entries = {str(k): _entry(str(k), v) for k, v in builds.items()}
+    if not all(isinstance(b, str) for b in history):
+        raise LedgerFormatError("its history is not a list of build ids")
+    return AppLedger(entries=entries, history=tuple(history))
+
+
+def to_document(ledger: AppLedger) -> Any:
+    document: Any = json.loads(encode(ledger))
+    return document
+
+
+def _entry(build_id: str, value: Any) -> LedgerEntry:
+    if not isinstance(value, list) or len(value) != 4:
+        raise LedgerFormatError(f"the entry for {build_id} is malformed")
+    digest, env_ref, max_requests, recorded = value
+    if not isinstance(digest, str) or not (env_ref is None or isinstance(env_ref, str)):
+        raise LedgerFormatError(f"the entry for {build_id} is malformed")
+    if not (max_requests is None or _is_int(max_requests)) or not _is_int(recorded):
+        raise LedgerFormatError(f"the entry for {build_id} is malformed")
+    return LedgerEntry(build_id, DIGEST_PREFIX + digest, env_ref, max_requests, recorded)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,134 @@
+"""Where the ledger lives: `app-env` (an env var of each app) or `local` (a JSON file).
+
+Reading never fails: an unreadable or foreign value is a warning and counts as empty.
+Writing goes through the API (app-env, needs `app:write`) or to the file, atomically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol
+
+from comwit.api.client import ComwitClient
+from comwit.plan.ledger import (
+    LEDGER_ENV_KEY,
+    AppLedger,
+    LedgerFormatError,
+    decode,
+    encode,
+    from_document,
+    to_document,
+)
+from comwit.plan.state import ObservedApp
+
+LOCAL_VERSION = 1
+
+
+class LedgerReader(Protocol):
+    def read(self, app: ObservedApp, env_value: str | None) -> tuple[AppLedger, str | None]:
+        """The app's ledger, and a warning when it could not be read."""
+
+
+class LedgerStore(LedgerReader, Protocol):
+    async def write(self, app: str, app_id: str, ledger: AppLedger) -> None: ...
+
+
+class AppEnvStore:
+    """The ledger in the env var COMWIT_LEDGER of each app: shared by every CI run."""
+
+    def __init__(self, client: ComwitClient | None, project: str) -> None:
+        self._client = client
+        self._project = project
+
+    def read(self, app: ObservedApp, env_value: str | None) -> tuple[AppLedger, str | None]:
+        if env_value is None:
+            return AppLedger(), None
+        try:
+            return decode(env_value), None
+        except LedgerFormatError as exc:
+            return AppLedger(), _unreadable(app.name, f"env var {LEDGER_ENV_KEY}", exc)
+
+    async def write(self, app: str, app_id: str, ledger: AppLedger) -> None:
+        del app
+        if self._client is None:
+            raise RuntimeError("this ledger store was opened read-only")
+        await self._client.put_env(self._project, app_id, LEDGER_ENV_KEY, encode(ledger))
+
+
+class LocalStore:
+    """The ledger in a JSON file: {"version": 1, "projects": {project: {app_id: ledger}}}."""
+
+    def __init__(self, path: Path, project: str) -> None:
+        self._path = path
+        self._project = project
+        self._lock = asyncio.Lock()
+        self._apps, self._warning = _read_file(path, project)
+
+    def read(self, app: ObservedApp, env_value: str | None) -> tuple[AppLedger, str | None]:
+        del env_value
+        if self._warning:
+            return AppLedger(), f"ledger of app {app.name!r}: {self._warning}"
+        document = self._apps.get(app.app_id)
+        if document is None:
+            return AppLedger(), None
+        try:
+            return from_document(document), None
+        except LedgerFormatError as exc:
+            return AppLedger(), _unreadable(app.name, str(self._path), exc)
+
+    async def write(self, app: str, app_id: str, ledger: AppLedger) -> None:
+        del app
+        async with self._lock:
+            self._apps[app_id] = to_document(ledger)
+            await asyncio.to_thread(self._save)
+
+    def _save(self) -> None:
+        projects: dict[str, Any] = {}
+        if self._path.exists():
+            try:
+                loaded = json.loads(self._path.read_text())
+                projects = loaded.get("projects", {}) if isinstance(loaded, dict) else {}
+            except (OSError, ValueError):
+                projects = {}
+        projects[self._project] = dict(sorted(self._apps.items()))
+        text = json.dumps(
+            {"version": LOCAL_VERSION, "projects": projects}, indent=1, sort_keys=True
+        )
+        _write_atomically(self._path, text + "\n")
+
+
+def _read_file(path: Path, project: str) -> tuple[dict[str, Any], str | None]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}, None
+    except OSError as exc:
+        return {}, f"cannot read {path} ({exc.strerror}); treating it as empty"
+    try:
+        document = json.loads(text)
+        apps = document["projects"].get(project, {})
+        if not isinstance(apps, dict):
+            raise TypeError
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}, f"{path} is not a comwit ledger file; treating it as empty"
+    return dict(apps), None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _unreadable(app: str, where: str, exc: Exception) -> str:
+    return f"ledger of app {app!r} in {where} is unreadable ({exc}); treating it as empty"

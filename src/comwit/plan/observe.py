@@ -1,0 +1,93 @@
+"""Observe: read what the API has for the apps the manifest names. Read-only.
+
+One request lists the project's apps; then, per app that exists, its builds, hostnames and
+env vars are read concurrently (at most 3 requests per app, a bounded number in flight).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from comwit.api.client import ComwitClient
+from comwit.api.models import App, Domain
+from comwit.plan.ledger import LEDGER_ENV_KEY
+from comwit.plan.ledger_store import LedgerReader
+from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost, ObservedState
+
+DEFAULT_CONCURRENCY = 16
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Observation:
+    state: ObservedState
+    warnings: tuple[str, ...] = ()
+
+
+async def observe(
+    client: ComwitClient,
+    project: str,
+    names: Sequence[str],
+    ledgers: LedgerReader,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> Observation:
+    """The live state of the apps called `names` in `project`, with their ledgers."""
+    listed = await client.list_apps(project)
+    by_name = {app.name: app for app in listed}
+    wanted = set(names)
+    limit = asyncio.Semaphore(concurrency)
+    async with asyncio.TaskGroup() as group:
+        tasks = {
+            name: group.create_task(_observe_app(client, project, by_name[name], limit))
+            for name in sorted(wanted & set(by_name))
+        }
+    apps: dict[str, ObservedApp] = {}
+    warnings: list[str] = []
+    for name, task in tasks.items():
+        app, ledger_value = task.result()
+        ledger, warning = ledgers.read(app, ledger_value)
+        apps[name] = replace(app, ledger=ledger)
+        if warning:
+            warnings.append(warning)
+    unmanaged = tuple(sorted(set(by_name) - wanted))
+    return Observation(ObservedState(project, apps, unmanaged), tuple(warnings))
+
+
+async def _observe_app(
+    client: ComwitClient,
+    project: str,
+    app: App,
+    limit: asyncio.Semaphore,
+) -> tuple[ObservedApp, str | None]:
+    builds, domains, env = await asyncio.gather(
+        _bounded(limit, client.list_builds(project, app.app_id)),
+        _bounded(limit, client.list_domains(project, app.app_id)),
+        _bounded(limit, client.list_env(project, app.app_id)),
+    )
+    values = {var.key: var.value for var in env}
+    ledger_value = values.pop(LEDGER_ENV_KEY, None)
+    observed = ObservedApp(
+        name=app.name,
+        app_id=app.app_id,
+        active_build_id=app.active_build_id,
+        builds=tuple(
+            ObservedBuild(b.build_id, b.created_at, b.artifact_size, b.deployed_at_ms)
+            for b in builds
+        ),
+        hosts=tuple(ObservedHost(d.domain, d.status) for d in sorted(domains, key=_domain_name)),
+        env=dict(sorted(values.items())),
+    )
+    return observed, ledger_value
+
+
+async def _bounded(limit: asyncio.Semaphore, call: Awaitable[T]) -> T:
+    async with limit:
+        return await call
+
+
+def _domain_name(domain: Domain) -> str:
+    return domain.domain

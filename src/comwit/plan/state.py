@@ -1,0 +1,110 @@
+"""The two inputs of `diff`: what the manifest wants (desired) and what the API has (observed).
+
+Plain frozen values: building them is I/O (digests, HTTP), comparing them is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from comwit.plan.ledger import AppLedger
+
+DnsMode = Literal["external_records", "managed_project_domain"]
+DNS_MODES: Mapping[str, DnsMode] = {
+    "external": "external_records",
+    "managed": "managed_project_domain",
+}
+
+
+@dataclass(frozen=True)
+class EnvValue:
+    """A desired env value; `sensitive` when it came from ${VAR} and must never be shown."""
+
+    value: str
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class Options:
+    """Runtime options sent with a deploy, recorded per build in the ledger."""
+
+    env_ref: str | None = None
+    max_concurrent_requests: int | None = None
+
+
+@dataclass(frozen=True)
+class BuildDir:
+    """Deploy the content of a directory, identified by its tree digest."""
+
+    path: Path
+    digest: str
+    exclude: tuple[str, ...] = ()
+    file_count: int = 0
+    total_size: int = 0
+
+
+@dataclass(frozen=True)
+class PinnedBuild:
+    """Keep an existing build live (a rollback by pull request)."""
+
+    build_id: str
+
+
+@dataclass(frozen=True)
+class DesiredHost:
+    name: str
+    dns_mode: DnsMode = "external_records"
+
+
+@dataclass(frozen=True)
+class DesiredApp:
+    name: str
+    source: BuildDir | PinnedBuild
+    options: Options = Options()
+    hosts: tuple[DesiredHost, ...] = ()
+    env: Mapping[str, EnvValue] | None = None
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    project: str
+    apps: tuple[DesiredApp, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObservedBuild:
+    build_id: str
+    created_at: str | None = None
+    artifact_size: int | None = None
+    deployed_at_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class ObservedHost:
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class ObservedApp:
+    name: str
+    app_id: str
+    active_build_id: str | None = None
+    builds: tuple[ObservedBuild, ...] = ()
+    hosts: tuple[ObservedHost, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    ledger: AppLedger = field(default_factory=AppLedger)
+
+    def has_build(self, build_id: str) -> bool:
+        return any(build.build_id == build_id for build in self.builds)
+
+
+@dataclass(frozen=True)
+class ObservedState:
+    project: str
+    apps: Mapping[str, ObservedApp] = field(default_factory=dict)
+    unmanaged: tuple[str, ...] = ()
