@@ -1,9 +1,118 @@
-"""`comwit emulator ...`: run and administer the local emulator of the Comwit API."""
+"""`comwit emulator ...`: run and administer the local emulator of the Comwit API.
+
+The web server parts are imported only when `serve` runs, so `comwit --help` (and
+`comwit emulator token`) work without the optional `emulator` extra.
+"""
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from comwit.console import make_console
+from comwit.emulator import require_extra
+from comwit.emulator.settings import DEFAULT_MAX_ARTIFACT_BYTES
+from comwit.emulator.store import SCOPES, Store
+from comwit.errors import ComwitError
+
+DEFAULT_DATA = Path(".comwit/emulator")
+DEFAULT_PROJECT = "demo"
+
+DataDir = Annotated[
+    Path, typer.Option("--data", help="Where the emulator keeps its state.", file_okay=False)
+]
+Projects = Annotated[
+    list[str] | None,
+    typer.Option("--project", help="Project the token's user is a member of (repeatable)."),
+]
+
+
+def serve(
+    *,
+    data: DataDir = DEFAULT_DATA,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8787,
+    auto_dns: Annotated[
+        bool, typer.Option("--auto-dns", help="Treat hostnames' DNS records as published.")
+    ] = False,
+    max_artifact_bytes: Annotated[
+        int, typer.Option(help="Refuse larger uploads (400).", min=1)
+    ] = DEFAULT_MAX_ARTIFACT_BYTES,
+    project: Annotated[
+        str, typer.Option(help="Project of the token printed at start.")
+    ] = DEFAULT_PROJECT,
+) -> int:
+    """Serve the emulator over HTTP until Ctrl-C; print its URL and an all-scopes token."""
+    require_extra()
+    from comwit.emulator.server import is_loopback, serve_in_thread
+
+    console = make_console()
+    if not is_loopback(host):
+        console.warn(f"listening on {host}: this test server is reachable from the network")
+    with serve_in_thread(
+        data,
+        host=host,
+        port=port,
+        auto_dns=auto_dns,
+        max_artifact_bytes=max_artifact_bytes,
+        access_log=True,
+    ) as running:
+        token = _issue(running.store, SCOPES, [project])
+        console.print(f"Comwit emulator (a local test server, not Comwit Cloud) at {running.url}")
+        console.print(f"state in {data}; admin routes under {running.url}/_emulator/")
+        console.print(f"export COMWIT_API_URL={running.url}")
+        console.print(f"export COMWIT_PROJECT={project}")
+        console.print(f"export COMWIT_TOKEN={token}")
+        console.info("Press Ctrl-C to stop.")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            console.info("stopping")
+    return 130
+
+
+def token(
+    data: DataDir = DEFAULT_DATA,
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated scopes.", show_default=True)
+    ] = ",".join(SCOPES),
+    project: Projects = None,
+) -> int:
+    """Print a new emulator token with these scopes, a member of these projects."""
+    data.mkdir(parents=True, exist_ok=True)
+    store = Store(data)
+    try:
+        wanted = [s.strip() for s in scopes.split(",") if s.strip()]
+        make_console().print(_issue(store, wanted, project or [DEFAULT_PROJECT]))
+    finally:
+        store.close()
+    return 0
+
+
+def _group(ctx: typer.Context) -> None:
+    """The local emulator of the Comwit API (for development, tests and demos)."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+def _issue(store: Store, scopes: list[str] | tuple[str, ...], projects: list[str]) -> str:
+    try:
+        return store.issue_token(scopes, projects)
+    except ValueError as exc:
+        raise ComwitError(f"cannot issue an emulator token: {exc}") from exc
 
 
 def register(app: typer.Typer) -> None:
-    del app
+    emulator = typer.Typer(
+        add_completion=False,
+        pretty_exceptions_show_locals=False,  # locals hold tokens
+        rich_markup_mode=None,
+    )
+    emulator.callback(invoke_without_command=True)(_group)
+    emulator.command()(serve)
+    emulator.command()(token)
+    app.add_typer(emulator, name="emulator")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import socket
 import threading
@@ -10,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import uvicorn
 from fastapi import FastAPI
@@ -97,9 +98,16 @@ def _config(app: FastAPI, *, access_log: bool) -> uvicorn.Config:
         lifespan="off",
         access_log=access_log,
         log_level="info" if access_log else "warning",
-        log_config=uvicorn.config.LOGGING_CONFIG if access_log else None,
+        log_config=_stderr_logging() if access_log else None,
         timeout_graceful_shutdown=2,
     )
+
+
+def _stderr_logging() -> dict[str, Any]:
+    """uvicorn's logging, with access lines on stderr: stdout is for data (URL, token)."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
 
 
 def _bind(host: str, port: int) -> socket.socket:
