@@ -21,6 +21,7 @@ SALT = "00" * 16
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
 BUILD_DIR = Path("/repo/dist")
+BUILD_DIR_RELATIVE = "dist"
 NO_OPTIONS = Options()
 
 
@@ -35,7 +36,9 @@ def desired(
     env: dict[str, str | EnvValue] | None = None,
     protect: bool = False,
 ) -> DesiredApp:
-    source = PinnedBuild(pin) if pin else BuildDir(BUILD_DIR, digest, total_size=100)
+    source = (
+        PinnedBuild(pin) if pin else BuildDir(BUILD_DIR, digest, BUILD_DIR_RELATIVE, total_size=100)
+    )
     all_hosts = [DesiredHost(h) for h in hosts]
     all_hosts += [DesiredHost(h, "managed_project_domain") for h in managed]
     return DesiredApp(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tests.factories import (
-    BUILD_DIR,
+    BUILD_DIR_RELATIVE,
     DIGEST_A,
     DIGEST_B,
     NO_OPTIONS,
@@ -53,7 +53,7 @@ def pre(have: ObservedApp | None) -> Preconditions:
 
 
 def deploy(reason, **fields) -> Deploy:
-    defaults = {"app": "web", "build_dir": BUILD_DIR, "digest": DIGEST_A, "size": 100}
+    defaults = {"app": "web", "build_dir": BUILD_DIR_RELATIVE, "digest": DIGEST_A, "size": 100}
     return Deploy(reason=reason, **{**defaults, **fields})
 
 
@@ -372,13 +372,14 @@ CASES = [
             SetEnv(
                 app="web",
                 key="DB",
+                change="update",
                 value=None,
                 sensitive=True,
                 value_hash=secret_hash("secret-url", SALT),
             ),
             DeleteEnv(app="web", key="GONE"),
-            SetEnv(app="web", key="LEVEL", value="warn", old="info"),
-            SetEnv(app="web", key="NEW", value="1"),
+            SetEnv(app="web", key="LEVEL", change="update", value="warn", old="info"),
+            SetEnv(app="web", key="NEW", change="add", value="1"),
         ),
         (),
         (),
@@ -477,7 +478,7 @@ def test_summary_counts_each_kind_and_unchanged_apps():
         ObservedState("demo", {"same": same}),
         salt=SALT,
     )
-    assert plan.summary() == Summary(create=1, upload=1, attach=1, unchanged=1)
+    assert plan.summary == Summary(create=1, upload=1, attach=1, unchanged=1)
     assert plan.has_changes
 
 
@@ -485,7 +486,7 @@ def test_empty_plan_has_no_changes():
     same = observed(live="build-1", ledger=ledger(("build-1", DIGEST_A)))
     plan = diff(DesiredState("demo", (desired(),)), ObservedState("demo", {"web": same}), salt=SALT)
     assert not plan.has_changes
-    assert plan.summary() == Summary(unchanged=1)
+    assert plan.summary == Summary(unchanged=1)
 
 
 def test_env_hash_changes_with_any_value_and_depends_on_the_salt():

@@ -5,18 +5,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from comwit.errors import ManifestError, Problem
 from comwit.manifest.interpolate import Interpolated, MissingVariableError, interpolate
 from comwit.manifest.load import LoadedManifest
 
 
-def build_dir_problems(loaded: LoadedManifest) -> list[Problem]:
-    """Every app's build_dir must exist and be a directory."""
+def build_dir_problems(
+    loaded: LoadedManifest, names: Collection[str] | None = None
+) -> list[Problem]:
+    """Every app's (or the named apps') build_dir must exist and be a directory."""
     problems = []
     for name, app in loaded.apps.items():
-        if app.build_dir is None:
+        if app.build_dir is None or (names is not None and name not in names):
             continue
         if not app.build_dir.exists():
             message = f"build directory {app.build_dir} does not exist; build the app first"
@@ -29,13 +31,13 @@ def build_dir_problems(loaded: LoadedManifest) -> list[Problem]:
 
 
 def resolve_env(
-    loaded: LoadedManifest, environ: Mapping[str, str]
+    loaded: LoadedManifest, environ: Mapping[str, str], names: Collection[str] | None = None
 ) -> dict[str, dict[str, Interpolated]]:
     """Each app's env vars with ${VAR} filled in; ManifestError names every missing variable."""
     resolved: dict[str, dict[str, Interpolated]] = {}
     problems = []
     for name, app in loaded.apps.items():
-        if app.env is None:
+        if app.env is None or (names is not None and name not in names):
             continue
         values = resolved.setdefault(name, {})
         for key, template in app.env.items():
@@ -48,12 +50,15 @@ def resolve_env(
     return resolved
 
 
-def check_machine(loaded: LoadedManifest, environ: Mapping[str, str]) -> None:
-    """Raise one ManifestError for every build-dir and ${VAR} problem of `loaded`."""
-    problems = build_dir_problems(loaded)
+def check_machine(
+    loaded: LoadedManifest, environ: Mapping[str, str], names: Collection[str] | None = None
+) -> dict[str, dict[str, Interpolated]]:
+    """The resolved env values; one ManifestError for every build-dir and ${VAR} problem."""
+    problems = build_dir_problems(loaded, names)
     try:
-        resolve_env(loaded, environ)
+        resolved = resolve_env(loaded, environ, names)
     except ManifestError as exc:
         problems.extend(exc.problems)
     if problems:
         raise ManifestError(problems)
+    return resolved

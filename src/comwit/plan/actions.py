@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal, assert_never, cast
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
@@ -55,6 +54,7 @@ class CreateApp(_Action):
 class SetEnv(_Action):
     type: Literal["set_env"] = "set_env"
     key: str
+    change: Literal["add", "update"]
     value: str | None  # None when sensitive: never stored, shown or saved
     sensitive: bool = False
     value_hash: str | None = None  # for a sensitive value: keyed by the plan's salt
@@ -70,7 +70,7 @@ class Deploy(_Action):
     """Pack the build dir, upload it, and make it the live build."""
 
     type: Literal["deploy"] = "deploy"
-    build_dir: Path
+    build_dir: str  # relative to the manifest's directory, POSIX: plans move between checkouts
     digest: str
     reason: DeployReason
     options: Options = Options()
@@ -130,7 +130,8 @@ AnyAction = (
     | DetachHost
 )
 Action = Annotated[AnyAction, Field(discriminator="type")]
-DERIVED_FIELDS = frozenset({"id", "destructive"})
+# Fields computed from the others: written to JSON, dropped when a saved plan is read.
+DERIVED_FIELDS = frozenset({"id", "destructive", "changed", "has_changes", "has_errors", "summary"})
 
 
 class Held(_Value):
@@ -159,6 +160,7 @@ class AppPlan(_Value):
     notes: tuple[str, ...] = ()
     error: str | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def changed(self) -> bool:
         return bool(self.actions)
@@ -180,18 +182,23 @@ class Summary(_Value):
 
 class Plan(_Value):
     project: str
+    environment: str | None = None
     apps: tuple[AppPlan, ...] = ()
     unmanaged: tuple[str, ...] = ()
     salt: str = ""  # hex; keys the hashes in preconditions and for sensitive env values
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def has_changes(self) -> bool:
         return any(app.changed for app in self.apps)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def has_errors(self) -> bool:
         return any(app.error for app in self.apps)
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def summary(self) -> Summary:
         counts: dict[str, int] = {}
         for app in self.apps:

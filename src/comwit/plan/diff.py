@@ -8,6 +8,7 @@ import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from comwit.api.assumed import DOMAIN_PENDING
 from comwit.artifact.digest import FileEntry, TreeChanges, compare
@@ -66,7 +67,13 @@ def diff(
         _app_plan(want, observed.apps.get(want.name), policy, trees or {}, salt)
         for want in sorted(desired.apps, key=lambda app: app.name)
     )
-    return Plan(project=desired.project, apps=apps, unmanaged=observed.unmanaged, salt=salt)
+    return Plan(
+        project=desired.project,
+        environment=desired.environment,
+        apps=apps,
+        unmanaged=observed.unmanaged,
+        salt=salt,
+    )
 
 
 def env_hash(env: Mapping[str, str], salt: str) -> str:
@@ -199,7 +206,7 @@ def _deploy(
         tree_changes = _tree_changes(trees.get(entry.digest), trees.get(source.digest))
     return Deploy(
         app=want.name,
-        build_dir=source.path,
+        build_dir=source.relative,
         digest=source.digest,
         reason=reason,
         options=want.options,
@@ -312,11 +319,13 @@ def _hosts(
 
 def _set_env(app: str, key: str, value: EnvValue, old: str | None, salt: str) -> SetEnv:
     """Set a key; a sensitive value is replaced by its keyed hash, and the old value hidden."""
+    change: Literal["add", "update"] = "add" if old is None else "update"
     if value.sensitive:
+        hashed = secret_hash(value.value, salt)
         return SetEnv(
-            app=app, key=key, value=None, sensitive=True, value_hash=secret_hash(value.value, salt)
+            app=app, key=key, change=change, value=None, sensitive=True, value_hash=hashed
         )
-    return SetEnv(app=app, key=key, value=value.value, old=old)
+    return SetEnv(app=app, key=key, change=change, value=value.value, old=old)
 
 
 def secret_hash(value: str, salt: str) -> str:

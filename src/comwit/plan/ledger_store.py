@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,6 +22,7 @@ from comwit.plan.ledger import (
     to_document,
 )
 from comwit.plan.state import ObservedApp
+from comwit.plan.trees import write_atomically
 
 LOCAL_VERSION = 1
 
@@ -98,7 +97,7 @@ class LocalStore:
         text = json.dumps(
             {"version": LOCAL_VERSION, "projects": projects}, indent=1, sort_keys=True
         )
-        _write_atomically(self._path, text + "\n")
+        write_atomically(self._path, text + "\n")
 
 
 def _read_file(path: Path, project: str) -> tuple[dict[str, Any], str | None]:
@@ -116,18 +115,6 @@ def _read_file(path: Path, project: str) -> tuple[dict[str, Any], str | None]:
     except (ValueError, KeyError, TypeError, AttributeError):
         return {}, f"{path} is not a comwit ledger file; treating it as empty"
     return dict(apps), None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _unreadable(app: str, where: str, exc: Exception) -> str:

@@ -39,8 +39,9 @@ class Options:
 class BuildDir:
     """Deploy the content of a directory, identified by its tree digest."""
 
-    path: Path
+    path: Path  # absolute, for digesting and packing
     digest: str
+    relative: str = "."  # as plans show and save it: relative to the manifest, POSIX
     exclude: tuple[str, ...] = ()
     file_count: int = 0
     total_size: int = 0
@@ -73,6 +74,7 @@ class DesiredApp:
 class DesiredState:
     project: str
     apps: tuple[DesiredApp, ...] = ()
+    environment: str | None = None  # the manifest's --env overlay, if any
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,84 @@
+"""What plan-like commands share: load the manifest, pick the project, connect, make a plan."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from comwit.api.connect import Connection, open_client
+from comwit.api.credentials import load_default_project
+from comwit.console import Console
+from comwit.errors import ComwitError
+from comwit.manifest import LoadedManifest, load_manifest
+from comwit.plan.diff import Policy
+from comwit.plan.planner import Planned, PlanRequest, make_plan
+
+
+@dataclass(frozen=True)
+class Target:
+    """The manifest and project a command works on."""
+
+    loaded: LoadedManifest
+    project: str
+
+    @property
+    def emulator_dir(self) -> Path:
+        return self.loaded.root / ".comwit" / "emulator"
+
+
+def load_target(
+    manifest: Path, env: str | None, project: str | None, environ: Mapping[str, str] = os.environ
+) -> Target:
+    loaded = load_manifest(manifest, env=env)
+    chosen = (
+        project or environ.get("COMWIT_PROJECT") or loaded.project or load_default_project(environ)
+    )
+    if not chosen:
+        raise ComwitError(
+            "no project: set `project` in the manifest, pass --project, or set COMWIT_PROJECT"
+        )
+    return Target(loaded, chosen)
+
+
+@asynccontextmanager
+async def connect(
+    target: Target, api_url: str | None, console: Console, environ: Mapping[str, str] = os.environ
+) -> AsyncIterator[Connection]:
+    """An open API connection; against the local emulator, the first line says so."""
+    async with open_client(
+        api_url, environ=environ, local_data_dir=target.emulator_dir, project=target.project
+    ) as connection:
+        if connection.notice:
+            console.info(connection.notice)
+        yield connection
+
+
+async def plan_target(
+    target: Target,
+    connection: Connection,
+    *,
+    include: list[str] | None,
+    exclude: list[str] | None,
+    allow_detach: list[str] | None,
+    allow_delete_env: list[str] | None,
+    concurrency: int,
+    console: Console,
+    environ: Mapping[str, str] = os.environ,
+) -> Planned:
+    request = PlanRequest(
+        project=target.project,
+        include=tuple(include or ()),
+        exclude=tuple(exclude or ()),
+        policy=Policy(tuple(allow_detach or ()), tuple(allow_delete_env or ())),
+        concurrency=concurrency,
+    )
+    planned = await make_plan(
+        target.loaded, connection.client, request, environ=environ, salt=secrets.token_hex(16)
+    )
+    for warning in planned.warnings:
+        console.warn(warning)
+    return planned

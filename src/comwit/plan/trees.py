@@ -1,0 +1,78 @@
+"""A cache of file lists by tree digest, on this machine, so a plan can say which files changed.
+
+The ledger stores only digests (it must fit in an env var); the file lists of trees this
+machine has digested live in `.comwit/trees/` next to the manifest, newest kept.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from comwit.artifact.digest import FileEntry, TreeDigest
+
+KEEP = 100
+
+
+class TreeCache:
+    def __init__(self, directory: Path, *, keep: int = KEEP) -> None:
+        self._directory = directory
+        self._keep = keep
+
+    def load(self, digests: Iterable[str | None]) -> dict[str, tuple[FileEntry, ...]]:
+        """The file lists known here for these digests (unknown or unreadable ones left out)."""
+        known = {}
+        for digest in {d for d in digests if d}:
+            files = self._read(digest)
+            if files is not None:
+                known[digest] = files
+        return known
+
+    def save(self, trees: Mapping[str, TreeDigest]) -> None:
+        """Remember these trees' file lists; a cache that cannot be written is skipped."""
+        try:
+            self._directory.mkdir(parents=True, exist_ok=True)
+            for tree in trees.values():
+                path = self._path(tree.digest)
+                if not path.exists():
+                    _write(path, tree.files)
+            self._prune()
+        except OSError:
+            return
+
+    def _read(self, digest: str) -> tuple[FileEntry, ...] | None:
+        try:
+            rows = json.loads(gzip.decompress(self._path(digest).read_bytes()))
+            return tuple(FileEntry(*row) for row in rows)
+        except (OSError, ValueError, TypeError, EOFError):
+            return None
+
+    def _path(self, digest: str) -> Path:
+        return self._directory / (digest.removeprefix("sha256:") + ".json.gz")
+
+    def _prune(self) -> None:
+        entries = sorted(self._directory.glob("*.json.gz"), key=lambda p: p.stat().st_mtime)
+        for stale in entries[: max(0, len(entries) - self._keep)]:
+            stale.unlink(missing_ok=True)
+
+
+def _write(path: Path, files: Sequence[FileEntry]) -> None:
+    rows = [[f.path, f.kind, f.size, f.sha256, f.executable, f.target] for f in files]
+    write_atomically(path, gzip.compress(json.dumps(rows, separators=(",", ":")).encode(), mtime=0))
+
+
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write a whole file or nothing: a temporary file in the same directory, renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data.encode() if isinstance(data, str) else data)
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,165 @@
+"""Words for plan values, shared by the text and Markdown renderers. Pure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Literal, assert_never
+
+from comwit.plan.actions import (
+    Action,
+    Activate,
+    AttachHost,
+    CreateApp,
+    DeleteEnv,
+    Deploy,
+    DetachHost,
+    FinalizeHost,
+    RecordLedger,
+    SetEnv,
+    Summary,
+)
+
+Sign = Literal["+", "~", "-", "."]
+HIDDEN_VALUE = "(hidden: from the environment)"
+_VALUE_WIDTH = 60
+
+
+@dataclass(frozen=True)
+class Line:
+    """One action in words: a sign, a headline, and optional detail lines."""
+
+    sign: Sign
+    text: str
+    details: tuple[str, ...] = ()
+
+
+def describe(action: Action) -> Line:
+    match action:
+        case CreateApp():
+            return Line("+", "create app")
+        case SetEnv(change="add") as env:
+            return Line("+", f"env {env.key} = {_env_value(env)}")
+        case SetEnv() as env:
+            if env.sensitive:
+                return Line("~", f"env {env.key} (changed; value hidden: from the environment)")
+            return Line("~", f"env {env.key}: {_quote(env.old or '')} -> {_quote(env.value or '')}")
+        case DeleteEnv():
+            return Line("-", f"env {action.key} (delete)")
+        case Deploy():
+            return Line("~", f"upload build: {_deploy_reason(action)}", _deploy_details(action))
+        case Activate():
+            return Line(
+                "~", f"roll back to build {action.build_id} (no upload)", _activate_details(action)
+            )
+        case RecordLedger():
+            what = short(action.digest) if action.digest else "content unknown"
+            return Line(".", f"record in the ledger what the build holds ({what})")
+        case AttachHost():
+            dns = "managed DNS" if action.dns_mode == "managed_project_domain" else "external DNS"
+            return Line("+", f"attach hostname {action.host} ({dns})")
+        case FinalizeHost():
+            return Line("~", f"finalize hostname {action.host} (waiting for DNS records)")
+        case DetachHost():
+            return Line("-", f"detach hostname {action.host}")
+        case _:
+            assert_never(action)
+
+
+def short(digest: str | None) -> str:
+    """The first 12 hex digits of a digest: enough to tell builds apart in a plan."""
+    return (digest or "").removeprefix("sha256:")[:12] or "unknown"
+
+
+def format_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def summary_line(summary: Summary) -> str:
+    """'2 to upload, 1 to roll back, 3 hostnames to attach; 4 apps unchanged'."""
+    changes = [
+        _count(summary.create, "app", "apps", "to create"),
+        _count(summary.upload, "", "", "to upload"),
+        _count(summary.roll_back, "", "", "to roll back"),
+        _count(summary.attach, "hostname", "hostnames", "to attach"),
+        _count(summary.finalize, "hostname", "hostnames", "to finalize"),
+        _count(summary.detach, "hostname", "hostnames", "to detach"),
+        _count(summary.env_set, "env var", "env vars", "to set"),
+        _count(summary.env_delete, "env var", "env vars", "to delete"),
+    ]
+    text = ", ".join(part for part in changes if part) or "no changes"
+    tail = [
+        _count(summary.held, "change", "changes", "held back"),
+        _count(summary.unchanged, "app", "apps", "unchanged"),
+        _count(summary.errors, "app", "apps", "with errors"),
+    ]
+    rest = ", ".join(part for part in tail if part)
+    return f"{text}; {rest}" if rest else text
+
+
+def _count(n: int, one: str, many: str, what: str) -> str:
+    if not n:
+        return ""
+    noun = one if n == 1 else many
+    return f"{n} {noun} {what}" if noun else f"{n} {what}"
+
+
+def _env_value(env: SetEnv) -> str:
+    return HIDDEN_VALUE if env.sensitive else _quote(env.value or "")
+
+
+def _quote(value: str) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 4] + '..."'
+
+
+def _deploy_reason(deploy: Deploy) -> str:
+    match deploy.reason:
+        case "new_app":
+            return "new app"
+        case "first_build":
+            return "the app has no build yet"
+        case "unknown_content":
+            return f"live build {deploy.live_build} is not in the ledger (content unknown)"
+        case "content_changed":
+            return f"content changed {short(deploy.old_digest)} -> {short(deploy.digest)}"
+        case "options_changed":
+            changes = ", ".join(f"{c.name} {c.old} -> {c.new}" for c in deploy.option_changes)
+            return f"options changed: {changes}"
+        case _:
+            assert_never(deploy.reason)
+
+
+def _deploy_details(deploy: Deploy) -> tuple[str, ...]:
+    details = [f"{deploy.build_dir} ({format_bytes(deploy.size)}, digest {short(deploy.digest)})"]
+    changes = deploy.tree_changes
+    if changes is not None:
+        details.append(
+            f"{changes.added} files added, {changes.changed} changed, {changes.removed} removed"
+        )
+    options = [f"{key}={value}" for key, value in vars(deploy.options).items() if value is not None]
+    if deploy.hosts:
+        options.append("hosts=" + ",".join(deploy.hosts))
+    if options:
+        details.append("with " + ", ".join(options))
+    return tuple(details)
+
+
+def _activate_details(activate: Activate) -> tuple[str, ...]:
+    match activate.reason:
+        case "matches_existing":
+            why = f"it already holds this content ({short(activate.digest)}) and options"
+        case "pinned":
+            what = short(activate.digest) if activate.digest else "content unknown to the ledger"
+            why = f"pinned by the manifest (build = {activate.build_id!r}; {what})"
+        case "rollback":
+            what = short(activate.digest) if activate.digest else "content unknown to the ledger"
+            why = f"requested rollback ({what})"
+        case _:
+            assert_never(activate.reason)
+    return (why,)

@@ -1,0 +1,128 @@
+"""Render a plan as Markdown for a pull-request comment. Pure.
+
+A hidden marker line lets CI find and update its own comment; the whole comment stays
+under a size budget (GitHub refuses comments over 65,536 characters).
+"""
+
+from __future__ import annotations
+
+import re
+
+from comwit.plan.actions import AppPlan, CreateApp, Plan, RecordLedger, summary_field
+from comwit.render.describe import describe, summary_line
+
+MARKER = "<!-- comwit:plan -->"
+BUDGET = 65_000
+_NOTICE = (
+    "\n> **Truncated:** {hidden} more app(s) are not shown to keep this comment under the size "
+    "limit. Run `comwit plan` for the full plan.\n"
+)
+_RESERVE = 400  # room kept for the truncation notice and the footer
+_LABELS = {
+    "create": "create",
+    "upload": "upload",
+    "roll_back": "roll back",
+    "attach": "attach hostname",
+    "finalize": "finalize hostname",
+    "detach": "detach hostname",
+    "env_set": "set env",
+    "env_delete": "delete env",
+}
+_BACKTICKS = re.compile(r"`+")
+
+
+def render_markdown(plan: Plan, *, budget: int = BUDGET) -> str:
+    """The plan as one Markdown comment of at most `budget` characters."""
+    head = _head(plan)
+    sections = [_section(app) for app in plan.apps if app.changed or app.error or app.held]
+    rows = [_row(app) for app in plan.apps if app.changed or app.error or app.held]
+    table = ["| app | changes |", "| --- | --- |"]
+    body: list[str] = []
+    used = len(head) + _RESERVE
+    shown = 0
+    for row, section in zip(rows, sections, strict=True):
+        cost = len(row) + len(section) + 2
+        if used + cost > budget:
+            break
+        table.append(row)
+        body.append(section)
+        used += cost
+        shown += 1
+    parts = [head]
+    if rows:
+        parts += ["\n".join(table), "", *_destructive(plan), *body]
+    if shown < len(rows):
+        parts.append(_NOTICE.format(hidden=len(rows) - shown))
+    text = "\n".join(parts).rstrip() + "\n"
+    return text if len(text) <= budget else text[: budget - 2] + "\n"
+
+
+def _head(plan: Plan) -> str:
+    where = f"`{plan.project}`" + (f" ({plan.environment})" if plan.environment else "")
+    verdict = summary_line(plan.summary)
+    title = "Plan" if plan.has_changes else "No changes"
+    return f"{MARKER}\n### comwit plan for {where}\n\n**{title}:** {verdict}.\n"
+
+
+def _row(app: AppPlan) -> str:
+    if app.error:
+        return f"| `{app.app}` | :x: {_cell(app.error)} |"
+    kinds: dict[str, int] = {}
+    for action in app.actions:
+        kind = summary_field(action)
+        if kind:
+            kinds[_LABELS[kind]] = kinds.get(_LABELS[kind], 0) + 1
+    cell = ", ".join(f"{k} x{n}" if n > 1 else k for k, n in kinds.items())
+    if app.held:
+        cell += f"{', ' if cell else ''}{len(app.held)} held back"
+    if any(action.destructive for action in app.actions):
+        cell += " · **destructive**"
+    label = f"`{app.app}`" + (
+        " (new)" if any(isinstance(a, CreateApp) for a in app.actions) else ""
+    )
+    return f"| {label} | {_cell(cell)} |"
+
+
+def _destructive(plan: Plan) -> list[str]:
+    items = [
+        f"- `{action.app}`: {describe(action).text}"
+        for app in plan.apps
+        for action in app.actions
+        if action.destructive
+    ]
+    if not items:
+        return []
+    return ["> [!WARNING]", "> **Destructive changes:**", *(f"> {item}" for item in items), ""]
+
+
+def _section(app: AppPlan) -> str:
+    lines = []
+    if app.error:
+        lines.append(f"! {app.error}")
+    for action in app.actions:
+        if isinstance(action, RecordLedger):
+            continue
+        line = describe(action)
+        sign = {"~": "!", ".": "#"}.get(line.sign, line.sign)
+        lines.append(f"{sign} {line.text}" + ("  [destructive]" if action.destructive else ""))
+        lines += [f"#     {detail}" for detail in line.details]
+    for held in app.held:
+        lines.append(f"# held back: {describe(held.action).text}: {held.reason}")
+    lines += [f"# note: {note}" for note in app.notes]
+    # A fence longer than any run of backticks inside, so values cannot close it.
+    fence = "`" * max(3, *(len(run) + 1 for line in lines for run in _BACKTICKS.findall(line)))
+    summary = f"<details><summary><code>{app.app}</code>: {_count(app)}</summary>"
+    return "\n".join([summary, "", fence + "diff", *lines, fence, "", "</details>", ""])
+
+
+def _count(app: AppPlan) -> str:
+    if app.error:
+        return "error"
+    n = sum(1 for action in app.actions if not isinstance(action, RecordLedger))
+    return f"{n} change{'s' if n != 1 else ''}" + (
+        f", {len(app.held)} held back" if app.held else ""
+    )
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

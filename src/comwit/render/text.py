@@ -1,0 +1,68 @@
+"""Render a plan as terminal text, Terraform-like: + add, ~ change, - remove. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from comwit.plan.actions import AppPlan, CreateApp, Plan, RecordLedger
+from comwit.render.describe import Line, describe, summary_line
+
+Paint = Callable[[str, str], str]
+_STYLE = {"+": "add", "~": "change", "-": "remove", ".": "dim", "!": "warning", "x": "error"}
+
+
+def render_text(plan: Plan, *, paint: Paint | None = None, verbose: bool = False) -> str:
+    """The whole plan; `paint(style, text)` adds colour (the console decides whether)."""
+    color = paint or _plain
+    lines = [_header(plan), ""]
+    for app in plan.apps:
+        if app.changed or app.error or app.held or app.notes or verbose:
+            lines += _app_block(app, color, verbose)
+    if verbose and plan.unmanaged:
+        lines.append("Not managed (left alone): " + ", ".join(plan.unmanaged))
+        lines.append("")
+    summary = summary_line(plan.summary)
+    if plan.has_changes:
+        lines.append(color("bold", f"Plan: {summary}."))
+    else:
+        lines.append(color("bold", f"No changes: {summary}."))
+    return "\n".join(lines)
+
+
+def _header(plan: Plan) -> str:
+    where = f"project {plan.project}"
+    if plan.environment:
+        where += f", environment {plan.environment}"
+    count = len(plan.apps)
+    return f"comwit plan for {where}: {count} app{'s' if count != 1 else ''} in the manifest"
+
+
+def _app_block(app: AppPlan, color: Paint, verbose: bool) -> list[str]:
+    if app.error:
+        return [color("error", f"x {app.app}: {app.error}"), ""]
+    sign = "+" if any(isinstance(a, CreateApp) for a in app.actions) else "~"
+    if not app.changed:
+        sign = "!" if app.held else " "
+    title = f"{sign} {app.app}" + (" (new app)" if sign == "+" else "")
+    lines = [color(_STYLE.get(sign, "bold"), title) if sign.strip() else title + ": no changes"]
+    for action in app.actions:
+        if isinstance(action, RecordLedger) and not verbose:
+            continue
+        lines += _action_lines(describe(action), color, destructive=action.destructive)
+    for held in app.held:
+        line = describe(held.action)
+        lines.append(color("warning", f"    ! held back: {line.text}: {held.reason}"))
+    lines += [f"    note: {note}" for note in app.notes]
+    lines.append("")
+    return lines
+
+
+def _action_lines(line: Line, color: Paint, *, destructive: bool) -> list[str]:
+    suffix = "  [destructive]" if destructive else ""
+    text = f"    {line.sign} {line.text}{suffix}"
+    return [color(_STYLE[line.sign], text), *(f"        {detail}" for detail in line.details)]
+
+
+def _plain(style: str, text: str) -> str:
+    del style
+    return text
