@@ -1,0 +1,80 @@
+"""Build dir, before digesting: which paths are left out, and which names look like secrets.
+
+Patterns use gitignore semantics: the app's `exclude` list first, then `.comwitignore`
+at the build dir's root, so a `!pattern` in `.comwitignore` can bring back what
+`exclude` left out. The `.comwitignore` file itself is always left out.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from comwit.errors import ArtifactError
+
+IGNORE_FILE = ".comwitignore"
+
+# Names that usually hold credentials; each is also the `exclude` entry that leaves them out.
+_SECRET_NAMES = (".env", ".env.*", "*.pem", "*.key", "id_rsa*")
+
+
+@dataclass(frozen=True)
+class Excluder:
+    """Decides, path by path, what stays out of the digest and the archive."""
+
+    spec: pathspec.GitIgnoreSpec | None
+
+    def excludes(self, rel: str, *, is_dir: bool) -> bool:
+        """True when `rel` (POSIX, relative to the build dir) is left out."""
+        if rel == IGNORE_FILE:
+            return True
+        if self.spec is None:
+            return False
+        return self.spec.match_file(rel + "/" if is_dir else rel)
+
+
+def load_excluder(build_dir: Path, exclude: Sequence[str]) -> Excluder:
+    """The app's `exclude` patterns plus the build dir's `.comwitignore`, if there is one."""
+    lines = [(p, "exclude") for p in exclude]
+    ignore_file = build_dir / IGNORE_FILE
+    try:
+        text = ignore_file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(
+            f"cannot read {ignore_file}: {_reason(exc)}; fix or remove it",
+            path=str(ignore_file),
+        ) from exc
+    lines += [(line, str(ignore_file)) for line in text.splitlines()]
+    patterns = [(p, origin) for p, origin in lines if p.strip() and not p.startswith("#")]
+    if not patterns:
+        return Excluder(spec=None)
+    for pattern, origin in patterns:
+        _check_pattern(pattern, origin)
+    return Excluder(spec=pathspec.GitIgnoreSpec.from_lines([p for p, _ in patterns]))
+
+
+def secret_pattern(name: str) -> str | None:
+    """The `exclude` entry that would leave out a file named `name`, if it looks like a secret."""
+    return next((glob for glob in _SECRET_NAMES if fnmatch.fnmatchcase(name, glob)), None)
+
+
+def _check_pattern(pattern: str, origin: str) -> None:
+    try:
+        pathspec.GitIgnoreSpec.from_lines([pattern])
+    except Exception as exc:  # pathspec raises re.error, ValueError or its own errors
+        raise ArtifactError(
+            f"{origin}: invalid exclude pattern {pattern!r} ({exc}); fix the pattern",
+            path=None if origin == "exclude" else origin,
+        ) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return "it is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)

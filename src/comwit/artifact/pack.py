@@ -1,0 +1,253 @@
+"""Build dir -> reproducible .tar.zst, streamed to a temporary file, hashed on the way.
+
+Each file is read once into a reused staging buffer that feeds both its sha256 and the
+compressor; full buffers are compressed on a second thread (and zstd's own workers) while
+the next one fills, so reading, hashing and compressing overlap. Memory stays bounded by
+the few staging buffers and zstd's job buffers, whatever the size of the tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import zstandard
+
+from comwit.artifact.digest import (
+    FileEntry,
+    TreeDigest,
+    changed_while_reading,
+    entry_of,
+    make_tree_digest,
+    unreadable,
+)
+from comwit.artifact.tarformat import HeaderMaker, end_of_archive
+from comwit.artifact.walk import Tree, walk
+from comwit.errors import ArtifactError
+
+DEFAULT_LEVEL = 3
+DEFAULT_MTIME = 315_532_800  # 1980-01-01T00:00:00Z, when SOURCE_DATE_EPOCH is not set
+MAX_LEVEL = 19
+_MAX_MTIME = 0o77777777777  # what the 11 octal digits of a ustar mtime hold
+
+_STAGE_SIZE = 4 << 20
+_STAGES = 3  # one filling, one compressing, one spare
+_OUT_CHUNK = 1 << 20
+_ZEROS = bytes(512)
+
+
+@dataclass(frozen=True)
+class PackResult:
+    path: Path
+    size: int  # bytes of the .tar.zst
+    tree: TreeDigest  # the same value `digest_tree` gives for this tree
+
+
+def pack(
+    build_dir: Path,
+    out: Path,
+    *,
+    exclude: Sequence[str] = (),
+    level: int = DEFAULT_LEVEL,
+    mtime: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PackResult:
+    """Pack `build_dir` into `out` (.tar.zst). On any error nothing is left at `out`.
+
+    `mtime` None means SOURCE_DATE_EPOCH, else DEFAULT_MTIME. `progress`, when given, is
+    called with the number of uncompressed bytes added since its previous call.
+    """
+    if not 1 <= level <= MAX_LEVEL:
+        raise ArtifactError(f"compression level {level} is out of range; use 1 to {MAX_LEVEL}")
+    when = resolve_mtime(mtime)
+    tree = walk(build_dir, exclude)
+    _check_out(out, tree)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+    except OSError as exc:
+        raise _cannot_write(out, exc) from exc
+    try:
+        with os.fdopen(fd, "wb", buffering=0) as sink:
+            files = _Packer(tree, sink, level, when, progress or _no_progress).run()
+            size = sink.tell()
+        Path(tmp).replace(out)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        if isinstance(exc, OSError):  # reading errors are ArtifactErrors already
+            raise _cannot_write(out, exc) from exc
+        raise
+    return PackResult(path=out, size=size, tree=make_tree_digest(files, tree.warnings))
+
+
+def resolve_mtime(mtime: int | None) -> int:
+    """The mtime for every member: `mtime`, else SOURCE_DATE_EPOCH, else DEFAULT_MTIME."""
+    if mtime is None:
+        raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+        if not raw:
+            return DEFAULT_MTIME
+        if not raw.isdigit():
+            raise ArtifactError(
+                f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds; fix or unset it"
+            )
+        mtime = int(raw)
+    if not 0 <= mtime <= _MAX_MTIME:
+        raise ArtifactError(f"mtime {mtime} is out of range; use 0 to {_MAX_MTIME}")
+    return mtime
+
+
+def _check_out(out: Path, tree: Tree) -> None:
+    parent = out.parent.resolve()
+    if not parent.is_dir():
+        raise ArtifactError(f"cannot write {out}: {out.parent} is not a directory", path=str(out))
+    if parent == tree.root or tree.root in parent.parents:
+        raise ArtifactError(
+            f"cannot write {out} inside the build dir {tree.root}; write it elsewhere",
+            path=str(out),
+        )
+
+
+def _cannot_write(out: Path, exc: OSError) -> ArtifactError:
+    reason = (exc.strerror or str(exc)).lower()
+    return ArtifactError(f"cannot write {out}: {reason}", path=str(out))
+
+
+def _no_progress(n: int) -> None:
+    del n
+
+
+class _Packer:
+    """Fills staging buffers with the tar stream; a thread compresses the full ones."""
+
+    def __init__(
+        self,
+        tree: Tree,
+        sink: BinaryIO,
+        level: int,
+        mtime: int,
+        progress: Callable[[int], None],
+    ) -> None:
+        self._tree = tree
+        self._root = str(tree.root)
+        self._headers = HeaderMaker(mtime)
+        self._progress = progress
+        # threads >= 1 always: multi-threaded zstd output does not depend on the thread count.
+        compressor = zstandard.ZstdCompressor(level=level, threads=-1, write_checksum=True)
+        self._writer = compressor.stream_writer(sink, write_size=_OUT_CHUNK, closefd=False)
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self._full: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+        for _ in range(_STAGES - 1):
+            self._free.put(bytearray(_STAGE_SIZE))
+        self._buf = bytearray(_STAGE_SIZE)
+        self._view = memoryview(self._buf)
+        self._pos = 0
+        self._total = 0
+        self._error: BaseException | None = None
+        self._cancelled = False
+
+    def run(self) -> list[FileEntry]:
+        thread = threading.Thread(target=self._compress, name="comwit-pack", daemon=True)
+        thread.start()
+        try:
+            files = self._stream()
+        except BaseException:
+            self._cancelled = True
+            raise
+        finally:
+            self._full.put(None)
+            thread.join()
+        if self._error is not None:
+            raise self._error
+        return files
+
+    def _stream(self) -> list[FileEntry]:
+        headers = self._headers
+        files: list[FileEntry] = []
+        self._put(headers.dir(""))
+        for node in self._tree.nodes:
+            if node.kind == "file":
+                self._put(headers.file(node.rel, node.size, executable=node.executable))
+                files.append(entry_of(node, self._put_file(node.rel, node.size)))
+            elif node.kind == "dir":
+                self._put(headers.dir(node.rel))
+                files.append(entry_of(node, None))
+            else:
+                self._put(headers.symlink(node.rel, node.target))
+                files.append(entry_of(node, None))
+        self._put(end_of_archive(self._total + self._pos))
+        self._hand_over()
+        return files
+
+    def _put(self, data: bytes) -> None:
+        end = self._pos + len(data)
+        if end > _STAGE_SIZE:
+            self._hand_over()
+            end = len(data)
+        self._buf[self._pos : end] = data
+        self._pos = end
+
+    def _put_file(self, rel: str, size: int) -> str:
+        """Copy one file into the stream and return its sha256; one read per byte."""
+        path = self._root + "/" + rel
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise unreadable(self._root, rel, exc) from exc
+        h = hashlib.sha256()
+        try:
+            left = size
+            while left:
+                if self._pos == _STAGE_SIZE:
+                    self._hand_over()
+                start = self._pos
+                n = os.readv(fd, [self._view[start : start + min(left, _STAGE_SIZE - start)]])
+                if n == 0:
+                    raise changed_while_reading(self._root, rel)
+                h.update(self._view[start : start + n])
+                self._pos = start + n
+                left -= n
+            if os.fstat(fd).st_size != size:
+                raise changed_while_reading(self._root, rel)
+        except OSError as exc:
+            raise unreadable(self._root, rel, exc) from exc
+        finally:
+            os.close(fd)
+        pad = -size % 512
+        if pad:
+            self._put(_ZEROS[:pad])
+        return h.hexdigest()
+
+    def _hand_over(self) -> None:
+        """Queue the filled buffer for compression and continue in a free one."""
+        if self._error is not None:
+            raise self._error
+        self._full.put((self._buf, self._pos))
+        self._progress(self._pos)
+        self._total += self._pos
+        self._buf = self._free.get()
+        self._view = memoryview(self._buf)
+        self._pos = 0
+
+    def _compress(self) -> None:
+        """The compressing thread: until the end marker, feed zstd and recycle buffers."""
+        while (item := self._full.get()) is not None:
+            buf, n = item
+            if self._error is None and not self._cancelled:
+                try:
+                    self._writer.write(memoryview(buf)[:n])
+                except BaseException as exc:  # handed to the packing thread, raised there
+                    self._error = exc
+            self._free.put(buf)
+        if self._error is None and not self._cancelled:
+            try:
+                self._writer.flush(zstandard.FLUSH_FRAME)
+            except BaseException as exc:
+                self._error = exc

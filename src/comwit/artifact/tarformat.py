@@ -1,0 +1,124 @@
+"""Packing, the tar layer: reproducible member headers, built directly for speed.
+
+POSIX ustar headers; a PAX extended header (typeflag `x`) is added only when a name or
+link target is not ASCII or does not fit the ustar fields. Every header has the same
+mtime, uid/gid 0, empty user and group names, and a normalized mode. See docs/artifacts.md.
+"""
+
+from __future__ import annotations
+
+BLOCK = 512
+RECORD = 20 * BLOCK  # archives end on a record boundary, as GNU tar and tarfile write them
+
+FILE_MODE = 0o644
+EXEC_MODE = 0o755
+DIR_MODE = 0o755
+LINK_MODE = 0o777  # what Linux reports for every symlink, and what GNU tar stores
+
+_PAX_NAME = b"././@PaxHeader"
+_NAME_LEN, _PREFIX_LEN, _LINK_LEN = 100, 155, 100
+
+
+class HeaderMaker:
+    """Builds the header blocks of each member for one fixed mtime."""
+
+    def __init__(self, mtime: int) -> None:
+        self._templates = {
+            (kind, mode): _template(kind, mode, mtime)
+            for kind, mode in (
+                (b"0", FILE_MODE),
+                (b"0", EXEC_MODE),
+                (b"5", DIR_MODE),
+                (b"2", LINK_MODE),
+                (b"x", FILE_MODE),
+            )
+        }
+
+    def file(self, rel: str, size: int, *, executable: bool) -> bytes:
+        mode = EXEC_MODE if executable else FILE_MODE
+        return self._member(b"0", mode, ("./" + rel).encode(), size, b"")
+
+    def dir(self, rel: str) -> bytes:
+        name = ("./" + rel + "/").encode() if rel else b"./"
+        return self._member(b"5", DIR_MODE, name, 0, b"")
+
+    def symlink(self, rel: str, target: str) -> bytes:
+        return self._member(b"2", LINK_MODE, ("./" + rel).encode(), 0, target.encode())
+
+    def _member(self, kind: bytes, mode: int, name: bytes, size: int, link: bytes) -> bytes:
+        records = b""
+        split = _split_name(name) if name.isascii() else None
+        if split is None:
+            records += pax_record(b"path", name)
+            split = (b"", _fallback(name))
+        if len(link) > _LINK_LEN or not link.isascii():
+            records += pax_record(b"linkpath", link)
+            link = _fallback(link)
+        header = self._header(kind, mode, split[1], split[0], size, link)
+        if not records:
+            return header
+        pax = self._header(b"x", FILE_MODE, _PAX_NAME, b"", len(records), b"")
+        return pax + records + padding(len(records)) + header
+
+    def _header(  # noqa: PLR0917  (the ustar fields that vary, in header order)
+        self, kind: bytes, mode: int, name: bytes, prefix: bytes, size: int, link: bytes
+    ) -> bytes:
+        template, template_sum = self._templates[kind, mode]
+        size_field = b"%011o\0" % size
+        h = bytearray(template)
+        h[0 : len(name)] = name
+        h[124:136] = size_field
+        h[157 : 157 + len(link)] = link
+        h[345 : 345 + len(prefix)] = prefix
+        checksum = template_sum + sum(name) + sum(size_field) + sum(link) + sum(prefix)
+        h[148:156] = b"%06o\0 " % checksum
+        return bytes(h)
+
+
+def pax_record(key: bytes, value: bytes) -> bytes:
+    """One `<length> <key>=<value>\\n` record; the length counts its own digits."""
+    body = b" %s=%s\n" % (key, value)
+    length = len(body) + 1
+    while length != len(body) + len(str(length)):
+        length = len(body) + len(str(length))
+    return b"%d%s" % (length, body)
+
+
+def padding(size: int) -> bytes:
+    """The zero bytes that bring a member of `size` bytes to a block boundary."""
+    return bytes(-size % BLOCK)
+
+
+def end_of_archive(size: int) -> bytes:
+    """Two zero blocks, then zeros up to a record boundary; `size` is the bytes so far."""
+    return bytes(2 * BLOCK + (-(size + 2 * BLOCK) % RECORD))
+
+
+def _template(kind: bytes, mode: int, mtime: int) -> tuple[bytes, int]:
+    """A header with every fixed field set and the checksum field blank (8 spaces)."""
+    h = bytearray(BLOCK)
+    h[100:108] = b"%07o\0" % mode
+    h[108:116] = b"0000000\0"  # uid
+    h[116:124] = b"0000000\0"  # gid
+    h[136:148] = b"%011o\0" % mtime
+    h[148:156] = b" " * 8
+    h[156:157] = kind
+    h[257:265] = b"ustar\x0000"
+    h[329:337] = b"0000000\0"  # devmajor
+    h[337:345] = b"0000000\0"  # devminor
+    return bytes(h), sum(h)
+
+
+def _split_name(name: bytes) -> tuple[bytes, bytes] | None:
+    """(prefix, name) fitting the ustar fields, split at a "/", or None when it cannot fit."""
+    if len(name) <= _NAME_LEN:
+        return b"", name
+    cut = name.rfind(b"/", 0, min(_PREFIX_LEN + 1, len(name) - 1))
+    if cut <= 0 or len(name) - cut - 1 > _NAME_LEN:
+        return None
+    return name[:cut], name[cut + 1 :]
+
+
+def _fallback(text: bytes) -> bytes:
+    """The ustar field for a value carried by a PAX record: ASCII, truncated, deterministic."""
+    return bytes(b if 32 <= b < 127 else 0x5F for b in text[:_NAME_LEN])

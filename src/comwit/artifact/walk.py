@@ -1,0 +1,203 @@
+"""Build dir, first step of digesting and packing: list the tree in archive order.
+
+The walk refuses what cannot be deployed (symlinks leaving the build dir, sockets, FIFOs,
+devices, names that are not UTF-8, an empty tree) before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+from comwit.artifact.ignore import Excluder, load_excluder, secret_pattern
+from comwit.errors import ArtifactError
+
+EntryKind = Literal["file", "dir", "symlink"]
+
+MAX_FILE_SIZE = 0o77777777777  # the largest size a ustar header holds: 8 GiB - 1
+
+_SPECIAL = {
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+class Node(NamedTuple):
+    """One walked entry. A NamedTuple: tens of thousands are made per walk."""
+
+    rel: str  # POSIX path relative to the build dir, without "./" or a trailing "/"
+    kind: EntryKind
+    size: int  # bytes for files, 0 otherwise
+    executable: bool  # the owner's execute bit, for files
+    target: str  # for symlinks, "" otherwise
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A walked build dir: `nodes` in archive order (each dir before its contents)."""
+
+    root: Path
+    nodes: tuple[Node, ...]
+    warnings: tuple[str, ...]
+
+
+def walk(build_dir: Path, exclude: Sequence[str] = ()) -> Tree:
+    """Walk `build_dir`, leaving out excluded paths; raise ArtifactError on anything unsafe.
+
+    Each directory's entries are sorted by name (UTF-8 bytes), depth first: the order of
+    `tar --sort=name -C DIR .`.
+    """
+    root = _check_root(build_dir)
+    excluder = load_excluder(Path(root), exclude)
+    nodes: list[Node] = []
+    warnings: list[str] = []
+    stack = [_entries(root, root, "")]
+    while stack:
+        for entry, rel in stack[-1]:
+            node = _node(root, entry, rel, excluder)
+            if node is None:
+                continue
+            nodes.append(node)
+            if node.kind == "dir":
+                stack.append(_entries(root, entry.path, rel + "/"))
+                break
+            pattern = secret_pattern(entry.name)
+            if pattern is not None:
+                warnings.append(
+                    f"{rel} in {root} looks like a secret and will be uploaded; add "
+                    f'"{pattern}" to the app\'s `exclude` setting to leave it out'
+                )
+        else:
+            stack.pop()
+    if all(node.kind == "dir" for node in nodes):
+        raise ArtifactError(
+            f"build dir {root} has no files to pack (after excludes); build the app first, "
+            "or check `build_dir` and `exclude`",
+            path=root,
+        )
+    return Tree(root=Path(root), nodes=tuple(nodes), warnings=tuple(warnings))
+
+
+def _check_root(build_dir: Path) -> str:
+    try:
+        st = build_dir.stat()
+    except FileNotFoundError:
+        raise ArtifactError(
+            f"build dir {build_dir} does not exist; build the app first or fix `build_dir`",
+            path=str(build_dir),
+        ) from None
+    except OSError as exc:
+        raise ArtifactError(
+            f"cannot read build dir {build_dir}: {_reason(exc)}", path=str(build_dir)
+        ) from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise ArtifactError(
+            f"build dir {build_dir} is not a directory; fix `build_dir`", path=str(build_dir)
+        )
+    return os.path.realpath(build_dir)
+
+
+def _entries(root: str, path: str, prefix: str) -> Iterator[tuple[os.DirEntry[str], str]]:
+    """The directory's entries sorted by name, each with its path relative to the root."""
+    try:
+        with os.scandir(path) as it:
+            entries = sorted(it, key=_name)
+    except OSError as exc:
+        shown = prefix.rstrip("/") or "."
+        raise ArtifactError(
+            f"cannot read directory {shown} in {root}: {_reason(exc)}", path=path
+        ) from exc
+    return iter([(entry, prefix + entry.name) for entry in entries])
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    # For valid UTF-8 names (`_node` refuses others) code point order is UTF-8 byte order.
+    return entry.name
+
+
+def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> Node | None:
+    try:
+        st = entry.stat(follow_symlinks=False)
+    except OSError as exc:
+        raise ArtifactError(
+            f"cannot read {rel} in {root}: {_reason(exc)}", path=entry.path
+        ) from exc
+    mode = st.st_mode
+    if excluder.excludes(rel, is_dir=stat.S_ISDIR(mode)):
+        return None
+    if not entry.name.isascii():
+        _check_utf8(root, rel, rel)
+    if stat.S_ISDIR(mode):
+        return Node(rel, "dir", 0, False, "")
+    if stat.S_ISREG(mode):
+        if st.st_size > MAX_FILE_SIZE:
+            raise ArtifactError(
+                f"{rel} in {root} is 8 GiB or larger, which a tar header cannot hold; "
+                "add it to `exclude`",
+                path=entry.path,
+            )
+        return Node(rel, "file", st.st_size, bool(mode & stat.S_IXUSR), "")
+    if stat.S_ISLNK(mode):
+        return Node(rel, "symlink", 0, False, _link_target(root, entry.path, rel))
+    kind = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
+    raise ArtifactError(
+        f"{rel} in {root} is {kind}; only files, directories and symlinks can be deployed: "
+        "remove it or add it to `exclude`",
+        path=entry.path,
+    )
+
+
+def _link_target(root: str, path: str, rel: str) -> str:
+    """The symlink's target, when it stays inside the build dir (checked both ways:
+    by its text, and by resolving it, since it may pass through other symlinks)."""
+    try:
+        target = str(Path(path).readlink())
+    except OSError as exc:
+        raise ArtifactError(
+            f"cannot read symlink {rel} in {root}: {_reason(exc)}", path=path
+        ) from exc
+    if not target.isascii():
+        _check_utf8(root, rel, target)
+    if posixpath.isabs(target):
+        raise ArtifactError(
+            f"symlink {rel} in {root} points to the absolute path {target}; make it relative "
+            "to a file inside the build dir, replace it with the file, or add it to `exclude`",
+            path=path,
+        )
+    lexical = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+    real = os.path.realpath(path)
+    if lexical == ".." or lexical.startswith("../") or not _inside(real, root):
+        raise ArtifactError(
+            f"symlink {rel} in {root} points to {target}, outside the build dir; replace it "
+            "with the file it points to, or add it to `exclude`",
+            path=path,
+        )
+    return target
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _check_utf8(root: str, rel: str, text: str) -> None:
+    """Refuse names (and symlink targets) that are not UTF-8: tar's PAX records need it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
+        what = "the name of" if text == rel else "the symlink target of"
+        raise ArtifactError(
+            f"{what} {shown} in {root} is not valid UTF-8; rename it or add it to `exclude`",
+            path=root + "/" + shown,
+        ) from None
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
