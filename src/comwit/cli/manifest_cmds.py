@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Annotated
 
 import typer
 
@@ -32,9 +33,16 @@ def validate(manifest: ManifestFile = DEFAULT_MANIFEST, env: Environment = None)
     return 0
 
 
-def schema() -> int:
+def schema(
+    plan: Annotated[
+        bool, typer.Option("--plan", help="The schema of `plan --format json` instead.")
+    ] = False,
+) -> int:
     """Print the JSON Schema of comwit.toml (for Taplo / Even Better TOML)."""
-    make_console().print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    from comwit.render.jsonplan import plan_schema
+
+    document = plan_schema() if plan else json_schema()
+    make_console().print(json.dumps(document, indent=2, sort_keys=True))
     return 0
 
 

@@ -110,7 +110,7 @@ def _section(app: AppPlan) -> str:
         lines.append(f"# held back: {describe(held.action).text}: {held.reason}")
     lines += [f"# note: {note}" for note in app.notes]
     # A fence longer than any run of backticks inside, so values cannot close it.
-    fence = "`" * max(3, *(len(run) + 1 for line in lines for run in _BACKTICKS.findall(line)))
+    fence = "`" * max([3, *(len(run) + 1 for line in lines for run in _BACKTICKS.findall(line))])
     summary = f"<details><summary><code>{app.app}</code>: {_count(app)}</summary>"
     return "\n".join([summary, "", fence + "diff", *lines, fence, "", "</details>", ""])
 

@@ -1,0 +1,160 @@
+"""Plan rendering: text, Markdown (PR comments, size budget) and JSON (schema)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+from tests.factories import DIGEST_A, DIGEST_B, SALT, desired, ledger, observed
+
+from comwit.plan.diff import Policy, diff
+from comwit.plan.state import DesiredState, EnvValue, ObservedState
+from comwit.render.jsonplan import plan_document, plan_schema, render_json
+from comwit.render.markdown import BUDGET, MARKER, render_markdown
+from comwit.render.text import render_text
+
+SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "plan.schema.json"
+
+
+def sample_plan():
+    apps = (
+        desired(
+            "api",
+            hosts=("api.example.com",),
+            env={"LEVEL": "warn", "DB": EnvValue("s3cr3t", sensitive=True)},
+        ),
+        desired("docs"),
+        desired("web", hosts=("www.example.com",), protect=True),
+    )
+    have = {
+        "api": observed(
+            "api",
+            live="build-1",
+            ledger=ledger(("build-1", DIGEST_B)),
+            env={"LEVEL": "info", "OLD": "x"},
+            hosts={"old.example.com": "active"},
+        ),
+        "docs": observed("docs", live="build-2", ledger=ledger(("build-2", DIGEST_A))),
+        "web": observed(
+            "web",
+            live="build-3",
+            ledger=ledger(("build-3", DIGEST_A)),
+            hosts={"www.example.com": "active", "legacy.example.com": "active"},
+        ),
+    }
+    return diff(
+        DesiredState("demo", apps),
+        ObservedState("demo", have, unmanaged=("batch",)),
+        policy=Policy(allow_detach=("old.example.com",)),
+        salt=SALT,
+    )
+
+
+def test_text_plan_reads_like_terraform():
+    text = render_text(sample_plan())
+    assert text == (
+        "comwit plan for project demo: 3 apps in the manifest\n"
+        "\n"
+        "~ api\n"
+        "    + env DB = (hidden: from the environment)\n"
+        '    ~ env LEVEL: "info" -> "warn"\n'
+        "    - env OLD (delete)  [destructive]\n"
+        "    ~ upload build: content changed bbbbbbbbbbbb -> aaaaaaaaaaaa\n"
+        "        dist (100 B, digest aaaaaaaaaaaa)\n"
+        "    + attach hostname api.example.com (external DNS)\n"
+        "    - detach hostname old.example.com  [destructive]\n"
+        "\n"
+        "! web\n"
+        "    ! held back: detach hostname legacy.example.com: app 'web' is protected "
+        "(protect = true); pass --allow-detach legacy.example.com to allow it\n"
+        "\n"
+        "Plan: 1 to upload, 1 hostname to attach, 1 hostname to detach, 2 env vars to set, "
+        "1 env var to delete; 1 change held back, 2 apps unchanged."
+    )
+
+
+def test_sensitive_values_never_appear_in_any_rendering():
+    plan = sample_plan()
+    for rendered in (render_text(plan, verbose=True), render_markdown(plan), render_json(plan)):
+        assert "s3cr3t" not in rendered
+
+
+def test_verbose_text_lists_unchanged_and_unmanaged_apps_and_ledger_steps():
+    text = render_text(sample_plan(), verbose=True)
+    assert "  docs: no changes" in text
+    assert "Not managed (left alone): batch" in text
+    assert ". record in the ledger what the build holds (aaaaaaaaaaaa)" in text
+
+
+def test_colour_comes_from_the_painter():
+    text = render_text(sample_plan(), paint=lambda style, s: f"<{style}>{s}</{style}>")
+    assert "<remove>    - detach hostname old.example.com  [destructive]</remove>" in text
+
+
+def test_no_changes_is_said_plainly():
+    plan = diff(
+        DesiredState("demo", (desired(),)),
+        ObservedState("demo", {"web": observed(live="b", ledger=ledger(("b", DIGEST_A)))}),
+        salt=SALT,
+    )
+    assert render_text(plan).endswith("No changes: no changes; 1 app unchanged.")
+    assert "**No changes:**" in render_markdown(plan)
+
+
+def test_markdown_has_marker_table_destructive_callout_and_sections():
+    text = render_markdown(sample_plan())
+    assert text.startswith(MARKER + "\n### comwit plan for `demo`\n")
+    assert (
+        "| `api` | set env x2, delete env, upload, attach hostname, detach hostname · **destructive** |"
+        in text
+    )
+    assert "| `web` | 1 held back |" in text
+    assert (
+        "> **Destructive changes:**\n> - `api`: env OLD (delete)\n> - `api`: detach hostname old.example.com"
+        in text
+    )
+    assert "<details><summary><code>api</code>: 6 changes</summary>" in text
+    assert "docs" not in text
+
+
+def test_markdown_stays_under_budget_with_500_changed_apps():
+    apps = tuple(
+        desired(f"app-{i:03d}", hosts=(f"h{i}.example.com",), env={"K": "v" * 50})
+        for i in range(500)
+    )
+    plan = diff(DesiredState("demo", apps), ObservedState("demo", {}), salt=SALT)
+    text = render_markdown(plan)
+    assert len(text) < BUDGET
+    assert "more app(s) are not shown to keep this comment under the size limit" in text
+    assert "app-000" in text
+
+
+def test_markdown_fence_cannot_be_closed_by_a_value():
+    plan = diff(
+        DesiredState("demo", (desired(env={"A": "```"}),)), ObservedState("demo", {}), salt=SALT
+    )
+    text = render_markdown(plan)
+    assert "````diff" in text
+
+
+def test_json_plan_validates_against_its_schema_and_has_stable_ids():
+    document = json.loads(render_json(sample_plan()))
+    jsonschema.Draft202012Validator(plan_schema()).validate(document)
+    ids = [a["id"] for app in document["apps"] for a in app["actions"]]
+    assert "api/hosts/old.example.com/detach" in ids
+    assert document["summary"]["upload"] == 1
+    assert document["apps"][0]["preconditions"]["active_build_id"] == "build-1"
+    assert document["format_version"] == 1
+
+
+def test_json_plan_with_500_apps_validates():
+    apps = tuple(desired(f"app-{i:03d}") for i in range(500))
+    document = plan_document(diff(DesiredState("demo", apps), ObservedState("demo", {}), salt=SALT))
+    jsonschema.Draft202012Validator(plan_schema()).validate(json.loads(json.dumps(document)))
+
+
+def test_documented_schema_is_the_generated_one():
+    assert json.loads(SCHEMA_FILE.read_text()) == json.loads(json.dumps(plan_schema())), (
+        "docs/plan.schema.json is stale: run `comwit schema --plan > docs/plan.schema.json`"
+    )
