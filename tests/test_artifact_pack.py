@@ -1,0 +1,221 @@
+"""Packing: reproducible bytes, what GNU tar makes of them, headers, and nothing left on error."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import tarfile
+
+import pytest
+import zstandard
+from tests.artifact_support import (
+    SITE,
+    Exe,
+    Link,
+    snapshot,
+    unprivileged,
+    write_tree,
+    write_tree_differently,
+)
+
+from comwit.artifact.digest import digest_tree
+from comwit.artifact.pack import DEFAULT_MTIME, pack
+from comwit.errors import ArtifactError
+
+LONG = "/".join(["a-rather-long-directory-name-for-a-package"] * 3)  # > 100 bytes
+ODD = {
+    **SITE,
+    f"node_modules/{LONG}/index.js": "module.exports = 1\n",
+    f"node_modules/{LONG}/{'n' * 120}.js": "y\n",  # needs a PAX path
+    "node_modules/.bin/tool": Link(f"../{LONG}/index.js"),
+    "caf\u00e9/\u6587\u6863.txt": "unicode\n",
+    "sp ace/new\nline.txt": "odd\n",
+    "a.b": "sorted after a/",
+    "a/x": "",
+}
+
+
+def tar_zstd(tmp_path, site, **kwargs):
+    return pack(site, tmp_path / "out.tar.zst", **kwargs)
+
+
+def members(path):
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes())
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        return tar.getmembers()
+
+
+def test_same_tree_made_differently_packs_to_identical_bytes(tmp_path):
+    one = write_tree(tmp_path / "one", ODD)
+    two = write_tree_differently(tmp_path / "two", ODD, mtime=1_234_567, umask=0o077)
+    a = pack(one, tmp_path / "a.tar.zst")
+    b = pack(two, tmp_path / "b.tar.zst")
+    assert a.path.read_bytes() == b.path.read_bytes()
+    assert a.size == a.path.stat().st_size
+
+
+def test_pack_reports_the_same_tree_digest_as_digest_tree(tmp_path):
+    site = write_tree(tmp_path / "site", ODD)
+    assert tar_zstd(tmp_path, site, exclude=["*.png"]).tree == digest_tree(site, ["*.png"])
+
+
+def test_gnu_tar_extracts_an_identical_tree(tmp_path):
+    site = write_tree(tmp_path / "site", ODD)
+    result = tar_zstd(tmp_path, site)
+    (tmp_path / "x").mkdir()
+    subprocess.run(
+        ["tar", "--zstd", "-xf", str(result.path), "-C", str(tmp_path / "x")], check=True
+    )
+    assert snapshot(tmp_path / "x") == snapshot(site)
+
+
+def test_members_are_named_and_ordered_like_gnu_tar_sort_name(tmp_path):
+    site = write_tree(tmp_path / "site", ODD)
+    ours = tar_zstd(tmp_path, site).path
+
+    def listing(command):
+        return subprocess.run(command, shell=True, check=True, capture_output=True).stdout
+
+    gnu = listing(f"tar --sort=name -cf - -C '{site}' . | tar -tf -")
+    assert listing(f"tar --zstd -tf '{ours}'") == gnu
+    assert gnu.startswith(b"./\n./a/\n./a/x\n./a.b\n")
+
+
+def test_headers_are_normalized(tmp_path):
+    site = write_tree_differently(tmp_path / "site", SITE, mtime=1_700_000_000, umask=0o027)
+    found = {
+        m.name: (m.type, m.mode, m.mtime, m.uid, m.gid, m.uname, m.gname)
+        for m in members(tar_zstd(tmp_path, site).path)
+    }
+    fixed = (DEFAULT_MTIME, 0, 0, "", "")
+    assert found["./index.html"] == (tarfile.REGTYPE, 0o644, *fixed)
+    assert found["./bin/serve.sh"] == (tarfile.REGTYPE, 0o755, *fixed)
+    assert found["./assets"] == (tarfile.DIRTYPE, 0o755, *fixed)
+    assert found["./latest.js"] == (tarfile.SYMTYPE, 0o777, *fixed)
+    assert found["."] == (tarfile.DIRTYPE, 0o755, *fixed)
+
+
+def test_mtime_comes_from_the_argument_then_source_date_epoch(tmp_path, monkeypatch):
+    site = write_tree(tmp_path / "site", SITE)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1600000000")
+    assert {m.mtime for m in members(tar_zstd(tmp_path, site).path)} == {1_600_000_000}
+    assert {m.mtime for m in members(tar_zstd(tmp_path, site, mtime=42).path)} == {42}
+
+
+def test_bad_source_date_epoch_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(ArtifactError, match="SOURCE_DATE_EPOCH='yesterday' is not a whole number"):
+        tar_zstd(tmp_path, write_tree(tmp_path / "site", SITE))
+
+
+def test_level_changes_the_compression_not_the_tar_stream(tmp_path):
+    site = write_tree(tmp_path / "site", ODD)
+    fast = pack(site, tmp_path / "1.tar.zst", level=1)
+    small = pack(site, tmp_path / "19.tar.zst", level=19)
+    unzstd = zstandard.ZstdDecompressor()
+    assert fast.path.read_bytes() != small.path.read_bytes()
+    assert unzstd.decompressobj().decompress(
+        fast.path.read_bytes()
+    ) == unzstd.decompressobj().decompress(small.path.read_bytes())
+
+
+def test_progress_adds_up_to_the_uncompressed_size(tmp_path):
+    site = write_tree(tmp_path / "site", SITE)
+    seen = []
+    result = tar_zstd(tmp_path, site, progress=seen.append)
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(result.path.read_bytes())
+    assert sum(seen) == len(raw) and len(raw) % 10240 == 0
+
+
+def test_a_tree_larger_than_the_staging_buffers_round_trips(tmp_path):
+    big = os.urandom(9 << 20)
+    site = write_tree(
+        tmp_path / "site", {"big.bin": big, "small.txt": "x", "z/big2.bin": big[:5_000_001]}
+    )
+    result = tar_zstd(tmp_path, site)
+    (tmp_path / "x").mkdir()
+    subprocess.run(
+        ["tar", "--zstd", "-xf", str(result.path), "-C", str(tmp_path / "x")], check=True
+    )
+    assert snapshot(tmp_path / "x") == snapshot(site)
+    assert result.tree == digest_tree(site)
+
+
+# -- errors leave nothing behind -------------------------------------------------------
+
+
+def _absolute_link(site):
+    (site / "passwd").symlink_to("/etc/passwd")
+
+
+def _escaping_link(site):
+    (site / "up").symlink_to("../elsewhere")
+
+
+def _fifo(site):
+    os.mkfifo(site / "pipe")
+
+
+def _all_excluded(site):
+    (site / ".comwitignore").write_text("*\n")
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (_absolute_link, "symlink passwd in .* points to the absolute path /etc/passwd"),
+        (_escaping_link, "symlink up in .* points to ../elsewhere, outside the build dir"),
+        (_fifo, "pipe in .* is a FIFO"),
+        (_all_excluded, "has no files to pack"),
+    ],
+)
+def test_unsafe_trees_are_errors_and_write_nothing(tmp_path, breakage, message):
+    site = write_tree(tmp_path / "site", SITE)
+    breakage(site)
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ArtifactError, match=message):
+        pack(site, tmp_path / "out" / "app.tar.zst")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_socket_is_an_error_and_writes_nothing(tmp_path):
+    site = write_tree(tmp_path / "site", SITE)
+    (tmp_path / "out").mkdir()
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(site / "sock"))
+        with pytest.raises(ArtifactError, match=r"sock in .* is a socket"):
+            pack(site, tmp_path / "out" / "app.tar.zst")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_unreadable_file_found_while_packing_leaves_nothing(tmp_path):
+    site = write_tree(tmp_path / "site", {**SITE, "zz/private.txt": "x" * 100_000})
+    (site / "zz/private.txt").chmod(0)
+    out = tmp_path / "out"
+    out.mkdir()
+    with (
+        unprivileged(site, out),
+        pytest.raises(ArtifactError, match=r"cannot read zz/private\.txt"),
+    ):
+        pack(site, out / "app.tar.zst")
+    assert list(out.iterdir()) == []
+
+
+def test_archive_inside_the_build_dir_is_refused(tmp_path):
+    site = write_tree(tmp_path / "site", SITE)
+    with pytest.raises(ArtifactError, match="inside the build dir"):
+        pack(site, site / "assets" / "app.tar.zst")
+    assert not (site / "assets" / "app.tar.zst").exists()
+
+
+def test_out_of_range_level_is_an_error(tmp_path):
+    with pytest.raises(ArtifactError, match="compression level 0 is out of range"):
+        pack(write_tree(tmp_path / "site", SITE), tmp_path / "a.tar.zst", level=0)
+
+
+def test_executable_bit_travels_with_the_file(tmp_path):
+    site = write_tree(tmp_path / "site", {"run": Exe("#!/bin/sh\n"), "data": "x"})
+    modes = {m.name: m.mode for m in members(tar_zstd(tmp_path, site).path)}
+    assert (modes["./run"], modes["./data"]) == (0o755, 0o644)
