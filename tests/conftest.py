@@ -23,3 +23,24 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     for name in _COMWIT_ENV:
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+# -- the local emulator of the Comwit API, over loopback HTTP ---------------------------
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    """A running emulator (a `RunningEmulator`) on a free loopback port, state in tmp_path."""
+    from comwit.emulator.server import serve_in_thread
+
+    with serve_in_thread(tmp_path / "emulator-data") as running:
+        yield running
+
+
+@pytest.fixture
+def emulator_token(emulator):
+    """A token with every scope, a member of the project `tests.emulator_support.PROJECT`."""
+    from comwit.emulator.store import SCOPES
+    from tests.emulator_support import PROJECT
+
+    return emulator.issue_token(SCOPES, [PROJECT])
