@@ -1,0 +1,119 @@
+"""`comwit emulator serve` and `comwit emulator token`, run as a user would."""
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.emulator_support import OCTET, PROJECT, assert_problem, create_app
+
+from comwit.cli import main
+from comwit.emulator.server import serve_in_thread
+
+_NO_EXTRA = "import sys; sys.modules['fastapi'] = None; from comwit.cli import main; "
+
+
+def _read_exports(proc, deadline_s=20.0):
+    """The `export NAME=value` lines `serve` prints at start, read within a deadline."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    found = {}
+    deadline = time.monotonic() + deadline_s
+    while "COMWIT_TOKEN" not in found and time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").strip().partition("=")
+            found[name] = value
+    return found
+
+
+def _vm_hwm_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_serve_prints_url_and_token_streams_big_uploads_and_stops_on_ctrl_c(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "comwit", "emulator", "serve", "--port", "0",
+         "--data", str(tmp_path / "data"), "--project", PROJECT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        exports = _read_exports(proc)
+        assert exports["COMWIT_PROJECT"] == PROJECT
+        headers = {"Authorization": f"Bearer {exports['COMWIT_TOKEN']}"}
+        with httpx.Client(base_url=exports["COMWIT_API_URL"], headers=headers, timeout=60) as http:
+            app_id = create_app(http)
+            size = 256 * 1024 * 1024
+            chunk = b"\x5a" * (1024 * 1024)
+            response = http.post(
+                f"/v1/projects/{PROJECT}/apps/{app_id}/deployments",
+                content=(chunk for _ in range(size // len(chunk))),
+                headers={**OCTET, "Content-Length": str(size)},
+            )
+            assert_problem(response, 400, "invalid_artifact")
+        assert _vm_hwm_kib(proc.pid) < 160 * 1024  # far below the 256 MiB it received
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 130
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_token_prints_a_token_the_server_accepts_with_exactly_its_scopes(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["emulator", "token", "--data", str(data), "--scopes", "app:read",
+                 "--project", PROJECT]) == 0  # fmt: skip
+    token = capsys.readouterr().out.strip()
+    with serve_in_thread(data) as emulator:
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=emulator.url, headers=headers) as http:
+            assert http.get(f"/v1/projects/{PROJECT}/apps").status_code == 200
+            assert_problem(http.get("/v1/projects"), 403, "missing_scope")
+
+
+@pytest.mark.parametrize("args", [["--scopes", "app:everything"], ["--project", "bad/name"]])
+def test_token_refuses_unknown_scopes_and_bad_projects_in_one_line(tmp_path, capsys, args):
+    assert main(["emulator", "token", "--data", str(tmp_path), *args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot issue an emulator token")
+    assert err.count("\n") == 1
+
+
+def test_emulator_without_a_command_prints_help(capsys):
+    assert main(["emulator"]) == 0
+    assert "serve" in capsys.readouterr().out
+
+
+def test_without_the_extra_help_works_and_serve_says_what_to_install(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    helped = subprocess.run(
+        [sys.executable, "-c", _NO_EXTRA + "raise SystemExit(main(['--help']))"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    served = subprocess.run(
+        [sys.executable, "-c",
+         _NO_EXTRA + f"raise SystemExit(main(['emulator', 'serve', '--data', {str(tmp_path)!r}]))"],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert helped.returncode == 0
+    assert served.returncode == 1
+    assert served.stderr.count("\n") == 1
+    assert "pip install 'comwit[emulator]'" in served.stderr
