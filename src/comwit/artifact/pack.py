@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import os
 import queue
-import tempfile
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -70,18 +70,15 @@ def pack(
     when = resolve_mtime(mtime)
     tree = walk(build_dir, exclude)
     _check_out(out, tree)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
-    except OSError as exc:
-        raise _cannot_write(out, exc) from exc
+    fd, tmp = _create_partial(out)
     try:
         with os.fdopen(fd, "wb", buffering=0) as sink:
             files = _Packer(tree, sink, level, when, progress or _no_progress).run()
             size = sink.tell()
-        Path(tmp).replace(out)
+        tmp.replace(out)
     except BaseException as exc:
         with contextlib.suppress(OSError):
-            Path(tmp).unlink()
+            tmp.unlink()
         if isinstance(exc, OSError):  # reading errors are ArtifactErrors already
             raise _cannot_write(out, exc) from exc
         raise
@@ -107,12 +104,26 @@ def resolve_mtime(mtime: int | None) -> int:
 def _check_out(out: Path, tree: Tree) -> None:
     parent = out.parent.resolve()
     if not parent.is_dir():
-        raise ArtifactError(f"cannot write {out}: {out.parent} is not a directory", path=str(out))
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise ArtifactError(f"cannot write {out}: {out.parent} {what}", path=str(out))
     if parent == tree.root or tree.root in parent.parents:
         raise ArtifactError(
             f"cannot write {out} inside the build dir {tree.root}; write it elsewhere",
             path=str(out),
         )
+
+
+def _create_partial(out: Path) -> tuple[int, Path]:
+    """A new file next to `out`, renamed over it at the end; created 0666 less the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    while True:
+        tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _cannot_write(out, exc) from exc
 
 
 def _cannot_write(out: Path, exc: OSError) -> ArtifactError:

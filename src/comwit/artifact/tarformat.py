@@ -60,7 +60,7 @@ class HeaderMaker:
         pax = self._header(b"x", FILE_MODE, _PAX_NAME, b"", len(records), b"")
         return pax + records + padding(len(records)) + header
 
-    def _header(  # noqa: PLR0917  (the ustar fields that vary, in header order)
+    def _header(
         self, kind: bytes, mode: int, name: bytes, prefix: bytes, size: int, link: bytes
     ) -> bytes:
         template, template_sum = self._templates[kind, mode]

@@ -1,0 +1,81 @@
+"""`comwit pack APP`: packs the app's build_dir as the manifest says, prints path, size, digest."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from tests.artifact_support import SITE, Link, write_tree
+
+from comwit.artifact.digest import digest_tree
+from comwit.cli import main
+
+MANIFEST = """\
+version = 1
+project = "proj"
+
+[apps.web]
+build_dir = "dist"
+exclude = ["*.map"]
+
+[apps.old]
+build = "build-1"
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    write_tree(tmp_path / "dist", {**SITE, "app.js.map": "{}"})
+    (tmp_path / "comwit.toml").write_text(MANIFEST)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_pack_writes_app_tar_zst_and_prints_path_size_and_digest(project, capsys):
+    assert main(["pack", "web"]) == 0
+    archive = project / "web.tar.zst"
+    tree = digest_tree(project / "dist", ["*.map"])
+    assert capsys.readouterr().out.splitlines() == [
+        "path: web.tar.zst",
+        f"size: {archive.stat().st_size} bytes",
+        f"files: 5 ({tree.total_size} bytes before compression)",
+        f"digest: {tree.digest}",
+    ]
+    listing = subprocess.run(
+        ["tar", "--zstd", "-tf", str(archive)], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    assert "./index.html" in listing
+    assert "./app.js.map" not in listing
+
+
+def test_out_and_level_options(project, capsys):
+    assert main(["pack", "web", "-o", "build/site.tar.zst", "--level", "19"]) == 1
+    assert "cannot write build/site.tar.zst: build does not exist" in capsys.readouterr().err
+    (project / "build").mkdir()
+    assert main(["pack", "web", "-o", "build/site.tar.zst", "--level", "19"]) == 0
+    assert (project / "build/site.tar.zst").exists()
+
+
+def test_secret_looking_files_are_warned_about_on_stderr(project, capsys):
+    (project / "dist/.env").write_text("TOKEN=x")
+    assert main(["pack", "web"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: .env in ")
+    assert 'add ".env" to the app\'s `exclude` setting' in err
+
+
+def test_unknown_app_is_an_error_listing_the_apps(project, capsys):
+    assert main(["pack", "api"]) == 1
+    assert capsys.readouterr().err == "error: comwit.toml has no app 'api' (apps: old, web)\n"
+
+
+def test_app_pinning_a_build_has_nothing_to_pack(project, capsys):
+    assert main(["pack", "old"]) == 1
+    assert "app 'old' in comwit.toml has no build_dir" in capsys.readouterr().err
+
+
+def test_unsafe_build_dir_is_exit_1_and_writes_nothing(project, capsys):
+    write_tree(project / "dist", {"up": Link("../comwit.toml")})
+    assert main(["pack", "web"]) == 1
+    assert "symlink up in" in capsys.readouterr().err
+    assert not list(project.glob("*.tar.zst*")) and not list(project.glob(".web.tar.zst*"))
