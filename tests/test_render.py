@@ -98,7 +98,7 @@ def test_no_changes_is_said_plainly():
         ObservedState("demo", {"web": observed(live="b", ledger=ledger(("b", DIGEST_A)))}),
         salt=SALT,
     )
-    assert render_text(plan).endswith("No changes: no changes; 1 app unchanged.")
+    assert render_text(plan).endswith("No changes: 1 app unchanged.")
     assert "**No changes:**" in render_markdown(plan)
 
 

@@ -20,7 +20,7 @@ from comwit.cli.options import (
     Quiet,
     Verbose,
 )
-from comwit.cli.session import connect, load_target, plan_target
+from comwit.cli.session import connect, load_target, plan_request, plan_target
 from comwit.console import Console, make_console
 from comwit.manifest.load import display_name
 from comwit.plan.actions import Plan
@@ -80,16 +80,15 @@ def plan(
 
     async def run() -> int:
         async with connect(target, api_url, console) as connection:
-            planned = await plan_target(
+            request = plan_request(
                 target,
-                connection,
                 include=app,
                 exclude=exclude_app,
                 allow_detach=allow_detach,
                 allow_delete_env=allow_delete_env,
                 concurrency=concurrency,
-                console=console,
             )
+            planned = await plan_target(target, connection, request, console)
             show_plan(planned.plan, output_format, console)
             if out is not None and not planned.plan.has_errors:
                 ref = ManifestRef(

@@ -15,6 +15,7 @@ from comwit.console import Console
 from comwit.errors import ComwitError
 from comwit.manifest import LoadedManifest, load_manifest
 from comwit.plan.diff import Policy
+from comwit.plan.observe import DEFAULT_CONCURRENCY
 from comwit.plan.planner import Planned, PlanRequest, make_plan
 
 
@@ -57,25 +58,32 @@ async def connect(
         yield connection
 
 
-async def plan_target(
+def plan_request(
     target: Target,
-    connection: Connection,
     *,
-    include: list[str] | None,
-    exclude: list[str] | None,
-    allow_detach: list[str] | None,
-    allow_delete_env: list[str] | None,
-    concurrency: int,
-    console: Console,
-    environ: Mapping[str, str] = os.environ,
-) -> Planned:
-    request = PlanRequest(
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    allow_detach: list[str] | None = None,
+    allow_delete_env: list[str] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> PlanRequest:
+    return PlanRequest(
         project=target.project,
         include=tuple(include or ()),
         exclude=tuple(exclude or ()),
         policy=Policy(tuple(allow_detach or ()), tuple(allow_delete_env or ())),
         concurrency=concurrency,
     )
+
+
+async def plan_target(
+    target: Target,
+    connection: Connection,
+    request: PlanRequest,
+    console: Console,
+    environ: Mapping[str, str] = os.environ,
+) -> Planned:
+    """Make the plan and show its warnings (secret-looking files, unreadable ledgers)."""
     planned = await make_plan(
         target.loaded, connection.client, request, environ=environ, salt=secrets.token_hex(16)
     )

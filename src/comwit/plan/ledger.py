@@ -80,20 +80,22 @@ class AppLedger:
 
         Builds not in `existing` (when known) are dropped: they were deleted at the API.
         """
-        alive = None if existing is None else {*existing, entry.build_id}
-        entries = {k: v for k, v in self.entries.items() if alive is None or k in alive}
-        entries[entry.build_id] = entry
-        history = [b for b in self.history if alive is None or b in alive]
-        if not history or history[-1] != entry.build_id:
-            history.append(entry.build_id)
-        history = history[-keep:]
+        activated = self.record_activation(entry.build_id, keep=keep, existing=existing)
+        entries = {**activated.entries, entry.build_id: entry}
         newest = sorted(entries.values(), key=lambda e: (e.recorded_at_ms, e.build_id))[-keep:]
-        kept = {e.build_id for e in newest} | set(history)
-        return replace(
-            self,
-            entries={k: entries[k] for k in sorted(entries) if k in kept},
-            history=tuple(history),
-        )
+        kept = {e.build_id for e in newest} | set(activated.history)
+        return replace(activated, entries={k: entries[k] for k in sorted(entries) if k in kept})
+
+    def record_activation(
+        self, build_id: str, *, keep: int, existing: Collection[str] | None = None
+    ) -> AppLedger:
+        """This ledger after comwit activated a build whose content it does not know."""
+        alive = None if existing is None else {*existing, build_id}
+        history = [b for b in self.history if alive is None or b in alive]
+        if not history or history[-1] != build_id:
+            history.append(build_id)
+        entries = {k: v for k, v in self.entries.items() if alive is None or k in alive}
+        return replace(self, entries=entries, history=tuple(history[-keep:]))
 
 
 class LedgerFormatError(ValueError):

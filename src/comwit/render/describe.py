@@ -92,14 +92,14 @@ def summary_line(summary: Summary) -> str:
         _count(summary.env_set, "env var", "env vars", "to set"),
         _count(summary.env_delete, "env var", "env vars", "to delete"),
     ]
-    text = ", ".join(part for part in changes if part) or "no changes"
+    text = ", ".join(part for part in changes if part)
     tail = [
         _count(summary.held, "change", "changes", "held back"),
         _count(summary.unchanged, "app", "apps", "unchanged"),
         _count(summary.errors, "app", "apps", "with errors"),
     ]
     rest = ", ".join(part for part in tail if part)
-    return f"{text}; {rest}" if rest else text
+    return "; ".join(part for part in (text, rest) if part) or "nothing to manage"
 
 
 def _count(n: int, one: str, many: str, what: str) -> str:

@@ -1,0 +1,272 @@
+"""One handler per action type. Non-idempotent calls (create, deploy, rollback) are sent once;
+when their answer is lost, the handler re-reads the app to learn what happened."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import assert_never
+
+from comwit.api.assumed import DOMAIN_ACTIVE
+from comwit.api.client import ComwitClient
+from comwit.api.models import DnsRecord
+from comwit.apply.report import Reporter
+from comwit.apply.result import DnsRecordToPublish, Outcome, Status
+from comwit.artifact.pack import pack
+from comwit.errors import ApiError, ApiTransportError, ConflictError, ForbiddenError, StalePlanError
+from comwit.plan.actions import (
+    Action,
+    Activate,
+    AppPlan,
+    AttachHost,
+    CreateApp,
+    DeleteEnv,
+    Deploy,
+    DetachHost,
+    FinalizeHost,
+    RecordLedger,
+    SetEnv,
+)
+from comwit.plan.ledger import AppLedger, LedgerEntry
+from comwit.plan.ledger_store import LedgerStore
+from comwit.plan.state import ObservedApp
+from comwit.render.describe import describe, short
+
+
+@dataclass
+class Prepared:
+    """One app's state while it is applied: what was read, and what this run changed."""
+
+    app_id: str | None
+    live_before: str | None = None
+    known_builds: frozenset[str] = frozenset()
+    ledger: AppLedger = field(default_factory=AppLedger)
+    values: dict[str, str] = field(default_factory=dict)  # resolved env values
+    keep: int = 50
+    now_ms: int = 0
+    artifact: Path | None = None
+    artifact_size: int = 0
+    build_id: str | None = None
+
+    @classmethod
+    def from_observed(cls, app: AppPlan, observed: ObservedApp | None) -> Prepared:
+        del app
+        if observed is None:
+            return cls(app_id=None)
+        return cls(
+            app_id=observed.app_id,
+            live_before=observed.active_build_id,
+            known_builds=frozenset(b.build_id for b in observed.builds),
+            ledger=observed.ledger,
+        )
+
+    def discard_artifact(self) -> None:
+        if self.artifact is not None:
+            self.artifact.unlink(missing_ok=True)
+            self.artifact = None
+
+
+class Handlers:
+    def __init__(
+        self, client: ComwitClient, store: LedgerStore, project: str, reporter: Reporter, app: str
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._project = project
+        self._reporter = reporter
+        self._app = app
+        self._steps: list[str] = []
+        self._pending: list[str] = []
+        self._records: list[DnsRecordToPublish] = []
+        self._warnings: list[str] = []
+        self._uploaded = 0
+        self._build_id: str | None = None
+
+    def outcome(self, app: str, status: Status, detail: str = "") -> Outcome:
+        return Outcome(
+            app=app,
+            status=status,
+            detail=detail,
+            steps=tuple(self._steps),
+            pending=tuple(self._pending),
+            records=tuple(self._records),
+            build_id=self._build_id,
+            uploaded=self._uploaded,
+            warnings=tuple(self._warnings),
+        )
+
+    async def run(self, action: Action, ctx: Prepared) -> None:
+        match action:
+            case CreateApp():
+                await self._create(ctx)
+            case SetEnv():
+                value = action.value if action.value is not None else ctx.values[action.key]
+                await self._client.put_env(self._project, _id(ctx), action.key, value)
+            case DeleteEnv():
+                await self._client.delete_env(self._project, _id(ctx), action.key)
+            case Deploy():
+                await self._deploy(action, ctx)
+            case Activate():
+                await self._activate(action, ctx)
+            case RecordLedger():
+                await self._record(action, ctx)
+                return  # bookkeeping, not a step the user asked for
+            case AttachHost():
+                await self._attach(action, ctx)
+                return
+            case FinalizeHost():
+                await self._finalize(action.host, ctx)
+                return
+            case DetachHost():
+                await self._client.detach_domain(self._project, _id(ctx), action.host)
+            case _:
+                assert_never(action)
+        self._step(describe(action).text)
+
+    async def pack(self, deploy: Deploy, ctx: Prepared, root: Path, out: Path, level: int) -> None:
+        """Pack before any mutation; a build dir that changed since the plan makes it stale."""
+        transfer = self._reporter.transfer(self._app, "packing", deploy.size)
+        done = 0
+
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            transfer.advance(done)
+
+        packed = await asyncio.to_thread(
+            pack,
+            root / deploy.build_dir,
+            out,
+            exclude=deploy.exclude,
+            level=level,
+            progress=advance,
+        )
+        ctx.artifact, ctx.artifact_size = packed.path, packed.size
+        transfer.finish(packed.size)
+        if packed.tree.digest != deploy.digest:
+            ctx.discard_artifact()
+            raise StalePlanError(
+                f"build dir {deploy.build_dir} changed since the plan "
+                f"({short(deploy.digest)} planned, {short(packed.tree.digest)} now); plan again"
+            )
+
+    async def _create(self, ctx: Prepared) -> None:
+        try:
+            app = await self._client.create_app(self._project, self._app)
+        except ApiTransportError:
+            listed = {a.name: a for a in await self._client.list_apps(self._project)}
+            if self._app not in listed:
+                raise
+            app = listed[self._app]  # the create went through; its answer was lost
+        ctx.app_id = app.app_id
+
+    async def _deploy(self, action: Deploy, ctx: Prepared) -> None:
+        assert ctx.artifact is not None
+        transfer = self._reporter.transfer(self._app, "uploading", ctx.artifact_size)
+        try:
+            result = await self._client.deploy(
+                self._project,
+                _id(ctx),
+                ctx.artifact,
+                hosts=action.hosts,
+                env_ref=action.options.env_ref,
+                max_concurrent_requests=action.options.max_concurrent_requests,
+                progress=transfer.advance,
+            )
+            ctx.build_id = result.build_id
+        except ApiTransportError as exc:
+            adopted = await self._adopt(ctx)
+            if adopted is None:
+                raise ApiError(
+                    f"{exc}; no new build appeared, so nothing was deployed: run apply again",
+                    method=exc.method,
+                    path=exc.path,
+                ) from exc
+            ctx.build_id = adopted
+            self._step(f"the upload's answer was lost; adopted build {adopted} that it created")
+        finally:
+            ctx.discard_artifact()
+        transfer.finish(ctx.artifact_size)
+        self._uploaded += ctx.artifact_size
+        self._build_id = ctx.build_id
+
+    async def _adopt(self, ctx: Prepared) -> str | None:
+        """The build an upload whose answer was lost created, if it is live and the right size."""
+        app = await self._client.get_app(self._project, _id(ctx))
+        active = app.active_build_id
+        if active is None or active == ctx.live_before or active in ctx.known_builds:
+            return None
+        builds = {b.build_id: b for b in await self._client.list_builds(self._project, _id(ctx))}
+        build = builds.get(active)
+        return active if build is not None and build.artifact_size == ctx.artifact_size else None
+
+    async def _activate(self, action: Activate, ctx: Prepared) -> None:
+        try:
+            await self._client.rollback(self._project, _id(ctx), action.build_id)
+        except ApiTransportError:
+            app = await self._client.get_app(self._project, _id(ctx))
+            if app.active_build_id != action.build_id:
+                raise
+        ctx.build_id = self._build_id = action.build_id
+
+    async def _record(self, action: RecordLedger, ctx: Prepared) -> None:
+        if ctx.build_id is None:
+            return
+        existing = ctx.known_builds | {ctx.build_id}
+        if action.digest is None:
+            ledger = ctx.ledger.record_activation(ctx.build_id, keep=ctx.keep, existing=existing)
+        else:
+            entry = LedgerEntry(
+                ctx.build_id,
+                action.digest,
+                action.options.env_ref,
+                action.options.max_concurrent_requests,
+                ctx.now_ms,
+            )
+            ledger = ctx.ledger.record(entry, keep=ctx.keep, existing=existing)
+        try:
+            await self._store.write(self._app, _id(ctx), ledger)
+        except ForbiddenError:
+            self._warn(
+                f"could not record what build {ctx.build_id} holds: the token lacks the "
+                "app:write scope; the next plan will upload this content again"
+            )
+        except ApiError as exc:
+            self._warn(f"could not record what build {ctx.build_id} holds ({exc})")
+        ctx.ledger = ledger
+
+    async def _attach(self, action: AttachHost, ctx: Prepared) -> None:
+        attached = await self._client.attach_domain(
+            self._project, _id(ctx), action.host, action.dns_mode
+        )
+        self._step(describe(action).text)
+        if attached.status != DOMAIN_ACTIVE:
+            await self._finalize(action.host, ctx, records=attached.dns_records)
+
+    async def _finalize(
+        self, host: str, ctx: Prepared, records: tuple[DnsRecord, ...] = ()
+    ) -> None:
+        """Finalize; records not in place yet (409) leave the hostname pending, not failed."""
+        try:
+            await self._client.finalize_domain(self._project, _id(ctx), host)
+        except ConflictError:
+            self._pending.append(host)
+            self._records += [
+                DnsRecordToPublish(host, r.record_type, r.name, r.value) for r in records
+            ]
+            self._step(f"hostname {host} is waiting for its DNS records")
+            return
+        self._step(f"finalize hostname {host}: active")
+
+    def _step(self, text: str) -> None:
+        self._steps.append(text)
+        self._reporter.step(self._app, text)
+
+    def _warn(self, text: str) -> None:
+        self._warnings.append(text)
+
+
+def _id(ctx: Prepared) -> str:
+    assert ctx.app_id is not None, "the app is created before anything else"
+    return ctx.app_id

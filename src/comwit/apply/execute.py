@@ -1,0 +1,111 @@
+"""Execute a plan: apps concurrently (bounded), each app's actions in plan order.
+
+Per app: prepare (for a saved plan, check that what the plan read still holds; pack the
+build dir and check its digest) before the first mutation, then one handler per action.
+A failing app stops only itself; the result says what each app did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from comwit.api.client import ComwitClient
+from comwit.apply.actions import Handlers, Prepared
+from comwit.apply.report import Reporter
+from comwit.apply.result import ApplyResult, Outcome
+from comwit.apply.verify import verify_app
+from comwit.errors import ApiError, ArtifactError, ComwitError, StalePlanError
+from comwit.manifest.interpolate import Interpolated
+from comwit.plan.actions import AppPlan, Deploy, Plan
+from comwit.plan.ledger_store import LedgerStore
+from comwit.plan.state import ObservedApp
+
+DEFAULT_PARALLEL = 4
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What executing needs beyond the plan itself."""
+
+    project: str
+    root: Path  # build dirs in the plan are relative to it
+    env: Mapping[str, Mapping[str, Interpolated]]  # resolved ${VAR} values, by app
+    observed: Mapping[str, ObservedApp] | None  # None: a saved plan, re-read each app first
+    keep: int = 50
+    level: int = 3
+    stale: Mapping[str, str] = field(default_factory=dict)  # app -> why its saved plan is stale
+
+
+@dataclass
+class Executor:
+    client: ComwitClient
+    store: LedgerStore
+    inputs: Inputs
+    reporter: Reporter
+    parallel: int = DEFAULT_PARALLEL
+    clock: Callable[[], float] = time.time
+    _limit: asyncio.Semaphore = field(init=False)
+
+    async def apply(self, plan: Plan) -> ApplyResult:
+        self._limit = asyncio.Semaphore(self.parallel)
+        with tempfile.TemporaryDirectory(prefix="comwit-") as work:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self._bounded(app, plan, Path(work))) for app in plan.apps
+                ]
+        return ApplyResult(tuple(task.result() for task in tasks))
+
+    async def _bounded(self, app: AppPlan, plan: Plan, work: Path) -> Outcome:
+        if app.error:
+            return Outcome(app.app, "skipped", f"not applied: {app.error}")
+        if not app.actions:
+            return Outcome(app.app, "unchanged")
+        if app.app in self.inputs.stale:
+            return Outcome(app.app, "skipped", f"stale plan: {self.inputs.stale[app.app]}")
+        async with self._limit:
+            return await self._apply_app(app, plan.salt, work)
+
+    async def _apply_app(self, app: AppPlan, salt: str, work: Path) -> Outcome:
+        handlers = Handlers(self.client, self.store, self.inputs.project, self.reporter, app.app)
+        try:
+            prepared = await self._prepare(app, salt, work, handlers)
+        except StalePlanError as exc:
+            return Outcome(app.app, "skipped", f"stale plan: {exc}")
+        except ComwitError as exc:
+            return Outcome(app.app, "failed", str(exc))
+        try:
+            for action in app.actions:
+                await handlers.run(action, prepared)
+        except (ApiError, ArtifactError) as exc:
+            return handlers.outcome(app.app, "failed", str(exc))
+        finally:
+            prepared.discard_artifact()
+        return handlers.outcome(app.app, "done")
+
+    async def _prepare(self, app: AppPlan, salt: str, work: Path, handlers: Handlers) -> Prepared:
+        """Everything that can fail without changing anything: checks first, then packing."""
+        if self.inputs.observed is None:
+            context = await verify_app(
+                self.client,
+                self.store,
+                self.inputs.project,
+                app,
+                salt,
+                self.inputs.env.get(app.app, {}),
+            )
+        else:
+            context = Prepared.from_observed(app, self.inputs.observed.get(app.app))
+        context.values = {k: v.value for k, v in self.inputs.env.get(app.app, {}).items()}
+        context.keep = self.inputs.keep
+        context.now_ms = int(self.clock() * 1000)
+        deploy = next((a for a in app.actions if isinstance(a, Deploy)), None)
+        if deploy is not None:
+            await handlers.pack(
+                deploy, context, self.inputs.root, work / f"{app.app}.tar.zst", self.inputs.level
+            )
+        return context

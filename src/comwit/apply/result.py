@@ -1,0 +1,42 @@
+"""What apply did, per app: done, failed (with the API's detail), skipped (with why), unchanged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Status = Literal["done", "failed", "skipped", "unchanged"]
+
+
+@dataclass(frozen=True)
+class DnsRecordToPublish:
+    host: str
+    record_type: str
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    app: str
+    status: Status
+    detail: str = ""
+    steps: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()  # hostnames waiting for their DNS records
+    records: tuple[DnsRecordToPublish, ...] = ()
+    build_id: str | None = None  # the build this run made live
+    uploaded: int = 0  # artifact bytes sent
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcomes: tuple[Outcome, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status in ("done", "unchanged") for o in self.outcomes)
+
+    @property
+    def uploaded(self) -> int:
+        return sum(o.uploaded for o in self.outcomes)

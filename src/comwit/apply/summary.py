@@ -1,0 +1,52 @@
+"""What apply did, as text for people and JSON for machines. Pure."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+
+from comwit.apply.result import ApplyResult, Outcome
+from comwit.render.describe import format_bytes
+
+_STYLE = {"done": "add", "failed": "error", "skipped": "warning", "unchanged": "dim"}
+
+
+def render_summary(result: ApplyResult, paint: Callable[[str, str], str] | None = None) -> str:
+    color = paint or (lambda style, text: text)
+    counts = {s: sum(1 for o in result.outcomes if o.status == s) for s in _STYLE}
+    head = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to do"
+    verdict = "Apply complete" if result.ok else "Apply finished with failures"
+    lines = [color("bold", f"{verdict}: {head}; {format_bytes(result.uploaded)} uploaded.")]
+    width = max((len(o.app) for o in result.outcomes), default=0)
+    for outcome in result.outcomes:
+        if outcome.status != "unchanged":
+            lines.append(color(_STYLE[outcome.status], _line(outcome, width)))
+    warnings = [f"  {o.app}: {w}" for o in result.outcomes for w in o.warnings]
+    if warnings:
+        lines += ["Warnings:", *warnings]
+    records = [r for o in result.outcomes for r in o.records]
+    if records:
+        lines.append("DNS records to publish (the next apply finalizes the hostnames):")
+        lines += [f"  {r.host}: {r.record_type} {r.name} -> {r.value}" for r in records]
+    pending = [f"{host} ({o.app})" for o in result.outcomes for host in o.pending]
+    if pending:
+        lines.append("Waiting for DNS: " + ", ".join(pending))
+    return "\n".join(lines)
+
+
+def render_summary_json(result: ApplyResult) -> str:
+    document = {
+        "ok": result.ok,
+        "uploaded_bytes": result.uploaded,
+        "apps": [dataclasses.asdict(outcome) for outcome in result.outcomes],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _line(outcome: Outcome, width: int) -> str:
+    text = f"  {outcome.status:<8} {outcome.app:<{width}}  "
+    if outcome.status == "done":
+        live = f"build {outcome.build_id} is live; " if outcome.build_id else ""
+        return text + f"{live}{len(outcome.steps)} step{'s' if len(outcome.steps) != 1 else ''}"
+    return text + outcome.detail

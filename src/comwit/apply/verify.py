@@ -1,0 +1,88 @@
+"""Before a saved plan touches an app: does what the plan read still hold?
+
+Checked just before the app's first mutation: the app's existence and id, its live build,
+its hostnames and their status, its env values (by keyed hash), and the values that come
+from ${VAR}. Any difference makes the plan stale for that app: it is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from comwit.api.client import ComwitClient
+from comwit.apply.actions import Prepared
+from comwit.errors import NotFoundError, StalePlanError
+from comwit.manifest.interpolate import Interpolated
+from comwit.plan.actions import AppPlan, SetEnv
+from comwit.plan.diff import env_hash, secret_hash
+from comwit.plan.ledger import LEDGER_ENV_KEY
+from comwit.plan.ledger_store import LedgerStore
+from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost
+
+
+async def verify_app(
+    client: ComwitClient,
+    store: LedgerStore,
+    project: str,
+    app: AppPlan,
+    salt: str,
+    values: Mapping[str, Interpolated],
+) -> Prepared:
+    """The app's state as the plan saw it, or StalePlanError saying what changed."""
+    _check_values(app, salt, values)
+    pre = app.preconditions
+    if not pre.exists:
+        if any(a.name == app.app for a in await client.list_apps(project)):
+            raise StalePlanError(f"app {app.app!r} was created after the plan was made; plan again")
+        return Prepared(app_id=None)
+    assert pre.app_id is not None
+    try:
+        live = await client.get_app(project, pre.app_id)
+    except NotFoundError:
+        raise StalePlanError(
+            f"app {app.app!r} was deleted after the plan was made; plan again"
+        ) from None
+    builds, domains, env = await asyncio.gather(
+        client.list_builds(project, pre.app_id),
+        client.list_domains(project, pre.app_id),
+        client.list_env(project, pre.app_id),
+    )
+    if live.active_build_id != pre.active_build_id:
+        raise StalePlanError(
+            f"the live build changed from {pre.active_build_id} to {live.active_build_id} "
+            "after the plan was made; plan again"
+        )
+    if tuple(sorted((d.domain, d.status) for d in domains)) != pre.hosts:
+        raise StalePlanError("its hostnames changed after the plan was made; plan again")
+    current = {v.key: v.value for v in env if v.key != LEDGER_ENV_KEY}
+    if env_hash(current, salt) != pre.env_hash:
+        raise StalePlanError("its env vars changed after the plan was made; plan again")
+    observed = ObservedApp(
+        name=app.app,
+        app_id=pre.app_id,
+        active_build_id=live.active_build_id,
+        builds=tuple(ObservedBuild(b.build_id, b.created_at, b.artifact_size) for b in builds),
+        hosts=tuple(ObservedHost(d.domain, d.status) for d in domains),
+        env=current,
+    )
+    ledger_value = next((v.value for v in env if v.key == LEDGER_ENV_KEY), None)
+    ledger, _ = store.read(observed, ledger_value)
+    return Prepared(
+        app_id=pre.app_id,
+        live_before=live.active_build_id,
+        known_builds=frozenset(b.build_id for b in builds),
+        ledger=ledger,
+    )
+
+
+def _check_values(app: AppPlan, salt: str, values: Mapping[str, Interpolated]) -> None:
+    """Values from ${VAR} must be the ones the plan saw: compared by their keyed hash."""
+    for action in app.actions:
+        if isinstance(action, SetEnv) and action.sensitive:
+            value = values.get(action.key)
+            if value is None or secret_hash(value.value, salt) != action.value_hash:
+                raise StalePlanError(
+                    f"the value of env var {action.key} (from the environment) is not the one "
+                    "the plan saw; plan again"
+                )
