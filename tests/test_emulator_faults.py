@@ -114,7 +114,13 @@ def test_bad_fault_requests_answer_400(http, path, body):
 def test_routes_are_listed_by_the_names_faults_use(http):
     routes = {r["name"]: r for r in http.get("/_emulator/routes").json()["routes"]}
     assert routes["deploy"]["methods"] == ["POST"]
-    assert len(routes) == 15
+    assert len(routes) == 17  # 15 contract routes, /healthz and /readyz
+
+
+def test_a_fault_can_target_readiness_by_name(http):
+    http.post("/_emulator/faults/fail", json={"route": "readyz", "status": 503})
+    assert_problem(http.get("/readyz"), 503)
+    assert http.get("/readyz").status_code == 200
 
 
 def test_stats_count_requests_by_route_mutations_bytes_and_deploys(http, artifact):

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from comwit.emulator import hostnames, routes, schemas
-from comwit.emulator.faults import CONTRACT_PREFIX, Faults, Latency, Shot
+from comwit.emulator.faults import Faults, Latency, Shot
 from comwit.emulator.problems import bad_request
 from comwit.emulator.routes import StoreDep
 
@@ -72,8 +72,8 @@ async def publish_dns(store: StoreDep, domain: str) -> schemas.DomainAttached:
 
 @router.get("/routes")
 async def list_routes() -> dict[str, list[dict[str, Any]]]:
-    """The contract routes by name, as fault rules name them."""
-    return {"routes": _contract_routes()}
+    """The emulated routes by name, as fault rules name them."""
+    return {"routes": _emulated_routes()}
 
 
 @router.get("/faults")
@@ -120,16 +120,16 @@ async def reset_stats(faults: FaultsDep) -> dict[str, Any]:
     return faults.stats()
 
 
-def _contract_routes() -> list[dict[str, Any]]:
+def _emulated_routes() -> list[dict[str, Any]]:
     found = [
         {"name": r.name, "path": r.path, "methods": sorted(r.methods or ())}
         for r in routes.router.routes
-        if isinstance(r, Route) and r.path.startswith(CONTRACT_PREFIX)
+        if isinstance(r, Route)
     ]
     return sorted(found, key=lambda r: str(r["name"]))
 
 
 def _check_route(route: str | None) -> None:
-    names = {str(r["name"]) for r in _contract_routes()}
+    names = {str(r["name"]) for r in _emulated_routes()}
     if route is not None and route not in names:
         raise bad_request(f"Unknown route {route!r}; known: {', '.join(sorted(names))}.")

@@ -23,8 +23,18 @@ from comwit.emulator.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 ADMIN_PREFIX = "/_emulator/"
 CONTRACT_PREFIX = "/v1/"
+OTHER = "(other)"  # the template of requests outside the emulated routes (spec, docs, 404s)
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 When = Literal["before", "after"]
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request as the rules see it: method, route template and route name."""
+
+    method: str
+    template: str = OTHER
+    route: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,38 +105,38 @@ class Faults:
             self._statuses.clear()
             self._mutating = self._bytes = self._deploys = 0
 
-    def on_request(self, method: str, route: str | None) -> tuple[float, Shot | None]:
+    def on_request(self, call: _Call) -> tuple[float, Shot | None]:
         """Seconds to wait and the one-shot fault (if any) for this call; uses up the shot."""
         with self._lock:
-            delay = sum(x.ms for x in self._latencies if _matches(x.route, x.method, route, method))
-            shot = next((s for s in self._shots if _matches(s.route, None, route, method)), None)
+            delay = sum(x.ms for x in self._latencies if _matches(x, call))
+            shot = next((s for s in self._shots if _matches(s, call)), None)
             if shot is not None:
                 shot.remaining -= 1
                 if shot.remaining <= 0:
                     self._shots.remove(shot)
             return delay / 1000, shot
 
-    def on_response(
-        self, method: str, template: str, route: str | None, *, status: int, dropped: bool
-    ) -> None:
+    def on_response(self, call: _Call, *, status: int, dropped: bool) -> None:
         """Count one finished call; `status` is what the app answered, even if it was dropped."""
         with self._lock:
-            self._requests[f"{method} {template}"] += 1
+            self._requests[f"{call.method} {call.template}"] += 1
             self._statuses["dropped" if dropped else str(status)] += 1
-            self._mutating += method in MUTATING
-            self._deploys += route == "deploy" and 200 <= status < 300
+            self._mutating += call.method in MUTATING
+            self._deploys += call.route == "deploy" and 200 <= status < 300
 
     def on_upload(self, size: int) -> None:
         with self._lock:
             self._bytes += size
 
 
-def _matches(
-    rule_route: str | None, rule_method: str | None, route: str | None, method: str
-) -> bool:
-    if route is None:  # faults only ever touch contract routes
+def _matches(rule: Latency | Shot, call: _Call) -> bool:
+    """A rule naming a route matches only it; one naming none matches every `/v1/` route."""
+    method = rule.method if isinstance(rule, Latency) else None
+    if method not in (None, call.method):
         return False
-    return rule_route in (None, route) and rule_method in (None, method)
+    if rule.route is None:
+        return call.template.startswith(CONTRACT_PREFIX)
+    return rule.route == call.route
 
 
 class FaultMiddleware:
@@ -141,9 +151,8 @@ class FaultMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return
-        method: str = scope["method"]
-        template, route = self._resolve(scope)
-        delay, shot = self.faults.on_request(method, route)
+        call = self._resolve(scope)
+        delay, shot = self.faults.on_request(call)
         if delay:
             await asyncio.sleep(delay)
         body = _CountingBody(receive)
@@ -154,17 +163,15 @@ class FaultMiddleware:
             await exchange.fail(shot.status)
         else:
             await exchange.drop(shot.status)
-        dropped = shot is not None and shot.kind == "drop"
         self.faults.on_upload(body.size)
-        self.faults.on_response(method, template, route, status=exchange.status, dropped=dropped)
+        dropped = shot is not None and shot.kind == "drop"
+        self.faults.on_response(call, status=exchange.status, dropped=dropped)
 
-    def _resolve(self, scope: Scope) -> tuple[str, str | None]:
-        """The route template and, for a contract route, its name."""
+    def _resolve(self, scope: Scope) -> _Call:
         for candidate in self.routes:
             if isinstance(candidate, Route) and candidate.matches(scope)[0] is Match.FULL:
-                contract = candidate.path.startswith(CONTRACT_PREFIX)
-                return candidate.path, candidate.name if contract else None
-        return "(unmatched)", None
+                return _Call(scope["method"], candidate.path, candidate.name)
+        return _Call(scope["method"])
 
 
 class _CountingBody:
