@@ -41,6 +41,7 @@ def emulator(tmp_path):
 def emulator_token(emulator):
     """A token with every scope, a member of the project `tests.emulator_support.PROJECT`."""
     from comwit.emulator.store import SCOPES
+
     from tests.emulator_support import PROJECT
 
     return emulator.issue_token(SCOPES, [PROJECT])

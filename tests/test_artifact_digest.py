@@ -7,10 +7,11 @@ import os
 import socket
 
 import pytest
-from tests.artifact_support import SITE, Exe, Link, unprivileged, write_tree, write_tree_differently
 
 from comwit.artifact.digest import FileEntry, TreeChanges, compare, digest_tree
 from comwit.errors import ArtifactError
+
+from tests.artifact_support import SITE, Exe, Link, unprivileged, write_tree, write_tree_differently
 
 
 def digest(path, exclude=()):

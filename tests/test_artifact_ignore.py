@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from tests.artifact_support import write_tree
 
 from comwit.artifact.digest import digest_tree
 from comwit.artifact.ignore import secret_pattern
 from comwit.errors import ArtifactError
+
+from tests.artifact_support import write_tree
 
 TREE = {
     "index.html": "hi",

@@ -10,6 +10,11 @@ import tarfile
 
 import pytest
 import zstandard
+
+from comwit.artifact.digest import digest_tree
+from comwit.artifact.pack import DEFAULT_MTIME, pack
+from comwit.errors import ArtifactError
+
 from tests.artifact_support import (
     SITE,
     Exe,
@@ -19,10 +24,6 @@ from tests.artifact_support import (
     write_tree,
     write_tree_differently,
 )
-
-from comwit.artifact.digest import digest_tree
-from comwit.artifact.pack import DEFAULT_MTIME, pack
-from comwit.errors import ArtifactError
 
 LONG = "/".join(["a-rather-long-directory-name-for-a-package"] * 3)  # > 100 bytes
 ODD = {

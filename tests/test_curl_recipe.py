@@ -11,6 +11,7 @@ import shutil
 import subprocess
 
 import pytest
+
 from tests.emulator_support import PROJECT, client, create_app
 
 DOCS_BASE = "https://api.cloud.comwit.io"

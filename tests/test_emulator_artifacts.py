@@ -3,6 +3,9 @@
 import gzip
 
 import pytest
+
+from comwit.emulator.server import serve_in_thread
+
 from tests.emulator_support import (
     ALL_SCOPES,
     OCTET,
@@ -15,8 +18,6 @@ from tests.emulator_support import (
     tar_bytes,
     zstd,
 )
-
-from comwit.emulator.server import serve_in_thread
 
 
 @pytest.fixture

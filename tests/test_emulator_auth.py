@@ -1,9 +1,10 @@
 """Tokens, scopes and project membership: 401, 403 and 404 before anything else."""
 
 import pytest
-from tests.emulator_support import PROJECT, assert_problem, client, create_app
 
 from comwit.emulator.server import serve_in_thread
+
+from tests.emulator_support import PROJECT, assert_problem, client, create_app
 
 
 @pytest.fixture(scope="module")

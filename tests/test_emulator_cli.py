@@ -11,10 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.emulator_support import OCTET, PROJECT, assert_problem, create_app
 
 from comwit.cli import main
 from comwit.emulator.server import serve_in_thread
+
+from tests.emulator_support import OCTET, PROJECT, assert_problem, create_app
 
 _NO_EXTRA = "import sys; sys.modules['fastapi'] = None; from comwit.cli import main; "
 

@@ -1,6 +1,9 @@
 """Hostnames: DNS records on attach, pending until published, then finalized; one app each."""
 
 import pytest
+
+from comwit.emulator.server import serve_in_thread
+
 from tests.emulator_support import (
     ALL_SCOPES,
     PROJECT,
@@ -10,8 +13,6 @@ from tests.emulator_support import (
     deploy,
     gnu_tar_zst,
 )
-
-from comwit.emulator.server import serve_in_thread
 
 HOST = "www.example.com"
 

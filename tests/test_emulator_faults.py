@@ -4,6 +4,7 @@ import time
 
 import httpx
 import pytest
+
 from tests.emulator_support import PROJECT, assert_problem, client, create_app, deploy, gnu_tar_zst
 
 APPS = f"/v1/projects/{PROJECT}/apps"

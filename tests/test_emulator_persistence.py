@@ -1,11 +1,12 @@
 """State survives restarts; the embedded emulator keeps it in the directory it is given."""
 
 import httpx
-from tests.emulator_support import ALL_SCOPES, PROJECT, client, create_app, deploy, gnu_tar_zst
 
 from comwit.emulator.embedded import start_embedded
 from comwit.emulator.server import serve_in_thread
 from comwit.secret import Secret
+
+from tests.emulator_support import ALL_SCOPES, PROJECT, client, create_app, deploy, gnu_tar_zst
 
 
 def test_apps_builds_tokens_and_hostnames_survive_a_restart(tmp_path):

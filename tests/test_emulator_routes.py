@@ -1,6 +1,7 @@
 """Apps, deployments, builds, rollbacks and env vars: fields, status codes, problem bodies."""
 
 import pytest
+
 from tests.emulator_support import (
     OCTET,
     PROJECT,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from tests.artifact_support import SITE, Link, write_tree
 
 from comwit.artifact.digest import digest_tree
 from comwit.cli import main
+
+from tests.artifact_support import SITE, Link, write_tree
 
 MANIFEST = """\
 version = 1

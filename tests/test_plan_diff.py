@@ -3,16 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.factories import (
-    BUILD_DIR_RELATIVE,
-    DIGEST_A,
-    DIGEST_B,
-    NO_OPTIONS,
-    SALT,
-    desired,
-    ledger,
-    observed,
-)
 
 from comwit.artifact.digest import FileEntry, TreeChanges
 from comwit.plan.actions import (
@@ -35,6 +25,17 @@ from comwit.plan.actions import (
 from comwit.plan.diff import Policy, diff, env_hash, secret_hash
 from comwit.plan.ledger import LedgerEntry
 from comwit.plan.state import DesiredState, EnvValue, ObservedApp, ObservedState, Options
+
+from tests.factories import (
+    BUILD_DIR_RELATIVE,
+    DIGEST_A,
+    DIGEST_B,
+    NO_OPTIONS,
+    SALT,
+    desired,
+    ledger,
+    observed,
+)
 
 OPTS = Options(env_ref="brrrd/env/web", max_concurrent_requests=50)
 

@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import jsonschema
-from tests.factories import DIGEST_A, DIGEST_B, SALT, desired, ledger, observed
 
 from comwit.plan.diff import Policy, diff
 from comwit.plan.state import DesiredState, EnvValue, ObservedState
 from comwit.render.jsonplan import plan_document, plan_schema, render_json
 from comwit.render.markdown import BUDGET, MARKER, render_markdown
 from comwit.render.text import render_text
+
+from tests.factories import DIGEST_A, DIGEST_B, SALT, desired, ledger, observed
 
 SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "plan.schema.json"
 
