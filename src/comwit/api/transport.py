@@ -63,6 +63,7 @@ async def send(
         async with asyncio.timeout(deadline):
             response = await http.send(request)
     except (httpx.HTTPError, TimeoutError) as exc:
+        _scrub(exc)
         raise _transport_error(exc, request) from exc
     if not response.is_success:
         raise status_error(response)
@@ -228,14 +229,26 @@ def _timeout_kind(exc: Exception) -> str:
     return kinds.get(type(exc), "the overall time limit passed")
 
 
+def _scrub(exc: BaseException) -> None:
+    """Hide secrets in the causes' messages too: tracebacks print the whole chain."""
+    for link in _chain(exc):
+        if any(isinstance(arg, str) and redact(arg) != arg for arg in link.args):
+            link.args = tuple(redact(a) if isinstance(a, str) else a for a in link.args)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and its causes, oldest last; safe against cycles."""
+    links: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not link for link in links):
+        links.append(current)
+        current = current.__cause__ or current.__context__
+    return links
+
+
 def _is_tls(exc: BaseException) -> bool:
     """httpx reports TLS failures as ConnectError; the cause chain holds the ssl error."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(isinstance(link, ssl.SSLError) for link in _chain(exc))
 
 
 def _where(request: httpx.Request) -> tuple[str, str]:
