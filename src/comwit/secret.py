@@ -41,7 +41,7 @@ class Secret:
 
 def redact(text: str) -> str:
     """Replace every secret this process has seen with `<hidden>`."""
-    for value in _known:
+    for value in sorted(_known, key=len, reverse=True):  # longest first: one may contain another
         if value in text:
             text = text.replace(value, HIDDEN)
     return text
