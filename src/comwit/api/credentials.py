@@ -1,7 +1,7 @@
 """Connecting, settings: the token, the API URL, the timeout and the default project.
 
-The token comes from COMWIT_TOKEN, else from the official CLI's config file; it is wrapped in
-`Secret` before it is checked, and no message here ever contains it.
+The token comes from COMWIT_TOKEN, else from the official CLI's config file; it becomes a
+`Secret` once checked, and no message here ever contains it (nor a refused value).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ _HOW: Final = "set COMWIT_TOKEN to a cwt_ token, or log in with the official com
 def load_token(environ: Mapping[str, str]) -> Secret:
     """The API token: COMWIT_TOKEN, else the `token` field of the config file."""
     if "COMWIT_TOKEN" in environ:
-        return _checked(Secret(environ["COMWIT_TOKEN"].strip()), "COMWIT_TOKEN")
+        return _checked(environ["COMWIT_TOKEN"], "COMWIT_TOKEN")
     path = config_path(environ)
     config = _read_config(path, explicit="COMWIT_CONFIG" in environ)
     if config is None:
@@ -35,7 +35,7 @@ def load_token(environ: Mapping[str, str]) -> Secret:
     token = config.get("token")
     if not isinstance(token, str):
         raise CredentialsError(f'{path} has no "token" string field; {_HOW}')
-    return _checked(Secret(token.strip()), str(path))
+    return _checked(token, str(path))
 
 
 def load_default_project(environ: Mapping[str, str]) -> str | None:
@@ -92,8 +92,9 @@ def resolve_timeout(option: float | None, environ: Mapping[str, str]) -> float:
 # -- helpers ----------------------------------------------------------------------------
 
 
-def _checked(token: Secret, source: str) -> Secret:
-    value = token.reveal()
+def _checked(raw: str, source: str) -> Secret:
+    """The token as a Secret once it has the right shape; a refused value is never shown."""
+    value = raw.strip()
     if not value:
         raise CredentialsError(f"{source} is empty; {_HOW}")
     if not _TOKEN_SHAPE.fullmatch(value):
@@ -101,7 +102,7 @@ def _checked(token: Secret, source: str) -> Secret:
             f"the token in {source} is not a Comwit API token (those start with cwt_ and "
             "contain no spaces); copy it again from the Comwit dashboard"
         )
-    return token
+    return Secret(value)
 
 
 def _read_config(path: Path, *, explicit: bool) -> dict[str, Any] | None:
