@@ -118,3 +118,11 @@ def test_without_the_extra_help_works_and_serve_says_what_to_install(tmp_path):
     assert served.returncode == 1
     assert served.stderr.count("\n") == 1
     assert "pip install 'comwit[emulator]'" in served.stderr
+
+
+def test_serve_on_a_port_in_use_is_a_one_line_error(tmp_path, emulator, capsys):
+    port = emulator.url.rsplit(":", 1)[1]
+    assert main(["emulator", "serve", "--data", str(tmp_path / "d"), "--port", port]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the emulator cannot listen on 127.0.0.1:")
+    assert err.count("\n") == 1

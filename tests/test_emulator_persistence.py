@@ -1,7 +1,10 @@
 """State survives restarts; the embedded emulator keeps it in the directory it is given."""
 
+import asyncio
+
 import httpx
 
+from comwit.api.connect import open_client
 from comwit.emulator.embedded import start_embedded
 from comwit.emulator.server import serve_in_thread
 from comwit.secret import Secret
@@ -51,3 +54,16 @@ def test_the_embedded_emulator_serves_with_a_hidden_all_scopes_token(tmp_path):
             assert [a["name"] for a in http.get("/v1/projects/team/apps").json()["apps"]] == ["web"]
             stale = {"Authorization": f"Bearer {embedded.token.reveal()}"}
             assert http.get("/v1/projects", headers=stale).status_code == 401
+
+
+def test_api_url_local_runs_see_the_state_of_earlier_runs(tmp_path):
+    data = tmp_path / ".comwit" / "emulator"
+
+    async def run(scenario):
+        async with open_client("local", environ={}, local_data_dir=data, project="team") as conn:
+            return conn.notice, await scenario(conn.client)
+
+    notice, _ = asyncio.run(run(lambda api: api.create_app("team", "web")))
+    _, apps = asyncio.run(run(lambda api: api.list_apps("team")))
+    assert "emulator" in notice
+    assert [a.name for a in apps] == ["web"]

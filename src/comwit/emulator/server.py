@@ -20,6 +20,7 @@ from comwit.emulator.app import create_app
 from comwit.emulator.faults import Faults
 from comwit.emulator.settings import DEFAULT_MAX_ARTIFACT_BYTES, Settings
 from comwit.emulator.store import Store
+from comwit.errors import ComwitError
 
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 _START_TIMEOUT_S: Final = 10.0
@@ -119,9 +120,12 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(128)
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise ComwitError(
+            f"the emulator cannot listen on {host}:{port} ({exc.strerror or exc}); "
+            "pick another --port or --host"
+        ) from exc
     sock.setblocking(False)
     return sock
 
