@@ -94,6 +94,11 @@ class ComwitClient:
         )
 
     @property
+    def timeout(self) -> float:
+        """Seconds each network operation may take (uploads get more: `upload_timeout`)."""
+        return self._timeout
+
+    @property
     def requests_sent(self) -> int:
         """HTTP requests sent so far, retries included."""
         return self._requests_sent

@@ -16,6 +16,7 @@ from typing import Any, Final, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from comwit.api import assumed
 from comwit.api.models import ProblemDetail
 from comwit.errors import (
     ApiError,
@@ -41,7 +42,7 @@ M = TypeVar("M", bound=BaseModel)
 
 _BY_STATUS: Final[dict[int, type[ApiStatusError]]] = {
     400: BadRequestError,
-    401: UnauthorizedError,
+    assumed.STATUS_UNAUTHENTICATED: UnauthorizedError,
     403: ForbiddenError,
     404: NotFoundError,
     409: ConflictError,

@@ -1,0 +1,80 @@
+"""open_client: from options and environment to an open client, remote or embedded."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+import respx
+
+from comwit.api.connect import open_client
+from comwit.errors import CredentialsError
+
+TOKEN = "cwt_c0ffee"
+
+
+def connect(api_url, environ, tmp_path, *, project=None, transport=None, then=None):
+    """Open a connection, run `then(connection)` in it, return what it gives."""
+
+    async def go():
+        async with open_client(
+            api_url,
+            environ=environ,
+            local_data_dir=tmp_path / "emulator",
+            project=project,
+            transport=transport,
+        ) as connection:
+            return await then(connection) if then else connection
+
+    return asyncio.run(go())
+
+
+def test_a_remote_url_uses_the_environment_token(tmp_path):
+    router = respx.Router(base_url="https://api.test", assert_all_mocked=True)
+    route = router.get("/v1/projects").respond(json={"projects": []})
+
+    async def list_projects(connection):
+        return connection, await connection.client.list_projects()
+
+    transport = httpx.MockTransport(router.async_handler)
+    environ = {"COMWIT_TOKEN": TOKEN, "COMWIT_API_URL": "https://api.test/"}
+    connection, projects = connect(None, environ, tmp_path, transport=transport, then=list_projects)
+    assert projects == ()
+    assert (connection.base_url, connection.local, connection.notice) == (
+        "https://api.test",
+        False,
+        None,
+    )
+    assert route.calls.last.request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_the_timeout_comes_from_the_environment(tmp_path):
+    async def timeout(connection):
+        return connection.client.timeout
+
+    environ = {"COMWIT_TOKEN": TOKEN, "COMWIT_TIMEOUT": "2"}
+    assert connect("https://api.test", environ, tmp_path, then=timeout) == 2.0
+
+
+def test_a_remote_url_without_a_token_is_a_credentials_error(tmp_path):
+    with pytest.raises(CredentialsError, match="no Comwit token found"):
+        connect("https://api.test", {"HOME": str(tmp_path)}, tmp_path)
+
+
+def test_the_local_emulator_needs_a_project(tmp_path):
+    with pytest.raises(CredentialsError, match="needs a project id"):
+        connect("local", {}, tmp_path)
+
+
+def test_the_local_emulator_needs_no_token_and_answers_over_loopback(tmp_path):
+    async def look(connection):
+        client = connection.client
+        return connection, await client.healthz(), await client.list_projects()
+
+    connection, healthy, projects = connect("local", {}, tmp_path, project="demo", then=look)
+    assert connection.local
+    assert connection.base_url.startswith("http://127.0.0.1:")
+    assert "local Comwit emulator" in (connection.notice or "")
+    assert healthy
+    assert [p.project_id for p in projects] == ["demo"]
