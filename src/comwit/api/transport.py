@@ -187,7 +187,7 @@ def _transport_error(exc: Exception, request: httpx.Request) -> ApiError:
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return ApiTimeoutError(
             f"{where}: {host} did not answer in time ({_timeout_kind(exc)}); "
-            "retry, or allow more time with COMWIT_TIMEOUT",
+            f"{_maybe_sent(exc)}allow more time with COMWIT_TIMEOUT",
             method=method,
             path=path,
         )
@@ -218,6 +218,13 @@ def _transport_error(exc: Exception, request: httpx.Request) -> ApiError:
             path=path,
         )
     return ApiTransportError(f"{where}: {reason}", method=method, path=path)
+
+
+def _maybe_sent(exc: Exception) -> str:
+    """A request that timed out after it left may still have taken effect: say so."""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return ""
+    return "the request may or may not have taken effect; "
 
 
 def _timeout_kind(exc: Exception) -> str:
