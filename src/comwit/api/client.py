@@ -38,7 +38,13 @@ from comwit.api.models import (
 )
 from comwit.api.retry import DEFAULT_RETRY, Pacing, RetryPolicy, with_retries
 from comwit.api.transport import decode, decode_object, send
-from comwit.api.upload import Progress, open_artifact, stream_chunks, upload_timeout
+from comwit.api.upload import (
+    Progress,
+    deploy_query,
+    open_artifact,
+    stream_chunks,
+    upload_timeout,
+)
 from comwit.errors import ApiError, UnexpectedStatusError
 from comwit.secret import Secret
 
@@ -172,7 +178,7 @@ class ComwitClient:
                 "POST",
                 path,
                 route="deploy",
-                params=_deploy_query(hosts, env_ref, max_concurrent_requests),
+                params=deploy_query(hosts, env_ref, max_concurrent_requests),
                 content=stream_chunks(file, size, progress),
                 headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
                 timeout=httpx.Timeout(self._timeout, read=limit),
@@ -287,16 +293,3 @@ def _segment(text: str) -> str:
         raise ValueError("an API path segment (project, app id, key or hostname) is empty")
     escaped = quote(text, safe="")
     return escaped.replace(".", "%2E") if escaped in {".", ".."} else escaped
-
-
-def _deploy_query(
-    hosts: Sequence[str], env_ref: str | None, max_concurrent_requests: int | None
-) -> dict[str, str]:
-    query: dict[str, str] = {}
-    if hosts:
-        query["hosts"] = ",".join(hosts)
-    if env_ref is not None:
-        query["env_ref"] = env_ref
-    if max_concurrent_requests is not None:
-        query["max_concurrent_requests"] = str(max_concurrent_requests)
-    return query

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from comwit.api.client import DEFAULT_TIMEOUT
 from comwit.errors import CredentialsError
 from comwit.secret import Secret
 
 DEFAULT_API_URL: Final = "https://api.cloud.comwit.io"
 LOCAL: Final = "local"  # --api-url local: the embedded emulator
-DEFAULT_TIMEOUT: Final = 30.0
 _TOKEN_SHAPE: Final = re.compile(r"cwt_[\x21-\x7e]+")  # printable, no spaces: a header value
 _LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 _HOW: Final = "set COMWIT_TOKEN to a cwt_ token, or log in with the official comwit CLI"

@@ -8,7 +8,7 @@ flat whatever the artifact's size. The time allowed grows with the size (see
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -61,3 +61,17 @@ async def stream_chunks(
         sent += len(chunk)
         if progress is not None:
             progress(sent)
+
+
+def deploy_query(
+    hosts: Sequence[str], env_ref: str | None, max_concurrent_requests: int | None
+) -> dict[str, str]:
+    """The deploy's query: options travel there, the body is the artifact alone."""
+    query: dict[str, str] = {}
+    if hosts:
+        query["hosts"] = ",".join(hosts)
+    if env_ref is not None:
+        query["env_ref"] = env_ref
+    if max_concurrent_requests is not None:
+        query["max_concurrent_requests"] = str(max_concurrent_requests)
+    return query
