@@ -25,7 +25,7 @@ from comwit.api.models import (
     Project,
     RollbackResult,
 )
-from comwit.api.upload import CHUNK_SIZE, upload_timeout
+from comwit.api.upload import CHUNK_SIZE, stream_chunks, upload_timeout
 from comwit.errors import ApiError, ApiResponseError, ApiTimeoutError, ArtifactError
 from comwit.secret import Secret
 
@@ -314,6 +314,18 @@ def test_deploy_is_bounded_by_its_overall_deadline(tmp_path):
 
     with pytest.raises(ApiTimeoutError, match="overall time limit"):
         asyncio.run(go())
+
+
+def test_an_artifact_that_shrinks_while_uploading_is_an_artifact_error(tmp_path):
+    artifact = tmp_path / "app.tar.zst"
+    artifact.write_bytes(b"abc")
+
+    async def drain():
+        with artifact.open("rb") as file:
+            return [chunk async for chunk in stream_chunks(file, 10)]
+
+    with pytest.raises(ArtifactError, match="shrank"):
+        asyncio.run(drain())
 
 
 def test_the_upload_time_limit_grows_with_the_size():

@@ -43,9 +43,8 @@ def api():
     return respx.Router(base_url=BASE, assert_all_mocked=True)
 
 
-def failure(router, name="list_apps", *args):
+def failure(router, name="list_apps", args=("p1",)):
     """The error a client method raises against the mocked API (retries off)."""
-    args = args or ("p1",)
 
     async def go():
         transport = httpx.MockTransport(router.async_handler)
@@ -142,14 +141,24 @@ def test_the_error_path_has_no_query_string(api, tmp_path):
     artifact = tmp_path / "a.tar.zst"
     artifact.write_bytes(b"x")
     api.post("/v1/projects/p1/apps/app-1/deployments").respond(400, json={"detail": "bad"})
-    error = failure(api, "deploy", "p1", "app-1", artifact)
+    error = failure(api, "deploy", ("p1", "app-1", artifact))
     assert isinstance(error, BadRequestError)
     assert error.path == "/v1/projects/p1/apps/app-1/deployments"
 
 
 def test_an_error_path_keeps_its_escapes(api):
     api.get(url__regex=".*").respond(404)
-    assert failure(api, "list_apps", "a/b").path == "/v1/projects/a%2Fb/apps"
+    assert failure(api, "list_apps", ("a/b",)).path == "/v1/projects/a%2Fb/apps"
+
+
+def test_readyz_raises_for_an_error_other_than_not_ready(api):
+    api.get("/readyz").respond(500)
+    assert isinstance(failure(api, "readyz", ()), UnexpectedStatusError)
+
+
+def test_an_openapi_document_that_is_not_json_is_an_api_response_error(api):
+    api.get("/openapi.json").respond(200, text="<html>")
+    assert isinstance(failure(api, "openapi", ()), ApiResponseError)
 
 
 def test_retry_after_is_kept_on_the_error(api):
@@ -163,6 +172,7 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after("Wed, 01 May 2024 12:00:30 GMT", now=now) == 30.0
     assert parse_retry_after("Wed, 01 May 2024 11:00:00 GMT", now=now) == 0.0
     assert parse_retry_after("soon", now=now) is None
+    assert parse_retry_after("Wed, 01 May 2024 12:00:30 -0000", now=now) is None  # no zone
     assert parse_retry_after(None) is None
 
 
