@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import make_corpus
@@ -48,6 +49,7 @@ print(json.dumps({"seconds": time.perf_counter() - start, "size": size, "digest"
 class Sample:
     seconds: float  # the timed work
     process_seconds: float  # the whole process (or pipeline), start-up included
+    cpu_seconds: float  # user + system, all threads (and both processes of a pipeline)
     rss_mb: float  # peak RSS of the largest process
     out_bytes: int
 
@@ -82,7 +84,7 @@ def _bench_corpus(size: str, work: Path, runs: int) -> None:
     file_list = work / f"{size}.files"
     file_list.write_bytes(b"".join(os.fsencode(p) + b"\0" for p in _files(corpus.path)))
     tools = [
-        Tool("tar --sort=name | zstd -T0 -3", _tar_zstd),
+        Tool("GNU tar --sort=name, zstd -T0 -3", _tar_zstd),
         Tool("comwit pack (digest included)", lambda d, o: _comwit("pack", d, o)),
         Tool("sha256sum (every file)", lambda d, o: _sha256sum(file_list)),
         Tool("comwit digest", lambda d, o: _comwit("digest", d, o)),
@@ -95,31 +97,54 @@ def _bench_corpus(size: str, work: Path, runs: int) -> None:
             out.unlink(missing_ok=True)
             if round_no:
                 samples[tool.name].append(sample)
-    mb = corpus.total_bytes / 1e6
+    load = os.getloadavg()[0]
     print(
-        f"\n## {size}: {corpus.files} files, {mb:.0f} MB "
-        f"(generated in {made:.1f} s), median of {runs} runs"
+        f"\n## {size}: {corpus.files} files, {corpus.total_bytes / 1e6:.0f} MB "
+        f"(generated in {made:.1f} s); median of {runs} runs; load average {load:.2f}"
     )
-    print(
-        f"| {'tool':<32} | {'time s':>7} | {'process s':>9} | {'MB/s':>6} | "
-        f"{'peak RSS MB':>11} | {'out MB':>7} | {'ratio':>5} |"
-    )
-    print(f"|{'-' * 34}|{'-' * 8}:|{'-' * 10}:|{'-' * 7}:|{'-' * 12}:|{'-' * 8}:|{'-' * 6}:|")
-    base = {"comwit pack (digest included)": tools[0].name, "comwit digest": tools[2].name}
-    for tool in tools:
-        secs = statistics.median(s.seconds for s in samples[tool.name])
-        proc = statistics.median(s.process_seconds for s in samples[tool.name])
-        rss = max(s.rss_mb for s in samples[tool.name])
-        out_mb = samples[tool.name][-1].out_bytes / 1e6
-        ref = base.get(tool.name)
-        ratio = (
-            f"{secs / statistics.median(s.seconds for s in samples[ref]):.2f}" if ref else "1.00"
-        )
-        print(
-            f"| {tool.name:<32} | {secs:>7.3f} | {proc:>9.3f} | {mb / secs:>6.0f} | "
-            f"{rss:>11.1f} | {out_mb:>7.1f} | {ratio:>5} |"
-        )
+    print(_table(tools, samples, corpus.total_bytes))
     shutil.rmtree(corpus.path)
+
+
+_COLUMNS = ("tool", "time s", "process s", "CPU s", "MB/s", "peak RSS MB", "out MB", "ratio")
+_AGAINST = {  # what each comwit figure is compared with
+    "comwit pack (digest included)": "GNU tar --sort=name, zstd -T0 -3",
+    "comwit digest": "sha256sum (every file)",
+}
+
+
+def _table(tools: list[Tool], samples: dict[str, list[Sample]], total_bytes: int) -> str:
+    def median(name: str, field: str) -> float:
+        return float(statistics.median(getattr(s, field) for s in samples[name]))
+
+    rows = [_COLUMNS]
+    for tool in tools:
+        secs = median(tool.name, "seconds")
+        against = _AGAINST.get(tool.name)
+        rows.append(
+            (
+                tool.name,
+                f"{secs:.3f}",
+                f"{median(tool.name, 'process_seconds'):.3f}",
+                f"{median(tool.name, 'cpu_seconds'):.2f}",
+                f"{total_bytes / 1e6 / secs:.0f}",
+                f"{max(s.rss_mb for s in samples[tool.name]):.1f}",
+                f"{samples[tool.name][-1].out_bytes / 1e6:.1f}",
+                f"{secs / median(against, 'seconds'):.2f}" if against else "",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    lines = [
+        "| "
+        + " | ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        + " |"
+        for row in rows
+    ]
+    rule = "|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|"
+    return "\n".join([lines[0], rule, *lines[1:]])
 
 
 def _files(root: Path) -> list[Path]:
@@ -128,47 +153,58 @@ def _files(root: Path) -> list[Path]:
 
 def _tar_zstd(src: Path, out: Path) -> Sample:
     start = time.perf_counter()
-    tar = subprocess.Popen(
-        ["tar", "--sort=name", "-cf", "-", "-C", str(src), "."], stdout=subprocess.PIPE
-    )
-    zstd = subprocess.Popen(["zstd", "-q", "-f", "-T0", "-3", "-o", str(out)], stdin=tar.stdout)
+    tar = _spawn(["tar", "--sort=name", "-cf", "-", "-C", str(src), "."], stdout=subprocess.PIPE)
+    zstd = _spawn(["zstd", "-q", "-f", "-T0", "-3", "-o", str(out)], stdin=tar.stdout)
     assert tar.stdout is not None
     tar.stdout.close()
-    rss = max(_wait(tar), _wait(zstd))
+    cpu_a, rss_a = _reap(tar)
+    cpu_b, rss_b = _reap(zstd)
     elapsed = time.perf_counter() - start
-    return Sample(elapsed, elapsed, rss, out.stat().st_size)
+    return Sample(elapsed, elapsed, cpu_a + cpu_b, max(rss_a, rss_b), out.stat().st_size)
 
 
 def _sha256sum(file_list: Path) -> Sample:
     start = time.perf_counter()
-    xargs = subprocess.Popen(
-        ["xargs", "-0", "-a", str(file_list), "sha256sum"], stdout=subprocess.DEVNULL
-    )
-    rss = _wait(xargs)
+    xargs = _spawn(["xargs", "-0", "-a", str(file_list), "sha256sum"], stdout=subprocess.DEVNULL)
+    cpu, rss = _reap(xargs)
     elapsed = time.perf_counter() - start
-    return Sample(elapsed, elapsed, rss, 0)
+    return Sample(elapsed, elapsed, cpu, rss, 0)
 
 
 def _comwit(mode: str, src: Path, out: Path) -> Sample:
     start = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, mode, str(src), str(out)], stdout=subprocess.PIPE
-    )
+    child = _spawn([sys.executable, "-c", _CHILD, mode, str(src), str(out)], stdout=subprocess.PIPE)
     assert child.stdout is not None
     stdout = child.stdout.read()
-    rss = _wait(child)
+    cpu, rss = _reap(child)
     elapsed = time.perf_counter() - start
     report = json.loads(stdout)
-    return Sample(report["seconds"], elapsed, rss, report["size"])
+    return Sample(report["seconds"], elapsed, cpu, rss, report["size"])
 
 
-def _wait(proc: subprocess.Popen[bytes]) -> float:
-    """Reap `proc` and return its own peak RSS in MB (a child's, not the children's max)."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
+def _spawn(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start `command` under GNU time, which reports the CPU time and peak RSS of that
+    process alone (a child of this interpreter would inherit its RSS as a floor)."""
+    report = tempfile.NamedTemporaryFile(prefix="comwit-bench-", delete=False)  # noqa: SIM115
+    report.close()
+    proc = subprocess.Popen(
+        ["/usr/bin/time", "-f", "%U %S %M", "-o", report.name, *command], **kwargs
+    )
+    _REPORTS[proc.pid] = Path(report.name)
+    return proc
+
+
+_REPORTS: dict[int, Path] = {}
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """Wait for `proc`; return its CPU seconds (user + system) and peak RSS in MB."""
+    if proc.wait():
         raise SystemExit(f"{proc.args!r} failed with exit code {proc.returncode}")
-    return usage.ru_maxrss / 1024
+    report = _REPORTS.pop(proc.pid)
+    user, system, rss_kb = report.read_text().split()[-3:]
+    report.unlink()
+    return float(user) + float(system), int(rss_kb) / 1024
 
 
 def _machine() -> str:

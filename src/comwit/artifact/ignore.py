@@ -8,6 +8,7 @@ at the build dir's root, so a `!pattern` in `.comwitignore` can bring back what
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ IGNORE_FILE = ".comwitignore"
 
 # Names that usually hold credentials; each is also the `exclude` entry that leaves them out.
 _SECRET_NAMES = (".env", ".env.*", "*.pem", "*.key", "id_rsa*")
+# One regex for all of them, with a group per glob: every file name is checked.
+_SECRET_RE = re.compile("|".join(f"({fnmatch.translate(g)})" for g in _SECRET_NAMES))
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ def load_excluder(build_dir: Path, exclude: Sequence[str]) -> Excluder:
 
 def secret_pattern(name: str) -> str | None:
     """The `exclude` entry that would leave out a file named `name`, if it looks like a secret."""
-    return next((glob for glob in _SECRET_NAMES if fnmatch.fnmatchcase(name, glob)), None)
+    match = _SECRET_RE.match(name)
+    return _SECRET_NAMES[match.lastindex - 1] if match and match.lastindex else None
 
 
 def _check_pattern(pattern: str, origin: str) -> None:
