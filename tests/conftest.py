@@ -46,3 +46,54 @@ def emulator_token(emulator):
     from tests.emulator_support import PROJECT
 
     return emulator.issue_token(SCOPES, [PROJECT])
+
+
+@pytest.fixture
+def world(tmp_path):
+    """A project directory with two apps and the CLI pointed at a fresh loopback emulator
+    (hostname records count as published, so hostnames can be finalized)."""
+    from comwit.emulator.server import serve_in_thread
+    from comwit.emulator.store import SCOPES
+
+    from tests.e2e_support import PROJECT, World
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    with serve_in_thread(tmp_path / "emulator-data", auto_dns=True) as running:
+        token = running.issue_token(SCOPES, [PROJECT])
+        made = World(root, running.url, token, {})
+        made.manifest(
+            f"""\
+            version = 1
+            project = "{PROJECT}"
+            [apps.web]
+            build_dir = "web"
+            hosts = ["www.example.com"]
+            [apps.web.env]
+            LEVEL = "info"
+            [apps.api]
+            build_dir = "api"
+            max_concurrent_requests = 10
+            """
+        )
+        made.write("web/index.html", "<h1>v1</h1>")
+        made.write("web/assets/app.js", "console.log(1)")
+        made.write("api/server.js", "serve()")
+        yield made
+
+
+@pytest.fixture
+def emulator_scopes(world):
+    """Issue a token for the `world` emulator's project with only the given scopes."""
+    import httpx
+
+    from tests.e2e_support import PROJECT
+
+    def issue(*scopes: str) -> str:
+        body = {"scopes": list(scopes), "projects": [PROJECT]}
+        response = httpx.post(f"{world.url}/_emulator/tokens", json=body, timeout=10)
+        response.raise_for_status()
+        token: str = response.json()["token"]
+        return token
+
+    return issue

@@ -1,0 +1,191 @@
+"""End to end: the real CLI applies against the emulator; the emulator counts what it did."""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e_support import actions
+
+
+def test_apply_then_plan_is_empty_and_a_second_apply_changes_nothing(world):
+    first = world.comwit("apply", "--yes")
+    assert first.code == 0, first.err
+    assert "Apply complete: 2 done" in first.out
+    world.reset_stats()
+    second = world.comwit("apply", "--yes")
+    assert second.code == 0
+    stats = world.stats()
+    assert (stats["mutating"], stats["bytes_uploaded"], stats["deploys"]) == (0, 0, 0)
+    assert "No changes: 2 apps unchanged." in second.out
+
+
+def test_one_changed_app_makes_exactly_one_upload(world):
+    world.comwit("apply", "--yes")
+    world.write("api/server.js", "serve(2)")
+    world.reset_stats()
+    assert world.comwit("apply", "--yes").code == 0
+    stats = world.stats()
+    assert stats["deploys"] == 1
+    assert len(world.builds("api")) == 2
+    assert len(world.builds("web")) == 1
+
+
+def test_a_revert_is_one_activation_and_no_upload(world):
+    world.comwit("apply", "--yes")
+    first = world.app("api")["active_build_id"]
+    world.write("api/server.js", "serve(2)")
+    world.comwit("apply", "--yes")
+    world.write("api/server.js", "serve()")
+    world.reset_stats()
+    assert world.comwit("apply", "--yes").code == 0
+    stats = world.stats()
+    assert stats["deploys"] == 0
+    assert stats["requests"].get("POST /v1/projects/{project_id}/apps/{app_id}/rollbacks") == 1
+    assert world.app("api")["active_build_id"] == first
+
+
+def test_an_option_change_is_one_redeploy(world):
+    world.comwit("apply", "--yes")
+    text = (world.root / "comwit.toml").read_text()
+    world.manifest(text.replace("max_concurrent_requests = 10", "max_concurrent_requests = 20"))
+    plan = world.comwit("plan")
+    assert "options changed: max_concurrent_requests 10 -> 20" in plan.out
+    world.reset_stats()
+    assert world.comwit("apply", "--yes").code == 0
+    assert world.stats()["deploys"] == 1
+
+
+def test_an_added_external_hostname_is_attached_and_its_records_shown(world):
+    world.comwit("apply", "--yes")
+    world.admin("POST", "faults/fail", {"route": "finalize_domain", "count": 1, "status": 409})
+    text = (world.root / "comwit.toml").read_text()
+    world.manifest(
+        text.replace(
+            'hosts = ["www.example.com"]', 'hosts = ["www.example.com", "shop.example.com"]'
+        )
+    )
+    result = world.comwit("apply", "--yes")
+    assert result.code == 0, result.err
+    assert "DNS records to publish (the next apply finalizes the hostnames):" in result.out
+    assert "  shop.example.com: " in result.out
+    assert "Waiting for DNS: shop.example.com (web)" in result.out
+    assert actions(world.plan_json()) == ["web/finalize_host"]
+    assert world.comwit("apply", "--yes").code == 0
+    assert actions(world.plan_json()) == []
+
+
+def test_a_removed_hostname_of_a_protected_app_is_detached_only_with_the_flag(world):
+    text = (world.root / "comwit.toml").read_text()
+    world.manifest(
+        text.replace(
+            'hosts = ["www.example.com"]',
+            'hosts = ["www.example.com", "old.example.com"]\nprotect = true',
+        )
+    )
+    world.comwit("apply", "--yes")
+    world.manifest(
+        text.replace('hosts = ["www.example.com"]', 'hosts = ["www.example.com"]\nprotect = true')
+    )
+    held = world.comwit("apply", "--yes")
+    assert held.code == 0
+    assert "! held back: detach hostname old.example.com: app 'web' is protected" in held.out
+    assert {
+        d["domain"] for d in world.api(f"apps/{world.app('web')['app_id']}/domains")["domains"]
+    } == {
+        "www.example.com",
+        "old.example.com",
+    }
+    allowed = world.comwit("apply", "--yes", "--allow-detach", "old.example.com")
+    assert allowed.code == 0
+    assert {
+        d["domain"] for d in world.api(f"apps/{world.app('web')['app_id']}/domains")["domains"]
+    } == {"www.example.com"}
+
+
+def test_a_pinned_build_is_a_rollback(world):
+    world.comwit("apply", "--yes")
+    first = world.app("api")["active_build_id"]
+    world.write("api/server.js", "serve(2)")
+    world.comwit("apply", "--yes")
+    text = (world.root / "comwit.toml").read_text()
+    world.manifest(text.replace('build_dir = "api"', f'build = "{first}"'))
+    world.reset_stats()
+    result = world.comwit("apply", "--yes")
+    assert result.code == 0, result.err
+    assert world.app("api")["active_build_id"] == first
+    assert world.stats()["deploys"] == 0
+    assert actions(world.plan_json()) == []
+
+
+def test_without_a_terminal_apply_refuses_to_change_anything_unless_yes(world):
+    result = world.comwit("apply")
+    assert result.code == 1
+    assert "not applying: there is no terminal to confirm on; pass --yes" in result.err
+    assert world.stats()["mutating"] == 0
+
+
+def test_a_saved_plan_is_applied_exactly(world, tmp_path):
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    world.write("web/extra.txt", "not in the plan")  # the web build dir no longer matches
+    result = world.comwit("apply", str(planfile))
+    assert result.code == 1
+    assert "skipped  web  stale plan: build dir web changed since the plan" in result.out
+    assert "done     api" in result.out
+    assert world.app("api")["active_build_id"]
+    assert "web" not in {app["name"] for app in world.api("apps")["apps"]}
+
+
+def test_a_saved_plan_made_stale_at_the_api_refuses_that_app_and_applies_the_others(
+    world, tmp_path
+):
+    world.comwit("apply", "--yes")
+    world.write("web/index.html", "<h1>v2</h1>")
+    world.write("api/server.js", "serve(2)")
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    saved = json.loads(planfile.read_text())
+    assert world.token not in planfile.read_text()
+    # Someone rolls web's live build elsewhere between plan and apply.
+    world.write("web/index.html", "<h1>v3</h1>")
+    assert world.comwit("apply", "--yes", "--app", "web").code == 0
+    world.write("web/index.html", "<h1>v2</h1>")
+    world.reset_stats()
+    result = world.comwit("apply", str(planfile))
+    assert result.code == 1
+    assert "skipped  web  stale plan: the live build changed from" in result.out
+    assert "done     api" in result.out
+    assert world.stats()["deploys"] == 1
+    assert saved["plan"]["project"] == "proj"
+
+
+def test_a_saved_plan_is_refused_whole_when_the_manifest_changed(world, tmp_path):
+    planfile = tmp_path / "plan.json"
+    world.comwit("plan", "--out", str(planfile))
+    text = (world.root / "comwit.toml").read_text()
+    world.manifest(text + "\n# a comment\n")
+    result = world.comwit("apply", str(planfile))
+    assert result.code == 1
+    assert result.err.strip().endswith(
+        "error: comwit.toml changed after the plan was made; plan again"
+    )
+    assert world.stats()["mutating"] == 0
+
+
+def test_a_broken_saved_plan_is_a_one_line_error(world, tmp_path):
+    planfile = tmp_path / "plan.json"
+    planfile.write_text('{"kind": "comwit-plan", "format_version": 1, "plan": 3}')
+    result = world.comwit("apply", str(planfile))
+    assert result.code == 1
+    assert result.err.count("\n") == 1
+    assert "plan.json: " in result.err
+    assert "Traceback" not in result.err
+
+
+def test_without_app_write_the_ledger_cannot_be_recorded_and_apply_warns(world, emulator_scopes):
+    world.comwit("apply", "--yes")
+    world.token = emulator_scopes("project:read", "app:read", "app:deploy")
+    world.write("api/server.js", "serve(2)")
+    result = world.comwit("apply", "--yes", "--app", "api")
+    assert result.code == 0, result.out + result.err
+    assert "the token lacks the app:write scope" in result.out

@@ -1,0 +1,101 @@
+"""End to end: the real CLI plans against the emulator over loopback HTTP."""
+
+from __future__ import annotations
+
+from tests.e2e_support import actions
+
+
+def test_fresh_project_plans_creates_and_uploads(world):
+    result = world.comwit("plan", "--detailed-exitcode")
+    assert result.code == 2, result.err
+    assert (
+        "Plan: 2 apps to create, 2 to upload, 1 hostname to attach, 1 env var to set." in result.out
+    )
+    plan = world.plan_json()
+    assert actions(plan) == [
+        "api/create_app",
+        "api/deploy",
+        "api/record_ledger",
+        "web/create_app",
+        "web/set_env",
+        "web/deploy",
+        "web/record_ledger",
+        "web/attach_host",
+    ]
+    assert world.stats()["mutating"] == 0
+
+
+def test_after_apply_the_plan_is_empty_with_exit_code_0(world):
+    assert world.comwit("apply", "--yes").code == 0
+    result = world.comwit("plan", "--detailed-exitcode")
+    assert result.code == 0, result.out + result.err
+    assert "No changes: 2 apps unchanged." in result.out
+
+
+def test_one_changed_file_plans_exactly_one_upload_with_file_counts(world):
+    world.comwit("apply", "--yes")
+    world.write("web/index.html", "<h1>v2</h1>")
+    plan = world.plan_json()
+    assert actions(plan) == ["web/deploy", "web/record_ledger"]
+    deploy = plan["apps"][1]["actions"][0]
+    assert deploy["reason"] == "content_changed"
+    assert (deploy["tree_changes"]["added"], deploy["tree_changes"]["changed"]) == (0, 1)
+
+
+def test_reverting_plans_an_activation_of_the_old_build_without_upload(world):
+    world.comwit("apply", "--yes")
+    first = world.app("web")["active_build_id"]
+    world.write("web/index.html", "<h1>v2</h1>")
+    assert world.comwit("apply", "--yes").code == 0
+    world.write("web/index.html", "<h1>v1</h1>")
+    plan = world.plan_json()
+    assert actions(plan) == ["web/activate", "web/record_ledger"]
+    assert plan["apps"][1]["actions"][0]["build_id"] == first
+    assert plan["apps"][1]["actions"][0]["reason"] == "matches_existing"
+
+
+def test_plan_works_with_read_only_scopes(world, emulator_scopes):
+    world.comwit("apply", "--yes")
+    world.token = emulator_scopes("project:read", "app:read")
+    world.write("web/index.html", "<h1>v2</h1>")
+    result = world.comwit("plan", "--detailed-exitcode")
+    assert result.code == 2, result.err
+    assert "1 to upload" in result.out
+
+
+def test_markdown_plan_for_a_pull_request(world):
+    result = world.comwit("plan", "--format", "markdown")
+    assert result.code == 0
+    assert result.out.startswith("<!-- comwit:plan -->")
+    assert "| `web` (new) |" in result.out
+
+
+def test_unknown_app_glob_is_an_error(world):
+    result = world.comwit("plan", "--app", "nope*")
+    assert result.code == 1
+    assert result.err.strip().endswith(
+        "error: --app 'nope*' matches no app in the manifest (apps: api, web)"
+    )
+
+
+def test_app_filters_limit_what_is_observed_and_planned(world):
+    plan = world.plan_json("--app", "w*")
+    assert [app["app"] for app in plan["apps"]] == ["web"]
+    plan = world.plan_json("--exclude-app", "w*")
+    assert [app["app"] for app in plan["apps"]] == ["api"]
+
+
+def test_apps_not_in_the_manifest_are_listed_in_verbose_output_and_never_touched(world):
+    world.comwit("apply", "--yes")
+    world.manifest(
+        """\
+        version = 1
+        project = "proj"
+        [apps.api]
+        build_dir = "api"
+        max_concurrent_requests = 10
+        """
+    )
+    result = world.comwit("plan", "-v", "--detailed-exitcode")
+    assert result.code == 0
+    assert "Not managed (left alone): web" in result.out
