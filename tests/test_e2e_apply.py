@@ -189,3 +189,28 @@ def test_without_app_write_the_ledger_cannot_be_recorded_and_apply_warns(world, 
     result = world.comwit("apply", "--yes", "--app", "api")
     assert result.code == 0, result.out + result.err
     assert "the token lacks the app:write scope" in result.out
+
+
+def test_rollback_to_previous_activates_the_build_live_before_and_updates_the_ledger(world):
+    world.comwit("apply", "--yes")
+    first = world.app("api")["active_build_id"]
+    world.write("api/server.js", "serve(2)")
+    world.comwit("apply", "--yes")
+    world.reset_stats()
+    result = world.comwit("rollback", "api", "--yes")
+    assert result.code == 0, result.err
+    assert f"roll back to build {first} (no upload)" in result.out
+    assert "requested rollback (" in result.out
+    assert world.app("api")["active_build_id"] == first
+    assert world.stats()["deploys"] == 0
+    plan = world.plan_json()
+    assert actions(plan, "api") == ["activate", "record_ledger"]
+    assert plan["apps"][0]["notes"] == []
+
+
+def test_rollback_to_an_unknown_build_names_the_known_ones(world):
+    world.comwit("apply", "--yes")
+    live = world.app("api")["active_build_id"]
+    result = world.comwit("rollback", "api", "--to", "build-nope", "--yes")
+    assert result.code == 1
+    assert f"app 'api' has no build build-nope; its newest builds: {live}" in result.err

@@ -52,9 +52,16 @@ def _root(
 
 
 def _register() -> None:
-    from comwit.cli import apply_cmd, emulator_cmds, manifest_cmds, pack_cmd, plan_cmds
+    from comwit.cli import (
+        apply_cmd,
+        emulator_cmds,
+        manifest_cmds,
+        pack_cmd,
+        plan_cmds,
+        rollback_cmd,
+    )
 
-    for module in (manifest_cmds, pack_cmd, plan_cmds, apply_cmd, emulator_cmds):
+    for module in (manifest_cmds, pack_cmd, plan_cmds, apply_cmd, rollback_cmd, emulator_cmds):
         module.register(app)
 
 

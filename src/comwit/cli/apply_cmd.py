@@ -83,7 +83,11 @@ def apply(
             concurrency=concurrency,
         )
         run = _plan_and_apply(target, request, api_url, console, parallel, yes)
-    result = asyncio.run(run)
+    return show_result(asyncio.run(run), output_format, console)
+
+
+def show_result(result: ApplyResult | None, output_format: SummaryFormat, console: Console) -> int:
+    """Print what apply did; the exit code is 1 when any app failed or was skipped."""
     if result is None:
         return 0
     if output_format is SummaryFormat.json:
@@ -106,7 +110,7 @@ async def _plan_and_apply(
         show_plan(planned.plan, Format.text, console)
         if not planned.plan.has_changes:
             return None if not planned.plan.has_errors else _nothing(planned.plan)
-        _confirm(planned.plan, console, yes)
+        confirm(planned.plan, console, yes)
         inputs = Inputs(
             project=target.project,
             root=target.loaded.root,
@@ -114,7 +118,7 @@ async def _plan_and_apply(
             observed=planned.observed.apps,
             keep=target.loaded.state.keep,
         )
-        return await _execute(planned.plan, inputs, connection, target, console, parallel)
+        return await execute_plan(planned.plan, inputs, connection, target, console, parallel)
 
 
 async def _apply_saved(
@@ -136,10 +140,10 @@ async def _apply_saved(
         show_plan(saved.plan, Format.text, console)
         if not saved.plan.has_changes:
             return None
-        return await _execute(saved.plan, inputs, connection, target, console, parallel)
+        return await execute_plan(saved.plan, inputs, connection, target, console, parallel)
 
 
-async def _execute(
+async def execute_plan(
     plan: Plan,
     inputs: Inputs,
     connection: Connection,
@@ -156,7 +160,7 @@ async def _execute(
         reporter.close()
 
 
-def _confirm(plan: Plan, console: Console, yes: bool) -> None:
+def confirm(plan: Plan, console: Console, yes: bool) -> None:
     if yes:
         return
     if not console.interactive:

@@ -89,7 +89,7 @@ def _app_plan(
     trees: Mapping[str, Sequence[FileEntry]],
     salt: str,
 ) -> AppPlan:
-    preconditions = _preconditions(have, salt)
+    preconditions = read_preconditions(have, salt)
     content, notes, error = _content(want, have, trees)
     if error:
         return AppPlan(app=want.name, preconditions=preconditions, notes=notes, error=error)
@@ -105,7 +105,8 @@ def _app_plan(
     )
 
 
-def _preconditions(have: ObservedApp | None, salt: str) -> Preconditions:
+def read_preconditions(have: ObservedApp | None, salt: str) -> Preconditions:
+    """What a plan records it read of an app, to tell later whether it still holds."""
     if have is None:
         return Preconditions(exists=False)
     return Preconditions(
