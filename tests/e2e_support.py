@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,14 +45,54 @@ class World:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
 
-    def comwit(self, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> Result:
+    def environ(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         environ = {
             key: value
             for key, value in os.environ.items()
             if not key.startswith("COMWIT_") and key not in ("FORCE_COLOR", "SOURCE_DATE_EPOCH")
         }
         environ |= {"COMWIT_API_URL": self.url, "COMWIT_TOKEN": self.token, "NO_COLOR": "1"}
-        environ |= self.extra_env | (env or {})
+        return environ | self.extra_env | (extra or {})
+
+    def comwit_tty(self, *args: str, answer: str, marker: str = "Type 'yes'") -> Result:
+        """Run the CLI on a pseudo-terminal, type `answer` when `marker` appears; `out` is
+        everything the terminal showed (stdout and stderr share it)."""
+        environ = self.environ({"TERM": "xterm", "COLUMNS": "100"})
+        del environ["NO_COLOR"]
+        main, child = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "comwit", *args],
+            cwd=self.root,
+            env=environ,
+            stdin=child,
+            stdout=child,
+            stderr=child,
+        )
+        os.close(child)
+        shown = b""
+        answered = False
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(main, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            if not answered and marker.encode() in shown:
+                os.write(main, answer.encode() + b"\n")
+                answered = True
+            if proc.poll() is not None and not ready:
+                break
+        os.close(main)
+        code = proc.wait(timeout=30)
+        return Result(code, shown.decode(errors="replace"), "")
+
+    def comwit(self, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> Result:
+        environ = self.environ(env)
         proc = subprocess.run(
             [sys.executable, "-m", "comwit", *args],
             cwd=self.root,

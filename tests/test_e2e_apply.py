@@ -214,3 +214,35 @@ def test_rollback_to_an_unknown_build_names_the_known_ones(world):
     result = world.comwit("rollback", "api", "--to", "build-nope", "--yes")
     assert result.code == 1
     assert f"app 'api' has no build build-nope; its newest builds: {live}" in result.err
+
+
+def test_on_a_terminal_apply_asks_first_and_draws_progress_bars(world):
+    result = world.comwit_tty("apply", answer="yes")
+    assert result.code == 0, result.out
+    assert "Apply these changes to project proj? Type 'yes' to go on:" in result.out
+    assert "web: uploading" in result.out
+    assert "\x1b[" in result.out  # drawn with colour and cursor control
+    assert world.app("web")["active_build_id"]
+
+
+def test_on_a_terminal_anything_but_yes_applies_nothing(world):
+    result = world.comwit_tty("apply", answer="no")
+    assert result.code == 1
+    assert "error: not applying: the changes were not confirmed" in result.out
+    assert world.stats()["mutating"] == 0
+
+
+def test_without_a_terminal_logs_are_plain_lines(world):
+    result = world.comwit("apply", "--yes")
+    assert result.code == 0
+    assert "\x1b" not in result.out + result.err
+    assert "\r" not in result.out + result.err
+    assert "web: uploaded " in result.err
+
+
+def test_quiet_apply_prints_only_the_summary(world):
+    result = world.comwit("apply", "--yes", "--quiet")
+    assert result.code == 0
+    assert result.err == ""
+    assert result.out.startswith("comwit plan for project proj")
+    assert "Apply complete: 2 done" in result.out

@@ -4,6 +4,7 @@ when their answer is lost, the handler re-reads the app to learn what happened."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import assert_never
@@ -14,7 +15,14 @@ from comwit.api.models import DnsRecord
 from comwit.apply.report import Reporter
 from comwit.apply.result import DnsRecordToPublish, Outcome, Status
 from comwit.artifact.pack import pack
-from comwit.errors import ApiError, ApiTransportError, ConflictError, ForbiddenError, StalePlanError
+from comwit.errors import (
+    ApiError,
+    ApiTransportError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    StalePlanError,
+)
 from comwit.plan.actions import (
     Action,
     Activate,
@@ -104,7 +112,9 @@ class Handlers:
                 value = action.value if action.value is not None else ctx.values[action.key]
                 await self._client.put_env(self._project, _id(ctx), action.key, value)
             case DeleteEnv():
-                await self._client.delete_env(self._project, _id(ctx), action.key)
+                # A retried DELETE whose first answer was lost finds the key gone: done.
+                with contextlib.suppress(NotFoundError):
+                    await self._client.delete_env(self._project, _id(ctx), action.key)
             case Deploy():
                 await self._deploy(action, ctx)
             case Activate():
@@ -154,11 +164,13 @@ class Handlers:
     async def _create(self, ctx: Prepared) -> None:
         try:
             app = await self._client.create_app(self._project, self._app)
-        except ApiTransportError:
+        except (ApiTransportError, ConflictError):
+            # The create went through but its answer was lost, or the app appeared since
+            # the plan: use it if it is there now.
             listed = {a.name: a for a in await self._client.list_apps(self._project)}
             if self._app not in listed:
                 raise
-            app = listed[self._app]  # the create went through; its answer was lost
+            app = listed[self._app]
         ctx.app_id = app.app_id
 
     async def _deploy(self, action: Deploy, ctx: Prepared) -> None:
