@@ -246,3 +246,13 @@ def test_quiet_apply_prints_only_the_summary(world):
     assert result.err == ""
     assert result.out.startswith("comwit plan for project proj")
     assert "Apply complete: 2 done" in result.out
+
+
+def test_a_saved_plan_against_the_embedded_emulator_can_be_applied(world, tmp_path):
+    planfile = tmp_path / "plan.json"
+    local = {"COMWIT_API_URL": "local"}
+    assert world.comwit("plan", "--out", str(planfile), env=local).code == 0
+    assert '"api_url": "local"' in planfile.read_text()
+    result = world.comwit("apply", str(planfile), env=local)
+    assert result.code == 0, result.out + result.err
+    assert world.comwit("plan", "--detailed-exitcode", env=local).code == 0

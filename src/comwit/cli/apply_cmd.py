@@ -19,7 +19,7 @@ from comwit.apply.stale import check_saved_plan, stale_apps
 from comwit.apply.summary import render_summary, render_summary_json
 from comwit.cli.options import ApiUrl, Apps, Environment, ExcludeApps, Project, Quiet, Verbose
 from comwit.cli.plan_cmds import AllowDeleteEnv, AllowDetach, Concurrency, Format, show_plan
-from comwit.cli.session import Target, connect, load_target, plan_request, plan_target
+from comwit.cli.session import Target, api_identity, connect, load_target, plan_request, plan_target
 from comwit.console import Console, make_console
 from comwit.errors import ComwitError
 from comwit.manifest import DEFAULT_FILE
@@ -125,7 +125,9 @@ async def _apply_saved(
     saved: SavedPlan, target: Target, api_url: str | None, console: Console, parallel: int
 ) -> ApplyResult | None:
     async with connect(target, api_url, console) as connection:
-        check_saved_plan(saved, target.loaded, project=target.project, api_url=connection.base_url)
+        check_saved_plan(
+            saved, target.loaded, project=target.project, api_url=api_identity(connection)
+        )
         names = [app.app for app in saved.plan.apps]
         env = check_machine(target.loaded, os.environ, names)
         inputs = Inputs(

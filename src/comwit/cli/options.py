@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +37,14 @@ ExcludeApps = Annotated[
     list[str] | None,
     typer.Option("--exclude-app", help="Skip apps matching this glob (repeatable)."),
 ]
+
+
+class TextOrJson(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+OutputFormat = Annotated[TextOrJson, typer.Option("--format", help="text or json.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and data.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="More detail.")]
 

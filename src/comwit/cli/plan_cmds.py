@@ -20,7 +20,7 @@ from comwit.cli.options import (
     Quiet,
     Verbose,
 )
-from comwit.cli.session import connect, load_target, plan_request, plan_target
+from comwit.cli.session import api_identity, connect, load_target, plan_request, plan_target
 from comwit.console import Console, make_console
 from comwit.manifest.load import display_name
 from comwit.plan.actions import Plan
@@ -96,7 +96,7 @@ def plan(
                     digest=target.loaded.digest,
                     environment=target.loaded.env,
                 )
-                write_plan(out, saved_plan(planned, api_url=connection.base_url, manifest=ref))
+                write_plan(out, saved_plan(planned, api_url=api_identity(connection), manifest=ref))
                 console.info(f"Saved the plan to {out}; apply it with `comwit apply {out}`.")
         return plan_exit_code(planned.plan, detailed=detailed_exitcode)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from comwit.api.connect import Connection, open_client
-from comwit.api.credentials import load_default_project
+from comwit.api.credentials import LOCAL, load_default_project
 from comwit.console import Console
 from comwit.errors import ComwitError
 from comwit.manifest import LoadedManifest, load_manifest
@@ -56,6 +56,12 @@ async def connect(
         if connection.notice:
             console.info(connection.notice)
         yield connection
+
+
+def api_identity(connection: Connection) -> str:
+    """The API a saved plan is for: its URL, or `local` for the embedded emulator (whose
+    port changes from run to run)."""
+    return LOCAL if connection.local else connection.base_url
 
 
 def plan_request(

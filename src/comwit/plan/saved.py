@@ -110,6 +110,8 @@ def read_plan(path: Path) -> SavedPlan:
 
 def public_url(url: str) -> str:
     """The URL without user info, query or fragment: safe to store and show."""
+    if "://" not in url:
+        return url  # `local`
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
