@@ -30,7 +30,7 @@ from comwit.artifact.digest import (
     unreadable,
 )
 from comwit.artifact.tarformat import HeaderMaker, end_of_archive
-from comwit.artifact.walk import Tree, walk
+from comwit.artifact.walk import Node, Walker
 from comwit.errors import ArtifactError
 
 DEFAULT_LEVEL = 3
@@ -68,12 +68,12 @@ def pack(
     if not 1 <= level <= MAX_LEVEL:
         raise ArtifactError(f"compression level {level} is out of range; use 1 to {MAX_LEVEL}")
     when = resolve_mtime(mtime)
-    tree = walk(build_dir, exclude)
-    _check_out(out, tree)
+    walker = Walker(build_dir, exclude)
+    _check_out(out, walker.root)
     fd, tmp = _create_partial(out)
     try:
         with os.fdopen(fd, "wb", buffering=0) as sink:
-            files = _Packer(tree, sink, level, when, progress or _no_progress).run()
+            files = _Packer(walker, sink, level, when, progress or _no_progress).run()
             size = sink.tell()
         tmp.replace(out)
     except BaseException as exc:
@@ -82,7 +82,7 @@ def pack(
         if isinstance(exc, OSError):  # reading errors are ArtifactErrors already
             raise _cannot_write(out, exc) from exc
         raise
-    return PackResult(path=out, size=size, tree=make_tree_digest(files, tree.warnings))
+    return PackResult(path=out, size=size, tree=make_tree_digest(files, walker.warnings))
 
 
 def compression_params(level: int) -> zstandard.ZstdCompressionParameters:
@@ -115,14 +115,14 @@ def resolve_mtime(mtime: int | None) -> int:
     return mtime
 
 
-def _check_out(out: Path, tree: Tree) -> None:
+def _check_out(out: Path, root: Path) -> None:
     parent = out.parent.resolve()
     if not parent.is_dir():
         what = "is not a directory" if parent.exists() else "does not exist"
         raise ArtifactError(f"cannot write {out}: {out.parent} {what}", path=str(out))
-    if parent == tree.root or tree.root in parent.parents:
+    if parent == root or root in parent.parents:
         raise ArtifactError(
-            f"cannot write {out} inside the build dir {tree.root}; write it elsewhere",
+            f"cannot write {out} inside the build dir {root}; write it elsewhere",
             path=str(out),
         )
 
@@ -159,14 +159,15 @@ class _Packer:
 
     def __init__(
         self,
-        tree: Tree,
+        walker: Walker,
         sink: BinaryIO,
         level: int,
         mtime: int,
         progress: Callable[[int], None],
     ) -> None:
-        self._tree = tree
-        self._root = str(tree.root)
+        self._walker = walker
+        self._root = str(walker.root)
+        self._nodes: list[Node] = []
         self._headers = HeaderMaker(mtime)
         self._progress = progress
         compressor = zstandard.ZstdCompressor(compression_params=compression_params(level))
@@ -200,15 +201,17 @@ class _Packer:
             raise self._error
         return [
             entry_of(node, h.hexdigest() if h is not None else None)
-            for node, h in zip(self._tree.nodes, hashes, strict=True)
+            for node, h in zip(self._nodes, hashes, strict=True)
         ]
 
     def _stream(self) -> list[hashlib._Hash | None]:
-        """Write every member; return each node's hash object (None for dirs and links)."""
+        """Write every member as the walk finds it; return each node's hash object (None
+        for dirs and links). The nodes are kept in `_nodes`."""
         headers = self._headers
         hashes: list[hashlib._Hash | None] = []
         self._put(headers.dir(""))
-        for node in self._tree.nodes:
+        for node in self._walker:
+            self._nodes.append(node)
             if node.kind == "file":
                 self._put(headers.file(node.rel, node.size, executable=node.executable))
                 hashes.append(self._put_file(node.rel, node.size))

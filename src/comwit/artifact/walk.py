@@ -49,40 +49,53 @@ class Tree:
 
 
 def walk(build_dir: Path, exclude: Sequence[str] = ()) -> Tree:
-    """Walk `build_dir`, leaving out excluded paths; raise ArtifactError on anything unsafe.
+    """Walk `build_dir`, leaving out excluded paths; raise ArtifactError on anything unsafe."""
+    walker = Walker(build_dir, exclude)
+    nodes = tuple(walker)
+    return Tree(root=walker.root, nodes=nodes, warnings=tuple(walker.warnings))
+
+
+class Walker:
+    """The build dir's nodes, one at a time, so packing can start before the walk ends.
 
     Each directory's entries are sorted by name (UTF-8 bytes), depth first: the order of
-    `tar --sort=name -C DIR .`.
+    `tar --sort=name -C DIR .`. Iterating raises ArtifactError on anything unsafe, and at
+    the end when there was nothing to pack; `warnings` fills up along the way.
     """
-    root = _check_root(build_dir)
-    excluder = load_excluder(Path(root), exclude)
-    nodes: list[Node] = []
-    warnings: list[str] = []
-    stack = [_entries(root, root, "")]
-    while stack:
-        for entry, rel in stack[-1]:
-            node = _node(root, entry, rel, excluder)
-            if node is None:
-                continue
-            nodes.append(node)
-            if node.kind == "dir":
-                stack.append(_entries(root, entry.path, rel + "/"))
-                break
-            pattern = secret_pattern(entry.name)
-            if pattern is not None:
-                warnings.append(
-                    f"{rel} in {root} looks like a secret and will be uploaded; add "
-                    f'"{pattern}" to the app\'s `exclude` setting to leave it out'
-                )
-        else:
-            stack.pop()
-    if all(node.kind == "dir" for node in nodes):
-        raise ArtifactError(
-            f"build dir {root} has no files to pack (after excludes); build the app first, "
-            "or check `build_dir` and `exclude`",
-            path=root,
-        )
-    return Tree(root=Path(root), nodes=tuple(nodes), warnings=tuple(warnings))
+
+    def __init__(self, build_dir: Path, exclude: Sequence[str] = ()) -> None:
+        self.root = Path(_check_root(build_dir))
+        self.warnings: list[str] = []
+        self._excluder = load_excluder(self.root, exclude)
+
+    def __iter__(self) -> Iterator[Node]:
+        root = str(self.root)
+        files = 0
+        stack = [_entries(root, root, "")]
+        while stack:
+            for entry, rel in stack[-1]:
+                node = _node(root, entry, rel, self._excluder)
+                if node is None:
+                    continue
+                yield node
+                if node.kind == "dir":
+                    stack.append(_entries(root, entry.path, rel + "/"))
+                    break
+                files += 1
+                pattern = secret_pattern(entry.name)
+                if pattern is not None:
+                    self.warnings.append(
+                        f"{rel} in {root} looks like a secret and will be uploaded; add "
+                        f'"{pattern}" to the app\'s `exclude` setting to leave it out'
+                    )
+            else:
+                stack.pop()
+        if not files:
+            raise ArtifactError(
+                f"build dir {root} has no files to pack (after excludes); build the app "
+                "first, or check `build_dir` and `exclude`",
+                path=root,
+            )
 
 
 def _check_root(build_dir: Path) -> str:
