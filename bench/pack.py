@@ -52,6 +52,7 @@ class Sample:
     cpu_seconds: float  # user + system, all threads (and both processes of a pipeline)
     rss_mb: float  # peak RSS of the largest process
     out_bytes: int
+    digest: str = ""  # comwit's tree digest, the same in every comwit run
 
 
 @dataclass
@@ -97,6 +98,10 @@ def _bench_corpus(size: str, work: Path, runs: int) -> None:
             out.unlink(missing_ok=True)
             if round_no:
                 samples[tool.name].append(sample)
+    digests = {s.digest for runs_ in samples.values() for s in runs_ if s.digest}
+    sizes = {s.out_bytes for s in samples["comwit pack (digest included)"]}
+    if len(digests) != 1 or len(sizes) != 1:
+        raise SystemExit(f"comwit was not reproducible: digests {digests}, sizes {sizes}")
     load = os.getloadavg()[0]
     print(
         f"\n## {size}: {corpus.files} files, {corpus.total_bytes / 1e6:.0f} MB "
@@ -153,8 +158,10 @@ def _files(root: Path) -> list[Path]:
 
 def _tar_zstd(src: Path, out: Path) -> Sample:
     start = time.perf_counter()
-    tar = _spawn(["tar", "--sort=name", "-cf", "-", "-C", str(src), "."], stdout=subprocess.PIPE)
-    zstd = _spawn(["zstd", "-q", "-f", "-T0", "-3", "-o", str(out)], stdin=tar.stdout)
+    tar = _spawn(
+        ["tar", "--sort=name", "-cf", "-", "-C", str(src), "."], out.parent, stdout=subprocess.PIPE
+    )
+    zstd = _spawn(["zstd", "-q", "-f", "-T0", "-3", "-o", str(out)], out.parent, stdin=tar.stdout)
     assert tar.stdout is not None
     tar.stdout.close()
     cpu_a, rss_a = _reap(tar)
@@ -165,7 +172,11 @@ def _tar_zstd(src: Path, out: Path) -> Sample:
 
 def _sha256sum(file_list: Path) -> Sample:
     start = time.perf_counter()
-    xargs = _spawn(["xargs", "-0", "-a", str(file_list), "sha256sum"], stdout=subprocess.DEVNULL)
+    xargs = _spawn(
+        ["xargs", "-0", "-a", str(file_list), "sha256sum"],
+        file_list.parent,
+        stdout=subprocess.DEVNULL,
+    )
     cpu, rss = _reap(xargs)
     elapsed = time.perf_counter() - start
     return Sample(elapsed, elapsed, cpu, rss, 0)
@@ -173,24 +184,27 @@ def _sha256sum(file_list: Path) -> Sample:
 
 def _comwit(mode: str, src: Path, out: Path) -> Sample:
     start = time.perf_counter()
-    child = _spawn([sys.executable, "-c", _CHILD, mode, str(src), str(out)], stdout=subprocess.PIPE)
+    child = _spawn(
+        [sys.executable, "-c", _CHILD, mode, str(src), str(out)], out.parent, stdout=subprocess.PIPE
+    )
     assert child.stdout is not None
     stdout = child.stdout.read()
     cpu, rss = _reap(child)
     elapsed = time.perf_counter() - start
     report = json.loads(stdout)
-    return Sample(report["seconds"], elapsed, cpu, rss, report["size"])
+    return Sample(report["seconds"], elapsed, cpu, rss, report["size"], report["digest"])
 
 
-def _spawn(command: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+def _spawn(command: list[str], work: Path, **kwargs: Any) -> subprocess.Popen[bytes]:
     """Start `command` under GNU time, which reports the CPU time and peak RSS of that
     process alone (a child of this interpreter would inherit its RSS as a floor)."""
-    report = tempfile.NamedTemporaryFile(prefix="comwit-bench-", delete=False)  # noqa: SIM115
-    report.close()
+    fd, name = tempfile.mkstemp(prefix="time-", dir=work)
+    os.close(fd)
+    report = Path(name)
     proc = subprocess.Popen(
-        ["/usr/bin/time", "-f", "%U %S %M", "-o", report.name, *command], **kwargs
+        ["/usr/bin/time", "-f", "%U %S %M", "-o", str(report), *command], **kwargs
     )
-    _REPORTS[proc.pid] = Path(report.name)
+    _REPORTS[proc.pid] = report
     return proc
 
 
