@@ -1,0 +1,171 @@
+"""`comwit import`: write a comwit.toml describing the existing apps of a project."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import os
+from collections.abc import Awaitable, Sequence
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from comwit.api.assumed import APP_NAME
+from comwit.api.client import ComwitClient
+from comwit.api.connect import open_client
+from comwit.api.credentials import load_default_project
+from comwit.api.models import App
+from comwit.cli.options import ApiUrl, Apps, Project, Quiet, Verbose
+from comwit.console import Console, make_console
+from comwit.errors import ComwitError
+from comwit.manifest import DEFAULT_FILE
+from comwit.manifest.hostname import normalize_hostname
+from comwit.plan.ledger import LEDGER_ENV_KEY, LedgerFormatError, decode
+from comwit.plan.observe import DEFAULT_CONCURRENCY
+from comwit.plan.trees import write_atomically
+from comwit.render.manifest_toml import ImportedApp, render_manifest
+
+STDOUT = "-"
+T = TypeVar("T")
+
+
+def import_(
+    project: Project = None,
+    api_url: ApiUrl = None,
+    app: Apps = None,
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="The manifest to write; '-' for stdout.")
+    ] = DEFAULT_FILE,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> int:
+    """Write a comwit.toml for the project's existing apps (hostnames, env vars)."""
+    console = make_console(quiet=quiet, verbose=verbose)
+    chosen = project or os.environ.get("COMWIT_PROJECT") or load_default_project(os.environ)
+    if not chosen:
+        raise ComwitError(
+            "no project: pass --project, set COMWIT_PROJECT, "
+            "or set a default project with the official comwit CLI"
+        )
+    path = None if out == STDOUT else Path(out)
+    if path is not None and path.exists() and not force:
+        raise ComwitError(f"{path} already exists; pass --force to overwrite it")
+    here = Path.cwd() if path is None else path.absolute().parent
+    apps = asyncio.run(_read(chosen, api_url, app or [], here / ".comwit" / "emulator", console))
+    text = render_manifest(chosen, apps)
+    if path is None:
+        console.print(text.rstrip("\n"))
+    else:
+        write_atomically(path, text)
+        console.info(f"Wrote {path}: {_names(apps)}; replace each build_dir placeholder.")
+    with_env = [each.name for each in apps if each.env]
+    if with_env:
+        where = "the manifest written to stdout" if path is None else str(path)
+        console.warn(
+            f"{where} holds the env values of {', '.join(with_env)} as the API returned them; "
+            "review it before committing it"
+        )
+    return 0
+
+
+async def _read(
+    project: str, api_url: str | None, include: Sequence[str], emulator: Path, console: Console
+) -> list[ImportedApp]:
+    async with open_client(
+        api_url, environ=os.environ, local_data_dir=emulator, project=project
+    ) as connection:
+        if connection.notice:
+            console.info(connection.notice)
+        listed = await connection.client.list_apps(project)
+        chosen = _select(project, listed, include, console)
+        limit = asyncio.Semaphore(DEFAULT_CONCURRENCY)
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(_read_app(connection.client, project, each, limit, console))
+                    for each in chosen
+                ]
+        except* ComwitError as failed:
+            raise failed.exceptions[0] from None  # one error is enough to act on
+    return [task.result() for task in tasks]
+
+
+def _select(
+    project: str, listed: Sequence[App], include: Sequence[str], console: Console
+) -> list[App]:
+    names = sorted(each.name for each in listed)
+    for pattern in include:
+        if not fnmatch.filter(names, pattern):
+            known = ", ".join(names) or "none"
+            raise ComwitError(f"--app {pattern!r} matches no app in project {project} ({known})")
+    chosen = [
+        each
+        for each in sorted(listed, key=lambda a: a.name)
+        if not include or any(fnmatch.fnmatchcase(each.name, p) for p in include)
+    ]
+    valid = [each for each in chosen if APP_NAME.fullmatch(each.name)]
+    for each in chosen:
+        if each not in valid:
+            console.warn(
+                f"skipping app {each.name!r}: a manifest app name is 1-63 lower-case letters, "
+                "digits and '-'"
+            )
+    if not valid:
+        raise ComwitError(f"project {project} has no app to import")
+    return valid
+
+
+async def _read_app(
+    client: ComwitClient, project: str, app: App, limit: asyncio.Semaphore, console: Console
+) -> ImportedApp:
+    domains, variables = await asyncio.gather(
+        _bounded(limit, client.list_domains(project, app.app_id)),
+        _bounded(limit, client.list_env(project, app.app_id)),
+    )
+    env = {var.key: var.value for var in variables}
+    ledger_value = env.pop(LEDGER_ENV_KEY, None)
+    env_ref, max_requests = _live_options(app, ledger_value)
+    return ImportedApp(
+        name=app.name,
+        hosts=tuple(_hosts(app.name, [d.domain for d in domains], console)),
+        env=env,
+        env_ref=env_ref,
+        max_concurrent_requests=max_requests,
+    )
+
+
+async def _bounded(limit: asyncio.Semaphore, call: Awaitable[T]) -> T:
+    async with limit:
+        return await call
+
+
+def _live_options(app: App, ledger_value: str | None) -> tuple[str | None, int | None]:
+    """The runtime options the ledger recorded for the live build; none when it does not know."""
+    if ledger_value is None:
+        return None, None
+    try:
+        entry = decode(ledger_value).get(app.active_build_id)
+    except LedgerFormatError:
+        return None, None
+    return (entry.env_ref, entry.max_concurrent_requests) if entry else (None, None)
+
+
+def _hosts(app: str, names: Sequence[str], console: Console) -> list[str]:
+    kept = []
+    for name in names:
+        try:
+            kept.append(normalize_hostname(name))
+        except ValueError as exc:
+            console.warn(f"app {app!r}: skipping hostname {name!r}: {exc}")
+    return kept
+
+
+def _names(apps: Sequence[ImportedApp]) -> str:
+    count = len(apps)
+    return f"{count} app{'s' if count != 1 else ''} ({', '.join(a.name for a in apps)})"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_)
