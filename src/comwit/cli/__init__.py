@@ -54,14 +54,27 @@ def _root(
 def _register() -> None:
     from comwit.cli import (
         apply_cmd,
+        builds_cmd,
         emulator_cmds,
+        import_cmd,
         manifest_cmds,
         pack_cmd,
         plan_cmds,
         rollback_cmd,
+        status_cmd,
     )
 
-    for module in (manifest_cmds, pack_cmd, plan_cmds, apply_cmd, rollback_cmd, emulator_cmds):
+    for module in (
+        manifest_cmds,
+        pack_cmd,
+        plan_cmds,
+        apply_cmd,
+        rollback_cmd,
+        status_cmd,
+        builds_cmd,
+        import_cmd,
+        emulator_cmds,
+    ):
         module.register(app)
 
 
