@@ -1,0 +1,133 @@
+"""End to end: the read-only commands `builds`, `status` and `import` against the emulator."""
+
+from __future__ import annotations
+
+import tomllib
+
+import httpx
+
+from comwit.artifact.digest import digest_tree
+from comwit.manifest import load_manifest
+from comwit.render.describe import short
+
+from tests.e2e_support import PROJECT
+
+
+def _forget_ledger(world, app: str) -> None:
+    """Delete the app's ledger env var, as a user cleaning up env vars by hand would."""
+    app_id = world.app(app)["app_id"]
+    response = httpx.delete(
+        f"{world.url}/v1/projects/{PROJECT}/apps/{app_id}/environment/COMWIT_LEDGER",
+        headers={"Authorization": f"Bearer {world.token}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+
+
+def test_builds_lists_newest_first_with_the_live_one_and_what_the_ledger_knows(world):
+    assert world.comwit("apply", "--yes").code == 0
+    first = world.app("web")["active_build_id"]
+    _forget_ledger(world, "web")
+    world.write("web/index.html", "<h1>v2</h1>")
+    assert world.comwit("apply", "--yes").code == 0
+    second = world.app("web")["active_build_id"]
+    digest = digest_tree(world.root / "web").digest
+
+    text = world.comwit("builds", "web")
+    assert text.code == 0, text.err
+    rows = text.out.splitlines()
+    assert rows[0] == f"app web in project {PROJECT}: 2 builds, newest first (* live)"
+    assert rows[3].startswith(f"* {second} ")
+    assert short(digest) in rows[3]
+    assert rows[4].startswith(f"  {first} ")
+    assert rows[4].endswith("unknown to the ledger")
+
+    document = world.comwit("builds", "web", "--format", "json").json()
+    assert [b["build_id"] for b in document["builds"]] == [second, first]
+    assert [b["active"] for b in document["builds"]] == [True, False]
+    assert document["builds"][0]["ledger"]["digest"] == digest
+    assert document["builds"][1]["ledger"] is None
+    assert document["builds"][0]["artifact_size"] > 0
+
+
+def test_builds_of_an_app_not_in_the_manifest_or_not_yet_created_is_an_error(world):
+    missing = world.comwit("builds", "nope")
+    assert missing.code == 1
+    assert missing.err.strip() == "error: app 'nope' is not in the manifest (apps: api, web)"
+    uncreated = world.comwit("builds", "web")
+    assert uncreated.code == 1
+    assert uncreated.err.strip() == (
+        f"error: app 'web' does not exist in project {PROJECT} yet; `comwit apply` creates it"
+    )
+
+
+def test_status_says_which_apps_match_and_which_differ_and_exits_0(world):
+    assert world.comwit("apply", "--yes").code == 0
+    matching = world.comwit("status")
+    assert matching.code == 0, matching.err
+    assert "web: matches the manifest" in matching.out
+    assert "hostnames: www.example.com (active)" in matching.out
+    assert matching.out.rstrip().endswith("2 apps match.")
+
+    world.write("web/index.html", "<h1>v2</h1>")
+    world.manifest(
+        f"""\
+        version = 1
+        project = "{PROJECT}"
+        [apps.web]
+        build_dir = "web"
+        hosts = ["www.example.com"]
+        [apps.web.env]
+        LEVEL = "debug"
+        [apps.api]
+        build_dir = "api"
+        max_concurrent_requests = 10
+        """
+    )
+    differing = world.comwit("status", "--format", "json")
+    assert differing.code == 0, differing.err
+    web = {app["app"]: app for app in differing.json()["apps"]}["web"]
+    assert (web["state"], web["changes"]) == ("differs", ["env LEVEL", "upload build"])
+    assert web["hosts"] == [{"name": "www.example.com", "status": "active"}]
+    assert web["live_build"] == world.app("web")["active_build_id"]
+
+
+def test_import_writes_a_manifest_that_loads_with_the_live_hosts_and_env(world):
+    world.manifest(
+        f"""\
+        version = 1
+        project = "{PROJECT}"
+        [apps.web]
+        build_dir = "web"
+        hosts = ["www.example.com"]
+        [apps.web.env]
+        LEVEL = "info"
+        PRICE = "$$5"
+        [apps.api]
+        build_dir = "api"
+        max_concurrent_requests = 10
+        """
+    )
+    assert world.comwit("apply", "--yes").code == 0
+    written = world.comwit("import", "--project", PROJECT, "-o", "imported.toml")
+    assert written.code == 0, written.err
+    assert "review it before committing" in written.err
+
+    loaded = load_manifest(world.root / "imported.toml")
+    assert loaded.project == PROJECT
+    web, api = loaded.apps["web"], loaded.apps["api"]
+    assert [host.name for host in web.hosts] == ["www.example.com"]
+    assert web.env == {"LEVEL": "info", "PRICE": "$$5"}
+    assert web.build_dir == world.root / "TODO/path/to/web/build"
+    assert (api.env, api.max_concurrent_requests) == (None, 10)
+
+    refused = world.comwit("import", "--project", PROJECT, "-o", "imported.toml")
+    assert refused.code == 1
+    assert (
+        refused.err.strip() == "error: imported.toml already exists; pass --force to overwrite it"
+    )
+
+    printed = world.comwit("import", "--project", PROJECT, "-o", "-", "--app", "api")
+    assert printed.code == 0, printed.err
+    assert printed.out.startswith("# Written by `comwit import`")
+    assert list(tomllib.loads(printed.out)["apps"]) == ["api"]
