@@ -1,9 +1,10 @@
 """Build dir -> reproducible .tar.zst, streamed to a temporary file, hashed on the way.
 
 Each file is read once into a reused staging buffer that feeds both its sha256 and the
-compressor; full buffers are compressed on a second thread (and zstd's own workers) while
-the next one fills, so reading, hashing and compressing overlap. Memory stays bounded by
-the few staging buffers and zstd's job buffers, whatever the size of the tree.
+compressor: a second thread hashes each full buffer and hands it to zstd (and zstd's own
+workers compress it) while the next one fills, so reading, hashing and compressing
+overlap. Memory stays bounded by the few staging buffers and zstd's job buffers, whatever
+the size of the tree.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import BinaryIO
 import zstandard
 
 from comwit.artifact.digest import (
-    FileEntry,
     TreeDigest,
     changed_while_reading,
     entry_of,
@@ -73,7 +73,7 @@ def pack(
     fd, tmp = _create_partial(out)
     try:
         with os.fdopen(fd, "wb", buffering=0) as sink:
-            files = _Packer(walker, sink, level, when, progress or _no_progress).run()
+            tree = _Packer(walker, sink, level, when, progress or _no_progress).run()
             size = sink.tell()
         tmp.replace(out)
     except BaseException as exc:
@@ -82,7 +82,7 @@ def pack(
         if isinstance(exc, OSError):  # reading errors are ArtifactErrors already
             raise _cannot_write(out, exc) from exc
         raise
-    return PackResult(path=out, size=size, tree=make_tree_digest(files, walker.warnings))
+    return PackResult(path=out, size=size, tree=tree)
 
 
 def compression_params(level: int) -> zstandard.ZstdCompressionParameters:
@@ -185,24 +185,31 @@ class _Packer:
         self._total = 0
         self._error: BaseException | None = None
         self._cancelled = False
+        self._hashed = threading.Event()  # every byte handed over has been hashed
 
-    def run(self) -> list[FileEntry]:
+    def run(self) -> TreeDigest:
         thread = threading.Thread(target=self._compress, name="comwit-pack", daemon=True)
         thread.start()
         try:
             hashes = self._stream()
+            self._full.put(None)
+            self._hashed.wait()  # zstd may still be finishing its last jobs: use the time
+            tree = make_tree_digest(
+                [
+                    entry_of(node, h.hexdigest() if h is not None else None)
+                    for node, h in zip(self._nodes, hashes, strict=True)
+                ],
+                self._walker.warnings,
+            )
         except BaseException:
             self._cancelled = True
+            self._full.put(None)
             raise
         finally:
-            self._full.put(None)
             thread.join()
         if self._error is not None:
             raise self._error
-        return [
-            entry_of(node, h.hexdigest() if h is not None else None)
-            for node, h in zip(self._nodes, hashes, strict=True)
-        ]
+        return tree
 
     def _stream(self) -> list[hashlib._Hash | None]:
         """Write every member as the walk finds it; return each node's hash object (None
@@ -222,7 +229,7 @@ class _Packer:
                 self._put(headers.symlink(node.rel, node.target))
             hashes.append(None)
         self._put(end_of_archive(self._total + self._pos))
-        self._hand_over()
+        self._hand_over(last=True)
         return hashes
 
     def _put(self, data: bytes) -> None:
@@ -262,13 +269,15 @@ class _Packer:
             self._put(_ZEROS[: -size % 512])
         return h
 
-    def _hand_over(self) -> None:
+    def _hand_over(self, *, last: bool = False) -> None:
         """Queue the filled buffer for hashing and compression; continue in a free one."""
         if self._error is not None:
             raise self._error
         self._full.put((self._buf, self._pos, self._segments))
         self._progress(self._pos)
         self._total += self._pos
+        if last:
+            return
         self._buf = self._free.get()
         self._view = memoryview(self._buf)
         self._pos = 0
@@ -279,17 +288,20 @@ class _Packer:
 
         hashlib and zstd release the GIL on large buffers, so this overlaps the reading.
         """
-        while (item := self._full.get()) is not None:
-            buf, n, segments = item
-            view = memoryview(buf)
-            for update, start, end in segments:
-                update(view[start:end])
-            if self._error is None and not self._cancelled:
-                try:
-                    self._writer.write(view[:n])
-                except BaseException as exc:  # handed to the packing thread, raised there
-                    self._error = exc
-            self._free.put(buf)
+        try:
+            while (item := self._full.get()) is not None:
+                buf, n, segments = item
+                view = memoryview(buf)
+                for update, start, end in segments:
+                    update(view[start:end])
+                if self._error is None and not self._cancelled:
+                    try:
+                        self._writer.write(view[:n])
+                    except BaseException as exc:  # handed to the packing thread, raised there
+                        self._error = exc
+                self._free.put(buf)
+        finally:
+            self._hashed.set()
         if self._error is None and not self._cancelled:
             try:
                 self._writer.flush(zstandard.FLUSH_FRAME)
