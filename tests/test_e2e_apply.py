@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import httpx
+
 from tests.e2e_support import actions
 
 
@@ -256,3 +258,31 @@ def test_a_saved_plan_against_the_embedded_emulator_can_be_applied(world, tmp_pa
     result = world.comwit("apply", str(planfile), env=local)
     assert result.code == 0, result.out + result.err
     assert world.comwit("plan", "--detailed-exitcode", env=local).code == 0
+
+
+def test_local_ledger_backend_keeps_state_in_a_file(world):
+    text = (world.root / "comwit.toml").read_text()
+    world.manifest(text + '\n[state]\nbackend = "local"\npath = "state/ledger.json"\n')
+    assert world.comwit("apply", "--yes").code == 0
+    ledger = json.loads((world.root / "state" / "ledger.json").read_text())
+    assert sorted(ledger["projects"]["proj"]) == sorted(
+        world.app(name)["app_id"] for name in ("api", "web")
+    )
+    assert actions(world.plan_json()) == []
+    env = world.api(f"apps/{world.app('web')['app_id']}/environment")["variables"]
+    assert "COMWIT_LEDGER" not in {v["key"] for v in env}
+
+
+def test_an_unreadable_ledger_is_a_warning_and_the_content_counts_as_unknown(world):
+    world.comwit("apply", "--yes")
+    app_id = world.app("api")["app_id"]
+    httpx.put(
+        f"{world.url}/v1/projects/proj/apps/{app_id}/environment/COMWIT_LEDGER",
+        json={"value": "{garbage", "secret": False},
+        headers={"Authorization": f"Bearer {world.token}"},
+        timeout=10,
+    ).raise_for_status()
+    result = world.comwit("plan")
+    assert result.code == 0
+    assert "warning: ledger of app 'api' in env var COMWIT_LEDGER is unreadable" in result.err
+    assert "is not in the ledger (content unknown)" in result.out

@@ -1,0 +1,104 @@
+"""The ledger: its compact encoding, its bounds, and stores that never crash on bad values."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from comwit.plan.ledger import AppLedger, LedgerEntry, LedgerFormatError, decode, encode
+from comwit.plan.ledger_store import AppEnvStore, LocalStore
+
+from tests.factories import DIGEST_A, DIGEST_B, observed
+
+
+def entry(build: str, digest: str = DIGEST_A, at: int = 0) -> LedgerEntry:
+    return LedgerEntry(build, digest, "env/ref", 50, at)
+
+
+def test_encoding_round_trips_and_is_compact_and_deterministic():
+    ledger = (
+        AppLedger()
+        .record(entry("b1", DIGEST_A, 1), keep=10)
+        .record(entry("b2", DIGEST_B, 2), keep=10)
+    )
+    text = encode(ledger)
+    assert decode(text) == ledger
+    assert text == encode(decode(text))
+    assert json.loads(text)["h"] == ["b1", "b2"]
+    assert "sha256:" not in text
+
+
+def test_record_keeps_at_most_keep_builds_and_the_history_bounded():
+    ledger = AppLedger()
+    for i in range(30):
+        ledger = ledger.record(entry(f"b{i:02d}", at=i), keep=5)
+    assert sorted(ledger.entries) == ["b25", "b26", "b27", "b28", "b29"]
+    assert ledger.history == ("b25", "b26", "b27", "b28", "b29")
+    assert len(encode(ledger)) < 1000
+
+
+def test_builds_deleted_at_the_api_are_dropped():
+    ledger = AppLedger().record(entry("b1", at=1), keep=10).record(entry("b2", at=2), keep=10)
+    ledger = ledger.record(entry("b3", at=3), keep=10, existing={"b2"})
+    assert sorted(ledger.entries) == ["b2", "b3"]
+    assert ledger.history == ("b2", "b3")
+
+
+def test_active_and_previous_follow_activations():
+    ledger = AppLedger()
+    for build in ("b1", "b2", "b1"):
+        ledger = ledger.record(entry(build), keep=10)
+    assert (ledger.active, ledger.previous) == ("b1", "b2")
+
+
+def test_an_activation_of_unknown_content_enters_the_history_only():
+    ledger = AppLedger().record(entry("b1"), keep=10).record_activation("b9", keep=10)
+    assert ledger.active == "b9"
+    assert ledger.get("b9") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("not json", "it is not JSON"),
+        ('"a string"', "it is not a comwit ledger"),
+        ('{"v": 2, "b": {}, "h": []}', "it has version 2"),
+        ('{"v": 1, "b": [], "h": []}', "it lacks its builds or history"),
+        ('{"v": 1, "b": {"b1": ["x", null]}, "h": []}', "the entry for b1 is malformed"),
+        ('{"v": 1, "b": {}, "h": [1]}', "its history is not a list of build ids"),
+    ],
+)
+def test_foreign_values_are_refused_with_a_reason(value, why):
+    with pytest.raises(LedgerFormatError, match=why):
+        decode(value)
+
+
+def test_app_env_store_turns_an_unreadable_value_into_a_warning_and_an_empty_ledger():
+    ledger, warning = AppEnvStore(None, "demo").read(observed(), "{oops")
+    assert ledger == AppLedger()
+    assert warning == (
+        "ledger of app 'web' in env var COMWIT_LEDGER is unreadable (it is not JSON); "
+        "treating it as empty"
+    )
+
+
+def test_local_store_writes_atomically_and_reads_back(tmp_path):
+    path = tmp_path / "state" / "ledger.json"
+    store = LocalStore(path, "demo")
+    ledger = AppLedger().record(entry("b1"), keep=10)
+    asyncio.run(store.write("web", "app-web", ledger))
+    assert LocalStore(path, "demo").read(observed(), None) == (ledger, None)
+    assert LocalStore(path, "other").read(observed(), None) == (AppLedger(), None)
+    assert [p.name for p in path.parent.iterdir()] == ["ledger.json"]
+
+
+def test_local_store_with_a_foreign_file_warns_and_counts_as_empty(tmp_path):
+    path = tmp_path / "ledger.json"
+    path.write_text("[1, 2]")
+    ledger, warning = LocalStore(path, "demo").read(observed(), None)
+    assert ledger == AppLedger()
+    assert (
+        warning == f"ledger of app 'web': {path} is not a comwit ledger file; treating it as empty"
+    )
