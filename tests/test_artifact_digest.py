@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import stat
 
 import pytest
 
@@ -180,6 +181,23 @@ def test_unreadable_file_is_an_error_naming_it(tmp_path):
         unprivileged(site),
         pytest.raises(ArtifactError, match=r"cannot read private.txt in .*: permission denied"),
     ):
+        digest_tree(site)
+
+
+def test_unreadable_directory_is_an_error_naming_it(tmp_path):
+    site = write_tree(tmp_path / "site", {"index.html": "hi", "private/key.txt": "x"})
+    (site / "private").chmod(0)
+    with unprivileged(site), pytest.raises(ArtifactError, match=r"cannot read directory private"):
+        digest_tree(site)
+
+
+def test_device_file_is_an_error_naming_it(tmp_path):
+    site = write_tree(tmp_path / "site", {"index.html": "hi"})
+    try:
+        os.mknod(site / "null", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device file needs CAP_MKNOD")
+    with pytest.raises(ArtifactError, match=r"null in .* is a character device"):
         digest_tree(site)
 
 
