@@ -12,13 +12,19 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from comwit.api.client import ComwitClient
-from comwit.api.models import App, Domain
+from comwit.api.models import App, Build, Domain, EnvVar
+from comwit.errors import ComwitError
 from comwit.plan.ledger import LEDGER_ENV_KEY
 from comwit.plan.ledger_store import LedgerReader
 from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost, ObservedState
 
 DEFAULT_CONCURRENCY = 16
 T = TypeVar("T")
+_Reads = tuple[
+    asyncio.Task[tuple[Build, ...]],
+    asyncio.Task[tuple[Domain, ...]],
+    asyncio.Task[tuple[EnvVar, ...]],
+]
 
 
 @dataclass(frozen=True)
@@ -40,15 +46,22 @@ async def observe(
     by_name = {app.name: app for app in listed}
     wanted = set(names)
     limit = asyncio.Semaphore(concurrency)
-    async with asyncio.TaskGroup() as group:
-        tasks = {
-            name: group.create_task(_observe_app(client, project, by_name[name], limit))
-            for name in sorted(wanted & set(by_name))
-        }
+    try:
+        # One flat group: a failed read cancels every other read before the client closes.
+        async with asyncio.TaskGroup() as group:
+            reads = {
+                name: _read_app(group, limit, client, project, by_name[name].app_id)
+                for name in sorted(wanted & set(by_name))
+            }
+    except* ComwitError as failed:
+        first = failed.exceptions[0]  # as itself, not in a group: the CLI maps it to exit 1
+        raise first from first.__cause__
     apps: dict[str, ObservedApp] = {}
     warnings: list[str] = []
-    for name, task in tasks.items():
-        app, ledger_value = task.result()
+    for name, (builds, domains, env) in reads.items():
+        app, ledger_value = _observed_app(
+            by_name[name], builds.result(), domains.result(), env.result()
+        )
         ledger, warning = ledgers.read(app, ledger_value)
         apps[name] = replace(app, ledger=ledger)
         if warning:
@@ -57,17 +70,23 @@ async def observe(
     return Observation(ObservedState(project, apps, unmanaged), tuple(warnings))
 
 
-async def _observe_app(
+def _read_app(
+    group: asyncio.TaskGroup,
+    limit: asyncio.Semaphore,
     client: ComwitClient,
     project: str,
-    app: App,
-    limit: asyncio.Semaphore,
-) -> tuple[ObservedApp, str | None]:
-    builds, domains, env = await asyncio.gather(
-        _bounded(limit, client.list_builds(project, app.app_id)),
-        _bounded(limit, client.list_domains(project, app.app_id)),
-        _bounded(limit, client.list_env(project, app.app_id)),
+    app_id: str,
+) -> _Reads:
+    return (
+        group.create_task(_bounded(limit, client.list_builds(project, app_id))),
+        group.create_task(_bounded(limit, client.list_domains(project, app_id))),
+        group.create_task(_bounded(limit, client.list_env(project, app_id))),
     )
+
+
+def _observed_app(
+    app: App, builds: Sequence[Build], domains: Sequence[Domain], env: Sequence[EnvVar]
+) -> tuple[ObservedApp, str | None]:
     values = {var.key: var.value for var in env}
     ledger_value = values.pop(LEDGER_ENV_KEY, None)
     observed = ObservedApp(
