@@ -61,7 +61,7 @@ def test_builds_of_an_app_not_in_the_manifest_or_not_yet_created_is_an_error(wor
     )
 
 
-def test_status_says_which_apps_match_and_which_differ_and_exits_0(world):
+def test_status_says_which_apps_match_and_which_differ_exits_0_and_1_on_api_errors(world):
     assert world.comwit("apply", "--yes").code == 0
     matching = world.comwit("status")
     assert matching.code == 0, matching.err
@@ -90,6 +90,12 @@ def test_status_says_which_apps_match_and_which_differ_and_exits_0(world):
     assert (web["state"], web["changes"]) == ("differs", ["env LEVEL", "upload build"])
     assert web["hosts"] == [{"name": "www.example.com", "status": "active"}]
     assert web["live_build"] == world.app("web")["active_build_id"]
+
+    world.admin("POST", "faults/fail", {"route": "list_env", "count": 10, "status": 403})
+    refused = world.comwit("status")
+    assert refused.code == 1
+    assert refused.err.startswith("error: GET /v1/projects/proj/apps/")
+    assert len(refused.err.splitlines()) == 1
 
 
 def test_import_writes_a_manifest_that_loads_with_the_live_hosts_and_env(world):

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import os
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
 from comwit.api.assumed import APP_NAME
-from comwit.api.client import ComwitClient
 from comwit.api.connect import open_client
 from comwit.api.credentials import load_default_project
 from comwit.api.models import App
@@ -21,13 +20,13 @@ from comwit.console import Console, make_console
 from comwit.errors import ComwitError
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
-from comwit.plan.ledger import LEDGER_ENV_KEY, LedgerFormatError, decode
-from comwit.plan.observe import DEFAULT_CONCURRENCY
+from comwit.plan.ledger_store import AppEnvStore
+from comwit.plan.observe import observe
+from comwit.plan.state import ObservedApp
 from comwit.plan.trees import write_atomically
 from comwit.render.manifest_toml import ImportedApp, render_manifest
 
 STDOUT = "-"
-T = TypeVar("T")
 
 
 def import_(
@@ -79,22 +78,17 @@ async def _read(
         if connection.notice:
             console.info(connection.notice)
         listed = await connection.client.list_apps(project)
-        chosen = _select(project, listed, include, console)
-        limit = asyncio.Semaphore(DEFAULT_CONCURRENCY)
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [
-                    group.create_task(_read_app(connection.client, project, each, limit, console))
-                    for each in chosen
-                ]
-        except* ComwitError as failed:
-            raise failed.exceptions[0] from None  # one error is enough to act on
-    return [task.result() for task in tasks]
+        names = _select(project, listed, include, console)
+        # Read-only: the ledger only tells the live build's runtime options.
+        ledgers = AppEnvStore(None, project)
+        observation = await observe(connection.client, project, names, ledgers)
+    found = observation.state.apps
+    return [_imported(found[name], console) for name in names if name in found]
 
 
 def _select(
     project: str, listed: Sequence[App], include: Sequence[str], console: Console
-) -> list[App]:
+) -> list[str]:
     names = sorted(each.name for each in listed)
     for pattern in include:
         if not fnmatch.filter(names, pattern):
@@ -114,42 +108,18 @@ def _select(
             )
     if not valid:
         raise ComwitError(f"project {project} has no app to import")
-    return valid
+    return [each.name for each in valid]
 
 
-async def _read_app(
-    client: ComwitClient, project: str, app: App, limit: asyncio.Semaphore, console: Console
-) -> ImportedApp:
-    domains, variables = await asyncio.gather(
-        _bounded(limit, client.list_domains(project, app.app_id)),
-        _bounded(limit, client.list_env(project, app.app_id)),
-    )
-    env = {var.key: var.value for var in variables}
-    ledger_value = env.pop(LEDGER_ENV_KEY, None)
-    env_ref, max_requests = _live_options(app, ledger_value)
+def _imported(app: ObservedApp, console: Console) -> ImportedApp:
+    live = app.ledger.get(app.active_build_id)
     return ImportedApp(
         name=app.name,
-        hosts=tuple(_hosts(app.name, [d.domain for d in domains], console)),
-        env=env,
-        env_ref=env_ref,
-        max_concurrent_requests=max_requests,
+        hosts=tuple(_hosts(app.name, [host.name for host in app.hosts], console)),
+        env=app.env,
+        env_ref=live.env_ref if live else None,
+        max_concurrent_requests=live.max_concurrent_requests if live else None,
     )
-
-
-async def _bounded(limit: asyncio.Semaphore, call: Awaitable[T]) -> T:
-    async with limit:
-        return await call
-
-
-def _live_options(app: App, ledger_value: str | None) -> tuple[str | None, int | None]:
-    """The runtime options the ledger recorded for the live build; none when it does not know."""
-    if ledger_value is None:
-        return None, None
-    try:
-        entry = decode(ledger_value).get(app.active_build_id)
-    except LedgerFormatError:
-        return None, None
-    return (entry.env_ref, entry.max_concurrent_requests) if entry else (None, None)
 
 
 def _hosts(app: str, names: Sequence[str], console: Console) -> list[str]:
