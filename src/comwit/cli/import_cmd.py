@@ -49,6 +49,8 @@ def import_(
             "or set a default project with the official comwit CLI"
         )
     path = None if out == STDOUT else Path(out)
+    if path is not None and path.is_dir():
+        raise ComwitError(f"{path} is a directory; pass the file to write with -o FILE")
     if path is not None and path.exists() and not force:
         raise ComwitError(f"{path} already exists; pass --force to overwrite it")
     here = Path.cwd() if path is None else path.absolute().parent
@@ -57,7 +59,7 @@ def import_(
     if path is None:
         console.print(text.rstrip("\n"))
     else:
-        write_atomically(path, text)
+        _write(path, text)
         console.info(f"Wrote {path}: {_names(apps)}; replace each build_dir placeholder.")
     with_env = [each.name for each in apps if each.env]
     if with_env:
@@ -130,6 +132,14 @@ def _hosts(app: str, names: Sequence[str], console: Console) -> list[str]:
         except ValueError as exc:
             console.warn(f"app {app!r}: skipping hostname {name!r}: {exc}")
     return kept
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        write_atomically(path, text)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ComwitError(f"cannot write {path} ({why}); pick another -o FILE") from exc
 
 
 def _names(apps: Sequence[ImportedApp]) -> str:
