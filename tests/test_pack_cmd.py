@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 
 import pytest
@@ -10,6 +13,7 @@ from comwit.artifact.digest import digest_tree
 from comwit.cli import main
 
 from tests.artifact_support import SITE, Link, write_tree
+from tests.emulator_support import PROJECT, client, create_app
 
 MANIFEST = """\
 version = 1
@@ -80,3 +84,31 @@ def test_unsafe_build_dir_is_exit_1_and_writes_nothing(project, capsys):
     assert main(["pack", "web"]) == 1
     assert "symlink up in" in capsys.readouterr().err
     assert not list(project.glob("*.tar.zst*")) and not list(project.glob(".web.tar.zst*"))
+
+
+@pytest.mark.skipif(not shutil.which("curl"), reason="needs curl")
+def test_the_archive_uploads_with_the_documented_curl_recipe(project, emulator, emulator_token):
+    assert main(["pack", "web", "-o", "app.tar.zst"]) == 0
+    with client(emulator, emulator_token) as http:
+        app_id = create_app(http)
+    upload = (
+        f'curl -sS -X POST "{emulator.url}/v1/projects/$PROJECT_ID/apps/$APP_ID/deployments" '
+        '-H "Authorization: Bearer $COMWIT_TOKEN" -H "Content-Type: application/octet-stream" '
+        "--data-binary @app.tar.zst"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "PROJECT_ID": PROJECT,
+        "APP_ID": app_id,
+        "COMWIT_TOKEN": emulator_token,
+    }
+    done = subprocess.run(
+        ["sh", "-c", upload],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(done.stdout)["uploaded"] is True
