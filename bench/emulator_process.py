@@ -1,0 +1,184 @@
+"""The emulator in a process of its own, for benchmarks that time the real `comwit` CLI.
+
+`running_emulator` starts `comwit emulator serve --port 0`, reads the URL and token it
+prints, and stops it (SIGINT, as Ctrl-C would, then SIGKILL) when the block ends, also on
+errors and interrupts. `run_comwit` runs the CLI against it and times the process.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+_START_TIMEOUT_S = 30.0
+_STOP_TIMEOUT_S = 10.0
+_CLI_TIMEOUT_S = 1800.0
+
+
+@dataclass(frozen=True)
+class Emulator:
+    url: str
+    token: str  # every scope, a member of the project given at start
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the emulator's process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = httpx.request(method, f"{self.url}/_emulator/{path}", json=body, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def issue_token(self, scopes: Sequence[str], projects: Sequence[str]) -> str:
+        body = {"scopes": list(scopes), "projects": list(projects)}
+        token: str = self.admin("POST", "tokens", body)["token"]
+        return token
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self.admin("GET", "stats")
+        return stats
+
+    def reset_stats(self) -> None:
+        self.admin("DELETE", "stats")
+
+    def add_latency(self, ms: int) -> None:
+        """`ms` more on every contract route (`/v1/`), every method."""
+        self.admin("POST", "faults/latency", {"ms": ms})
+
+    def clear_faults(self) -> None:
+        self.admin("DELETE", "faults")
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    seconds: float  # wall time of the process, interpreter start-up included
+    cpu: float  # its user + system CPU seconds
+    out: str
+    err: str
+
+
+@contextmanager
+def running_emulator(data: Path, log: Path, *args: str) -> Iterator[Emulator]:
+    """`comwit emulator serve` on a free loopback port, state in `data`, access log in `log`."""
+    command = [sys.executable, "-m", "comwit", "emulator", "serve", "--port", "0"]
+    environ = _clean_environ() | {"PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [*command, "--data", str(data), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            env=environ,
+        )
+    try:
+        yield _read_banner(proc, log)
+    finally:
+        _stop(proc)
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM raise KeyboardInterrupt, as Ctrl-C does, so `finally` blocks clean up."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def describe_machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    load = os.getloadavg()[0]
+    return f"# {os.cpu_count()} CPUs ({cpu}), Python {sys.version.split()[0]}, load {load:.2f}"
+
+
+def run_comwit(
+    args: Sequence[str], cwd: Path, emulator: Emulator | None = None, token: str | None = None
+) -> Run:
+    """Run `python -m comwit ARGS` in `cwd` against `emulator`; time the whole process."""
+    environ = _clean_environ() | {"NO_COLOR": "1"}
+    if emulator is not None:
+        environ |= {"COMWIT_API_URL": emulator.url, "COMWIT_TOKEN": token or emulator.token}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "comwit", *args],
+        cwd=cwd,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=_CLI_TIMEOUT_S,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return Run(proc.returncode, seconds, cpu, proc.stdout, proc.stderr)
+
+
+def check(run: Run, what: str, *codes: int) -> Run:
+    if run.code not in (codes or (0,)):
+        tail = "\n".join(run.err.splitlines()[-20:])
+        raise SystemExit(f"{what} failed with exit code {run.code}:\n{tail}")
+    return run
+
+
+def _clean_environ() -> dict[str, str]:
+    drop = ("FORCE_COLOR", "SOURCE_DATE_EPOCH")
+    return {k: v for k, v in os.environ.items() if not k.startswith("COMWIT_") and k not in drop}
+
+
+def _read_banner(proc: subprocess.Popen[bytes], log: Path) -> Emulator:
+    """The URL and token from the `export NAME=value` lines the server prints at start."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    seen = b""
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    while b"export COMWIT_TOKEN=" not in seen or not seen.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+        chunk = os.read(fd, 4096) if ready else b""
+        if not chunk:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise SystemExit(f"the emulator did not start (exit code {proc.poll()}):\n{tail}")
+        seen += chunk
+    exports = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in seen.decode().splitlines()
+        if line.startswith("export ")
+    )
+    return Emulator(exports["COMWIT_API_URL"], exports["COMWIT_TOKEN"], proc.pid)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
