@@ -90,7 +90,9 @@ def plan(
             )
             planned = await plan_target(target, connection, request, console)
             show_plan(planned.plan, output_format, console)
-            if out is not None and not planned.plan.has_errors:
+            if out is not None and planned.plan.has_errors:
+                console.warn(f"not saving the plan to {out}: fix the errors above first")
+            elif out is not None:
                 ref = ManifestRef(
                     path=display_name(manifest),
                     digest=target.loaded.digest,
