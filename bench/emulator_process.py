@@ -8,13 +8,13 @@ errors and interrupts. `run_comwit` runs the CLI against it and times the proces
 from __future__ import annotations
 
 import os
-import resource
 import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ import httpx
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0
 _CLI_TIMEOUT_S = 1800.0
+_GNU_TIME = "/usr/bin/time"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Run:
     code: int
     seconds: float  # wall time of the process, interpreter start-up included
     cpu: float  # its user + system CPU seconds
+    peak_rss_mb: float
     out: str
     err: str
 
@@ -110,28 +112,41 @@ def describe_machine() -> str:
 
 
 def run_comwit(
-    args: Sequence[str], cwd: Path, emulator: Emulator | None = None, token: str | None = None
+    args: Sequence[str],
+    cwd: Path,
+    emulator: Emulator | None = None,
+    token: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
 ) -> Run:
-    """Run `python -m comwit ARGS` in `cwd` against `emulator`; time the whole process."""
-    environ = _clean_environ() | {"NO_COLOR": "1"}
+    """Run `python -m comwit ARGS` in `cwd` against `emulator`; time the whole process.
+
+    It runs under GNU time, which reports the peak RSS of that process alone.
+    """
+    environ = _clean_environ() | {"NO_COLOR": "1"} | dict(env or {})
     if emulator is not None:
         environ |= {"COMWIT_API_URL": emulator.url, "COMWIT_TOKEN": token or emulator.token}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "comwit", *args],
-        cwd=cwd,
-        env=environ,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=_CLI_TIMEOUT_S,
-        check=False,
-    )
-    seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return Run(proc.returncode, seconds, cpu, proc.stdout, proc.stderr)
+    fd, name = tempfile.mkstemp(prefix="comwit-time-")
+    os.close(fd)
+    report = Path(name)
+    try:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [_GNU_TIME, "-f", "%U %S %M", "-o", name, sys.executable, "-m", "comwit", *args],
+            cwd=cwd,
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=_CLI_TIMEOUT_S,
+            check=False,
+        )
+        seconds = time.perf_counter() - start
+        user, system, rss_kb = report.read_text().split()[-3:]
+    finally:
+        report.unlink(missing_ok=True)
+    cpu = float(user) + float(system)
+    return Run(proc.returncode, seconds, cpu, int(rss_kb) / 1024, proc.stdout, proc.stderr)
 
 
 def check(run: Run, what: str, *codes: int) -> Run:
