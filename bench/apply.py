@@ -113,7 +113,7 @@ def _bench_noop(emulator: Emulator, token: str, work: Path, args: argparse.Names
     print(
         f"requests per no-op apply: {requests} ({(requests[-1] - 1) / args.apps:.2f} per app + 1)"
     )
-    noop = mutating == 0 and uploaded == 0
+    noop = bool(mutating == 0 and uploaded == 0)
     print(
         f"no-op: {'met' if noop else 'MISSED'}: {mutating} mutating requests, {uploaded} B uploaded"
     )
