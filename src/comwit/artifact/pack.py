@@ -39,7 +39,7 @@ MAX_LEVEL = 19
 _MAX_MTIME = 0o77777777777  # what the 11 octal digits of a ustar mtime hold
 
 _STAGE_SIZE = 1 << 20
-_STAGES = 3  # one filling, one compressing, one spare
+_STAGES = 6  # one filling, one hashing and compressing, four to smooth out stalls
 _OUT_CHUNK = 1 << 20
 _ZEROS = bytes(512)
 
