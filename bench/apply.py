@@ -87,12 +87,10 @@ def _bench_noop(emulator: Emulator, token: str, work: Path, args: argparse.Names
     setup = _measured(emulator, token, first, root, work, "the first apply")
     measured: list[tuple[Run, dict[str, Any]]] = []
     if args.latency_ms:
-        emulator.add_latency(args.latency_ms)
-    try:
-        for _ in range(args.runs):
-            measured.append(_measured(emulator, token, ["apply", "--yes"], root, work, "apply"))
-    finally:
-        emulator.clear_faults()
+        emulator.add_latency(args.latency_ms)  # on failure, the emulator is stopped with it
+    for _ in range(args.runs):
+        measured.append(_measured(emulator, token, ["apply", "--yes"], root, work, "apply"))
+    emulator.clear_faults()
     shutil.rmtree(root)
     stats = [s for _, s in measured]
     mutating = max(s["mutating"] for s in stats)

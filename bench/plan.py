@@ -107,14 +107,12 @@ def _bench_size(
     if args.concurrency:
         plan += ["--concurrency", str(args.concurrency)]
     check(run_comwit(plan, root, emulator, token), "plan right after apply")
-    emulator.add_latency(args.latency_ms)
-    try:
-        rows = [_timed(emulator, token, root, plan, apps, args, "plan")]
-        if apps == smallest:
-            sequential = [*plan, "--concurrency", "1"]
-            rows.append(_timed(emulator, token, root, sequential, apps, args, "--concurrency 1"))
-    finally:
-        emulator.clear_faults()
+    emulator.add_latency(args.latency_ms)  # on failure, the emulator is stopped with it
+    rows = [_timed(emulator, token, root, plan, apps, args, "plan")]
+    if apps == smallest:
+        sequential = [*plan, "--concurrency", "1"]
+        rows.append(_timed(emulator, token, root, sequential, apps, args, "--concurrency 1"))
+    emulator.clear_faults()
     shutil.rmtree(root)
     return rows
 
