@@ -262,7 +262,7 @@ def test_refused_tokens_and_errors_never_show_or_write_a_token(world, emulator_s
     }
 
 
-# -- helpers ----------------------------------------------------------------------------
+# -- setting up, listing, scanning ------------------------------------------------------
 
 
 def _project(world: World) -> None:
