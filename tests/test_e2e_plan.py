@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+
 from tests.e2e_support import actions
 
 
@@ -99,3 +104,26 @@ def test_apps_not_in_the_manifest_are_listed_in_verbose_output_and_never_touched
     result = world.comwit("plan", "-v", "--detailed-exitcode")
     assert result.code == 0
     assert "Not managed (left alone): web" in result.out
+
+
+def test_ctrl_c_exits_130_with_one_line_and_no_traceback(world):
+    world.comwit("apply", "--yes")
+    world.reset_stats()
+    # Apps are listed (counted when answered), then the builds' answers hang.
+    world.admin("POST", "faults/latency", {"route": "list_builds", "ms": 20000})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "comwit", "plan"],
+        cwd=world.root,
+        env=world.environ(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while world.stats()["total"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "error: interrupted"
+    assert "Traceback" not in err

@@ -140,7 +140,7 @@ class BadRequestError(ApiStatusError):
 
 class UnauthorizedError(ApiStatusError):
     status = 401
-    hint = "check that COMWIT_TOKEN holds a valid cwt_ token"
+    hint = "the token was refused: check COMWIT_TOKEN, or the comwit CLI's config file"
 
 
 class ForbiddenError(ApiStatusError):

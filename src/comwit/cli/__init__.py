@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="comwit", standalone_mode=False)
     except typer.Exit as exc:
-        return exc.exit_code
+        result = exc.exit_code
     except typer.Abort:
         _say("error: interrupted")
         return EXIT_INTERRUPTED
@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("COMWIT_DEBUG"):
             _say("".join(traceback.format_exception(exc)))
         return EXIT_BUG
+    if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this exit code, silently
+        _say("error: interrupted")
     return result if isinstance(result, int) else EXIT_OK
 
 
