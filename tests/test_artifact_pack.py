@@ -111,6 +111,13 @@ def test_bad_source_date_epoch_is_an_error(tmp_path, monkeypatch):
         tar_zstd(tmp_path, write_tree(tmp_path / "site", SITE))
 
 
+@pytest.mark.parametrize("mtime", [-1, 8**11])
+def test_mtime_a_ustar_header_cannot_hold_is_an_error(tmp_path, mtime):
+    with pytest.raises(ArtifactError, match=f"mtime {mtime} is out of range"):
+        tar_zstd(tmp_path, write_tree(tmp_path / "site", SITE), mtime=mtime)
+    assert not (tmp_path / "out.tar.zst").exists()
+
+
 def test_level_changes_the_compression_not_the_tar_stream(tmp_path):
     site = write_tree(tmp_path / "site", ODD)
     fast = pack(site, tmp_path / "1.tar.zst", level=1)
