@@ -73,7 +73,6 @@ def _desired_app(
             digest=tree.digest,
             relative=Path(os.path.relpath(app.build_dir, root)).as_posix(),
             exclude=app.exclude,
-            file_count=len(tree.files),
             total_size=tree.total_size,
         )
     return DesiredApp(

@@ -43,7 +43,6 @@ class BuildDir:
     digest: str
     relative: str = "."  # as plans show and save it: relative to the manifest, POSIX
     exclude: tuple[str, ...] = ()
-    file_count: int = 0
     total_size: int = 0
 
 
