@@ -286,3 +286,9 @@ def test_an_unreadable_ledger_is_a_warning_and_the_content_counts_as_unknown(wor
     assert result.code == 0
     assert "warning: ledger of app 'api' in env var COMWIT_LEDGER is unreadable" in result.err
     assert "is not in the ledger (content unknown)" in result.out
+
+
+def test_every_run_against_the_embedded_emulator_says_so_first_even_when_quiet(world):
+    result = world.comwit("apply", "--yes", "--quiet", env={"COMWIT_API_URL": "local"})
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[0].startswith("Using the local Comwit emulator")

@@ -46,6 +46,10 @@ class Console:
         self.out.write(redact(text) + "\n")
         self.out.flush()
 
+    def notice(self, text: str) -> None:
+        """A line for stderr that even --quiet keeps (e.g. "this run uses the emulator")."""
+        self._log(text)
+
     def info(self, text: str) -> None:
         if self.verbosity >= NORMAL:
             self._log(text)

@@ -78,7 +78,7 @@ async def _read(
         api_url, environ=os.environ, local_data_dir=emulator, project=project
     ) as connection:
         if connection.notice:
-            console.info(connection.notice)
+            console.notice(connection.notice)
         listed = await connection.client.list_apps(project)
         names = _select(project, listed, include, console)
         # Read-only: the ledger only tells the live build's runtime options.

@@ -54,7 +54,7 @@ async def connect(
         api_url, environ=environ, local_data_dir=target.emulator_dir, project=target.project
     ) as connection:
         if connection.notice:
-            console.info(connection.notice)
+            console.notice(connection.notice)
         yield connection
 
 
