@@ -17,7 +17,6 @@ from comwit.plan.state import (
     PinnedBuild,
 )
 
-SALT = "00" * 16
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
 BUILD_DIR = Path("/repo/dist")

@@ -22,7 +22,7 @@ from comwit.plan.actions import (
     SetEnv,
     Summary,
 )
-from comwit.plan.diff import Policy, diff, env_hash, secret_hash
+from comwit.plan.diff import Policy, diff
 from comwit.plan.ledger import LedgerEntry
 from comwit.plan.state import DesiredState, EnvValue, ObservedApp, ObservedState, Options
 
@@ -31,7 +31,6 @@ from tests.factories import (
     DIGEST_A,
     DIGEST_B,
     NO_OPTIONS,
-    SALT,
     desired,
     ledger,
     observed,
@@ -49,7 +48,6 @@ def pre(have: ObservedApp | None) -> Preconditions:
         active_build_id=have.active_build_id,
         hosts=tuple(sorted((h.name, h.status) for h in have.hosts)),
         env_keys=tuple(sorted(have.env)),
-        env_hash=env_hash(have.env, SALT),
     )
 
 
@@ -360,7 +358,7 @@ CASES = [
         None,
     ),
     (
-        "env: set new, update plain (old shown), hide sensitive, delete removed",
+        "env: set new, update (live values never shown), hide sensitive, delete removed",
         desired(env={"NEW": "1", "LEVEL": "warn", "DB": EnvValue("secret-url", sensitive=True)}),
         observed(
             live="build-1",
@@ -376,10 +374,9 @@ CASES = [
                 change="update",
                 value=None,
                 sensitive=True,
-                value_hash=secret_hash("secret-url", SALT),
             ),
             DeleteEnv(app="web", key="GONE"),
-            SetEnv(app="web", key="LEVEL", change="update", value="warn", old="info"),
+            SetEnv(app="web", key="LEVEL", change="update", value="warn"),
             SetEnv(app="web", key="NEW", change="add", value="1"),
         ),
         (),
@@ -438,19 +435,17 @@ CASES = [
 )
 def test_diff(case, want, have, policy, trees, actions, held, notes, error):
     observed_state = ObservedState("demo", {have.name: have} if have else {})
-    plan = diff(
-        DesiredState("demo", (want,)), observed_state, policy=policy, trees=trees, salt=SALT
-    )
+    plan = diff(DesiredState("demo", (want,)), observed_state, policy=policy, trees=trees)
     expected = AppPlan(
         app="web", preconditions=pre(have), actions=actions, held=held, notes=notes, error=error
     )
-    assert plan == Plan(project="demo", apps=(expected,), salt=SALT)
+    assert plan == Plan(project="demo", apps=(expected,))
 
 
 def test_full_ordering_inside_an_app():
     want = desired(hosts=("new.example.com",), env={"A": "1"})
     have = observed(hosts={"old.example.com": "active"}, env={})
-    plan = diff(DesiredState("demo", (want,)), ObservedState("demo", {"web": have}), salt=SALT)
+    plan = diff(DesiredState("demo", (want,)), ObservedState("demo", {"web": have}))
     assert [a.id for a in plan.apps[0].actions] == [
         "web/env/A/set",
         "web/deploy",
@@ -465,7 +460,6 @@ def test_apps_are_sorted_and_unmanaged_apps_listed_not_touched():
     plan = diff(
         DesiredState("demo", (desired("zeta"), desired("alpha"))),
         ObservedState("demo", have, unmanaged=("other",)),
-        salt=SALT,
     )
     assert [app.app for app in plan.apps] == ["alpha", "zeta"]
     assert plan.unmanaged == ("other",)
@@ -477,7 +471,6 @@ def test_summary_counts_each_kind_and_unchanged_apps():
     plan = diff(
         DesiredState("demo", (desired("new", hosts=("a.example.com",)), desired("same"))),
         ObservedState("demo", {"same": same}),
-        salt=SALT,
     )
     assert plan.summary == Summary(create=1, upload=1, attach=1, unchanged=1)
     assert plan.has_changes
@@ -485,11 +478,6 @@ def test_summary_counts_each_kind_and_unchanged_apps():
 
 def test_empty_plan_has_no_changes():
     same = observed(live="build-1", ledger=ledger(("build-1", DIGEST_A)))
-    plan = diff(DesiredState("demo", (desired(),)), ObservedState("demo", {"web": same}), salt=SALT)
+    plan = diff(DesiredState("demo", (desired(),)), ObservedState("demo", {"web": same}))
     assert not plan.has_changes
     assert plan.summary == Summary(unchanged=1)
-
-
-def test_env_hash_changes_with_any_value_and_depends_on_the_salt():
-    assert env_hash({"A": "1"}, SALT) != env_hash({"A": "2"}, SALT)
-    assert env_hash({"A": "1"}, SALT) != env_hash({"A": "1"}, "11" * 16)

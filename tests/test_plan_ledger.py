@@ -91,7 +91,25 @@ def test_local_store_writes_atomically_and_reads_back(tmp_path):
     asyncio.run(store.write("web", "app-web", ledger))
     assert LocalStore(path, "demo").read(observed(), None) == (ledger, None)
     assert LocalStore(path, "other").read(observed(), None) == (AppLedger(), None)
-    assert [p.name for p in path.parent.iterdir()] == ["ledger.json"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["ledger.json", "ledger.json.lock"]
+
+
+def test_local_stores_of_concurrent_runs_keep_each_others_entries(tmp_path):
+    path = tmp_path / "ledger.json"
+    first, second = LocalStore(path, "demo"), LocalStore(path, "demo")
+    web, api = AppLedger().record(entry("b1"), keep=10), AppLedger().record(entry("b2"), keep=10)
+    asyncio.run(first.write("web", "app-web", web))
+    asyncio.run(second.write("api", "app-api", api))
+    document = json.loads(path.read_text())
+    assert sorted(document["projects"]["demo"]) == ["app-api", "app-web"]
+
+
+def test_local_store_writes_over_a_foreign_file(tmp_path):
+    path = tmp_path / "ledger.json"
+    path.write_text('{"version": 1, "projects": []}')
+    store = LocalStore(path, "demo")
+    asyncio.run(store.write("web", "app-web", AppLedger().record(entry("b1"), keep=10)))
+    assert list(json.loads(path.read_text())["projects"]) == ["demo"]
 
 
 def test_local_store_with_a_foreign_file_warns_and_counts_as_empty(tmp_path):

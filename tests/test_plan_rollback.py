@@ -11,7 +11,7 @@ from comwit.plan.actions import Activate, RecordLedger
 from comwit.plan.rollback import previous_build, rollback_plan
 from comwit.plan.state import ObservedBuild
 
-from tests.factories import DIGEST_A, DIGEST_B, SALT, ledger, observed
+from tests.factories import DIGEST_A, DIGEST_B, ledger, observed
 
 
 def test_previous_comes_from_the_ledger_history():
@@ -50,7 +50,7 @@ def test_previous_without_a_ledger_goes_by_creation_time():
 
 def test_rollback_plan_activates_with_what_the_ledger_knows():
     app = observed(live="b2", builds=("b1",), ledger=ledger(("b1", DIGEST_A), ("b2", DIGEST_B)))
-    plan = rollback_plan(app, "demo", "previous", salt=SALT)
+    plan = rollback_plan(app, "demo", "previous")
     assert plan.apps[0].actions == (
         Activate(app="web", build_id="b1", reason="rollback", digest=DIGEST_A, live_build="b2"),
         RecordLedger(app="web", digest=DIGEST_A),
@@ -58,10 +58,10 @@ def test_rollback_plan_activates_with_what_the_ledger_knows():
 
 
 def test_rollback_to_the_live_build_changes_nothing():
-    plan = rollback_plan(observed(live="b1"), "demo", "b1", salt=SALT)
+    plan = rollback_plan(observed(live="b1"), "demo", "b1")
     assert not plan.has_changes
 
 
 def test_rollback_with_nothing_before_is_an_error():
     with pytest.raises(PlanError, match="has no build before b1 to roll back to"):
-        rollback_plan(observed(live="b1"), "demo", "previous", salt=SALT)
+        rollback_plan(observed(live="b1"), "demo", "previous")

@@ -13,7 +13,7 @@ from comwit.render.jsonplan import plan_document, plan_schema, render_json
 from comwit.render.markdown import BUDGET, MARKER, render_markdown
 from comwit.render.text import render_text
 
-from tests.factories import DIGEST_A, DIGEST_B, SALT, desired, ledger, observed
+from tests.factories import DIGEST_A, DIGEST_B, desired, ledger, observed
 
 SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "plan.schema.json"
 
@@ -48,7 +48,6 @@ def sample_plan():
         DesiredState("demo", apps),
         ObservedState("demo", have, unmanaged=("batch",)),
         policy=Policy(allow_detach=("old.example.com",)),
-        salt=SALT,
     )
 
 
@@ -59,7 +58,7 @@ def test_text_plan_reads_like_terraform():
         "\n"
         "~ api\n"
         "    + env DB = (hidden: from the environment)\n"
-        '    ~ env LEVEL: "info" -> "warn"\n'
+        '    ~ env LEVEL = "warn" (changed)\n'
         "    - env OLD (delete)  [destructive]\n"
         "    ~ upload build: content changed bbbbbbbbbbbb -> aaaaaaaaaaaa\n"
         "        dist (100 B, digest aaaaaaaaaaaa)\n"
@@ -81,6 +80,17 @@ def test_sensitive_values_never_appear_in_any_rendering():
         assert "s3cr3t" not in rendered
 
 
+def test_live_env_values_are_never_shown_they_may_have_come_from_the_environment():
+    have = observed(live="b", ledger=ledger(("b", DIGEST_A)), env={"DB": "old-s3cr3t"})
+    plan = diff(
+        DesiredState("demo", (desired(env={"DB": "literal"}),)),
+        ObservedState("demo", {"web": have}),
+    )
+    for rendered in (render_text(plan, verbose=True), render_markdown(plan), render_json(plan)):
+        assert "old-s3cr3t" not in rendered
+    assert '~ env DB = "literal" (changed)' in render_text(plan)
+
+
 def test_verbose_text_lists_unchanged_and_unmanaged_apps_and_ledger_steps():
     text = render_text(sample_plan(), verbose=True)
     assert "  docs: no changes" in text
@@ -97,7 +107,6 @@ def test_no_changes_is_said_plainly():
     plan = diff(
         DesiredState("demo", (desired(),)),
         ObservedState("demo", {"web": observed(live="b", ledger=ledger(("b", DIGEST_A)))}),
-        salt=SALT,
     )
     assert render_text(plan).endswith("No changes: 1 app unchanged.")
     assert "**No changes:**" in render_markdown(plan)
@@ -124,7 +133,7 @@ def test_markdown_stays_under_budget_with_500_changed_apps():
         desired(f"app-{i:03d}", hosts=(f"h{i}.example.com",), env={"K": "v" * 50})
         for i in range(500)
     )
-    plan = diff(DesiredState("demo", apps), ObservedState("demo", {}), salt=SALT)
+    plan = diff(DesiredState("demo", apps), ObservedState("demo", {}))
     text = render_markdown(plan)
     assert len(text) < BUDGET
     assert "more app(s) are not shown to keep this comment under the size limit" in text
@@ -132,9 +141,7 @@ def test_markdown_stays_under_budget_with_500_changed_apps():
 
 
 def test_markdown_fence_cannot_be_closed_by_a_value():
-    plan = diff(
-        DesiredState("demo", (desired(env={"A": "```"}),)), ObservedState("demo", {}), salt=SALT
-    )
+    plan = diff(DesiredState("demo", (desired(env={"A": "```"}),)), ObservedState("demo", {}))
     text = render_markdown(plan)
     assert "````diff" in text
 
@@ -151,7 +158,7 @@ def test_json_plan_validates_against_its_schema_and_has_stable_ids():
 
 def test_json_plan_with_500_apps_validates():
     apps = tuple(desired(f"app-{i:03d}") for i in range(500))
-    document = plan_document(diff(DesiredState("demo", apps), ObservedState("demo", {}), salt=SALT))
+    document = plan_document(diff(DesiredState("demo", apps), ObservedState("demo", {})))
     jsonschema.Draft202012Validator(plan_schema()).validate(json.loads(json.dumps(document)))
 
 

@@ -22,6 +22,7 @@ from comwit.errors import (
     ForbiddenError,
     NotFoundError,
     StalePlanError,
+    UpstreamError,
 )
 from comwit.plan.actions import (
     Action,
@@ -187,7 +188,8 @@ class Handlers:
                 progress=transfer.advance,
             )
             ctx.build_id = result.build_id
-        except ApiTransportError as exc:
+        except (ApiTransportError, UpstreamError) as exc:
+            # The upload may have been accepted all the same: look before failing.
             adopted = await self._adopt(ctx)
             if adopted is None:
                 raise ApiError(
@@ -204,14 +206,22 @@ class Handlers:
         self._build_id = ctx.build_id
 
     async def _adopt(self, ctx: Prepared) -> str | None:
-        """The build an upload whose answer was lost created, if it is live and the right size."""
+        """The build an upload whose answer was lost created: a new live build of the
+        artifact's size (or of unknown size, when it is the only new build)."""
         app = await self._client.get_app(self._project, _id(ctx))
         active = app.active_build_id
         if active is None or active == ctx.live_before or active in ctx.known_builds:
             return None
-        builds = {b.build_id: b for b in await self._client.list_builds(self._project, _id(ctx))}
-        build = builds.get(active)
-        return active if build is not None and build.artifact_size == ctx.artifact_size else None
+        builds = await self._client.list_builds(self._project, _id(ctx))
+        new = [b for b in builds if b.build_id not in ctx.known_builds]
+        build = next((b for b in new if b.build_id == active), None)
+        if build is None or build.artifact_size not in (ctx.artifact_size, None):
+            return None
+        if build.artifact_size is None:
+            if len(new) != 1:
+                return None
+            self._warn(f"adopted build {active} without checking its size (the API did not say it)")
+        return active
 
     async def _activate(self, action: Activate, ctx: Prepared) -> None:
         try:
@@ -244,7 +254,7 @@ class Handlers:
                 f"could not record what build {ctx.build_id} holds: the token lacks the "
                 "app:write scope; the next plan will upload this content again"
             )
-        except ApiError as exc:
+        except (ApiError, OSError, ValueError, TypeError) as exc:
             self._warn(f"could not record what build {ctx.build_id} holds ({exc})")
         ctx.ledger = ledger
 

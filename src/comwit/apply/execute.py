@@ -11,7 +11,7 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from comwit.api.client import ComwitClient
@@ -39,6 +39,8 @@ class Inputs:
     keep: int = 50
     level: int = 3
     stale: Mapping[str, str] = field(default_factory=dict)  # app -> why its saved plan is stale
+    salt: str = ""  # a saved plan's: keys the fingerprints below
+    live_env: Mapping[str, str] = field(default_factory=dict)  # app -> env fingerprint
 
 
 @dataclass
@@ -68,12 +70,12 @@ class Executor:
         if app.app in self.inputs.stale:
             return Outcome(app.app, "skipped", f"stale plan: {self.inputs.stale[app.app]}")
         async with self._limit:
-            return await self._apply_app(app, plan.salt, work)
+            return await self._apply_app(app, work)
 
-    async def _apply_app(self, app: AppPlan, salt: str, work: Path) -> Outcome:
+    async def _apply_app(self, app: AppPlan, work: Path) -> Outcome:
         handlers = Handlers(self.client, self.store, self.inputs.project, self.reporter, app.app)
         try:
-            prepared = await self._prepare(app, salt, work, handlers)
+            prepared = await self._prepare(app, work, handlers)
         except StalePlanError as exc:
             return Outcome(app.app, "skipped", f"stale plan: {exc}")
         except ComwitError as exc:
@@ -83,11 +85,14 @@ class Executor:
                 await handlers.run(action, prepared)
         except (ApiError, ArtifactError) as exc:
             return handlers.outcome(app.app, "failed", str(exc))
+        except Exception as exc:  # a bug: report this app as failed, let the others finish
+            detail = f"comwit hit a bug ({type(exc).__name__}: {exc}); please report it"
+            return replace(handlers.outcome(app.app, "failed", detail), bug=True)
         finally:
             prepared.discard_artifact()
         return handlers.outcome(app.app, "done")
 
-    async def _prepare(self, app: AppPlan, salt: str, work: Path, handlers: Handlers) -> Prepared:
+    async def _prepare(self, app: AppPlan, work: Path, handlers: Handlers) -> Prepared:
         """Everything that can fail without changing anything: checks first, then packing."""
         if self.inputs.observed is None:
             context = await verify_app(
@@ -95,8 +100,8 @@ class Executor:
                 self.store,
                 self.inputs.project,
                 app,
-                salt,
-                self.inputs.env.get(app.app, {}),
+                self.inputs.live_env.get(app.app),
+                self.inputs.salt,
             )
         else:
             context = Prepared.from_observed(app, self.inputs.observed.get(app.app))

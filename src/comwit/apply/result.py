@@ -27,6 +27,7 @@ class Outcome:
     build_id: str | None = None  # the build this run made live
     uploaded: int = 0  # artifact bytes sent
     warnings: tuple[str, ...] = ()
+    bug: bool = False  # failed on an error comwit did not expect (exit code 3)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class ApplyResult:
     @property
     def ok(self) -> bool:
         return all(o.status in ("done", "unchanged") for o in self.outcomes)
+
+    @property
+    def bug(self) -> bool:
+        return any(o.bug for o in self.outcomes)
 
     @property
     def uploaded(self) -> int:

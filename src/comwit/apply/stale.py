@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from comwit.artifact.digest import digest_tree
-from comwit.errors import StalePlanError
+from comwit.errors import ManifestError, StalePlanError
 from comwit.manifest import LoadedManifest
+from comwit.manifest.checks import build_dir_problems, resolve_env
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import Deploy
-from comwit.plan.diff import secret_hash
-from comwit.plan.saved import SavedPlan, public_url
+from comwit.plan.saved import SavedPlan, fingerprint, public_url
 from comwit.render.describe import short
 
 
@@ -38,21 +38,45 @@ def check_saved_plan(
 
 
 def stale_apps(
-    saved: SavedPlan, loaded: LoadedManifest, env: Mapping[str, Mapping[str, Interpolated]]
-) -> dict[str, str]:
-    """Apps whose ${VAR} values or (not redeployed) build dirs differ from the plan's."""
+    saved: SavedPlan, loaded: LoadedManifest, environ: Mapping[str, str]
+) -> tuple[dict[str, dict[str, Interpolated]], dict[str, str]]:
+    """The resolved env values of the plan's apps, and why some of them are stale: a build
+    dir or ${VAR} value that is missing or changed (a missing one skips only its app)."""
+    env: dict[str, dict[str, Interpolated]] = {}
     reasons: dict[str, str] = {}
-    for app, keys in saved.interpolated.items():
-        for key, hashed in keys.items():
-            value = env.get(app, {}).get(key)
-            if value is None or secret_hash(value.value, saved.plan.salt) != hashed:
-                reasons[app] = f"the value of env var {key} (from the environment) changed"
     deploying = {a.app for p in saved.plan.apps for a in p.actions if isinstance(a, Deploy)}
-    for app, digest in saved.build_dirs.items():
-        config = loaded.apps.get(app)
-        if app in deploying or app in reasons or config is None or config.build_dir is None:
-            continue  # a deploy checks its digest while packing
-        now = digest_tree(config.build_dir, config.exclude).digest
-        if now != digest:
-            reasons[app] = f"its build dir changed ({short(digest)} planned, {short(now)} now)"
-    return {app: f"{reason} after the plan was made; plan again" for app, reason in reasons.items()}
+    for app in saved.plan.apps:
+        try:
+            problems = build_dir_problems(loaded, [app.app])
+            if problems:
+                raise ManifestError(problems)
+            env.update(resolve_env(loaded, environ, [app.app]))
+        except ManifestError as exc:
+            reasons[app.app] = exc.problems[0].message
+            continue
+        reason = _changed(saved, loaded, env.get(app.app, {}), app.app, app.app in deploying)
+        if reason:
+            reasons[app.app] = f"{reason} after the plan was made; plan again"
+    return env, reasons
+
+
+def _changed(
+    saved: SavedPlan,
+    loaded: LoadedManifest,
+    values: Mapping[str, Interpolated],
+    app: str,
+    deploying: bool,
+) -> str | None:
+    for key, hashed in saved.interpolated.get(app, {}).items():
+        value = values.get(key)
+        if value is None or fingerprint(value.value, saved.salt) != hashed:
+            return f"the value of env var {key} (from the environment) changed"
+    planned, config = saved.build_dirs.get(app), loaded.apps.get(app)
+    if deploying or planned is None or config is None or config.build_dir is None:
+        return None  # a deploy checks its digest while packing
+    now = digest_tree(config.build_dir, config.exclude).digest
+    return (
+        f"its build dir changed ({short(planned)} planned, {short(now)} now)"
+        if now != planned
+        else None
+    )

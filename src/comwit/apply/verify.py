@@ -1,23 +1,22 @@
 """Before a saved plan touches an app: does what the plan read still hold?
 
 Checked just before the app's first mutation: the app's existence and id, its live build,
-its hostnames and their status, its env values (by keyed hash), and the values that come
-from ${VAR}. Any difference makes the plan stale for that app: it is skipped.
+its hostnames and their status, and its env keys and values (by fingerprint). Values that
+come from ${VAR} are checked before (see `stale`). Any difference makes the plan stale for
+that app: it is skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 
 from comwit.api.client import ComwitClient
 from comwit.apply.actions import Prepared
 from comwit.errors import NotFoundError, StalePlanError
-from comwit.manifest.interpolate import Interpolated
-from comwit.plan.actions import AppPlan, SetEnv
-from comwit.plan.diff import env_hash, secret_hash
+from comwit.plan.actions import AppPlan
 from comwit.plan.ledger import LEDGER_ENV_KEY
 from comwit.plan.ledger_store import LedgerStore
+from comwit.plan.saved import env_text, fingerprint
 from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost
 
 
@@ -26,11 +25,13 @@ async def verify_app(
     store: LedgerStore,
     project: str,
     app: AppPlan,
+    live_env: str | None,
     salt: str,
-    values: Mapping[str, Interpolated],
 ) -> Prepared:
-    """The app's state as the plan saw it, or StalePlanError saying what changed."""
-    _check_values(app, salt, values)
+    """The app's state as the plan saw it, or StalePlanError saying what changed.
+
+    `live_env` is the fingerprint of the app's env values when planned (None: it had none).
+    """
     pre = app.preconditions
     if not pre.exists:
         if any(a.name == app.app for a in await client.list_apps(project)):
@@ -56,7 +57,9 @@ async def verify_app(
     if tuple(sorted((d.domain, d.status) for d in domains)) != pre.hosts:
         raise StalePlanError("its hostnames changed after the plan was made; plan again")
     current = {v.key: v.value for v in env if v.key != LEDGER_ENV_KEY}
-    if env_hash(current, salt) != pre.env_hash:
+    if tuple(sorted(current)) != pre.env_keys or (
+        current and fingerprint(env_text(current), salt) != live_env
+    ):
         raise StalePlanError("its env vars changed after the plan was made; plan again")
     observed = ObservedApp(
         name=app.app,
@@ -74,15 +77,3 @@ async def verify_app(
         known_builds=frozenset(b.build_id for b in builds),
         ledger=ledger,
     )
-
-
-def _check_values(app: AppPlan, salt: str, values: Mapping[str, Interpolated]) -> None:
-    """Values from ${VAR} must be the ones the plan saw: compared by their keyed hash."""
-    for action in app.actions:
-        if isinstance(action, SetEnv) and action.sensitive:
-            value = values.get(action.key)
-            if value is None or secret_hash(value.value, salt) != action.value_hash:
-                raise StalePlanError(
-                    f"the value of env var {action.key} (from the environment) is not the one "
-                    "the plan saw; plan again"
-                )

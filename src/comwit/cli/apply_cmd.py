@@ -23,7 +23,6 @@ from comwit.cli.session import Target, api_identity, connect, load_target, plan_
 from comwit.console import Console, make_console
 from comwit.errors import ComwitError
 from comwit.manifest import DEFAULT_FILE
-from comwit.manifest.checks import check_machine
 from comwit.plan.actions import Plan
 from comwit.plan.observe import DEFAULT_CONCURRENCY
 from comwit.plan.planner import PlanRequest, open_ledger_store
@@ -94,7 +93,7 @@ def show_result(result: ApplyResult | None, output_format: SummaryFormat, consol
         console.print(render_summary_json(result))
     else:
         console.print(render_summary(result, console.style))
-    return 0 if result.ok else 1
+    return 3 if result.bug else 0 if result.ok else 1
 
 
 async def _plan_and_apply(
@@ -128,15 +127,16 @@ async def _apply_saved(
         check_saved_plan(
             saved, target.loaded, project=target.project, api_url=api_identity(connection)
         )
-        names = [app.app for app in saved.plan.apps]
-        env = check_machine(target.loaded, os.environ, names)
+        env, stale = stale_apps(saved, target.loaded, os.environ)
         inputs = Inputs(
             project=target.project,
             root=target.loaded.root,
             env=env,
             observed=None,
             keep=target.loaded.state.keep,
-            stale=stale_apps(saved, target.loaded, env),
+            stale=stale,
+            salt=saved.salt,
+            live_env=saved.live_env,
         )
         console.info("Applying the saved plan:")
         show_plan(saved.plan, Format.text, console)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from pathlib import Path
+from secrets import token_hex
 from typing import Annotated
 
 import typer
@@ -98,7 +99,10 @@ def plan(
                     digest=target.loaded.digest,
                     environment=target.loaded.env,
                 )
-                write_plan(out, saved_plan(planned, api_url=api_identity(connection), manifest=ref))
+                saved = saved_plan(
+                    planned, api_url=api_identity(connection), manifest=ref, salt=token_hex(16)
+                )
+                write_plan(out, saved)
                 console.info(f"Saved the plan to {out}; apply it with `comwit apply {out}`.")
         return plan_exit_code(planned.plan, detailed=detailed_exitcode)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from typing import Annotated
 
 import typer
@@ -66,7 +65,7 @@ async def _rollback(
             raise ComwitError(f"app {app!r} does not exist in project {target.project} yet")
         for warning in observation.warnings:
             console.warn(warning)
-        plan = rollback_plan(observed, target.project, to, salt=secrets.token_hex(16))
+        plan = rollback_plan(observed, target.project, to)
         show_plan(plan, Format.text, console)
         if not plan.has_changes:
             console.info(f"Build {observed.active_build_id} is already live: nothing to do.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -90,9 +89,7 @@ async def plan_target(
     environ: Mapping[str, str] = os.environ,
 ) -> Planned:
     """Make the plan and show its warnings (secret-looking files, unreadable ledgers)."""
-    planned = await make_plan(
-        target.loaded, connection.client, request, environ=environ, salt=secrets.token_hex(16)
-    )
+    planned = await make_plan(target.loaded, connection.client, request, environ=environ)
     for warning in planned.warnings:
         console.warn(warning)
     return planned

@@ -57,8 +57,7 @@ class SetEnv(_Action):
     change: Literal["add", "update"]
     value: str | None  # None when sensitive: never stored, shown or saved
     sensitive: bool = False
-    value_hash: str | None = None  # for a sensitive value: keyed by the plan's salt
-    old: str | None = None  # the live value when it may be shown; None for a new key
+    # The live value is never carried: it may have come from ${VAR} in an earlier run.
 
 
 class DeleteEnv(_Action):
@@ -130,8 +129,6 @@ AnyAction = (
     | DetachHost
 )
 Action = Annotated[AnyAction, Field(discriminator="type")]
-# Fields computed from the others: written to JSON, dropped when a saved plan is read.
-DERIVED_FIELDS = frozenset({"id", "destructive", "changed", "has_changes", "has_errors", "summary"})
 
 
 class Held(_Value):
@@ -149,7 +146,6 @@ class Preconditions(_Value):
     active_build_id: str | None = None
     hosts: tuple[tuple[str, str], ...] = ()  # (hostname, status)
     env_keys: tuple[str, ...] = ()
-    env_hash: str = ""  # salted hash over the live env values: changes show, values never do
 
 
 class AppPlan(_Value):
@@ -185,7 +181,6 @@ class Plan(_Value):
     environment: str | None = None
     apps: tuple[AppPlan, ...] = ()
     unmanaged: tuple[str, ...] = ()
-    salt: str = ""  # hex; keys the hashes in preconditions and for sensitive env values
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -1,11 +1,8 @@
-"""diff: desired x observed -> Plan. Pure: no I/O, no clock, no randomness (the salt is given)."""
+"""diff: desired x observed -> Plan. Pure: no I/O, no clock, no randomness."""
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import hmac
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -57,14 +54,13 @@ def diff(
     *,
     policy: Policy = Policy(),
     trees: Mapping[str, Sequence[FileEntry]] | None = None,
-    salt: str,
 ) -> Plan:
     """The plan that takes `observed` to `desired`, app by app, in execution order.
 
     `trees` maps tree digests to file lists known on this machine, to count changed files.
     """
     apps = tuple(
-        _app_plan(want, observed.apps.get(want.name), policy, trees or {}, salt)
+        _app_plan(want, observed.apps.get(want.name), policy, trees or {})
         for want in sorted(desired.apps, key=lambda app: app.name)
     )
     return Plan(
@@ -72,14 +68,7 @@ def diff(
         environment=desired.environment,
         apps=apps,
         unmanaged=observed.unmanaged,
-        salt=salt,
     )
-
-
-def env_hash(env: Mapping[str, str], salt: str) -> str:
-    """A keyed hash of env values: shows that they changed without showing them."""
-    payload = json.dumps(sorted(env.items()), separators=(",", ":")).encode()
-    return hmac.new(bytes.fromhex(salt), payload, hashlib.sha256).hexdigest()
 
 
 def _app_plan(
@@ -87,13 +76,12 @@ def _app_plan(
     have: ObservedApp | None,
     policy: Policy,
     trees: Mapping[str, Sequence[FileEntry]],
-    salt: str,
 ) -> AppPlan:
-    preconditions = read_preconditions(have, salt)
+    preconditions = read_preconditions(have)
     content, notes, error = _content(want, have, trees)
     if error:
         return AppPlan(app=want.name, preconditions=preconditions, notes=notes, error=error)
-    env, env_held = _env(want, have, policy, salt)
+    env, env_held = _env(want, have, policy)
     hosts, hosts_held = _hosts(want, have, policy, deploying=bool(content))
     create: list[Action] = [CreateApp(app=want.name)] if have is None else []
     return AppPlan(
@@ -105,7 +93,7 @@ def _app_plan(
     )
 
 
-def read_preconditions(have: ObservedApp | None, salt: str) -> Preconditions:
+def read_preconditions(have: ObservedApp | None) -> Preconditions:
     """What a plan records it read of an app, to tell later whether it still holds."""
     if have is None:
         return Preconditions(exists=False)
@@ -115,7 +103,6 @@ def read_preconditions(have: ObservedApp | None, salt: str) -> Preconditions:
         active_build_id=have.active_build_id,
         hosts=tuple(sorted((host.name, host.status) for host in have.hosts)),
         env_keys=tuple(sorted(have.env)),
-        env_hash=env_hash(have.env, salt),
     )
 
 
@@ -263,7 +250,7 @@ def _missing_build(app: str, build_id: str) -> str:
 
 
 def _env(
-    want: DesiredApp, have: ObservedApp | None, policy: Policy, salt: str
+    want: DesiredApp, have: ObservedApp | None, policy: Policy
 ) -> tuple[list[Action], list[Held]]:
     if want.env is None:
         return [], []
@@ -273,7 +260,7 @@ def _env(
     for key in sorted(set(want.env) | set(live)):
         value = want.env.get(key)
         if value is not None and live.get(key) != value.value:
-            actions.append(_set_env(want.name, key, value, live.get(key), salt))
+            actions.append(_set_env(want.name, key, value, live.get(key)))
         elif value is None:
             delete = DeleteEnv(app=want.name, key=key)
             if want.protect and not _allowed(key, policy.allow_delete_env):
@@ -318,20 +305,11 @@ def _hosts(
     return actions, held
 
 
-def _set_env(app: str, key: str, value: EnvValue, old: str | None, salt: str) -> SetEnv:
-    """Set a key; a sensitive value is replaced by its keyed hash, and the old value hidden."""
+def _set_env(app: str, key: str, value: EnvValue, old: str | None) -> SetEnv:
+    """Set a key; a sensitive value stays out of the plan (apply reads it again)."""
     change: Literal["add", "update"] = "add" if old is None else "update"
-    if value.sensitive:
-        hashed = secret_hash(value.value, salt)
-        return SetEnv(
-            app=app, key=key, change=change, value=None, sensitive=True, value_hash=hashed
-        )
-    return SetEnv(app=app, key=key, change=change, value=value.value, old=old)
-
-
-def secret_hash(value: str, salt: str) -> str:
-    """The keyed hash that stands for a sensitive value in plans."""
-    return hmac.new(bytes.fromhex(salt), value.encode(), hashlib.sha256).hexdigest()
+    shown = None if value.sensitive else value.value
+    return SetEnv(app=app, key=key, change=change, value=shown, sensitive=value.sensitive)
 
 
 def _allowed(name: str, patterns: tuple[str, ...]) -> bool:

@@ -7,6 +7,7 @@ Writing goes through the API (app-env, needs `app:write`) or to the file, atomic
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 from pathlib import Path
 from typing import Any, Protocol
@@ -83,21 +84,31 @@ class LocalStore:
         del app
         async with self._lock:
             self._apps[app_id] = to_document(ledger)
-            await asyncio.to_thread(self._save)
+            await asyncio.to_thread(self._save, app_id)
 
-    def _save(self) -> None:
-        projects: dict[str, Any] = {}
-        if self._path.exists():
-            try:
-                loaded = json.loads(self._path.read_text())
-                projects = loaded.get("projects", {}) if isinstance(loaded, dict) else {}
-            except (OSError, ValueError):
-                projects = {}
-        projects[self._project] = dict(sorted(self._apps.items()))
-        text = json.dumps(
-            {"version": LOCAL_VERSION, "projects": projects}, indent=1, sort_keys=True
-        )
-        write_atomically(self._path, text + "\n")
+    def _save(self, app_id: str) -> None:
+        """Merge this app's entry into the file as it is now, under a lock: other comwit runs
+        may be writing other apps' entries at the same time."""
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with self._path.with_name(self._path.name + ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            projects = _projects(self._path)
+            apps = projects.get(self._project)
+            apps = dict(apps) if isinstance(apps, dict) else {}
+            apps[app_id] = self._apps[app_id]
+            projects[self._project] = dict(sorted(apps.items()))
+            document = {"version": LOCAL_VERSION, "projects": projects}
+            write_atomically(self._path, json.dumps(document, indent=1, sort_keys=True) + "\n")
+
+
+def _projects(path: Path) -> dict[str, Any]:
+    """The file's projects table; a missing, unreadable or foreign file gives an empty one."""
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    projects = loaded.get("projects") if isinstance(loaded, dict) else None
+    return dict(projects) if isinstance(projects, dict) else {}
 
 
 def _read_file(path: Path, project: str) -> tuple[dict[str, Any], str | None]:

@@ -51,7 +51,6 @@ async def make_plan(
     request: PlanRequest,
     *,
     environ: Mapping[str, str],
-    salt: str,
 ) -> Planned:
     apps = select_apps(loaded, request.include, request.exclude)
     names = [app.name for app in apps]
@@ -79,7 +78,7 @@ async def make_plan(
     desired = desired_state(
         request.project, apps, env=env, trees=trees, environment=loaded.env, root=loaded.root
     )
-    plan = diff(desired, observation.state, policy=request.policy, trees=known, salt=salt)
+    plan = diff(desired, observation.state, policy=request.policy, trees=known)
     warnings = [w for tree in trees.values() for w in tree.warnings]
     return Planned(
         plan=plan,

@@ -14,7 +14,7 @@ from comwit.plan.state import ObservedApp, ObservedBuild, Options
 PREVIOUS = "previous"
 
 
-def rollback_plan(app: ObservedApp, project: str, to: str, *, salt: str) -> Plan:
+def rollback_plan(app: ObservedApp, project: str, to: str) -> Plan:
     """The plan that activates build `to` (an id, or "previous") of `app`."""
     build_id = previous_build(app) if to == PREVIOUS else to
     if build_id is None:
@@ -27,9 +27,9 @@ def rollback_plan(app: ObservedApp, project: str, to: str, *, salt: str) -> Plan
             f"app {app.name!r} has no build {build_id}; its newest builds: {known} "
             f"(`comwit builds {app.name}` lists them all)"
         )
-    pre = read_preconditions(app, salt)
+    pre = read_preconditions(app)
     if build_id == app.active_build_id:
-        return Plan(project=project, apps=(AppPlan(app=app.name, preconditions=pre),), salt=salt)
+        return Plan(project=project, apps=(AppPlan(app=app.name, preconditions=pre),))
     entry = app.ledger.get(build_id)
     digest = entry.digest if entry else None
     options = Options(entry.env_ref, entry.max_concurrent_requests) if entry else Options()
@@ -47,7 +47,6 @@ def rollback_plan(app: ObservedApp, project: str, to: str, *, salt: str) -> Plan
     return Plan(
         project=project,
         apps=(AppPlan(app=app.name, preconditions=pre, actions=actions),),
-        salt=salt,
     )
 
 

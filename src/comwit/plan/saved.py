@@ -1,23 +1,24 @@
 """Saved plans: `plan --out FILE` writes the plan plus what `apply FILE` checks first.
 
-Nothing secret goes in: no token, no value that came from ${VAR} (only a hash keyed by the
-plan's salt), no credentials in the API URL.
+Nothing secret goes in: no token, no credentials in the API URL, no value that came from
+${VAR} and no live env value, only their scrypt hashes keyed by the plan's random salt, so
+that guessing a value from the file costs ~50 ms a guess.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from comwit import __version__
 from comwit.errors import PlanError
-from comwit.plan.actions import DERIVED_FIELDS, FORMAT_VERSION, Plan
-from comwit.plan.diff import secret_hash
+from comwit.plan.actions import FORMAT_VERSION, Plan
 from comwit.plan.planner import Planned
 from comwit.plan.trees import write_atomically
 
@@ -40,29 +41,50 @@ class SavedPlan(BaseModel):
     comwit_version: str = __version__
     api_url: str
     manifest: ManifestRef
+    salt: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
     build_dirs: dict[str, str]  # app -> tree digest when planned
-    interpolated: dict[str, dict[str, str]]  # app -> key -> keyed hash of the ${VAR} value
+    interpolated: dict[str, dict[str, str]]  # app -> key -> hash of the ${VAR} value
+    live_env: dict[str, str]  # app -> hash of its live env values when planned
     plan: Plan
 
 
-def saved_plan(planned: Planned, *, api_url: str, manifest: ManifestRef) -> SavedPlan:
-    salt = planned.plan.salt
+def saved_plan(planned: Planned, *, api_url: str, manifest: ManifestRef, salt: str) -> SavedPlan:
+    live_env = {
+        name: fingerprint(env_text(app.env), salt)
+        for name, app in sorted(planned.observed.apps.items())
+        if app.env
+    }
     return SavedPlan(
         api_url=public_url(api_url),
         manifest=manifest,
+        salt=salt,
         build_dirs={app: tree.digest for app, tree in sorted(planned.trees.items())},
         interpolated=interpolated_hashes(planned.env, salt),
+        live_env=live_env,
         plan=planned.plan,
     )
+
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}  # ~50 ms and 16 MiB a hash
+
+
+def fingerprint(value: str, salt: str) -> str:
+    """What stands for a secret value in a saved plan: slow to guess, keyed by the salt."""
+    return hashlib.scrypt(value.encode(), salt=bytes.fromhex(salt), **_SCRYPT).hex()
+
+
+def env_text(env: Mapping[str, str]) -> str:
+    """An app's env values as one canonical text, to fingerprint them together."""
+    return json.dumps(sorted(env.items()), separators=(",", ":"))
 
 
 def interpolated_hashes(
     env: Mapping[str, Mapping[str, Any]], salt: str
 ) -> dict[str, dict[str, str]]:
-    """For every value that came from ${VAR}: its hash keyed by the plan's salt."""
+    """For every value that came from ${VAR}: its fingerprint."""
     hashes = {
         app: {
-            key: secret_hash(value.value, salt)
+            key: fingerprint(value.value, salt)
             for key, value in sorted(values.items())
             if value.sensitive
         }
@@ -120,9 +142,33 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
-def _without_derived(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_derived(v) for k, v in value.items() if k not in DERIVED_FIELDS}
-    if isinstance(value, list):
-        return [_without_derived(item) for item in value]
-    return value
+def _without_derived(document: dict[str, Any]) -> dict[str, Any]:
+    """The saved document without the fields the plan's models compute (ids, summary...)."""
+    plan = document.get("plan")
+    if not isinstance(plan, dict):
+        return document
+    plan = _drop(plan, ("has_changes", "has_errors", "summary"))
+    apps = plan.get("apps")
+    if isinstance(apps, list):
+        plan["apps"] = [_app_without_derived(app) for app in apps]
+    return {**document, "plan": plan}
+
+
+def _app_without_derived(app: Any) -> Any:
+    if not isinstance(app, dict):
+        return app
+    app = _drop(app, ("changed",))
+    if isinstance(app.get("actions"), list):
+        app["actions"] = [_drop(action, ("id", "destructive")) for action in app["actions"]]
+    if isinstance(app.get("held"), list):
+        app["held"] = [
+            {**held, "action": _drop(held.get("action"), ("id", "destructive"))}
+            if isinstance(held, dict)
+            else held
+            for held in app["held"]
+        ]
+    return app
+
+
+def _drop(value: Any, keys: tuple[str, ...]) -> Any:
+    return {k: v for k, v in value.items() if k not in keys} if isinstance(value, dict) else value

@@ -41,9 +41,7 @@ def describe(action: Action) -> Line:
         case SetEnv(change="add") as env:
             return Line("+", f"env {env.key} = {_env_value(env)}")
         case SetEnv() as env:
-            if env.sensitive:
-                return Line("~", f"env {env.key} (changed; value hidden: from the environment)")
-            return Line("~", f"env {env.key}: {_quote(env.old or '')} -> {_quote(env.value or '')}")
+            return Line("~", f"env {env.key} = {_env_value(env)} (changed)")
         case DeleteEnv():
             return Line("-", f"env {action.key} (delete)")
         case Deploy():
