@@ -183,6 +183,8 @@ def test_api_url_precedence_and_normalization(option, environ, expected):
         ("https://user:cwt_secret9@api.example.com", "must not contain a user name"),
         ("https://api.example.com/?token=cwt_secret9", "must not contain"),
         ("https://[::1", "malformed"),
+        ("https://api.example.com:abc", "malformed"),
+        ("https://api.example.com:99999", "malformed"),
     ],
 )
 def test_unsafe_or_malformed_api_urls_are_refused(url, words):

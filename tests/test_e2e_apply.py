@@ -292,3 +292,17 @@ def test_every_run_against_the_embedded_emulator_says_so_first_even_when_quiet(w
     result = world.comwit("apply", "--yes", "--quiet", env={"COMWIT_API_URL": "local"})
     assert result.code == 0, result.err
     assert result.err.splitlines()[0].startswith("Using the local Comwit emulator")
+
+
+def test_a_hostname_moved_between_apps_is_detached_before_it_is_attached(world):
+    world.comwit("apply", "--yes")
+    text = (world.root / "comwit.toml").read_text()
+    moved = text.replace('hosts = ["www.example.com"]\n', "").replace(
+        'build_dir = "api"', 'build_dir = "api"\nhosts = ["www.example.com"]'
+    )
+    world.manifest(moved)
+    world.admin("POST", "faults/latency", {"route": "detach_domain", "ms": 1500})
+    result = world.comwit("apply", "--yes", "--allow-detach", "www.example.com")
+    assert result.code == 0, result.out + result.err
+    domains = world.api(f"apps/{world.app('api')['app_id']}/domains")["domains"]
+    assert [d["domain"] for d in domains] == ["www.example.com"]

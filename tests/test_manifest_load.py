@@ -231,3 +231,12 @@ def test_arbitrary_bytes_load_or_raise_manifest_error(data, tmp_path):
         load_manifest(path)
     except ManifestError as exc:
         assert exc.problems
+
+
+def test_comwits_own_state_dir_is_left_out_of_a_build_dir_that_holds_it(tmp_path):
+    path = write(
+        tmp_path, 'version = 1\n[apps.site]\nbuild_dir = "."\n[apps.sub]\nbuild_dir = "sub"\n'
+    )
+    apps = load_manifest(path).apps
+    assert apps["site"].exclude == ("/.comwit/",)
+    assert apps["sub"].exclude == ()

@@ -358,6 +358,42 @@ CASES = [
         None,
     ),
     (
+        "only active hostname replaced: the detach waits for the new one",
+        desired(hosts=("new.example.com",)),
+        observed(
+            live="build-1",
+            ledger=ledger(("build-1", DIGEST_A)),
+            hosts={"old.example.com": "active"},
+        ),
+        Policy(),
+        {},
+        (AttachHost(app="web", host="new.example.com"),),
+        (
+            Held(
+                action=DetachHost(app="web", host="old.example.com"),
+                reason="it would leave live app 'web' with no active hostname until the new ones "
+                "are finalized; apply again once they are, or pass --allow-detach old.example.com",
+            ),
+        ),
+        (),
+        None,
+    ),
+    (
+        "new hostname active: the old one is detached",
+        desired(hosts=("new.example.com",)),
+        observed(
+            live="build-1",
+            ledger=ledger(("build-1", DIGEST_A)),
+            hosts={"old.example.com": "active", "new.example.com": "active"},
+        ),
+        Policy(),
+        {},
+        (DetachHost(app="web", host="old.example.com"),),
+        (),
+        (),
+        None,
+    ),
+    (
         "env: set new, update (live values never shown), hide sensitive, delete removed",
         desired(env={"NEW": "1", "LEVEL": "warn", "DB": EnvValue("secret-url", sensitive=True)}),
         observed(
@@ -444,7 +480,7 @@ def test_diff(case, want, have, policy, trees, actions, held, notes, error):
 
 def test_full_ordering_inside_an_app():
     want = desired(hosts=("new.example.com",), env={"A": "1"})
-    have = observed(hosts={"old.example.com": "active"}, env={})
+    have = observed(hosts={"old.example.com": "pending_dns"}, env={})
     plan = diff(DesiredState("demo", (want,)), ObservedState("demo", {"web": have}))
     assert [a.id for a in plan.apps[0].actions] == [
         "web/env/A/set",

@@ -6,6 +6,7 @@ so `comwit plan --format json > plan.json` stays clean.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -77,15 +78,36 @@ class Console:
 
 
 def make_console(*, quiet: bool = False, verbose: bool = False) -> Console:
-    """The console for this process: colour when the stream is a TTY and NO_COLOR is unset."""
+    """The console for this process: colour when the stream is a TTY and NO_COLOR is unset.
+
+    Log records of comwit's modules (retries, for one) go through it too, as warnings.
+    """
     verbosity = QUIET if quiet else VERBOSE if verbose else NORMAL
-    return Console(
+    console = Console(
         out=sys.stdout,
         err=sys.stderr,
         color=wants_color(sys.stdout),
         err_color=wants_color(sys.stderr),
         verbosity=verbosity,
     )
+    logger = logging.getLogger("comwit")
+    logger.handlers[:] = [_ConsoleHandler(console)]
+    logger.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+    return console
+
+
+class _ConsoleHandler(logging.Handler):
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self._console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            self._console.warn(message)
+        else:
+            self._console.detail(message)
 
 
 def wants_color(stream: TextIO) -> bool:

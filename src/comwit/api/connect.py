@@ -6,6 +6,7 @@ token (see `credentials`).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import httpx
 
 from comwit.api.client import ComwitClient
 from comwit.api.credentials import LOCAL, load_token, resolve_api_url, resolve_timeout
-from comwit.errors import CredentialsError
+from comwit.errors import ComwitError, CredentialsError
 from comwit.secret import Secret
 
 _EMULATOR_PACKAGES: Final = frozenset({"fastapi", "uvicorn", "starlette"})
@@ -85,3 +86,8 @@ def _start_emulator(data_dir: Path, project: str | None) -> _Emulator:
         raise CredentialsError(
             "--api-url local needs the emulator extra: run pip install 'comwit[emulator]'"
         ) from exc
+    except (ValueError, OSError, sqlite3.Error) as exc:
+        raise ComwitError(
+            f"the local emulator cannot start with its state in {data_dir} ({exc}); "
+            "fix or remove that directory"
+        ) from None

@@ -138,6 +138,7 @@ def _check_url(url: str) -> None:
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError:
         raise CredentialsError(
             f"the API URL is malformed; pass e.g. --api-url {DEFAULT_API_URL}"

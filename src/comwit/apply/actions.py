@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import assert_never
@@ -78,8 +79,15 @@ class Prepared:
 
 class Handlers:
     def __init__(
-        self, client: ComwitClient, store: LedgerStore, project: str, reporter: Reporter, app: str
+        self,
+        client: ComwitClient,
+        store: LedgerStore,
+        project: str,
+        reporter: Reporter,
+        app: str,
+        wait_freed: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        self._wait_freed = wait_freed
         self._client = client
         self._store = store
         self._project = project
@@ -259,6 +267,8 @@ class Handlers:
         ctx.ledger = ledger
 
     async def _attach(self, action: AttachHost, ctx: Prepared) -> None:
+        if self._wait_freed is not None:  # a hostname moving from another app in this run
+            await self._wait_freed(action.host)
         attached = await self._client.attach_domain(
             self._project, _id(ctx), action.host, action.dns_mode
         )

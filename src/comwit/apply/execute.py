@@ -21,7 +21,7 @@ from comwit.apply.result import ApplyResult, Outcome
 from comwit.apply.verify import verify_app
 from comwit.errors import ApiError, ArtifactError, ComwitError, StalePlanError
 from comwit.manifest.interpolate import Interpolated
-from comwit.plan.actions import AppPlan, Deploy, Plan
+from comwit.plan.actions import AppPlan, AttachHost, Deploy, DetachHost, Plan
 from comwit.plan.ledger_store import LedgerStore
 from comwit.plan.state import ObservedApp
 
@@ -52,9 +52,11 @@ class Executor:
     parallel: int = DEFAULT_PARALLEL
     clock: Callable[[], float] = time.time
     _limit: asyncio.Semaphore = field(init=False)
+    _freed: dict[str, asyncio.Event] = field(init=False)
 
     async def apply(self, plan: Plan) -> ApplyResult:
         self._limit = asyncio.Semaphore(self.parallel)
+        self._freed = {host: asyncio.Event() for host in moved_hosts(plan)}
         with tempfile.TemporaryDirectory(prefix="comwit-") as work:
             async with asyncio.TaskGroup() as group:
                 tasks = [
@@ -70,10 +72,17 @@ class Executor:
         if app.app in self.inputs.stale:
             return Outcome(app.app, "skipped", f"stale plan: {self.inputs.stale[app.app]}")
         async with self._limit:
-            return await self._apply_app(app, work)
+            try:
+                return await self._apply_app(app, work)
+            finally:  # whatever happened, apps waiting for these hostnames go on
+                for action in app.actions:
+                    if isinstance(action, DetachHost) and action.host in self._freed:
+                        self._freed[action.host].set()
 
     async def _apply_app(self, app: AppPlan, work: Path) -> Outcome:
-        handlers = Handlers(self.client, self.store, self.inputs.project, self.reporter, app.app)
+        handlers = Handlers(
+            self.client, self.store, self.inputs.project, self.reporter, app.app, self._wait_freed
+        )
         try:
             prepared = await self._prepare(app, work, handlers)
         except StalePlanError as exc:
@@ -91,6 +100,17 @@ class Executor:
         finally:
             prepared.discard_artifact()
         return handlers.outcome(app.app, "done")
+
+    async def _wait_freed(self, host: str) -> None:
+        """Wait until the app giving `host` up has detached it, without holding a slot."""
+        freed = self._freed.get(host)
+        if freed is None or freed.is_set():
+            return
+        self._limit.release()
+        try:
+            await freed.wait()
+        finally:
+            await self._limit.acquire()
 
     async def _prepare(self, app: AppPlan, work: Path, handlers: Handlers) -> Prepared:
         """Everything that can fail without changing anything: checks first, then packing."""
@@ -114,3 +134,18 @@ class Executor:
                 deploy, context, self.inputs.root, work / f"{app.app}.tar.zst", self.inputs.level
             )
         return context
+
+
+def moved_hosts(plan: Plan) -> set[str]:
+    """Hostnames one app detaches and another attaches: the attach must wait for the detach."""
+    givers: dict[str, set[str]] = {}
+    for app in plan.apps:
+        for action in app.actions:
+            if isinstance(action, DetachHost):
+                givers.setdefault(action.host, set()).add(app.app)
+    return {
+        action.host
+        for app in plan.apps
+        for action in app.actions
+        if isinstance(action, AttachHost) and givers.get(action.host, set()) - {app.app}
+    }

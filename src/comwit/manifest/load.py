@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -260,20 +261,32 @@ def _app_config(name: str, spec: AppSpec, defaults: AppSettings, root: Path) -> 
         value = getattr(spec, key)
         return getattr(defaults, key) if value is None else value
 
+    build_dir = root / spec.build_dir if spec.build_dir is not None else None
+    exclude = tuple(pick("exclude") or ())
+    own = _own_state(root, build_dir) if build_dir is not None else None
     env = None
     if defaults.env is not None or spec.env is not None:
         env = {**(defaults.env or {}), **(spec.env or {})}
     return AppConfig(
         name=name,
-        build_dir=root / spec.build_dir if spec.build_dir is not None else None,
+        build_dir=build_dir,
         build=spec.build,
         hosts=tuple(Host(host.name, host.dns) for host in spec.hosts or ()),
         env_ref=pick("env_ref"),
         max_concurrent_requests=pick("max_concurrent_requests"),
-        exclude=tuple(pick("exclude") or ()),
+        exclude=(*exclude, own) if own else exclude,
         protect=bool(pick("protect")),
         env=dict(sorted(env.items())) if env is not None else None,
     )
+
+
+def _own_state(root: Path, build_dir: Path) -> str | None:
+    """The exclude pattern for comwit's own .comwit/ directory when it lies inside the build
+    dir: its caches change between digesting and packing, and are never part of an app."""
+    inside = os.path.relpath(root, os.path.normpath(build_dir))
+    if inside == ".." or inside.startswith(".." + os.sep):
+        return None
+    return "/.comwit/" if inside == "." else f"/{Path(inside).as_posix()}/.comwit/"
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -96,7 +96,7 @@ class AppSettings(_Model):
     """Settings an app can take from [defaults]."""
 
     env_ref: NonEmpty | None = Field(None, description="Runtime environment reference.")
-    max_concurrent_requests: Annotated[int, Field(gt=0)] | None = Field(
+    max_concurrent_requests: Annotated[int, Field(gt=0, le=1_000_000)] | None = Field(
         None, description="Runtime concurrency cap (a positive integer)."
     )
     exclude: list[Pattern] | None = Field(

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from comwit.api.assumed import DOMAIN_PENDING
+from comwit.api.assumed import DOMAIN_ACTIVE, DOMAIN_PENDING
 from comwit.artifact.digest import FileEntry, TreeChanges, compare
 from comwit.plan.actions import (
     Action,
@@ -288,21 +288,31 @@ def _hosts(
     ]
     held: list[Held] = []
     is_live = deploying or bool(have and have.active_build_id)
+    active_kept = any(live.get(name) == DOMAIN_ACTIVE for name in wanted)
     for name in sorted(set(live) - set(wanted)):
         detach = DetachHost(app=want.name, host=name)
         if _allowed(name, policy.allow_detach):
             actions.append(detach)
         elif want.protect:
             held.append(Held(action=detach, reason=_protected(want.name, "--allow-detach", name)))
-        elif not wanted and is_live:
-            reason = (
-                f"it would leave live app {want.name!r} with no hostname; "
-                f"pass --allow-detach {name} to detach it"
-            )
-            held.append(Held(action=detach, reason=reason))
+        elif is_live and live[name] == DOMAIN_ACTIVE and not active_kept:
+            held.append(Held(action=detach, reason=_last_active(want.name, name, bool(wanted))))
         else:
             actions.append(detach)
     return actions, held
+
+
+def _last_active(app: str, host: str, replaced: bool) -> str:
+    """Why a detach waits: the live app would be left without an active hostname."""
+    if not replaced:
+        return (
+            f"it would leave live app {app!r} with no hostname; "
+            f"pass --allow-detach {host} to detach it"
+        )
+    return (
+        f"it would leave live app {app!r} with no active hostname until the new ones are "
+        f"finalized; apply again once they are, or pass --allow-detach {host}"
+    )
 
 
 def _set_env(app: str, key: str, value: EnvValue, old: str | None) -> SetEnv:

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from comwit.api.client import ComwitClient
 from comwit.api.models import App, Build, Domain, EnvVar
-from comwit.errors import ComwitError
+from comwit.errors import ComwitError, PlanError
 from comwit.plan.ledger import LEDGER_ENV_KEY
 from comwit.plan.ledger_store import LedgerReader
 from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost, ObservedState
@@ -45,6 +45,13 @@ async def observe(
     listed = await client.list_apps(project)
     by_name = {app.name: app for app in listed}
     wanted = set(names)
+    for name in sorted(wanted):
+        twins = [app.app_id for app in listed if app.name == name]
+        if len(twins) > 1:
+            raise PlanError(
+                f"project {project} has {len(twins)} apps named {name!r} ({', '.join(twins)}); "
+                "comwit cannot tell which one to manage: delete or rename the others"
+            )
     limit = asyncio.Semaphore(concurrency)
     try:
         # One flat group: a failed read cancels every other read before the client closes.

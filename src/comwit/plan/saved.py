@@ -134,7 +134,7 @@ def public_url(url: str) -> str:
     """The URL without user info, query or fragment: safe to store and show."""
     if "://" not in url:
         return url  # `local`
-    parts = urlsplit(url)
+    parts = urlsplit(url)  # already checked by comwit.api.credentials
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"

@@ -29,6 +29,7 @@ _LABELS = {
     "env_delete": "delete env",
 }
 _BACKTICKS = re.compile(r"`+")
+_CALLOUT_ITEMS = 50
 
 
 def render_markdown(plan: Plan, *, budget: int = BUDGET) -> str:
@@ -38,7 +39,8 @@ def render_markdown(plan: Plan, *, budget: int = BUDGET) -> str:
     rows = [_row(app) for app in plan.apps if app.changed or app.error or app.held]
     table = ["| app | changes |", "| --- | --- |"]
     body: list[str] = []
-    used = len(head) + _RESERVE
+    callout = _destructive(plan)
+    used = len(head) + sum(len(line) + 1 for line in callout) + _RESERVE
     shown = 0
     for row, section in zip(rows, sections, strict=True):
         cost = len(row) + len(section) + 2
@@ -50,7 +52,7 @@ def render_markdown(plan: Plan, *, budget: int = BUDGET) -> str:
         shown += 1
     parts = [head]
     if rows:
-        parts += ["\n".join(table), "", *_destructive(plan), *body]
+        parts += ["\n".join(table), "", *callout, *body]
     if shown < len(rows):
         parts.append(_NOTICE.format(hidden=len(rows) - shown))
     text = "\n".join(parts).rstrip() + "\n"
@@ -92,6 +94,8 @@ def _destructive(plan: Plan) -> list[str]:
     ]
     if not items:
         return []
+    if len(items) > _CALLOUT_ITEMS:
+        items = [*items[:_CALLOUT_ITEMS], f"- ... and {len(items) - _CALLOUT_ITEMS} more"]
     return ["> [!WARNING]", "> **Destructive changes:**", *(f"> {item}" for item in items), ""]
 
 

@@ -1,0 +1,98 @@
+"""Saved plans: what is written is what is read back; broken files are one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from comwit.artifact.digest import FileEntry, digest_tree
+from comwit.errors import PlanError
+from comwit.manifest.interpolate import Interpolated
+from comwit.plan.diff import diff
+from comwit.plan.planner import Planned
+from comwit.plan.saved import ManifestRef, fingerprint, read_plan, saved_plan, write_plan
+from comwit.plan.state import DesiredState, EnvValue, ObservedState
+
+from tests.factories import DIGEST_A, DIGEST_B, desired, ledger, observed
+
+SALT = "ab" * 16
+
+
+def planned(tmp_path: Path) -> Planned:
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "index.html").write_text("hi")
+    want = (desired(env={"DB": EnvValue("s3cr3t", sensitive=True), "A": "1"}),)
+    have = observed(live="b1", ledger=ledger(("b1", DIGEST_B)), env={"A": "0", "OLD": "live-value"})
+    old = (FileEntry("a", "file", 1, "1" * 64), FileEntry("b", "file", 2, "2" * 64))
+    new = (FileEntry("a", "file", 1, "3" * 64), FileEntry("b", "file", 2, "2" * 64))
+    plan = diff(
+        DesiredState("demo", want),
+        ObservedState("demo", {"web": have}),
+        trees={DIGEST_B: old, DIGEST_A: new},
+    )
+    return Planned(
+        plan=plan,
+        desired=DesiredState("demo", want),
+        observed=ObservedState("demo", {"web": have}),
+        trees={"web": digest_tree(tmp_path / "dist")},
+        env={"web": {"DB": Interpolated("s3cr3t", True), "A": Interpolated("1", False)}},
+    )
+
+
+def test_a_saved_plan_reads_back_exactly_and_holds_no_secret(tmp_path):
+    made = planned(tmp_path)
+    saved = saved_plan(
+        made,
+        api_url="https://user:pw@api.example.com/",
+        manifest=ManifestRef(path="comwit.toml", digest="sha256:x"),
+        salt=SALT,
+    )
+    path = tmp_path / "plan.json"
+    write_plan(path, saved)
+    assert read_plan(path) == saved
+    assert read_plan(path).plan.apps[0].actions[-2].tree_changes.changed == 1
+    text = path.read_text()
+    for secret in ("s3cr3t", "live-value", "pw"):
+        assert secret not in text
+    assert saved.api_url == "https://api.example.com"
+    assert saved.interpolated == {"web": {"DB": fingerprint("s3cr3t", SALT)}}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "is not JSON; was it written by `comwit plan --out`?"),
+        ('{"kind": "other"}', 'is not a comwit saved plan (no "kind": "comwit-plan")'),
+        ('{"kind": "comwit-plan", "format_version": 9}', "plan format 9 is not supported"),
+        (
+            '{"kind": "comwit-plan", "format_version": 1, "plan": 3}',
+            "plan again with `comwit plan --out`",
+        ),
+    ],
+)
+def test_broken_plan_files_are_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "plan.json"
+    path.write_text(content)
+    with pytest.raises(PlanError) as info:
+        read_plan(path)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_tampered_salt_is_refused(tmp_path):
+    saved = saved_plan(
+        planned(tmp_path), api_url="local", manifest=ManifestRef(path="c", digest="d"), salt=SALT
+    )
+    document = json.loads(json.dumps(saved.model_dump(mode="json")))
+    document["salt"] = "zz"
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(PlanError, match="salt"):
+        read_plan(path)
+
+
+def test_a_missing_plan_file_says_how_to_make_one(tmp_path):
+    with pytest.raises(PlanError, match="no such plan file; make one with `comwit plan --out"):
+        read_plan(tmp_path / "nope.json")
