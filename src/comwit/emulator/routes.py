@@ -124,7 +124,7 @@ async def deploy(
     app_id: str,
     hosts: str | None = None,
     env_ref: str | None = None,
-    max_concurrent_requests: Annotated[int | None, Query(ge=1)] = None,
+    max_concurrent_requests: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> schemas.Deployment:
     """The body is the raw `.tar.zst`; it is streamed to disk, never held in memory."""
     names = [hostnames.normalize_hostname(h) for h in (hosts or "").split(",") if h.strip()]
