@@ -104,6 +104,11 @@ def test_apps_not_in_the_manifest_are_listed_in_verbose_output_and_never_touched
     result = world.comwit("plan", "-v", "--detailed-exitcode")
     assert result.code == 0
     assert "Not managed (left alone): web" in result.out
+    web = world.app("web")
+    world.reset_stats()
+    assert world.comwit("apply", "--yes").code == 0
+    assert world.stats()["mutating"] == 0
+    assert world.app("web") == web
 
 
 def test_ctrl_c_exits_130_with_one_line_and_no_traceback(world):

@@ -499,7 +499,6 @@ def test_apps_are_sorted_and_unmanaged_apps_listed_not_touched():
     )
     assert [app.app for app in plan.apps] == ["alpha", "zeta"]
     assert plan.unmanaged == ("other",)
-    assert all(action.app != "other" for app in plan.apps for action in app.actions)
 
 
 def test_summary_counts_each_kind_and_unchanged_apps():
@@ -517,3 +516,14 @@ def test_empty_plan_has_no_changes():
     plan = diff(DesiredState("demo", (desired(),)), ObservedState("demo", {"web": same}))
     assert not plan.has_changes
     assert plan.summary == Summary(unchanged=1)
+
+
+def test_options_on_a_pinned_build_are_called_out():
+    plan = diff(
+        DesiredState("demo", (desired(pin="build-1", options=OPTS),)),
+        ObservedState("demo", {"web": observed(live="build-1")}),
+    )
+    assert plan.apps[0].notes == (
+        "env_ref and max_concurrent_requests do not apply to a pinned build: "
+        "it keeps the options it was deployed with",
+    )

@@ -39,6 +39,11 @@ from comwit.plan.state import (
     PinnedBuild,
 )
 
+_PINNED_OPTIONS = (
+    "env_ref and max_concurrent_requests do not apply to a pinned build: "
+    "it keeps the options it was deployed with"
+)
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -114,6 +119,8 @@ def _content(
     notes = _drift(live, ledger)
     match want.source:
         case PinnedBuild(build_id=build_id):
+            if want.options != Options():
+                notes = (*notes, _PINNED_OPTIONS)
             if live == build_id:
                 return [], notes, None
             if have is None or not have.has_build(build_id):
