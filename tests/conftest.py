@@ -55,27 +55,14 @@ def world(tmp_path):
     from comwit.emulator.server import serve_in_thread
     from comwit.emulator.store import SCOPES
 
-    from tests.e2e_support import PROJECT, World
+    from tests.e2e_support import MANIFEST, PROJECT, World
 
     root = tmp_path / "repo"
     root.mkdir()
     with serve_in_thread(tmp_path / "emulator-data", auto_dns=True) as running:
         token = running.issue_token(SCOPES, [PROJECT])
         made = World(root, running.url, token, {})
-        made.manifest(
-            f"""\
-            version = 1
-            project = "{PROJECT}"
-            [apps.web]
-            build_dir = "web"
-            hosts = ["www.example.com"]
-            [apps.web.env]
-            LEVEL = "info"
-            [apps.api]
-            build_dir = "api"
-            max_concurrent_requests = 10
-            """
-        )
+        made.manifest(MANIFEST)
         made.write("web/index.html", "<h1>v1</h1>")
         made.write("web/assets/app.js", "console.log(1)")
         made.write("api/server.js", "serve()")

@@ -18,6 +18,19 @@ from typing import Any
 import httpx
 
 PROJECT = "proj"
+# The two apps every end-to-end test starts from.
+MANIFEST = f"""\
+version = 1
+project = "{PROJECT}"
+[apps.web]
+build_dir = "web"
+hosts = ["www.example.com"]
+[apps.web.env]
+LEVEL = "info"
+[apps.api]
+build_dir = "api"
+max_concurrent_requests = 10
+"""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from comwit.artifact.digest import digest_tree
 from comwit.manifest import load_manifest
 from comwit.render.describe import short
 
-from tests.e2e_support import PROJECT
+from tests.e2e_support import MANIFEST, PROJECT
 
 
 def _forget_ledger(world, app: str) -> None:
@@ -70,20 +70,7 @@ def test_status_says_which_apps_match_and_which_differ_exits_0_and_1_on_api_erro
     assert matching.out.rstrip().endswith("2 apps match.")
 
     world.write("web/index.html", "<h1>v2</h1>")
-    world.manifest(
-        f"""\
-        version = 1
-        project = "{PROJECT}"
-        [apps.web]
-        build_dir = "web"
-        hosts = ["www.example.com"]
-        [apps.web.env]
-        LEVEL = "debug"
-        [apps.api]
-        build_dir = "api"
-        max_concurrent_requests = 10
-        """
-    )
+    world.manifest(MANIFEST.replace('LEVEL = "info"', 'LEVEL = "debug"'))
     differing = world.comwit("status", "--format", "json")
     assert differing.code == 0, differing.err
     web = {app["app"]: app for app in differing.json()["apps"]}["web"]

@@ -24,22 +24,9 @@ from pathlib import Path
 
 import zstandard
 
-from tests.e2e_support import PROJECT, Result, World
+from tests.e2e_support import MANIFEST, PROJECT, Result, World
 
-_MANIFEST = f"""\
-version = 1
-project = "{PROJECT}"
-[apps.web]
-build_dir = "web"
-hosts = ["www.example.com"]
-[apps.web.env]
-LEVEL = "info"
-[apps.api]
-build_dir = "api"
-max_concurrent_requests = 10
-[environments.staging.apps.web]
-hosts = ["staging.example.com"]
-"""
+_MANIFEST = MANIFEST + '[environments.staging.apps.web]\nhosts = ["staging.example.com"]\n'
 _WINDOW = 12  # characters of a token that count as a leak
 _LOCAL_LEDGER_MANIFEST = f"""\
 version = 1
