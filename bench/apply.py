@@ -36,6 +36,7 @@ from emulator_process import (
     Run,
     check,
     describe_machine,
+    markdown_table,
     run_comwit,
     running_emulator,
     stop_on_sigterm,
@@ -223,18 +224,7 @@ def _table(rows: list[tuple[str, Run, dict[str, Any] | None]]) -> str:
                 f"{emulator_cpu:.2f}" if emulator_cpu is not None else "",
             )
         )
-    widths = [max(len(c[i]) for c in cells) for i in range(len(_COLUMNS))]
-    lines = [
-        "| "
-        + " | ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(line, widths, strict=True))
-        )
-        + " |"
-        for line in cells
-    ]
-    rule = "|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|"
-    return "\n".join([lines[0], rule, *lines[1:]])
+    return markdown_table(cells)
 
 
 if __name__ == "__main__":

@@ -149,6 +149,22 @@ def run_comwit(
     return Run(proc.returncode, seconds, cpu, int(rss_kb) / 1024, proc.stdout, proc.stderr)
 
 
+def markdown_table(cells: Sequence[Sequence[str]]) -> str:
+    """The first row as a header, the first column left-aligned, the others right-aligned."""
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    lines = [
+        "| "
+        + " | ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        + " |"
+        for row in cells
+    ]
+    rule = "|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|"
+    return "\n".join([lines[0], rule, *lines[1:]])
+
+
 def check(run: Run, what: str, *codes: int) -> Run:
     if run.code not in (codes or (0,)):
         tail = "\n".join(run.err.splitlines()[-20:])

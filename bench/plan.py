@@ -32,6 +32,7 @@ from emulator_process import (
     Emulator,
     check,
     describe_machine,
+    markdown_table,
     run_comwit,
     running_emulator,
     stop_on_sigterm,
@@ -200,18 +201,7 @@ def _table(rows: list[Row]) -> str:
                 f"{row.emulator_cpu:.2f}",
             )
         )
-    widths = [max(len(c[i]) for c in cells) for i in range(len(_COLUMNS))]
-    lines = [
-        "| "
-        + " | ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(line, widths, strict=True))
-        )
-        + " |"
-        for line in cells
-    ]
-    rule = "|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|"
-    return "\n".join([lines[0], rule, *lines[1:]])
+    return markdown_table(cells)
 
 
 def _verdict(rows: list[Row]) -> int:

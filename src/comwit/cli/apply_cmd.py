@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import enum
 import os
 import sys
 from pathlib import Path
@@ -17,7 +16,17 @@ from comwit.apply.report import make_reporter
 from comwit.apply.result import ApplyResult
 from comwit.apply.stale import check_saved_plan, stale_apps
 from comwit.apply.summary import render_summary, render_summary_json
-from comwit.cli.options import ApiUrl, Apps, Environment, ExcludeApps, Project, Quiet, Verbose
+from comwit.cli.options import (
+    ApiUrl,
+    Apps,
+    Environment,
+    ExcludeApps,
+    OutputFormat,
+    Project,
+    Quiet,
+    TextOrJson,
+    Verbose,
+)
 from comwit.cli.plan_cmds import AllowDeleteEnv, AllowDetach, Concurrency, Format, show_plan
 from comwit.cli.session import Target, api_identity, connect, load_target, plan_request, plan_target
 from comwit.console import Console, make_console
@@ -27,11 +36,6 @@ from comwit.plan.actions import Plan
 from comwit.plan.observe import DEFAULT_CONCURRENCY
 from comwit.plan.planner import PlanRequest, open_ledger_store
 from comwit.plan.saved import SavedPlan, read_plan
-
-
-class SummaryFormat(enum.StrEnum):
-    text = "text"
-    json = "json"
 
 
 def apply(
@@ -53,9 +57,7 @@ def apply(
     parallel: Annotated[
         int, typer.Option("--parallel", min=1, max=32, help="Apps applied at once.")
     ] = DEFAULT_PARALLEL,
-    output_format: Annotated[
-        SummaryFormat, typer.Option("--format", help="The summary as text or json.")
-    ] = SummaryFormat.text,
+    output_format: OutputFormat = TextOrJson.text,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> int:
@@ -85,11 +87,11 @@ def apply(
     return show_result(asyncio.run(run), output_format, console)
 
 
-def show_result(result: ApplyResult | None, output_format: SummaryFormat, console: Console) -> int:
+def show_result(result: ApplyResult | None, output_format: TextOrJson, console: Console) -> int:
     """Print what apply did; the exit code is 1 when any app failed or was skipped."""
     if result is None:
         return 0
-    if output_format is SummaryFormat.json:
+    if output_format is TextOrJson.json:
         console.print(render_summary_json(result))
     else:
         console.print(render_summary(result, console.style))

@@ -18,11 +18,8 @@ from comwit.cli.options import (
     TextOrJson,
     Verbose,
 )
-from comwit.cli.session import Target, connect, load_target
+from comwit.cli.session import Target, connect, load_target, observe_one, require_app
 from comwit.console import Console, make_console
-from comwit.errors import ComwitError
-from comwit.plan.observe import observe
-from comwit.plan.planner import open_ledger_store
 from comwit.plan.state import ObservedApp
 from comwit.render.builds import render_builds_json, render_builds_text
 
@@ -40,9 +37,7 @@ def builds(
     """List APP's builds, newest first: the live one, size, and what the ledger knows of each."""
     console = make_console(quiet=quiet, verbose=verbose)
     target = load_target(manifest, env, project)
-    if app not in target.loaded.apps:
-        names = ", ".join(target.loaded.apps)
-        raise ComwitError(f"app {app!r} is not in the manifest (apps: {names})")
+    require_app(target, app)
     observed = asyncio.run(_observe(target, app, api_url, console))
     match output_format:
         case TextOrJson.json:
@@ -54,16 +49,8 @@ def builds(
 
 async def _observe(target: Target, app: str, api_url: str | None, console: Console) -> ObservedApp:
     async with connect(target, api_url, console) as connection:
-        store = open_ledger_store(target.loaded.state, connection.client, target.project)
-        observation = await observe(connection.client, target.project, [app], store)
-    for warning in observation.warnings:
-        console.warn(warning)
-    observed = observation.state.apps.get(app)
-    if observed is None:
-        raise ComwitError(
-            f"app {app!r} does not exist in project {target.project} yet; `comwit apply` creates it"
-        )
-    return observed
+        observation = await observe_one(target, connection, app, console)
+    return observation.state.apps[app]
 
 
 def register(app: typer.Typer) -> None:

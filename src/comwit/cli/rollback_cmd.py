@@ -9,22 +9,21 @@ import typer
 
 from comwit.apply.execute import Inputs
 from comwit.apply.result import ApplyResult
-from comwit.cli.apply_cmd import SummaryFormat, confirm, execute_plan, show_result
+from comwit.cli.apply_cmd import confirm, execute_plan, show_result
 from comwit.cli.options import (
     DEFAULT_MANIFEST,
     ApiUrl,
     Environment,
     ManifestFile,
+    OutputFormat,
     Project,
     Quiet,
+    TextOrJson,
     Verbose,
 )
 from comwit.cli.plan_cmds import Format, show_plan
-from comwit.cli.session import Target, connect, load_target
+from comwit.cli.session import Target, connect, load_target, observe_one, require_app
 from comwit.console import Console, make_console
-from comwit.errors import ComwitError
-from comwit.plan.observe import observe
-from comwit.plan.planner import open_ledger_store
 from comwit.plan.rollback import PREVIOUS, rollback_plan
 
 
@@ -38,18 +37,14 @@ def rollback(
     env: Environment = None,
     project: Project = None,
     api_url: ApiUrl = None,
-    output_format: Annotated[
-        SummaryFormat, typer.Option("--format", help="The summary as text or json.")
-    ] = SummaryFormat.text,
+    output_format: OutputFormat = TextOrJson.text,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> int:
     """Make an existing build of APP live again (no upload); the ledger records it."""
     console = make_console(quiet=quiet, verbose=verbose)
     target = load_target(manifest, env, project)
-    if app not in target.loaded.apps:
-        names = ", ".join(target.loaded.apps)
-        raise ComwitError(f"app {app!r} is not in the manifest (apps: {names})")
+    require_app(target, app)
     result = asyncio.run(_rollback(target, app, to, api_url, console, yes))
     return show_result(result, output_format, console)
 
@@ -58,13 +53,8 @@ async def _rollback(
     target: Target, app: str, to: str, api_url: str | None, console: Console, yes: bool
 ) -> ApplyResult | None:
     async with connect(target, api_url, console) as connection:
-        store = open_ledger_store(target.loaded.state, connection.client, target.project)
-        observation = await observe(connection.client, target.project, [app], store)
-        observed = observation.state.apps.get(app)
-        if observed is None:
-            raise ComwitError(f"app {app!r} does not exist in project {target.project} yet")
-        for warning in observation.warnings:
-            console.warn(warning)
+        observation = await observe_one(target, connection, app, console)
+        observed = observation.state.apps[app]
         plan = rollback_plan(observed, target.project, to)
         show_plan(plan, Format.text, console)
         if not plan.has_changes:

@@ -14,8 +14,8 @@ from comwit.console import Console
 from comwit.errors import ComwitError
 from comwit.manifest import LoadedManifest, load_manifest
 from comwit.plan.diff import Policy
-from comwit.plan.observe import DEFAULT_CONCURRENCY
-from comwit.plan.planner import Planned, PlanRequest, make_plan
+from comwit.plan.observe import DEFAULT_CONCURRENCY, Observation, observe
+from comwit.plan.planner import Planned, PlanRequest, make_plan, open_ledger_store
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,28 @@ async def connect(
         if connection.notice:
             console.notice(connection.notice)
         yield connection
+
+
+def require_app(target: Target, app: str) -> None:
+    """APP arguments name an app of the manifest."""
+    if app not in target.loaded.apps:
+        names = ", ".join(target.loaded.apps)
+        raise ComwitError(f"app {app!r} is not in the manifest (apps: {names})")
+
+
+async def observe_one(
+    target: Target, connection: Connection, app: str, console: Console
+) -> Observation:
+    """One app's live state and ledger; an app not created yet is an error."""
+    store = open_ledger_store(target.loaded.state, connection.client, target.project)
+    observation = await observe(connection.client, target.project, [app], store)
+    for warning in observation.warnings:
+        console.warn(warning)
+    if app not in observation.state.apps:
+        raise ComwitError(
+            f"app {app!r} does not exist in project {target.project} yet; `comwit apply` creates it"
+        )
+    return observation
 
 
 def api_identity(connection: Connection) -> str:
