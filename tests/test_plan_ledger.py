@@ -8,7 +8,7 @@ import json
 import pytest
 
 from comwit.plan.ledger import AppLedger, LedgerEntry, LedgerFormatError, decode, encode
-from comwit.plan.ledger_store import AppEnvStore, LocalStore
+from comwit.store.ledger import AppEnvStore, LocalStore
 
 from tests.factories import DIGEST_A, DIGEST_B, observed
 

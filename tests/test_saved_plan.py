@@ -11,9 +11,9 @@ from comwit.artifact.digest import FileEntry, digest_tree
 from comwit.errors import PlanError
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.diff import diff
-from comwit.plan.planner import Planned
-from comwit.plan.saved import ManifestRef, fingerprint, read_plan, saved_plan, write_plan
 from comwit.plan.state import DesiredState, EnvValue, ObservedState
+from comwit.planner import Planned
+from comwit.store.saved import ManifestRef, fingerprint, read_plan, saved_plan, write_plan
 
 from tests.factories import DIGEST_A, DIGEST_B, desired, ledger, observed
 

@@ -14,8 +14,8 @@ from comwit.manifest import LoadedManifest
 from comwit.manifest.checks import build_dir_problems, resolve_env
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import Deploy
-from comwit.plan.saved import SavedPlan, fingerprint, public_url
 from comwit.render.describe import short
+from comwit.store.saved import SavedPlan, fingerprint, public_url
 
 
 def check_saved_plan(

@@ -15,9 +15,9 @@ from comwit.apply.actions import Prepared
 from comwit.errors import NotFoundError, StalePlanError
 from comwit.plan.actions import AppPlan
 from comwit.plan.ledger import LEDGER_ENV_KEY
-from comwit.plan.ledger_store import LedgerStore
-from comwit.plan.saved import env_text, fingerprint
 from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost
+from comwit.store.ledger import LedgerStore
+from comwit.store.saved import env_text, fingerprint
 
 
 async def verify_app(

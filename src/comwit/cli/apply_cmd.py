@@ -12,10 +12,8 @@ import typer
 
 from comwit.api.connect import Connection
 from comwit.apply.execute import DEFAULT_PARALLEL, Executor, Inputs
-from comwit.apply.report import make_reporter
 from comwit.apply.result import ApplyResult
 from comwit.apply.stale import check_saved_plan, stale_apps
-from comwit.apply.summary import render_summary, render_summary_json
 from comwit.cli.options import (
     ApiUrl,
     Apps,
@@ -32,10 +30,12 @@ from comwit.cli.session import Target, api_identity, connect, load_target, plan_
 from comwit.console import Console, make_console
 from comwit.errors import ComwitError
 from comwit.manifest import DEFAULT_FILE
+from comwit.observe import DEFAULT_CONCURRENCY
 from comwit.plan.actions import Plan
-from comwit.plan.observe import DEFAULT_CONCURRENCY
-from comwit.plan.planner import PlanRequest, open_ledger_store
-from comwit.plan.saved import SavedPlan, read_plan
+from comwit.planner import PlanRequest, open_ledger_store
+from comwit.render.progress import make_reporter
+from comwit.render.summary import render_summary, render_summary_json
+from comwit.store.saved import SavedPlan, read_plan
 
 
 def apply(

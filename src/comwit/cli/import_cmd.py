@@ -20,11 +20,11 @@ from comwit.console import Console, make_console
 from comwit.errors import ComwitError
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
-from comwit.plan.ledger_store import AppEnvStore
-from comwit.plan.observe import observe
+from comwit.observe import observe
 from comwit.plan.state import ObservedApp
-from comwit.plan.trees import write_atomically
 from comwit.render.manifest_toml import ImportedApp, render_manifest
+from comwit.store.ledger import AppEnvStore
+from comwit.store.trees import write_atomically
 
 STDOUT = "-"
 

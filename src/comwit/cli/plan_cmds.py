@@ -24,12 +24,12 @@ from comwit.cli.options import (
 from comwit.cli.session import api_identity, connect, load_target, plan_request, plan_target
 from comwit.console import Console, make_console
 from comwit.manifest.load import display_name
+from comwit.observe import DEFAULT_CONCURRENCY
 from comwit.plan.actions import Plan
-from comwit.plan.observe import DEFAULT_CONCURRENCY
-from comwit.plan.saved import ManifestRef, saved_plan, write_plan
 from comwit.render.jsonplan import render_json
 from comwit.render.markdown import render_markdown
 from comwit.render.text import render_text
+from comwit.store.saved import ManifestRef, saved_plan, write_plan
 
 EXIT_CHANGES = 2
 

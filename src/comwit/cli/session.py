@@ -13,9 +13,9 @@ from comwit.api.credentials import LOCAL, load_default_project
 from comwit.console import Console
 from comwit.errors import ComwitError
 from comwit.manifest import LoadedManifest, load_manifest
+from comwit.observe import DEFAULT_CONCURRENCY, Observation, observe
 from comwit.plan.diff import Policy
-from comwit.plan.observe import DEFAULT_CONCURRENCY, Observation, observe
-from comwit.plan.planner import Planned, PlanRequest, make_plan, open_ledger_store
+from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
 
 
 @dataclass(frozen=True)

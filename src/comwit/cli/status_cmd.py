@@ -21,7 +21,7 @@ from comwit.cli.options import (
 )
 from comwit.cli.session import connect, load_target, plan_request, plan_target
 from comwit.console import make_console
-from comwit.plan.planner import Planned
+from comwit.planner import Planned
 from comwit.render.status import render_status_json, render_status_text
 
 

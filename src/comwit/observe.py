@@ -15,8 +15,8 @@ from comwit.api.client import ComwitClient
 from comwit.api.models import App, Build, Domain, EnvVar
 from comwit.errors import ComwitError, PlanError
 from comwit.plan.ledger import LEDGER_ENV_KEY
-from comwit.plan.ledger_store import LedgerReader
 from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost, ObservedState
+from comwit.store.ledger import LedgerReader
 
 DEFAULT_CONCURRENCY = 16
 T = TypeVar("T")

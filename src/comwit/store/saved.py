@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from comwit import __version__
 from comwit.errors import PlanError
 from comwit.plan.actions import FORMAT_VERSION, Plan
-from comwit.plan.planner import Planned
-from comwit.plan.trees import write_atomically
+from comwit.planner import Planned
+from comwit.store.trees import write_atomically
 
 KIND = "comwit-plan"
 

@@ -15,13 +15,13 @@ from comwit.artifact.digest import TreeDigest, digest_tree
 from comwit.manifest import AppConfig, LoadedManifest, StateConfig
 from comwit.manifest.checks import check_machine
 from comwit.manifest.interpolate import Interpolated
+from comwit.observe import DEFAULT_CONCURRENCY, observe
 from comwit.plan.actions import Plan
 from comwit.plan.desired import desired_state, select_apps
 from comwit.plan.diff import Policy, diff
-from comwit.plan.ledger_store import AppEnvStore, LedgerStore, LocalStore
-from comwit.plan.observe import DEFAULT_CONCURRENCY, observe
 from comwit.plan.state import DesiredState, ObservedState
-from comwit.plan.trees import TreeCache
+from comwit.store.ledger import AppEnvStore, LedgerStore, LocalStore
+from comwit.store.trees import TreeCache
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""What comwit keeps between runs: ledger stores, the tree cache, saved plans."""
