@@ -9,7 +9,8 @@ import stat
 
 import pytest
 
-from comwit.artifact.digest import FileEntry, TreeChanges, compare, digest_tree
+from comwit.artifact.digest import digest_tree
+from comwit.artifact.tree import FileEntry, TreeChanges, compare
 from comwit.errors import ArtifactError
 
 from tests.artifact_support import SITE, Exe, Link, unprivileged, write_tree, write_tree_differently

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from comwit.artifact.digest import FileEntry, TreeChanges
+from comwit.artifact.tree import FileEntry, TreeChanges
 from comwit.plan.actions import (
     Activate,
     AppPlan,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from comwit.artifact.digest import FileEntry, digest_tree
+from comwit.artifact.digest import digest_tree
+from comwit.artifact.tree import FileEntry
 from comwit.errors import PlanError
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.diff import diff

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from comwit.api.client import ComwitClient
-from comwit.artifact.digest import TreeDigest, digest_tree
+from comwit.artifact.digest import digest_tree
+from comwit.artifact.tree import TreeDigest
 from comwit.manifest import AppConfig, LoadedManifest, StateConfig
 from comwit.manifest.checks import check_machine
 from comwit.manifest.interpolate import Interpolated

@@ -13,6 +13,7 @@ from typing import assert_never
 from comwit.api.assumed import DOMAIN_ACTIVE
 from comwit.api.client import ComwitClient
 from comwit.api.models import DnsRecord
+from comwit.apply.reporter import Reporter
 from comwit.apply.result import DnsRecordToPublish, Outcome, Status
 from comwit.artifact.pack import pack
 from comwit.errors import (
@@ -40,7 +41,6 @@ from comwit.plan.actions import (
 from comwit.plan.ledger import AppLedger, LedgerEntry
 from comwit.plan.state import ObservedApp
 from comwit.render.describe import describe, short
-from comwit.render.progress import Reporter
 from comwit.store.ledger import LedgerStore
 
 

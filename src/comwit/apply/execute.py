@@ -16,13 +16,13 @@ from pathlib import Path
 
 from comwit.api.client import ComwitClient
 from comwit.apply.actions import Handlers, Prepared
+from comwit.apply.reporter import Reporter
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.apply.verify import verify_app
 from comwit.errors import ApiError, ArtifactError, ComwitError, StalePlanError
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import AppPlan, AttachHost, Deploy, DetachHost, Plan
 from comwit.plan.state import ObservedApp
-from comwit.render.progress import Reporter
 from comwit.store.ledger import LedgerStore
 
 DEFAULT_PARALLEL = 4

@@ -1,64 +1,20 @@
 """Build dir -> tree digest: the content identity the planner compares, computed without packing.
 
-The canonical encoding is defined in docs/artifacts.md ("Tree digest"); `tree_digest` is
-its only implementation, used by both `digest_tree` and `pack`.
+The values and the canonical encoding live in `tree`; this module reads the files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-from comwit.artifact.walk import EntryKind, Node, walk
+from comwit.artifact.tree import FileEntry, TreeDigest, make_tree_digest
+from comwit.artifact.walk import Node, walk
 from comwit.errors import ArtifactError
 
-DIGEST_PREFIX = "sha256:"
-_ENCODING_HEADER = b"comwit-tree-v1\0"
 _READ_SIZE = 1 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class FileEntry:
-    """One entry of a build dir: a file, a directory or a symlink."""
-
-    path: str  # POSIX, relative to the build dir, no "./" and no trailing "/"
-    kind: EntryKind
-    size: int = 0  # bytes, for files
-    sha256: str | None = None  # hex digest of the content, for files
-    executable: bool = False  # for files
-    target: str | None = None  # for symlinks
-
-
-@dataclass(frozen=True)
-class TreeDigest:
-    digest: str  # "sha256:<64 hex digits>"
-    files: tuple[FileEntry, ...]  # every entry, directories included, in archive order
-    total_size: int  # bytes of file content
-    warnings: tuple[str, ...]  # secret-looking names that will be uploaded
-
-
-@dataclass(frozen=True)
-class TreeChanges:
-    """What differs between two trees. Counts and bytes are of files and symlinks;
-    directories are counted apart, so an added empty directory still shows."""
-
-    added: int = 0
-    changed: int = 0
-    removed: int = 0
-    added_bytes: int = 0  # size of the added files
-    changed_bytes: int = 0  # new size of the changed files
-    removed_bytes: int = 0  # old size of the removed files
-    dirs_added: int = 0
-    dirs_removed: int = 0
-
-    @property
-    def empty(self) -> bool:
-        return not (
-            self.added or self.changed or self.removed or self.dirs_added or self.dirs_removed
-        )
 
 
 def digest_tree(build_dir: Path, exclude: Sequence[str] = ()) -> TreeDigest:
@@ -73,63 +29,12 @@ def digest_tree(build_dir: Path, exclude: Sequence[str] = ()) -> TreeDigest:
     return make_tree_digest(files, tree.warnings)
 
 
-def make_tree_digest(files: Sequence[FileEntry], warnings: Sequence[str]) -> TreeDigest:
-    return TreeDigest(
-        digest=tree_digest(files),
-        files=tuple(files),
-        total_size=sum(f.size for f in files),
-        warnings=tuple(warnings),
-    )
-
-
 def entry_of(node: Node, sha256: str | None) -> FileEntry:
     if node.kind == "file":
         return FileEntry(node.rel, "file", node.size, sha256, node.executable)
     if node.kind == "symlink":
         return FileEntry(node.rel, "symlink", target=node.target)
     return FileEntry(node.rel, "dir")
-
-
-def tree_digest(files: Iterable[FileEntry]) -> str:
-    """sha256 over the canonical encoding: a header, then one NUL-separated record per entry."""
-    h = hashlib.sha256(_ENCODING_HEADER)
-    for f in files:
-        path = f.path.encode()
-        if f.kind == "file":
-            mode = b"755" if f.executable else b"644"
-            h.update(b"f\0%s\0%s\0%s\0" % (mode, (f.sha256 or "").encode(), path))
-        elif f.kind == "symlink":
-            h.update(b"l\0%s\0%s\0" % ((f.target or "").encode(), path))
-        else:
-            h.update(b"d\0%s\0" % path)
-    return DIGEST_PREFIX + h.hexdigest()
-
-
-def compare(old: Sequence[FileEntry], new: Sequence[FileEntry]) -> TreeChanges:
-    """What changed from `old` to `new` (for example two `TreeDigest.files`)."""
-    before = {f.path: f for f in old}
-    after = {f.path: f for f in new}
-    added = [f for p, f in after.items() if p not in before]
-    removed = [f for p, f in before.items() if p not in after]
-    changed = [f for p, f in after.items() if p in before and _differs(before[p], f)]
-    return TreeChanges(
-        added=_count(added, dirs=False),
-        changed=len(changed),
-        removed=_count(removed, dirs=False),
-        added_bytes=sum(f.size for f in added),
-        changed_bytes=sum(f.size for f in changed),
-        removed_bytes=sum(f.size for f in removed),
-        dirs_added=_count(added, dirs=True),
-        dirs_removed=_count(removed, dirs=True),
-    )
-
-
-def _differs(a: FileEntry, b: FileEntry) -> bool:
-    return (a.kind, a.sha256, a.executable, a.target) != (b.kind, b.sha256, b.executable, b.target)
-
-
-def _count(entries: Sequence[FileEntry], *, dirs: bool) -> int:
-    return sum(1 for f in entries if (f.kind == "dir") == dirs)
 
 
 def _hash_file(root: str, node: Node, buf: bytearray) -> str:

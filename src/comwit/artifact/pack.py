@@ -22,14 +22,9 @@ from typing import BinaryIO
 
 import zstandard
 
-from comwit.artifact.digest import (
-    TreeDigest,
-    changed_while_reading,
-    entry_of,
-    make_tree_digest,
-    unreadable,
-)
+from comwit.artifact.digest import changed_while_reading, entry_of, unreadable
 from comwit.artifact.tarformat import HeaderMaker, end_of_archive
+from comwit.artifact.tree import TreeDigest, make_tree_digest
 from comwit.artifact.walk import Node, Walker
 from comwit.errors import ArtifactError
 

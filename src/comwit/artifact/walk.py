@@ -12,12 +12,11 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from comwit.artifact.ignore import Excluder, load_excluder, secret_pattern
+from comwit.artifact.tree import EntryKind
 from comwit.errors import ArtifactError
-
-EntryKind = Literal["file", "dir", "symlink"]
 
 MAX_FILE_SIZE = 0o77777777777  # the largest size a ustar header holds: 8 GiB - 1
 

@@ -23,8 +23,8 @@ from comwit.manifest.hostname import normalize_hostname
 from comwit.observe import observe
 from comwit.plan.state import ObservedApp
 from comwit.render.manifest_toml import ImportedApp, render_manifest
+from comwit.store.files import write_atomically
 from comwit.store.ledger import AppEnvStore
-from comwit.store.trees import write_atomically
 
 STDOUT = "-"
 

@@ -22,9 +22,8 @@ from pydantic import (
 from comwit.api.assumed import APP_NAME
 from comwit.manifest.hostname import normalize_hostname
 from comwit.manifest.interpolate import check_template
+from comwit.plan.ledger import LEDGER_ENV_KEY
 
-# The env var in which the `app-env` ledger backend keeps its state; users cannot set it.
-LEDGER_ENV_KEY = "COMWIT_LEDGER"
 ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

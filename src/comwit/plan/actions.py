@@ -10,7 +10,7 @@ from typing import Annotated, Literal, assert_never, cast
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from comwit.artifact.digest import TreeChanges
+from comwit.artifact.tree import TreeChanges
 from comwit.plan.state import DnsMode, Options
 
 FORMAT_VERSION = 1

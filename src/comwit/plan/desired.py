@@ -6,11 +6,10 @@ import fnmatch
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from comwit.artifact.digest import TreeDigest
+from comwit.artifact.tree import TreeDigest
 from comwit.errors import PlanError
-from comwit.manifest import AppConfig, LoadedManifest
-from comwit.manifest.interpolate import Interpolated
 from comwit.plan.state import (
     DNS_MODES,
     BuildDir,
@@ -21,6 +20,10 @@ from comwit.plan.state import (
     Options,
     PinnedBuild,
 )
+
+if TYPE_CHECKING:  # values of a loaded manifest, not the code that loads one
+    from comwit.manifest import AppConfig, LoadedManifest
+    from comwit.manifest.interpolate import Interpolated
 
 
 def select_apps(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from comwit.api.assumed import DOMAIN_ACTIVE, DOMAIN_PENDING
-from comwit.artifact.digest import FileEntry, TreeChanges, compare
+from comwit.artifact.tree import FileEntry, TreeChanges, compare
 from comwit.plan.actions import (
     Action,
     Activate,

@@ -16,12 +16,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from comwit.manifest.model import LEDGER_ENV_KEY
-
+# The env var in which the `app-env` ledger backend keeps its state; users cannot set it.
+LEDGER_ENV_KEY = "COMWIT_LEDGER"
 LEDGER_VERSION = 1
 DIGEST_PREFIX = "sha256:"
-
-__all__ = ["LEDGER_ENV_KEY", "AppLedger", "LedgerEntry", "decode", "encode"]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Progress while applying: bars on a terminal, plain log lines elsewhere (CI logs).
 
 Pack progress arrives from the packing thread; both reporters are safe to call from it.
+Every text goes through redaction: the log lines by way of the console, the bars' here.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from rich.console import Console as RichConsole
 from rich.progress import (
@@ -21,25 +21,10 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from comwit.apply.reporter import QuietReporter, Reporter, Transfer
 from comwit.console import Console
 from comwit.render.describe import format_bytes
-
-
-class Reporter(Protocol):
-    def step(self, app: str, text: str) -> None:
-        """An action finished (or a notable thing happened) for `app`."""
-
-    def transfer(self, app: str, verb: str, total: int) -> Transfer:
-        """Start a byte transfer (`verb` is "packing" or "uploading")."""
-
-    def close(self) -> None: ...
-
-
-class Transfer(Protocol):
-    def advance(self, done: int) -> None:
-        """`done` bytes so far (absolute, not a delta)."""
-
-    def finish(self, size: int) -> None: ...
+from comwit.secret import redact
 
 
 class LogReporter:
@@ -95,11 +80,11 @@ class BarsReporter:
         self._progress.start()
 
     def step(self, app: str, text: str) -> None:
-        self._progress.console.print(f"{app}: {text}", markup=False, highlight=False)
+        self._progress.console.print(redact(f"{app}: {text}"), markup=False, highlight=False)
 
     def transfer(self, app: str, verb: str, total: int) -> Transfer:
         with self._lock:
-            task = self._progress.add_task(f"{app}: {verb}", total=max(total, 1))
+            task = self._progress.add_task(redact(f"{app}: {verb}"), total=max(total, 1))
         return _BarTransfer(self._progress, task)
 
     def close(self) -> None:
@@ -116,26 +101,6 @@ class _BarTransfer:
 
     def finish(self, size: int) -> None:
         self._progress.update(self._task, completed=size, total=max(size, 1))
-
-
-class QuietReporter:
-    def step(self, app: str, text: str) -> None:
-        del app, text
-
-    def transfer(self, app: str, verb: str, total: int) -> Transfer:
-        del app, verb, total
-        return _NoTransfer()
-
-    def close(self) -> None:
-        return None
-
-
-class _NoTransfer:
-    def advance(self, done: int) -> None:
-        del done
-
-    def finish(self, size: int) -> None:
-        del size
 
 
 def make_reporter(console: Console) -> Reporter:

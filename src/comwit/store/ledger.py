@@ -23,7 +23,7 @@ from comwit.plan.ledger import (
     to_document,
 )
 from comwit.plan.state import ObservedApp
-from comwit.store.trees import write_atomically
+from comwit.store.files import write_atomically
 
 LOCAL_VERSION = 1
 

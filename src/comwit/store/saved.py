@@ -20,7 +20,7 @@ from comwit import __version__
 from comwit.errors import PlanError
 from comwit.plan.actions import FORMAT_VERSION, Plan
 from comwit.planner import Planned
-from comwit.store.trees import write_atomically
+from comwit.store.files import write_atomically
 
 KIND = "comwit-plan"
 

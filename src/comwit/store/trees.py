@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from comwit.artifact.digest import FileEntry, TreeDigest
+from comwit.artifact.tree import FileEntry, TreeDigest
+from comwit.store.files import write_atomically
 
 KEEP = 100
 
@@ -63,16 +62,3 @@ class TreeCache:
 def _write(path: Path, files: Sequence[FileEntry]) -> None:
     rows = [[f.path, f.kind, f.size, f.sha256, f.executable, f.target] for f in files]
     write_atomically(path, gzip.compress(json.dumps(rows, separators=(",", ":")).encode(), mtime=0))
-
-
-def write_atomically(path: Path, data: str | bytes) -> None:
-    """Write a whole file or nothing: a temporary file in the same directory, renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data.encode() if isinstance(data, str) else data)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
