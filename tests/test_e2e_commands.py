@@ -124,3 +124,58 @@ def test_import_writes_a_manifest_that_loads_with_the_live_hosts_and_env(world):
     assert printed.code == 0, printed.err
     assert printed.out.startswith("# Written by `comwit import`")
     assert list(tomllib.loads(printed.out)["apps"]) == ["api"]
+
+
+def test_import_of_an_applied_project_with_excludes_protect_and_managed_dns_plans_no_change(
+    world,
+):
+    world.manifest(
+        f"""\
+        version = 1
+        project = "{PROJECT}"
+        [apps.web]
+        build_dir = "web"
+        exclude = ["*.map", "drafts/"]
+        protect = true
+        hosts = [{{ name = "www.example.com", dns = "managed" }}, "blog.example.com"]
+        [apps.web.env]
+        LEVEL = "info"
+        [apps.api]
+        build_dir = "api"
+        """
+    )
+    world.write("web/app.js.map", "{}")
+    world.write("web/drafts/next.html", "soon")
+    assert world.comwit("apply", "--yes").code == 0
+    written = world.comwit("import", "--project", PROJECT, "-o", "imported.toml")
+    assert written.code == 0, written.err
+    text = (world.root / "imported.toml").read_text()
+    world.write(
+        "imported.toml",
+        text.replace("TODO/path/to/web/build", "web").replace("TODO/path/to/api/build", "api"),
+    )
+
+    web = load_manifest(world.root / "imported.toml").apps["web"]
+    assert (web.exclude, web.protect) == (("*.map", "drafts/"), True)
+    assert [(h.name, h.dns) for h in web.hosts] == [
+        ("blog.example.com", "external"),
+        ("www.example.com", "managed"),
+    ]
+    again = world.comwit("plan", "-f", "imported.toml", "--detailed-exitcode")
+    assert again.code == 0, again.out + again.err
+    assert "No changes: 2 apps unchanged." in again.out
+
+
+def test_a_changed_plain_env_value_shows_its_live_value_a_var_value_never(world):
+    world.manifest(MANIFEST.replace('LEVEL = "info"', 'LEVEL = "info"\nTOKEN = "${TOKEN}"'))
+    assert world.comwit("apply", "--yes", env={"TOKEN": "s3cr3t-1"}).code == 0
+    world.manifest(MANIFEST.replace('LEVEL = "info"', 'LEVEL = "warn"\nTOKEN = "plain-now"'))
+    shown = world.comwit("plan")
+    assert shown.code == 0, shown.err
+    assert '~ env LEVEL = "info" -> "warn"' in shown.out
+    assert '~ env TOKEN = "plain-now" (changed)' in shown.out
+    document = world.plan_json()
+    changed = {a["key"]: a["old"] for a in document["apps"][1]["actions"] if "key" in a}
+    assert changed == {"LEVEL": "info", "TOKEN": None}
+    for rendered in (shown.out, world.comwit("plan", "--format", "markdown").out, str(document)):
+        assert "s3cr3t-1" not in rendered

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from comwit.artifact.tree import FileEntry, TreeChanges
@@ -23,7 +25,7 @@ from comwit.plan.actions import (
     Summary,
 )
 from comwit.plan.diff import Policy, diff
-from comwit.plan.ledger import LedgerEntry
+from comwit.plan.ledger import AppFacts, AppLedger, LedgerEntry, env_fingerprint
 from comwit.plan.state import DesiredState, EnvValue, ObservedApp, ObservedState, Options
 
 from tests.factories import (
@@ -56,8 +58,24 @@ def deploy(reason, **fields) -> Deploy:
     return Deploy(reason=reason, **{**defaults, **fields})
 
 
-def record(digest=DIGEST_A, options=NO_OPTIONS) -> RecordLedger:
-    return RecordLedger(app="web", digest=digest, options=options)
+NO_FACTS = AppFacts()
+
+
+def record(digest=DIGEST_A, options=NO_OPTIONS, facts=NO_FACTS) -> RecordLedger:
+    return RecordLedger(app="web", digest=digest, options=options, facts=facts)
+
+
+def facts_only(facts: AppFacts) -> RecordLedger:
+    return RecordLedger(app="web", digest=None, facts=facts, build=False)
+
+
+def plain(**values: str) -> AppFacts:
+    return AppFacts(plain_env=tuple((k, env_fingerprint(v)) for k, v in sorted(values.items())))
+
+
+def set_by_comwit(**values: str) -> AppLedger:
+    """A ledger whose facts say comwit set these plain values."""
+    return replace(ledger(("build-1", DIGEST_A)), facts=plain(**values))
 
 
 FILES_A = (FileEntry("index.html", "file", 5, "1" * 64), FileEntry("app.js", "file", 7, "2" * 64))
@@ -74,7 +92,7 @@ CASES = [
         (
             CreateApp(app="web"),
             deploy("new_app"),
-            record(),
+            record(facts=AppFacts(managed_hosts=("api.example.com",))),
             AttachHost(app="web", host="api.example.com", dns_mode="managed_project_domain"),
             AttachHost(app="web", host="www.example.com", dns_mode="external_records"),
         ),
@@ -334,7 +352,7 @@ CASES = [
         ),
         Policy(allow_detach=("*.example.com",)),
         {},
-        (DetachHost(app="web", host="b.example.com"),),
+        (DetachHost(app="web", host="b.example.com"), facts_only(AppFacts(protect=True))),
         (),
         (),
         None,
@@ -414,6 +432,44 @@ CASES = [
             DeleteEnv(app="web", key="GONE"),
             SetEnv(app="web", key="LEVEL", change="update", value="warn"),
             SetEnv(app="web", key="NEW", change="add", value="1"),
+            facts_only(plain(LEVEL="warn", NEW="1")),
+        ),
+        (),
+        (),
+        None,
+    ),
+    (
+        "env: a live value comwit set from a plain value is shown as the old one",
+        desired(env={"LEVEL": "warn"}),
+        observed(live="build-1", ledger=set_by_comwit(LEVEL="info"), env={"LEVEL": "info"}),
+        Policy(),
+        {},
+        (
+            SetEnv(app="web", key="LEVEL", change="update", value="warn", old="info"),
+            facts_only(plain(LEVEL="warn")),
+        ),
+        (),
+        (),
+        None,
+    ),
+    (
+        "env: a live value set by hand, marked secret, or replaced by ${VAR} is not shown",
+        desired(env={"A": "new", "B": "new", "C": EnvValue("from-env", sensitive=True)}),
+        replace(
+            observed(
+                live="build-1",
+                ledger=set_by_comwit(A="was", B="was", C="was"),
+                env={"A": "changed-by-hand", "B": "was", "C": "was"},
+            ),
+            secret_env=frozenset({"B"}),
+        ),
+        Policy(),
+        {},
+        (
+            SetEnv(app="web", key="A", change="update", value="new"),
+            SetEnv(app="web", key="B", change="update", value="new"),
+            SetEnv(app="web", key="C", change="update", value=None, sensitive=True),
+            facts_only(plain(A="new", B="new")),
         ),
         (),
         (),

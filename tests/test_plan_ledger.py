@@ -7,7 +7,14 @@ import json
 
 import pytest
 
-from comwit.plan.ledger import AppLedger, LedgerEntry, LedgerFormatError, decode, encode
+from comwit.plan.ledger import (
+    AppFacts,
+    AppLedger,
+    LedgerEntry,
+    LedgerFormatError,
+    decode,
+    encode,
+)
 from comwit.store.ledger import AppEnvStore, LocalStore
 
 from tests.factories import DIGEST_A, DIGEST_B, observed
@@ -59,6 +66,21 @@ def test_an_activation_of_unknown_content_enters_the_history_only():
     assert ledger.get("b9") is None
 
 
+def test_excludes_and_facts_round_trip_and_an_older_ledger_reads_without_them():
+    excluded = LedgerEntry("b1", DIGEST_A, exclude=("*.map", "node_modules/"))
+    facts = AppFacts(managed_hosts=("www.example.com",), protect=True, plain_env=(("K", "f"),))
+    ledger = AppLedger().record(excluded, keep=10).record(LedgerEntry("b2", DIGEST_B), keep=10)
+    ledger = AppLedger(ledger.entries, ledger.history, facts)
+    document = json.loads(encode(ledger))
+    assert document["x"] == {"b1": ["*.map", "node_modules/"]}
+    assert document["f"] == {"d": ["www.example.com"], "p": 1, "e": {"K": "f"}}
+    assert decode(encode(ledger)) == ledger
+    del document["x"], document["f"]
+    older = decode(json.dumps(document))
+    assert older.facts == AppFacts()
+    assert older.entries["b1"].exclude == ()
+
+
 @pytest.mark.parametrize(
     ("value", "why"),
     [
@@ -68,6 +90,8 @@ def test_an_activation_of_unknown_content_enters_the_history_only():
         ('{"v": 1, "b": [], "h": []}', "it lacks its builds or history"),
         ('{"v": 1, "b": {"b1": ["x", null]}, "h": []}', "the entry for b1 is malformed"),
         ('{"v": 1, "b": {}, "h": [1]}', "its history is not a list of build ids"),
+        ('{"v": 1, "b": {}, "h": [], "x": {"b1": "*.map"}}', "exclude patterns are malformed"),
+        ('{"v": 1, "b": {}, "h": [], "f": {"p": 2}}', "its app facts are malformed"),
     ],
 )
 def test_foreign_values_are_refused_with_a_reason(value, why):

@@ -106,6 +106,8 @@ def _observed_app(
         ),
         hosts=tuple(ObservedHost(d.domain, d.status) for d in sorted(domains, key=_domain_name)),
         env=dict(sorted(values.items())),
+        secret_env=frozenset(var.key for var in env if var.secret),
+        default_url=app.default_url,
     )
     return observed, ledger_value
 

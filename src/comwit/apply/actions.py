@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import assert_never
 
@@ -241,30 +241,40 @@ class Handlers:
         ctx.build_id = self._build_id = action.build_id
 
     async def _record(self, action: RecordLedger, ctx: Prepared) -> None:
-        if ctx.build_id is None:
+        if action.build and ctx.build_id is None:
             return
-        existing = ctx.known_builds | {ctx.build_id}
-        if action.digest is None:
-            ledger = ctx.ledger.record_activation(ctx.build_id, keep=ctx.keep, existing=existing)
-        else:
-            entry = LedgerEntry(
-                ctx.build_id,
-                action.digest,
-                action.options.env_ref,
-                action.options.max_concurrent_requests,
-                ctx.now_ms,
-            )
-            ledger = ctx.ledger.record(entry, keep=ctx.keep, existing=existing)
+        ledger = self._recorded_build(action, ctx) if action.build else ctx.ledger
+        if action.facts is not None:
+            ledger = replace(ledger, facts=action.facts)
+        what = f"what build {ctx.build_id} holds" if action.build else "the app's settings"
         try:
             await self._store.write(self._app, _id(ctx), ledger)
         except ForbiddenError:
-            self._warn(
-                f"could not record what build {ctx.build_id} holds: the token lacks the "
-                "app:write scope; the next plan will upload this content again"
+            then = (
+                "the next plan will upload this content again"
+                if action.build
+                else "`comwit import` will not know them"
             )
+            self._warn(f"could not record {what}: the token lacks the app:write scope; {then}")
         except (ApiError, OSError, ValueError, TypeError) as exc:
-            self._warn(f"could not record what build {ctx.build_id} holds ({exc})")
+            self._warn(f"could not record {what} ({exc})")
         ctx.ledger = ledger
+
+    @staticmethod
+    def _recorded_build(action: RecordLedger, ctx: Prepared) -> AppLedger:
+        assert ctx.build_id is not None
+        existing = ctx.known_builds | {ctx.build_id}
+        if action.digest is None:
+            return ctx.ledger.record_activation(ctx.build_id, keep=ctx.keep, existing=existing)
+        entry = LedgerEntry(
+            ctx.build_id,
+            action.digest,
+            action.options.env_ref,
+            action.options.max_concurrent_requests,
+            ctx.now_ms,
+            action.exclude,
+        )
+        return ctx.ledger.record(entry, keep=ctx.keep, existing=existing)
 
     async def _attach(self, action: AttachHost, ctx: Prepared) -> None:
         if self._wait_freed is not None:  # a hostname moving from another app in this run

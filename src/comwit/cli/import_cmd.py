@@ -81,7 +81,7 @@ async def _read(
             console.notice(connection.notice)
         listed = await connection.client.list_apps(project)
         names = _select(project, listed, include, console)
-        # Read-only: the ledger only tells the live build's runtime options.
+        # Read-only: the ledger tells the live build's options and excludes, and the facts.
         ledgers = AppEnvStore(None, project)
         observation = await observe(connection.client, project, names, ledgers)
     found = observation.state.apps
@@ -115,12 +115,16 @@ def _select(
 
 def _imported(app: ObservedApp, console: Console) -> ImportedApp:
     live = app.ledger.get(app.active_build_id)
+    facts = app.ledger.facts
     return ImportedApp(
         name=app.name,
         hosts=tuple(_hosts(app.name, [host.name for host in app.hosts], console)),
         env=app.env,
         env_ref=live.env_ref if live else None,
         max_concurrent_requests=live.max_concurrent_requests if live else None,
+        exclude=live.exclude if live else (),
+        managed_hosts=frozenset(facts.managed_hosts),
+        protect=facts.protect,
     )
 
 

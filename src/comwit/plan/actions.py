@@ -11,6 +11,7 @@ from typing import Annotated, Literal, assert_never, cast
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from comwit.artifact.tree import TreeChanges
+from comwit.plan.ledger import AppFacts
 from comwit.plan.state import DnsMode, Options
 
 FORMAT_VERSION = 1
@@ -57,7 +58,10 @@ class SetEnv(_Action):
     change: Literal["add", "update"]
     value: str | None  # None when sensitive: never stored, shown or saved
     sensitive: bool = False
-    # The live value is never carried: it may have come from ${VAR} in an earlier run.
+    # The live value, only when it is one comwit set from a plain manifest value (the
+    # ledger's fingerprint says so) and the new value is plain too: a live value that may
+    # have come from ${VAR}, or that the API marks secret, is never carried.
+    old: str | None = None
 
 
 class DeleteEnv(_Action):
@@ -94,11 +98,17 @@ class Activate(_Action):
 
 
 class RecordLedger(_Action):
-    """Record what the build just deployed or activated holds."""
+    """Record what the build just deployed or activated holds, and the app's facts.
+
+    With `build` false, only the facts: the app changed, but not its live build.
+    """
 
     type: Literal["record_ledger"] = "record_ledger"
     digest: str | None  # None: a pinned build whose content the ledger does not know
     options: Options = Options()
+    exclude: tuple[str, ...] = ()
+    facts: AppFacts | None = None  # None: keep the facts the ledger has
+    build: bool = True
 
 
 class AttachHost(_Action):

@@ -27,7 +27,7 @@ from comwit.plan.actions import (
     RecordLedger,
     SetEnv,
 )
-from comwit.plan.ledger import AppLedger
+from comwit.plan.ledger import AppFacts, AppLedger, env_fingerprint
 from comwit.plan.state import (
     BuildDir,
     DesiredApp,
@@ -89,10 +89,13 @@ def _app_plan(
     env, env_held = _env(want, have, policy)
     hosts, hosts_held = _hosts(want, have, policy, deploying=bool(content))
     create: list[Action] = [CreateApp(app=want.name)] if have is None else []
+    facts: list[Action] = []
+    if (env or hosts) and not content and have is not None and have.ledger.facts != _facts(want):
+        facts = [RecordLedger(app=want.name, digest=None, facts=_facts(want), build=False)]
     return AppPlan(
         app=want.name,
         preconditions=preconditions,
-        actions=(*create, *env, *content, *hosts),
+        actions=(*create, *env, *content, *hosts, *facts),
         held=(*env_held, *hosts_held),
         notes=notes,
     )
@@ -136,11 +139,8 @@ def _content(
                 options=options,
                 live_build=live,
             )
-            return (
-                [activate, RecordLedger(app=want.name, digest=digest, options=options)],
-                notes,
-                None,
-            )
+            record = RecordLedger(app=want.name, digest=digest, options=options, facts=_facts(want))
+            return [activate, record], notes, None
         case BuildDir() as source:
             return _build_dir(want, source, have, trees), notes, None
 
@@ -157,7 +157,13 @@ def _build_dir(
     entry = ledger.get(live)
     if entry and entry.holds(source.digest, options.env_ref, options.max_concurrent_requests):
         return []
-    record = RecordLedger(app=want.name, digest=source.digest, options=options)
+    record = RecordLedger(
+        app=want.name,
+        digest=source.digest,
+        options=options,
+        exclude=source.exclude,
+        facts=_facts(want),
+    )
     matches = [
         match
         for match in ledger.matching(
@@ -241,6 +247,18 @@ def _tree_changes(
     return compare(old, new) if old is not None and new is not None else None
 
 
+def _facts(want: DesiredApp) -> AppFacts:
+    """What the ledger records of the manifest's app, for `import` and for showing env values."""
+    plain = {k: env_fingerprint(v.value) for k, v in (want.env or {}).items() if not v.sensitive}
+    return AppFacts(
+        managed_hosts=tuple(
+            sorted(h.name for h in want.hosts if h.dns_mode == "managed_project_domain")
+        ),
+        protect=want.protect,
+        plain_env=tuple(sorted(plain.items())),
+    )
+
+
 def _drift(live: str | None, ledger: AppLedger) -> tuple[str, ...]:
     if live and ledger.active and ledger.active != live:
         return (
@@ -267,7 +285,7 @@ def _env(
     for key in sorted(set(want.env) | set(live)):
         value = want.env.get(key)
         if value is not None and live.get(key) != value.value:
-            actions.append(_set_env(want.name, key, value, live.get(key)))
+            actions.append(_set_env(want.name, key, value, have))
         elif value is None:
             delete = DeleteEnv(app=want.name, key=key)
             if want.protect and not _allowed(key, policy.allow_delete_env):
@@ -322,11 +340,26 @@ def _last_active(app: str, host: str, replaced: bool) -> str:
     )
 
 
-def _set_env(app: str, key: str, value: EnvValue, old: str | None) -> SetEnv:
+def _set_env(app: str, key: str, value: EnvValue, have: ObservedApp | None) -> SetEnv:
     """Set a key; a sensitive value stays out of the plan (apply reads it again)."""
+    old = have.env.get(key) if have else None
     change: Literal["add", "update"] = "add" if old is None else "update"
     shown = None if value.sensitive else value.value
-    return SetEnv(app=app, key=key, change=change, value=shown, sensitive=value.sensitive)
+    return SetEnv(
+        app=app,
+        key=key,
+        change=change,
+        value=shown,
+        sensitive=value.sensitive,
+        old=old if have and not value.sensitive and _was_plain(have, key, old) else None,
+    )
+
+
+def _was_plain(have: ObservedApp, key: str, live: str | None) -> bool:
+    """The live value is one comwit set from a plain manifest value, not marked secret."""
+    if live is None or key in have.secret_env:
+        return False
+    return have.ledger.facts.fingerprint(key) == env_fingerprint(live)
 
 
 def _allowed(name: str, patterns: tuple[str, ...]) -> bool:

@@ -2,15 +2,21 @@
 
 The API keeps no digest for a build, so comwit records `build_id -> (tree digest, env_ref,
 max_concurrent_requests)` after every deploy or activation, plus the order in which it
-activated builds (for drift detection and `rollback --to previous`). The ledger is advisory:
-a build it does not know is "content unknown", and an unreadable value counts as empty.
+activated builds (for drift detection and `rollback --to previous`), and what the manifest
+said that the API cannot tell (`comwit import` writes it back): each build's `exclude`
+patterns, the hostnames on managed DNS, `protect`, and fingerprints of the plain env values
+comwit set (a plan shows such a live value as the old one). The ledger is advisory: a build
+it does not know is "content unknown", and an unreadable value counts as empty.
 
-Encoded compactly so it fits in one env var of the app:
-    {"v": 1, "b": {"build-1": ["<sha256 hex>", "env/ref"|null, 50|null, <ms>]}, "h": ["build-1"]}
+Encoded compactly so it fits in one env var of the app ("x" and "f" are left out when empty;
+readers that predate them ignore them):
+    {"v": 1, "b": {"build-1": ["<sha256 hex>", "env/ref"|null, 50|null, <ms>]}, "h": ["build-1"],
+     "x": {"build-1": ["*.map"]}, "f": {"d": ["www.example.com"], "p": 1, "e": {"KEY": "<fp>"}}}
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
@@ -29,6 +35,7 @@ class LedgerEntry:
     env_ref: str | None = None
     max_concurrent_requests: int | None = None
     recorded_at_ms: int = 0
+    exclude: tuple[str, ...] = ()  # the build dir's exclude patterns when it was packed
 
     def holds(self, digest: str, env_ref: str | None, max_concurrent_requests: int | None) -> bool:
         """The build holds this content with these runtime options."""
@@ -40,11 +47,31 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True)
+class AppFacts:
+    """What the manifest said of an app at the last apply that changed it."""
+
+    managed_hosts: tuple[str, ...] = ()  # hostnames with dns = "managed", sorted
+    protect: bool = False
+    plain_env: tuple[tuple[str, str], ...] = ()  # (key, env_fingerprint(value)), sorted
+
+    def fingerprint(self, key: str) -> str | None:
+        return dict(self.plain_env).get(key)
+
+
+def env_fingerprint(value: str) -> str:
+    """A short fingerprint of a plain env value: tells whether the live value is still the
+    one comwit set from the manifest (only such values are shown in plans)."""
+    return hashlib.sha256(b"comwit-env\0" + value.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
 class AppLedger:
-    """One app's ledger: entries by build id, and the builds comwit activated, oldest first."""
+    """One app's ledger: entries by build id, the builds comwit activated (oldest first),
+    and the app's facts."""
 
     entries: Mapping[str, LedgerEntry] = field(default_factory=dict)
     history: tuple[str, ...] = ()
+    facts: AppFacts = field(default_factory=AppFacts)
 
     @property
     def active(self) -> str | None:
@@ -111,8 +138,25 @@ def encode(ledger: AppLedger) -> str:
         ]
         for build_id, entry in sorted(ledger.entries.items())
     }
-    document = {"v": LEDGER_VERSION, "b": builds, "h": list(ledger.history)}
+    document: dict[str, Any] = {"v": LEDGER_VERSION, "b": builds, "h": list(ledger.history)}
+    excludes = {b: list(e.exclude) for b, e in sorted(ledger.entries.items()) if e.exclude}
+    if excludes:
+        document["x"] = excludes
+    facts = _facts_document(ledger.facts)
+    if facts:
+        document["f"] = facts
     return json.dumps(document, separators=(",", ":"), sort_keys=True)
+
+
+def _facts_document(facts: AppFacts) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    if facts.managed_hosts:
+        document["d"] = list(facts.managed_hosts)
+    if facts.protect:
+        document["p"] = 1
+    if facts.plain_env:
+        document["e"] = dict(facts.plain_env)
+    return document
 
 
 def decode(value: str) -> AppLedger:
@@ -132,10 +176,33 @@ def from_document(document: Any) -> AppLedger:
     builds, history = document.get("b"), document.get("h")
     if not isinstance(builds, dict) or not isinstance(history, list):
         raise LedgerFormatError("it lacks its builds or history")
-    entries = {str(k): _entry(str(k), v) for k, v in builds.items()}
+    excludes = _excludes(document.get("x", {}))
+    entries = {str(k): _entry(str(k), v, excludes.get(str(k), ())) for k, v in builds.items()}
     if not all(isinstance(b, str) for b in history):
         raise LedgerFormatError("its history is not a list of build ids")
-    return AppLedger(entries=entries, history=tuple(history))
+    facts = _facts(document.get("f", {}))
+    return AppLedger(entries=entries, history=tuple(history), facts=facts)
+
+
+def _excludes(value: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict) or not all(_strings(v) for v in value.values()):
+        raise LedgerFormatError("its exclude patterns are malformed")
+    return {str(k): tuple(v) for k, v in value.items()}
+
+
+def _facts(value: Any) -> AppFacts:
+    if not isinstance(value, dict):
+        raise LedgerFormatError("its app facts are malformed")
+    hosts, protect, env = value.get("d", []), value.get("p", 0), value.get("e", {})
+    if not _strings(hosts) or protect not in (0, 1) or not isinstance(env, dict):
+        raise LedgerFormatError("its app facts are malformed")
+    if not all(isinstance(v, str) for v in env.values()):
+        raise LedgerFormatError("its env fingerprints are malformed")
+    return AppFacts(tuple(sorted(hosts)), bool(protect), tuple(sorted(env.items())))
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def to_document(ledger: AppLedger) -> Any:
@@ -143,7 +210,7 @@ def to_document(ledger: AppLedger) -> Any:
     return document
 
 
-def _entry(build_id: str, value: Any) -> LedgerEntry:
+def _entry(build_id: str, value: Any, exclude: tuple[str, ...]) -> LedgerEntry:
     if not isinstance(value, list) or len(value) != 4:
         raise LedgerFormatError(f"the entry for {build_id} is malformed")
     digest, env_ref, max_requests, recorded = value
@@ -151,7 +218,7 @@ def _entry(build_id: str, value: Any) -> LedgerEntry:
         raise LedgerFormatError(f"the entry for {build_id} is malformed")
     if not (max_requests is None or _is_int(max_requests)) or not _is_int(recorded):
         raise LedgerFormatError(f"the entry for {build_id} is malformed")
-    return LedgerEntry(build_id, DIGEST_PREFIX + digest, env_ref, max_requests, recorded)
+    return LedgerEntry(build_id, DIGEST_PREFIX + digest, env_ref, max_requests, recorded, exclude)
 
 
 def _is_int(value: object) -> bool:

@@ -99,6 +99,8 @@ class ObservedApp:
     hosts: tuple[ObservedHost, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     ledger: AppLedger = field(default_factory=AppLedger)
+    secret_env: frozenset[str] = frozenset()  # keys the API marks secret
+    default_url: str | None = None  # the API's URL of the app, when it gives one
 
     def has_build(self, build_id: str) -> bool:
         return any(build.build_id == build_id for build in self.builds)

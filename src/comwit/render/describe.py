@@ -38,10 +38,8 @@ def describe(action: Action) -> Line:
     match action:
         case CreateApp():
             return Line("+", "create app")
-        case SetEnv(change="add") as env:
-            return Line("+", f"env {env.key} = {_env_value(env)}")
         case SetEnv() as env:
-            return Line("~", f"env {env.key} = {_env_value(env)} (changed)")
+            return _set_env(env)
         case DeleteEnv():
             return Line("-", f"env {action.key} (delete)")
         case Deploy():
@@ -50,6 +48,8 @@ def describe(action: Action) -> Line:
             return Line(
                 "~", f"roll back to build {action.build_id} (no upload)", _activate_details(action)
             )
+        case RecordLedger(build=False):
+            return Line(".", "record the app's settings in the ledger")
         case RecordLedger():
             what = short(action.digest) if action.digest else "content unknown"
             return Line(".", f"record in the ledger what the build holds ({what})")
@@ -105,6 +105,15 @@ def _count(n: int, one: str, many: str, what: str) -> str:
         return ""
     noun = one if n == 1 else many
     return f"{n} {noun} {what}" if noun else f"{n} {what}"
+
+
+def _set_env(env: SetEnv) -> Line:
+    """The old value only when the plan carries it (a plain value comwit set before)."""
+    if env.change == "add":
+        return Line("+", f"env {env.key} = {_env_value(env)}")
+    if env.old is not None:
+        return Line("~", f"env {env.key} = {_quote(env.old)} -> {_env_value(env)}")
+    return Line("~", f"env {env.key} = {_env_value(env)} (changed)")
 
 
 def _env_value(env: SetEnv) -> str:

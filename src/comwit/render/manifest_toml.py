@@ -23,6 +23,9 @@ class ImportedApp:
     env: Mapping[str, str] = field(default_factory=dict)
     env_ref: str | None = None
     max_concurrent_requests: int | None = None
+    exclude: tuple[str, ...] = ()
+    managed_hosts: frozenset[str] = frozenset()
+    protect: bool = False
 
 
 def placeholder_build_dir(app: str) -> str:
@@ -45,8 +48,12 @@ def escape_env_value(value: str) -> str:
 
 def _app_table(app: ImportedApp) -> dict[str, Any]:
     table: dict[str, Any] = {"build_dir": placeholder_build_dir(app.name)}
+    if app.exclude:
+        table["exclude"] = list(app.exclude)
+    if app.protect:
+        table["protect"] = True
     if app.hosts:
-        table["hosts"] = sorted(app.hosts)
+        table["hosts"] = [_host(app, name) for name in sorted(app.hosts)]
     if app.env_ref is not None:
         table["env_ref"] = app.env_ref
     if app.max_concurrent_requests is not None:
@@ -56,12 +63,17 @@ def _app_table(app: ImportedApp) -> dict[str, Any]:
     return table
 
 
+def _host(app: ImportedApp, name: str) -> str | dict[str, str]:
+    return {"name": name, "dns": "managed"} if name in app.managed_hosts else name
+
+
 def _header(project: str) -> str:
     return (
         f"# Written by `comwit import` from the apps of project {project}.\n"
         "# Replace each build_dir placeholder with the directory that holds the app's build.\n"
-        "# Hostnames are written as external DNS: the API does not say which ones use\n"
-        '# managed DNS; write those as { name = "...", dns = "managed" }.\n'
+        "# exclude, protect and managed DNS come from comwit's ledger of each app; an app\n"
+        "# that comwit never deployed has none, so add them by hand (a managed hostname is\n"
+        '# written { name = "...", dns = "managed" }).\n'
         "# Env values are copied as the API holds them: review them before committing.\n"
         "\n"
     )
