@@ -13,6 +13,15 @@ _COMWIT_ENV = (
     "COMWIT_TIMEOUT",
     "SOURCE_DATE_EPOCH",
     "FORCE_COLOR",
+    # A test run inside a CI job must not comment on, annotate or summarise that job.
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "GITHUB_TOKEN",
+    "COMWIT_GITHUB_TOKEN",
+    "COMWIT_GITLAB_TOKEN",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_OUTPUT",
+    "GITHUB_EVENT_PATH",
 )
 
 

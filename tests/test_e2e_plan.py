@@ -71,7 +71,9 @@ def test_plan_works_with_read_only_scopes(world, emulator_scopes):
 def test_markdown_plan_for_a_pull_request(world):
     result = world.comwit("plan", "--format", "markdown")
     assert result.code == 0
-    assert result.out.startswith("<!-- comwit:plan -->")
+    assert result.out.startswith(
+        "<!-- comwit:plan manifest=comwit.toml project=proj environment= -->\n"
+    )
     assert "| `web` (new) |" in result.out
 
 

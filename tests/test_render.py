@@ -10,7 +10,7 @@ import jsonschema
 from comwit.plan.diff import Policy, diff
 from comwit.plan.state import DesiredState, EnvValue, ObservedState
 from comwit.render.jsonplan import plan_document, plan_schema, render_json
-from comwit.render.markdown import BUDGET, MARKER, render_markdown
+from comwit.render.markdown import BUDGET, marker, render_markdown
 from comwit.render.text import render_text
 
 from tests.factories import DIGEST_A, DIGEST_B, desired, ledger, observed
@@ -114,7 +114,10 @@ def test_no_changes_is_said_plainly():
 
 def test_markdown_has_marker_table_destructive_callout_and_sections():
     text = render_markdown(sample_plan())
-    assert text.startswith(MARKER + "\n### comwit plan for `demo`\n")
+    assert text.startswith(
+        "<!-- comwit:plan manifest=comwit.toml project=demo environment= -->\n"
+        "### comwit plan for `demo`\n"
+    )
     assert (
         "| `api` | set env x2, delete env, upload, attach hostname, detach hostname · **destructive** |"
         in text
@@ -166,3 +169,35 @@ def test_documented_schema_is_the_generated_one():
     assert json.loads(SCHEMA_FILE.read_text()) == json.loads(json.dumps(plan_schema())), (
         "docs/plan.schema.json is stale: run `comwit schema --plan > docs/plan.schema.json`"
     )
+
+
+def test_marker_names_manifest_project_and_environment():
+    plan = sample_plan()
+    prod = render_markdown(
+        plan.model_copy(update={"environment": "prod"}), manifest="deploy/comwit.toml"
+    )
+    staging = render_markdown(
+        plan.model_copy(update={"environment": "staging"}), manifest="deploy/comwit.toml"
+    )
+    assert prod.startswith(
+        "<!-- comwit:plan manifest=deploy/comwit.toml project=demo environment=prod -->\n"
+    )
+    assert prod.splitlines()[0] != staging.splitlines()[0]
+    assert (
+        render_markdown(plan, manifest="a.toml").splitlines()[0]
+        != render_markdown(plan).splitlines()[0]
+    )
+
+
+def test_marker_values_cannot_end_the_comment_or_fake_a_field():
+    line = marker("my dir/x-->.toml", "p project=q", None)
+    assert line.count("-->") == 1 and line.endswith(" -->")
+    assert (
+        line
+        == "<!-- comwit:plan manifest=my%20dir/x--%3E.toml project=p%20project%3Dq environment= -->"
+    )
+
+
+def test_markdown_head_names_the_commit():
+    text = render_markdown(sample_plan(), commit="0123456789ab")
+    assert "### comwit plan for `demo` at 0123456789ab\n" in text

@@ -23,6 +23,7 @@ from comwit.cli.options import (
 )
 from comwit.cli.session import api_identity, connect, load_target, plan_request, plan_target
 from comwit.console import Console, make_console
+from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.load import display_name
 from comwit.observe import DEFAULT_CONCURRENCY
 from comwit.plan.actions import Plan
@@ -90,7 +91,7 @@ def plan(
                 concurrency=concurrency,
             )
             planned = await plan_target(target, connection, request, console)
-            show_plan(planned.plan, output_format, console)
+            show_plan(planned.plan, output_format, console, manifest=display_name(manifest))
             if out is not None and planned.plan.has_errors:
                 console.warn(f"not saving the plan to {out}: fix the errors above first")
             elif out is not None:
@@ -109,12 +110,14 @@ def plan(
     return asyncio.run(run())
 
 
-def show_plan(plan: Plan, output_format: Format, console: Console) -> None:
+def show_plan(
+    plan: Plan, output_format: Format, console: Console, *, manifest: str = DEFAULT_FILE
+) -> None:
     match output_format:
         case Format.json:
             console.print(render_json(plan))
         case Format.markdown:
-            console.print(render_markdown(plan))
+            console.print(render_markdown(plan, manifest=manifest))
         case Format.text:
             console.print(render_text(plan, paint=console.style, verbose=console.verbosity > 0))
 

@@ -1,21 +1,23 @@
 """Render a plan as Markdown for a pull-request comment. Pure.
 
-A hidden marker line lets CI find and update its own comment; the whole comment stays
-under a size budget (GitHub refuses comments over 65,536 characters).
+A hidden marker line naming the manifest, project and environment lets CI find and update
+its own comment (one per manifest, project and environment); the whole comment stays under a
+size budget (GitHub refuses comments over 65,536 characters).
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from comwit.plan.actions import AppPlan, CreateApp, Plan, RecordLedger, summary_field
 from comwit.render.describe import describe, summary_line
 
-MARKER = "<!-- comwit:plan -->"
 BUDGET = 65_000
+FULL_PLAN = "Run `comwit plan` for the full plan."
 _NOTICE = (
     "\n> **Truncated:** {hidden} more app(s) are not shown to keep this comment under the size "
-    "limit. Run `comwit plan` for the full plan.\n"
+    "limit. {full_plan}\n"
 )
 _RESERVE = 400  # room kept for the truncation notice and the footer
 _LABELS = {
@@ -29,12 +31,31 @@ _LABELS = {
     "env_delete": "delete env",
 }
 _BACKTICKS = re.compile(r"`+")
+_SHA = re.compile(r"[0-9a-f]{7,64}")
 _CALLOUT_ITEMS = 50
 
 
-def render_markdown(plan: Plan, *, budget: int = BUDGET) -> str:
-    """The plan as one Markdown comment of at most `budget` characters."""
-    head = _head(plan)
+def marker(manifest: str, project: str, environment: str | None) -> str:
+    """The hidden first line of a plan comment: which manifest, project and environment it is
+    for, so that comments of two environments or two manifests never replace each other."""
+    fields = {"manifest": manifest, "project": project, "environment": environment or ""}
+    # Quoted, so no value can end the HTML comment or look like another field.
+    text = " ".join(f"{key}={quote(value, safe='/._~@+')}" for key, value in fields.items())
+    return f"<!-- comwit:plan {text} -->"
+
+
+def render_markdown(
+    plan: Plan,
+    *,
+    manifest: str = "comwit.toml",
+    budget: int = BUDGET,
+    commit: str | None = None,
+    full_plan: str = FULL_PLAN,
+) -> str:
+    """The plan as one Markdown comment of at most `budget` characters. `manifest` is the
+    manifest's path as the marker names it; `commit` the commit the plan was made for;
+    `full_plan` says where the whole plan is when it does not fit."""
+    head = _head(plan, marker(manifest, plan.project, plan.environment), commit)
     sections = [_section(app) for app in plan.apps if app.changed or app.error or app.held]
     rows = [_row(app) for app in plan.apps if app.changed or app.error or app.held]
     table = ["| app | changes |", "| --- | --- |"]
@@ -54,16 +75,18 @@ def render_markdown(plan: Plan, *, budget: int = BUDGET) -> str:
     if rows:
         parts += ["\n".join(table), "", *callout, *body]
     if shown < len(rows):
-        parts.append(_NOTICE.format(hidden=len(rows) - shown))
+        parts.append(_NOTICE.format(hidden=len(rows) - shown, full_plan=full_plan))
     text = "\n".join(parts).rstrip() + "\n"
     return text if len(text) <= budget else text[: budget - 2] + "\n"
 
 
-def _head(plan: Plan) -> str:
+def _head(plan: Plan, hidden: str, commit: str | None) -> str:
     where = f"`{plan.project}`" + (f" ({plan.environment})" if plan.environment else "")
     verdict = summary_line(plan.summary)
     title = "Plan" if plan.has_changes else "No changes"
-    return f"{MARKER}\n### comwit plan for {where}\n\n**{title}:** {verdict}.\n"
+    # A bare hex SHA is linked to its commit by GitHub and GitLab; anything else is code.
+    at = "" if not commit else f" at {commit}" if _SHA.fullmatch(commit) else f" at `{commit}`"
+    return f"{hidden}\n### comwit plan for {where}{at}\n\n**{title}:** {verdict}.\n"
 
 
 def _row(app: AppPlan) -> str:

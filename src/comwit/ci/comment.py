@@ -1,0 +1,105 @@
+"""The one living comment per (manifest, project, environment) on a pull request.
+
+Found by its marker line among every comment of the pull request, and only among those the
+token's own user wrote; updated in place, created only when asked to. Moves from the plan
+(each push) to "applied" (the merge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from comwit.ci.environment import CiContext
+from comwit.ci.forge import Comment, Forge, ForgeError
+
+if TYPE_CHECKING:
+    import httpx
+
+Done = Literal["created", "updated", "unchanged", "none"]
+
+
+@dataclass(frozen=True)
+class Posted:
+    done: Done
+    number: int
+    noun: str
+    url: str | None = None
+
+    def describe(self) -> str:
+        where = f"{self.noun} {'!' if self.noun == 'merge request' else '#'}{self.number}"
+        match self.done:
+            case "created":
+                said = f"Posted the plan comment on {where}"
+            case "updated":
+                said = f"Updated the comment on {where}"
+            case "unchanged":
+                said = f"The comment on {where} is up to date"
+            case "none":
+                return f"No comment on {where}: nothing to say (use --comment-on always to post)"
+        return said + (f": {self.url}" if self.url else "")
+
+
+def open_forge(ctx: CiContext, transport: httpx.BaseTransport | None = None) -> Forge:
+    """The client for the CI's pull request host; `ForgeError` when it cannot be made."""
+    if ctx.token is None:
+        raise ForgeError(_NO_TOKEN[ctx.kind or "other"])
+    if not ctx.repository or not ctx.api_url:
+        raise ForgeError("the CI names no repository (GITHUB_REPOSITORY / CI_PROJECT_ID)")
+    if ctx.kind == "github":
+        from comwit.ci.github import GitHub
+
+        return GitHub(
+            ctx.api_url,
+            ctx.repository,
+            ctx.token,
+            comment_author=ctx.comment_author,
+            transport=transport,
+        )
+    if ctx.kind == "gitlab":
+        from comwit.ci.gitlab import GitLab
+
+        return GitLab(ctx.api_url, ctx.repository, ctx.token, transport=transport)
+    raise ForgeError(_NO_TOKEN["other"])
+
+
+def find_number(ctx: CiContext, forge: Forge) -> int | None:
+    """The pull request the run is for: the event's, else the one that merged the commit."""
+    if ctx.pull_request is not None:
+        return ctx.pull_request
+    return forge.pull_request_of(ctx.sha) if ctx.sha else None
+
+
+def upsert(forge: Forge, number: int, marker: str, body: str, *, create: bool) -> Posted:
+    """Update our comment carrying `marker`, or create it when `create` and there is none."""
+    login = forge.own_login()
+    mine = find_comment(forge.comments(number), marker, login)
+    if mine is not None:
+        if mine.body == body:
+            return Posted("unchanged", number, forge.noun, mine.url)
+        updated = forge.update(number, mine, body)
+        return Posted("updated", number, forge.noun, updated.url or mine.url)
+    if not create:
+        return Posted("none", number, forge.noun)
+    created = forge.create(number, body)
+    return Posted("created", number, forge.noun, created.url)
+
+
+def find_comment(comments: Iterable[Comment], marker: str, login: str) -> Comment | None:
+    """The first comment by `login` with `marker` as one of its lines (quoting it in a reply
+    prefixes `> `, so a quote never matches). Logins compare as GitHub does: any case."""
+    for comment in comments:
+        if comment.author.lower() == login.lower() and marker in comment.body.splitlines():
+            return comment
+    return None
+
+
+_NO_TOKEN = {
+    "github": (
+        "no token to comment with: give the step `GITHUB_TOKEN: ${{ github.token }}` "
+        "(with `permissions: pull-requests: write`) or set COMWIT_GITHUB_TOKEN"
+    ),
+    "gitlab": "no token to comment with: set COMWIT_GITLAB_TOKEN (an access token with api scope)",
+    "other": "--comment works in GitHub Actions and GitLab CI; this CI has no comment to update",
+}

@@ -1,0 +1,139 @@
+"""Read the CI's environment once: which CI, repository, pull request, commit, API, token.
+
+GitHub Actions (`GITHUB_ACTIONS=true`), GitLab CI (`GITLAB_CI=true`) or any other CI
+(`CI=true`); outside CI every field is empty and nothing about comwit changes. Tokens are
+wrapped in `Secret`, so every line comwit prints or writes is scrubbed of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from comwit.ci.tokens import GITHUB_TOKENS, GITLAB_TOKENS, token
+from comwit.secret import Secret
+
+Kind = Literal["github", "gitlab", "other"]
+
+GITHUB_API = "https://api.github.com"
+GITLAB_API = "https://gitlab.com/api/v4"
+_TRUE = ("true", "1", "yes")
+_PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review")
+
+
+@dataclass(frozen=True)
+class CiContext:
+    """What comwit needs to know of the CI run, as plain values."""
+
+    kind: Kind | None = None  # None: not in CI
+    repository: str | None = None  # GitHub `owner/name`; GitLab the project id
+    pull_request: int | None = None  # the PR number / MR iid the event names
+    sha: str | None = None  # the commit this run is for (a pull request's head)
+    api_url: str | None = None
+    token: Secret | None = None
+    summary_path: Path | None = None  # $GITHUB_STEP_SUMMARY
+    output_path: Path | None = None  # $GITHUB_OUTPUT
+    workspace: Path | None = None  # the checkout: annotation paths are relative to it
+    run_url: str | None = None  # this run's page (its job summary) or job log
+    event: str | None = None
+    comment_author: str | None = None  # the login to match when /user cannot tell
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def github(self) -> bool:
+        return self.kind == "github"
+
+    @property
+    def forge(self) -> bool:
+        """A CI whose pull requests comwit can comment on."""
+        return self.kind in ("github", "gitlab")
+
+
+def detect(environ: Mapping[str, str]) -> CiContext:
+    """The CI this process runs in, from its environment variables."""
+    if _flag(environ, "GITHUB_ACTIONS"):
+        return _github(environ)
+    if _flag(environ, "GITLAB_CI"):
+        return _gitlab(environ)
+    if _flag(environ, "CI"):
+        return CiContext(kind="other")
+    return CiContext()
+
+
+def _github(environ: Mapping[str, str]) -> CiContext:
+    event_name = environ.get("GITHUB_EVENT_NAME") or None
+    event, warnings = _event(environ.get("GITHUB_EVENT_PATH"))
+    number, head = _pull_request(event_name, event)
+    repository = environ.get("GITHUB_REPOSITORY") or None
+    server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    run_id = environ.get("GITHUB_RUN_ID")
+    return CiContext(
+        kind="github",
+        repository=repository,
+        pull_request=number,
+        sha=head or environ.get("GITHUB_SHA") or None,
+        api_url=(environ.get("GITHUB_API_URL") or GITHUB_API).rstrip("/"),
+        token=token(environ, GITHUB_TOKENS),
+        summary_path=_path(environ, "GITHUB_STEP_SUMMARY"),
+        output_path=_path(environ, "GITHUB_OUTPUT"),
+        workspace=_path(environ, "GITHUB_WORKSPACE"),
+        run_url=f"{server}/{repository}/actions/runs/{run_id}" if repository and run_id else None,
+        event=event_name,
+        comment_author=environ.get("COMWIT_GITHUB_COMMENT_AUTHOR") or None,
+        warnings=warnings,
+    )
+
+
+def _gitlab(environ: Mapping[str, str]) -> CiContext:
+    iid = environ.get("CI_MERGE_REQUEST_IID", "")
+    return CiContext(
+        kind="gitlab",
+        repository=environ.get("CI_PROJECT_ID") or None,
+        pull_request=int(iid) if iid.isdigit() else None,
+        sha=environ.get("CI_COMMIT_SHA") or None,
+        api_url=(environ.get("CI_API_V4_URL") or GITLAB_API).rstrip("/"),
+        token=token(environ, GITLAB_TOKENS),
+        workspace=_path(environ, "CI_PROJECT_DIR"),
+        run_url=environ.get("CI_JOB_URL") or None,
+        event=environ.get("CI_PIPELINE_SOURCE") or None,
+    )
+
+
+def _event(path: str | None) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The webhook payload that triggered the run ($GITHUB_EVENT_PATH), or {}."""
+    if not path:
+        return {}, ()
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {}, (f"cannot read the event file $GITHUB_EVENT_PATH ({exc}); no pull request",)
+    return (document, ()) if isinstance(document, dict) else ({}, ())
+
+
+def _pull_request(name: str | None, event: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    """The pull request number and head commit the event names, if any."""
+    pull = event.get("pull_request")
+    if name in _PR_EVENTS and isinstance(pull, dict):
+        head = pull.get("head")
+        sha = head.get("sha") if isinstance(head, dict) else None
+        return _int(pull.get("number")), sha if isinstance(sha, str) else None
+    issue = event.get("issue")
+    if name == "issue_comment" and isinstance(issue, dict) and issue.get("pull_request"):
+        return _int(issue.get("number")), None
+    return None, None
+
+
+def _path(environ: Mapping[str, str], name: str) -> Path | None:
+    value = environ.get(name)
+    return Path(value) if value else None
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "").strip().lower() in _TRUE
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,191 @@
+"""After `plan` or `apply`: write the CI's channels (job summary, step outputs, the living
+comment) from the plan and the apply result. Nothing here changes an exit code: a channel
+that cannot be written is a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TextIO
+
+from comwit.ci.environment import CiContext
+from comwit.ci.forge import ForgeError
+from comwit.ci.workflow import Level, annotation
+from comwit.console import Console
+from comwit.errors import Problem
+
+if TYPE_CHECKING:
+    import httpx
+
+    from comwit.apply.result import ApplyResult
+    from comwit.plan.actions import Plan
+
+CommentOn = Literal["changes", "always"]
+
+
+@dataclass(frozen=True)
+class Channels:
+    """What the command line asked of the CI's channels."""
+
+    comment: bool = False
+    comment_on: CommentOn = "changes"
+    summary: bool = True
+
+
+def publish_plan(
+    ctx: CiContext,
+    plan: Plan,
+    *,
+    manifest: str,
+    plan_path: str | None,
+    channels: Channels,
+    console: Console,
+    transport: httpx.BaseTransport | None = None,
+) -> None:
+    """Job summary, outputs and comment for a plan."""
+    from comwit.ci.outputs import plan_outputs
+    from comwit.render.markdown import render_markdown
+
+    _warn_context(ctx, console)
+
+    def render(budget: int, full_plan: str) -> str:
+        return render_markdown(
+            plan, manifest=manifest, budget=budget, commit=ctx.sha, full_plan=full_plan
+        )
+
+    _summary(ctx, channels, render, console)
+    _outputs(ctx, plan_outputs(plan, plan_path), console)
+    if channels.comment:
+        wanted = plan.has_changes or plan.has_errors or channels.comment_on == "always"
+        _comment(ctx, render, manifest, plan, wanted, console, transport)
+
+
+def publish_apply(
+    ctx: CiContext,
+    plan: Plan,
+    result: ApplyResult | None,
+    *,
+    manifest: str,
+    urls: Mapping[str, str],
+    channels: Channels,
+    console: Console,
+    transport: httpx.BaseTransport | None = None,
+) -> None:
+    """Job summary, outputs and comment for an apply: the comment moves to "applied"."""
+    from comwit.ci.outputs import apply_outputs, plan_outputs
+    from comwit.render.applied import render_applied
+
+    _warn_context(ctx, console)
+
+    def render(budget: int, full_plan: str) -> str:
+        return render_applied(
+            plan,
+            result,
+            manifest=manifest,
+            commit=ctx.sha,
+            urls=urls,
+            budget=budget,
+            full_plan=full_plan,
+        )
+
+    _summary(ctx, channels, render, console)
+    _outputs(ctx, plan_outputs(plan) | apply_outputs(result, urls), console)
+    if channels.comment:
+        acted = result is not None and any(o.status != "unchanged" for o in result.outcomes)
+        wanted = acted or channels.comment_on == "always"
+        _comment(ctx, render, manifest, plan, wanted, console, transport)
+
+
+def annotate(ctx: CiContext, problems: list[Problem], level: Level, stream: TextIO) -> None:
+    """In GitHub Actions, one `::error file=…,line=…,col=…::` line per manifest problem."""
+    if not ctx.github:
+        return
+    for problem in problems:
+        stream.write(annotation(problem, level, ctx.workspace) + "\n")
+    stream.flush()
+
+
+Render = Callable[[int, str], str]  # (budget in characters, where the full plan is) -> Markdown
+
+
+def _summary(ctx: CiContext, channels: Channels, render: Render, console: Console) -> None:
+    if ctx.summary_path is None or not channels.summary:
+        return
+    from comwit.ci.summary import append_summary
+    from comwit.render.markdown import FULL_PLAN
+
+    try:
+        if not append_summary(ctx.summary_path, lambda budget: render(budget, FULL_PLAN)):
+            console.warn("the job summary is full (1 MiB): not adding the plan to it")
+    except OSError as exc:
+        console.warn(f"cannot write the job summary {ctx.summary_path}: {exc.strerror or exc}")
+
+
+def _outputs(ctx: CiContext, values: Mapping[str, str], console: Console) -> None:
+    if ctx.output_path is None:
+        return
+    from comwit.ci.outputs import write_outputs
+
+    try:
+        write_outputs(ctx.output_path, values)
+    except OSError as exc:
+        console.warn(f"cannot write the step outputs {ctx.output_path}: {exc.strerror or exc}")
+
+
+def _comment(
+    ctx: CiContext,
+    render: Render,
+    manifest: str,
+    plan: Plan,
+    wanted: bool,
+    console: Console,
+    transport: httpx.BaseTransport | None,
+) -> None:
+    from comwit.ci.comment import find_number, open_forge, upsert
+    from comwit.render.markdown import BUDGET, marker
+    from comwit.secret import redact
+
+    try:
+        forge = open_forge(ctx, transport)
+    except ForgeError as exc:
+        console.warn(f"not commenting: {exc}")
+        return
+    try:
+        number = find_number(ctx, forge)
+        if number is None:
+            console.info(f"No {forge.noun} for this run (commit {ctx.sha}): no comment.")
+            return
+        hidden = marker(manifest, plan.project, plan.environment)
+        body = redact(render(BUDGET, _elsewhere(ctx)))
+        posted = upsert(forge, number, hidden, body, create=wanted)
+        console.info(posted.describe() + ".")
+    except ForgeError as exc:
+        console.warn(f"could not comment on the {forge.noun}: {exc}{_hint(exc)}")
+    finally:
+        forge.close()
+
+
+def _hint(exc: ForgeError) -> str:
+    if exc.status == 403:
+        return (
+            " (the token may not comment: a fork's pull request gets a read-only token; "
+            "the plan itself is not affected)"
+        )
+    if exc.status == 401:
+        return " (the token was refused)"
+    return ""
+
+
+def _elsewhere(ctx: CiContext) -> str:
+    """Where the whole plan is when the comment cannot hold it."""
+    if ctx.kind == "github" and ctx.run_url:
+        return f"The full plan is in the [job summary]({ctx.run_url})."
+    if ctx.kind == "gitlab" and ctx.run_url:
+        return f"The full plan is in the [job log]({ctx.run_url})."
+    return "Run `comwit plan` for the full plan."
+
+
+def _warn_context(ctx: CiContext, console: Console) -> None:
+    for warning in ctx.warnings:
+        console.warn(warning)

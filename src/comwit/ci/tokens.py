@@ -1,0 +1,29 @@
+"""The CI tokens comwit may be given, registered with the redactor at start-up, so that no
+output, file or comment can show one, also before (or without) any CI feature running."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from comwit.secret import Secret
+
+GITHUB_TOKENS = ("COMWIT_GITHUB_TOKEN", "GITHUB_TOKEN")
+GITLAB_TOKENS = ("COMWIT_GITLAB_TOKEN",)
+_OTHERS = ("CI_JOB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+
+
+def remember_tokens(environ: Mapping[str, str]) -> None:
+    """Make every CI token in `environ` known to `comwit.secret.redact`."""
+    for name in (*GITHUB_TOKENS, *GITLAB_TOKENS, *_OTHERS):
+        value = environ.get(name, "").strip()
+        if len(value) >= 8:  # a few characters would blank out ordinary words
+            Secret(value)
+
+
+def token(environ: Mapping[str, str], names: tuple[str, ...]) -> Secret | None:
+    """The first token set among `names`."""
+    for name in names:
+        value = environ.get(name, "").strip()
+        if value:
+            return Secret(value)
+    return None

@@ -1,0 +1,111 @@
+"""The CI edge reads GitHub Actions', GitLab CI's or any CI's environment into plain values."""
+
+from __future__ import annotations
+
+import json
+
+from comwit.ci import detect
+from comwit.ci.tokens import remember_tokens
+from comwit.secret import redact
+
+
+def github_env(tmp_path, event_name="pull_request", event=None, **extra):
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(event if event is not None else {}))
+    return {
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_REPOSITORY": "acme/shop",
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(event_file),
+        "GITHUB_SHA": "f" * 40,
+        "GITHUB_RUN_ID": "99",
+        **extra,
+    }
+
+
+def test_outside_ci_nothing_is_detected():
+    ctx = detect({"HOME": "/home/x", "GITHUB_TOKEN": "ghp_notinci"})
+    assert ctx.kind is None and not ctx.forge and ctx.token is None
+
+
+def test_any_other_ci_is_plain():
+    ctx = detect({"CI": "true"})
+    assert ctx.kind == "other" and not ctx.forge and ctx.summary_path is None
+
+
+def test_github_pull_request_event_gives_number_and_head_commit(tmp_path):
+    event = {"pull_request": {"number": 42, "head": {"sha": "a" * 40}}}
+    environ = github_env(
+        tmp_path,
+        event=event,
+        GITHUB_TOKEN="ghs_installation_token_1",
+        GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"),
+        GITHUB_OUTPUT=str(tmp_path / "out"),
+        GITHUB_WORKSPACE=str(tmp_path),
+    )
+    ctx = detect(environ)
+    assert (ctx.kind, ctx.repository, ctx.pull_request, ctx.sha) == (
+        "github",
+        "acme/shop",
+        42,
+        "a" * 40,
+    )
+    assert ctx.api_url == "https://api.github.com"
+    assert ctx.run_url == "https://github.com/acme/shop/actions/runs/99"
+    assert ctx.summary_path == tmp_path / "summary.md" and ctx.output_path == tmp_path / "out"
+    assert str(ctx.token) == "<hidden>" and ctx.token.reveal() == "ghs_installation_token_1"
+
+
+def test_github_push_has_no_pull_request_yet_and_uses_the_pushed_commit(tmp_path):
+    ctx = detect(github_env(tmp_path, event_name="push", event={"after": "f" * 40}))
+    assert ctx.pull_request is None and ctx.sha == "f" * 40
+
+
+def test_github_enterprise_api_url_and_comwit_token_first(tmp_path):
+    environ = github_env(
+        tmp_path,
+        GITHUB_API_URL="https://ghe.example.com/api/v3/",
+        GITHUB_TOKEN="ghs_actions_token_123",
+        COMWIT_GITHUB_TOKEN="ghp_personal_token_456",
+    )
+    ctx = detect(environ)
+    assert ctx.api_url == "https://ghe.example.com/api/v3"
+    assert ctx.token.reveal() == "ghp_personal_token_456"
+
+
+def test_an_unreadable_event_file_is_a_warning_not_a_crash(tmp_path):
+    environ = github_env(tmp_path)
+    (tmp_path / "event.json").write_text("{not json")
+    ctx = detect(environ)
+    assert ctx.pull_request is None
+    assert "GITHUB_EVENT_PATH" in ctx.warnings[0]
+
+
+def test_issue_comment_on_a_pull_request(tmp_path):
+    event = {"issue": {"number": 5, "pull_request": {"url": "x"}}}
+    assert detect(github_env(tmp_path, event_name="issue_comment", event=event)).pull_request == 5
+
+
+def test_gitlab_merge_request_pipeline():
+    environ = {
+        "GITLAB_CI": "true",
+        "CI_PROJECT_ID": "1234",
+        "CI_MERGE_REQUEST_IID": "17",
+        "CI_COMMIT_SHA": "b" * 40,
+        "CI_API_V4_URL": "https://gitlab.example.com/api/v4",
+        "CI_JOB_URL": "https://gitlab.example.com/g/p/-/jobs/5",
+        "COMWIT_GITLAB_TOKEN": "glpat-secret-value",
+    }
+    ctx = detect(environ)
+    assert (ctx.kind, ctx.repository, ctx.pull_request, ctx.sha) == ("gitlab", "1234", 17, "b" * 40)
+    assert ctx.api_url == "https://gitlab.example.com/api/v4"
+    assert ctx.token.reveal() == "glpat-secret-value"
+    assert ctx.summary_path is None and not ctx.github
+
+
+def test_ci_tokens_are_redacted_from_any_text():
+    remember_tokens(
+        {"GITHUB_TOKEN": "ghs_redact_me_please", "COMWIT_GITLAB_TOKEN": "glpat-redact-me"}
+    )
+    assert redact("a ghs_redact_me_please b glpat-redact-me") == "a <hidden> b <hidden>"

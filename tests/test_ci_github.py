@@ -1,0 +1,159 @@
+"""The living comment on GitHub, against a loopback stand-in of the REST API."""
+
+from __future__ import annotations
+
+import pytest
+
+from comwit.ci.comment import upsert
+from comwit.ci.forge import ForgeError
+from comwit.ci.github import ACTIONS_BOT, GitHub
+from comwit.secret import Secret
+
+from tests.forge_standins import Identity, github_standin
+
+MARKER = "<!-- comwit:plan manifest=comwit.toml project=proj environment= -->"
+TOKEN = "ghp_standin_user_token"
+
+
+@pytest.fixture
+def github():
+    with github_standin() as standin:
+        standin.add_token(TOKEN, Identity("deployer"))
+        yield standin
+
+
+@pytest.fixture
+def client():
+    """Make clients of the stand-in; each is closed when the test ends."""
+    made = []
+
+    def make(standin, token=TOKEN, **kwargs):
+        made.append(GitHub(standin.url, "acme/shop", Secret(token), **kwargs))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.close()
+
+
+def test_the_first_comment_is_one_post(github, client):
+    posted = upsert(client(github), 7, MARKER, MARKER + "\nplan v1", create=True)
+    assert posted.done == "created"
+    assert [(r.method, r.path) for r in github.writes()] == [
+        ("POST", "/repos/acme/shop/issues/7/comments")
+    ]
+    assert github.comments(7)[0]["body"] == MARKER + "\nplan v1"
+
+
+def test_the_comment_is_found_on_page_three_behind_seventy_others(github, client):
+    for n in range(70):
+        github.seed(7, "reviewer", f"comment {n}")
+    mine = github.seed(7, "deployer", MARKER + "\nplan v1")
+    posted = upsert(client(github, page_size=30), 7, MARKER, MARKER + "\nplan v2", create=True)
+    assert posted.done == "updated"
+    pages = [
+        r.query.get("page", "1")
+        for r in github.requests
+        if r.method == "GET" and "comments" in r.path
+    ]
+    assert pages == ["1", "2", "3"]
+    assert [(r.method, r.path) for r in github.writes()] == [
+        ("PATCH", f"/repos/acme/shop/issues/comments/{mine}")
+    ]
+    assert len(github.comments(7)) == 71
+
+
+def test_every_page_is_read_at_the_default_page_size_too(github, client):
+    for n in range(230):
+        github.seed(7, "reviewer", f"comment {n}")
+    github.seed(7, "deployer", MARKER + "\nold")
+    assert upsert(client(github), 7, MARKER, MARKER + "\nnew", create=True).done == "updated"
+    assert len([r for r in github.requests if r.method == "GET" and "comments" in r.path]) == 3
+
+
+def test_a_comment_of_another_user_with_the_same_marker_is_left_alone(github, client):
+    theirs = github.seed(7, "mallory", MARKER + "\nfake plan")
+    posted = upsert(client(github), 7, MARKER, MARKER + "\nreal plan", create=True)
+    assert posted.done == "created"
+    assert github.comments(7)[0] == {
+        "id": theirs,
+        "author": "mallory",
+        "body": MARKER + "\nfake plan",
+        "system": False,
+    }
+
+
+def test_a_quoted_marker_is_not_our_comment(github, client):
+    github.seed(7, "deployer", "> " + MARKER + "\n> plan\n\nlooks good")
+    assert upsert(client(github), 7, MARKER, MARKER + "\nplan", create=True).done == "created"
+
+
+def test_an_installation_token_matches_comments_by_github_actions_bot(github, client):
+    github.add_token("ghs_installation", Identity("my-repo", installation=True))
+    first = upsert(client(github, "ghs_installation"), 7, MARKER, MARKER + "\nv1", create=True)
+    second = upsert(client(github, "ghs_installation"), 7, MARKER, MARKER + "\nv2", create=True)
+    assert (first.done, second.done) == ("created", "updated")
+    assert [c["author"] for c in github.comments(7)] == [ACTIONS_BOT]
+    user = [r for r in github.requests if r.path == "/user"]
+    assert len(user) == 2  # asked each time, answered 403 each time
+
+
+def test_the_same_body_is_not_written_again(github, client):
+    github.seed(7, "deployer", MARKER + "\nsame")
+    assert upsert(client(github), 7, MARKER, MARKER + "\nsame", create=True).done == "unchanged"
+    assert github.writes() == []
+
+
+def test_no_comment_is_created_when_not_asked_to(github, client):
+    assert upsert(client(github), 7, MARKER, MARKER + "\nno changes", create=False).done == "none"
+    assert github.writes() == []
+
+
+def test_a_read_only_token_is_a_403_forge_error(github, client):
+    github.add_token("ghs_fork", Identity("fork", installation=True, can_write=False))
+    with pytest.raises(ForgeError) as caught:
+        upsert(client(github, "ghs_fork"), 7, MARKER, MARKER + "\nplan", create=True)
+    assert caught.value.status == 403
+    assert "Resource not accessible by integration" in str(caught.value)
+
+
+def test_a_body_over_65536_characters_is_refused_with_422(github, client):
+    with pytest.raises(ForgeError) as caught:
+        upsert(client(github), 7, MARKER, MARKER + "x" * 70_000, create=True)
+    assert caught.value.status == 422 and "too long" in str(caught.value)
+
+
+def test_a_wrong_token_is_401_and_never_shown(github, client):
+    with pytest.raises(ForgeError) as caught:
+        upsert(client(github, "ghp_wrong_token_value"), 7, MARKER, MARKER, create=True)
+    assert caught.value.status == 401
+    assert "ghp_wrong_token_value" not in str(caught.value)
+
+
+def test_pages_are_bounded(github, client):
+    for n in range(100):
+        github.seed(7, "reviewer", f"comment {n}")
+    with pytest.raises(ForgeError, match="more than 2 pages"):
+        upsert(client(github, page_size=30, max_pages=2), 7, MARKER, MARKER, create=True)
+
+
+def test_the_pull_request_of_a_merge_commit(github, client):
+    github.merged("c" * 40, 12)
+    assert client(github).pull_request_of("c" * 40) == 12
+    assert client(github).pull_request_of("d" * 40) is None
+    assert github.requests[-1].path == f"/repos/acme/shop/commits/{'d' * 40}/pulls"
+
+
+def test_requests_carry_the_token_and_the_api_version(github, client):
+    client(github).own_login()
+    request = github.requests[0]
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["x-github-api-version"] == "2022-11-28"
+    assert request.headers["user-agent"].startswith("comwit/")
+
+
+def test_no_answer_is_a_forge_error_not_a_hang():
+    forge = GitHub("http://127.0.0.1:9", "acme/shop", Secret(TOKEN))
+    with pytest.raises(ForgeError, match="GET"):
+        forge.own_login()
+    forge.close()

@@ -1,0 +1,87 @@
+"""Step outputs ($GITHUB_OUTPUT) and the job summary ($GITHUB_STEP_SUMMARY, 1 MiB a step)."""
+
+from __future__ import annotations
+
+import json
+
+from comwit.apply.result import ApplyResult, Outcome
+from comwit.ci.outputs import apply_outputs, format_outputs, plan_outputs, write_outputs
+from comwit.ci.summary import LIMIT, append_summary
+from comwit.render.markdown import render_markdown
+
+from tests.test_render import sample_plan
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    """Read a $GITHUB_OUTPUT file the way the runner does."""
+    values: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                body.append(inner)
+            values[name] = "\n".join(body)
+        else:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values
+
+
+def test_plan_outputs_say_whether_anything_changes_and_how_much():
+    values = plan_outputs(sample_plan(), "plan.json")
+    assert values["has-changes"] == "true"
+    assert (values["to-upload"], values["to-detach"], values["to-set-env"]) == ("1", "1", "2")
+    assert (values["to-create"], values["to-rollback"], values["held-back"]) == ("0", "0", "1")
+    assert values["plan-path"] == "plan.json"
+    assert "plan-path" not in plan_outputs(sample_plan())
+
+
+def test_json_values_use_the_delimiter_form_and_read_back(tmp_path):
+    result = ApplyResult(
+        (Outcome("web", "done"), Outcome("api", "failed", "boom"), Outcome("db", "skipped"))
+    )
+    values = apply_outputs(result, {"web": "https://web.example.net"})
+    path = tmp_path / "out"
+    path.write_text("earlier=1\n")
+    write_outputs(path, values)
+    text = path.read_text()
+    assert "\nurls<<ghadelimiter_" in text and "\nfailed-apps<<ghadelimiter_" in text
+    read = parse_outputs(text)
+    assert read["earlier"] == "1"
+    assert json.loads(read["urls"]) == {"web": "https://web.example.net"}
+    assert json.loads(read["failed-apps"]) == ["api", "db"]
+    assert (read["done"], read["failed"], read["skipped"]) == ("1", "1", "1")
+
+
+def test_a_value_with_a_line_break_cannot_inject_another_output():
+    text = format_outputs({"x": "a\nhas-changes=false"})
+    assert parse_outputs(text) == {"x": "a\nhas-changes=false"}
+
+
+def test_summary_is_appended_and_fits_in_what_the_step_has_left(tmp_path):
+    path = tmp_path / "summary.md"
+    path.write_text("# Earlier step output\n")
+    plan = sample_plan()
+    assert append_summary(path, lambda budget: render_markdown(plan, budget=budget))
+    text = path.read_text()
+    assert text.startswith("# Earlier step output\n\n<!-- comwit:plan ")
+    assert "| `api` |" in text
+
+
+def test_summary_never_makes_the_file_exceed_one_mebibyte(tmp_path):
+    path = tmp_path / "summary.md"
+    path.write_bytes(b"x" * (LIMIT - 3000))
+    big = "é" * 10_000  # two bytes each: characters are not bytes
+    assert append_summary(path, lambda budget: big[:budget])
+    assert LIMIT - 3000 < path.stat().st_size <= LIMIT
+
+
+def test_a_full_summary_gets_nothing(tmp_path):
+    path = tmp_path / "summary.md"
+    path.write_bytes(b"x" * (LIMIT - 10))
+    assert not append_summary(path, lambda budget: "# plan\n")
+    assert path.stat().st_size == LIMIT - 10
