@@ -17,14 +17,14 @@ CASES = [
     ("toml syntax: unclosed table", "version = 1\n[apps.web\n", "comwit.toml:2:10: invalid TOML"),
     ("toml syntax: duplicate key", "version = 1\nversion = 1\n", "comwit.toml:2:"),
     ("toml syntax: unterminated string", 'version = 1\nproject = "demo\n', "comwit.toml:2:"),
-    ("missing version", 'project = "demo"\n' + VALID_APP, "comwit.toml: version: missing"),
+    ("missing version", 'project = "demo"\n' + VALID_APP, "comwit.toml:1:1: version: missing"),
     ("version 2", "version = 2\n" + VALID_APP, "comwit.toml:1:1: version: must be 1, got 2"),
     (
         "version as string",
         'version = "1"\n' + VALID_APP,
         "comwit.toml:1:1: version: must be 1, got '1'",
     ),
-    ("no apps", HEAD, "comwit.toml: apps: no apps: add at least one [apps.NAME] table"),
+    ("no apps", HEAD, "comwit.toml:1:1: apps: no apps: add at least one [apps.NAME] table"),
     ("empty apps table", HEAD + "[apps]\n", "comwit.toml:3:1: apps: no apps"),
     (
         "project not a string",
@@ -325,7 +325,7 @@ def test_unknown_environment_lists_the_known_ones(tmp_path, monkeypatch, capsys)
     assert main(["validate", "--env", "prod"]) == 1
     err = capsys.readouterr().err
     assert err == (
-        "error: comwit.toml: --env 'prod': unknown environment; known: production, staging; "
+        "error: comwit.toml:1:1: --env 'prod': unknown environment; known: production, staging; "
         "did you mean 'production'?\n"
     )
 

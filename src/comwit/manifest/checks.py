@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from pathlib import Path
 
 from comwit.errors import ManifestError, Problem
 from comwit.manifest.interpolate import Interpolated, MissingVariableError, interpolate
@@ -20,14 +21,23 @@ def build_dir_problems(
     for name, app in loaded.apps.items():
         if app.build_dir is None or (names is not None and name not in names):
             continue
-        if not app.build_dir.exists():
-            message = f"build directory {app.build_dir} does not exist; build the app first"
-        elif not app.build_dir.is_dir():
-            message = f"{app.build_dir} is not a directory; point build_dir at the built output"
-        else:
-            continue
-        problems.append(loaded.source.problem(("apps", name, "build_dir"), message))
+        message = _build_dir_problem(app.build_dir)
+        if message:
+            problems.append(loaded.source.problem(("apps", name, "build_dir"), message))
     return problems
+
+
+def _build_dir_problem(build_dir: Path) -> str | None:
+    try:
+        if not build_dir.exists():
+            return f"build directory {build_dir} does not exist; build the app first"
+        if not build_dir.is_dir():
+            return f"{build_dir} is not a directory; point build_dir at the built output"
+    except ValueError:  # a NUL character: no file system takes it
+        return "is not a usable path (it holds a NUL character); fix build_dir"
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        return f"is not a usable path ({exc.strerror}); fix build_dir"
+    return None
 
 
 def resolve_env(

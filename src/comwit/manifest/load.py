@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from comwit.errors import ManifestError, Problem
 from comwit.manifest.hostname import normalize_hostname
+from comwit.manifest.limits import MAX_BYTES, TOO_DEEP, overflow, too_deep
 from comwit.manifest.locate import locate
 from comwit.manifest.model import AppSettings, AppSpec, DnsMode, Manifest
 from comwit.manifest.overlay import merge
@@ -28,6 +29,7 @@ from comwit.manifest.problems import SourceMap, suggest, validation_problems
 DEFAULT_FILE = "comwit.toml"
 DEFAULT_LEDGER_FILE = ".comwit/state.json"
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_LONG_NUMBER = re.compile(r"[0-9_]{4000,}")
 
 
 @dataclass(frozen=True)
@@ -126,12 +128,43 @@ def _read(path: Path) -> tuple[bytes, dict[str, Any], SourceMap]:
         raise ManifestError(
             [Problem(name, None, None, "", f"cannot be read: {exc.strerror}")]
         ) from None
+    if len(raw) > MAX_BYTES:
+        size = f"{len(raw) / 1024 / 1024:.1f} MiB"
+        limit = f"{MAX_BYTES // 1024 // 1024} MiB"
+        raise ManifestError([Problem(name, 1, 1, "", f"is {size}; a manifest is at most {limit}")])
     text = _decode(raw, name)
+    document = _parse(text, name)
+    source = SourceMap(name, locate(text))
+    deep = too_deep(document)
+    if deep is not None:
+        raise ManifestError([source.problem(deep, TOO_DEEP)])
+    return raw, document, source
+
+
+def _parse(text: str, name: str) -> dict[str, Any]:
+    where = overflow(text)
+    if where is not None:
+        raise ManifestError([Problem(name, *where, "", TOO_DEEP)])
     try:
-        document = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ManifestError([_syntax_problem(name, str(exc))]) from None
-    return raw, document, SourceMap(name, locate(text))
+        raise ManifestError([_syntax_problem(text, name, str(exc))]) from None
+    except ValueError:  # an integer literal with more digits than Python converts
+        line, column = _long_number(text)
+        message = "invalid TOML: an integer of more than 4000 digits; shorten it"
+        raise ManifestError([Problem(name, line, column, "", message)]) from None
+    except RecursionError:  # the scan above should prevent it; a clear error all the same
+        raise ManifestError([Problem(name, 1, 1, "", TOO_DEEP)]) from None
+
+
+def _long_number(text: str) -> tuple[int, int]:
+    match = _LONG_NUMBER.search(text)
+    return _position_of(text, match.start()) if match else (1, 1)
+
+
+def _position_of(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -146,14 +179,15 @@ def _decode(raw: bytes, name: str) -> str:
         ) from None
 
 
-def _syntax_problem(name: str, message: str) -> Problem:
+def _syntax_problem(text: str, name: str, message: str) -> Problem:
     match = _TOML_POSITION.search(message)
     if match:
         what = message[: match.start()]
         line, column = int(match.group(1)), int(match.group(2))
         return Problem(name, line, column, "", f"invalid TOML: {what}; fix the syntax")
     what = message.removesuffix(" (at end of document)")
-    return Problem(name, None, None, "", f"invalid TOML at the end of the file: {what}")
+    line, column = _position_of(text, len(text.rstrip()))
+    return Problem(name, line, column, "", f"invalid TOML at the end of the file: {what}")
 
 
 def _select_environment(
@@ -164,9 +198,7 @@ def _select_environment(
     environments = document.get("environments")
     known = sorted(environments) if isinstance(environments, dict) else []
     if env not in known:
-        raise ManifestError(
-            [Problem(source.file, None, None, "", _unknown_environment(env, known))]
-        )
+        raise ManifestError([Problem(source.file, 1, 1, "", _unknown_environment(env, known))])
     overlay = environments[env] if isinstance(environments, dict) else None
     if not isinstance(overlay, dict):
         return document, source  # the model reports that the overlay is not a table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import math
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,12 +42,14 @@ class SourceMap:
         line, column = self._position(source)
         return Problem(self.file, line, column, format_path(source), message)
 
-    def _position(self, path: Path) -> tuple[int | None, int | None]:
+    def _position(self, path: Path) -> tuple[int, int]:
+        """Where `path`, or its longest prefix that the file spells out, starts; a problem
+        with the file as a whole (a missing top-level key) is at its start, 1:1."""
         for end in range(len(path), 0, -1):
             position = self.positions.get(path[:end])
             if position is not None:
                 return position
-        return None, None
+        return 1, 1
 
 
 def format_path(path: Path) -> str:
@@ -210,6 +213,8 @@ def _members(annotation: Any) -> list[Any]:
 
 
 def _got(value: object) -> str:
+    if _huge(value):
+        return f"got an integer{_show(value)}"
     return f"got{_show(value)}" if _show(value) else f"got a {toml_type(value)}"
 
 
@@ -217,5 +222,11 @@ def _show(value: object) -> str:
     """` 'value'` (with its leading space) for a short scalar; nothing for a table or array."""
     if isinstance(value, dict | list):
         return ""
+    if isinstance(value, int) and _huge(value):  # too long for str(): Python refuses it
+        return f" of about {int(value.bit_length() * math.log10(2)) + 1} digits"
     text = repr(value) if isinstance(value, str) else str(value).lower()
     return " " + (text if len(text) <= 40 else text[:37] + "...")
+
+
+def _huge(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128
