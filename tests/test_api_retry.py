@@ -15,6 +15,7 @@ from comwit.errors import (
     ApiTimeoutError,
     ConflictError,
     ConnectFailedError,
+    RateLimitedError,
     TlsError,
     UnexpectedStatusError,
     UpstreamError,
@@ -96,7 +97,7 @@ def test_retry_after_is_honoured(api, time_):
 
 def test_a_retry_after_beyond_the_budget_stops_retrying(api, time_):
     route = api.get("/v1/projects/p1/apps").mock(return_value=bad_gateway(**{"Retry-After": "120"}))
-    with pytest.raises(UpstreamError):
+    with pytest.raises(UpstreamError, match=r"asked to wait 120 s .*longer than comwit waits"):
         call(api, time_, "list_apps", "p1")
     assert route.call_count == 1
     assert time_.sleeps == []
@@ -241,3 +242,80 @@ def test_backoff_grows_exponentially_up_to_the_cap_with_jitter_in_the_upper_half
     policy = RetryPolicy(base_delay=0.5, max_delay=8.0)
     assert [policy.backoff(n, 0.0) for n in range(1, 8)] == [0.25, 0.5, 1, 2, 4, 4, 4]
     assert [policy.backoff(n, 0.999) for n in (1, 7)] == pytest.approx([0.5, 8.0], rel=1e-3)
+
+
+def too_many(**headers):
+    return httpx.Response(429, json={"title": "Too Many Requests"}, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "verb", "path", "answer"),
+    [
+        ("list_apps", ("p1",), "GET", "/v1/projects/p1/apps", APPS),
+        ("list_env", ("p1", "app-1"), "GET", f"{P}/environment", {"variables": []}),
+        (
+            "put_env",
+            ("p1", "app-1", "COMWIT_LEDGER", "{}"),
+            "PUT",
+            f"{P}/environment/COMWIT_LEDGER",
+            {"key": "COMWIT_LEDGER"},
+        ),
+        ("attach_domain", ("p1", "app-1", "a.example.com"), "POST", f"{P}/domains", DOMAIN),
+        (
+            "create_app",
+            ("p1", "web"),
+            "POST",
+            "/v1/projects/p1/apps",
+            {"app": {"app_id": "app-1", "name": "web"}},
+        ),
+        (
+            "rollback",
+            ("p1", "app-1", "b1"),
+            "POST",
+            f"{P}/rollbacks",
+            {"app_id": "app-1", "build_id": "b1"},
+        ),
+    ],
+)
+def test_a_429_with_retry_after_is_waited_out_and_retried(
+    api, time_, name, args, verb, path, answer
+):
+    route = api.request(verb, path).mock(
+        side_effect=[too_many(**{"Retry-After": "1"}), httpx.Response(200, json=answer)]
+    )
+    call(api, time_, name, *args)
+    assert route.call_count == 2
+    assert time_.sleeps == [1.0]
+
+
+def test_a_429_without_retry_after_backs_off(api, time_):
+    route = api.get("/v1/projects/p1/apps").mock(
+        side_effect=[too_many(), too_many(), httpx.Response(200, json=APPS)]
+    )
+    call(api, time_, "list_apps", "p1")
+    assert route.call_count == 3
+    assert time_.sleeps == [0.25, 0.5]
+
+
+def test_a_429_asking_for_more_than_the_bound_fails_at_once_saying_so(api, time_):
+    route = api.put(f"{P}/environment/A").mock(return_value=too_many(**{"Retry-After": "600"}))
+    with pytest.raises(RateLimitedError, match=r"failed with 429.*asked to wait 600 s"):
+        call(api, time_, "put_env", "p1", "app-1", "A", "1")
+    assert route.call_count == 1
+    assert time_.sleeps == []
+
+
+def test_a_create_is_retried_only_after_a_429(api, time_):
+    route = api.post("/v1/projects/p1/apps").mock(side_effect=[too_many(), bad_gateway()])
+    with pytest.raises(UpstreamError):
+        call(api, time_, "create_app", "p1", "web")
+    assert route.call_count == 2
+
+
+def test_a_deploy_answered_429_is_not_resent(api, time_, tmp_path):
+    artifact = tmp_path / "app.tar.zst"
+    artifact.write_bytes(b"zstd")
+    route = api.post(f"{P}/deployments").mock(return_value=too_many(**{"Retry-After": "1"}))
+    with pytest.raises(RateLimitedError):
+        call(api, time_, "deploy", "p1", "app-1", artifact)
+    assert route.call_count == 1

@@ -11,6 +11,7 @@
     │   │   ├── ForbiddenError           403
     │   │   ├── NotFoundError            404
     │   │   ├── ConflictError            409
+    │   │   ├── RateLimitedError         429
     │   │   ├── FeatureDisabledError     501
     │   │   ├── UpstreamError            502
     │   │   └── UnexpectedStatusError    any other status
@@ -156,6 +157,11 @@ class NotFoundError(ApiStatusError):
 class ConflictError(ApiStatusError):
     status = 409
     hint = "it conflicts with existing state"
+
+
+class RateLimitedError(ApiStatusError):
+    status = 429
+    hint = "the API is limiting the rate of requests; retry later"
 
 
 class FeatureDisabledError(ApiStatusError):

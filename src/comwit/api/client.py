@@ -19,6 +19,7 @@ import httpx
 
 from comwit import __version__
 from comwit.api import assumed
+from comwit.api.limits import DEFAULT_REQUEST_SECONDS, Deadline, Deadlines
 from comwit.api.models import (
     App,
     AppDeleteReport,
@@ -36,19 +37,18 @@ from comwit.api.models import (
     ProjectList,
     RollbackResult,
 )
-from comwit.api.retry import DEFAULT_RETRY, Pacing, RetryPolicy, with_retries
-from comwit.api.transport import decode, decode_object, send
+from comwit.api.retry import DEFAULT_RETRY, Pacing, RetryPolicy, is_rate_limited, with_retries
+from comwit.api.transport import ACCEPT_ENCODING, decode, decode_object, send
 from comwit.api.upload import (
     Progress,
     deploy_query,
     open_artifact,
     stream_chunks,
-    upload_timeout,
 )
 from comwit.errors import ApiError, UnexpectedStatusError
 from comwit.secret import Secret
 
-DEFAULT_TIMEOUT: Final = 30.0
+DEFAULT_TIMEOUT: Final = DEFAULT_REQUEST_SECONDS
 DnsMode = Literal["external_records", "managed_project_domain"]
 
 # Safe to repeat after a lost answer: reads, and the writes the contract calls idempotent.
@@ -85,24 +85,35 @@ class ComwitClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self.base_url = base_url
         self._token = token
         self._retry = retry
         self._timeout = timeout
+        self._deadlines = deadlines or Deadlines(request=timeout)
         self._pacing = Pacing(sleep=sleep, clock=clock, jitter=jitter)
         self._requests_sent = 0
         self._http = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
             timeout=timeout,
-            headers={"User-Agent": f"comwit/{__version__}", "Accept": "application/json"},
+            headers={
+                "User-Agent": f"comwit/{__version__}",
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
         )
 
     @property
     def timeout(self) -> float:
-        """Seconds each network operation may take (uploads get more: `upload_timeout`)."""
+        """Seconds each network operation may take (a request's total: `deadlines`)."""
         return self._timeout
+
+    @property
+    def deadlines(self) -> Deadlines:
+        """The total time each request may take (uploads: by their size)."""
+        return self._deadlines
 
     @property
     def requests_sent(self) -> int:
@@ -173,7 +184,7 @@ class ComwitClient:
         """Upload `artifact` as the app's new active build. Sent once, never retried."""
         path = _v1("projects", project, "apps", app_id, "deployments")
         with open_artifact(artifact) as (file, size):
-            limit = upload_timeout(size, self._timeout)
+            limit = self._deadlines.for_upload(size)
             response = await self._call(
                 "POST",
                 path,
@@ -181,7 +192,7 @@ class ComwitClient:
                 params=deploy_query(hosts, env_ref, max_concurrent_requests),
                 content=stream_chunks(file, size, progress),
                 headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-                timeout=httpx.Timeout(self._timeout, read=limit),
+                timeout=httpx.Timeout(self._timeout, read=limit.seconds),
                 deadline=limit,
             )
         return decode(response, DeployResult)
@@ -266,7 +277,7 @@ class ComwitClient:
         *,
         route: str,
         auth: bool = True,
-        deadline: float | None = None,
+        deadline: Deadline | None = None,
         headers: dict[str, str] | None = None,
         **request: Any,
     ) -> httpx.Response:
@@ -274,11 +285,19 @@ class ComwitClient:
         if auth:
             all_headers["Authorization"] = f"Bearer {self._token.reveal()}"
         built = self._http.build_request(method, path, headers=all_headers, **request)
-        if route in assumed.NON_IDEMPOTENT_ROUTES or route not in _REPEATABLE:
-            return await self._send(built, deadline)
-        return await with_retries(lambda: self._send(built, deadline), self._retry, self._pacing)
+        limit = deadline or self._deadlines.for_request()
+        if route == "deploy":  # its body is a stream from disk: it cannot be sent twice
+            return await self._send(built, limit)
+        # A 429 says the API did not act on the request, so any request may repeat after it.
+        repeatable = route not in assumed.NON_IDEMPOTENT_ROUTES and route in _REPEATABLE
+        return await with_retries(
+            lambda: self._send(built, limit),
+            self._retry,
+            self._pacing,
+            retry_on=None if repeatable else is_rate_limited,
+        )
 
-    async def _send(self, request: httpx.Request, deadline: float | None) -> httpx.Response:
+    async def _send(self, request: httpx.Request, deadline: Deadline) -> httpx.Response:
         self._requests_sent += 1
         return await send(self._http, request, deadline=deadline)
 

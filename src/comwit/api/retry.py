@@ -1,7 +1,8 @@
 """Observe and execute steps, resilience: repeat a request that is safe to repeat.
 
-Only 502 answers, failed connections, dropped connections and timeouts are retried, with
-exponential backoff and jitter (or the server's Retry-After), bounded in count and in time.
+Only 502 and 429 answers, failed connections, dropped connections and timeouts are retried,
+with exponential backoff and jitter (or the server's Retry-After), bounded in count and in
+time. A Retry-After beyond the bounds fails at once, saying so.
 """
 
 from __future__ import annotations
@@ -20,12 +21,19 @@ from comwit.errors import (
     ApiTimeoutError,
     ConnectFailedError,
     ConnectionDroppedError,
+    RateLimitedError,
     UpstreamError,
 )
 
 T = TypeVar("T")
 _log = logging.getLogger("comwit.api")
-_RETRYABLE: Final = (UpstreamError, ConnectFailedError, ApiTimeoutError, ConnectionDroppedError)
+_RETRYABLE: Final = (
+    UpstreamError,
+    RateLimitedError,
+    ConnectFailedError,
+    ApiTimeoutError,
+    ConnectionDroppedError,
+)
 
 
 @dataclass(frozen=True)
@@ -62,11 +70,22 @@ def is_retryable(error: ApiError) -> bool:
     return isinstance(error, _RETRYABLE)
 
 
+def is_rate_limited(error: ApiError) -> bool:
+    """A 429: the API did not act on the request, so even a write that is not idempotent
+    may be sent again."""
+    return isinstance(error, RateLimitedError)
+
+
 async def with_retries(
-    attempt: Callable[[], Awaitable[T]], policy: RetryPolicy, pacing: Pacing
+    attempt: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    pacing: Pacing,
+    *,
+    retry_on: Callable[[ApiError], bool] | None = None,
 ) -> T:
     """Run `attempt` until it succeeds, fails for good, or the policy's bounds are reached;
-    then raise the last error as it is."""
+    then raise the last error as it is. `retry_on` picks the errors worth a repeat
+    (default: `is_retryable`)."""
     started = pacing.clock()
     tries = 0
     while True:
@@ -74,6 +93,8 @@ async def with_retries(
         try:
             return await attempt()
         except ApiError as error:
+            if not (retry_on or is_retryable)(error) or tries >= policy.attempts:
+                raise
             delay = _next_delay(error, tries, policy, pacing, pacing.clock() - started)
             if delay is None:
                 raise
@@ -84,9 +105,15 @@ async def with_retries(
 def _next_delay(
     error: ApiError, tries: int, policy: RetryPolicy, pacing: Pacing, elapsed: float
 ) -> float | None:
-    if not is_retryable(error) or tries >= policy.attempts:
-        return None
     asked = error.retry_after if isinstance(error, ApiStatusError) else None
+    if asked is not None and elapsed + asked > policy.budget:
+        # Fail now rather than sleep past the bound, and say why (the error keeps its class).
+        error.args = (
+            f"{error}; it asked to wait {asked:g} s before trying again (Retry-After), "
+            f"longer than comwit waits ({max(0.0, policy.budget - elapsed):.0f} s): "
+            "try again later",
+        )
+        return None
     delay = asked if asked is not None else policy.backoff(tries, pacing.jitter())
     if elapsed + delay > policy.budget:
         return None

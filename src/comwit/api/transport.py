@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import zlib
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar
@@ -17,6 +18,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from comwit.api import assumed
+from comwit.api.limits import MAX_ANSWER_BYTES, Deadline
 from comwit.api.models import ProblemDetail
 from comwit.errors import (
     ApiError,
@@ -31,6 +33,7 @@ from comwit.errors import (
     FeatureDisabledError,
     ForbiddenError,
     NotFoundError,
+    RateLimitedError,
     TlsError,
     UnauthorizedError,
     UnexpectedStatusError,
@@ -46,26 +49,44 @@ _BY_STATUS: Final[dict[int, type[ApiStatusError]]] = {
     403: ForbiddenError,
     404: NotFoundError,
     409: ConflictError,
+    429: RateLimitedError,
     501: FeatureDisabledError,
     502: UpstreamError,
 }
 _RAW_DETAIL_LIMIT: Final = 300
+# Headers about the bytes on the wire, which no longer describe the decoded body.
+_FRAMING: Final = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+ACCEPT_ENCODING: Final = "gzip"  # the one encoding decoded here, within the cap
 _CHECK_URL: Final = "check the API URL (--api-url or COMWIT_API_URL) and the network"
 
 
 async def send(
-    http: httpx.AsyncClient, request: httpx.Request, *, deadline: float | None = None
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    deadline: Deadline,
+    limit: int = MAX_ANSWER_BYTES,
 ) -> httpx.Response:
-    """Send `request` and read the whole answer; raise an `ApiError` unless it is a 2xx.
-
-    `deadline` bounds the whole exchange in seconds (httpx's own timeouts are per operation).
-    """
+    """Send `request` and read the whole answer, at most `limit` bytes once decoded, all
+    within `deadline`; raise an `ApiError` unless it is a 2xx."""
+    stage = ["connecting, sending or waiting for the answer"]
     try:
-        async with asyncio.timeout(deadline):
-            response = await http.send(request)
+        async with asyncio.timeout(deadline.seconds):
+            streamed = await http.send(request, stream=True)
+            stage[0] = "reading the answer"
+            try:
+                body = await _read_capped(streamed, limit)
+            finally:
+                await streamed.aclose()
     except (httpx.HTTPError, TimeoutError) as exc:
         _scrub(exc)
-        raise _transport_error(exc, request) from exc
+        raise _transport_error(exc, request, deadline, stage[0]) from exc
+    response = httpx.Response(
+        streamed.status_code,
+        headers=[(k, v) for k, v in streamed.headers.multi_items() if k not in _FRAMING],
+        content=body,
+        request=request,
+    )
     if not response.is_success:
         raise status_error(response)
     return response
@@ -124,6 +145,74 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+# -- reading a bounded answer -------------------------------------------------------------
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The answer's body, decoded, or ApiResponseError once it passes `limit` bytes: an
+    endless body or a compression bomb ends there, never in memory exhaustion."""
+    if response.is_stream_consumed:  # built in memory (an injected transport): read already
+        if len(response.content) > limit:
+            raise _too_large(response, limit)
+        return response.content
+    inflate = _decoder(response)
+    declared = response.headers.get("Content-Length", "")
+    if inflate is None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(response, limit)
+    parts: list[bytes] = []
+    size = 0
+    async for raw in response.aiter_raw():
+        chunk = raw if inflate is None else _inflate(response, inflate, raw, limit - size + 1)
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(response, limit)
+        parts.append(chunk)
+    if inflate is not None and not inflate.eof:
+        raise _corrupt(response, "it ends before the gzip stream does")
+    return b"".join(parts)
+
+
+def _inflate(response: httpx.Response, inflate: zlib._Decompress, raw: bytes, most: int) -> bytes:
+    try:
+        return inflate.decompress(raw, most)
+    except zlib.error as exc:
+        raise _corrupt(response, str(exc)) from exc
+
+
+def _corrupt(response: httpx.Response, why: str) -> ApiResponseError:
+    method, path = _where(response.request)
+    return ApiResponseError(
+        f"{method} {path}: the answer's gzip encoding is corrupt ({why}); {_CHECK_URL}",
+        method=method,
+        path=path,
+    )
+
+
+def _decoder(response: httpx.Response) -> zlib._Decompress | None:
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    method, path = _where(response.request)
+    raise ApiResponseError(
+        f"{method} {path}: the answer is encoded as {_clean(encoding)!r}, which comwit "
+        f"did not ask for; {_CHECK_URL}",
+        method=method,
+        path=path,
+    )
+
+
+def _too_large(response: httpx.Response, limit: int) -> ApiResponseError:
+    method, path = _where(response.request)
+    return ApiResponseError(
+        f"{method} {path}: the answer is larger than {limit // (1024 * 1024)} MiB, more than "
+        f"any answer of the Comwit API; {_CHECK_URL}",
+        method=method,
+        path=path,
+    )
+
+
 # -- error statuses ---------------------------------------------------------------------
 
 
@@ -179,12 +268,21 @@ def _response_error(response: httpx.Response, problem: str) -> ApiResponseError:
 # -- no usable answer -------------------------------------------------------------------
 
 
-def _transport_error(exc: Exception, request: httpx.Request) -> ApiError:
+def _transport_error(
+    exc: Exception, request: httpx.Request, deadline: Deadline, stage: str
+) -> ApiError:
     method, path = _where(request)
     host = request.url.host
     reason = redact(str(exc) or type(exc).__name__)
     where = f"{method} {path}"
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+    if isinstance(exc, TimeoutError) and not isinstance(exc, httpx.TimeoutException):
+        return ApiTimeoutError(
+            f"{where}: {host} did not answer in time: the {deadline.what} passed ({stage}); "
+            f"{_maybe_sent(exc)}allow more time with COMWIT_TIMEOUT",
+            method=method,
+            path=path,
+        )
+    if isinstance(exc, httpx.TimeoutException):
         return ApiTimeoutError(
             f"{where}: {host} did not answer in time ({_timeout_kind(exc)}); "
             f"{_maybe_sent(exc)}allow more time with COMWIT_TIMEOUT",
@@ -234,7 +332,7 @@ def _timeout_kind(exc: Exception) -> str:
         httpx.WriteTimeout: "sending the request",
         httpx.PoolTimeout: "waiting for a free connection",
     }
-    return kinds.get(type(exc), "the overall time limit passed")
+    return kinds.get(type(exc), "an operation timed out")
 
 
 def _scrub(exc: BaseException) -> None:

@@ -2,7 +2,7 @@
 
 The file is read in fixed chunks as the connection takes them, never whole, so memory stays
 flat whatever the artifact's size. The time allowed grows with the size (see
-`upload_timeout`).
+`comwit.api.limits`).
 """
 
 from __future__ import annotations
@@ -16,18 +16,8 @@ from typing import BinaryIO, Final
 from comwit.errors import ArtifactError
 
 CHUNK_SIZE: Final = 1024 * 1024
-# The slowest uplink an upload is given time for: 512 KiB/s (about 4 Mbit/s).
-MIN_UPLOAD_RATE: Final = 512 * 1024
 
 Progress = Callable[[int], None]
-
-
-def upload_timeout(size: int, base: float) -> float:
-    """Seconds allowed for a whole upload of `size` bytes: `base + size / 512 KiB/s`.
-
-    100 MB with the default 30 s base gets about 3.8 minutes; 1 GB about 34 minutes.
-    """
-    return base + size / MIN_UPLOAD_RATE
 
 
 @contextmanager

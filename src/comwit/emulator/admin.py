@@ -40,6 +40,7 @@ class FailBody(_Strict):
     route: str | None = None
     count: int = Field(default=1, ge=1)
     status: int = Field(default=502, ge=400, le=599)
+    retry_after: int | None = Field(default=None, ge=0)  # seconds, sent as Retry-After
 
 
 class DropBody(_Strict):
@@ -98,7 +99,14 @@ async def add_latency(faults: FaultsDep, body: LatencyBody) -> dict[str, Any]:
 @router.post("/faults/fail")
 async def fail_next(faults: FaultsDep, body: FailBody) -> dict[str, Any]:
     _check_route(body.route)
-    faults.add_shot(Shot(kind="fail", route=body.route, remaining=body.count, status=body.status))
+    shot = Shot(
+        kind="fail",
+        route=body.route,
+        remaining=body.count,
+        status=body.status,
+        retry_after=body.retry_after,
+    )
+    faults.add_shot(shot)
     return faults.describe()
 
 

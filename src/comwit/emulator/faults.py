@@ -53,6 +53,7 @@ class Shot:
     remaining: int
     status: int = 502
     when: When = "before"
+    retry_after: int | None = None
 
 
 class Faults:
@@ -160,7 +161,7 @@ class FaultMiddleware:
         if shot is None or (shot.kind == "drop" and shot.when == "after"):
             await self.app(scope, body, exchange.send)
         elif shot.kind == "fail":
-            await exchange.fail(shot.status)
+            await exchange.fail(shot.status, shot.retry_after)
         else:
             await exchange.drop(shot.status)
         self.faults.on_upload(body.size)
@@ -215,12 +216,15 @@ class _Exchange:
             return  # the server then closes the connection mid-answer
         await self._send(message)
 
-    async def fail(self, status: int) -> None:
+    async def fail(self, status: int, retry_after: int | None = None) -> None:
         content = json.dumps(
             problem_body(status, "Injected fault: the emulator was told to fail this call.",
                          "injected_fault")
         ).encode()  # fmt: skip
-        await self.send(_start(status, len(content)))
+        start = _start(status, len(content))
+        if retry_after is not None:
+            start["headers"].append((b"retry-after", b"%d" % retry_after))
+        await self.send(start)
         await self.send({"type": "http.response.body", "body": content})
 
     async def drop(self, status: int) -> None:

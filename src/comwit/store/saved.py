@@ -23,6 +23,8 @@ from comwit.planner import Planned
 from comwit.store.files import write_atomically
 
 KIND = "comwit-plan"
+# A plan of 1,000 apps is about 3 MB; reading stops past this (a device, a wrong file).
+MAX_PLAN_BYTES = 32 * 1024 * 1024
 
 
 class ManifestRef(BaseModel):
@@ -104,14 +106,14 @@ def write_plan(path: Path, saved: SavedPlan) -> None:
 def read_plan(path: Path) -> SavedPlan:
     """A saved plan; PlanError names the file and what is wrong with it."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(_read_capped(path).decode("utf-8"))
     except FileNotFoundError:
         raise PlanError(
             f"{path}: no such plan file; make one with `comwit plan --out {path}`"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanError(f"{path}: cannot be read ({exc})") from None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise PlanError(f"{path}: is not JSON; was it written by `comwit plan --out`?") from None
     if not isinstance(document, dict) or document.get("kind") != KIND:
         raise PlanError(f'{path}: is not a comwit saved plan (no "kind": "{KIND}")')
@@ -128,6 +130,17 @@ def read_plan(path: Path) -> SavedPlan:
         raise PlanError(
             f"{path}: {where}: {first['msg']}; plan again with `comwit plan --out`"
         ) from None
+
+
+def _read_capped(path: Path) -> bytes:
+    with path.open("rb") as file:
+        data = file.read(MAX_PLAN_BYTES + 1)
+    if len(data) > MAX_PLAN_BYTES:
+        raise PlanError(
+            f"{path}: is larger than {MAX_PLAN_BYTES // 2**20} MiB, more than any saved plan; "
+            "was it written by `comwit plan --out`?"
+        )
+    return data
 
 
 def public_url(url: str) -> str:

@@ -1,0 +1,158 @@
+"""A loopback HTTP server that misbehaves in one chosen way: slow headers, a body trickling
+one byte at a time, an endless body, a gzip bomb, or a plain answer with a chosen status.
+
+It reads each request (head and Content-Length body) like a real server, then lets the
+chosen behaviour write the answer. It runs its own event loop in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import zlib
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+Behaviour = Callable[[asyncio.StreamWriter], Awaitable[None]]
+
+
+@dataclass
+class Hostile:
+    url: str
+    requests: list[str] = field(default_factory=list)  # "METHOD /path" as they came
+
+
+@contextmanager
+def hostile_server(behaviour: Behaviour) -> Iterator[Hostile]:
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    made: dict[str, asyncio.Server] = {}
+    hostile = Hostile(url="")
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                hostile.requests.append(" ".join(lines[0].split(" ")[:2]))
+                length = next(
+                    (
+                        int(line.split(":", 1)[1])
+                        for line in lines
+                        if line.lower().startswith("content-length:")
+                    ),
+                    0,
+                )
+                await reader.readexactly(length)
+                await behaviour(writer)
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def start() -> None:
+        made["server"] = await asyncio.start_server(handle, "127.0.0.1", 0)
+        ready.set()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait(10)
+    port = made["server"].sockets[0].getsockname()[1]
+    hostile.url = f"http://127.0.0.1:{port}"
+    try:
+        yield hostile
+    finally:
+
+        async def stop() -> None:
+            made["server"].close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+# -- behaviours -------------------------------------------------------------------------
+
+
+def slow_headers(interval: float) -> Behaviour:
+    """The status line, then the headers one byte every `interval` seconds, never ending."""
+
+    async def behave(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        while True:
+            writer.write(b"X")
+            await writer.drain()
+            await asyncio.sleep(interval)
+
+    return behave
+
+
+def slow_body(interval: float) -> Behaviour:
+    """Headers promising a 10,000-byte JSON body, then one byte every `interval` seconds."""
+
+    async def behave(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Content-Length: 10000\r\n\r\n")
+        while True:
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(interval)
+
+    return behave
+
+
+async def endless_body(writer: asyncio.StreamWriter) -> None:
+    """A chunked body of spaces that never ends, as fast as the client reads."""
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+    writer.write(b"Transfer-Encoding: chunked\r\n\r\n")
+    chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+    while True:
+        writer.write(chunk)
+        await writer.drain()
+
+
+def gzip_bomb(inflated_gib: int = 4) -> bytes:
+    """A gzip stream of about 1 KiB per MiB of zeros it inflates to (4 MB for 4 GiB):
+    one flushed 1 MiB segment repeated. It has no trailer: no reader should get that far."""
+    zeros = bytes(1 << 20)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    head = deflate.compress(zeros) + deflate.flush(zlib.Z_FULL_FLUSH)
+    segment = deflate.compress(zeros) + deflate.flush(zlib.Z_FULL_FLUSH)
+    return head + segment * (inflated_gib * 1024 - 1)
+
+
+def gzip_answer(body: bytes) -> Behaviour:
+    async def behave(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+        writer.write(b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body))
+        writer.write(body)
+        await writer.drain()
+
+    return behave
+
+
+def answer(status: int, body: object, headers: dict[str, str] | None = None) -> Behaviour:
+    """A complete JSON answer, the same for every request."""
+    content = json.dumps(body).encode()
+
+    async def behave(writer: asyncio.StreamWriter) -> None:
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        writer.write(
+            f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}"
+            f"Content-Length: {len(content)}\r\n\r\n".encode()
+            + content
+        )
+        await writer.drain()
+
+    return behave
