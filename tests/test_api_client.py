@@ -313,7 +313,9 @@ def test_deploy_is_bounded_by_its_overall_deadline(tmp_path):
         async with client:
             await client.deploy("p1", "app-1", artifact)
 
-    with pytest.raises(ApiTimeoutError, match=r"the 0\.05 s limit for uploading 0 bytes and its answer passed"):
+    with pytest.raises(
+        ApiTimeoutError, match=r"the 0\.05 s limit for uploading 0 bytes and its answer passed"
+    ):
         asyncio.run(go())
 
 

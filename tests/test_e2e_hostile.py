@@ -72,7 +72,10 @@ def test_a_body_trickling_one_byte_at_a_time_ends_within_the_deadline(root):
     took = time.monotonic() - started
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
-    assert "did not answer in time: the 0.5 s limit for one request passed (reading the answer)" in last
+    assert (
+        "did not answer in time: the 0.5 s limit for one request passed (reading the answer)"
+        in last
+    )
     # four tries of 0.5 s and at most 3.5 s of backoff between them, plus start-up
     assert took < 4 * 0.5 + 3.5 + 5
     assert len(server.requests) == 4
