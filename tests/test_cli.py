@@ -1,8 +1,19 @@
+import dataclasses
+import io
+import re
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from comwit import __version__
 from comwit.cli import main
+from comwit.cli.app import load_command
+from comwit.cli.commands import COMMANDS
+from comwit.cli.settings import Edges, OutputFormat, Settings, parse
+
+SRC = Path(__file__).parent.parent / "src" / "comwit"
 
 
 def test_version_flag_prints_the_version(capsys):
@@ -29,3 +40,92 @@ def test_python_dash_m_runs_the_same_entry_point():
 def test_no_arguments_prints_help_and_exits_0(capsys):
     assert main([]) == 0
     assert "Usage: comwit" in capsys.readouterr().out
+
+
+def test_help_lists_every_command_with_its_whole_summary(capsys):
+    assert main(["--help"]) == 0
+    commands = capsys.readouterr().out.split("Commands:\n", 1)[1]
+    assert "..." not in commands
+    flat = re.sub(r"\s+", " ", commands)
+    for entry in COMMANDS:
+        assert f" {entry.name} {entry.summary}" in f" {flat}", entry.name
+
+
+@pytest.mark.parametrize("entry", COMMANDS, ids=lambda e: e.name)
+def test_the_table_summary_is_the_first_paragraph_of_the_command_help(entry):
+    command = load_command(entry)
+    assert command.name == entry.name
+    assert re.sub(r"\s+", " ", (command.help or "").split("\n\n")[0]) == entry.summary
+
+
+def test_emulator_help_shows_whole_summaries(capsys):
+    assert main(["emulator", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "..." not in out.split("Commands:\n", 1)[1]
+    assert "a member of these projects." in re.sub(r"\s+", " ", out)
+
+
+def test_version_and_help_import_neither_httpx_nor_pydantic():
+    script = (
+        "import sys, io; from comwit.cli import main; "
+        "assert main(['--version']) == 0; v = set(sys.modules); "
+        "assert main(['--help']) == 0; h = set(sys.modules); "
+        "heavy = ('httpx', 'pydantic', 'zstandard', 'fastapi', 'rich'); "
+        "print(sorted(m for m in heavy if m in v), sorted(m for m in heavy if m in h), "
+        "'typer' in v)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "[] [] False"
+
+
+def test_shared_options_parse_into_one_frozen_settings_value():
+    edges = Edges({"NO_COLOR": "1"}, io.StringIO(), io.StringIO(), io.StringIO())
+    given = {
+        "manifest": Path("x.toml"),
+        "env": "staging",
+        "app": ["w*"],
+        "exclude_app": ["api"],
+        "output_format": "json",
+        "quiet": True,
+        "concurrency": 3,
+    }
+    settings = parse(given, edges)
+    assert (settings.manifest, settings.env, settings.include, settings.exclude) == (
+        Path("x.toml"),
+        "staging",
+        ("w*",),
+        ("api",),
+    )
+    assert (settings.output_format, settings.concurrency) == (OutputFormat.json, 3)
+    assert settings.console.verbosity < 0
+    assert settings.environ == {"NO_COLOR": "1"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.env = "prod"  # type: ignore[misc]
+
+
+def test_the_manifest_defaults_to_comwit_toml_when_not_given():
+    edges = Edges({}, io.StringIO(), io.StringIO(), io.StringIO())
+    settings = parse({}, edges)
+    assert isinstance(settings, Settings)
+    assert (settings.manifest_file, settings.manifest) == (None, Path("comwit.toml"))
+
+
+def test_a_command_writes_to_the_streams_main_is_given(tmp_path):
+    (tmp_path / "comwit.toml").write_text('version = 1\n[apps.web]\nbuild_dir = "."\n')
+    out, err = io.StringIO(), io.StringIO()
+    edges = Edges({}, io.StringIO(), out, err)
+    assert main(["validate", "-f", str(tmp_path / "comwit.toml")], edges=edges) == 0
+    assert "is valid: 1 app (web)" in out.getvalue()
+    assert main(["validate", "-f", str(tmp_path / "missing.toml")], edges=edges) == 1
+    assert err.getvalue().startswith("error: ")
+
+
+def test_exit_codes_are_defined_in_one_module_only():
+    defined = [
+        path.relative_to(SRC).as_posix()
+        for path in SRC.rglob("*.py")
+        if re.search(r"^EXIT_\w+\s*(:[^=]*)?=", path.read_text(), re.MULTILINE)
+    ]
+    assert defined == ["exit_codes.py"]

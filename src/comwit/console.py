@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from comwit.secret import redact
@@ -36,11 +37,18 @@ class Console:
     color: bool = False
     err_color: bool = False
     verbosity: int = NORMAL
+    inp: TextIO = field(default_factory=lambda: sys.stdin)
 
     @property
     def interactive(self) -> bool:
         """A human at a terminal: progress bars and confirmation prompts make sense."""
-        return _isatty(self.err) and _isatty(sys.stdin)
+        return _isatty(self.err) and _isatty(self.inp)
+
+    def ask(self, question: str) -> str:
+        """Ask on stderr, read one line of the answer from stdin."""
+        self.err.write(question)
+        self.err.flush()
+        return self.inp.readline().strip()
 
     def print(self, text: str = "") -> None:
         """Data for stdout: always printed, even with --quiet."""
@@ -77,22 +85,33 @@ class Console:
         self.err.flush()
 
 
-def make_console(*, quiet: bool = False, verbose: bool = False) -> Console:
-    """The console for this process: colour when the stream is a TTY and NO_COLOR is unset.
+def make_console(
+    *,
+    verbosity: int = NORMAL,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    inp: TextIO | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> Console:
+    """The console for this run (the process's streams unless given): colour when the stream
+    is a TTY and NO_COLOR is unset.
 
     Log records of comwit's modules (retries, for one) go through it too, as warnings.
     """
-    verbosity = QUIET if quiet else VERBOSE if verbose else NORMAL
+    out = out or sys.stdout
+    err = err or sys.stderr
     console = Console(
-        out=sys.stdout,
-        err=sys.stderr,
-        color=wants_color(sys.stdout),
-        err_color=wants_color(sys.stderr),
+        out=out,
+        err=err,
+        color=wants_color(out, environ),
+        err_color=wants_color(err, environ),
         verbosity=verbosity,
+        inp=inp or sys.stdin,
     )
     logger = logging.getLogger("comwit")
     logger.handlers[:] = [_ConsoleHandler(console)]
-    logger.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
+    levels = {QUIET: logging.ERROR, VERBOSE: logging.INFO}
+    logger.setLevel(levels.get(verbosity, logging.WARNING))
     logger.propagate = False
     return console
 
@@ -110,10 +129,10 @@ class _ConsoleHandler(logging.Handler):
             self._console.detail(message)
 
 
-def wants_color(stream: TextIO) -> bool:
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+def wants_color(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
         return False
-    if os.environ.get("FORCE_COLOR"):
+    if environ.get("FORCE_COLOR"):
         return True
     return _isatty(stream)
 

@@ -12,11 +12,13 @@ from typing import Annotated
 
 import typer
 
-from comwit.console import make_console
+from comwit.cli.app import FullHelpGroup, typer_app
+from comwit.cli.settings import Settings, command
 from comwit.emulator import require_extra
 from comwit.emulator.settings import DEFAULT_MAX_ARTIFACT_BYTES
 from comwit.emulator.store import SCOPES, Store
 from comwit.errors import ComwitError
+from comwit.exit_codes import EXIT_INTERRUPTED, EXIT_OK
 
 DEFAULT_DATA = Path(".comwit/emulator")
 DEFAULT_PROJECT = "demo"
@@ -30,8 +32,9 @@ Projects = Annotated[
 ]
 
 
+@command()
 def serve(
-    *,
+    settings: Settings,
     data: DataDir = DEFAULT_DATA,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8787,
@@ -49,7 +52,7 @@ def serve(
     require_extra()
     from comwit.emulator.server import is_loopback, serve_in_thread
 
-    console = make_console()
+    console = settings.console
     if not is_loopback(host):
         console.warn(f"listening on {host}: this test server is reachable from the network")
     with serve_in_thread(
@@ -71,10 +74,12 @@ def serve(
             threading.Event().wait()
         except KeyboardInterrupt:
             console.info("stopping")
-    return 130
+    return EXIT_INTERRUPTED
 
 
+@command()
 def token(
+    settings: Settings,
     data: DataDir = DEFAULT_DATA,
     scopes: Annotated[
         str, typer.Option(help="Comma-separated scopes.", show_default=True)
@@ -86,17 +91,17 @@ def token(
     store = Store(data)
     try:
         wanted = [s.strip() for s in scopes.split(",") if s.strip()]
-        make_console().print(_issue(store, wanted, project or [DEFAULT_PROJECT]))
+        settings.console.print(_issue(store, wanted, project or [DEFAULT_PROJECT]))
     finally:
         store.close()
-    return 0
+    return EXIT_OK
 
 
 def _group(ctx: typer.Context) -> None:
     """The local emulator of the Comwit API (for development, tests and demos)."""
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
-        raise typer.Exit(0)
+        raise typer.Exit(EXIT_OK)
 
 
 def _issue(store: Store, scopes: list[str] | tuple[str, ...], projects: list[str]) -> str:
@@ -106,13 +111,7 @@ def _issue(store: Store, scopes: list[str] | tuple[str, ...], projects: list[str
         raise ComwitError(f"cannot issue an emulator token: {exc}") from exc
 
 
-def register(app: typer.Typer) -> None:
-    emulator = typer.Typer(
-        add_completion=False,
-        pretty_exceptions_show_locals=False,  # locals hold tokens
-        rich_markup_mode=None,
-    )
-    emulator.callback(invoke_without_command=True)(_group)
-    emulator.command()(serve)
-    emulator.command()(token)
-    app.add_typer(emulator, name="emulator")
+emulator = typer_app(cls=FullHelpGroup)
+emulator.callback(invoke_without_command=True)(_group)
+emulator.command()(serve)
+emulator.command()(token)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -15,9 +14,10 @@ from comwit.api.assumed import APP_NAME
 from comwit.api.connect import open_client
 from comwit.api.credentials import load_default_project
 from comwit.api.models import App
-from comwit.cli.options import ApiUrl, Apps, Project, Quiet, Verbose
-from comwit.console import Console, make_console
+from comwit.cli.settings import API, INCLUDE, VERBOSITY, Settings, command
+from comwit.console import Console
 from comwit.errors import ComwitError
+from comwit.exit_codes import EXIT_OK
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
 from comwit.observe import observe
@@ -29,20 +29,17 @@ from comwit.store.ledger import AppEnvStore
 STDOUT = "-"
 
 
+@command(API, INCLUDE, VERBOSITY)
 def import_(
-    project: Project = None,
-    api_url: ApiUrl = None,
-    app: Apps = None,
+    settings: Settings,
     out: Annotated[
         str, typer.Option("--out", "-o", help="The manifest to write; '-' for stdout.")
     ] = DEFAULT_FILE,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-    quiet: Quiet = False,
-    verbose: Verbose = False,
 ) -> int:
     """Write a comwit.toml for the project's existing apps (hostnames, env vars)."""
-    console = make_console(quiet=quiet, verbose=verbose)
-    chosen = project or os.environ.get("COMWIT_PROJECT") or load_default_project(os.environ)
+    console, environ = settings.console, settings.environ
+    chosen = settings.project or environ.get("COMWIT_PROJECT") or load_default_project(environ)
     if not chosen:
         raise ComwitError(
             "no project: pass --project, set COMWIT_PROJECT, "
@@ -54,7 +51,7 @@ def import_(
     if path is not None and path.exists() and not force:
         raise ComwitError(f"{path} already exists; pass --force to overwrite it")
     here = Path.cwd() if path is None else path.absolute().parent
-    apps = asyncio.run(_read(chosen, api_url, app or [], here / ".comwit" / "emulator", console))
+    apps = asyncio.run(_read(settings, chosen, here / ".comwit" / "emulator"))
     text = render_manifest(chosen, apps)
     if path is None:
         console.print(text.rstrip("\n"))
@@ -68,19 +65,22 @@ def import_(
             f"{where} holds the env values of {', '.join(with_env)} as the API returned them; "
             "review it before committing it"
         )
-    return 0
+    return EXIT_OK
 
 
-async def _read(
-    project: str, api_url: str | None, include: Sequence[str], emulator: Path, console: Console
-) -> list[ImportedApp]:
+async def _read(settings: Settings, project: str, emulator: Path) -> list[ImportedApp]:
+    console = settings.console
     async with open_client(
-        api_url, environ=os.environ, local_data_dir=emulator, project=project
+        settings.api_url,
+        environ=settings.environ,
+        local_data_dir=emulator,
+        project=project,
+        transport=settings.transport,
     ) as connection:
         if connection.notice:
             console.notice(connection.notice)
         listed = await connection.client.list_apps(project)
-        names = _select(project, listed, include, console)
+        names = _select(project, listed, settings.include, console)
         # Read-only: the ledger tells the live build's options and excludes, and the facts.
         ledgers = AppEnvStore(None, project)
         observation = await observe(connection.client, project, names, ledgers)
@@ -149,7 +149,3 @@ def _write(path: Path, text: str) -> None:
 def _names(apps: Sequence[ImportedApp]) -> str:
     count = len(apps)
     return f"{count} app{'s' if count != 1 else ''} ({', '.join(a.name for a in apps)})"
-
-
-def register(app: typer.Typer) -> None:
-    app.command("import")(import_)

@@ -3,37 +3,39 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated
 
 import typer
 
-from comwit.cli.options import DEFAULT_MANIFEST, Environment, ManifestFile
-from comwit.console import make_console
+from comwit.cli.settings import MANIFEST, Settings, command
 from comwit.errors import ManifestError
+from comwit.exit_codes import EXIT_OK
 from comwit.manifest import LoadedManifest, check_manifest, load_manifest
 from comwit.manifest.checks import check_machine
 from comwit.manifest.load import display_name
 from comwit.manifest.model import json_schema
 
 
-def validate(manifest: ManifestFile = DEFAULT_MANIFEST, env: Environment = None) -> int:
+@command(MANIFEST)
+def validate(settings: Settings) -> int:
     """Check the manifest, its environments, build dirs and ${VAR}s, offline."""
-    console = make_console()
+    manifest, env = settings.manifest, settings.env
     loaded = [load_manifest(manifest, env=env)] if env else check_manifest(manifest)
     problems = []
     for each in loaded:
         try:
-            check_machine(each, os.environ)
+            check_machine(each, settings.environ)
         except ManifestError as exc:
             problems.extend(exc.problems)
     if problems:
         raise ManifestError(sorted(set(problems)))
-    console.print(_summary(display_name(manifest), loaded))
-    return 0
+    settings.console.print(_summary(display_name(manifest), loaded))
+    return EXIT_OK
 
 
+@command()
 def schema(
+    settings: Settings,
     plan: Annotated[
         bool, typer.Option("--plan", help="The schema of `plan --format json` instead.")
     ] = False,
@@ -42,8 +44,8 @@ def schema(
     from comwit.render.jsonplan import plan_schema
 
     document = plan_schema() if plan else json_schema()
-    make_console().print(json.dumps(document, indent=2, sort_keys=True))
-    return 0
+    settings.console.print(json.dumps(document, indent=2, sort_keys=True))
+    return EXIT_OK
 
 
 def _summary(name: str, loaded: list[LoadedManifest]) -> str:
@@ -55,8 +57,3 @@ def _summary(name: str, loaded: list[LoadedManifest]) -> str:
     elif base.environments:
         text += f"; environments checked: {', '.join(base.environments)}"
     return text
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(validate)
-    app.command()(schema)

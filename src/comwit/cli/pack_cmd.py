@@ -9,14 +9,16 @@ import typer
 
 from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL
 from comwit.artifact.pack import pack as pack_tree
-from comwit.cli.options import DEFAULT_MANIFEST, Environment, ManifestFile
-from comwit.console import make_console
+from comwit.cli.settings import MANIFEST, Settings, command
 from comwit.errors import ArtifactError
+from comwit.exit_codes import EXIT_OK
 from comwit.manifest import load_manifest
 from comwit.manifest.load import display_name
 
 
+@command(MANIFEST)
 def pack(
+    settings: Settings,
     app: Annotated[
         str, typer.Argument(help="The app whose build_dir to pack.", show_default=False)
     ],
@@ -24,15 +26,13 @@ def pack(
         Path | None,
         typer.Option("--out", "-o", help="The .tar.zst to write [default: APP.tar.zst]."),
     ] = None,
-    manifest: ManifestFile = DEFAULT_MANIFEST,
-    env: Environment = None,
     level: Annotated[
         int, typer.Option("--level", min=1, max=MAX_LEVEL, help="zstd compression level.")
     ] = DEFAULT_LEVEL,
 ) -> int:
     """Pack an app's build_dir as `apply` uploads it; print the path, size and tree digest."""
-    console = make_console()
-    loaded = load_manifest(manifest, env=env)
+    console, manifest = settings.console, settings.manifest
+    loaded = load_manifest(manifest, env=settings.env)
     config = loaded.apps.get(app)
     if config is None:
         known = ", ".join(sorted(loaded.apps)) or "none"
@@ -52,8 +52,4 @@ def pack(
     console.print(f"size: {result.size} bytes")
     console.print(f"files: {files} ({result.tree.total_size} bytes before compression)")
     console.print(f"digest: {result.tree.digest}")
-    return 0
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(pack)
+    return EXIT_OK

@@ -3,43 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import enum
 from pathlib import Path
 from secrets import token_hex
 from typing import Annotated
 
 import typer
 
-from comwit.cli.options import (
-    DEFAULT_MANIFEST,
-    ApiUrl,
-    Apps,
-    Environment,
-    ExcludeApps,
-    ManifestFile,
-    Project,
-    Quiet,
-    Verbose,
-)
 from comwit.cli.session import api_identity, connect, load_target, plan_request, plan_target
-from comwit.console import Console, make_console
+from comwit.cli.settings import (
+    APPS,
+    CONCURRENCY,
+    PLAN_FORMAT,
+    TARGET,
+    VERBOSITY,
+    OutputFormat,
+    Settings,
+    command,
+)
+from comwit.console import Console
+from comwit.exit_codes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.load import display_name
-from comwit.observe import DEFAULT_CONCURRENCY
 from comwit.plan.actions import Plan
 from comwit.render.jsonplan import render_json
 from comwit.render.markdown import render_markdown
 from comwit.render.text import render_text
 from comwit.store.saved import ManifestRef, saved_plan, write_plan
-
-EXIT_CHANGES = 2
-
-
-class Format(enum.StrEnum):
-    text = "text"
-    markdown = "markdown"
-    json = "json"
-
 
 AllowDetach = Annotated[
     list[str] | None,
@@ -49,21 +38,11 @@ AllowDeleteEnv = Annotated[
     list[str] | None,
     typer.Option("--allow-delete-env", help="Let this env key (glob) be deleted (repeatable)."),
 ]
-Concurrency = Annotated[
-    int, typer.Option("--concurrency", min=1, max=64, help="API requests in flight at once.")
-]
 
 
+@command(TARGET, APPS, PLAN_FORMAT, CONCURRENCY, VERBOSITY)
 def plan(
-    manifest: ManifestFile = DEFAULT_MANIFEST,
-    env: Environment = None,
-    project: Project = None,
-    api_url: ApiUrl = None,
-    app: Apps = None,
-    exclude_app: ExcludeApps = None,
-    output_format: Annotated[
-        Format, typer.Option("--format", help="text, markdown (PR comment) or json.")
-    ] = Format.text,
+    settings: Settings,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Save the plan for `comwit apply FILE`.")
     ] = None,
@@ -72,31 +51,24 @@ def plan(
     ] = False,
     allow_detach: AllowDetach = None,
     allow_delete_env: AllowDeleteEnv = None,
-    concurrency: Concurrency = DEFAULT_CONCURRENCY,
-    quiet: Quiet = False,
-    verbose: Verbose = False,
 ) -> int:
     """Show what `apply` would change. Read-only: needs project:read and app:read."""
-    console = make_console(quiet=quiet, verbose=verbose)
-    target = load_target(manifest, env, project)
+    target = load_target(settings)
+    console = settings.console
+    request = plan_request(
+        settings, target, allow_detach=allow_detach, allow_delete_env=allow_delete_env
+    )
 
-    async def run() -> int:
-        async with connect(target, api_url, console) as connection:
-            request = plan_request(
-                target,
-                include=app,
-                exclude=exclude_app,
-                allow_detach=allow_detach,
-                allow_delete_env=allow_delete_env,
-                concurrency=concurrency,
-            )
-            planned = await plan_target(target, connection, request, console)
-            show_plan(planned.plan, output_format, console, manifest=display_name(manifest))
+    async def run() -> Plan:
+        async with connect(settings, target) as connection:
+            planned = await plan_target(settings, target, connection, request)
+            manifest = display_name(settings.manifest)
+            show_plan(planned.plan, settings.output_format, console, manifest=manifest)
             if out is not None and planned.plan.has_errors:
                 console.warn(f"not saving the plan to {out}: fix the errors above first")
             elif out is not None:
                 ref = ManifestRef(
-                    path=display_name(manifest),
+                    path=manifest,
                     digest=target.loaded.digest,
                     environment=target.loaded.env,
                 )
@@ -105,28 +77,24 @@ def plan(
                 )
                 write_plan(out, saved)
                 console.info(f"Saved the plan to {out}; apply it with `comwit apply {out}`.")
-        return plan_exit_code(planned.plan, detailed=detailed_exitcode)
+        return planned.plan
 
-    return asyncio.run(run())
+    return plan_exit_code(asyncio.run(run()), detailed=detailed_exitcode)
 
 
 def show_plan(
-    plan: Plan, output_format: Format, console: Console, *, manifest: str = DEFAULT_FILE
+    plan: Plan, output_format: OutputFormat, console: Console, *, manifest: str = DEFAULT_FILE
 ) -> None:
     match output_format:
-        case Format.json:
+        case OutputFormat.json:
             console.print(render_json(plan))
-        case Format.markdown:
+        case OutputFormat.markdown:
             console.print(render_markdown(plan, manifest=manifest))
-        case Format.text:
+        case OutputFormat.text:
             console.print(render_text(plan, paint=console.style, verbose=console.verbosity > 0))
 
 
 def plan_exit_code(plan: Plan, *, detailed: bool) -> int:
     if plan.has_errors:
-        return 1
-    return EXIT_CHANGES if detailed and plan.has_changes else 0
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(plan)
+        return EXIT_ERROR
+    return EXIT_CHANGES if detailed and plan.has_changes else EXIT_OK

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from comwit.api.connect import Connection, open_client
 from comwit.api.credentials import LOCAL, load_default_project
-from comwit.console import Console
+from comwit.cli.settings import Settings
 from comwit.errors import ComwitError
 from comwit.manifest import LoadedManifest, load_manifest
 from comwit.observe import DEFAULT_CONCURRENCY, Observation, observe
@@ -30,12 +29,14 @@ class Target:
         return self.loaded.root / ".comwit" / "emulator"
 
 
-def load_target(
-    manifest: Path, env: str | None, project: str | None, environ: Mapping[str, str] = os.environ
-) -> Target:
-    loaded = load_manifest(manifest, env=env)
+def load_target(settings: Settings) -> Target:
+    environ = settings.environ
+    loaded = load_manifest(settings.manifest, env=settings.env)
     chosen = (
-        project or environ.get("COMWIT_PROJECT") or loaded.project or load_default_project(environ)
+        settings.project
+        or environ.get("COMWIT_PROJECT")
+        or loaded.project
+        or load_default_project(environ)
     )
     if not chosen:
         raise ComwitError(
@@ -45,15 +46,17 @@ def load_target(
 
 
 @asynccontextmanager
-async def connect(
-    target: Target, api_url: str | None, console: Console, environ: Mapping[str, str] = os.environ
-) -> AsyncIterator[Connection]:
+async def connect(settings: Settings, target: Target) -> AsyncIterator[Connection]:
     """An open API connection; against the local emulator, the first line says so."""
     async with open_client(
-        api_url, environ=environ, local_data_dir=target.emulator_dir, project=target.project
+        settings.api_url,
+        environ=settings.environ,
+        local_data_dir=target.emulator_dir,
+        project=target.project,
+        transport=settings.transport,
     ) as connection:
         if connection.notice:
-            console.notice(connection.notice)
+            settings.console.notice(connection.notice)
         yield connection
 
 
@@ -65,13 +68,13 @@ def require_app(target: Target, app: str) -> None:
 
 
 async def observe_one(
-    target: Target, connection: Connection, app: str, console: Console
+    settings: Settings, target: Target, connection: Connection, app: str
 ) -> Observation:
     """One app's live state and ledger; an app not created yet is an error."""
     store = open_ledger_store(target.loaded.state, connection.client, target.project)
     observation = await observe(connection.client, target.project, [app], store)
     for warning in observation.warnings:
-        console.warn(warning)
+        settings.console.warn(warning)
     if app not in observation.state.apps:
         raise ComwitError(
             f"app {app!r} does not exist in project {target.project} yet; `comwit apply` creates it"
@@ -86,32 +89,26 @@ def api_identity(connection: Connection) -> str:
 
 
 def plan_request(
+    settings: Settings,
     target: Target,
     *,
-    include: list[str] | None = None,
-    exclude: list[str] | None = None,
     allow_detach: list[str] | None = None,
     allow_delete_env: list[str] | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> PlanRequest:
     return PlanRequest(
         project=target.project,
-        include=tuple(include or ()),
-        exclude=tuple(exclude or ()),
+        include=settings.include,
+        exclude=settings.exclude,
         policy=Policy(tuple(allow_detach or ()), tuple(allow_delete_env or ())),
-        concurrency=concurrency,
+        concurrency=settings.concurrency or DEFAULT_CONCURRENCY,
     )
 
 
 async def plan_target(
-    target: Target,
-    connection: Connection,
-    request: PlanRequest,
-    console: Console,
-    environ: Mapping[str, str] = os.environ,
+    settings: Settings, target: Target, connection: Connection, request: PlanRequest
 ) -> Planned:
     """Make the plan and show its warnings (secret-looking files, unreadable ledgers)."""
-    planned = await make_plan(target.loaded, connection.client, request, environ=environ)
+    planned = await make_plan(target.loaded, connection.client, request, environ=settings.environ)
     for warning in planned.warnings:
-        console.warn(warning)
+        settings.console.warn(warning)
     return planned

@@ -1,0 +1,101 @@
+"""The root command: `--version`, `--help`, and the command table, each command loaded lazily."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Final
+
+import typer
+import typer.core
+import typer.main
+
+from comwit import __version__
+from comwit.cli.commands import COMMANDS, Command
+from comwit.exit_codes import EXIT_OK
+
+if TYPE_CHECKING:
+    from typer._click import Command as ClickCommand
+    from typer._click import Context, HelpFormatter
+
+HELP: Final = "Declarative deploys for Comwit Cloud apps: plan, apply, roll back."
+CONTEXT: Final = {"help_option_names": ["-h", "--help"]}
+
+
+def typer_app(**attrs: object) -> typer.Typer:
+    """A typer app made the way every comwit command group is made."""
+    return typer.Typer(
+        add_completion=False,
+        pretty_exceptions_show_locals=False,  # locals hold tokens
+        rich_markup_mode=None,
+        context_settings=CONTEXT,
+        **attrs,  # type: ignore[arg-type]
+    )
+
+
+class FullHelpGroup(typer.core.TyperGroup):
+    """A group whose `--help` lists each command's summary in full, wrapped, never cut short."""
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        rows = [(name, self.summary(ctx, name)) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def summary(self, ctx: Context, name: str) -> str:
+        found = self.get_command(ctx, name)
+        return (found.help or "").split("\n\n")[0].replace("\n", " ") if found else ""
+
+
+class LazyGroup(FullHelpGroup):
+    """The root group: lists `COMMANDS`, imports a command's module only when it runs."""
+
+    _table: Final = {each.name: each for each in COMMANDS}
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(self._table)
+
+    def summary(self, ctx: Context, name: str) -> str:
+        return self._table[name].summary
+
+    def get_command(self, ctx: Context, cmd_name: str) -> ClickCommand | None:
+        entry = self._table.get(cmd_name)
+        return load_command(entry) if entry else None
+
+
+def load_command(entry: Command) -> ClickCommand:
+    """The click command of a table entry (a function, or a typer app of subcommands)."""
+    module, _, attribute = entry.target.partition(":")
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        group = typer.main.get_command(target)
+        group.name = entry.name
+        return group
+    single = typer_app()
+    single.command(entry.name)(target)
+    return typer.main.get_command(single)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"comwit {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+root = typer_app(name="comwit", help=HELP, cls=LazyGroup)
+
+
+@root.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_show_version, help="Show the version."
+    ),
+) -> None:
+    """Declarative deploys for Comwit Cloud apps: plan, apply, roll back."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(EXIT_OK)
+
+
+def root_command() -> ClickCommand:
+    return typer.main.get_command(root)

@@ -1,0 +1,76 @@
+"""The command table: every `comwit` command, declared without importing its module.
+
+`comwit --help` reads only this table; a command's module (and what it needs: httpx,
+pydantic, zstandard, the emulator) is imported when that command runs.
+
+To add a command: write `cli/<name>_cmd.py` with a function decorated with
+`comwit.cli.settings.command(...)` (its first parameter is the `Settings` of the shared
+options it names; its own options follow as typer parameters; it returns an exit code from
+`comwit.exit_codes`), then add one `Command` line below. The summary is the first paragraph of
+the function's docstring (a test holds them equal), shown in full by `comwit --help`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    target: str  # "module:attribute": a command function, or a typer.Typer of subcommands
+    summary: str
+
+
+COMMANDS = (
+    Command(
+        "validate",
+        "comwit.cli.manifest_cmds:validate",
+        "Check the manifest, its environments, build dirs and ${VAR}s, offline.",
+    ),
+    Command(
+        "schema",
+        "comwit.cli.manifest_cmds:schema",
+        "Print the JSON Schema of comwit.toml (for Taplo / Even Better TOML).",
+    ),
+    Command(
+        "pack",
+        "comwit.cli.pack_cmd:pack",
+        "Pack an app's build_dir as `apply` uploads it; print the path, size and tree digest.",
+    ),
+    Command(
+        "plan",
+        "comwit.cli.plan_cmds:plan",
+        "Show what `apply` would change. Read-only: needs project:read and app:read.",
+    ),
+    Command(
+        "apply",
+        "comwit.cli.apply_cmd:apply",
+        "Make the apps match the manifest: upload, roll back, bind and unbind, set env vars.",
+    ),
+    Command(
+        "rollback",
+        "comwit.cli.rollback_cmd:rollback",
+        "Make an existing build of APP live again (no upload); the ledger records it.",
+    ),
+    Command(
+        "status",
+        "comwit.cli.status_cmd:status",
+        "Show each app's live build and hostnames, and whether it matches the manifest.",
+    ),
+    Command(
+        "builds",
+        "comwit.cli.builds_cmd:builds",
+        "List APP's builds, newest first: the live one, size, and what the ledger knows of each.",
+    ),
+    Command(
+        "import",
+        "comwit.cli.import_cmd:import_",
+        "Write a comwit.toml for the project's existing apps (hostnames, env vars).",
+    ),
+    Command(
+        "emulator",
+        "comwit.cli.emulator_cmds:emulator",
+        "The local emulator of the Comwit API (for development, tests and demos).",
+    ),
+)

@@ -1,0 +1,295 @@
+"""The seam between the command line and the commands: shared options parsed once into one
+frozen `Settings` value, together with the process edges (environment, streams, HTTP transport).
+
+A command is a plain function of its settings and its own options:
+
+    @command(TARGET, APPS, VERBOSITY)
+    def status(settings: Settings) -> int: ...
+
+`command(...)` adds the shared options to the function's command line (so they are declared
+once, here), and hands the function the `Settings` they parse into.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
+
+import typer
+
+from comwit.console import NORMAL, QUIET, VERBOSE, Console, make_console
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_MANIFEST = Path("comwit.toml")
+
+
+class OutputFormat(enum.StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+@dataclass(frozen=True)
+class Edges:
+    """What a run reads and writes outside itself; `main()` takes it so tests can pass their own
+    (an environment, string streams, an in-process transport to the emulator)."""
+
+    environ: Mapping[str, str]
+    stdin: TextIO
+    stdout: TextIO
+    stderr: TextIO
+    transport: httpx.AsyncBaseTransport | None = None
+
+    @classmethod
+    def of_process(cls) -> Edges:
+        return cls(os.environ, sys.stdin, sys.stdout, sys.stderr)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The shared options of one run, parsed once; commands read them, never argv."""
+
+    edges: Edges
+    console: Console
+    manifest_file: Path | None = None  # None: not given (a saved plan names its own)
+    env: str | None = None
+    project: str | None = None
+    api_url: str | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    concurrency: int | None = None  # None: the planner's default
+    output_format: OutputFormat = OutputFormat.text
+
+    @property
+    def manifest(self) -> Path:
+        return self.manifest_file or DEFAULT_MANIFEST
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        return self.edges.environ
+
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport | None:
+        return self.edges.transport
+
+
+@dataclass(frozen=True)
+class SharedOption:
+    """One or more command-line options that parse into `Settings` fields."""
+
+    parameters: Callable[[], list[inspect.Parameter]]  # built when a command declares it
+
+
+def _option(name: str, annotation: object, default: object) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+def _target() -> list[inspect.Parameter]:
+    return [
+        _option(
+            "manifest",
+            Annotated[
+                Path | None,
+                typer.Option("--file", "-f", help="The manifest [default: comwit.toml]."),
+            ],
+            None,
+        ),
+        _option(
+            "env",
+            Annotated[
+                str | None,
+                typer.Option("--env", "-e", help="Overlay [environments.NAME] over the manifest."),
+            ],
+            None,
+        ),
+        *_api(),
+    ]
+
+
+def _api() -> list[inspect.Parameter]:
+    return [
+        _option(
+            "project",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--project", help="Project id (overrides the manifest; or COMWIT_PROJECT)."
+                ),
+            ],
+            None,
+        ),
+        _option(
+            "api_url",
+            Annotated[
+                str | None,
+                typer.Option(
+                    "--api-url",
+                    help="API base URL (or COMWIT_API_URL); 'local' uses the embedded emulator.",
+                ),
+            ],
+            None,
+        ),
+    ]
+
+
+def _manifest() -> list[inspect.Parameter]:
+    return _target()[:2]
+
+
+def _include() -> list[inspect.Parameter]:
+    return [
+        _option(
+            "app",
+            Annotated[
+                list[str] | None,
+                typer.Option("--app", help="Only apps matching this glob (repeatable)."),
+            ],
+            None,
+        )
+    ]
+
+
+def _apps() -> list[inspect.Parameter]:
+    return [
+        *_include(),
+        _option(
+            "exclude_app",
+            Annotated[
+                list[str] | None,
+                typer.Option("--exclude-app", help="Skip apps matching this glob (repeatable)."),
+            ],
+            None,
+        ),
+    ]
+
+
+def _concurrency() -> list[inspect.Parameter]:
+    from comwit.observe import DEFAULT_CONCURRENCY
+
+    return [
+        _option(
+            "concurrency",
+            Annotated[
+                int,
+                typer.Option(
+                    "--concurrency", min=1, max=64, help="API requests in flight at once."
+                ),
+            ],
+            DEFAULT_CONCURRENCY,
+        )
+    ]
+
+
+class _TextOrJson(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _format() -> list[inspect.Parameter]:
+    return [
+        _option(
+            "output_format",
+            Annotated[_TextOrJson, typer.Option("--format", help="text or json.")],
+            _TextOrJson.text,
+        )
+    ]
+
+
+def _plan_format() -> list[inspect.Parameter]:
+    return [
+        _option(
+            "output_format",
+            Annotated[
+                OutputFormat,
+                typer.Option("--format", help="text, markdown (PR comment) or json."),
+            ],
+            OutputFormat.text,
+        )
+    ]
+
+
+def _verbosity() -> list[inspect.Parameter]:
+    return [
+        _option(
+            "quiet",
+            Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and data.")],
+            False,
+        ),
+        _option(
+            "verbose", Annotated[bool, typer.Option("--verbose", "-v", help="More detail.")], False
+        ),
+    ]
+
+
+MANIFEST = SharedOption(_manifest)  # --file, --env
+TARGET = SharedOption(_target)  # --file, --env, --project, --api-url
+API = SharedOption(_api)  # --project, --api-url
+INCLUDE = SharedOption(_include)  # --app
+APPS = SharedOption(_apps)  # --app, --exclude-app
+CONCURRENCY = SharedOption(_concurrency)  # --concurrency
+FORMAT = SharedOption(_format)  # --format text|json
+PLAN_FORMAT = SharedOption(_plan_format)  # --format text|markdown|json
+VERBOSITY = SharedOption(_verbosity)  # --quiet, --verbose
+
+Body = Callable[..., int]
+
+
+def command(*shared: SharedOption) -> Callable[[Body], Body]:
+    """Declare a command whose first parameter is its `Settings`, parsed from `shared`."""
+
+    def declare(body: Body) -> Body:
+        own = list(inspect.signature(body, eval_str=True).parameters.values())[1:]
+        added = [parameter for each in shared for parameter in each.parameters()]
+        names = {p.name for p in added}
+        context = _option("_ctx", typer.Context, inspect.Parameter.empty)
+
+        def run(_ctx: typer.Context, **options: Any) -> int:
+            given = {name: options.pop(name) for name in names}
+            return body(parse(given, _ctx.find_root().obj), **options)
+
+        keyword = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+        parameters = [context, *added, *keyword]
+        run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": int}
+        run.__doc__ = body.__doc__
+        run.__name__ = body.__name__
+        run.__module__ = body.__module__
+        return run
+
+    return declare
+
+
+def parse(given: Mapping[str, Any], edges: Edges | None) -> Settings:
+    """The `Settings` of these shared option values (named as the command line names them)."""
+    edges = edges or Edges.of_process()
+    verbosity = QUIET if given.get("quiet") else VERBOSE if given.get("verbose") else NORMAL
+    console = make_console(
+        verbosity=verbosity,
+        out=edges.stdout,
+        err=edges.stderr,
+        inp=edges.stdin,
+        environ=edges.environ,
+    )
+    output_format = given.get("output_format")
+    return Settings(
+        edges=edges,
+        console=console,
+        manifest_file=given.get("manifest"),
+        env=given.get("env"),
+        project=given.get("project"),
+        api_url=given.get("api_url"),
+        include=tuple(given.get("app") or ()),
+        exclude=tuple(given.get("exclude_app") or ()),
+        concurrency=given.get("concurrency"),
+        output_format=OutputFormat(output_format) if output_format else OutputFormat.text,
+    )
