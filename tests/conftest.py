@@ -57,39 +57,50 @@ def emulator_token(emulator):
     return emulator.issue_token(SCOPES, [PROJECT])
 
 
+def _populate(world):
+    from tests.e2e_support import MANIFEST
+
+    world.manifest(MANIFEST)
+    world.write("web/index.html", "<h1>v1</h1>")
+    world.write("web/assets/app.js", "console.log(1)")
+    world.write("api/server.js", "serve()")
+    return world
+
+
 @pytest.fixture
 def world(tmp_path):
-    """A project directory with two apps and the CLI pointed at a fresh loopback emulator
-    (hostname records count as published, so hostnames can be finalized)."""
+    """A project directory with two apps and the CLI run in-process (`main()`), its HTTP going
+    straight into a fresh emulator's ASGI app (hostname records count as published, so
+    hostnames can be finalized)."""
+    from comwit.emulator.inprocess import InProcessEmulator
+    from comwit.emulator.store import SCOPES
+
+    from tests.e2e_support import PROJECT, World
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    with InProcessEmulator(tmp_path / "emulator-data", auto_dns=True) as emulator:
+        token = emulator.issue_token(SCOPES, [PROJECT])
+        yield _populate(World(root, emulator.url, token, {}, transport=emulator.transport))
+
+
+@pytest.fixture
+def process_world(tmp_path):
+    """Like `world`, but the CLI runs as a process (`python -m comwit`) against the emulator
+    served over loopback HTTP: for exit codes, signals and terminals."""
     from comwit.emulator.server import serve_in_thread
     from comwit.emulator.store import SCOPES
 
-    from tests.e2e_support import MANIFEST, PROJECT, World
+    from tests.e2e_support import PROJECT, World
 
     root = tmp_path / "repo"
     root.mkdir()
     with serve_in_thread(tmp_path / "emulator-data", auto_dns=True) as running:
         token = running.issue_token(SCOPES, [PROJECT])
-        made = World(root, running.url, token, {})
-        made.manifest(MANIFEST)
-        made.write("web/index.html", "<h1>v1</h1>")
-        made.write("web/assets/app.js", "console.log(1)")
-        made.write("api/server.js", "serve()")
-        yield made
+        yield _populate(World(root, running.url, token, {}))
 
 
 @pytest.fixture
 def emulator_scopes(world):
     """Issue a token for the `world` emulator's project with only the given scopes."""
-    import httpx
-
-    from tests.e2e_support import PROJECT
-
-    def issue(*scopes: str) -> str:
-        body = {"scopes": list(scopes), "projects": [PROJECT]}
-        response = httpx.post(f"{world.url}/_emulator/tokens", json=body, timeout=10)
-        response.raise_for_status()
-        token: str = response.json()["token"]
-        return token
-
-    return issue
+    return world.issue_token

@@ -1,8 +1,20 @@
-"""End-to-end harness: a project directory, the real `comwit` CLI in a subprocess, and the
-emulator over loopback HTTP, whose stats count the requests and uploads the CLI made."""
+"""End-to-end harness: a project directory, the real CLI and the real emulator, whose stats
+count the requests and uploads the CLI made.
+
+A `World` runs the CLI in one of two ways:
+- in-process (`transport` set; the `world` fixture): `comwit.cli.main()` in this process, its
+  HTTP going through an httpx transport straight into the emulator's ASGI app. No process, no
+  port: use it for every test that a process adds nothing to.
+- as a process (`transport` None; the `process_world` fixture): `python -m comwit` against the
+  emulator served over loopback HTTP. Only for what a process shows: exit codes of the script,
+  signals, terminals (`comwit_tty`), the embedded emulator's own server.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import json
 import os
 import pty
@@ -16,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from comwit.cli import main
+from comwit.cli.settings import Edges
 
 PROJECT = "proj"
 # The two apps every end-to-end test starts from.
@@ -49,6 +64,11 @@ class World:
     url: str
     token: str
     extra_env: dict[str, str]
+    transport: httpx.AsyncBaseTransport | None = None  # None: a process, over loopback HTTP
+
+    @property
+    def in_process(self) -> bool:
+        return self.transport is not None
 
     def manifest(self, text: str) -> None:
         (self.root / "comwit.toml").write_text(textwrap.dedent(text))
@@ -69,7 +89,8 @@ class World:
 
     def comwit_tty(self, *args: str, answer: str, marker: str = "Type 'yes'") -> Result:
         """Run the CLI on a pseudo-terminal, type `answer` when `marker` appears; `out` is
-        everything the terminal showed (stdout and stderr share it)."""
+        everything the terminal showed (stdout and stderr share it). A process world only."""
+        assert self.transport is None, "a terminal needs a process: use the process_world fixture"
         environ = self.environ({"TERM": "xterm", "COLUMNS": "100"})
         del environ["NO_COLOR"]
         main, child = pty.openpty()
@@ -105,7 +126,14 @@ class World:
         return Result(code, shown.decode(errors="replace"), "")
 
     def comwit(self, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> Result:
+        """Run `comwit ARGS` in the project directory: in-process or as a process (see above)."""
         environ = self.environ(env)
+        if self.transport is not None:
+            out, err = io.StringIO(), io.StringIO()
+            edges = Edges(environ, io.StringIO(stdin), out, err, self.transport)
+            with contextlib.chdir(self.root):
+                code = main(list(args), edges=edges)
+            return Result(code, out.getvalue(), err.getvalue())
         proc = subprocess.run(
             [sys.executable, "-m", "comwit", *args],
             cwd=self.root,
@@ -124,18 +152,48 @@ class World:
         document: dict[str, Any] = result.json()
         return document
 
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        token: str | None = None,
+    ) -> httpx.Response:
+        """One HTTP request to the emulator (`path` from the root), the way the CLI reaches it."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if self.transport is None:
+            return httpx.request(
+                method, self.url + path, json=json, content=content, headers=headers, timeout=10
+            )
+
+        async def send(transport: httpx.AsyncBaseTransport) -> httpx.Response:
+            async with httpx.AsyncClient(transport=transport, base_url=self.url) as client:
+                response = await client.request(
+                    method, path, json=json, content=content, headers=headers, timeout=10
+                )
+                await response.aread()
+                return response
+
+        return asyncio.run(send(self.transport))
+
     def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = httpx.request(method, f"{self.url}/_emulator/{path}", json=body, timeout=10)
+        response = self.request(method, f"/_emulator/{path}", json=body)
         response.raise_for_status()
         return response.json()
 
     def api(self, path: str) -> Any:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        response = httpx.get(
-            f"{self.url}/v1/projects/{PROJECT}/{path}", headers=headers, timeout=10
-        )
+        response = self.request("GET", f"/v1/projects/{PROJECT}/{path}", token=self.token)
         response.raise_for_status()
         return response.json()
+
+    def issue_token(self, *scopes: str) -> str:
+        """A new token for the project with only these scopes."""
+        token: str = self.admin("POST", "tokens", {"scopes": list(scopes), "projects": [PROJECT]})[
+            "token"
+        ]
+        return token
 
     def stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = self.admin("GET", "stats")

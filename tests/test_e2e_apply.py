@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
 from tests.e2e_support import actions
 
 
@@ -218,7 +216,8 @@ def test_rollback_to_an_unknown_build_names_the_known_ones(world):
     assert f"app 'api' has no build build-nope; its newest builds: {live}" in result.err
 
 
-def test_on_a_terminal_apply_asks_first_and_draws_progress_bars(world):
+def test_on_a_terminal_apply_asks_first_and_draws_progress_bars(process_world):
+    world = process_world
     result = world.comwit_tty("apply", answer="yes")
     assert result.code == 0, result.out
     assert "Apply these changes to project proj? Type 'yes' to go on:" in result.out
@@ -227,7 +226,8 @@ def test_on_a_terminal_apply_asks_first_and_draws_progress_bars(world):
     assert world.app("web")["active_build_id"]
 
 
-def test_on_a_terminal_anything_but_yes_applies_nothing(world):
+def test_on_a_terminal_anything_but_yes_applies_nothing(process_world):
+    world = process_world
     result = world.comwit_tty("apply", answer="no")
     assert result.code == 1
     assert "error: not applying: the changes were not confirmed" in result.out
@@ -276,11 +276,11 @@ def test_local_ledger_backend_keeps_state_in_a_file(world):
 def test_an_unreadable_ledger_is_a_warning_and_the_content_counts_as_unknown(world):
     world.comwit("apply", "--yes")
     app_id = world.app("api")["app_id"]
-    httpx.put(
-        f"{world.url}/v1/projects/proj/apps/{app_id}/environment/COMWIT_LEDGER",
+    world.request(
+        "PUT",
+        f"/v1/projects/proj/apps/{app_id}/environment/COMWIT_LEDGER",
         json={"value": "{garbage", "secret": False},
-        headers={"Authorization": f"Bearer {world.token}"},
-        timeout=10,
+        token=world.token,
     ).raise_for_status()
     result = world.comwit("plan")
     assert result.code == 0

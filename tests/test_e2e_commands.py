@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import tomllib
 
-import httpx
-
 from comwit.artifact.digest import digest_tree
 from comwit.manifest import load_manifest
 from comwit.render.describe import short
@@ -16,12 +14,8 @@ from tests.e2e_support import MANIFEST, PROJECT
 def _forget_ledger(world, app: str) -> None:
     """Delete the app's ledger env var, as a user cleaning up env vars by hand would."""
     app_id = world.app(app)["app_id"]
-    response = httpx.delete(
-        f"{world.url}/v1/projects/{PROJECT}/apps/{app_id}/environment/COMWIT_LEDGER",
-        headers={"Authorization": f"Bearer {world.token}"},
-        timeout=10,
-    )
-    response.raise_for_status()
+    path = f"/v1/projects/{PROJECT}/apps/{app_id}/environment/COMWIT_LEDGER"
+    world.request("DELETE", path, token=world.token).raise_for_status()
 
 
 def test_builds_lists_newest_first_with_the_live_one_and_what_the_ledger_knows(world):

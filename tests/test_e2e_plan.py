@@ -113,7 +113,8 @@ def test_apps_not_in_the_manifest_are_listed_in_verbose_output_and_never_touched
     assert world.app("web") == web
 
 
-def test_ctrl_c_exits_130_with_one_line_and_no_traceback(world):
+def test_ctrl_c_exits_130_with_one_line_and_no_traceback(process_world):
+    world = process_world
     world.comwit("apply", "--yes")
     world.reset_stats()
     # Apps are listed (counted when answered), then the builds' answers hang.

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import zstandard
 
 from tests.e2e_support import MANIFEST, PROJECT, Result, World
@@ -177,6 +178,12 @@ _EMULATOR_COMMANDS = {"serve", "token"}  # what `_emulator` runs
 # -- the tests --------------------------------------------------------------------------
 
 
+@pytest.fixture
+def world(process_world):
+    """The real `comwit` script as a process: TMPDIR, HOME and tracebacks as in production."""
+    return process_world
+
+
 def test_every_command_listed_by_help_has_a_case_in_this_scan(world):
     listed = _listed_commands(world)
     assert "plan" in listed and "apply" in listed
@@ -204,14 +211,14 @@ def test_no_command_shows_or_writes_the_token(world, tmp_path):
     assert _holding([tmp_path / "emulator-data"], [stored]), "the scan missed the emulator's data"
 
 
-def test_refused_tokens_and_errors_never_show_or_write_a_token(world, emulator_scopes, tmp_path):
+def test_refused_tokens_and_errors_never_show_or_write_a_token(world, tmp_path):
     _project(world)
     run = _Runs(world, _tmpdir(tmp_path), debug=True)  # COMWIT_DEBUG=1: tracebacks for bugs
     unknown = f"cwt_{secrets.token_hex(20)}"  # the right shape; the emulator answers 401
     junk = f"cwt_junk-{secrets.token_hex(12)}"  # a header value the emulator cannot parse: 401
     spaced = f"cwt_ {secrets.token_hex(12)}"  # refused before any request
-    listing_only = emulator_scopes("project:read")  # 403 on the app list
-    read_only = emulator_scopes("project:read", "app:read")  # 403 on the first write
+    listing_only = world.issue_token("project:read")  # 403 on the app list
+    read_only = world.issue_token("project:read", "app:read")  # 403 on the first write
     for args in _api_commands(world):
         run(*args, env={"COMWIT_TOKEN": unknown}, codes=(1,))
     for token in (junk, spaced):

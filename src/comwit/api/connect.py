@@ -42,7 +42,8 @@ async def open_client(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Connection]:
     """An open client for `--api-url` (or COMWIT_API_URL), closed (and the embedded
-    emulator stopped) when the block ends."""
+    emulator stopped) when the block ends. `transport` carries requests to any URL but the
+    embedded emulator, which is served in this process on a port of its own."""
     url = resolve_api_url(api_url, environ)
     seconds = resolve_timeout(timeout, environ)
     async with AsyncExitStack() as stack:
@@ -51,6 +52,7 @@ async def open_client(
             emulator = _start_emulator(local_data_dir, project)
             stack.callback(emulator.close)
             url, token, notice = emulator.url, emulator.token, emulator.notice
+            transport = None
         else:
             token = load_token(environ)
         client = ComwitClient(url, token, timeout=seconds, transport=transport)
