@@ -13,6 +13,7 @@ from typing import assert_never
 from comwit.api.assumed import DOMAIN_ACTIVE
 from comwit.api.client import ComwitClient
 from comwit.api.models import DnsRecord
+from comwit.apply.handoff import Handoffs
 from comwit.apply.reporter import Reporter
 from comwit.apply.result import DnsRecordToPublish, Outcome, Status
 from comwit.artifact.pack import pack
@@ -85,9 +86,11 @@ class Handlers:
         project: str,
         reporter: Reporter,
         app: str,
-        wait_freed: Callable[[str], Awaitable[None]] | None = None,
+        handoffs: Handoffs | None = None,
+        unslotted: Callable[[Awaitable[bool]], Awaitable[bool]] | None = None,
     ) -> None:
-        self._wait_freed = wait_freed
+        self._handoffs = handoffs
+        self._unslotted = unslotted
         self._client = client
         self._store = store
         self._project = project
@@ -138,7 +141,7 @@ class Handlers:
                 await self._finalize(action.host, ctx)
                 return
             case DetachHost():
-                await self._client.detach_domain(self._project, _id(ctx), action.host)
+                await self._detach(action, ctx)
             case _:
                 assert_never(action)
         self._step(describe(action).text)
@@ -277,14 +280,21 @@ class Handlers:
         return ctx.ledger.record(entry, keep=ctx.keep, existing=existing)
 
     async def _attach(self, action: AttachHost, ctx: Prepared) -> None:
-        if self._wait_freed is not None:  # a hostname moving from another app in this run
-            await self._wait_freed(action.host)
+        if self._handoffs is not None and action.moves_from:
+            await self._handoffs.wait(action, self._unslotted or _direct)
         attached = await self._client.attach_domain(
             self._project, _id(ctx), action.host, action.dns_mode
         )
         self._step(describe(action).text)
         if attached.status != DOMAIN_ACTIVE:
             await self._finalize(action.host, ctx, records=attached.dns_records)
+
+    async def _detach(self, action: DetachHost, ctx: Prepared) -> None:
+        # A retried DELETE whose first answer was lost, or a detach another run did: gone.
+        with contextlib.suppress(NotFoundError):
+            await self._client.detach_domain(self._project, _id(ctx), action.host)
+        if self._handoffs is not None and action.moves_to:
+            self._handoffs.freed(action.host)
 
     async def _finalize(
         self, host: str, ctx: Prepared, records: tuple[DnsRecord, ...] = ()
@@ -307,6 +317,10 @@ class Handlers:
 
     def _warn(self, text: str) -> None:
         self._warnings.append(text)
+
+
+async def _direct(waiting: Awaitable[bool]) -> bool:
+    return await waiting
 
 
 def _id(ctx: Prepared) -> str:

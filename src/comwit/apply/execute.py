@@ -10,22 +10,25 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from comwit.api.client import ComwitClient
 from comwit.apply.actions import Handlers, Prepared
+from comwit.apply.handoff import Handoffs
 from comwit.apply.reporter import Reporter
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.apply.verify import verify_app
-from comwit.errors import ApiError, ArtifactError, ComwitError, StalePlanError
+from comwit.errors import ApiError, ApplyError, ArtifactError, ComwitError, StalePlanError
 from comwit.manifest.interpolate import Interpolated
-from comwit.plan.actions import AppPlan, AttachHost, Deploy, DetachHost, Plan
+from comwit.plan.actions import AppPlan, Deploy, Plan
 from comwit.plan.state import ObservedApp
 from comwit.store.ledger import LedgerStore
 
 DEFAULT_PARALLEL = 4
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,11 @@ class Executor:
     parallel: int = DEFAULT_PARALLEL
     clock: Callable[[], float] = time.time
     _limit: asyncio.Semaphore = field(init=False)
-    _freed: dict[str, asyncio.Event] = field(init=False)
+    _handoffs: Handoffs = field(init=False)
 
     async def apply(self, plan: Plan) -> ApplyResult:
         self._limit = asyncio.Semaphore(self.parallel)
-        self._freed = {host: asyncio.Event() for host in moved_hosts(plan)}
+        self._handoffs = Handoffs(plan)
         with tempfile.TemporaryDirectory(prefix="comwit-") as work:
             async with asyncio.TaskGroup() as group:
                 tasks = [
@@ -74,14 +77,18 @@ class Executor:
         async with self._limit:
             try:
                 return await self._apply_app(app, work)
-            finally:  # whatever happened, apps waiting for these hostnames go on
-                for action in app.actions:
-                    if isinstance(action, DetachHost) and action.host in self._freed:
-                        self._freed[action.host].set()
+            finally:  # whatever happened, apps waiting for its hostnames go on
+                self._handoffs.settle(app)
 
     async def _apply_app(self, app: AppPlan, work: Path) -> Outcome:
         handlers = Handlers(
-            self.client, self.store, self.inputs.project, self.reporter, app.app, self._wait_freed
+            self.client,
+            self.store,
+            self.inputs.project,
+            self.reporter,
+            app.app,
+            self._handoffs,
+            self._unslotted,
         )
         try:
             prepared = await self._prepare(app, work, handlers)
@@ -92,7 +99,7 @@ class Executor:
         try:
             for action in app.actions:
                 await handlers.run(action, prepared)
-        except (ApiError, ArtifactError) as exc:
+        except (ApiError, ApplyError, ArtifactError) as exc:
             return handlers.outcome(app.app, "failed", str(exc))
         except Exception as exc:  # a bug: report this app as failed, let the others finish
             detail = f"comwit hit a bug ({type(exc).__name__}: {exc}); please report it"
@@ -101,14 +108,11 @@ class Executor:
             prepared.discard_artifact()
         return handlers.outcome(app.app, "done")
 
-    async def _wait_freed(self, host: str) -> None:
-        """Wait until the app giving `host` up has detached it, without holding a slot."""
-        freed = self._freed.get(host)
-        if freed is None or freed.is_set():
-            return
+    async def _unslotted(self, waiting: Awaitable[T]) -> T:
+        """Wait without holding one of the `parallel` slots, so the awaited app can run."""
         self._limit.release()
         try:
-            await freed.wait()
+            return await waiting
         finally:
             await self._limit.acquire()
 
@@ -134,18 +138,3 @@ class Executor:
                 deploy, context, self.inputs.root, work / f"{app.app}.tar.zst", self.inputs.level
             )
         return context
-
-
-def moved_hosts(plan: Plan) -> set[str]:
-    """Hostnames one app detaches and another attaches: the attach must wait for the detach."""
-    givers: dict[str, set[str]] = {}
-    for app in plan.apps:
-        for action in app.actions:
-            if isinstance(action, DetachHost):
-                givers.setdefault(action.host, set()).add(app.app)
-    return {
-        action.host
-        for app in plan.apps
-        for action in app.actions
-        if isinstance(action, AttachHost) and givers.get(action.host, set()) - {app.app}
-    }

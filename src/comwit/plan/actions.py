@@ -115,6 +115,7 @@ class AttachHost(_Action):
     type: Literal["attach_host"] = "attach_host"
     host: str
     dns_mode: DnsMode = "external_records"
+    moves_from: str | None = None  # the app of this plan that detaches it first
 
 
 class FinalizeHost(_Action):
@@ -125,6 +126,7 @@ class FinalizeHost(_Action):
 class DetachHost(_Action):
     type: Literal["detach_host"] = "detach_host"
     host: str
+    moves_to: str | None = None  # the app of this plan that attaches it next
 
 
 AnyAction = (

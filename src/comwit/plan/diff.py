@@ -28,6 +28,7 @@ from comwit.plan.actions import (
     SetEnv,
 )
 from comwit.plan.ledger import AppFacts, AppLedger, env_fingerprint
+from comwit.plan.moves import Move, find_moves, hold_blocked_moves
 from comwit.plan.state import (
     BuildDir,
     DesiredApp,
@@ -64,14 +65,15 @@ def diff(
 
     `trees` maps tree digests to file lists known on this machine, to count changed files.
     """
+    moves = find_moves(desired, observed)
     apps = tuple(
-        _app_plan(want, observed.apps.get(want.name), policy, trees or {})
+        _app_plan(want, observed.apps.get(want.name), policy, trees or {}, moves)
         for want in sorted(desired.apps, key=lambda app: app.name)
     )
     return Plan(
         project=desired.project,
         environment=desired.environment,
-        apps=apps,
+        apps=hold_blocked_moves(apps, moves),
         unmanaged=observed.unmanaged,
     )
 
@@ -81,21 +83,25 @@ def _app_plan(
     have: ObservedApp | None,
     policy: Policy,
     trees: Mapping[str, Sequence[FileEntry]],
+    moves: Mapping[str, Move],
 ) -> AppPlan:
     preconditions = read_preconditions(have)
     content, notes, error = _content(want, have, trees)
     if error:
         return AppPlan(app=want.name, preconditions=preconditions, notes=notes, error=error)
     env, env_held = _env(want, have, policy)
-    hosts, hosts_held = _hosts(want, have, policy, deploying=bool(content))
+    hosts, hosts_held = _hosts(want, have, policy, moves, deploying=bool(content))
     create: list[Action] = [CreateApp(app=want.name)] if have is None else []
     facts: list[Action] = []
     if (env or hosts) and not content and have is not None and have.ledger.facts != _facts(want):
         facts = [RecordLedger(app=want.name, digest=None, facts=_facts(want), build=False)]
+    # A hostname moving to another app is detached first: the receiver waits for it.
+    away = [a for a in hosts if isinstance(a, DetachHost) and a.moves_to]
+    hosts = [a for a in hosts if a not in away]
     return AppPlan(
         app=want.name,
         preconditions=preconditions,
-        actions=(*create, *env, *content, *hosts, *facts),
+        actions=(*away, *create, *env, *content, *hosts, *facts),
         held=(*env_held, *hosts_held),
         notes=notes,
     )
@@ -297,12 +303,22 @@ def _env(
 
 
 def _hosts(
-    want: DesiredApp, have: ObservedApp | None, policy: Policy, *, deploying: bool
+    want: DesiredApp,
+    have: ObservedApp | None,
+    policy: Policy,
+    moves: Mapping[str, Move],
+    *,
+    deploying: bool,
 ) -> tuple[list[Action], list[Held]]:
     live = {host.name: host.status for host in have.hosts} if have else {}
     wanted = {host.name: host for host in want.hosts}
     actions: list[Action] = [
-        AttachHost(app=want.name, host=name, dns_mode=host.dns_mode)
+        AttachHost(
+            app=want.name,
+            host=name,
+            dns_mode=host.dns_mode,
+            moves_from=moves[name].giver if name in moves else None,
+        )
         for name, host in sorted(wanted.items())
         if name not in live
     ]
@@ -315,20 +331,28 @@ def _hosts(
     is_live = deploying or bool(have and have.active_build_id)
     active_kept = any(live.get(name) == DOMAIN_ACTIVE for name in wanted)
     for name in sorted(set(live) - set(wanted)):
-        detach = DetachHost(app=want.name, host=name)
+        receiver = moves[name].receiver if name in moves else None
+        detach = DetachHost(app=want.name, host=name, moves_to=receiver)
         if _allowed(name, policy.allow_detach):
             actions.append(detach)
         elif want.protect:
             held.append(Held(action=detach, reason=_protected(want.name, "--allow-detach", name)))
         elif is_live and live[name] == DOMAIN_ACTIVE and not active_kept:
-            held.append(Held(action=detach, reason=_last_active(want.name, name, bool(wanted))))
+            reason = _last_active(want.name, name, bool(wanted), receiver)
+            held.append(Held(action=detach, reason=reason))
         else:
             actions.append(detach)
     return actions, held
 
 
-def _last_active(app: str, host: str, replaced: bool) -> str:
+def _last_active(app: str, host: str, replaced: bool, receiver: str | None) -> str:
     """Why a detach waits: the live app would be left without an active hostname."""
+    if receiver is not None:
+        return (
+            f"moving it to app {receiver!r} would leave live app {app!r} with no active "
+            f"hostname until its new ones are attached and finalized; "
+            f"pass --allow-detach {host} to move it"
+        )
     if not replaced:
         return (
             f"it would leave live app {app!r} with no hostname; "

@@ -55,11 +55,13 @@ def describe(action: Action) -> Line:
             return Line(".", f"record in the ledger what the build holds ({what})")
         case AttachHost():
             dns = "managed DNS" if action.dns_mode == "managed_project_domain" else "external DNS"
-            return Line("+", f"attach hostname {action.host} ({dns})")
+            moved = f" -> moves from app {action.moves_from}" if action.moves_from else ""
+            return Line("+", f"attach hostname {action.host} ({dns}){moved}")
         case FinalizeHost():
             return Line("~", f"finalize hostname {action.host} (waiting for DNS records)")
         case DetachHost():
-            return Line("-", f"detach hostname {action.host}")
+            moved = f" -> moves to app {action.moves_to}" if action.moves_to else ""
+            return Line("-", f"detach hostname {action.host}{moved}")
         case _:
             assert_never(action)
 
