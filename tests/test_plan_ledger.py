@@ -7,14 +7,18 @@ import json
 
 import pytest
 
+from comwit.api.client import ComwitClient
 from comwit.plan.ledger import (
     AppFacts,
     AppLedger,
+    Lease,
     LedgerEntry,
     LedgerFormatError,
+    SourceCommit,
     decode,
     encode,
 )
+from comwit.secret import Secret
 from comwit.store.ledger import AppEnvStore, LocalStore
 
 from tests.factories import DIGEST_A, DIGEST_B, observed
@@ -144,3 +148,92 @@ def test_local_store_with_a_foreign_file_warns_and_counts_as_empty(tmp_path):
     assert (
         warning == f"ledger of app 'web': {path} is not a comwit ledger file; treating it as empty"
     )
+
+
+# -- source commits, the lease, and updates that merge and verify ----------------------
+
+COMMIT = SourceCommit("c" * 40, 1_700_000_000, dirty=True)
+LEASE = Lease("ci@runner", "https://ci.example/run/7", 1_700_000_060_000, "tok")
+
+
+def test_commits_and_the_lease_round_trip_and_a_ledger_without_them_still_reads():
+    ledger = AppLedger().record(entry("b1"), keep=10, source=COMMIT).with_lease(LEASE)
+    text = encode(ledger)
+    assert decode(text) == ledger
+    assert json.loads(text)["c"] == {"b1": ["c" * 40, 1_700_000_000, 1]}
+    assert json.loads(text)["l"] == [
+        "ci@runner",
+        "https://ci.example/run/7",
+        1_700_000_060_000,
+        "tok",
+    ]
+    old = '{"v":1,"b":{"b1":["' + "a" * 64 + '","env/ref",50,0]},"h":["b1"]}'
+    assert decode(old) == AppLedger().record(entry("b1"), keep=10)
+
+
+def test_an_activation_records_its_commit_and_builds_that_are_dropped_lose_theirs():
+    ledger = AppLedger().record_activation("b1", keep=2, source=COMMIT)
+    assert ledger.commit_of("b1") == COMMIT
+    for build in ("b2", "b3"):
+        ledger = ledger.record(entry(build), keep=2)
+    assert ledger.commit_of("b1") is None
+    assert sorted(ledger.commits) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ('{"v": 1, "b": {}, "h": [], "c": []}', "its commits are not a table"),
+        ('{"v": 1, "b": {}, "h": [], "c": {"b1": ["x", "soon", 0]}}', "the commit of b1"),
+        ('{"v": 1, "b": {}, "h": [], "l": ["who", "run", "later", "t"]}', "its lease"),
+    ],
+)
+def test_malformed_commits_and_leases_are_refused(value, why):
+    with pytest.raises(LedgerFormatError, match=why):
+        decode(value)
+
+
+def _two_runs_record(store_of):
+    """Two runs read the same ledger, then each records its own build: both are kept."""
+    first, second = store_of(), store_of()
+
+    async def main():
+        base = AppLedger().record(entry("b0"), keep=10)
+        await first.write("web", "app-web", base)
+        # Both runs planned against `base`; each records a different build.
+        await first.update(
+            "web", "app-web", lambda ledger: ledger.record(entry("b1", at=1), keep=10)
+        )
+        await second.update(
+            "web", "app-web", lambda ledger: ledger.record(entry("b2", at=2), keep=10)
+        )
+        return await first.load("web", "app-web")
+
+    return asyncio.run(main())
+
+
+def test_local_updates_of_two_runs_keep_both_builds(tmp_path):
+    merged = _two_runs_record(lambda: LocalStore(tmp_path / "ledger.json", "demo"))
+    assert sorted(merged.entries) == ["b0", "b1", "b2"]
+    assert merged.history == ("b0", "b1", "b2")
+
+
+def test_app_env_updates_of_two_runs_keep_both_builds(emulator, emulator_token):
+    from tests.emulator_support import PROJECT, client, create_app
+
+    with client(emulator, emulator_token) as http:
+        app_id = create_app(http, "web")
+
+    async def main():
+        async with ComwitClient(emulator.url, Secret(emulator_token)) as api:
+            stores = [AppEnvStore(api, PROJECT), AppEnvStore(api, PROJECT)]
+            base = AppLedger().record(entry("b0"), keep=10)
+            await stores[0].write("web", app_id, base)
+            for store, build in zip(stores, ("b1", "b2"), strict=True):
+                await store.update(
+                    "web", app_id, lambda ledger, b=build: ledger.record(entry(b), keep=10)
+                )
+            return await stores[1].load("web", app_id)
+
+    merged = asyncio.run(main())
+    assert sorted(merged.entries) == ["b0", "b1", "b2"]

@@ -39,7 +39,7 @@ from comwit.plan.actions import (
     RecordLedger,
     SetEnv,
 )
-from comwit.plan.ledger import AppLedger, LedgerEntry
+from comwit.plan.ledger import AppLedger, LedgerEntry, SourceCommit
 from comwit.plan.state import ObservedApp
 from comwit.render.describe import describe, short
 from comwit.store.ledger import LedgerStore
@@ -88,7 +88,9 @@ class Handlers:
         app: str,
         handoffs: Handoffs | None = None,
         unslotted: Callable[[Awaitable[bool]], Awaitable[bool]] | None = None,
+        source: SourceCommit | None = None,
     ) -> None:
+        self._source = source
         self._handoffs = handoffs
         self._unslotted = unslotted
         self._client = client
@@ -244,14 +246,24 @@ class Handlers:
         ctx.build_id = self._build_id = action.build_id
 
     async def _record(self, action: RecordLedger, ctx: Prepared) -> None:
-        if action.build and ctx.build_id is None:
+        build_id = ctx.build_id
+        if action.build and build_id is None:
             return
-        ledger = self._recorded_build(action, ctx) if action.build else ctx.ledger
-        if action.facts is not None:
-            ledger = replace(ledger, facts=action.facts)
-        what = f"what build {ctx.build_id} holds" if action.build else "the app's settings"
+        existing = await self._existing_builds(ctx) if action.build else None
+        source = self._source
+
+        def change(ledger: AppLedger) -> AppLedger:
+            """Applied to the ledger as stored just before writing: other runs' entries stay."""
+            if action.build:
+                assert build_id is not None
+                ledger = _recorded_build(ledger, action, build_id, ctx, existing, source)
+            if action.facts is not None:
+                ledger = replace(ledger, facts=action.facts)
+            return ledger
+
+        what = f"what build {build_id} holds" if action.build else "the app's settings"
         try:
-            await self._store.write(self._app, _id(ctx), ledger)
+            ctx.ledger = await self._store.update(self._app, _id(ctx), change)
         except ForbiddenError:
             then = (
                 "the next plan will upload this content again"
@@ -261,23 +273,15 @@ class Handlers:
             self._warn(f"could not record {what}: the token lacks the app:write scope; {then}")
         except (ApiError, OSError, ValueError, TypeError) as exc:
             self._warn(f"could not record {what} ({exc})")
-        ctx.ledger = ledger
 
-    @staticmethod
-    def _recorded_build(action: RecordLedger, ctx: Prepared) -> AppLedger:
-        assert ctx.build_id is not None
-        existing = ctx.known_builds | {ctx.build_id}
-        if action.digest is None:
-            return ctx.ledger.record_activation(ctx.build_id, keep=ctx.keep, existing=existing)
-        entry = LedgerEntry(
-            ctx.build_id,
-            action.digest,
-            action.options.env_ref,
-            action.options.max_concurrent_requests,
-            ctx.now_ms,
-            action.exclude,
-        )
-        return ctx.ledger.record(entry, keep=ctx.keep, existing=existing)
+    async def _existing_builds(self, ctx: Prepared) -> frozenset[str] | None:
+        """The app's builds now (the ledger drops builds deleted at the API); None: unknown.
+        Read now, not at plan time: another run may have deployed one since."""
+        try:
+            builds = await self._client.list_builds(self._project, _id(ctx))
+        except ApiError:
+            return None
+        return frozenset(b.build_id for b in builds)
 
     async def _attach(self, action: AttachHost, ctx: Prepared) -> None:
         if self._handoffs is not None and action.moves_from:
@@ -321,6 +325,27 @@ class Handlers:
 
 async def _direct(waiting: Awaitable[bool]) -> bool:
     return await waiting
+
+
+def _recorded_build(
+    ledger: AppLedger,
+    action: RecordLedger,
+    build_id: str,
+    ctx: Prepared,
+    existing: frozenset[str] | None,
+    source: SourceCommit | None,
+) -> AppLedger:
+    if action.digest is None:
+        return ledger.record_activation(build_id, keep=ctx.keep, existing=existing, source=source)
+    entry = LedgerEntry(
+        build_id,
+        action.digest,
+        action.options.env_ref,
+        action.options.max_concurrent_requests,
+        ctx.now_ms,
+        action.exclude,
+    )
+    return ledger.record(entry, keep=ctx.keep, existing=existing, source=source)
 
 
 def _id(ctx: Prepared) -> str:

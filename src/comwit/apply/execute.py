@@ -24,6 +24,7 @@ from comwit.apply.verify import verify_app
 from comwit.errors import ApiError, ApplyError, ArtifactError, ComwitError, StalePlanError
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import AppPlan, Deploy, Plan
+from comwit.plan.ledger import SourceCommit
 from comwit.plan.state import ObservedApp
 from comwit.store.ledger import LedgerStore
 
@@ -44,6 +45,7 @@ class Inputs:
     stale: Mapping[str, str] = field(default_factory=dict)  # app -> why its saved plan is stale
     salt: str = ""  # a saved plan's: keys the fingerprints below
     live_env: Mapping[str, str] = field(default_factory=dict)  # app -> env fingerprint
+    source: SourceCommit | None = None  # the commit this run deploys, recorded in the ledger
 
 
 @dataclass
@@ -89,6 +91,7 @@ class Executor:
             app.app,
             self._handoffs,
             self._unslotted,
+            self.inputs.source,
         )
         try:
             prepared = await self._prepare(app, work, handlers)

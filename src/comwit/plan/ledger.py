@@ -2,16 +2,20 @@
 
 The API keeps no digest for a build, so comwit records `build_id -> (tree digest, env_ref,
 max_concurrent_requests)` after every deploy or activation, plus the order in which it
-activated builds (for drift detection and `rollback --to previous`), and what the manifest
-said that the API cannot tell (`comwit import` writes it back): each build's `exclude`
-patterns, the hostnames on managed DNS, `protect`, and fingerprints of the plain env values
-comwit set (a plan shows such a live value as the old one). The ledger is advisory: a build
-it does not know is "content unknown", and an unreadable value counts as empty.
+activated builds (for drift detection and `rollback --to previous`), the source commit each
+build was last made live from (so an older commit never goes live over a newer one), the
+apply lease of the run working on the app, and what the manifest said that the API cannot
+tell (`comwit import` writes it back): each build's `exclude` patterns, the hostnames on
+managed DNS, `protect`, and fingerprints of the plain env values comwit set (a plan shows
+such a live value as the old one). The ledger is advisory: a build it does not know is
+"content unknown", and an unreadable value counts as empty.
 
-Encoded compactly so it fits in one env var of the app ("x" and "f" are left out when empty;
-readers that predate them ignore them):
+Encoded compactly so it fits in one env var of the app ("x", "f", "c" and "l" are left out
+when empty; readers that predate them ignore them):
     {"v": 1, "b": {"build-1": ["<sha256 hex>", "env/ref"|null, 50|null, <ms>]}, "h": ["build-1"],
-     "x": {"build-1": ["*.map"]}, "f": {"d": ["www.example.com"], "p": 1, "e": {"KEY": "<fp>"}}}
+     "x": {"build-1": ["*.map"]}, "f": {"d": ["www.example.com"], "p": 1, "e": {"KEY": "<fp>"}},
+     "c": {"build-1": ["<commit sha>", <commit time, s>|null, <dirty 0|1>]},
+     "l": ["<holder>", "<CI run URL or host:pid>", <expires, ms>, "<token>"]}
 """
 
 from __future__ import annotations
@@ -26,6 +30,32 @@ from typing import Any
 LEDGER_ENV_KEY = "COMWIT_LEDGER"
 LEDGER_VERSION = 1
 DIGEST_PREFIX = "sha256:"
+
+
+@dataclass(frozen=True)
+class SourceCommit:
+    """The commit a deploy or activation was made from."""
+
+    sha: str
+    time: int | None = None  # commit time, seconds since the epoch
+    dirty: bool = False  # the working tree had changes that are not in the commit
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7] + ("+dirty" if self.dirty else "")
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The apply run working on an app until `expires_ms`."""
+
+    holder: str  # who: "user@host", or the CI's name for the job
+    run: str  # the CI run URL, or host:pid
+    expires_ms: int
+    token: str  # random: tells this run's lease from another's when read back
+
+    def live(self, now_ms: int) -> bool:
+        return now_ms < self.expires_ms
 
 
 @dataclass(frozen=True)
@@ -72,6 +102,8 @@ class AppLedger:
     entries: Mapping[str, LedgerEntry] = field(default_factory=dict)
     history: tuple[str, ...] = ()
     facts: AppFacts = field(default_factory=AppFacts)
+    commits: Mapping[str, SourceCommit] = field(default_factory=dict)  # by build id
+    lease: Lease | None = None
 
     @property
     def active(self) -> str | None:
@@ -98,29 +130,66 @@ class AppLedger:
         ]
         return sorted(found, key=lambda e: (e.recorded_at_ms, e.build_id), reverse=True)
 
+    def commit_of(self, build_id: str | None) -> SourceCommit | None:
+        """The commit `build_id` was last made live from, when comwit recorded it."""
+        return self.commits.get(build_id) if build_id else None
+
     def record(
-        self, entry: LedgerEntry, *, keep: int, existing: Collection[str] | None = None
+        self,
+        entry: LedgerEntry,
+        *,
+        keep: int,
+        existing: Collection[str] | None = None,
+        source: SourceCommit | None = None,
     ) -> AppLedger:
         """This ledger after `entry` was activated, bounded to `keep` builds.
 
         Builds not in `existing` (when known) are dropped: they were deleted at the API.
         """
-        activated = self.record_activation(entry.build_id, keep=keep, existing=existing)
+        activated = self.record_activation(
+            entry.build_id, keep=keep, existing=existing, source=source
+        )
         entries = {**activated.entries, entry.build_id: entry}
         newest = sorted(entries.values(), key=lambda e: (e.recorded_at_ms, e.build_id))[-keep:]
         kept = {e.build_id for e in newest} | set(activated.history)
-        return replace(activated, entries={k: entries[k] for k in sorted(entries) if k in kept})
+        return replace(
+            activated,
+            entries={k: entries[k] for k in sorted(entries) if k in kept},
+            commits={k: v for k, v in activated.commits.items() if k in kept},
+        )
 
     def record_activation(
-        self, build_id: str, *, keep: int, existing: Collection[str] | None = None
+        self,
+        build_id: str,
+        *,
+        keep: int,
+        existing: Collection[str] | None = None,
+        source: SourceCommit | None = None,
     ) -> AppLedger:
         """This ledger after comwit activated a build whose content it does not know."""
         alive = None if existing is None else {*existing, build_id}
         history = [b for b in self.history if alive is None or b in alive]
         if not history or history[-1] != build_id:
             history.append(build_id)
+        history = history[-keep:]
         entries = {k: v for k, v in self.entries.items() if alive is None or k in alive}
-        return replace(self, entries=entries, history=tuple(history[-keep:]))
+        commits = dict(self.commits)
+        if source is not None:
+            commits[build_id] = source
+        kept = set(entries) | set(history)
+        commits = {k: commits[k] for k in sorted(commits) if k in kept}
+        return replace(self, entries=entries, history=tuple(history), commits=commits)
+
+    def holds_record(self, build_id: str, source: SourceCommit | None) -> bool:
+        """A write that recorded this activation made it into this ledger."""
+        return (
+            bool(self.history)
+            and self.history[-1] == build_id
+            and (source is None or self.commits.get(build_id) == source)
+        )
+
+    def with_lease(self, lease: Lease | None) -> AppLedger:
+        return replace(self, lease=lease)
 
 
 class LedgerFormatError(ValueError):
@@ -145,6 +214,14 @@ def encode(ledger: AppLedger) -> str:
     facts = _facts_document(ledger.facts)
     if facts:
         document["f"] = facts
+    if ledger.commits:
+        document["c"] = {
+            build_id: [c.sha, c.time, int(c.dirty)]
+            for build_id, c in sorted(ledger.commits.items())
+        }
+    if ledger.lease is not None:
+        lease = ledger.lease
+        document["l"] = [lease.holder, lease.run, lease.expires_ms, lease.token]
     return json.dumps(document, separators=(",", ":"), sort_keys=True)
 
 
@@ -180,8 +257,16 @@ def from_document(document: Any) -> AppLedger:
     entries = {str(k): _entry(str(k), v, excludes.get(str(k), ())) for k, v in builds.items()}
     if not all(isinstance(b, str) for b in history):
         raise LedgerFormatError("its history is not a list of build ids")
-    facts = _facts(document.get("f", {}))
-    return AppLedger(entries=entries, history=tuple(history), facts=facts)
+    commits = document.get("c", {})
+    if not isinstance(commits, dict):
+        raise LedgerFormatError("its commits are not a table")
+    return AppLedger(
+        entries=entries,
+        history=tuple(history),
+        facts=_facts(document.get("f", {})),
+        commits={str(k): _commit(str(k), v) for k, v in commits.items()},
+        lease=_lease(document.get("l")),
+    )
 
 
 def _excludes(value: Any) -> dict[str, tuple[str, ...]]:
@@ -219,6 +304,28 @@ def _entry(build_id: str, value: Any, exclude: tuple[str, ...]) -> LedgerEntry:
     if not (max_requests is None or _is_int(max_requests)) or not _is_int(recorded):
         raise LedgerFormatError(f"the entry for {build_id} is malformed")
     return LedgerEntry(build_id, DIGEST_PREFIX + digest, env_ref, max_requests, recorded, exclude)
+
+
+def _commit(build_id: str, value: Any) -> SourceCommit:
+    if not isinstance(value, list) or len(value) != 3:
+        raise LedgerFormatError(f"the commit of {build_id} is malformed")
+    sha, time, dirty = value
+    if not isinstance(sha, str) or not (time is None or _is_int(time)) or dirty not in (0, 1):
+        raise LedgerFormatError(f"the commit of {build_id} is malformed")
+    return SourceCommit(sha, time, bool(dirty))
+
+
+def _lease(value: Any) -> Lease | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 4:
+        raise LedgerFormatError("its lease is malformed")
+    holder, run, expires, token = value
+    if not (isinstance(holder, str) and isinstance(run, str) and isinstance(token, str)):
+        raise LedgerFormatError("its lease is malformed")
+    if not _is_int(expires):
+        raise LedgerFormatError("its lease is malformed")
+    return Lease(holder, run, expires, token)
 
 
 def _is_int(value: object) -> bool:

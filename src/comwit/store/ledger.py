@@ -1,7 +1,10 @@
 """Where the ledger lives: `app-env` (an env var of each app) or `local` (a JSON file).
 
 Reading never fails: an unreadable or foreign value is a warning and counts as empty.
-Writing goes through the API (app-env, needs `app:write`) or to the file, atomically.
+Writing goes through the API (app-env, needs `app:write`) or to the file, atomically. An
+update reads the ledger just before writing, applies its change to what is there (so another
+run's entries are kept), then reads it back to verify the change is in; it tries again when
+another write came in between.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +30,9 @@ from comwit.plan.state import ObservedApp
 from comwit.store.files import write_atomically
 
 LOCAL_VERSION = 1
+UPDATE_ATTEMPTS = 3
+Change = Callable[[AppLedger], AppLedger]
+Check = Callable[[AppLedger], bool]
 
 
 class LedgerReader(Protocol):
@@ -35,6 +42,43 @@ class LedgerReader(Protocol):
 
 class LedgerStore(LedgerReader, Protocol):
     async def write(self, app: str, app_id: str, ledger: AppLedger) -> None: ...
+
+    async def load(self, app: str, app_id: str) -> AppLedger:
+        """The app's ledger as it is stored now (unreadable: empty)."""
+
+    async def update(
+        self, app: str, app_id: str, change: Change, check: Check | None = None
+    ) -> AppLedger:
+        """Apply `change` to the stored ledger and verify it with `check` (default: applying
+        the change again to the ledger read back changes nothing); the ledger as read back.
+        LedgerWriteError when other writes kept coming in between."""
+
+
+class LedgerWriteError(OSError):
+    """The ledger could not be updated: other writes kept replacing this one."""
+
+
+async def _update(
+    store: LedgerStore,
+    app: str,
+    app_id: str,
+    change: Change,
+    check: Check | None,
+    write: Callable[[AppLedger], Any],
+) -> AppLedger:
+    for _ in range(UPDATE_ATTEMPTS):
+        current = await store.load(app, app_id)
+        wanted = change(current)
+        if wanted != current:
+            await write(wanted)
+        back = await store.load(app, app_id)
+        # Verified when the change is in: applying it again would change nothing.
+        if (check or (lambda ledger: change(ledger) == ledger))(back):
+            return back
+    raise LedgerWriteError(
+        f"the ledger of app {app!r} was changed by another run each time this one wrote it "
+        f"({UPDATE_ATTEMPTS} tries)"
+    )
 
 
 class AppEnvStore:
@@ -57,6 +101,24 @@ class AppEnvStore:
         if self._client is None:
             raise RuntimeError("this ledger store was opened read-only")
         await self._client.put_env(self._project, app_id, LEDGER_ENV_KEY, encode(ledger))
+
+    async def load(self, app: str, app_id: str) -> AppLedger:
+        if self._client is None:
+            raise RuntimeError("this ledger store was opened read-only")
+        variables = await self._client.list_env(self._project, app_id)
+        value = next((v.value for v in variables if v.key == LEDGER_ENV_KEY), None)
+        try:
+            return decode(value) if value is not None else AppLedger()
+        except LedgerFormatError:
+            return AppLedger()
+
+    async def update(
+        self, app: str, app_id: str, change: Change, check: Check | None = None
+    ) -> AppLedger:
+        async def write(ledger: AppLedger) -> None:
+            await self.write(app, app_id, ledger)
+
+        return await _update(self, app, app_id, change, check, write)
 
 
 class LocalStore:
@@ -83,19 +145,41 @@ class LocalStore:
     async def write(self, app: str, app_id: str, ledger: AppLedger) -> None:
         del app
         async with self._lock:
-            self._apps[app_id] = to_document(ledger)
-            await asyncio.to_thread(self._save, app_id)
+            await asyncio.to_thread(self._save, app_id, lambda _: ledger)
 
-    def _save(self, app_id: str) -> None:
-        """Merge this app's entry into the file as it is now, under a lock: other comwit runs
-        may be writing other apps' entries at the same time."""
+    async def load(self, app: str, app_id: str) -> AppLedger:
+        del app
+        document = (await asyncio.to_thread(_projects, self._path)).get(self._project)
+        entry = document.get(app_id) if isinstance(document, dict) else None
+        try:
+            return from_document(entry) if entry is not None else AppLedger()
+        except LedgerFormatError:
+            return AppLedger()
+
+    async def update(
+        self, app: str, app_id: str, change: Change, check: Check | None = None
+    ) -> AppLedger:
+        async def write(ledger: AppLedger) -> None:
+            del ledger  # the change is applied again to the file as it is under the lock
+            async with self._lock:
+                await asyncio.to_thread(self._save, app_id, change)
+
+        return await _update(self, app, app_id, change, check, write)
+
+    def _save(self, app_id: str, change: Change) -> None:
+        """Apply `change` to this app's entry as the file has it now, under a lock: other
+        comwit runs may be writing this or other apps' entries at the same time."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
         with self._path.with_name(self._path.name + ".lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             projects = _projects(self._path)
             apps = projects.get(self._project)
             apps = dict(apps) if isinstance(apps, dict) else {}
-            apps[app_id] = self._apps[app_id]
+            try:
+                now = from_document(apps[app_id]) if app_id in apps else AppLedger()
+            except LedgerFormatError:
+                now = AppLedger()
+            self._apps[app_id] = apps[app_id] = to_document(change(now))
             projects[self._project] = dict(sorted(apps.items()))
             document = {"version": LOCAL_VERSION, "projects": projects}
             write_atomically(self._path, json.dumps(document, indent=1, sort_keys=True) + "\n")
