@@ -9,26 +9,8 @@ from comwit.ci.outputs import apply_outputs, format_outputs, plan_outputs, write
 from comwit.ci.summary import LIMIT, append_summary
 from comwit.render.markdown import render_markdown
 
+from tests.ci_support import parse_outputs
 from tests.test_render import sample_plan
-
-
-def parse_outputs(text: str) -> dict[str, str]:
-    """Read a $GITHUB_OUTPUT file the way the runner does."""
-    values: dict[str, str] = {}
-    lines = iter(text.splitlines())
-    for line in lines:
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            body = []
-            for inner in lines:
-                if inner == delimiter:
-                    break
-                body.append(inner)
-            values[name] = "\n".join(body)
-        else:
-            name, value = line.split("=", 1)
-            values[name] = value
-    return values
 
 
 def test_plan_outputs_say_whether_anything_changes_and_how_much():

@@ -26,6 +26,7 @@ class Outcome:
     records: tuple[DnsRecordToPublish, ...] = ()
     build_id: str | None = None  # the build this run made live
     uploaded: int = 0  # artifact bytes sent
+    url: str | None = None  # where the app is live (the API's default_url, or a hostname)
     warnings: tuple[str, ...] = ()
     bug: bool = False  # failed on an error comwit did not expect (exit code 3)
 

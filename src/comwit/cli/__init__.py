@@ -32,8 +32,22 @@ def main(argv: Sequence[str] | None = None, *, edges: Edges | None = None) -> in
     from comwit.cli.settings import Edges
 
     edges = edges or Edges.of_process()
+    from comwit.ci.tokens import remember_tokens
+
+    remember_tokens(edges.environ)  # CI tokens are redacted from everything, from the start
     with contextlib.redirect_stdout(edges.stdout), contextlib.redirect_stderr(edges.stderr):
         return _run(args, edges)
+
+
+def _annotate(edges: Edges, exc: Exception) -> None:
+    """In GitHub Actions, each manifest problem also shows on its line of the diff."""
+    from comwit.errors import ManifestError
+
+    if isinstance(exc, ManifestError):
+        from comwit.ci import detect
+        from comwit.ci.publish import annotate
+
+        annotate(detect(edges.environ), exc.problems, "error", edges.stderr)
 
 
 def run() -> None:
@@ -64,6 +78,7 @@ def _run(args: list[str], edges: Edges) -> int:
     except ComwitError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             _say(edges, f"error: {line}")
+        _annotate(edges, exc)
         return exc.exit_code
     except KeyboardInterrupt:
         _say(edges, "error: interrupted")

@@ -13,6 +13,14 @@ from comwit.api.connect import Connection
 from comwit.apply.execute import DEFAULT_PARALLEL, Executor, Inputs
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.apply.stale import check_saved_plan, stale_apps
+from comwit.cli.ci_options import (
+    CiChoice,
+    Comment,
+    CommentOn,
+    CommentWhen,
+    NoSummary,
+    after_apply,
+)
 from comwit.cli.plan_cmds import AllowDeleteEnv, AllowDetach, show_plan
 from comwit.cli.session import Target, api_identity, connect, load_target, plan_request, plan_target
 from comwit.cli.settings import (
@@ -47,6 +55,9 @@ def apply(
     parallel: Annotated[
         int, typer.Option("--parallel", min=1, max=32, help="Apps applied at once.")
     ] = DEFAULT_PARALLEL,
+    comment: Comment = False,
+    comment_on: CommentOn = CommentWhen.changes,
+    no_summary: NoSummary = False,
 ) -> int:
     """Make the apps match the manifest: upload, roll back, bind and unbind, set env vars."""
     if planfile is not None:
@@ -62,14 +73,17 @@ def apply(
             env=settings.env or saved.manifest.environment,
             project=settings.project or saved.plan.project,
         )
-        run = _apply_saved(settings, saved, load_target(settings), parallel)
+        plan = saved.plan
+        result = asyncio.run(_apply_saved(settings, saved, load_target(settings), parallel))
     else:
         target = load_target(settings)
         request = plan_request(
             settings, target, allow_detach=allow_detach, allow_delete_env=allow_delete_env
         )
-        run = _plan_and_apply(settings, target, request, parallel, yes)
-    return show_result(asyncio.run(run), settings.output_format, settings.console)
+        plan, result = asyncio.run(_plan_and_apply(settings, target, request, parallel, yes))
+    code = show_result(result, settings.output_format, settings.console)
+    after_apply(settings, plan, result, choice=CiChoice(comment, comment_on, no_summary))
+    return code
 
 
 def show_result(result: ApplyResult | None, output_format: OutputFormat, console: Console) -> int:
@@ -85,12 +99,12 @@ def show_result(result: ApplyResult | None, output_format: OutputFormat, console
 
 async def _plan_and_apply(
     settings: Settings, target: Target, request: PlanRequest, parallel: int, yes: bool
-) -> ApplyResult | None:
+) -> tuple[Plan, ApplyResult | None]:
     async with connect(settings, target) as connection:
         planned = await plan_target(settings, target, connection, request)
         show_plan(planned.plan, OutputFormat.text, settings.console)
         if not planned.plan.has_changes:
-            return None if not planned.plan.has_errors else _nothing(planned.plan)
+            return planned.plan, None if not planned.plan.has_errors else _nothing(planned.plan)
         confirm(planned.plan, settings.console, yes)
         inputs = Inputs(
             project=target.project,
@@ -99,7 +113,8 @@ async def _plan_and_apply(
             observed=planned.observed.apps,
             keep=target.loaded.state.keep,
         )
-        return await execute_plan(settings, planned.plan, inputs, connection, target, parallel)
+        result = await execute_plan(settings, planned.plan, inputs, connection, target, parallel)
+        return planned.plan, result
 
 
 async def _apply_saved(

@@ -9,6 +9,14 @@ from typing import Annotated
 
 import typer
 
+from comwit.cli.ci_options import (
+    CiChoice,
+    Comment,
+    CommentOn,
+    CommentWhen,
+    NoSummary,
+    after_plan,
+)
 from comwit.cli.session import api_identity, connect, load_target, plan_request, plan_target
 from comwit.cli.settings import (
     APPS,
@@ -51,6 +59,9 @@ def plan(
     ] = False,
     allow_detach: AllowDetach = None,
     allow_delete_env: AllowDeleteEnv = None,
+    comment: Comment = False,
+    comment_on: CommentOn = CommentWhen.changes,
+    no_summary: NoSummary = False,
 ) -> int:
     """Show what `apply` would change. Read-only: needs project:read and app:read."""
     target = load_target(settings)
@@ -77,6 +88,9 @@ def plan(
                 )
                 write_plan(out, saved)
                 console.info(f"Saved the plan to {out}; apply it with `comwit apply {out}`.")
+            saved_to = out if out is not None and not planned.plan.has_errors else None
+            choice = CiChoice(comment, comment_on, no_summary)
+            after_plan(settings, planned.plan, plan_path=saved_to, choice=choice)
         return planned.plan
 
     return plan_exit_code(asyncio.run(run()), detailed=detailed_exitcode)

@@ -1,0 +1,110 @@
+"""The CI options of `plan` and `apply` (--comment, --comment-on, --no-summary) and the one
+call each makes when done. comwit.ci is imported only here, and only when the command ran."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from comwit.apply.result import ApplyResult
+    from comwit.ci.publish import Channels
+    from comwit.cli.settings import Settings
+    from comwit.plan.actions import Plan
+
+
+class CommentWhen(enum.StrEnum):
+    changes = "changes"
+    always = "always"
+
+
+Comment = Annotated[
+    bool,
+    typer.Option(
+        "--comment",
+        help="Create or update this manifest's comment on the pull request "
+        "(GitHub Actions, GitLab CI).",
+    ),
+]
+CommentOn = Annotated[
+    CommentWhen,
+    typer.Option(
+        "--comment-on",
+        help="changes: post a new comment only when something changes (an existing one is "
+        "always updated); always: post one anyway.",
+    ),
+]
+NoSummary = Annotated[bool, typer.Option("--no-summary", help="Do not append to the job summary.")]
+
+
+@dataclass(frozen=True)
+class CiChoice:
+    """What the command line asked of the CI's channels."""
+
+    comment: bool = False
+    comment_on: CommentWhen = CommentWhen.changes
+    no_summary: bool = False
+
+    def channels(self) -> Channels:
+        from comwit.ci.publish import Channels
+
+        return Channels(self.comment, self.comment_on.value, summary=not self.no_summary)
+
+
+def after_plan(settings: Settings, plan: Plan, *, plan_path: Path | None, choice: CiChoice) -> None:
+    """Write the plan to the CI's channels (nothing happens outside CI without --comment)."""
+    from comwit.ci import detect
+
+    ctx = detect(settings.environ)
+    if ctx.kind is None and not choice.comment:
+        return
+    from comwit.ci.publish import publish_plan
+
+    publish_plan(
+        ctx,
+        plan,
+        manifest=_marker_path(settings.manifest, ctx.workspace),
+        plan_path=str(plan_path) if plan_path is not None else None,
+        channels=choice.channels(),
+        console=settings.console,
+    )
+
+
+def after_apply(
+    settings: Settings, plan: Plan, result: ApplyResult | None, *, choice: CiChoice
+) -> None:
+    """Write what apply did to the CI's channels; the plan's comment moves to "applied"."""
+    from comwit.ci import detect
+
+    ctx = detect(settings.environ)
+    if ctx.kind is None and not choice.comment:
+        return
+    from comwit.ci.publish import publish_apply
+
+    publish_apply(
+        ctx,
+        plan,
+        result,
+        manifest=_marker_path(settings.manifest, ctx.workspace),
+        urls=live_urls(result),
+        channels=choice.channels(),
+        console=settings.console,
+    )
+
+
+def live_urls(result: ApplyResult | None) -> Mapping[str, str]:
+    return {o.app: o.url for o in result.outcomes if o.url} if result else {}
+
+
+def _marker_path(manifest: Path, workspace: Path | None) -> str:
+    """The manifest as the marker names it: relative to the checkout, so two manifests of
+    one repository never share a comment, wherever comwit was started."""
+    from comwit.ci.workflow import repository_path
+    from comwit.manifest.load import display_name
+
+    return repository_path(display_name(manifest), workspace)

@@ -1,0 +1,82 @@
+"""A CI job's environment for the real CLI: GitHub Actions' or GitLab CI's variables and
+files (event, job summary, step outputs), pointing at a loopback stand-in of GitHub or GitLab."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+HEAD = "a1" * 20
+MERGE = "b2" * 20
+GITHUB_TOKEN = "ghs_actions_installation_token_x1"
+GITLAB_TOKEN = "glpat-gitlab-project-token-x1"
+
+
+@dataclass
+class Job:
+    """One CI job's files: its event, job summary and step outputs."""
+
+    dir: Path
+
+    @property
+    def summary(self) -> Path:
+        return self.dir / "step_summary.md"
+
+    @property
+    def outputs(self) -> Path:
+        return self.dir / "github_output"
+
+    def github(
+        self, api_url: str, *, event: str = "pull_request", number: int = 7
+    ) -> dict[str, str]:
+        payload = {"pull_request": {"number": number, "head": {"sha": HEAD}}}
+        event_file = self.dir / "event.json"
+        event_file.write_text(json.dumps(payload if event.startswith("pull_request") else {}))
+        return {
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_REPOSITORY": "acme/shop",
+            "GITHUB_EVENT_NAME": event,
+            "GITHUB_EVENT_PATH": str(event_file),
+            "GITHUB_SHA": MERGE,
+            "GITHUB_RUN_ID": "4242",
+            "GITHUB_SERVER_URL": "https://github.example",
+            "GITHUB_API_URL": api_url,
+            "GITHUB_TOKEN": GITHUB_TOKEN,
+            "GITHUB_STEP_SUMMARY": str(self.summary),
+            "GITHUB_OUTPUT": str(self.outputs),
+        }
+
+    def gitlab(self, api_url: str, *, number: int | None = 3, sha: str = HEAD) -> dict[str, str]:
+        environ = {
+            "CI": "true",
+            "GITLAB_CI": "true",
+            "CI_PROJECT_ID": "1234",
+            "CI_COMMIT_SHA": sha,
+            "CI_API_V4_URL": api_url,
+            "CI_JOB_URL": "https://gitlab.example/acme/shop/-/jobs/77",
+            "COMWIT_GITLAB_TOKEN": GITLAB_TOKEN,
+        }
+        if number is not None:
+            environ["CI_MERGE_REQUEST_IID"] = str(number)
+        return environ
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    """Read a $GITHUB_OUTPUT file the way the runner does."""
+    values: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                body.append(inner)
+            values[name] = "\n".join(body)
+        else:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values

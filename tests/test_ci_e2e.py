@@ -1,0 +1,242 @@
+"""End to end in a CI job: `plan --comment` and `apply --comment` against the emulator, with
+loopback stand-ins of GitHub and GitLab; the job summary, step outputs and annotations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.ci_support import GITHUB_TOKEN, GITLAB_TOKEN, HEAD, MERGE, Job, parse_outputs
+from tests.forge_standins import Identity, github_standin, gitlab_standin
+
+MARKER = "<!-- comwit:plan manifest=comwit.toml project=proj environment= -->"
+
+
+@pytest.fixture
+def job(tmp_path):
+    folder = tmp_path / "job"
+    folder.mkdir()
+    return Job(folder)
+
+
+@pytest.fixture
+def github():
+    with github_standin() as standin:
+        standin.add_token(GITHUB_TOKEN, Identity("shop-repo", installation=True))
+        yield standin
+
+
+@pytest.fixture
+def gitlab():
+    with gitlab_standin() as standin:
+        standin.add_token(GITLAB_TOKEN, Identity("project_1234_bot"))
+        yield standin
+
+
+@pytest.fixture
+def comwit(world):
+    def invoke(*args, env):
+        return world.comwit(*args, env=env)
+
+    return invoke
+
+
+def comment_gets(standin):
+    return [r for r in standin.requests if r.method == "GET" and r.path.endswith("/comments")]
+
+
+def test_first_plan_posts_once_and_the_next_push_patches_the_same_comment_on_page_three(
+    world, github, job, comwit
+):
+    for n in range(210):
+        github.seed(7, "reviewer", f"looks good {n}")
+    first = comwit("plan", "--comment", env=job.github(github.url))
+    assert first.code == 0, first.err
+    assert [(r.method, r.path) for r in github.writes()] == [
+        ("POST", "/repos/acme/shop/issues/7/comments")
+    ]
+    mine = github.comments(7)[-1]
+    assert mine["author"] == "github-actions[bot]"
+    assert mine["body"].startswith(MARKER + "\n### comwit plan for `proj` at " + HEAD)
+    assert "Posted the plan comment on pull request #7" in first.err
+
+    github.clear()
+    world.write("web/index.html", "<h1>v2</h1>")
+    second = comwit("plan", "--comment", env=job.github(github.url))
+    assert second.code == 0, second.err
+    assert [(r.method, r.path) for r in github.writes()] == [
+        ("PATCH", f"/repos/acme/shop/issues/comments/{mine['id']}")
+    ]
+    assert [r.query.get("page", "1") for r in comment_gets(github)] == ["1", "2", "3"]
+    assert len(github.comments(7)) == 211
+
+
+def test_two_environments_keep_two_comments(world, github, job, comwit):
+    world.manifest(
+        (world.root / "comwit.toml").read_text()
+        + '[environments.staging.apps.web]\nhosts = ["staging.example.com"]\n'
+        + '[environments.prod.apps.web]\nhosts = ["shop.example.com"]\n'
+    )
+    for env in ("staging", "prod"):
+        assert comwit("plan", "--env", env, "--comment", env=job.github(github.url)).code == 0
+    world.write("web/index.html", "<h1>v2</h1>")
+    for env in ("staging", "prod"):
+        assert comwit("plan", "--env", env, "--comment", env=job.github(github.url)).code == 0
+    bodies = [c["body"] for c in github.comments(7)]
+    assert len(bodies) == 2
+    assert "environment=staging -->" in bodies[0].splitlines()[0]
+    assert "environment=prod -->" in bodies[1].splitlines()[0]
+    assert "staging.example.com" in bodies[0] and "shop.example.com" in bodies[1]
+    assert [r.method for r in github.writes()] == ["POST", "POST", "PATCH", "PATCH"]
+
+
+def test_a_comment_of_another_user_with_our_marker_is_untouched(world, github, job, comwit):
+    theirs = github.seed(7, "mallory", MARKER + "\nfake plan")
+    assert comwit("plan", "--comment", env=job.github(github.url)).code == 0
+    assert github.comments(7)[0] == {
+        "id": theirs,
+        "author": "mallory",
+        "body": MARKER + "\nfake plan",
+        "system": False,
+    }
+    assert [r.method for r in github.writes()] == ["POST"]
+
+
+def test_a_read_only_token_warns_and_keeps_the_plans_exit_code(github, job, comwit):
+    github.add_token(GITHUB_TOKEN, Identity("fork", installation=True, can_write=False))
+    result = comwit("plan", "--comment", "--detailed-exitcode", env=job.github(github.url))
+    assert result.code == 2
+    assert "warning: could not comment on the pull request" in result.err
+    assert "403" in result.err and "read-only token" in result.err
+    assert github.comments(7) == []
+
+
+def test_a_plan_without_changes_creates_no_comment_unless_always(world, github, job, comwit):
+    assert comwit("apply", "--yes", env={}).code == 0
+    quiet = comwit("plan", "--comment", env=job.github(github.url))
+    assert quiet.code == 0 and github.writes() == []
+    assert "nothing to say" in quiet.err
+    loud = comwit("plan", "--comment", "--comment-on", "always", env=job.github(github.url))
+    assert loud.code == 0
+    assert "**No changes:**" in github.comments(7)[0]["body"]
+
+
+def test_a_plan_without_changes_updates_an_existing_comment(world, github, job, comwit):
+    assert comwit("plan", "--comment", env=job.github(github.url)).code == 0
+    assert comwit("apply", "--yes", env={}).code == 0
+    assert comwit("plan", "--comment", env=job.github(github.url)).code == 0
+    assert [r.method for r in github.writes()] == ["POST", "PATCH"]
+    assert "**No changes:**" in github.comments(7)[0]["body"]
+
+
+def test_apply_on_merge_moves_the_plans_comment_to_applied(world, github, job, comwit):
+    assert comwit("plan", "--comment", env=job.github(github.url)).code == 0
+    github.merged(MERGE, 7)
+    github.clear()
+    applied = comwit("apply", "--yes", "--comment", env=job.github(github.url, event="push"))
+    assert applied.code == 0, applied.err
+    paths = [(r.method, r.path) for r in github.requests if r.method != "GET" or "pulls" in r.path]
+    comment = github.comments(7)[0]
+    assert paths == [
+        ("GET", f"/repos/acme/shop/commits/{MERGE}/pulls"),
+        ("PATCH", f"/repos/acme/shop/issues/comments/{comment['id']}"),
+    ]
+    assert comment["body"].startswith(MARKER + "\n### comwit apply for `proj`")
+    assert f"**Applied at {MERGE}:** 2 done." in comment["body"]
+    assert "| `web` | :white_check_mark: done: build `" in comment["body"]
+
+
+def test_a_plan_over_the_comment_limit_is_cut_and_points_to_the_job_summary(
+    world, github, job, comwit
+):
+    apps = "".join(
+        f'[apps.site-{n:03}]\nbuild_dir = "web"\nhosts = ["s{n}.example.com"]\n' for n in range(260)
+    )
+    world.manifest(f'version = 1\nproject = "proj"\n{apps}')
+    result = comwit("plan", "--comment", env=job.github(github.url))
+    assert result.code == 0, result.err
+    (post,) = github.writes()
+    assert len(post.body["body"]) <= 65_536
+    assert "more app(s) are not shown" in post.body["body"]
+    assert "[job summary](https://github.example/acme/shop/actions/runs/4242)" in post.body["body"]
+    summary = job.summary.read_text()
+    assert "`site-259`" in summary and len(summary) > 65_536
+
+
+def test_plan_writes_the_job_summary_and_outputs(world, github, job, comwit):
+    result = comwit("plan", "--out", "plan.json", env=job.github(github.url))
+    assert result.code == 0, result.err
+    assert job.summary.read_text().startswith("\n" + MARKER)
+    outputs = parse_outputs(job.outputs.read_text())
+    assert outputs["has-changes"] == "true"
+    assert (outputs["to-create"], outputs["to-upload"], outputs["to-attach"]) == ("2", "2", "1")
+    assert outputs["plan-path"] == "plan.json"
+    assert github.requests == []  # no --comment: GitHub is not asked anything
+
+
+def test_no_summary_leaves_the_job_summary_alone(github, job, comwit):
+    assert comwit("plan", "--no-summary", env=job.github(github.url)).code == 0
+    assert not job.summary.exists()
+
+
+def test_apply_outputs_failed_apps_and_urls(world, github, job, comwit):
+    result = comwit("apply", "--yes", env=job.github(github.url, event="push"))
+    assert result.code == 0, result.err
+    outputs = parse_outputs(job.outputs.read_text())
+    assert json.loads(outputs["failed-apps"]) == []
+    assert isinstance(json.loads(outputs["urls"]), dict)
+    assert outputs["done"] == "2"
+    assert "### comwit apply for `proj`" in job.summary.read_text()
+
+
+def test_tokens_never_reach_output_summary_outputs_or_comments(world, github, job, comwit):
+    world.write("web/leak.txt", GITHUB_TOKEN)  # a token that ends up in a build dir's file
+    result = comwit("plan", "--comment", "-v", env=job.github(github.url))
+    assert result.code == 0, result.err
+    shown = result.out + result.err + job.summary.read_text() + job.outputs.read_text()
+    shown += "".join(c["body"] for c in github.comments(7))
+    assert GITHUB_TOKEN not in shown and world.token not in shown
+
+
+def test_comment_outside_ci_is_a_warning(comwit):
+    result = comwit("plan", "--comment", env={})
+    assert result.code == 0
+    assert "warning: not commenting: --comment works in GitHub Actions and GitLab CI" in result.err
+
+
+def test_validate_in_github_actions_annotates_each_problem(world, job, comwit):
+    world.manifest(
+        'version = 1\nproject = "proj"\n[apps.web]\nbuild_dir = "web"\nhosts = ["not a host"]\n'
+        '[apps.api]\nbuild_dir = "api"\nmax_concurrent_requests = "ten"\n'
+    )
+    result = comwit("validate", env=job.github("http://127.0.0.1:9"))
+    assert result.code == 1
+    annotations = [line for line in result.err.splitlines() if line.startswith("::error ")]
+    errors = [line for line in result.err.splitlines() if line.startswith("error: ")]
+    assert len(annotations) == len(errors) == 2
+    assert annotations[0].startswith("::error file=comwit.toml,line=5,col=")
+    assert annotations[1].startswith("::error file=comwit.toml,line=8,col=")
+    assert result.out == ""
+
+
+def test_gitlab_merge_request_note_created_then_updated_then_applied(world, gitlab, job, comwit):
+    for n in range(130):
+        gitlab.seed(3, "reviewer", f"note {n}")
+    assert comwit("plan", "--comment", env=job.gitlab(gitlab.url)).code == 0
+    world.write("web/index.html", "<h1>v2</h1>")
+    assert comwit("plan", "--comment", env=job.gitlab(gitlab.url)).code == 0
+    note = gitlab.comments(3)[-1]
+    assert [(r.method, r.path) for r in gitlab.writes()] == [
+        ("POST", "/api/v4/projects/1234/merge_requests/3/notes"),
+        ("PUT", f"/api/v4/projects/1234/merge_requests/3/notes/{note['id']}"),
+    ]
+    pages = [r.query["page"] for r in gitlab.requests if r.method == "GET" and "notes" in r.path]
+    assert pages == ["1", "2", "1", "2"]
+    gitlab.merged(MERGE, 3)
+    applied = comwit(
+        "apply", "--yes", "--comment", env=job.gitlab(gitlab.url, number=None, sha=MERGE)
+    )
+    assert applied.code == 0, applied.err
+    assert f"**Applied at {MERGE}:** 2 done." in gitlab.comments(3)[-1]["body"]
+    assert len(gitlab.comments(3)) == 131
