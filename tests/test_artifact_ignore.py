@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
+
 import pytest
+import zstandard
 
 from comwit.artifact.digest import digest_tree
 from comwit.artifact.ignore import secret_pattern
+from comwit.artifact.pack import pack
 from comwit.errors import ArtifactError
 
 from tests.artifact_support import write_tree
@@ -88,3 +93,72 @@ def test_invalid_pattern_is_an_error_naming_it(tmp_path):
 )
 def test_secret_looking_names_map_to_the_exclude_entry_that_drops_them(name, pattern):
     assert secret_pattern(name) == pattern
+
+
+VCS_TREE = {
+    **TREE,
+    ".git/HEAD": "ref: refs/heads/main\n",
+    ".git/objects/ab/cdef": b"\x78\x9c",
+    "docs/.hg/store/data": "x",
+    "sub/.svn/entries": "12",
+    "vendor/lib/.git": "gitdir: ../../.git/modules/lib\n",  # a submodule's .git is a file
+}
+
+
+def test_git_hg_and_svn_data_is_never_digested_or_packed(tmp_path):
+    site = write_tree(tmp_path / "site", VCS_TREE)
+    plain = write_tree(tmp_path / "plain", {**TREE, "vendor/lib/": None})
+    tree = digest_tree(site)
+    assert not [p for p in paths(site) if any(part in p for part in (".git", ".hg", ".svn"))]
+    assert tree.digest == digest_tree(plain).digest
+    packed = pack(site, tmp_path / "out.tar.zst")
+    assert packed.tree == tree
+    names = _archive_names(packed.path)
+    assert "./index.html" in names
+    assert not [n for n in names if ".git" in n or ".hg" in n or ".svn" in n]
+
+
+@pytest.mark.parametrize(
+    ("exclude", "ignore_file"),
+    [(["!.git/"], None), ([], "!.git/\n"), (["!.git"], None)],
+    ids=["negated exclude", "negated .comwitignore", "without the slash"],
+)
+def test_a_negated_pattern_brings_a_repository_back(tmp_path, exclude, ignore_file):
+    spec = {**VCS_TREE, ".comwitignore": ignore_file} if ignore_file else VCS_TREE
+    site = write_tree(tmp_path / "site", spec)
+    kept = paths(site, exclude)
+    assert {".git", ".git/HEAD", ".git/objects/ab/cdef"} <= set(kept)
+    # As in gitignore, a pattern ending in / matches directories only: not a submodule's file.
+    assert ("vendor/lib/.git" in kept) == (exclude == ["!.git"])
+    assert "sub/.svn" not in kept
+    packed = pack(site, tmp_path / "out.tar.zst", exclude=exclude)
+    assert packed.tree == digest_tree(site, exclude)
+    assert "./.git/objects/ab/cdef" in _archive_names(packed.path)
+
+
+def test_secret_and_other_vcs_paths_are_warned_about_once_per_build_dir(tmp_path):
+    spec = {
+        "index.html": "hi",
+        ".env": "A=1",
+        "certs/tls.pem": "-",
+        "CVS/Entries": "/index.html/1.1///",
+        "assets/CVS/Entries": "",
+        ".bzr/branch-format": "x",
+        "keys/id_rsa": "-",
+        "store.p12": "-",
+    }
+    site = write_tree(tmp_path / "site", spec)
+    (warning,) = digest_tree(site).warnings
+    assert warning == (
+        f"7 paths in {site} look like secrets or version-control data and will be uploaded: "
+        ".bzr/, .env, CVS/, assets/CVS/, certs/tls.pem and 2 more; add "
+        '".bzr/", ".env", "CVS/", "*.pem", "id_rsa*", "*.p12" to the app\'s `exclude` '
+        "setting to leave them out"
+    )
+    assert digest_tree(site, [".bzr/", ".env", "CVS/", "*.pem", "id_rsa*", "*.p12"]).warnings == ()
+
+
+def _archive_names(path):
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes())
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        return tar.getnames()

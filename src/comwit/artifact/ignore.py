@@ -2,7 +2,9 @@
 
 Patterns use gitignore semantics: the app's `exclude` list first, then `.comwitignore`
 at the build dir's root, so a `!pattern` in `.comwitignore` can bring back what
-`exclude` left out. The `.comwitignore` file itself is always left out.
+`exclude` left out. The `.comwitignore` file itself is always left out, and so are the
+repositories of git, Mercurial and Subversion (`.git`, `.hg`, `.svn` at any depth) unless
+a negated pattern (`!.git/`) brings them back.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from comwit.errors import ArtifactError
 
 IGNORE_FILE = ".comwitignore"
 
+# Version-control data that is never an app's content: left out unless a `!` pattern says so.
+VCS_NAMES = frozenset({".git", ".hg", ".svn"})
+# Other version-control directories: uploaded, with a warning naming the `exclude` entry.
+_OTHER_VCS = frozenset({"CVS", ".bzr", "_darcs", ".pijul", ".jj", ".sl", ".fslckout"})
 # Names that usually hold credentials; each is also the `exclude` entry that leaves them out.
-_SECRET_NAMES = (".env", ".env.*", "*.pem", "*.key", "id_rsa*")
+_SECRET_NAMES = (".env", ".env.*", "*.pem", "*.key", "id_rsa*", "*.p12", "*.pfx", ".netrc")
 # One regex for all of them, with a group per glob: every file name is checked.
 _SECRET_RE = re.compile("|".join(f"({fnmatch.translate(g)})" for g in _SECRET_NAMES))
 
@@ -31,13 +37,18 @@ class Excluder:
 
     spec: pathspec.GitIgnoreSpec | None
 
-    def excludes(self, rel: str, *, is_dir: bool) -> bool:
-        """True when `rel` (POSIX, relative to the build dir) is left out."""
+    def excludes(self, rel: str, name: str, *, is_dir: bool) -> bool:
+        """True when `rel` (POSIX, relative to the build dir; `name` its last part) is left out."""
         if rel == IGNORE_FILE:
             return True
+        vcs = name in VCS_NAMES
         if self.spec is None:
-            return False
-        return self.spec.match_file(rel + "/" if is_dir else rel)
+            return vcs
+        path = rel + "/" if is_dir else rel
+        if not vcs:
+            return self.spec.match_file(path)
+        # Left out unless the last pattern that matches it is a negated one.
+        return self.spec.check_file(path).include is not False
 
 
 def load_excluder(build_dir: Path, exclude: Sequence[str]) -> Excluder:
@@ -66,6 +77,12 @@ def secret_pattern(name: str) -> str | None:
     """The `exclude` entry that would leave out a file named `name`, if it looks like a secret."""
     match = _SECRET_RE.match(name)
     return _SECRET_NAMES[match.lastindex - 1] if match and match.lastindex else None
+
+
+def vcs_pattern(name: str) -> str | None:
+    """The `exclude` entry that would leave out a directory `name` of another VCS than the
+    three left out anyway."""
+    return f"{name}/" if name in _OTHER_VCS else None
 
 
 def _check_pattern(pattern: str, origin: str) -> None:

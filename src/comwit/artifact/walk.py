@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from comwit.artifact.ignore import Excluder, load_excluder, secret_pattern
+from comwit.artifact.ignore import Excluder, load_excluder, secret_pattern, vcs_pattern
 from comwit.artifact.tree import EntryKind
 from comwit.errors import ArtifactError
 
 MAX_FILE_SIZE = 0o77777777777  # the largest size a ustar header holds: 8 GiB - 1
+_SHOWN = 5  # paths a warning names before "and N more"
 
 _SPECIAL = {
     stat.S_IFSOCK: "a socket",
@@ -66,6 +67,7 @@ class Walker:
         self.root = Path(_check_root(build_dir))
         self.warnings: list[str] = []
         self._excluder = load_excluder(self.root, exclude)
+        self._flagged: dict[str, str] = {}  # path that should perhaps not be uploaded -> pattern
 
     def __iter__(self) -> Iterator[Node]:
         root = str(self.root)
@@ -78,23 +80,41 @@ class Walker:
                     continue
                 yield node
                 if node.kind == "dir":
+                    self._flag(rel + "/", vcs_pattern(entry.name))
                     stack.append(_entries(root, entry.path, rel + "/"))
                     break
                 files += 1
-                pattern = secret_pattern(entry.name)
-                if pattern is not None:
-                    self.warnings.append(
-                        f"{rel} in {root} looks like a secret and will be uploaded; add "
-                        f'"{pattern}" to the app\'s `exclude` setting to leave it out'
-                    )
+                self._flag(rel, secret_pattern(entry.name))
             else:
                 stack.pop()
+        if self._flagged:
+            self.warnings.append(_flagged_warning(root, self._flagged))
         if not files:
             raise ArtifactError(
                 f"build dir {root} has no files to pack (after excludes); build the app "
                 "first, or check `build_dir` and `exclude`",
                 path=root,
             )
+
+    def _flag(self, rel: str, pattern: str | None) -> None:
+        if pattern is not None:
+            self._flagged[rel] = pattern
+
+
+def _flagged_warning(root: str, flagged: dict[str, str]) -> str:
+    """One warning per build dir, however many paths it names."""
+    patterns = ", ".join(f'"{p}"' for p in dict.fromkeys(flagged.values()))
+    advice = f"add {patterns} to the app's `exclude` setting to leave"
+    if len(flagged) == 1:
+        (path,) = flagged
+        kind = "version-control data" if path.endswith("/") else "a secret"
+        return f"{path} in {root} looks like {kind} and will be uploaded; {advice} it out"
+    shown = ", ".join(list(flagged)[:_SHOWN])
+    more = f" and {len(flagged) - _SHOWN} more" if len(flagged) > _SHOWN else ""
+    return (
+        f"{len(flagged)} paths in {root} look like secrets or version-control data and will "
+        f"be uploaded: {shown}{more}; {advice} them out"
+    )
 
 
 def _check_root(build_dir: Path) -> str:
@@ -142,7 +162,7 @@ def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> N
             f"cannot read {rel} in {root}: {_reason(exc)}", path=entry.path
         ) from exc
     mode = st.st_mode
-    if excluder.excludes(rel, is_dir=stat.S_ISDIR(mode)):
+    if excluder.excludes(rel, entry.name, is_dir=stat.S_ISDIR(mode)):
         return None
     if not entry.name.isascii():
         _check_utf8(root, rel, rel)
