@@ -8,17 +8,16 @@ answers before typer is even loaded.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import traceback
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from comwit import __version__
 from comwit.exit_codes import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 
+TYPE_CHECKING = False  # not typing's: importing typing costs --version a tenth of its time
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from comwit.cli.settings import Edges
 
 
@@ -29,6 +28,13 @@ def main(argv: Sequence[str] | None = None, *, edges: Edges | None = None) -> in
         out = edges.stdout if edges else sys.stdout
         out.write(f"comwit {__version__}\n")
         return EXIT_OK
+    import contextlib
+
+    # httpx imports its own command line (click, rich and pygments: more than half of its
+    # import time) whenever those are installed, as they are next to the emulator extra.
+    # comwit never runs it; without it, `import httpx` falls back to a stub `httpx.main`.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
     from comwit.cli.settings import Edges
 
     edges = edges or Edges.of_process()
@@ -58,6 +64,8 @@ def run() -> None:
 
 
 def _run(args: list[str], edges: Edges) -> int:
+    import traceback
+
     import typer
 
     from comwit.cli.app import root_command

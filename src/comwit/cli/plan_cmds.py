@@ -33,10 +33,7 @@ from comwit.exit_codes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.load import display_name
 from comwit.plan.actions import Plan
-from comwit.render.jsonplan import render_json
-from comwit.render.markdown import render_markdown
 from comwit.render.text import render_text
-from comwit.store.saved import ManifestRef, saved_plan, write_plan
 
 AllowDetach = Annotated[
     list[str] | None,
@@ -78,6 +75,8 @@ def plan(
             if out is not None and planned.plan.has_errors:
                 console.warn(f"not saving the plan to {out}: fix the errors above first")
             elif out is not None:
+                from comwit.store.saved import ManifestRef, saved_plan, write_plan
+
                 ref = ManifestRef(
                     path=manifest,
                     digest=target.loaded.digest,
@@ -100,9 +99,13 @@ def show_plan(
     plan: Plan, output_format: OutputFormat, console: Console, *, manifest: str = DEFAULT_FILE
 ) -> None:
     match output_format:
-        case OutputFormat.json:
+        case OutputFormat.json:  # each renderer is imported when it is used: start-up time
+            from comwit.render.jsonplan import render_json
+
             console.print(render_json(plan))
         case OutputFormat.markdown:
+            from comwit.render.markdown import render_markdown
+
             console.print(render_markdown(plan, manifest=manifest))
         case OutputFormat.text:
             console.print(render_text(plan, paint=console.style, verbose=console.verbosity > 0))
