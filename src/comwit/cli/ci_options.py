@@ -14,7 +14,9 @@ import typer
 if TYPE_CHECKING:
     from comwit.apply.result import ApplyResult
     from comwit.ci.publish import Channels
+    from comwit.ci.workflow import Level
     from comwit.cli.settings import Settings
+    from comwit.errors import Problem
     from comwit.plan.actions import Plan
 
 
@@ -108,3 +110,13 @@ def _marker_path(manifest: Path, workspace: Path | None) -> str:
     from comwit.manifest.load import display_name
 
     return repository_path(display_name(manifest), workspace)
+
+
+def annotate_problems(settings: Settings, problems: list[Problem], level: Level) -> None:
+    """In GitHub Actions, manifest problems (or warnings) also show on their lines."""
+    if not problems:
+        return
+    from comwit.ci import detect
+    from comwit.ci.publish import annotate
+
+    annotate(detect(settings.environ), problems, level, settings.console.err)
