@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from comwit.ci import detect
+from comwit.ci.environment import detect
 from comwit.ci.tokens import remember_tokens
 from comwit.secret import redact
 

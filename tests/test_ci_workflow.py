@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from comwit.ci import detect
+from comwit.ci.environment import detect
 from comwit.ci.publish import annotate
 from comwit.ci.workflow import annotation, command, escape_data, escape_property, repository_path
 from comwit.errors import Problem

@@ -50,7 +50,7 @@ def _annotate(edges: Edges, exc: Exception) -> None:
     from comwit.errors import ManifestError
 
     if isinstance(exc, ManifestError):
-        from comwit.ci import detect
+        from comwit.ci.environment import detect
         from comwit.ci.publish import annotate
 
         annotate(detect(edges.environ), exc.problems, "error", edges.stderr)

@@ -60,7 +60,7 @@ class CiChoice:
 
 def after_plan(settings: Settings, plan: Plan, *, plan_path: Path | None, choice: CiChoice) -> None:
     """Write the plan to the CI's channels (nothing happens outside CI without --comment)."""
-    from comwit.ci import detect
+    from comwit.ci.environment import detect
 
     ctx = detect(settings.environ)
     if ctx.kind is None and not choice.comment:
@@ -81,7 +81,7 @@ def after_apply(
     settings: Settings, plan: Plan, result: ApplyResult | None, *, choice: CiChoice
 ) -> None:
     """Write what apply did to the CI's channels; the plan's comment moves to "applied"."""
-    from comwit.ci import detect
+    from comwit.ci.environment import detect
 
     ctx = detect(settings.environ)
     if ctx.kind is None and not choice.comment:
@@ -116,7 +116,7 @@ def annotate_problems(settings: Settings, problems: list[Problem], level: Level)
     """In GitHub Actions, manifest problems (or warnings) also show on their lines."""
     if not problems:
         return
-    from comwit.ci import detect
+    from comwit.ci.environment import detect
     from comwit.ci.publish import annotate
 
     annotate(detect(settings.environ), problems, level, settings.console.err)
