@@ -162,11 +162,15 @@ def _comment(
         console.info(posted.describe() + ".")
     except ForgeError as exc:
         console.warn(f"could not comment on the {forge.noun}: {exc}{_hint(exc)}")
+    except Exception as exc:  # a bug here must not fail a plan or a deploy that went well
+        console.warn(f"could not comment on the {forge.noun}: comwit hit a bug ({exc!r})")
     finally:
         forge.close()
 
 
 def _hint(exc: ForgeError) -> str:
+    if exc.status in (403, 429) and "rate limit" in str(exc).lower():
+        return " (rate limited: the next run updates the comment)"
     if exc.status == 403:
         return (
             " (the token may not comment: a fork's pull request gets a read-only token; "

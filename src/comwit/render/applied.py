@@ -41,7 +41,7 @@ def render_applied(
     used = len(head) + _ROW_RESERVE
     rows = ["| app | result |", "| --- | --- |"]
     for outcome in outcomes:
-        row = _row(outcome, links.get(outcome.app))
+        row = _row(outcome, links.get(outcome.app) or outcome.url)
         if used + len(row) + 1 > budget:
             rows.append(f"| ... | {len(outcomes) - (len(rows) - 2)} more apps. {full_plan} |")
             break
