@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from typing import get_args
 
 import httpx
 import pytest
 import respx
 
+from comwit.api import assumed
 from comwit.api.client import ComwitClient
 from comwit.api.retry import DEFAULT_RETRY, RetryPolicy
+from comwit.api.routes import Route, retry_of
 from comwit.errors import (
     ApiTimeoutError,
     ConflictError,
@@ -319,3 +322,35 @@ def test_a_deploy_answered_429_is_not_resent(api, time_, tmp_path):
     with pytest.raises(RateLimitedError):
         call(api, time_, "deploy", "p1", "app-1", artifact)
     assert route.call_count == 1
+
+
+ROUTE_RETRIES = [
+    ("list_projects", "repeat"),
+    ("list_apps", "repeat"),
+    ("get_app", "repeat"),
+    ("list_builds", "repeat"),
+    ("list_domains", "repeat"),
+    ("list_env", "repeat"),
+    ("healthz", "repeat"),
+    ("readyz", "repeat"),
+    ("openapi", "repeat"),
+    ("delete_app", "repeat"),
+    ("attach_domain", "repeat"),
+    ("put_env", "repeat"),
+    ("delete_env", "repeat"),
+    ("create_app", "on_429"),
+    ("deploy", "never"),
+    ("rollback", "on_429"),
+    ("finalize_domain", "on_429"),
+    ("detach_domain", "on_429"),
+]
+
+
+@pytest.mark.parametrize(("route", "retry"), ROUTE_RETRIES)
+def test_each_route_has_one_retry_decision(route, retry):
+    assert retry_of(route) == retry
+
+
+def test_the_table_names_every_route_and_the_assumed_non_idempotent_ones_are_not_repeated():
+    assert sorted(r for r, _ in ROUTE_RETRIES) == sorted(get_args(Route))
+    assert all(retry_of(r) != "repeat" for r in assumed.NON_IDEMPOTENT_ROUTES)

@@ -7,7 +7,10 @@ changes in one place. docs/api-assumptions.md lists them for users.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from comwit.api.routes import Route
 
 # `GET /v1/projects/{p}/apps/{a}` wraps the app like the create route does: {"app": {...}}.
 APP_ENVELOPE: Final = "app"
@@ -20,7 +23,7 @@ UPLOAD_NEEDS_CONTENT_LENGTH: Final = True
 
 # A deploy, app create or rollback may have happened even when its answer was lost, so
 # they are never retried blindly: the caller re-reads the state first.
-NON_IDEMPOTENT_ROUTES: Final = frozenset({"deploy", "create_app", "rollback"})
+NON_IDEMPOTENT_ROUTES: Final[frozenset[Route]] = frozenset({"deploy", "create_app", "rollback"})
 
 # `POST .../rollbacks` takes {"build_id": "..."} and answers {"app_id", "build_id"};
 # an unknown build answers 404; rolling back to the active build is a no-op 200.

@@ -1,7 +1,8 @@
 """Observe and execute steps: every route of the Comwit API as one typed async method.
 
-Apps are addressed by id. Reads and idempotent writes are retried (see `retry`); a deploy,
-an app create and a rollback are sent once: after a lost answer the caller re-reads state.
+Apps are addressed by id. Reads and idempotent writes are retried (see `routes` and
+`retry`); a deploy, an app create and a rollback are sent once: after a lost answer the
+caller re-reads state.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from comwit.api.models import (
     RollbackResult,
 )
 from comwit.api.retry import DEFAULT_RETRY, Pacing, RetryPolicy, is_rate_limited, with_retries
+from comwit.api.routes import Route, retry_of
 from comwit.api.transport import ACCEPT_ENCODING, decode, decode_object, send
 from comwit.api.upload import (
     Progress,
@@ -50,25 +52,6 @@ from comwit.secret import Secret
 
 DEFAULT_TIMEOUT: Final = DEFAULT_REQUEST_SECONDS
 DnsMode = Literal["external_records", "managed_project_domain"]
-
-# Safe to repeat after a lost answer: reads, and the writes the contract calls idempotent.
-_REPEATABLE: Final = frozenset(
-    {
-        "list_projects",
-        "list_apps",
-        "get_app",
-        "delete_app",
-        "list_builds",
-        "list_domains",
-        "attach_domain",
-        "list_env",
-        "put_env",
-        "delete_env",
-        "healthz",
-        "readyz",
-        "openapi",
-    }
-)
 
 
 class ComwitClient:
@@ -275,7 +258,7 @@ class ComwitClient:
         method: str,
         path: str,
         *,
-        route: str,
+        route: Route,
         auth: bool = True,
         deadline: Deadline | None = None,
         headers: dict[str, str] | None = None,
@@ -286,15 +269,14 @@ class ComwitClient:
             all_headers["Authorization"] = f"Bearer {self._token.reveal()}"
         built = self._http.build_request(method, path, headers=all_headers, **request)
         limit = deadline or self._deadlines.for_request()
-        if route == "deploy":  # its body is a stream from disk: it cannot be sent twice
+        retry = retry_of(route)
+        if retry == "never":
             return await self._send(built, limit)
-        # A 429 says the API did not act on the request, so any request may repeat after it.
-        repeatable = route not in assumed.NON_IDEMPOTENT_ROUTES and route in _REPEATABLE
         return await with_retries(
             lambda: self._send(built, limit),
             self._retry,
             self._pacing,
-            retry_on=None if repeatable else is_rate_limited,
+            retry_on=None if retry == "repeat" else is_rate_limited,
         )
 
     async def _send(self, request: httpx.Request, deadline: Deadline) -> httpx.Response:
