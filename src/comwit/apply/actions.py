@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import assert_never
@@ -29,7 +29,6 @@ from comwit.errors import (
 from comwit.plan.actions import (
     Action,
     Activate,
-    AppPlan,
     AttachHost,
     CreateApp,
     DeleteEnv,
@@ -45,37 +44,50 @@ from comwit.render.describe import describe, short
 from comwit.store.ledger import LedgerStore
 
 
-@dataclass
-class Prepared:
-    """One app's state while it is applied: what was read, and what this run changed."""
+@dataclass(frozen=True)
+class Artifact:
+    """A packed build dir, waiting in the run's work dir to be uploaded."""
 
-    app_id: str | None
+    path: Path
+    size: int  # bytes of the .tar.zst
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything one app's handlers read, complete before its first mutation: what was
+    observed, the resolved env values, and the packed artifact of its deploy."""
+
+    app_id: str | None  # None: the plan's CreateApp makes it
     live_before: str | None = None
     known_builds: frozenset[str] = frozenset()
     ledger: AppLedger = field(default_factory=AppLedger)
-    values: dict[str, str] = field(default_factory=dict)  # resolved env values
+    values: Mapping[str, str] = field(default_factory=dict)  # resolved env values
     keep: int = 50
     now_ms: int = 0
-    artifact: Path | None = None
-    artifact_size: int = 0
-    build_id: str | None = None
+    artifact: Artifact | None = None
 
-    @classmethod
-    def from_observed(cls, app: AppPlan, observed: ObservedApp | None) -> Prepared:
-        del app
-        if observed is None:
-            return cls(app_id=None)
-        return cls(
-            app_id=observed.app_id,
-            live_before=observed.active_build_id,
-            known_builds=frozenset(b.build_id for b in observed.builds),
-            ledger=observed.ledger,
-        )
 
-    def discard_artifact(self) -> None:
-        if self.artifact is not None:
-            self.artifact.unlink(missing_ok=True)
-            self.artifact = None
+def prepared(
+    observed: ObservedApp | None,
+    *,
+    values: Mapping[str, str],
+    keep: int,
+    now_ms: int,
+    artifact: Artifact | None,
+) -> Prepared:
+    """The handlers' inputs for an app as `observed` (None: it does not exist yet)."""
+    if observed is None:
+        return Prepared(app_id=None, values=values, keep=keep, now_ms=now_ms, artifact=artifact)
+    return Prepared(
+        app_id=observed.app_id,
+        live_before=observed.active_build_id,
+        known_builds=frozenset(b.build_id for b in observed.builds),
+        ledger=observed.ledger,
+        values=values,
+        keep=keep,
+        now_ms=now_ms,
+        artifact=artifact,
+    )
 
 
 class Handlers:
@@ -103,7 +115,8 @@ class Handlers:
         self._records: list[DnsRecordToPublish] = []
         self._warnings: list[str] = []
         self._uploaded = 0
-        self._build_id: str | None = None
+        self._build_id: str | None = None  # the build this run made live
+        self._created: str | None = None  # the app id, when this run created the app
 
     def outcome(self, app: str, status: Status, detail: str = "") -> Outcome:
         return Outcome(
@@ -124,11 +137,11 @@ class Handlers:
                 await self._create(ctx)
             case SetEnv():
                 value = action.value if action.value is not None else ctx.values[action.key]
-                await self._client.put_env(self._project, _id(ctx), action.key, value)
+                await self._client.put_env(self._project, self._id(ctx), action.key, value)
             case DeleteEnv():
                 # A retried DELETE whose first answer was lost finds the key gone: done.
                 with contextlib.suppress(NotFoundError):
-                    await self._client.delete_env(self._project, _id(ctx), action.key)
+                    await self._client.delete_env(self._project, self._id(ctx), action.key)
             case Deploy():
                 await self._deploy(action, ctx)
             case Activate():
@@ -148,7 +161,7 @@ class Handlers:
                 assert_never(action)
         self._step(describe(action).text)
 
-    async def pack(self, deploy: Deploy, ctx: Prepared, root: Path, out: Path, level: int) -> None:
+    async def pack(self, deploy: Deploy, root: Path, out: Path, level: int) -> Artifact:
         """Pack before any mutation; a build dir that changed since the plan makes it stale."""
         transfer = self._reporter.transfer(self._app, "packing", deploy.size)
         done = 0
@@ -166,14 +179,14 @@ class Handlers:
             level=level,
             progress=advance,
         )
-        ctx.artifact, ctx.artifact_size = packed.path, packed.size
         transfer.finish(packed.size)
         if packed.tree.digest != deploy.digest:
-            ctx.discard_artifact()
+            packed.path.unlink(missing_ok=True)
             raise StalePlanError(
                 f"build dir {deploy.build_dir} changed since the plan "
                 f"({short(deploy.digest)} planned, {short(packed.tree.digest)} now); plan again"
             )
+        return Artifact(packed.path, packed.size)
 
     async def _create(self, ctx: Prepared) -> None:
         try:
@@ -185,22 +198,23 @@ class Handlers:
             if self._app not in listed:
                 raise
             app = listed[self._app]
-        ctx.app_id = app.app_id
+        self._created = app.app_id
 
     async def _deploy(self, action: Deploy, ctx: Prepared) -> None:
-        assert ctx.artifact is not None
-        transfer = self._reporter.transfer(self._app, "uploading", ctx.artifact_size)
+        artifact = ctx.artifact
+        assert artifact is not None, "a deploy's build dir is packed before anything else"
+        transfer = self._reporter.transfer(self._app, "uploading", artifact.size)
         try:
             result = await self._client.deploy(
                 self._project,
-                _id(ctx),
-                ctx.artifact,
+                self._id(ctx),
+                artifact.path,
                 hosts=action.hosts,
                 env_ref=action.options.env_ref,
                 max_concurrent_requests=action.options.max_concurrent_requests,
                 progress=transfer.advance,
             )
-            ctx.build_id = result.build_id
+            build_id = result.build_id
         except (ApiTransportError, UpstreamError) as exc:
             # The upload may have been accepted all the same: look before failing.
             adopted = await self._adopt(ctx)
@@ -210,25 +224,26 @@ class Handlers:
                     method=exc.method,
                     path=exc.path,
                 ) from exc
-            ctx.build_id = adopted
+            build_id = adopted
             self._step(f"the upload's answer was lost; adopted build {adopted} that it created")
         finally:
-            ctx.discard_artifact()
-        transfer.finish(ctx.artifact_size)
-        self._uploaded += ctx.artifact_size
-        self._build_id = ctx.build_id
+            artifact.path.unlink(missing_ok=True)  # uploaded or not, its disk space goes back
+        transfer.finish(artifact.size)
+        self._uploaded += artifact.size
+        self._build_id = build_id
 
     async def _adopt(self, ctx: Prepared) -> str | None:
         """The build an upload whose answer was lost created: a new live build of the
         artifact's size (or of unknown size, when it is the only new build)."""
-        app = await self._client.get_app(self._project, _id(ctx))
+        app = await self._client.get_app(self._project, self._id(ctx))
         active = app.active_build_id
         if active is None or active == ctx.live_before or active in ctx.known_builds:
             return None
-        builds = await self._client.list_builds(self._project, _id(ctx))
+        builds = await self._client.list_builds(self._project, self._id(ctx))
         new = [b for b in builds if b.build_id not in ctx.known_builds]
         build = next((b for b in new if b.build_id == active), None)
-        if build is None or build.artifact_size not in (ctx.artifact_size, None):
+        size = ctx.artifact.size if ctx.artifact is not None else None
+        if build is None or build.artifact_size not in (size, None):
             return None
         if build.artifact_size is None:
             if len(new) != 1:
@@ -238,15 +253,15 @@ class Handlers:
 
     async def _activate(self, action: Activate, ctx: Prepared) -> None:
         try:
-            await self._client.rollback(self._project, _id(ctx), action.build_id)
+            await self._client.rollback(self._project, self._id(ctx), action.build_id)
         except ApiTransportError:
-            app = await self._client.get_app(self._project, _id(ctx))
+            app = await self._client.get_app(self._project, self._id(ctx))
             if app.active_build_id != action.build_id:
                 raise
-        ctx.build_id = self._build_id = action.build_id
+        self._build_id = action.build_id
 
     async def _record(self, action: RecordLedger, ctx: Prepared) -> None:
-        build_id = ctx.build_id
+        build_id = self._build_id
         if action.build and build_id is None:
             return
         existing = await self._existing_builds(ctx) if action.build else None
@@ -263,7 +278,7 @@ class Handlers:
 
         what = f"what build {build_id} holds" if action.build else "the app's settings"
         try:
-            ctx.ledger = await self._store.update(self._app, _id(ctx), change)
+            await self._store.update(self._app, self._id(ctx), change)
         except ForbiddenError:
             then = (
                 "the next plan will upload this content again"
@@ -278,7 +293,7 @@ class Handlers:
         """The app's builds now (the ledger drops builds deleted at the API); None: unknown.
         Read now, not at plan time: another run may have deployed one since."""
         try:
-            builds = await self._client.list_builds(self._project, _id(ctx))
+            builds = await self._client.list_builds(self._project, self._id(ctx))
         except ApiError:
             return None
         return frozenset(b.build_id for b in builds)
@@ -287,7 +302,7 @@ class Handlers:
         if self._handoffs is not None and action.moves_from:
             await self._handoffs.wait(action, self._unslotted or _direct)
         attached = await self._client.attach_domain(
-            self._project, _id(ctx), action.host, action.dns_mode
+            self._project, self._id(ctx), action.host, action.dns_mode
         )
         self._step(describe(action).text)
         if attached.status != DOMAIN_ACTIVE:
@@ -296,7 +311,7 @@ class Handlers:
     async def _detach(self, action: DetachHost, ctx: Prepared) -> None:
         # A retried DELETE whose first answer was lost, or a detach another run did: gone.
         with contextlib.suppress(NotFoundError):
-            await self._client.detach_domain(self._project, _id(ctx), action.host)
+            await self._client.detach_domain(self._project, self._id(ctx), action.host)
         if self._handoffs is not None and action.moves_to:
             self._handoffs.freed(action.host)
 
@@ -305,7 +320,7 @@ class Handlers:
     ) -> None:
         """Finalize; records not in place yet (409) leave the hostname pending, not failed."""
         try:
-            await self._client.finalize_domain(self._project, _id(ctx), host)
+            await self._client.finalize_domain(self._project, self._id(ctx), host)
         except ConflictError:
             self._pending.append(host)
             self._records += [
@@ -321,6 +336,11 @@ class Handlers:
 
     def _warn(self, text: str) -> None:
         self._warnings.append(text)
+
+    def _id(self, ctx: Prepared) -> str:
+        app_id = self._created or ctx.app_id
+        assert app_id is not None, "the app is created before anything else"
+        return app_id
 
 
 async def _direct(waiting: Awaitable[bool]) -> bool:
@@ -346,8 +366,3 @@ def _recorded_build(
         action.exclude,
     )
     return ledger.record(entry, keep=ctx.keep, existing=existing, source=source)
-
-
-def _id(ctx: Prepared) -> str:
-    assert ctx.app_id is not None, "the app is created before anything else"
-    return ctx.app_id

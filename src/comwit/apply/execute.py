@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from comwit.api.client import ComwitClient
-from comwit.apply.actions import Handlers, Prepared
+from comwit.apply.actions import Handlers, Prepared, prepared
 from comwit.apply.handoff import Handoffs
 from comwit.apply.reporter import Reporter
 from comwit.apply.result import ApplyResult, Outcome
@@ -94,21 +94,22 @@ class Executor:
             self.inputs.source,
         )
         try:
-            prepared = await self._prepare(app, work, handlers)
+            ready = await self._prepare(app, work, handlers)
         except StalePlanError as exc:
             return Outcome(app.app, "skipped", f"stale plan: {exc}")
         except ComwitError as exc:
             return Outcome(app.app, "failed", str(exc))
         try:
             for action in app.actions:
-                await handlers.run(action, prepared)
+                await handlers.run(action, ready)
         except (ApiError, ApplyError, ArtifactError) as exc:
             return handlers.outcome(app.app, "failed", str(exc))
         except Exception as exc:  # a bug: report this app as failed, let the others finish
             detail = f"comwit hit a bug ({type(exc).__name__}: {exc}); please report it"
             return replace(handlers.outcome(app.app, "failed", detail), bug=True)
         finally:
-            prepared.discard_artifact()
+            if ready.artifact is not None:
+                ready.artifact.path.unlink(missing_ok=True)
         return handlers.outcome(app.app, "done")
 
     async def _unslotted(self, waiting: Awaitable[T]) -> T:
@@ -122,7 +123,7 @@ class Executor:
     async def _prepare(self, app: AppPlan, work: Path, handlers: Handlers) -> Prepared:
         """Everything that can fail without changing anything: checks first, then packing."""
         if self.inputs.observed is None:
-            context = await verify_app(
+            observed = await verify_app(
                 self.client,
                 self.store,
                 self.inputs.project,
@@ -131,13 +132,16 @@ class Executor:
                 self.inputs.salt,
             )
         else:
-            context = Prepared.from_observed(app, self.inputs.observed.get(app.app))
-        context.values = {k: v.value for k, v in self.inputs.env.get(app.app, {}).items()}
-        context.keep = self.inputs.keep
-        context.now_ms = int(self.clock() * 1000)
+            observed = self.inputs.observed.get(app.app)
         deploy = next((a for a in app.actions if isinstance(a, Deploy)), None)
+        artifact = None
         if deploy is not None:
-            await handlers.pack(
-                deploy, context, self.inputs.root, work / f"{app.app}.tar.zst", self.inputs.level
-            )
-        return context
+            out = work / f"{app.app}.tar.zst"
+            artifact = await handlers.pack(deploy, self.inputs.root, out, self.inputs.level)
+        return prepared(
+            observed,
+            values={k: v.value for k, v in self.inputs.env.get(app.app, {}).items()},
+            keep=self.inputs.keep,
+            now_ms=int(self.clock() * 1000),
+            artifact=artifact,
+        )

@@ -9,9 +9,9 @@ that app: it is skipped.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from comwit.api.client import ComwitClient
-from comwit.apply.actions import Prepared
 from comwit.errors import NotFoundError, StalePlanError
 from comwit.plan.actions import AppPlan
 from comwit.plan.ledger import LEDGER_ENV_KEY
@@ -27,8 +27,9 @@ async def verify_app(
     app: AppPlan,
     live_env: str | None,
     salt: str,
-) -> Prepared:
-    """The app's state as the plan saw it, or StalePlanError saying what changed.
+) -> ObservedApp | None:
+    """The app's state as the plan saw it (None: it did not exist), or StalePlanError
+    saying what changed.
 
     `live_env` is the fingerprint of the app's env values when planned (None: it had none).
     """
@@ -36,7 +37,7 @@ async def verify_app(
     if not pre.exists:
         if any(a.name == app.app for a in await client.list_apps(project)):
             raise StalePlanError(f"app {app.app!r} was created after the plan was made; plan again")
-        return Prepared(app_id=None)
+        return None
     assert pre.app_id is not None
     try:
         live = await client.get_app(project, pre.app_id)
@@ -71,9 +72,4 @@ async def verify_app(
     )
     ledger_value = next((v.value for v in env if v.key == LEDGER_ENV_KEY), None)
     ledger, _ = store.read(observed, ledger_value)
-    return Prepared(
-        app_id=pre.app_id,
-        live_before=live.active_build_id,
-        known_builds=frozenset(b.build_id for b in builds),
-        ledger=ledger,
-    )
+    return replace(observed, ledger=ledger)
