@@ -1,9 +1,10 @@
 """Seeded build directories for benchmarks: the same seed always writes the same tree.
 
-Three sizes: `small` (about 200 files / 5 MB of web assets), `medium` (about 5,000 files /
-100 MB shaped like node_modules) and `large` (about 20,000 files / 1 GB, mostly
-incompressible media). Text files are pseudo-JavaScript that compresses about like the real
-thing; binary files are seeded random bytes that do not compress at all.
+Four sizes: `small` (about 200 files / 5 MB of web assets), `medium` (about 5,000 files /
+100 MB shaped like node_modules), `large` (about 20,000 files / 1 GB, mostly
+incompressible media) and `many` (100,000 small files / 200 MB shaped like node_modules).
+Text files are pseudo-JavaScript that compresses about like the real thing; binary files
+are seeded random bytes that do not compress at all.
 """
 
 from __future__ import annotations
@@ -56,11 +57,12 @@ SPECS = {
     "large": CorpusSpec(
         "large", files=20_000, total_bytes=1000 * MB, text_share=0.1, layout="media"
     ),
+    "many": CorpusSpec("many", files=100_000, total_bytes=200 * MB, text_share=0.85, layout="node"),
 }
 
 
 def make_corpus(name: str, dest: Path, *, seed: int = 0) -> Corpus:
-    """Write the corpus `name` ("small", "medium" or "large") into the new directory `dest`."""
+    """Write the corpus `name` (a key of SPECS) into the new directory `dest`."""
     spec = SPECS[name]
     rng = random.Random(f"comwit-bench:{name}:{seed}")
     dest.mkdir(parents=True)

@@ -1,26 +1,32 @@
 """Make a plan: select apps, digest their build dirs while observing the API, then diff.
 
 Digesting (local CPU and disk) and observing (network) overlap; neither mutates anything.
+Each byte is read at most once: the stat cache in `.comwit/stat/` vouches for unchanged
+files, and when an apply will upload a build dir anyway, it is packed right away and the
+digest comes from the pack.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from comwit.api.client import ComwitClient
-from comwit.artifact.digest import digest_tree
+from comwit.artifact.digest import Survey, finish, survey
+from comwit.artifact.pack import PackResult, pack
+from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import TreeDigest
 from comwit.manifest import AppConfig, LoadedManifest, StateConfig
 from comwit.manifest.checks import check_machine
 from comwit.manifest.interpolate import Interpolated
 from comwit.observe import DEFAULT_CONCURRENCY, observe
-from comwit.plan.actions import Plan
+from comwit.plan.actions import Deploy, Plan
 from comwit.plan.desired import desired_state, select_apps
 from comwit.plan.diff import Policy, diff
-from comwit.plan.state import DesiredState, ObservedState
+from comwit.plan.state import DesiredState, ObservedApp, ObservedState
 from comwit.store.ledger import AppEnvStore, LedgerStore, LocalStore
 from comwit.store.trees import TreeCache
 
@@ -44,6 +50,7 @@ class Planned:
     trees: Mapping[str, TreeDigest]  # by app name
     env: Mapping[str, Mapping[str, Interpolated]]  # resolved values by app: keep in memory
     warnings: tuple[str, ...] = ()
+    packed: Mapping[str, PackResult] = field(default_factory=dict)  # by app, to upload
 
 
 async def make_plan(
@@ -52,34 +59,42 @@ async def make_plan(
     request: PlanRequest,
     *,
     environ: Mapping[str, str],
+    pack_into: Path | None = None,
 ) -> Planned:
+    """The plan for the request's apps. With `pack_into` (an apply about to run), build
+    dirs that will likely be uploaded are packed there now, so they are read only once."""
     apps = select_apps(loaded, request.include, request.exclude)
     names = [app.name for app in apps]
     env = check_machine(loaded, environ, names)
     store = open_ledger_store(loaded.state, client, request.project)
+    stat_dir = stat_cache_dir(loaded.root)
     observing = asyncio.create_task(
         observe(client, request.project, names, store, concurrency=request.concurrency)
     )
     try:
-        trees = await asyncio.to_thread(digest_apps, apps)
+        surveys = await asyncio.to_thread(survey_apps, apps, stat_dir)
+        observation = await observing
+        trees, packed = await asyncio.to_thread(
+            _digest_or_pack, apps, surveys, observation.state, pack_into
+        )
     except BaseException:
         observing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await observing
         raise
-    observation = await observing
     cache = TreeCache(loaded.root / ".comwit" / "trees")
     cache.save({tree.digest: tree for tree in trees.values()})
-    known = cache.load(
-        entry.digest
-        for app in observation.state.apps.values()
-        for entry in app.ledger.entries.values()
-    )
+    known = cache.load(_digests_to_compare(trees, observation.state))
     known.update({tree.digest: tree.files for tree in trees.values()})
     desired = desired_state(
         request.project, apps, env=env, trees=trees, environment=loaded.env, root=loaded.root
     )
     plan = diff(desired, observation.state, policy=request.policy, trees=known)
+    deploying = {a.app for p in plan.apps for a in p.actions if isinstance(a, Deploy)}
+    for app, result in list(packed.items()):
+        if app not in deploying:  # unchanged after all, or an existing build matches
+            result.path.unlink(missing_ok=True)
+            del packed[app]
     warnings = [w for tree in trees.values() for w in tree.warnings]
     return Planned(
         plan=plan,
@@ -88,16 +103,65 @@ async def make_plan(
         trees=trees,
         env=env,
         warnings=(*observation.warnings, *warnings),
+        packed=packed,
     )
 
 
-def digest_apps(apps: Sequence[AppConfig]) -> dict[str, TreeDigest]:
-    """Tree digests of the apps that deploy a build dir, one after another (I/O bound)."""
+def survey_apps(apps: Sequence[AppConfig], stat_dir: Path) -> dict[str, Survey]:
+    """Walk the build dirs and ask their stat caches which files are unchanged."""
     return {
-        app.name: digest_tree(app.build_dir, app.exclude)
+        app.name: survey(app.build_dir, app.exclude, StatCache.open(stat_dir, app.build_dir))
         for app in apps
         if app.build_dir is not None
     }
+
+
+def _digest_or_pack(
+    apps: Sequence[AppConfig],
+    surveys: Mapping[str, Survey],
+    observed: ObservedState,
+    pack_into: Path | None,
+) -> tuple[dict[str, TreeDigest], dict[str, PackResult]]:
+    trees: dict[str, TreeDigest] = {}
+    packed: dict[str, PackResult] = {}
+    for app in apps:
+        surveyed = surveys.get(app.name)
+        if surveyed is None or app.build_dir is None:
+            continue
+        if pack_into is not None and _will_upload(surveyed, observed.apps.get(app.name)):
+            out = pack_into / f"{app.name}.tar.zst"
+            packed[app.name] = result = pack(
+                app.build_dir, out, exclude=app.exclude, cache=surveyed.cache
+            )
+            trees[app.name] = result.tree
+        else:
+            trees[app.name] = finish(surveyed)
+    return trees, packed
+
+
+def _will_upload(surveyed: Survey, have: ObservedApp | None) -> bool:
+    """Whether an upload is likely enough to pack instead of hashing: files must be read,
+    and either the live build's content is unknown (the plan cannot reuse it) or the stat
+    cache knew this tree, so the files it cannot vouch for have changed."""
+    if not surveyed.unknown:
+        return False
+    if (
+        have is None
+        or have.active_build_id is None
+        or have.ledger.get(have.active_build_id) is None
+    ):
+        return True
+    return surveyed.cache is not None and len(surveyed.cache) > 0
+
+
+def _digests_to_compare(trees: Mapping[str, TreeDigest], observed: ObservedState) -> Iterable[str]:
+    """The live builds' digests whose file lists say what changed: only where they differ
+    from the build dir's digest (an unchanged tree needs no list)."""
+    for name, tree in trees.items():
+        have = observed.apps.get(name)
+        entry = have.ledger.get(have.active_build_id) if have is not None else None
+        if entry is not None and entry.digest != tree.digest:
+            yield entry.digest
 
 
 def open_ledger_store(state: StateConfig, client: ComwitClient, project: str) -> LedgerStore:

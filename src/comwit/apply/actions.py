@@ -17,6 +17,7 @@ from comwit.apply.handoff import Handoffs
 from comwit.apply.reporter import Reporter
 from comwit.apply.result import DnsRecordToPublish, Outcome, Status
 from comwit.artifact.pack import pack
+from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.errors import (
     ApiError,
     ApiTransportError,
@@ -171,13 +172,15 @@ class Handlers:
             done += n
             transfer.advance(done)
 
+        build_dir = root / deploy.build_dir
         packed = await asyncio.to_thread(
             pack,
-            root / deploy.build_dir,
+            build_dir,
             out,
             exclude=deploy.exclude,
             level=level,
             progress=advance,
+            cache=StatCache.blank(stat_cache_dir(root), build_dir),
         )
         transfer.finish(packed.size)
         if packed.tree.digest != deploy.digest:

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from comwit.api.client import ComwitClient
-from comwit.apply.actions import Handlers, Prepared, prepared
+from comwit.apply.actions import Artifact, Handlers, Prepared, prepared
 from comwit.apply.handoff import Handoffs
 from comwit.apply.reporter import Reporter
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.apply.verify import verify_app
+from comwit.artifact.pack import PackResult
 from comwit.errors import ApiError, ApplyError, ArtifactError, ComwitError, StalePlanError
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import AppPlan, Deploy, Plan
@@ -46,6 +47,7 @@ class Inputs:
     salt: str = ""  # a saved plan's: keys the fingerprints below
     live_env: Mapping[str, str] = field(default_factory=dict)  # app -> env fingerprint
     source: SourceCommit | None = None  # the commit this run deploys, recorded in the ledger
+    packed: Mapping[str, PackResult] = field(default_factory=dict)  # app -> packed by the plan
 
 
 @dataclass
@@ -135,7 +137,10 @@ class Executor:
             observed = self.inputs.observed.get(app.app)
         deploy = next((a for a in app.actions if isinstance(a, Deploy)), None)
         artifact = None
-        if deploy is not None:
+        early = self.inputs.packed.get(app.app)
+        if deploy is not None and early is not None and early.tree.digest == deploy.digest:
+            artifact = Artifact(early.path, early.size)  # packed while planning: read once
+        elif deploy is not None:
             out = work / f"{app.app}.tar.zst"
             artifact = await handlers.pack(deploy, self.inputs.root, out, self.inputs.level)
         return prepared(

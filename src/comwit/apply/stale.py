@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from comwit.artifact.digest import digest_tree
+from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.errors import ManifestError, StalePlanError
 from comwit.manifest import LoadedManifest
 from comwit.manifest.checks import build_dir_problems, resolve_env
@@ -74,7 +75,8 @@ def _changed(
     planned, config = saved.build_dirs.get(app), loaded.apps.get(app)
     if deploying or planned is None or config is None or config.build_dir is None:
         return None  # a deploy checks its digest while packing
-    now = digest_tree(config.build_dir, config.exclude).digest
+    cache = StatCache.open(stat_cache_dir(loaded.root), config.build_dir)
+    now = digest_tree(config.build_dir, config.exclude, cache).digest
     return (
         f"its build dir changed ({short(planned)} planned, {short(now)} now)"
         if now != planned

@@ -1,6 +1,8 @@
 """Build dir -> tree digest: the content identity the planner compares, computed without packing.
 
-The values and the canonical encoding live in `tree`; this module reads the files.
+The values and the canonical encoding live in `tree`; this module reads the files, or,
+with a stat cache, only those whose lstat changed: `survey` walks and looks files up,
+`finish` hashes the rest.
 """
 
 from __future__ import annotations
@@ -8,25 +10,75 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from comwit.artifact.stat_cache import StatCache
 from comwit.artifact.tree import FileEntry, TreeDigest, make_tree_digest
-from comwit.artifact.walk import Node, walk
+from comwit.artifact.walk import Node, Tree, walk
 from comwit.errors import ArtifactError
 
 _READ_SIZE = 1 << 20
 
 
-def digest_tree(build_dir: Path, exclude: Sequence[str] = ()) -> TreeDigest:
-    """The tree digest and per-file list of `build_dir`, leaving out excluded paths."""
+@dataclass(frozen=True)
+class Survey:
+    """A walked build dir and the hashes its stat cache vouches for (None: to be read)."""
+
+    tree: Tree
+    known: tuple[str | None, ...]  # per node; always None for dirs and symlinks
+    started_ns: int  # before the walk: no hash read after it can be older
+    cache: StatCache | None
+
+    @property
+    def unknown(self) -> int:
+        """Files whose content must be read to know their hash."""
+        return sum(
+            1
+            for n, k in zip(self.tree.nodes, self.known, strict=True)
+            if k is None and n.kind == "file"
+        )
+
+
+def digest_tree(
+    build_dir: Path, exclude: Sequence[str] = (), cache: StatCache | None = None
+) -> TreeDigest:
+    """The tree digest and per-file list of `build_dir`, leaving out excluded paths.
+
+    With `cache`, files whose lstat it vouches for are not read, and it learns the rest.
+    """
+    return finish(survey(build_dir, exclude, cache))
+
+
+def survey(build_dir: Path, exclude: Sequence[str] = (), cache: StatCache | None = None) -> Survey:
+    """Walk `build_dir` and look each file up in `cache`; nothing is read yet."""
+    started = cache.clock() if cache is not None else 0
     tree = walk(build_dir, exclude)
+    if cache is None or not len(cache):
+        known: tuple[str | None, ...] = (None,) * len(tree.nodes)
+    else:
+        known = tuple(cache.lookup(n) if n.kind == "file" else None for n in tree.nodes)
+    return Survey(tree, known, started, cache)
+
+
+def finish(surveyed: Survey) -> TreeDigest:
+    """The digest of a surveyed tree: read the files the cache did not vouch for, and
+    remember them (the cache file is rewritten only when something was read or removed)."""
+    tree = surveyed.tree
     buf = bytearray(_READ_SIZE)
     root = str(tree.root)
-    files = [
-        entry_of(node, _hash_file(root, node, buf) if node.kind == "file" else None)
-        for node in tree.nodes
+    hashes = [
+        known if known is not None or node.kind != "file" else _hash_file(root, node, buf)
+        for node, known in zip(tree.nodes, surveyed.known, strict=True)
     ]
-    return make_tree_digest(files, tree.warnings)
+    cache = surveyed.cache
+    if cache is not None:
+        files = sum(1 for node in tree.nodes if node.kind == "file")
+        if surveyed.unknown or len(cache) != files:
+            cache.save(tree.nodes, hashes, surveyed.started_ns)
+    return make_tree_digest(
+        [entry_of(node, h) for node, h in zip(tree.nodes, hashes, strict=True)], tree.warnings
+    )
 
 
 def entry_of(node: Node, sha256: str | None) -> FileEntry:

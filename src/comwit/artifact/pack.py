@@ -23,6 +23,7 @@ from typing import BinaryIO
 import zstandard
 
 from comwit.artifact.digest import changed_while_reading, entry_of, unreadable
+from comwit.artifact.stat_cache import StatCache
 from comwit.artifact.tarformat import HeaderMaker, end_of_archive
 from comwit.artifact.tree import TreeDigest, make_tree_digest
 from comwit.artifact.walk import Node, Walker
@@ -54,21 +55,25 @@ def pack(
     level: int = DEFAULT_LEVEL,
     mtime: int | None = None,
     progress: Callable[[int], None] | None = None,
+    cache: StatCache | None = None,
 ) -> PackResult:
     """Pack `build_dir` into `out` (.tar.zst). On any error nothing is left at `out`.
 
     `mtime` None means SOURCE_DATE_EPOCH, else DEFAULT_MTIME. `progress`, when given, is
-    called with the number of uncompressed bytes added since its previous call.
+    called with the number of uncompressed bytes added since its previous call. `cache`,
+    when given, learns every file's hash, so digesting this tree again reads nothing.
     """
     if not 1 <= level <= MAX_LEVEL:
         raise ArtifactError(f"compression level {level} is out of range; use 1 to {MAX_LEVEL}")
     when = resolve_mtime(mtime)
+    started = cache.clock() if cache is not None else 0
     walker = Walker(build_dir, exclude)
     _check_out(out, walker.root)
     fd, tmp = _create_partial(out)
     try:
         with os.fdopen(fd, "wb", buffering=0) as sink:
-            tree = _Packer(walker, sink, level, when, progress or _no_progress).run()
+            packer = _Packer(walker, sink, level, when, progress or _no_progress)
+            tree = packer.run()
             size = sink.tell()
         tmp.replace(out)
     except BaseException as exc:
@@ -77,6 +82,8 @@ def pack(
         if isinstance(exc, OSError):  # reading errors are ArtifactErrors already
             raise _cannot_write(out, exc) from exc
         raise
+    if cache is not None:
+        cache.save(packer.nodes, [f.sha256 for f in tree.files], started)
     return PackResult(path=out, size=size, tree=tree)
 
 
@@ -162,7 +169,7 @@ class _Packer:
     ) -> None:
         self._walker = walker
         self._root = str(walker.root)
-        self._nodes: list[Node] = []
+        self.nodes: list[Node] = []  # walked so far, in archive order
         self._headers = HeaderMaker(mtime)
         self._progress = progress
         compressor = zstandard.ZstdCompressor(compression_params=compression_params(level))
@@ -192,7 +199,7 @@ class _Packer:
             tree = make_tree_digest(
                 [
                     entry_of(node, h.hexdigest() if h is not None else None)
-                    for node, h in zip(self._nodes, hashes, strict=True)
+                    for node, h in zip(self.nodes, hashes, strict=True)
                 ],
                 self._walker.warnings,
             )
@@ -213,7 +220,7 @@ class _Packer:
         hashes: list[hashlib._Hash | None] = []
         self._put(headers.dir(""))
         for node in self._walker:
-            self._nodes.append(node)
+            self.nodes.append(node)
             if node.kind == "file":
                 self._put(headers.file(node.rel, node.size, executable=node.executable))
                 hashes.append(self._put_file(node.rel, node.size))

@@ -37,6 +37,10 @@ class Node(NamedTuple):
     size: int  # bytes for files, 0 otherwise
     executable: bool  # the owner's execute bit, for files
     target: str  # for symlinks, "" otherwise
+    # For files, what the stat cache compares: any change to the file changes one of them.
+    mtime_ns: int = 0
+    ctime_ns: int = 0
+    ino: int = 0
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,16 @@ def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> N
                 "add it to `exclude`",
                 path=entry.path,
             )
-        return Node(rel, "file", st.st_size, bool(mode & stat.S_IXUSR), "")
+        return Node(
+            rel,
+            "file",
+            st.st_size,
+            bool(mode & stat.S_IXUSR),
+            "",
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+            st.st_ino,
+        )
     if stat.S_ISLNK(mode):
         return Node(rel, "symlink", 0, False, _link_target(root, entry.path, rel))
     kind = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -101,20 +102,37 @@ async def _plan_and_apply(
     settings: Settings, target: Target, request: PlanRequest, parallel: int, yes: bool
 ) -> tuple[Plan, ApplyResult | None]:
     async with connect(settings, target) as connection:
-        planned = await plan_target(settings, target, connection, request)
-        show_plan(planned.plan, OutputFormat.text, settings.console)
-        if not planned.plan.has_changes:
-            return planned.plan, None if not planned.plan.has_errors else _nothing(planned.plan)
-        confirm(planned.plan, settings.console, yes)
-        inputs = Inputs(
-            project=target.project,
-            root=target.loaded.root,
-            env=planned.env,
-            observed=planned.observed.apps,
-            keep=target.loaded.state.keep,
-        )
-        result = await execute_plan(settings, planned.plan, inputs, connection, target, parallel)
-        return planned.plan, result
+        with tempfile.TemporaryDirectory(prefix="comwit-") as work:
+            return await _apply_planned(
+                settings, target, request, connection, parallel, yes, Path(work)
+            )
+
+
+async def _apply_planned(
+    settings: Settings,
+    target: Target,
+    request: PlanRequest,
+    connection: Connection,
+    parallel: int,
+    yes: bool,
+    work: Path,
+) -> tuple[Plan, ApplyResult | None]:
+    """Plan, packing what will be uploaded into `work` on the way, then apply."""
+    planned = await plan_target(settings, target, connection, request, pack_into=work)
+    show_plan(planned.plan, OutputFormat.text, settings.console)
+    if not planned.plan.has_changes:
+        return planned.plan, None if not planned.plan.has_errors else _nothing(planned.plan)
+    confirm(planned.plan, settings.console, yes)
+    inputs = Inputs(
+        project=target.project,
+        root=target.loaded.root,
+        env=planned.env,
+        observed=planned.observed.apps,
+        keep=target.loaded.state.keep,
+        packed=planned.packed,
+    )
+    result = await execute_plan(settings, planned.plan, inputs, connection, target, parallel)
+    return planned.plan, result
 
 
 async def _apply_saved(

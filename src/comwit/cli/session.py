@@ -105,10 +105,17 @@ def plan_request(
 
 
 async def plan_target(
-    settings: Settings, target: Target, connection: Connection, request: PlanRequest
+    settings: Settings,
+    target: Target,
+    connection: Connection,
+    request: PlanRequest,
+    pack_into: Path | None = None,
 ) -> Planned:
-    """Make the plan and show its warnings (secret-looking files, unreadable ledgers)."""
-    planned = await make_plan(target.loaded, connection.client, request, environ=settings.environ)
+    """Make the plan and show its warnings (secret-looking files, unreadable ledgers).
+    With `pack_into`, what the plan will upload is packed there on the way (see planner)."""
+    planned = await make_plan(
+        target.loaded, connection.client, request, environ=settings.environ, pack_into=pack_into
+    )
     for warning in planned.warnings:
         settings.console.warn(warning)
     return planned

@@ -1,0 +1,242 @@
+"""Each byte of a build dir is read once by an apply that deploys it, and not at all by a
+plan of an unchanged tree: every file opened is counted (an audit hook sees each `open`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from comwit.api.client import ComwitClient
+from comwit.apply.execute import Executor, Inputs
+from comwit.apply.reporter import QuietReporter
+from comwit.artifact.digest import digest_tree
+from comwit.artifact.stat_cache import StatCache, stat_cache_dir
+from comwit.emulator.app import create_app
+from comwit.emulator.store import SCOPES, Store
+from comwit.manifest import load_manifest
+from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
+from comwit.secret import Secret
+
+PROJECT = "proj"
+LATER = 10_000_000_000  # ns: hashes taken this long after the files were written are not racy
+
+_watching: list[Counter[str]] = []
+
+
+def _count_opens(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and _watching and isinstance(args[0], str):
+        _watching[-1][args[0]] += 1
+
+
+sys.addaudithook(_count_opens)  # cannot be removed: it counts only inside `opened_under`
+
+
+@contextmanager
+def opened_under(root: Path) -> Iterator[Counter[str]]:
+    """How often each file under `root` was opened (paths relative to it) in the block;
+    filled in when the block ends."""
+    seen: Counter[str] = Counter()
+    _watching.append(seen)
+    try:
+        yield (under := Counter())
+    finally:
+        _watching.pop()
+        prefix = os.path.realpath(root) + "/"
+        under.update(
+            {
+                p[len(prefix) :]: n
+                for p, n in seen.items()
+                if p.startswith(prefix) and Path(p).is_file()  # not a missing .comwitignore
+            }
+        )
+
+
+def _later() -> int:
+    return time.time_ns() + LATER
+
+
+def _tree(root: Path, files: int = 30) -> dict[str, int]:
+    sizes = {}
+    for i in range(files):
+        path = root / f"d{i % 4}" / f"f{i}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(1000 + 37 * i))
+        sizes[f"d{i % 4}/f{i}.bin"] = 1000 + 37 * i
+    return sizes
+
+
+def test_an_unchanged_tree_is_confirmed_by_lstat_alone(tmp_path):
+    build = tmp_path / "dist"
+    _tree(build)
+    first = digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+    with opened_under(build) as opened:
+        again = digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+    assert again == first
+    assert opened == Counter()
+
+
+def test_a_changed_file_is_read_again_and_only_it(tmp_path):
+    build = tmp_path / "dist"
+    _tree(build)
+    digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+    (build / "d1" / "f1.bin").write_bytes(b"new content")
+    with opened_under(build) as opened:
+        changed = digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+    assert opened == Counter({"d1/f1.bin": 1})
+    assert changed == digest_tree(build)  # the same digest as without any cache
+
+
+def test_a_racy_entry_is_hashed_again(tmp_path):
+    build = tmp_path / "dist"
+    _tree(build, files=3)
+    now = time.time_ns
+    digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, now))
+    # Hashed in the same instant the files were written: they may change again unseen.
+    with opened_under(build) as opened:
+        digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, now))
+    assert sorted(opened) == ["d0/f0.bin", "d1/f1.bin", "d2/f2.bin"]
+
+
+def test_same_size_and_mtime_but_a_new_inode_is_hashed_again(tmp_path):
+    build = tmp_path / "dist"
+    _tree(build, files=2)
+    digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+    target = build / "d0" / "f0.bin"
+    st = target.stat()
+    replacement = tmp_path / "other.bin"
+    replacement.write_bytes(b"x" * st.st_size)
+    os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))
+    replacement.replace(target)  # like a build tool writing a new file and renaming it
+    with opened_under(build) as opened:
+        tree = digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+    assert opened == Counter({"d0/f0.bin": 1})
+    assert tree == digest_tree(build)
+
+
+@pytest.mark.parametrize(
+    "garbage", [b"", b"comwit-stat-v1\n", b"comwit-stat-v1\n" + b"\xff" * 40, b"junk" * 100]
+)
+def test_an_unreadable_cache_counts_as_empty(tmp_path, garbage):
+    build = tmp_path / "dist"
+    _tree(build, files=2)
+    cache = StatCache.open(tmp_path / "stat", build, _later)
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_bytes(garbage)
+    assert len(StatCache.open(tmp_path / "stat", build, _later)) == 0
+    assert digest_tree(build, cache=StatCache.open(tmp_path / "stat", build)) == digest_tree(build)
+
+
+# -- plan and apply, in process, against the emulator's own app -----------------------------
+
+
+class Project:
+    def __init__(self, tmp_path: Path) -> None:
+        self.root = tmp_path / "repo"
+        self.build = self.root / "web"
+        self.sizes = _tree(self.build, files=40)
+        (self.root / "comwit.toml").write_text(
+            f'version = 1\nproject = "{PROJECT}"\n[apps.web]\nbuild_dir = "web"\n'
+        )
+        self.store = Store(tmp_path / "emulator")
+        self.token = self.store.issue_token(SCOPES, [PROJECT])
+        self.transport = httpx.ASGITransport(app=create_app(self.store))
+
+    def plan(self, *, pack: bool) -> Planned:
+        return asyncio.run(self._plan(pack))
+
+    def apply(self) -> None:
+        asyncio.run(self._apply())
+
+    async def _plan(self, pack: bool) -> Planned:
+        loaded = load_manifest(self.root / "comwit.toml")
+        work = self.root.parent / "work"
+        work.mkdir(exist_ok=True)
+        async with self._client() as client:
+            return await make_plan(
+                loaded,
+                client,
+                PlanRequest(project=PROJECT),
+                environ={},
+                pack_into=work if pack else None,
+            )
+
+    async def _apply(self) -> None:
+        loaded = load_manifest(self.root / "comwit.toml")
+        work = self.root.parent / "work"
+        work.mkdir(exist_ok=True)
+        async with self._client() as client:
+            planned = await make_plan(
+                loaded, client, PlanRequest(project=PROJECT), environ={}, pack_into=work
+            )
+            inputs = Inputs(
+                project=PROJECT,
+                root=loaded.root,
+                env=planned.env,
+                observed=planned.observed.apps,
+                packed=planned.packed,
+            )
+            store = open_ledger_store(loaded.state, client, PROJECT)
+            result = await Executor(client, store, inputs, QuietReporter()).apply(planned.plan)
+        assert result.ok, result
+
+    def _client(self) -> ComwitClient:
+        return ComwitClient("http://emulator.test", Secret(self.token), transport=self.transport)
+
+    def age(self) -> None:
+        """Make the stat cache's hashes older than the files' last change by the racy margin,
+        as they are when the build finished a few seconds before the plan."""
+        for path in stat_cache_dir(self.root).glob("*.stat"):
+            data = bytearray(path.read_bytes())
+            at = len(b"comwit-stat-v1\n")
+            hashed_at = int.from_bytes(data[at : at + 8], "little") + LATER
+            data[at : at + 8] = hashed_at.to_bytes(8, "little")
+            path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def project(tmp_path):
+    made = Project(tmp_path)
+    yield made
+    made.store.close()
+
+
+def test_a_first_deploy_reads_each_file_once(project):
+    with opened_under(project.build) as opened:
+        project.apply()
+    assert opened == Counter(dict.fromkeys(project.sizes, 1))
+
+
+def test_a_deploy_after_a_change_reads_each_file_once(project):
+    project.apply()
+    project.age()
+    (project.build / "d2" / "f2.bin").write_bytes(b"changed")
+    with opened_under(project.build) as opened:
+        project.apply()
+    assert opened == Counter(dict.fromkeys(project.sizes, 1))
+
+
+def test_a_plan_after_a_deploy_reads_nothing_and_finds_no_changes(project):
+    project.apply()
+    project.age()
+    with opened_under(project.build) as opened:
+        planned = project.plan(pack=False)
+    assert opened == Counter()
+    assert not planned.plan.has_changes
+
+
+def test_an_apply_of_an_unchanged_tree_reads_and_packs_nothing(project):
+    project.apply()
+    project.age()
+    with opened_under(project.build) as opened:
+        planned = project.plan(pack=True)
+    assert opened == Counter()
+    assert planned.packed == {}
