@@ -57,7 +57,7 @@ def survey(build_dir: Path, exclude: Sequence[str] = (), cache: StatCache | None
     if cache is None or not len(cache):
         known: tuple[str | None, ...] = (None,) * len(tree.nodes)
     else:
-        known = tuple(cache.lookup(n) if n.kind == "file" else None for n in tree.nodes)
+        known = cache.lookup(tree.nodes)
     return Survey(tree, known, started, cache)
 
 

@@ -70,22 +70,27 @@ class StatCache:
     def __len__(self) -> int:
         return len(self._index)
 
-    def lookup(self, node: Node) -> str | None:
-        """The file's remembered sha256 (hex), if its lstat is unchanged and not racy."""
-        i = self._index.get(node.rel)
-        if i is None:
-            return None
-        stats = self._stats
-        at = i * _FIELDS
-        if (
-            stats[at] != node.size
-            or stats[at + 1] != node.mtime_ns
-            or stats[at + 2] != node.ctime_ns
-            or stats[at + 3] != node.ino
-            or max(node.mtime_ns, node.ctime_ns) >= self._trusted_before
-        ):
-            return None
-        return self._shas[i * _SHA : (i + 1) * _SHA].hex()
+    def lookup(self, nodes: Sequence[Node]) -> tuple[str | None, ...]:
+        """Per node, the file's remembered sha256 (hex) if its lstat is unchanged and not
+        racy; None for the others (and for dirs and symlinks). One loop: it runs per file."""
+        index, stats, shas, racy = self._index, self._stats, self._shas, self._trusted_before
+        known: list[str | None] = []
+        for node in nodes:
+            i = index.get(node.rel, -1) if node.kind == "file" else -1
+            at = i * _FIELDS
+            if (
+                i < 0
+                or stats[at] != node.size
+                or stats[at + 1] != node.mtime_ns
+                or stats[at + 2] != node.ctime_ns
+                or stats[at + 3] != node.ino
+                or node.mtime_ns >= racy
+                or node.ctime_ns >= racy
+            ):
+                known.append(None)
+            else:
+                known.append(shas[i * _SHA : (i + 1) * _SHA].hex())
+        return tuple(known)
 
     def save(self, nodes: Sequence[Node], hashes: Sequence[str | None], hashed_at_ns: int) -> None:
         """Remember these files (a tree's file nodes and their hex digests), replacing

@@ -6,6 +6,7 @@ devices, names that are not UTF-8, an empty tree) before anything is read or wri
 
 from __future__ import annotations
 
+import operator
 import os
 import posixpath
 import stat
@@ -20,6 +21,9 @@ from comwit.errors import ArtifactError
 
 MAX_FILE_SIZE = 0o77777777777  # the largest size a ustar header holds: 8 GiB - 1
 _SHOWN = 5  # paths a warning names before "and N more"
+
+# For valid UTF-8 names (`_node` refuses others) code point order is UTF-8 byte order.
+_NAME = operator.attrgetter("name")
 
 _SPECIAL = {
     stat.S_IFSOCK: "a socket",
@@ -144,18 +148,13 @@ def _entries(root: str, path: str, prefix: str) -> Iterator[tuple[os.DirEntry[st
     """The directory's entries sorted by name, each with its path relative to the root."""
     try:
         with os.scandir(path) as it:
-            entries = sorted(it, key=_name)
+            entries = sorted(it, key=_NAME)
     except OSError as exc:
         shown = prefix.rstrip("/") or "."
         raise ArtifactError(
             f"cannot read directory {shown} in {root}: {_reason(exc)}", path=path
         ) from exc
     return iter([(entry, prefix + entry.name) for entry in entries])
-
-
-def _name(entry: os.DirEntry[str]) -> str:
-    # For valid UTF-8 names (`_node` refuses others) code point order is UTF-8 byte order.
-    return entry.name
 
 
 def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> Node | None:
