@@ -13,10 +13,10 @@ import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from comwit.api.client import ComwitClient
 from comwit.artifact.digest import Survey, finish, survey
-from comwit.artifact.pack import PackResult, pack
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import TreeDigest
 from comwit.manifest import AppConfig, LoadedManifest, StateConfig
@@ -29,6 +29,9 @@ from comwit.plan.diff import Policy, diff
 from comwit.plan.state import DesiredState, ObservedApp, ObservedState
 from comwit.store.ledger import AppEnvStore, LedgerStore, LocalStore
 from comwit.store.trees import TreeCache
+
+if TYPE_CHECKING:  # zstandard is imported only when something is packed
+    from comwit.artifact.pack import PackResult
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,8 @@ def _digest_or_pack(
         if surveyed is None or app.build_dir is None:
             continue
         if pack_into is not None and _will_upload(surveyed, observed.apps.get(app.name)):
+            from comwit.artifact.pack import pack
+
             out = pack_into / f"{app.name}.tar.zst"
             packed[app.name] = result = pack(
                 app.build_dir, out, exclude=app.exclude, cache=surveyed.cache

@@ -29,15 +29,8 @@ class Survey:
     known: tuple[str | None, ...]  # per node; always None for dirs and symlinks
     started_ns: int  # before the walk: no hash read after it can be older
     cache: StatCache | None
-
-    @property
-    def unknown(self) -> int:
-        """Files whose content must be read to know their hash."""
-        return sum(
-            1
-            for n, k in zip(self.tree.nodes, self.known, strict=True)
-            if k is None and n.kind == "file"
-        )
+    files: int  # file nodes
+    unknown: int  # files whose content must be read to know their hash
 
 
 def digest_tree(
@@ -54,11 +47,13 @@ def survey(build_dir: Path, exclude: Sequence[str] = (), cache: StatCache | None
     """Walk `build_dir` and look each file up in `cache`; nothing is read yet."""
     started = cache.clock() if cache is not None else 0
     tree = walk(build_dir, exclude)
+    files = sum(1 for node in tree.nodes if node.kind == "file")
     if cache is None or not len(cache):
         known: tuple[str | None, ...] = (None,) * len(tree.nodes)
-    else:
-        known = cache.lookup(tree.nodes)
-    return Survey(tree, known, started, cache)
+        return Survey(tree, known, started, cache, files, files)
+    known = cache.lookup(tree.nodes)
+    unknown = files - (len(known) - known.count(None))
+    return Survey(tree, known, started, cache, files, unknown)
 
 
 def finish(surveyed: Survey) -> TreeDigest:
@@ -67,15 +62,15 @@ def finish(surveyed: Survey) -> TreeDigest:
     tree = surveyed.tree
     buf = bytearray(_READ_SIZE)
     root = str(tree.root)
-    hashes = [
-        known if known is not None or node.kind != "file" else _hash_file(root, node, buf)
-        for node, known in zip(tree.nodes, surveyed.known, strict=True)
-    ]
+    hashes: Sequence[str | None] = surveyed.known
+    if surveyed.unknown:
+        hashes = [
+            known if known is not None or node.kind != "file" else _hash_file(root, node, buf)
+            for node, known in zip(tree.nodes, surveyed.known, strict=True)
+        ]
     cache = surveyed.cache
-    if cache is not None:
-        files = sum(1 for node in tree.nodes if node.kind == "file")
-        if surveyed.unknown or len(cache) != files:
-            cache.save(tree.nodes, hashes, surveyed.started_ns)
+    if cache is not None and (surveyed.unknown or len(cache) != surveyed.files):
+        cache.save(tree.nodes, hashes, surveyed.started_ns)
     return make_tree_digest(
         [entry_of(node, h) for node, h in zip(tree.nodes, hashes, strict=True)], tree.warnings
     )
