@@ -109,3 +109,9 @@ def test_ci_tokens_are_redacted_from_any_text():
         {"GITHUB_TOKEN": "ghs_redact_me_please", "COMWIT_GITLAB_TOKEN": "glpat-redact-me"}
     )
     assert redact("a ghs_redact_me_please b glpat-redact-me") == "a <hidden> b <hidden>"
+
+
+def test_a_merged_pull_requests_closed_event_is_about_its_merge_commit(tmp_path):
+    pull = {"number": 8, "merged": True, "merge_commit_sha": "c" * 40, "head": {"sha": "d" * 40}}
+    ctx = detect(github_env(tmp_path, event={"action": "closed", "pull_request": pull}))
+    assert (ctx.pull_request, ctx.sha) == (8, "c" * 40)

@@ -119,6 +119,8 @@ def _pull_request(name: str | None, event: Mapping[str, Any]) -> tuple[int | Non
     if name in _PR_EVENTS and isinstance(pull, dict):
         head = pull.get("head")
         sha = head.get("sha") if isinstance(head, dict) else None
+        if pull.get("merged") and isinstance(pull.get("merge_commit_sha"), str):
+            sha = pull["merge_commit_sha"]  # `closed` after a merge: what landed on the branch
         return _int(pull.get("number")), sha if isinstance(sha, str) else None
     issue = event.get("issue")
     if name == "issue_comment" and isinstance(issue, dict) and issue.get("pull_request"):

@@ -1,5 +1,6 @@
 """The CI tokens comwit may be given, registered with the redactor at start-up, so that no
-output, file or comment can show one, also before (or without) any CI feature running."""
+output, file or comment can show one, also before (or without) any CI feature running; and
+whether this is a CI job at all. Imports nothing but the redactor: it runs on every start."""
 
 from __future__ import annotations
 
@@ -27,3 +28,11 @@ def token(environ: Mapping[str, str], names: tuple[str, ...]) -> Secret | None:
         if value:
             return Secret(value)
     return None
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """Whether this runs in a CI job at all: a check that costs no import."""
+    return any(
+        environ.get(name, "").strip().lower() in ("true", "1", "yes")
+        for name in ("GITHUB_ACTIONS", "GITLAB_CI", "CI")
+    )

@@ -60,11 +60,13 @@ class CiChoice:
 
 def after_plan(settings: Settings, plan: Plan, *, plan_path: Path | None, choice: CiChoice) -> None:
     """Write the plan to the CI's channels (nothing happens outside CI without --comment)."""
+    from comwit.ci.tokens import in_ci
+
+    if not in_ci(settings.environ) and not choice.comment:
+        return
     from comwit.ci.environment import detect
 
     ctx = detect(settings.environ)
-    if ctx.kind is None and not choice.comment:
-        return
     from comwit.ci.publish import publish_plan
 
     publish_plan(
@@ -81,11 +83,13 @@ def after_apply(
     settings: Settings, plan: Plan, result: ApplyResult | None, *, choice: CiChoice
 ) -> None:
     """Write what apply did to the CI's channels; the plan's comment moves to "applied"."""
+    from comwit.ci.tokens import in_ci
+
+    if not in_ci(settings.environ) and not choice.comment:
+        return
     from comwit.ci.environment import detect
 
     ctx = detect(settings.environ)
-    if ctx.kind is None and not choice.comment:
-        return
     from comwit.ci.publish import publish_apply
 
     publish_apply(
