@@ -125,18 +125,21 @@ class World:
         code = proc.wait(timeout=30)
         return Result(code, shown.decode(errors="replace"), "")
 
-    def comwit(self, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> Result:
-        """Run `comwit ARGS` in the project directory: in-process or as a process (see above)."""
+    def comwit(
+        self, *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: str = "."
+    ) -> Result:
+        """Run `comwit ARGS` in the project directory (or `cwd` under it): in-process or as a
+        process (see above)."""
         environ = self.environ(env)
         if self.transport is not None:
             out, err = io.StringIO(), io.StringIO()
             edges = Edges(environ, io.StringIO(stdin), out, err, self.transport)
-            with contextlib.chdir(self.root):
+            with contextlib.chdir(self.root / cwd):
                 code = main(list(args), edges=edges)
             return Result(code, out.getvalue(), err.getvalue())
         proc = subprocess.run(
             [sys.executable, "-m", "comwit", *args],
-            cwd=self.root,
+            cwd=self.root / cwd,
             env=environ,
             input=stdin,
             capture_output=True,

@@ -105,7 +105,9 @@ def test_shared_options_parse_into_one_frozen_settings_value():
         settings.env = "prod"  # type: ignore[misc]
 
 
-def test_the_manifest_defaults_to_comwit_toml_when_not_given():
+def test_the_manifest_defaults_to_comwit_toml_when_not_given(tmp_path, monkeypatch):
+    (tmp_path / "comwit.toml").write_text("")
+    monkeypatch.chdir(tmp_path)
     edges = Edges({}, io.StringIO(), io.StringIO(), io.StringIO())
     settings = parse({}, edges)
     assert isinstance(settings, Settings)

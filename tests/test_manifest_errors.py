@@ -331,10 +331,22 @@ def test_unknown_environment_lists_the_known_ones(tmp_path, monkeypatch, capsys)
 
 
 def test_missing_manifest_says_where_it_looked(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "web" / "src").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "web" / "src")
     assert main(["validate"]) == 1
     assert capsys.readouterr().err == (
-        f"error: comwit.toml: no manifest at {tmp_path.resolve() / 'comwit.toml'}; "
+        f"error: comwit.toml: not found in {tmp_path.resolve() / 'web' / 'src'} and the "
+        f"directories above it, up to the repository's top {tmp_path.resolve()}; "
+        "write one with `comwit init`, or pass -f FILE\n"
+    )
+
+
+def test_a_missing_file_given_with_f_says_where_it_looked(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "-f", "prod.toml"]) == 1
+    assert capsys.readouterr().err == (
+        f"error: prod.toml: no manifest at {tmp_path.resolve() / 'prod.toml'}; "
         "create one or pass -f FILE\n"
     )
 

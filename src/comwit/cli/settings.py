@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
@@ -68,9 +69,20 @@ class Settings:
     concurrency: int | None = None  # None: the planner's default
     output_format: OutputFormat = OutputFormat.text
 
-    @property
+    @cached_property
     def manifest(self) -> Path:
-        return self.manifest_file or DEFAULT_MANIFEST
+        """--file, else the nearest comwit.toml here or above (ManifestError when none); one
+        found above the working directory is named on stderr, as every message names it."""
+        if self.manifest_file is not None:
+            return self.manifest_file
+        from comwit.manifest.find import find_manifest
+
+        found = find_manifest(Path.cwd())
+        if found.parent == Path.cwd().resolve():
+            return DEFAULT_MANIFEST
+        relative = Path(os.path.relpath(found))
+        self.console.info(f"Using the manifest {relative}.")
+        return relative
 
     @property
     def environ(self) -> Mapping[str, str]:

@@ -1,7 +1,7 @@
 """comwit.toml: the manifest, from file to validated, overlaid app configurations."""
 
+from comwit.manifest.find import DEFAULT_FILE
 from comwit.manifest.load import (
-    DEFAULT_FILE,
     AppConfig,
     Host,
     LoadedManifest,

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from comwit.errors import ManifestError, Problem
+from comwit.manifest.find import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
 from comwit.manifest.limits import MAX_BYTES, TOO_DEEP, overflow, too_deep
 from comwit.manifest.locate import locate
@@ -26,7 +27,6 @@ from comwit.manifest.model import AppSettings, AppSpec, DnsMode, Manifest
 from comwit.manifest.overlay import merge
 from comwit.manifest.problems import SourceMap, suggest, validation_problems
 
-DEFAULT_FILE = "comwit.toml"
 DEFAULT_LEDGER_FILE = ".comwit/state.json"
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _LONG_NUMBER = re.compile(r"[0-9_]{4000,}")
@@ -104,11 +104,14 @@ def check_manifest(path: Path) -> list[LoadedManifest]:
 
 
 def display_name(path: Path) -> str:
-    """How a manifest path appears in messages: as the user wrote it, relative when possible."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    """How a manifest path appears in messages: relative to the working directory when it is
+    in it or above it (`../comwit.toml`), else as the user wrote it."""
+    resolved, cwd = path.resolve(), Path.cwd()
+    if resolved.is_relative_to(cwd):
+        return str(resolved.relative_to(cwd))
+    if cwd.is_relative_to(resolved.parent):
+        return os.path.relpath(resolved, cwd)
+    return str(path)
 
 
 def _read(path: Path) -> tuple[bytes, dict[str, Any], SourceMap]:

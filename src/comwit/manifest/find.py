@@ -1,0 +1,36 @@
+"""Which manifest a command reads when `--file` is not given: the nearest comwit.toml in the
+working directory or above it, as git, ruff and pre-commit find theirs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from comwit.errors import ManifestError, Problem
+
+DEFAULT_FILE = "comwit.toml"
+
+
+def find_manifest(start: Path) -> Path:
+    """The nearest comwit.toml in `start` or a parent directory, not looking above the top of
+    the repository `start` is in (the first directory holding `.git`); ManifestError if none."""
+    start = start.resolve()
+    top = None
+    for directory in (start, *start.parents):
+        if _exists(directory / DEFAULT_FILE):
+            return directory / DEFAULT_FILE
+        if _exists(directory / ".git"):
+            top = directory
+            break
+    searched = str(start)
+    if top != start:
+        above = f"up to the repository's top {top}" if top else "up to /"
+        searched += f" and the directories above it, {above}"
+    message = f"not found in {searched}; write one with `comwit init`, or pass -f FILE"
+    raise ManifestError([Problem(DEFAULT_FILE, None, None, "", message)])
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # an unreadable directory on the way up: nothing to find there
+        return False
