@@ -22,7 +22,8 @@
     │       ├── ConnectionDroppedError   the connection closed mid-request
     │       └── TlsError                 the TLS handshake or certificate failed
     ├── PlanError                    a plan cannot be made or read
-    │   └── StalePlanError           a saved plan no longer matches the manifest, build dirs or API
+    │   ├── StalePlanError           a saved plan no longer matches the manifest, build dirs or API
+    │   └── TamperedPlanError        a saved plan's actions are not those its manifest implies
     └── ApplyError                   apply finished with failures (the summary says which)
 
 Anything else escaping a command is a bug: exit code 3.
@@ -211,6 +212,10 @@ class PlanError(ComwitError):
 
 class StalePlanError(PlanError):
     """A saved plan no longer matches what it was made from."""
+
+
+class TamperedPlanError(PlanError):
+    """A saved plan whose actions differ from the ones its manifest and observations imply."""
 
 
 class ApplyError(ComwitError):

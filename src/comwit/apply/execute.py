@@ -1,7 +1,8 @@
 """Execute a plan: apps concurrently (bounded), each app's actions in plan order.
 
-Per app: prepare (for a saved plan, check that what the plan read still holds; pack the
-build dir and check its digest) before the first mutation, then one handler per action.
+Per app: prepare (pack the build dir and check its digest) before the first mutation, then
+one handler per action. A saved plan is checked against the API before any app starts
+(see `stale`).
 A failing app stops only itself; the result says what each app did.
 """
 
@@ -20,7 +21,6 @@ from comwit.apply.actions import Artifact, Handlers, Prepared, prepared
 from comwit.apply.handoff import Handoffs
 from comwit.apply.reporter import Reporter
 from comwit.apply.result import ApplyResult, Outcome
-from comwit.apply.verify import verify_app
 from comwit.artifact.pack import PackResult
 from comwit.errors import ApiError, ApplyError, ArtifactError, ComwitError, StalePlanError
 from comwit.manifest.interpolate import Interpolated
@@ -40,12 +40,10 @@ class Inputs:
     project: str
     root: Path  # build dirs in the plan are relative to it
     env: Mapping[str, Mapping[str, Interpolated]]  # resolved ${VAR} values, by app
-    observed: Mapping[str, ObservedApp] | None  # None: a saved plan, re-read each app first
+    observed: Mapping[str, ObservedApp]  # what the plan read (a saved plan: read again)
     keep: int = 50
     level: int = 3
     stale: Mapping[str, str] = field(default_factory=dict)  # app -> why its saved plan is stale
-    salt: str = ""  # a saved plan's: keys the fingerprints below
-    live_env: Mapping[str, str] = field(default_factory=dict)  # app -> env fingerprint
     source: SourceCommit | None = None  # the commit this run deploys, recorded in the ledger
     packed: Mapping[str, PackResult] = field(default_factory=dict)  # app -> packed by the plan
 
@@ -123,18 +121,8 @@ class Executor:
             await self._limit.acquire()
 
     async def _prepare(self, app: AppPlan, work: Path, handlers: Handlers) -> Prepared:
-        """Everything that can fail without changing anything: checks first, then packing."""
-        if self.inputs.observed is None:
-            observed = await verify_app(
-                self.client,
-                self.store,
-                self.inputs.project,
-                app,
-                self.inputs.live_env.get(app.app),
-                self.inputs.salt,
-            )
-        else:
-            observed = self.inputs.observed.get(app.app)
+        """Everything that can fail without changing anything: packing, checked."""
+        observed = self.inputs.observed.get(app.app)
         deploy = next((a for a in app.actions if isinstance(a, Deploy)), None)
         artifact = None
         early = self.inputs.packed.get(app.app)

@@ -1,21 +1,29 @@
-"""Before a saved plan runs at all: is it for this API, project and manifest, unchanged?
+"""Before a saved plan runs at all: is it for this API, project and manifest, unchanged,
+does what it read still hold, and are its actions the ones the manifest implies?
 
-Whole-plan mismatches refuse the plan; an app whose build dir or ${VAR} values changed is
-marked stale on its own (skipped) so the other apps can proceed.
+Whole-plan mismatches and tampered actions refuse the plan; an app whose build dir,
+${VAR} values or live state changed is marked stale on its own (skipped) so the other
+apps can proceed. All of it is read-only and done before the first change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from comwit.api.client import ComwitClient
+from comwit.apply.rederive import check_actions, check_apps_named
+from comwit.apply.verify import changed_apps
 from comwit.artifact.digest import digest_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.errors import ManifestError, StalePlanError
 from comwit.manifest import LoadedManifest
 from comwit.manifest.checks import build_dir_problems, resolve_env
 from comwit.manifest.interpolate import Interpolated
+from comwit.observe import observe
 from comwit.plan.actions import Deploy
+from comwit.plan.state import ObservedState
 from comwit.render.describe import short
+from comwit.store.ledger import LedgerReader
 from comwit.store.saved import SavedPlan, fingerprint, public_url
 
 
@@ -36,6 +44,25 @@ def check_saved_plan(
         )
     if loaded.digest != saved.manifest.digest:
         raise StalePlanError(f"{saved.manifest.path} changed after the plan was made; plan again")
+
+
+async def recheck_saved_plan(
+    saved: SavedPlan,
+    loaded: LoadedManifest,
+    client: ComwitClient,
+    store: LedgerReader,
+    environ: Mapping[str, str],
+) -> tuple[dict[str, dict[str, Interpolated]], ObservedState, dict[str, str]]:
+    """The resolved env values, the apps' state read again, and why some apps are stale;
+    TamperedPlanError when the plan's actions are not the ones the manifest implies."""
+    check_apps_named(saved, loaded)
+    env, stale = stale_apps(saved, loaded, environ)
+    names = [app.app for app in saved.plan.apps]
+    observation = await observe(client, saved.plan.project, names, store)
+    for app, reason in changed_apps(saved, observation.state).items():
+        stale.setdefault(app, reason)
+    check_actions(saved, loaded, env, observation.state, skip=tuple(stale))
+    return env, observation.state, stale
 
 
 def stale_apps(

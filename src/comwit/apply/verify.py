@@ -1,75 +1,65 @@
-"""Before a saved plan touches an app: does what the plan read still hold?
+"""Before a saved plan changes anything: does what the plan read still hold?
 
-Checked just before the app's first mutation: the app's existence and id, its live build,
-its hostnames and their status, and its env keys and values (by fingerprint). Values that
-come from ${VAR} are checked before (see `stale`). Any difference makes the plan stale for
-that app: it is skipped.
+The apps of the plan are observed again, once, before the first mutation: each app's
+existence and id, live build, hostnames and their status, env keys and values (by
+fingerprint), builds, and what the ledger says they hold. Any difference makes the plan
+stale for that app: it is skipped. Values from ${VAR} and build dirs are checked apart
+(see `stale`).
 """
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import replace
+from collections.abc import Mapping
 
-from comwit.api.client import ComwitClient
-from comwit.errors import NotFoundError, StalePlanError
 from comwit.plan.actions import AppPlan
-from comwit.plan.ledger import LEDGER_ENV_KEY
-from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost
-from comwit.store.ledger import LedgerStore
-from comwit.store.saved import env_text, fingerprint
+from comwit.plan.diff import read_preconditions
+from comwit.plan.state import ObservedApp, ObservedState
+from comwit.store.saved import RecordedApp, SavedPlan, env_text, fingerprint, record_app
 
 
-async def verify_app(
-    client: ComwitClient,
-    store: LedgerStore,
-    project: str,
+def changed_apps(saved: SavedPlan, observed: ObservedState) -> dict[str, str]:
+    """Why each app of the plan that no longer matches what the plan read is stale."""
+    reasons = {}
+    for app in saved.plan.apps:
+        reason = changed_since_plan(
+            app,
+            observed.apps.get(app.app),
+            saved.observed.get(app.app),
+            saved.live_env.get(app.app),
+            saved.salt,
+        )
+        if reason:
+            reasons[app.app] = f"{reason} after the plan was made; plan again"
+    return reasons
+
+
+def changed_since_plan(
     app: AppPlan,
+    live: ObservedApp | None,
+    recorded: RecordedApp | None,
     live_env: str | None,
     salt: str,
-) -> ObservedApp | None:
-    """The app's state as the plan saw it (None: it did not exist), or StalePlanError
-    saying what changed.
-
-    `live_env` is the fingerprint of the app's env values when planned (None: it had none).
-    """
+) -> str | None:
+    """What changed in one app since the plan read it, or None. `live_env` is the
+    fingerprint of its env values when planned (None: it had none)."""
     pre = app.preconditions
+    if live is None:
+        return "the app was deleted" if pre.exists else None
     if not pre.exists:
-        if any(a.name == app.app for a in await client.list_apps(project)):
-            raise StalePlanError(f"app {app.app!r} was created after the plan was made; plan again")
-        return None
-    assert pre.app_id is not None
-    try:
-        live = await client.get_app(project, pre.app_id)
-    except NotFoundError:
-        raise StalePlanError(
-            f"app {app.app!r} was deleted after the plan was made; plan again"
-        ) from None
-    builds, domains, env = await asyncio.gather(
-        client.list_builds(project, pre.app_id),
-        client.list_domains(project, pre.app_id),
-        client.list_env(project, pre.app_id),
-    )
-    if live.active_build_id != pre.active_build_id:
-        raise StalePlanError(
-            f"the live build changed from {pre.active_build_id} to {live.active_build_id} "
-            "after the plan was made; plan again"
-        )
-    if tuple(sorted((d.domain, d.status) for d in domains)) != pre.hosts:
-        raise StalePlanError("its hostnames changed after the plan was made; plan again")
-    current = {v.key: v.value for v in env if v.key != LEDGER_ENV_KEY}
-    if tuple(sorted(current)) != pre.env_keys or (
-        current and fingerprint(env_text(current), salt) != live_env
-    ):
-        raise StalePlanError("its env vars changed after the plan was made; plan again")
-    observed = ObservedApp(
-        name=app.app,
-        app_id=pre.app_id,
-        active_build_id=live.active_build_id,
-        builds=tuple(ObservedBuild(b.build_id, b.created_at, b.artifact_size) for b in builds),
-        hosts=tuple(ObservedHost(d.domain, d.status) for d in domains),
-        env=current,
-    )
-    ledger_value = next((v.value for v in env if v.key == LEDGER_ENV_KEY), None)
-    ledger, _ = store.read(observed, ledger_value)
-    return replace(observed, ledger=ledger)
+        return "the app was created"
+    now = read_preconditions(live)
+    if now.app_id != pre.app_id:
+        return f"the app was replaced (id {pre.app_id} when planned, {now.app_id} now)"
+    if now.active_build_id != pre.active_build_id:
+        return f"the live build changed from {pre.active_build_id} to {now.active_build_id}"
+    if now.hosts != pre.hosts:
+        return "its hostnames changed"
+    if now.env_keys != pre.env_keys or (live.env and _env_hash(live.env, salt) != live_env):
+        return "its env vars changed"
+    if record_app(live) != (recorded or RecordedApp()):
+        return "its builds or its ledger changed"
+    return None
+
+
+def _env_hash(env: Mapping[str, str], salt: str) -> str:
+    return fingerprint(env_text(env), salt)

@@ -13,7 +13,7 @@ import typer
 from comwit.api.connect import Connection
 from comwit.apply.execute import DEFAULT_PARALLEL, Executor, Inputs
 from comwit.apply.result import ApplyResult, Outcome
-from comwit.apply.stale import check_saved_plan, stale_apps
+from comwit.apply.stale import check_saved_plan, recheck_saved_plan
 from comwit.cli.ci_options import (
     CiChoice,
     Comment,
@@ -72,7 +72,10 @@ def apply(
             settings,
             manifest_file=settings.manifest_file or Path(saved.manifest.path),
             env=settings.env or saved.manifest.environment,
-            project=settings.project or saved.plan.project,
+            # COMWIT_PROJECT counts like --project: a plan for another project is refused.
+            project=settings.project
+            or settings.environ.get("COMWIT_PROJECT")
+            or saved.plan.project,
         )
         plan = saved.plan
         result = asyncio.run(_apply_saved(settings, saved, load_target(settings), parallel))
@@ -143,16 +146,17 @@ async def _apply_saved(
         check_saved_plan(
             saved, target.loaded, project=target.project, api_url=api_identity(connection)
         )
-        env, stale = stale_apps(saved, target.loaded, settings.environ)
+        store = open_ledger_store(target.loaded.state, connection.client, target.project)
+        env, observed, stale = await recheck_saved_plan(
+            saved, target.loaded, connection.client, store, settings.environ
+        )
         inputs = Inputs(
             project=target.project,
             root=target.loaded.root,
             env=env,
-            observed=None,
+            observed=observed.apps,
             keep=target.loaded.state.keep,
             stale=stale,
-            salt=saved.salt,
-            live_env=saved.live_env,
         )
         console.info("Applying the saved plan:")
         show_plan(saved.plan, OutputFormat.text, console)

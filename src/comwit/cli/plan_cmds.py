@@ -75,7 +75,7 @@ def plan(
             if out is not None and planned.plan.has_errors:
                 console.warn(f"not saving the plan to {out}: fix the errors above first")
             elif out is not None:
-                from comwit.store.saved import ManifestRef, saved_plan, write_plan
+                from comwit.store.saved import ManifestRef, SavedPolicy, saved_plan, write_plan
 
                 ref = ManifestRef(
                     path=manifest,
@@ -83,7 +83,14 @@ def plan(
                     environment=target.loaded.env,
                 )
                 saved = saved_plan(
-                    planned, api_url=api_identity(connection), manifest=ref, salt=token_hex(16)
+                    planned,
+                    api_url=api_identity(connection),
+                    manifest=ref,
+                    salt=token_hex(16),
+                    policy=SavedPolicy(
+                        allow_detach=request.policy.allow_detach,
+                        allow_delete_env=request.policy.allow_delete_env,
+                    ),
                 )
                 write_plan(out, saved)
                 console.info(f"Saved the plan to {out}; apply it with `comwit apply {out}`.")

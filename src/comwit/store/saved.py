@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from comwit import __version__
 from comwit.errors import PlanError
 from comwit.plan.actions import FORMAT_VERSION, Plan
+from comwit.plan.ledger import encode
+from comwit.plan.state import ObservedApp
 from comwit.planner import Planned
 from comwit.store.files import write_atomically
 
@@ -35,6 +37,26 @@ class ManifestRef(BaseModel):
     environment: str | None = None
 
 
+class SavedPolicy(BaseModel):
+    """The --allow-detach / --allow-delete-env globs the plan was made with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allow_detach: tuple[str, ...] = ()
+    allow_delete_env: tuple[str, ...] = ()
+
+
+class RecordedApp(BaseModel):
+    """What the plan read of an existing app beyond its preconditions, that its choices
+    rest on: the builds it has, the keys the API marks secret, and its ledger (encoded)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    builds: tuple[str, ...] = ()
+    secret_env: tuple[str, ...] = ()
+    ledger: str = ""
+
+
 class SavedPlan(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -47,10 +69,19 @@ class SavedPlan(BaseModel):
     build_dirs: dict[str, str]  # app -> tree digest when planned
     interpolated: dict[str, dict[str, str]]  # app -> key -> hash of the ${VAR} value
     live_env: dict[str, str]  # app -> hash of its live env values when planned
+    policy: SavedPolicy
+    observed: dict[str, RecordedApp]  # app -> what else was read, for apps that existed
     plan: Plan
 
 
-def saved_plan(planned: Planned, *, api_url: str, manifest: ManifestRef, salt: str) -> SavedPlan:
+def saved_plan(
+    planned: Planned,
+    *,
+    api_url: str,
+    manifest: ManifestRef,
+    salt: str,
+    policy: SavedPolicy | None = None,
+) -> SavedPlan:
     live_env = {
         name: fingerprint(env_text(app.env), salt)
         for name, app in sorted(planned.observed.apps.items())
@@ -63,7 +94,18 @@ def saved_plan(planned: Planned, *, api_url: str, manifest: ManifestRef, salt: s
         build_dirs={app: tree.digest for app, tree in sorted(planned.trees.items())},
         interpolated=interpolated_hashes(planned.env, salt),
         live_env=live_env,
+        policy=policy or SavedPolicy(),
+        observed={name: record_app(app) for name, app in sorted(planned.observed.apps.items())},
         plan=planned.plan,
+    )
+
+
+def record_app(app: ObservedApp) -> RecordedApp:
+    """What a saved plan records of an app besides its preconditions (compared at apply)."""
+    return RecordedApp(
+        builds=tuple(sorted(build.build_id for build in app.builds)),
+        secret_env=tuple(sorted(app.secret_env)),
+        ledger=encode(app.ledger),
     )
 
 

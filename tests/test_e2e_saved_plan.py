@@ -1,0 +1,122 @@
+"""End to end: a saved plan cannot smuggle actions. Apply derives the actions again from the
+manifest, the build dirs and what the plan recorded it observed, and refuses a plan whose
+actions differ, naming the first difference, before anything changes at the API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from comwit.artifact.digest import digest_tree
+
+Edit = Callable[[dict[str, Any], Any], None]
+
+
+def _app(document: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(app for app in document["plan"]["apps"] if app["app"] == name)
+
+
+def _action(document: dict[str, Any], app: str, kind: str) -> dict[str, Any]:
+    return next(a for a in _app(document, app)["actions"] if a["type"] == kind)
+
+
+def tamper_value(document, world):
+    _action(document, "web", "set_env")["value"] = "hacked"
+
+
+def tamper_hostname(document, world):
+    _action(document, "web", "deploy")["hosts"] = ["evil.example.com"]
+
+
+def tamper_build_dir(document, world):
+    world.write("secrets/id_rsa", "private")
+    elsewhere = digest_tree(world.root / "secrets").digest
+    deploy = _action(document, "api", "deploy")
+    deploy["build_dir"], deploy["digest"] = "secrets", elsewhere
+    _action(document, "api", "record_ledger")["digest"] = elsewhere
+    document["build_dirs"]["api"] = elsewhere
+
+
+def tamper_extra_app(document, world):
+    extra = json.loads(json.dumps(_app(document, "api")).replace('"api"', '"evil"'))
+    document["plan"]["apps"].append(extra)
+    document["build_dirs"]["evil"] = document["build_dirs"]["api"]
+
+
+def tamper_removed_action(document, world):
+    app = _app(document, "web")
+    app["actions"] = [a for a in app["actions"] if a["type"] != "attach_host"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (tamper_value, "app 'web': the action 'web/env/LEVEL/set': value is 'hacked' in the plan "
+         "but 'info' from the manifest"),
+        (tamper_hostname, "app 'web': the action 'web/deploy': hosts is ['evil.example.com'] in "
+         "the plan but [] from the manifest"),
+        (tamper_build_dir, "app 'api': the action 'api/deploy': build_dir is 'secrets' in the "
+         "plan but 'api' from the manifest"),
+        (tamper_extra_app, "app 'evil' is in the plan but not in the manifest"),
+        (tamper_removed_action, "app 'web': the plan lacks the action "
+         "'web/hosts/www.example.com/attach'"),
+    ],
+    ids=["set_env value", "deploy hostname", "build dir and digests", "extra app", "removed action"],
+)  # fmt: skip
+def test_a_tampered_saved_plan_is_refused_whole_and_nothing_changes(world, tmp_path, edit, named):
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    document = json.loads(planfile.read_text())
+    edit(document, world)
+    planfile.write_text(json.dumps(document))
+    world.reset_stats()
+    result = world.comwit("apply", str(planfile))
+    assert result.code == 1, result.out + result.err
+    assert result.err.strip().splitlines()[-1] == (
+        f"error: the saved plan does not match the manifest: {named}; it was changed after "
+        "`comwit plan --out` wrote it, or made by another comwit: plan again"
+    )
+    assert world.stats()["mutating"] == 0
+    assert world.api("apps")["apps"] == []
+
+
+def test_an_untampered_plan_of_changes_to_live_apps_applies_and_converges(world, tmp_path):
+    assert world.comwit("apply", "--yes").code == 0
+    world.write("web/index.html", "<h1>v2</h1>")
+    text = (world.root / "comwit.toml").read_text()
+    world.manifest(text.replace('LEVEL = "info"', 'LEVEL = "debug"'))
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    result = world.comwit("apply", str(planfile))
+    assert result.code == 0, result.out + result.err
+    assert world.comwit("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_plan_whose_recorded_ledger_no_longer_holds_is_stale_not_tampered(world, tmp_path):
+    assert world.comwit("apply", "--yes").code == 0
+    world.write("api/server.js", "serve(2)")
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    document = json.loads(planfile.read_text())
+    document["observed"]["api"]["ledger"] = '{"v":1,"b":{},"h":[]}'
+    planfile.write_text(json.dumps(document))
+    result = world.comwit("apply", str(planfile))
+    assert result.code == 1
+    assert "skipped  api  stale plan: its builds or its ledger changed after the plan" in result.out
+    assert world.stats()["deploys"] == 2  # the first apply's two, none from the plan
+
+
+@pytest.mark.parametrize("how", ["--project", "COMWIT_PROJECT"])
+def test_a_saved_plan_for_another_project_is_refused_by_option_and_environment(
+    world, tmp_path, how
+):
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    args, env = (["--project", "other"], {}) if how == "--project" else ([], {how: "other"})
+    result = world.comwit("apply", str(planfile), *args, env=env)
+    assert result.code == 1
+    assert result.err.strip() == "error: the plan is for project proj, not other"
+    assert world.stats()["mutating"] == 0
