@@ -16,7 +16,7 @@ from comwit.api.client import ComwitClient
 from comwit.apply.execute import Executor, Inputs
 from comwit.apply.reporter import QuietReporter
 from comwit.apply.result import ApplyResult
-from comwit.apply.stale import stale_apps
+from comwit.apply.stale import recheck_saved_plan
 from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.store import SCOPES
 from comwit.manifest import load_manifest
@@ -129,16 +129,15 @@ class Site:
                 keep=loaded.state.keep,
             )
         else:
-            env, stale = stale_apps(saved, loaded, {})
+            reader = open_ledger_store(loaded.state, client, PROJECT)
+            env, observed, stale = await recheck_saved_plan(saved, loaded, client, reader, {})
             inputs = Inputs(
                 project=PROJECT,
                 root=loaded.root,
                 env=env,
-                observed=None,
+                observed=observed.apps,
                 keep=loaded.state.keep,
                 stale=stale,
-                salt=saved.salt,
-                live_env=saved.live_env,
             )
         store = open_ledger_store(loaded.state, client, PROJECT)
         executor = Executor(client, store, inputs, QuietReporter(), parallel=parallel)
