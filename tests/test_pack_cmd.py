@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import pytest
 
 from comwit.artifact.digest import digest_tree
 from comwit.cli import main
+from comwit.cli.settings import Edges
 
 from tests.artifact_support import SITE, Link, write_tree
 from tests.emulator_support import PROJECT, client, create_app
@@ -112,3 +114,50 @@ def test_the_archive_uploads_with_the_documented_curl_recipe(project, emulator, 
         timeout=60,
     )
     assert json.loads(done.stdout)["uploaded"] is True
+
+
+def _run_to_bytes(args):
+    """Run the CLI with a binary stdout (as a pipe is); the bytes written, stderr, exit code."""
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
+    err = io.StringIO()
+    code = main(args, edges=Edges(dict(os.environ), io.StringIO(), out, err))
+    out.flush()
+    return code, raw.getvalue(), err.getvalue()
+
+
+def test_dash_writes_the_archive_to_stdout_and_the_report_to_stderr(
+    project, emulator, emulator_token
+):
+    assert main(["pack", "web", "-o", "file.tar.zst"]) == 0
+    code, archive, err = _run_to_bytes(["pack", "web", "-o", "-"])
+    assert code == 0, err
+    assert archive == (project / "file.tar.zst").read_bytes()
+    assert not (project / "-").exists()
+    tree = digest_tree(project / "dist", ["*.map"])
+    assert err.splitlines() == [
+        "path: -",
+        f"size: {len(archive)} bytes",
+        f"files: 5 ({tree.total_size} bytes before compression)",
+        f"digest: {tree.digest}",
+    ]
+    with client(emulator, emulator_token) as http:  # the emulator accepts what stdout carried
+        app_id = create_app(http)
+        answer = http.post(
+            f"/v1/projects/{PROJECT}/apps/{app_id}/deployments",
+            content=archive,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["uploaded"] is True
+
+
+def test_dash_refuses_to_write_an_archive_to_a_terminal(project, capsys):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    err = io.StringIO()
+    code = main(["pack", "web", "-o", "-"], edges=Edges({}, io.StringIO(), Terminal(), err))
+    assert code == 1
+    assert "which is a terminal; redirect it" in err.getvalue()

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import zstandard
 
@@ -85,6 +85,41 @@ def pack(
     if cache is not None:
         cache.save(packer.nodes, [f.sha256 for f in tree.files], started)
     return PackResult(path=out, size=size, tree=tree)
+
+
+def pack_stream(
+    build_dir: Path,
+    sink: BinaryIO,
+    *,
+    exclude: Sequence[str] = (),
+    level: int = DEFAULT_LEVEL,
+    mtime: int | None = None,
+) -> tuple[int, TreeDigest]:
+    """Pack `build_dir` into `sink` (a pipe, stdout): the bytes `pack` writes to a file.
+    Returns their count and the tree. On an error, what was written stays written."""
+    if not 1 <= level <= MAX_LEVEL:
+        raise ArtifactError(f"compression level {level} is out of range; use 1 to {MAX_LEVEL}")
+    when = resolve_mtime(mtime)
+    counted = _Counted(sink)
+    writer = cast(BinaryIO, counted)  # zstd only calls write() and flush()
+    tree = _Packer(Walker(build_dir, exclude), writer, level, when, _no_progress).run()
+    return counted.size, tree
+
+
+class _Counted:
+    """A write-only stream that counts what goes through it (a pipe cannot `tell`)."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self._sink = sink
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._sink.write(data)
+        self.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self._sink.flush()
 
 
 def compression_params(level: int) -> zstandard.ZstdCompressionParameters:

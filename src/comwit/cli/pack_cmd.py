@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 
-from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL
+from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL, pack_stream
 from comwit.artifact.pack import pack as pack_tree
+from comwit.artifact.tree import TreeDigest
 from comwit.cli.settings import MANIFEST, Settings, command
+from comwit.console import Console
 from comwit.errors import ArtifactError
 from comwit.exit_codes import EXIT_OK
 from comwit.manifest import load_manifest
@@ -24,7 +27,12 @@ def pack(
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="The .tar.zst to write [default: APP.tar.zst]."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="The .tar.zst to write, '-' for stdout [default: APP.tar.zst].",
+            metavar="FILE",
+        ),
     ] = None,
     level: Annotated[
         int, typer.Option("--level", min=1, max=MAX_LEVEL, help="zstd compression level.")
@@ -42,14 +50,38 @@ def pack(
             f"app {app!r} in {display_name(manifest)} has no build_dir (it pins a build); "
             "there is nothing to pack"
         )
+    if str(out) == "-":
+        size, tree = pack_stream(
+            config.build_dir, _binary_stdout(settings), exclude=config.exclude, level=level
+        )
+        _report(console, "-", size, tree, say=console.info)  # stdout holds the archive
+        return EXIT_OK
     result = pack_tree(
         config.build_dir, out or Path(f"{app}.tar.zst"), exclude=config.exclude, level=level
     )
-    for warning in result.tree.warnings:
-        console.warn(warning)
-    files = sum(1 for f in result.tree.files if f.kind != "dir")
-    console.print(f"path: {result.path}")
-    console.print(f"size: {result.size} bytes")
-    console.print(f"files: {files} ({result.tree.total_size} bytes before compression)")
-    console.print(f"digest: {result.tree.digest}")
+    _report(console, str(result.path), result.size, result.tree, say=console.print)
     return EXIT_OK
+
+
+def _report(
+    console: Console, path: str, size: int, tree: TreeDigest, say: Callable[[str], None]
+) -> None:
+    for warning in tree.warnings:
+        console.warn(warning)
+    files = sum(1 for f in tree.files if f.kind != "dir")
+    say(f"path: {path}")
+    say(f"size: {size} bytes")
+    say(f"files: {files} ({tree.total_size} bytes before compression)")
+    say(f"digest: {tree.digest}")
+
+
+def _binary_stdout(settings: Settings) -> BinaryIO:
+    stdout = settings.edges.stdout
+    if stdout.isatty():
+        raise ArtifactError(
+            "-o - writes the archive to stdout, which is a terminal; redirect it "
+            "(`comwit pack APP -o - > app.tar.zst`) or pass -o FILE"
+        )
+    stdout.flush()
+    binary: BinaryIO = stdout.buffer
+    return binary
