@@ -6,6 +6,7 @@ The web server parts are imported only when `serve` runs, so `comwit --help` (an
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +19,7 @@ from comwit.emulator import require_extra
 from comwit.emulator.settings import DEFAULT_MAX_ARTIFACT_BYTES
 from comwit.emulator.store import SCOPES, Store
 from comwit.errors import ComwitError
-from comwit.exit_codes import EXIT_INTERRUPTED, EXIT_OK
+from comwit.exit_codes import EXIT_OK
 
 DEFAULT_DATA = Path(".comwit/emulator")
 DEFAULT_PROJECT = "demo"
@@ -48,7 +49,10 @@ def serve(
         str, typer.Option(help="Project of the token printed at start.")
     ] = DEFAULT_PROJECT,
 ) -> int:
-    """Serve the emulator over HTTP until Ctrl-C; print its URL and an all-scopes token."""
+    """Serve the emulator over HTTP until Ctrl-C; print its URL and an all-scopes token.
+
+    Ctrl-C and SIGTERM stop it cleanly: exit 0.
+    """
     require_extra()
     from comwit.emulator.server import is_loopback, serve_in_thread
 
@@ -70,11 +74,24 @@ def serve(
         console.print(f"export COMWIT_PROJECT={project}")
         console.print(f"export COMWIT_TOKEN={token}")
         console.info("Press Ctrl-C to stop.")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            console.info("stopping")
-    return EXIT_INTERRUPTED
+        _wait_for_stop()
+        console.info("Stopping the emulator.")
+    console.info("Stopped.")
+    return EXIT_OK
+
+
+def _wait_for_stop() -> None:
+    """Until Ctrl-C or SIGTERM: both are how a server is asked to stop, not errors."""
+    stop = threading.Event()
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, lambda _signo, _frame: stop.set())
+    try:
+        while not stop.wait(0.5):  # a timeout, so Ctrl-C is seen at once on every platform
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @command()
