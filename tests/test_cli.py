@@ -1,5 +1,6 @@
 import dataclasses
 import io
+import json
 import re
 import subprocess
 import sys
@@ -131,3 +132,22 @@ def test_exit_codes_are_defined_in_one_module_only():
         if re.search(r"^EXIT_\w+\s*(:[^=]*)?=", path.read_text(), re.MULTILINE)
     ]
     assert defined == ["exit_codes.py"]
+
+
+def test_the_script_leaves_with_the_exit_code_after_flushing_all_output(tmp_path):
+    schema = subprocess.run(
+        [sys.executable, "-m", "comwit", "schema", "--plan"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert schema.returncode == 0
+    assert json.loads(schema.stdout)["title"]  # all of it arrived, though teardown was skipped
+    failed = subprocess.run(
+        [sys.executable, "-m", "comwit", "validate", "-f", str(tmp_path / "none.toml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("error: ") and failed.stderr.endswith("\n")

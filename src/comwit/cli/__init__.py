@@ -58,9 +58,12 @@ def _annotate(edges: Edges, exc: Exception) -> None:
 
 def run() -> None:
     """The `comwit` script: run, flush, and leave without tearing the interpreter down
-    (sweeping tens of thousands of objects costs more than the run itself)."""
+    (sweeping tens of thousands of objects costs more than the run itself), unless a
+    profiler, debugger or coverage tracer watches the process and writes its results at exit."""
     code = main()
-    _exit_now(code)
+    if sys.gettrace() is None and sys.getprofile() is None:
+        _exit_now(code)
+    sys.exit(code)
 
 
 def _run(args: list[str], edges: Edges) -> int:
