@@ -240,3 +240,19 @@ def test_gitlab_merge_request_note_created_then_updated_then_applied(world, gitl
     assert applied.code == 0, applied.err
     assert f"**Applied at {MERGE}:** 2 done." in gitlab.comments(3)[-1]["body"]
     assert len(gitlab.comments(3)) == 131
+
+
+def test_no_token_to_comment_with_is_a_warning_that_says_how(github, job, comwit):
+    environ = job.github(github.url) | {"GITHUB_TOKEN": ""}
+    result = comwit("plan", "--comment", "--detailed-exitcode", env=environ)
+    assert result.code == 2
+    assert "warning: not commenting: no token to comment with" in result.err
+    assert "GITHUB_TOKEN: ${{ github.token }}" in result.err
+    assert github.requests == []
+
+
+def test_json_plan_stays_one_document_on_stdout_in_a_ci_job(github, job, comwit):
+    result = comwit("plan", "--format", "json", "--comment", env=job.github(github.url))
+    assert result.code == 0, result.err
+    assert result.json()["has_changes"] is True
+    assert "Posted the plan comment" in result.err
