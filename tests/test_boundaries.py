@@ -20,6 +20,7 @@ PURE_PLAN = (
     "comwit.plan.desired",
     "comwit.plan.ledger",
     "comwit.plan.rollback",
+    "comwit.plan.recording",
 )
 
 # What the pure core must not reach, even through another module: HTTP, the filesystem

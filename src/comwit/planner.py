@@ -28,6 +28,7 @@ from comwit.plan.desired import desired_state, select_apps
 from comwit.plan.diff import Policy, diff
 from comwit.plan.state import DesiredState, ObservedApp, ObservedState
 from comwit.store.ledger import AppEnvStore, LedgerStore, LocalStore
+from comwit.store.pending import PendingAwareStore, PendingLedgers
 from comwit.store.trees import TreeCache
 
 if TYPE_CHECKING:  # zstandard is imported only when something is packed
@@ -170,6 +171,13 @@ def _digests_to_compare(trees: Mapping[str, TreeDigest], observed: ObservedState
 
 
 def open_ledger_store(state: StateConfig, client: ComwitClient, project: str) -> LedgerStore:
-    if state.backend == "local" and state.path is not None:
-        return LocalStore(state.path, project)
-    return AppEnvStore(client, project)
+    """The manifest's ledger store, with the records an earlier run could not write kept
+    and merged in (see `comwit.store.pending`)."""
+    store: LedgerStore = (
+        LocalStore(state.path, project)
+        if state.backend == "local" and state.path is not None
+        else AppEnvStore(client, project)
+    )
+    if state.pending is None:
+        return store
+    return PendingAwareStore(store, PendingLedgers(state.pending, project))

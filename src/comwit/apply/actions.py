@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import assert_never
 
@@ -39,7 +39,8 @@ from comwit.plan.actions import (
     RecordLedger,
     SetEnv,
 )
-from comwit.plan.ledger import AppLedger, LedgerEntry, SourceCommit
+from comwit.plan.ledger import AppLedger, SourceCommit
+from comwit.plan.recording import Recording
 from comwit.plan.state import ObservedApp
 from comwit.render.describe import describe, short
 from comwit.store.ledger import LedgerStore
@@ -268,16 +269,7 @@ class Handlers:
         if action.build and build_id is None:
             return
         existing = await self._existing_builds(ctx) if action.build else None
-        source = self._source
-
-        def change(ledger: AppLedger) -> AppLedger:
-            """Applied to the ledger as stored just before writing: other runs' entries stay."""
-            if action.build:
-                assert build_id is not None
-                ledger = _recorded_build(ledger, action, build_id, ctx, existing, source)
-            if action.facts is not None:
-                ledger = replace(ledger, facts=action.facts)
-            return ledger
+        change = Recording(action, build_id, ctx.now_ms, ctx.keep, self._source, existing)
 
         what = f"what build {build_id} holds" if action.build else "the app's settings"
         try:
@@ -348,24 +340,3 @@ class Handlers:
 
 async def _direct(waiting: Awaitable[bool]) -> bool:
     return await waiting
-
-
-def _recorded_build(
-    ledger: AppLedger,
-    action: RecordLedger,
-    build_id: str,
-    ctx: Prepared,
-    existing: frozenset[str] | None,
-    source: SourceCommit | None,
-) -> AppLedger:
-    if action.digest is None:
-        return ledger.record_activation(build_id, keep=ctx.keep, existing=existing, source=source)
-    entry = LedgerEntry(
-        build_id,
-        action.digest,
-        action.options.env_ref,
-        action.options.max_concurrent_requests,
-        ctx.now_ms,
-        action.exclude,
-    )
-    return ledger.record(entry, keep=ctx.keep, existing=existing, source=source)

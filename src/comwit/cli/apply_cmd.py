@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -38,9 +39,11 @@ from comwit.console import Console
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_BUG, EXIT_ERROR, EXIT_OK
 from comwit.plan.actions import Plan
+from comwit.plan.state import ObservedApp
 from comwit.planner import PlanRequest, open_ledger_store
 from comwit.render.progress import make_reporter
 from comwit.render.summary import render_summary, render_summary_json
+from comwit.store.pending import PendingAwareStore
 from comwit.store.saved import SavedPlan, read_plan
 
 
@@ -123,6 +126,7 @@ async def _apply_planned(
     """Plan, packing what will be uploaded into `work` on the way, then apply."""
     planned = await plan_target(settings, target, connection, request, pack_into=work)
     show_plan(planned.plan, OutputFormat.text, settings.console)
+    await complete_pending(settings, target, connection, planned.observed.apps)
     if not planned.plan.has_changes:
         return planned.plan, None if not planned.plan.has_errors else _nothing(planned.plan)
     confirm(planned.plan, settings.console, yes)
@@ -160,6 +164,7 @@ async def _apply_saved(
         )
         console.info("Applying the saved plan:")
         show_plan(saved.plan, OutputFormat.text, console)
+        await complete_pending(settings, target, connection, observed.apps)
         if not saved.plan.has_changes:
             return None
         return await execute_plan(settings, saved.plan, inputs, connection, target, parallel)
@@ -180,6 +185,19 @@ async def execute_plan(
         return await executor.apply(plan)
     finally:
         reporter.close()
+
+
+async def complete_pending(
+    settings: Settings,
+    target: Target,
+    connection: Connection,
+    observed: Mapping[str, ObservedApp],
+) -> None:
+    """Write the ledger records an earlier run kept in .comwit/ because it could not."""
+    store = open_ledger_store(target.loaded.state, connection.client, target.project)
+    if isinstance(store, PendingAwareStore):
+        for warning in await store.complete(observed):
+            settings.console.warn(warning)
 
 
 def confirm(plan: Plan, console: Console, yes: bool) -> None:

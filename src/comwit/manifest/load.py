@@ -28,6 +28,7 @@ from comwit.manifest.overlay import merge
 from comwit.manifest.problems import SourceMap, suggest, validation_problems
 
 DEFAULT_LEDGER_FILE = ".comwit/state.json"
+PENDING_LEDGER_FILE = ".comwit/pending-ledger.json"
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _LONG_NUMBER = re.compile(r"[0-9_]{4000,}")
 
@@ -58,6 +59,7 @@ class StateConfig:
     backend: str = "app-env"
     path: Path | None = None
     keep: int = 50
+    pending: Path | None = None  # ledger records not written yet (comwit.store.pending)
 
 
 @dataclass(frozen=True)
@@ -284,7 +286,7 @@ def _loaded(
         env=env,
         project=manifest.project,
         apps=apps,
-        state=StateConfig(state.backend, ledger, state.keep),
+        state=StateConfig(state.backend, ledger, state.keep, root / PENDING_LEDGER_FILE),
         digest=f"sha256:{digest}",
         environments=tuple(sorted(manifest.environments)),
         source=source,
