@@ -92,7 +92,7 @@ def test_app_filters_limit_what_is_observed_and_planned(world):
     assert [app["app"] for app in plan["apps"]] == ["api"]
 
 
-def test_apps_not_in_the_manifest_are_listed_in_verbose_output_and_never_touched(world):
+def test_live_apps_not_in_the_manifest_are_named_by_plan_and_status_and_never_touched(world):
     world.comwit("apply", "--yes")
     world.manifest(
         """\
@@ -103,9 +103,13 @@ def test_apps_not_in_the_manifest_are_listed_in_verbose_output_and_never_touched
         max_concurrent_requests = 10
         """
     )
-    result = world.comwit("plan", "-v", "--detailed-exitcode")
+    line = "Not in the manifest, left alone: 1 live app (web)."
+    result = world.comwit("plan", "--detailed-exitcode")
     assert result.code == 0
-    assert "Not managed (left alone): web" in result.out
+    assert line in result.out.splitlines()
+    assert line in world.comwit("status").out.splitlines()
+    assert world.comwit("status", "--format", "json").json()["unmanaged"] == ["web"]
+    assert line in world.comwit("plan", "--format", "markdown").out
     web = world.app("web")
     world.reset_stats()
     assert world.comwit("apply", "--yes").code == 0
@@ -135,3 +139,44 @@ def test_ctrl_c_exits_130_with_one_line_and_no_traceback(process_world):
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "error: interrupted"
     assert "Traceback" not in err
+
+
+def test_app_selection_says_how_many_of_the_manifest_apps_and_takes_a_comma_list(world):
+    world.comwit("apply", "--yes")
+    one = world.comwit("plan", "--app", "web")
+    assert one.code == 0, one.err
+    assert one.out.startswith("comwit plan for project proj: 1 of 2 apps selected\n")
+    assert "Not in the manifest" not in one.out
+    status = world.comwit("status", "--app", "web")
+    assert status.out.startswith("comwit status for project proj: 1 of 2 apps selected\n")
+    both = world.comwit("plan", "--app", "web,api")
+    assert both.out.startswith("comwit plan for project proj: 2 apps in the manifest\n")
+    excluded = world.plan_json("--exclude-app", "web, nope")
+    assert [app["app"] for app in excluded["apps"]] == ["api"]
+
+
+def test_plan_v_markdown_and_json_name_the_changed_paths(world):
+    world.comwit("apply", "--yes")
+    world.write("web/index.html", "<h1>v2</h1>")
+    world.write("web/assets/new.js", "new()")
+    (world.root / "web/assets/app.js").unlink()
+    text = world.comwit("plan", "-v")
+    assert "        1 file added, 1 changed, 1 removed\n" in text.out
+    assert (
+        "            + assets/new.js\n            ~ index.html\n            - assets/app.js\n"
+        in (text.out)
+    )
+    assert "assets/new.js" not in world.comwit("plan").out
+    markdown = world.comwit("plan", "--format", "markdown").out
+    assert "#       + assets/new.js\n#       ~ index.html\n#       - assets/app.js\n" in markdown
+    deploy = world.plan_json()["apps"][1]["actions"][0]
+    assert deploy["tree_changes"]["changed_paths"] == ["index.html"]
+
+
+def test_a_new_apps_upload_is_a_create_in_text_and_markdown_under_one_legend(world):
+    text = world.comwit("plan").out
+    assert "Symbols: + create, ~ change, - remove, ! held back." in text
+    assert "    + upload build: new app\n" in text
+    markdown = world.comwit("plan", "--format", "markdown").out
+    assert "Symbols: `+` create, `~` change, `-` remove, `!` held back." in markdown
+    assert "\n+ upload build: new app\n" in markdown

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jsonschema
 
+from comwit.artifact.tree import FileEntry
 from comwit.plan.diff import Policy, diff
 from comwit.plan.state import DesiredState, EnvValue, ObservedState
 from comwit.render.jsonplan import plan_document, plan_schema, render_json
@@ -56,6 +57,8 @@ def test_text_plan_reads_like_terraform():
     assert text == (
         "comwit plan for project demo: 3 apps in the manifest\n"
         "\n"
+        "Symbols: + create, ~ change, - remove, ! held back.\n"
+        "\n"
         "~ api\n"
         "    + env DB = (hidden: from the environment)\n"
         '    ~ env LEVEL = "warn" (changed)\n'
@@ -68,6 +71,8 @@ def test_text_plan_reads_like_terraform():
         "! web\n"
         "    ! held back: detach hostname legacy.example.com: app 'web' is protected "
         "(protect = true); pass --allow-detach legacy.example.com to allow it\n"
+        "\n"
+        "Not in the manifest, left alone: 1 live app (batch).\n"
         "\n"
         "Plan: 1 to upload, 1 hostname to attach, 1 hostname to detach, 2 env vars to set, "
         "1 env var to delete; 1 change held back, 2 apps unchanged."
@@ -94,7 +99,7 @@ def test_live_env_values_are_never_shown_they_may_have_come_from_the_environment
 def test_verbose_text_lists_unchanged_and_unmanaged_apps_and_ledger_steps():
     text = render_text(sample_plan(), verbose=True)
     assert "  docs: no changes" in text
-    assert "Not managed (left alone): batch" in text
+    assert "Not in the manifest, left alone: 1 live app (batch)." in text
     assert ". record in the ledger what the build holds (aaaaaaaaaaaa)" in text
 
 
@@ -201,3 +206,57 @@ def test_marker_values_cannot_end_the_comment_or_fake_a_field():
 def test_markdown_head_names_the_commit():
     text = render_markdown(sample_plan(), commit="0123456789ab")
     assert "### comwit plan for `demo` at 0123456789ab\n" in text
+
+
+def _content_change(added: int, changed: int, removed: int):
+    old = [FileEntry(f"gone-{i:02d}.js", "file", 1, "0" * 64) for i in range(removed)]
+    old += [FileEntry(f"page-{i:02d}.html", "file", 1, "0" * 64) for i in range(changed)]
+    new = [FileEntry(f"new-{i:02d}.css", "file", 1, "1" * 64) for i in range(added)]
+    new += [FileEntry(f"page-{i:02d}.html", "file", 1, "2" * 64) for i in range(changed)]
+    return diff(
+        DesiredState("demo", (desired(digest=DIGEST_A),)),
+        ObservedState("demo", {"web": observed(live="b", ledger=ledger(("b", DIGEST_B)))}),
+        trees={DIGEST_B: old, DIGEST_A: new},
+    )
+
+
+def test_changed_paths_are_listed_with_v_and_in_markdown_capped_with_and_n_more():
+    plan = _content_change(added=1, changed=12, removed=25)
+    brief = render_text(plan)
+    assert "1 file added, 12 changed, 25 removed" in brief
+    assert "page-00.html" not in brief
+    text = render_text(plan, verbose=True)
+    assert "            + new-00.css\n" in text
+    assert "            ~ page-09.html\n            ~ page-10.html" not in text
+    assert "              and 2 more changed\n" in text
+    assert "              and 15 more removed" in text
+    markdown = render_markdown(plan)
+    assert "#       ~ page-11.html\n" in markdown
+    assert "#       - gone-19.js\n#         and 5 more removed\n" in markdown
+    document = plan_document(plan)
+    changes = document["apps"][0]["actions"][0]["tree_changes"]
+    assert changes["added_paths"] == ["new-00.css"]
+    assert len(changes["removed_paths"]) == 25
+
+
+def test_text_and_markdown_use_one_legend_and_a_new_apps_upload_is_a_create():
+    plan = diff(DesiredState("demo", (desired(),)), ObservedState("demo", {}))
+    text, markdown = render_text(plan), render_markdown(plan)
+    assert "Symbols: + create, ~ change, - remove, ! held back." in text
+    assert "Symbols: `+` create, `~` change, `-` remove, `!` held back." in markdown
+    assert "    + upload build: new app" in text
+    assert "\n+ upload build: new app\n" in markdown
+    held = render_markdown(sample_plan())
+    assert "\n! held back: detach hostname legacy.example.com" in held
+    assert "\n~ env LEVEL" in held
+
+
+def test_a_selection_says_how_many_of_the_manifest_apps_it_plans():
+    plan = diff(
+        DesiredState("demo", (desired("site"),), not_selected=("web", "api")),
+        ObservedState("demo", {}),
+    )
+    assert render_text(plan).startswith("comwit plan for project demo: 1 of 3 apps selected\n")
+    assert "Not selected (--app / --exclude-app): api, web" in render_text(plan, verbose=True)
+    assert "1 of 3 apps selected: `site`." in render_markdown(plan)
+    assert "Not in the manifest" not in render_text(plan)

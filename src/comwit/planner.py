@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -86,6 +86,9 @@ async def make_plan(
         with contextlib.suppress(asyncio.CancelledError):
             await observing
         raise
+    # Live apps the manifest does not name at all; the ones left out by --app are not those.
+    unmanaged = tuple(name for name in observation.state.unmanaged if name not in loaded.apps)
+    observation = replace(observation, state=replace(observation.state, unmanaged=unmanaged))
     cache = TreeCache(loaded.root / ".comwit" / "trees")
     cache.save({tree.digest: tree for tree in trees.values()})
     known = cache.load(_digests_to_compare(trees, observation.state))
@@ -93,6 +96,7 @@ async def make_plan(
     desired = desired_state(
         request.project, apps, env=env, trees=trees, environment=loaded.env, root=loaded.root
     )
+    desired = replace(desired, not_selected=tuple(n for n in loaded.apps if n not in names))
     plan = diff(desired, observation.state, policy=request.policy, trees=known)
     deploying = {a.app for p in plan.apps for a in p.actions if isinstance(a, Deploy)}
     for app, result in list(packed.items()):

@@ -37,6 +37,9 @@ class TreeDigest:
     warnings: tuple[str, ...]  # secret-looking names that will be uploaded
 
 
+MAX_PATHS = 1000  # changed paths a plan lists per kind (the counts stay exact)
+
+
 @dataclass(frozen=True)
 class TreeChanges:
     """What differs between two trees. Counts and bytes are of files and symlinks;
@@ -50,6 +53,10 @@ class TreeChanges:
     removed_bytes: int = 0  # old size of the removed files
     dirs_added: int = 0
     dirs_removed: int = 0
+    # The paths of the files and symlinks counted above, sorted; at most MAX_PATHS of each.
+    added_paths: tuple[str, ...] = ()
+    changed_paths: tuple[str, ...] = ()
+    removed_paths: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -98,7 +105,15 @@ def compare(old: Sequence[FileEntry], new: Sequence[FileEntry]) -> TreeChanges:
         removed_bytes=sum(f.size for f in removed),
         dirs_added=_count(added, dirs=True),
         dirs_removed=_count(removed, dirs=True),
+        added_paths=_paths(added),
+        changed_paths=_paths(changed),
+        removed_paths=_paths(removed),
     )
+
+
+def _paths(entries: Sequence[FileEntry]) -> tuple[str, ...]:
+    """Sorted paths of the files and symlinks, at most MAX_PATHS: plans stay small."""
+    return tuple(sorted(f.path for f in entries if f.kind != "dir")[:MAX_PATHS])
 
 
 def _differs(a: FileEntry, b: FileEntry) -> bool:

@@ -21,6 +21,7 @@ from comwit.exit_codes import EXIT_OK
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
 from comwit.observe import observe
+from comwit.plan.desired import split_patterns
 from comwit.plan.state import ObservedApp
 from comwit.render.manifest_toml import ImportedApp, render_manifest
 from comwit.store.files import write_atomically
@@ -92,6 +93,7 @@ def _select(
     project: str, listed: Sequence[App], include: Sequence[str], console: Console
 ) -> list[str]:
     names = sorted(each.name for each in listed)
+    include = split_patterns(include)
     for pattern in include:
         if not fnmatch.filter(names, pattern):
             known = ", ".join(names) or "none"

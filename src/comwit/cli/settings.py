@@ -164,7 +164,7 @@ def _include() -> list[inspect.Parameter]:
             "app",
             Annotated[
                 list[str] | None,
-                typer.Option("--app", help="Only apps matching this glob (repeatable)."),
+                typer.Option("--app", help="Only apps matching this glob (repeatable, or a,b)."),
             ],
             None,
         )
@@ -178,7 +178,7 @@ def _apps() -> list[inspect.Parameter]:
             "exclude_app",
             Annotated[
                 list[str] | None,
-                typer.Option("--exclude-app", help="Skip apps matching this glob (repeatable)."),
+                typer.Option("--exclude-app", help="Skip apps matching this glob (repeatable, or a,b)."),
             ],
             None,
         ),

@@ -192,7 +192,8 @@ class Plan(_Value):
     project: str
     environment: str | None = None
     apps: tuple[AppPlan, ...] = ()
-    unmanaged: tuple[str, ...] = ()
+    unmanaged: tuple[str, ...] = ()  # live apps the manifest does not name: left alone
+    not_selected: tuple[str, ...] = ()  # manifest apps --app / --exclude-app left out
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -30,6 +30,7 @@ def select_apps(
     loaded: LoadedManifest, include: Sequence[str] = (), exclude: Sequence[str] = ()
 ) -> list[AppConfig]:
     """The apps matching any `--app` glob (all when none) and no `--exclude-app` glob."""
+    include, exclude = split_patterns(include), split_patterns(exclude)
     names = list(loaded.apps)
     for pattern in include:
         if not fnmatch.filter(names, pattern):
@@ -45,6 +46,11 @@ def select_apps(
     if not chosen:
         raise PlanError("--app / --exclude-app leave no app to plan")
     return chosen
+
+
+def split_patterns(patterns: Sequence[str]) -> list[str]:
+    """`--app a,b` means `--app a --app b` (app names cannot hold a comma)."""
+    return [part.strip() for each in patterns for part in each.split(",") if part.strip()]
 
 
 def desired_state(

@@ -75,6 +75,7 @@ def diff(
         environment=desired.environment,
         apps=hold_blocked_moves(apps, moves),
         unmanaged=observed.unmanaged,
+        not_selected=tuple(sorted(desired.not_selected)),
     )
 
 

@@ -74,6 +74,7 @@ class DesiredState:
     project: str
     apps: tuple[DesiredApp, ...] = ()
     environment: str | None = None  # the manifest's --env overlay, if any
+    not_selected: tuple[str, ...] = ()  # manifest apps that --app / --exclude-app left out
 
 
 @dataclass(frozen=True)
@@ -110,4 +111,4 @@ class ObservedApp:
 class ObservedState:
     project: str
     apps: Mapping[str, ObservedApp] = field(default_factory=dict)
-    unmanaged: tuple[str, ...] = ()
+    unmanaged: tuple[str, ...] = ()  # live apps that the manifest does not name

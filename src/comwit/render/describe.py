@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal, assert_never
 
+from comwit.artifact.tree import TreeChanges
 from comwit.plan.actions import (
     Action,
     Activate,
@@ -15,6 +16,7 @@ from comwit.plan.actions import (
     Deploy,
     DetachHost,
     FinalizeHost,
+    Plan,
     RecordLedger,
     SetEnv,
     Summary,
@@ -42,12 +44,12 @@ def describe(action: Action) -> Line:
             return _set_env(env)
         case DeleteEnv():
             return Line("-", f"env {action.key} (delete)")
+        case Deploy(reason="new_app" | "first_build"):
+            return Line("+", f"upload build: {_deploy_reason(action)}", _deploy_details(action))
         case Deploy():
             return Line("~", f"upload build: {_deploy_reason(action)}", _deploy_details(action))
         case Activate():
-            return Line(
-                "~", f"roll back to build {action.build_id} (no upload)", _activate_details(action)
-            )
+            return Line("~", f"{activate_words(action)} (no upload)", _activate_details(action))
         case RecordLedger(build=False):
             return Line(".", "record the app's settings in the ledger")
         case RecordLedger():
@@ -64,6 +66,30 @@ def describe(action: Action) -> Line:
             return Line("-", f"detach hostname {action.host}{moved}")
         case _:
             assert_never(action)
+
+
+LEGEND = "+ create, ~ change, - remove, ! held back"
+_NAMES_SHOWN = 20
+
+
+def selection(plan: Plan) -> str:
+    """'3 apps in the manifest', or '1 of 3 apps selected' under --app / --exclude-app."""
+    chosen, total = len(plan.apps), len(plan.apps) + len(plan.not_selected)
+    if plan.not_selected:
+        return f"{chosen} of {total} app{'s' if total != 1 else ''} selected"
+    return f"{total} app{'s' if total != 1 else ''} in the manifest"
+
+
+def unmanaged_line(plan: Plan) -> str | None:
+    """One line naming the live apps the manifest does not name (never touched)."""
+    names = plan.unmanaged
+    if not names:
+        return None
+    shown = ", ".join(names[:_NAMES_SHOWN])
+    if len(names) > _NAMES_SHOWN:
+        shown += f" and {len(names) - _NAMES_SHOWN} more"
+    noun = "app" if len(names) == 1 else "apps"
+    return f"Not in the manifest, left alone: {len(names)} live {noun} ({shown})"
 
 
 def short(digest: str | None) -> str:
@@ -146,11 +172,8 @@ def _deploy_reason(deploy: Deploy) -> str:
 
 def _deploy_details(deploy: Deploy) -> tuple[str, ...]:
     details = [f"{deploy.build_dir} ({format_bytes(deploy.size)}, digest {short(deploy.digest)})"]
-    changes = deploy.tree_changes
-    if changes is not None:
-        details.append(
-            f"{changes.added} files added, {changes.changed} changed, {changes.removed} removed"
-        )
+    if deploy.tree_changes is not None:
+        details.append(_tree_counts(deploy.tree_changes))
     options = [f"{key}={value}" for key, value in vars(deploy.options).items() if value is not None]
     if deploy.hosts:
         options.append("hosts=" + ",".join(deploy.hosts))
@@ -159,10 +182,59 @@ def _deploy_details(deploy: Deploy) -> tuple[str, ...]:
     return tuple(details)
 
 
+def activate_words(activate: Activate) -> str:
+    """What making an existing build live is, in the words of why it happens."""
+    match activate.reason:
+        case "rollback":
+            return f"roll back to build {activate.build_id}"
+        case "pinned":
+            return f"make pinned build {activate.build_id} live"
+        case "matches_existing":
+            return f"make build {activate.build_id} live again"
+        case _:
+            assert_never(activate.reason)
+
+
+def _tree_counts(changes: TreeChanges) -> str:
+    """'1 file added, 2 changed, 0 removed' (and directories when any were added or removed)."""
+    noun = "file" if changes.added == 1 else "files"
+    text = f"{changes.added} {noun} added, {changes.changed} changed, {changes.removed} removed"
+    dirs = [
+        _count(changes.dirs_added, "directory", "directories", "added"),
+        _count(changes.dirs_removed, "directory", "directories", "removed"),
+    ]
+    return "; ".join([text, *(d for d in dirs if d)])
+
+
+def changed_paths(deploy: Deploy, cap: int) -> tuple[str, ...]:
+    """The changed paths, `+` added, `~` changed, `-` removed, at most `cap` of each kind,
+    then "and N more"; none when the old tree is not known on this machine."""
+    changes = deploy.tree_changes
+    if changes is None:
+        return ()
+    lines: list[str] = []
+    for sign, paths, total, what in (
+        ("+", changes.added_paths, changes.added, "added"),
+        ("~", changes.changed_paths, changes.changed, "changed"),
+        ("-", changes.removed_paths, changes.removed, "removed"),
+    ):
+        lines += [f"{sign} {_path(path)}" for path in paths[:cap]]
+        if total > min(cap, len(paths)):
+            lines.append(f"  and {total - min(cap, len(paths))} more {what}")
+    return tuple(lines)
+
+
+def _path(path: str) -> str:
+    """A path on one line: quoted when it holds control characters or leading spaces."""
+    if path.isprintable() and path.strip() == path:
+        return path
+    return json.dumps(path, ensure_ascii=False)
+
+
 def _activate_details(activate: Activate) -> tuple[str, ...]:
     match activate.reason:
         case "matches_existing":
-            why = f"it already holds this content ({short(activate.digest)}) and options"
+            why = f"it already holds the build dir's content ({short(activate.digest)}) and options"
         case "pinned":
             what = short(activate.digest) if activate.digest else "content unknown to the ledger"
             why = f"pinned by the manifest (build = {activate.build_id!r}; {what})"

@@ -8,10 +8,18 @@ size budget (GitHub refuses comments over 65,536 characters).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import quote
 
-from comwit.plan.actions import AppPlan, CreateApp, Plan, RecordLedger, summary_field
-from comwit.render.describe import describe, summary_line
+from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger, summary_field
+from comwit.render.describe import (
+    LEGEND,
+    changed_paths,
+    describe,
+    selection,
+    summary_line,
+    unmanaged_line,
+)
 
 BUDGET = 65_000
 FULL_PLAN = "Run `comwit plan` for the full plan."
@@ -33,6 +41,7 @@ _LABELS = {
 _BACKTICKS = re.compile(r"`+")
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 _CALLOUT_ITEMS = 50
+_PATHS_SHOWN = 20  # changed paths of each kind a section lists
 
 
 def marker(manifest: str, project: str, environment: str | None) -> str:
@@ -73,7 +82,7 @@ def render_markdown(
         shown += 1
     parts = [head]
     if rows:
-        parts += ["\n".join(table), "", *callout, *body]
+        parts += ["\n".join(table), "", f"<sub>Symbols: {_legend()}.</sub>", "", *callout, *body]
     if shown < len(rows):
         parts.append(_NOTICE.format(hidden=len(rows) - shown, full_plan=full_plan))
     text = "\n".join(parts).rstrip() + "\n"
@@ -86,7 +95,21 @@ def _head(plan: Plan, hidden: str, commit: str | None) -> str:
     title = "Plan" if plan.has_changes else "No changes"
     # A bare hex SHA is linked to its commit by GitHub and GitLab; anything else is code.
     at = "" if not commit else f" at {commit}" if _SHA.fullmatch(commit) else f" at `{commit}`"
-    return f"{hidden}\n### comwit plan for {where}{at}\n\n**{title}:** {verdict}.\n"
+    head = f"{hidden}\n### comwit plan for {where}{at}\n\n**{title}:** {verdict}.\n"
+    if plan.not_selected:
+        head += f"\n{selection(plan)}: {_names(app.app for app in plan.apps)}.\n"
+    unmanaged = unmanaged_line(plan)
+    if unmanaged:
+        head += f"\n{_cell(unmanaged)}.\n"
+    return head
+
+
+def _legend() -> str:
+    return ", ".join(f"`{item[0]}`{item[1:]}" for item in LEGEND.split(", "))
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
 
 
 def _row(app: AppPlan) -> str:
@@ -125,16 +148,17 @@ def _destructive(plan: Plan) -> list[str]:
 def _section(app: AppPlan) -> str:
     lines = []
     if app.error:
-        lines.append(f"! {app.error}")
+        lines.append(f"x {app.error}")
     for action in app.actions:
         if isinstance(action, RecordLedger):
             continue
         line = describe(action)
-        sign = {"~": "!", ".": "#"}.get(line.sign, line.sign)
-        lines.append(f"{sign} {line.text}" + ("  [destructive]" if action.destructive else ""))
+        lines.append(f"{line.sign} {line.text}" + ("  [destructive]" if action.destructive else ""))
         lines += [f"#     {detail}" for detail in line.details]
+        if isinstance(action, Deploy):
+            lines += [f"#       {path}" for path in changed_paths(action, _PATHS_SHOWN)]
     for held in app.held:
-        lines.append(f"# held back: {describe(held.action).text}: {held.reason}")
+        lines.append(f"! held back: {describe(held.action).text}: {held.reason}")
     lines += [f"# note: {note}" for note in app.notes]
     # A fence longer than any run of backticks inside, so values cannot close it.
     fence = "`" * max([3, *(len(run) + 1 for line in lines for run in _BACKTICKS.findall(line))])

@@ -26,7 +26,7 @@ from comwit.plan.actions import (
 )
 from comwit.plan.state import ObservedApp, ObservedState
 from comwit.render.builds import FORMAT_VERSION, UNKNOWN, format_ms, ledger_document
-from comwit.render.describe import short
+from comwit.render.describe import activate_words, selection, short, unmanaged_line
 
 State = Literal["matches", "differs", "error"]
 _HOST_STATUS = {DOMAIN_ACTIVE: "active", DOMAIN_PENDING: "waiting for DNS records"}
@@ -47,9 +47,12 @@ def render_status_text(plan: Plan, observed: ObservedState) -> str:
     where = f"project {plan.project}"
     if plan.environment:
         where += f", environment {plan.environment}"
-    lines = [f"comwit status for {where}", ""]
+    lines = [f"comwit status for {where}: {selection(plan)}", ""]
     for app in plan.apps:
         lines += _app_lines(app, observed.apps.get(app.app))
+    unmanaged = unmanaged_line(plan)
+    if unmanaged:
+        lines += [f"{unmanaged}.", ""]
     counts = [_count(plan, state) for state in ("matches", "differs", "error")]
     lines.append(", ".join(count for count in counts if count) + ".")
     return "\n".join(lines)
@@ -62,6 +65,7 @@ def render_status_json(plan: Plan, observed: ObservedState) -> str:
         "environment": plan.environment,
         "apps": [_app_document(app, observed.apps.get(app.app)) for app in plan.apps],
         "unmanaged": list(plan.unmanaged),
+        "not_selected": list(plan.not_selected),
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
 
@@ -144,8 +148,10 @@ def _label(action: Action) -> str:
             return f"delete env {action.key}"
         case Deploy():
             return "upload build"
+        case Activate(reason="matches_existing"):
+            return f"make build {action.build_id} live again (it holds the build dir)"
         case Activate():
-            return f"roll back to {action.build_id}"
+            return activate_words(action)
         case RecordLedger():
             return ""
         case AttachHost():

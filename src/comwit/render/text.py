@@ -1,13 +1,25 @@
-"""Render a plan as terminal text, Terraform-like: + add, ~ change, - remove. Pure."""
+"""Render a plan as terminal text, Terraform-like: + create, ~ change, - remove, ! held back.
+
+Pure. The symbols are the Markdown renderer's too (render.describe.LEGEND).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from comwit.plan.actions import AppPlan, CreateApp, Plan, RecordLedger
-from comwit.render.describe import Line, describe, summary_line
+from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger
+from comwit.render.describe import (
+    LEGEND,
+    Line,
+    changed_paths,
+    describe,
+    selection,
+    summary_line,
+    unmanaged_line,
+)
 
 Paint = Callable[[str, str], str]
+_PATHS_SHOWN = 10  # changed paths of each kind that `plan -v` lists
 _STYLE = {"+": "add", "~": "change", "-": "remove", ".": "dim", "!": "warning", "x": "error"}
 
 
@@ -15,12 +27,17 @@ def render_text(plan: Plan, *, paint: Paint | None = None, verbose: bool = False
     """The whole plan; `paint(style, text)` adds colour (the console decides whether)."""
     color = paint or _plain
     lines = [_header(plan), ""]
+    blocks = [app for app in plan.apps if app.changed or app.error or app.held]
+    if blocks:
+        lines += [color("dim", f"Symbols: {LEGEND}."), ""]
     for app in plan.apps:
         if app.changed or app.error or app.held or app.notes or verbose:
             lines += _app_block(app, color, verbose)
-    if verbose and plan.unmanaged:
-        lines.append("Not managed (left alone): " + ", ".join(plan.unmanaged))
-        lines.append("")
+    if verbose and plan.not_selected:
+        lines += ["Not selected (--app / --exclude-app): " + ", ".join(plan.not_selected), ""]
+    unmanaged = unmanaged_line(plan)
+    if unmanaged:
+        lines += [f"{unmanaged}.", ""]
     summary = summary_line(plan.summary)
     if plan.has_changes:
         lines.append(color("bold", f"Plan: {summary}."))
@@ -33,8 +50,7 @@ def _header(plan: Plan) -> str:
     where = f"project {plan.project}"
     if plan.environment:
         where += f", environment {plan.environment}"
-    count = len(plan.apps)
-    return f"comwit plan for {where}: {count} app{'s' if count != 1 else ''} in the manifest"
+    return f"comwit plan for {where}: {selection(plan)}"
 
 
 def _app_block(app: AppPlan, color: Paint, verbose: bool) -> list[str]:
@@ -49,6 +65,8 @@ def _app_block(app: AppPlan, color: Paint, verbose: bool) -> list[str]:
         if isinstance(action, RecordLedger) and not verbose:
             continue
         lines += _action_lines(describe(action), color, destructive=action.destructive)
+        if isinstance(action, Deploy) and verbose:
+            lines += [f"            {line}" for line in changed_paths(action, _PATHS_SHOWN)]
     for held in app.held:
         line = describe(held.action)
         lines.append(color("warning", f"    ! held back: {line.text}: {held.reason}"))
