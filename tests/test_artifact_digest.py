@@ -119,6 +119,9 @@ def test_compare_counts_files_and_bytes_and_directories_apart(tmp_path):
         removed_bytes=4,
         dirs_added=1,
         dirs_removed=1,
+        added_paths=("add",),
+        changed_paths=("edit",),
+        removed_paths=("d/x", "gone"),
     )
     assert compare(new.files, new.files).empty
 
