@@ -208,7 +208,15 @@ CASES = [
                 live_build="build-1",
                 old_digest=DIGEST_B,
                 tree_changes=TreeChanges(
-                    added=1, changed=1, removed=1, added_bytes=4, changed_bytes=6, removed_bytes=7
+                    added=1,
+                    changed=1,
+                    removed=1,
+                    added_bytes=4,
+                    changed_bytes=6,
+                    removed_bytes=7,
+                    added_paths=("new.css",),
+                    changed_paths=("index.html",),
+                    removed_paths=("app.js",),
                 ),
             ),
             record(),
