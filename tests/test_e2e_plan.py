@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from tests.e2e_support import actions
+from tests.e2e_support import MANIFEST, PROJECT, actions
 
 
 def test_fresh_project_plans_creates_and_uploads(world):
@@ -180,3 +180,56 @@ def test_a_new_apps_upload_is_a_create_in_text_and_markdown_under_one_legend(wor
     markdown = world.comwit("plan", "--format", "markdown").out
     assert "Symbols: `+` create, `~` change, `-` remove, `!` held back." in markdown
     assert "\n+ upload build: new app\n" in markdown
+
+
+def test_validate_and_plan_report_an_empty_build_dir_at_its_manifest_line(world):
+    (world.root / "api/server.js").unlink()
+    line = "comwit.toml:9:1: apps.api.build_dir: build dir "
+    validated = world.comwit("validate")
+    assert validated.code == 1
+    assert f"error: {line}" in validated.err
+    assert "has no files to pack" in validated.err
+    planned = world.comwit("plan")
+    assert planned.code == 1
+    assert f"error: {line}" in planned.err
+
+
+def test_validate_allow_missing_vars_reports_unset_variables_as_warnings(world):
+    world.manifest(MANIFEST.replace('LEVEL = "info"', 'LEVEL = "info"\nDB = "${DB_URL_UNSET}"'))
+    problem = "comwit.toml:8:1: apps.web.env.DB: environment variable is not set: DB_URL_UNSET"
+    refused = world.comwit("validate")
+    assert (refused.code, refused.err.strip()) == (
+        1,
+        f"error: {problem}; export it before running comwit (write $$ for a literal $)",
+    )
+    allowed = world.comwit("validate", "--allow-missing-vars")
+    assert allowed.code == 0, allowed.err
+    assert allowed.err.startswith(f"warning: {problem}")
+    assert allowed.out.startswith("comwit.toml is valid")
+
+
+def test_an_overlay_of_another_project_inheriting_hostnames_warns_and_its_409_names_the_holder(
+    world,
+):
+    world.manifest(MANIFEST + '[environments.staging]\nproject = "proj-staging"\n')
+    validated = world.comwit("validate")
+    assert validated.code == 0, validated.err
+    assert validated.err.startswith(
+        "warning: comwit.toml:5:1: apps.web.hosts: environment 'staging' (project proj-staging) "
+        "inherits these hostnames (www.example.com)"
+    )
+    assert world.comwit("apply", "--yes").code == 0
+    world.token = world.admin(
+        "POST",
+        "tokens",
+        {
+            "scopes": ["project:read", "app:read", "app:deploy", "app:write"],
+            "projects": [PROJECT, "proj-staging"],
+        },
+    )["token"]
+    staging = world.comwit("apply", "--yes", "--env", "staging")
+    assert staging.code == 1
+    assert (
+        "hostname www.example.com is attached to app 'web' of project proj (409); a hostname "
+        "belongs to one app at a time: remove it from apps.web.hosts"
+    ) in staging.out

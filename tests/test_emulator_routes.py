@@ -35,7 +35,14 @@ def test_create_answers_the_app_in_an_envelope_and_get_uses_the_same(http):
     assert created.status_code == 200
     app = created.json()["app"]
     assert app["app_id"].startswith("app-")
-    assert app == {"app_id": app["app_id"], "name": "web", "active_build_id": None}
+    domain = f"{app['app_id']}.apps.comwit-emulator.invalid"
+    assert app == {
+        "app_id": app["app_id"],
+        "name": "web",
+        "active_build_id": None,
+        "default_domain": domain,
+        "default_url": f"https://{domain}",
+    }
     assert http.get(f"{APPS}/{app['app_id']}").json() == {"app": app}
 
 

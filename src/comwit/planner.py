@@ -19,8 +19,9 @@ from comwit.api.client import ComwitClient
 from comwit.artifact.digest import Survey, finish, survey
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import TreeDigest
+from comwit.errors import ArtifactError, ManifestError
 from comwit.manifest import AppConfig, LoadedManifest, StateConfig
-from comwit.manifest.checks import check_machine
+from comwit.manifest.checks import build_dir_problem, check_machine
 from comwit.manifest.interpolate import Interpolated
 from comwit.observe import DEFAULT_CONCURRENCY, observe
 from comwit.plan.actions import Deploy, Plan
@@ -76,7 +77,7 @@ async def make_plan(
         observe(client, request.project, names, store, concurrency=request.concurrency)
     )
     try:
-        surveys = await asyncio.to_thread(survey_apps, apps, stat_dir)
+        surveys = await asyncio.to_thread(survey_apps, apps, stat_dir, loaded)
         observation = await observing
         trees, packed = await asyncio.to_thread(
             _digest_or_pack, apps, surveys, observation.state, pack_into
@@ -115,13 +116,24 @@ async def make_plan(
     )
 
 
-def survey_apps(apps: Sequence[AppConfig], stat_dir: Path) -> dict[str, Survey]:
-    """Walk the build dirs and ask their stat caches which files are unchanged."""
-    return {
-        app.name: survey(app.build_dir, app.exclude, StatCache.open(stat_dir, app.build_dir))
-        for app in apps
-        if app.build_dir is not None
-    }
+def survey_apps(
+    apps: Sequence[AppConfig], stat_dir: Path, loaded: LoadedManifest
+) -> dict[str, Survey]:
+    """Walk the build dirs and ask their stat caches which files are unchanged. A build dir
+    that cannot be deployed is a problem at its `build_dir` line, as `validate` says it."""
+    surveys: dict[str, Survey] = {}
+    problems = []
+    for app in apps:
+        if app.build_dir is None:
+            continue
+        try:
+            cache = StatCache.open(stat_dir, app.build_dir)
+            surveys[app.name] = survey(app.build_dir, app.exclude, cache)
+        except ArtifactError as exc:
+            problems.append(build_dir_problem(loaded, app.name, str(exc)))
+    if problems:
+        raise ManifestError(problems)
+    return surveys
 
 
 def _digest_or_pack(

@@ -14,8 +14,9 @@ from comwit.api.assumed import DOMAIN_ACTIVE
 from comwit.api.client import ComwitClient
 from comwit.api.models import DnsRecord
 from comwit.apply.handoff import Handoffs
+from comwit.apply.holder import conflict_message, find_holder
 from comwit.apply.reporter import Reporter
-from comwit.apply.result import DnsRecordToPublish, Outcome, Status
+from comwit.apply.result import DnsRecordToPublish, Outcome, Status, live_url
 from comwit.artifact.pack import pack
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.errors import (
@@ -67,6 +68,8 @@ class Prepared:
     keep: int = 50
     now_ms: int = 0
     artifact: Artifact | None = None
+    default_url: str | None = None  # the API's URL of the app, when it gives one
+    active_hosts: frozenset[str] = frozenset()  # hostnames active when observed
 
 
 def prepared(
@@ -89,6 +92,8 @@ def prepared(
         keep=keep,
         now_ms=now_ms,
         artifact=artifact,
+        default_url=observed.default_url,
+        active_hosts=frozenset(h.name for h in observed.hosts if h.status == DOMAIN_ACTIVE),
     )
 
 
@@ -119,9 +124,13 @@ class Handlers:
         self._uploaded = 0
         self._build_id: str | None = None  # the build this run made live
         self._created: str | None = None  # the app id, when this run created the app
+        self._ctx: Prepared | None = None
+        self._default_url: str | None = None  # from the create answer, when this run created it
+        self._active: set[str] | None = None  # active hostnames as this run leaves them
 
     def outcome(self, app: str, status: Status, detail: str = "") -> Outcome:
         return Outcome(
+            url=self._url(),
             app=app,
             status=status,
             detail=detail,
@@ -134,6 +143,7 @@ class Handlers:
         )
 
     async def run(self, action: Action, ctx: Prepared) -> None:
+        self._ctx = ctx
         match action:
             case CreateApp():
                 await self._create(ctx)
@@ -203,6 +213,7 @@ class Handlers:
                 raise
             app = listed[self._app]
         self._created = app.app_id
+        self._default_url = app.default_url
 
     async def _deploy(self, action: Deploy, ctx: Prepared) -> None:
         artifact = ctx.artifact
@@ -296,17 +307,27 @@ class Handlers:
     async def _attach(self, action: AttachHost, ctx: Prepared) -> None:
         if self._handoffs is not None and action.moves_from:
             await self._handoffs.wait(action, self._unslotted or _direct)
-        attached = await self._client.attach_domain(
-            self._project, self._id(ctx), action.host, action.dns_mode
-        )
+        try:
+            attached = await self._client.attach_domain(
+                self._project, self._id(ctx), action.host, action.dns_mode
+            )
+        except ConflictError as exc:
+            holder = await find_holder(self._client, self._project, action.host)
+            message = conflict_message(
+                self._app, action.host, self._project, holder, exc.detail or exc.title
+            )
+            raise ApiError(message, method=exc.method, path=exc.path) from exc
         self._step(describe(action).text)
         if attached.status != DOMAIN_ACTIVE:
             await self._finalize(action.host, ctx, records=attached.dns_records)
+        else:
+            self._active_hosts(ctx).add(action.host)
 
     async def _detach(self, action: DetachHost, ctx: Prepared) -> None:
         # A retried DELETE whose first answer was lost, or a detach another run did: gone.
         with contextlib.suppress(NotFoundError):
             await self._client.detach_domain(self._project, self._id(ctx), action.host)
+        self._active_hosts(ctx).discard(action.host)
         if self._handoffs is not None and action.moves_to:
             self._handoffs.freed(action.host)
 
@@ -323,6 +344,7 @@ class Handlers:
             ]
             self._step(f"hostname {host} is waiting for its DNS records")
             return
+        self._active_hosts(ctx).add(host)
         self._step(f"finalize hostname {host}: active")
 
     def _step(self, text: str) -> None:
@@ -331,6 +353,18 @@ class Handlers:
 
     def _warn(self, text: str) -> None:
         self._warnings.append(text)
+
+    def _active_hosts(self, ctx: Prepared) -> set[str]:
+        if self._active is None:
+            self._active = set(ctx.active_hosts)
+        return self._active
+
+    def _url(self) -> str | None:
+        """Where the app is live after this run (None: it does not exist)."""
+        ctx = self._ctx
+        if ctx is None or (ctx.app_id or self._created) is None:
+            return None
+        return live_url(self._default_url or ctx.default_url, self._active_hosts(ctx))
 
     def _id(self, ctx: Prepared) -> str:
         app_id = self._created or ctx.app_id

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
+from comwit.api.assumed import DOMAIN_ACTIVE
 from comwit.api.client import ComwitClient
 from comwit.apply.actions import Artifact, Handlers, Prepared, prepared
 from comwit.apply.handoff import Handoffs
 from comwit.apply.reporter import Reporter
-from comwit.apply.result import ApplyResult, Outcome
+from comwit.apply.result import ApplyResult, Outcome, live_url
 from comwit.artifact.pack import PackResult
 from comwit.errors import ApiError, ApplyError, ArtifactError, ComwitError, StalePlanError
 from comwit.manifest.interpolate import Interpolated
@@ -73,7 +74,7 @@ class Executor:
         if app.error:
             return Outcome(app.app, "skipped", f"not applied: {app.error}")
         if not app.actions:
-            return Outcome(app.app, "unchanged")
+            return Outcome(app.app, "unchanged", url=self._unchanged_url(app))
         if app.app in self.inputs.stale:
             return Outcome(app.app, "skipped", f"stale plan: {self.inputs.stale[app.app]}")
         async with self._limit:
@@ -111,6 +112,14 @@ class Executor:
             if ready.artifact is not None:
                 ready.artifact.path.unlink(missing_ok=True)
         return handlers.outcome(app.app, "done")
+
+    def _unchanged_url(self, app: AppPlan) -> str | None:
+        """An unchanged app's URL, from what was observed of it."""
+        observed = self.inputs.observed.get(app.app)
+        if observed is None:
+            return None
+        active = [host.name for host in observed.hosts if host.status == DOMAIN_ACTIVE]
+        return live_url(observed.default_url, active)
 
     async def _unslotted(self, waiting: Awaitable[T]) -> T:
         """Wait without holding one of the `parallel` slots, so the awaited app can run."""

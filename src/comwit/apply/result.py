@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,9 +32,18 @@ class Outcome:
     bug: bool = False  # failed on an error comwit did not expect (exit code 3)
 
 
+def live_url(default_url: str | None, active_hosts: Iterable[str]) -> str | None:
+    """The app's URL: the API's `default_url`, else its first active hostname."""
+    if default_url:
+        return default_url
+    first = min(active_hosts, default=None)
+    return f"https://{first}" if first else None
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     outcomes: tuple[Outcome, ...] = ()
+    hints: tuple[str, ...] = ()  # what to know next, in lines (after a rollback: how to keep it)
 
     @property
     def ok(self) -> bool:
@@ -46,3 +56,8 @@ class ApplyResult:
     @property
     def uploaded(self) -> int:
         return sum(o.uploaded for o in self.outcomes)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Each app's live URL, by app, for the apps that have one."""
+        return {o.app: o.url for o in self.outcomes if o.url}

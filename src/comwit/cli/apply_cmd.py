@@ -13,7 +13,7 @@ import typer
 
 from comwit.api.connect import Connection
 from comwit.apply.execute import DEFAULT_PARALLEL, Executor, Inputs
-from comwit.apply.result import ApplyResult, Outcome
+from comwit.apply.result import ApplyResult
 from comwit.apply.stale import check_saved_plan, recheck_saved_plan
 from comwit.cli.ci_options import (
     CiChoice,
@@ -43,6 +43,7 @@ from comwit.plan.state import ObservedApp
 from comwit.planner import PlanRequest, open_ledger_store
 from comwit.render.progress import make_reporter
 from comwit.render.summary import render_summary, render_summary_json
+from comwit.render.text import render_text
 from comwit.store.pending import PendingAwareStore
 from comwit.store.saved import SavedPlan, read_plan
 
@@ -93,10 +94,8 @@ def apply(
     return code
 
 
-def show_result(result: ApplyResult | None, output_format: OutputFormat, console: Console) -> int:
+def show_result(result: ApplyResult, output_format: OutputFormat, console: Console) -> int:
     """Print what apply did; the exit code is 1 when any app failed or was skipped."""
-    if result is None:
-        return EXIT_OK
     if output_format is OutputFormat.json:
         console.print(render_summary_json(result))
     else:
@@ -106,7 +105,7 @@ def show_result(result: ApplyResult | None, output_format: OutputFormat, console
 
 async def _plan_and_apply(
     settings: Settings, target: Target, request: PlanRequest, parallel: int, yes: bool
-) -> tuple[Plan, ApplyResult | None]:
+) -> tuple[Plan, ApplyResult]:
     async with connect(settings, target) as connection:
         with tempfile.TemporaryDirectory(prefix="comwit-") as work:
             return await _apply_planned(
@@ -122,14 +121,13 @@ async def _apply_planned(
     parallel: int,
     yes: bool,
     work: Path,
-) -> tuple[Plan, ApplyResult | None]:
+) -> tuple[Plan, ApplyResult]:
     """Plan, packing what will be uploaded into `work` on the way, then apply."""
     planned = await plan_target(settings, target, connection, request, pack_into=work)
-    show_plan(planned.plan, OutputFormat.text, settings.console)
+    show_applied_plan(planned.plan, settings)
     await complete_pending(settings, target, connection, planned.observed.apps)
-    if not planned.plan.has_changes:
-        return planned.plan, None if not planned.plan.has_errors else _nothing(planned.plan)
-    confirm(planned.plan, settings.console, yes)
+    if planned.plan.has_changes:
+        confirm(planned.plan, settings.console, yes)
     inputs = Inputs(
         project=target.project,
         root=target.loaded.root,
@@ -144,7 +142,7 @@ async def _apply_planned(
 
 async def _apply_saved(
     settings: Settings, saved: SavedPlan, target: Target, parallel: int
-) -> ApplyResult | None:
+) -> ApplyResult:
     console = settings.console
     async with connect(settings, target) as connection:
         check_saved_plan(
@@ -163,10 +161,8 @@ async def _apply_saved(
             stale=stale,
         )
         console.info("Applying the saved plan:")
-        show_plan(saved.plan, OutputFormat.text, console)
+        show_applied_plan(saved.plan, settings)
         await complete_pending(settings, target, connection, observed.apps)
-        if not saved.plan.has_changes:
-            return None
         return await execute_plan(settings, saved.plan, inputs, connection, target, parallel)
 
 
@@ -200,6 +196,15 @@ async def complete_pending(
             settings.console.warn(warning)
 
 
+def show_applied_plan(plan: Plan, settings: Settings) -> None:
+    """The plan before it is applied: on stdout, or on stderr when stdout is for JSON."""
+    console = settings.console
+    if settings.output_format is OutputFormat.json:
+        console.info(render_text(plan, verbose=console.verbosity > 0))
+    else:
+        show_plan(plan, OutputFormat.text, console)
+
+
 def confirm(plan: Plan, console: Console, yes: bool) -> None:
     if yes:
         return
@@ -211,9 +216,3 @@ def confirm(plan: Plan, console: Console, yes: bool) -> None:
     question = f"\nApply these changes to project {plan.project}? Type 'yes' to go on: "
     if console.ask(question) != "yes":
         raise ComwitError("not applying: the changes were not confirmed")
-
-
-def _nothing(plan: Plan) -> ApplyResult:
-    return ApplyResult(
-        tuple(Outcome(a.app, "skipped", f"not applied: {a.error}") for a in plan.apps if a.error)
-    )

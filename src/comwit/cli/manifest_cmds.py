@@ -8,29 +8,48 @@ from typing import Annotated
 import typer
 
 from comwit.cli.settings import MANIFEST, Settings, command
-from comwit.errors import ManifestError
+from comwit.errors import ManifestError, Problem
 from comwit.exit_codes import EXIT_OK
 from comwit.manifest import LoadedManifest, check_manifest, load_manifest
-from comwit.manifest.checks import check_machine
+from comwit.manifest.checks import check_machine, inherited_hosts
 from comwit.manifest.load import display_name
 from comwit.manifest.model import json_schema
 
 
 @command(MANIFEST)
-def validate(settings: Settings) -> int:
+def validate(
+    settings: Settings,
+    allow_missing_vars: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing-vars",
+            help="Report unset ${VAR}s as warnings (for a fork's pull request or a laptop).",
+        ),
+    ] = False,
+) -> int:
     """Check the manifest, its environments, build dirs and ${VAR}s, offline."""
     manifest, env = settings.manifest, settings.env
     loaded = [load_manifest(manifest, env=env)] if env else check_manifest(manifest)
-    problems = []
+    top = load_manifest(manifest) if env else loaded[0]
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
     for each in loaded:
+        warnings += inherited_hosts(top, each)
+        missing = warnings if allow_missing_vars else None
         try:
-            check_machine(each, settings.environ)
+            check_machine(each, settings.environ, walk_trees=True, missing=missing)
         except ManifestError as exc:
             problems.extend(exc.problems)
+    for warning in sorted(set(warnings), key=_order):
+        settings.console.warn(str(warning))
     if problems:
-        raise ManifestError(sorted(set(problems)))
+        raise ManifestError(sorted(set(problems), key=_order))
     settings.console.print(_summary(display_name(manifest), loaded))
     return EXIT_OK
+
+
+def _order(problem: Problem) -> tuple[str, int, int, str, str]:
+    return (problem.file, problem.line or 0, problem.column or 0, problem.field, problem.message)
 
 
 @command()

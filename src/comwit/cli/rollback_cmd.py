@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 
 from comwit.apply.execute import Inputs
 from comwit.apply.result import ApplyResult
-from comwit.cli.apply_cmd import confirm, execute_plan, show_result
-from comwit.cli.plan_cmds import show_plan
+from comwit.cli.apply_cmd import confirm, execute_plan, show_applied_plan, show_result
 from comwit.cli.session import Target, connect, load_target, observe_one, require_app
-from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, OutputFormat, Settings, command
+from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, Settings, command
 from comwit.plan.rollback import PREVIOUS, rollback_plan
 
 
@@ -34,17 +34,19 @@ def rollback(
 
 async def _rollback(
     settings: Settings, target: Target, app: str, to: str, yes: bool
-) -> ApplyResult | None:
+) -> ApplyResult:
     console = settings.console
     async with connect(settings, target) as connection:
         observation = await observe_one(settings, target, connection, app)
         observed = observation.state.apps[app]
         plan = rollback_plan(observed, target.project, to)
-        show_plan(plan, OutputFormat.text, console)
+        others = tuple(name for name in target.loaded.apps if name != app)
+        plan = plan.model_copy(update={"not_selected": others})
+        show_applied_plan(plan, settings)
         if not plan.has_changes:
             console.info(f"Build {observed.active_build_id} is already live: nothing to do.")
-            return None
-        confirm(plan, console, yes)
+        else:
+            confirm(plan, console, yes)
         inputs = Inputs(
             project=target.project,
             root=target.loaded.root,
@@ -52,4 +54,25 @@ async def _rollback(
             observed=observation.state.apps,
             keep=target.loaded.state.keep,
         )
-        return await execute_plan(settings, plan, inputs, connection, target, parallel=1)
+        result = await execute_plan(settings, plan, inputs, connection, target, parallel=1)
+    outcome = result.outcomes[0]
+    if outcome.status == "done" and outcome.build_id:
+        return replace(result, hints=_keep_hints(target, app, outcome.build_id))
+    return result
+
+
+def _keep_hints(target: Target, app: str, build_id: str) -> tuple[str, ...]:
+    """What the next apply does to a rollback, and the manifest line that keeps it."""
+    config = target.loaded.apps[app]
+    field = "build" if config.build is not None else "build_dir"
+    at = target.loaded.source.problem(("apps", app, field), "")
+    where = f"{at.file}:{at.line}" if at.line is not None else at.file
+    if config.build is not None:
+        undo = f"makes the pinned build {config.build} live again"
+    else:
+        undo = "makes the build dir live again (uploading it if no build holds it)"
+    return (
+        f"The next `comwit apply` {undo}. To keep build {build_id} live, pin it in place of "
+        f"{field} ({where}: apps.{app}.{field}):",
+        f'    build = "{build_id}"',
+    )

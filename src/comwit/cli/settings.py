@@ -178,7 +178,9 @@ def _apps() -> list[inspect.Parameter]:
             "exclude_app",
             Annotated[
                 list[str] | None,
-                typer.Option("--exclude-app", help="Skip apps matching this glob (repeatable, or a,b)."),
+                typer.Option(
+                    "--exclude-app", help="Skip apps matching this glob (repeatable, or a,b)."
+                ),
             ],
             None,
         ),

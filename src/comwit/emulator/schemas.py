@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, computed_field
 
 DnsMode = Literal["external_records", "managed_project_domain"]
 
@@ -26,10 +26,24 @@ class ProjectList(_Answer):
     projects: list[Project]
 
 
+APP_DOMAIN = "apps.comwit-emulator.invalid"
+
+
 class App(_Answer):
     app_id: str
     name: str
     active_build_id: str | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def default_domain(self) -> str:
+        """Every app answers at a domain of its own (the newer, optional field)."""
+        return f"{self.app_id}.{APP_DOMAIN}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def default_url(self) -> str:
+        return f"https://{self.default_domain}"
 
 
 class AppCreated(_Answer):

@@ -1,30 +1,42 @@
 """Checks that need the machine, not just the file: build dirs exist, ${VAR}s are set.
 
-`validate` runs them; `plan` runs them before touching the network.
+`validate` runs them; `plan` runs them before touching the network (and walks the build
+dirs while digesting them). Both report a build dir's problem at its `build_dir` line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
-from comwit.errors import ManifestError, Problem
+from comwit.artifact.walk import walk
+from comwit.errors import ArtifactError, ManifestError, Problem
 from comwit.manifest.interpolate import Interpolated, MissingVariableError, interpolate
 from comwit.manifest.load import LoadedManifest
+from comwit.manifest.overlay import origin_of
 
 
 def build_dir_problems(
-    loaded: LoadedManifest, names: Collection[str] | None = None
+    loaded: LoadedManifest, names: Collection[str] | None = None, *, walk_trees: bool = False
 ) -> list[Problem]:
-    """Every app's (or the named apps') build_dir must exist and be a directory."""
+    """Every app's (or the named apps') build_dir must exist and be a directory; with
+    `walk_trees`, also hold something to pack and nothing unsafe (what digesting checks)."""
     problems = []
     for name, app in loaded.apps.items():
         if app.build_dir is None or (names is not None and name not in names):
             continue
-        message = _build_dir_problem(app.build_dir)
+        if walk_trees:
+            message = _build_dir_problem(app.build_dir) or _walk_problem(app.build_dir, app.exclude)
+        else:
+            message = _build_dir_problem(app.build_dir)
         if message:
-            problems.append(loaded.source.problem(("apps", name, "build_dir"), message))
+            problems.append(build_dir_problem(loaded, name, message))
     return problems
+
+
+def build_dir_problem(loaded: LoadedManifest, app: str, message: str) -> Problem:
+    """A build dir problem, at the app's `build_dir` line of the manifest."""
+    return loaded.source.problem(("apps", app, "build_dir"), message)
 
 
 def _build_dir_problem(build_dir: Path) -> str | None:
@@ -40,10 +52,24 @@ def _build_dir_problem(build_dir: Path) -> str | None:
     return None
 
 
+def _walk_problem(build_dir: Path, exclude: Sequence[str]) -> str | None:
+    """What digesting would refuse: nothing to pack, unsafe or unreadable entries."""
+    try:
+        walk(build_dir, exclude)
+    except ArtifactError as exc:
+        return str(exc)
+    return None
+
+
 def resolve_env(
-    loaded: LoadedManifest, environ: Mapping[str, str], names: Collection[str] | None = None
+    loaded: LoadedManifest,
+    environ: Mapping[str, str],
+    names: Collection[str] | None = None,
+    *,
+    missing: list[Problem] | None = None,
 ) -> dict[str, dict[str, Interpolated]]:
-    """Each app's env vars with ${VAR} filled in; ManifestError names every missing variable."""
+    """Each app's env vars with ${VAR} filled in; ManifestError names every missing variable,
+    unless `missing` is given: then they are added to it and left out of the result."""
     resolved: dict[str, dict[str, Interpolated]] = {}
     problems = []
     for name, app in loaded.apps.items():
@@ -55,20 +81,51 @@ def resolve_env(
                 values[key] = interpolate(template, environ)
             except MissingVariableError as exc:
                 problems.append(loaded.source.problem(("apps", name, "env", key), str(exc)))
-    if problems:
+    if missing is not None:
+        missing.extend(problems)
+    elif problems:
         raise ManifestError(problems)
     return resolved
 
 
 def check_machine(
-    loaded: LoadedManifest, environ: Mapping[str, str], names: Collection[str] | None = None
+    loaded: LoadedManifest,
+    environ: Mapping[str, str],
+    names: Collection[str] | None = None,
+    *,
+    walk_trees: bool = False,
+    missing: list[Problem] | None = None,
 ) -> dict[str, dict[str, Interpolated]]:
-    """The resolved env values; one ManifestError for every build-dir and ${VAR} problem."""
-    problems = build_dir_problems(loaded, names)
+    """The resolved env values; one ManifestError for every build-dir and ${VAR} problem
+    (unset variables go to `missing` instead, when given)."""
+    problems = build_dir_problems(loaded, names, walk_trees=walk_trees)
     try:
-        resolved = resolve_env(loaded, environ, names)
+        resolved = resolve_env(loaded, environ, names, missing=missing)
     except ManifestError as exc:
         problems.extend(exc.problems)
     if problems:
         raise ManifestError(problems)
     return resolved
+
+
+def inherited_hosts(base: LoadedManifest, loaded: LoadedManifest) -> list[Problem]:
+    """Warnings: an environment of another project whose apps inherit the top level's
+    hostnames. A hostname belongs to one app at a time, so one of the two projects' applies
+    would fail with a 409 (conflict) on attach."""
+    if loaded.env is None or loaded.project is None or loaded.project == base.project:
+        return []
+    overlay = ("environments", loaded.env)
+    warnings = []
+    for name, app in loaded.apps.items():
+        field = ("apps", name, "hosts")
+        if not app.hosts or origin_of(field, loaded.source.origins)[:2] == overlay:
+            continue
+        hosts = ", ".join(host.name for host in app.hosts)
+        message = (
+            f"environment {loaded.env!r} (project {loaded.project}) inherits these hostnames "
+            f"({hosts}); a hostname is attached to one app at a time, so the apply of one "
+            f"project fails with a conflict: set [environments.{loaded.env}.apps.{name}] "
+            "hosts (hosts = [] for none)"
+        )
+        warnings.append(loaded.source.problem(field, message))
+    return warnings

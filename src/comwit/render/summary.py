@@ -32,7 +32,10 @@ def render_summary(result: ApplyResult, paint: Callable[[str, str], str] | None 
     pending = [f"{host} ({o.app})" for o in result.outcomes for host in o.pending]
     if pending:
         lines.append("Waiting for DNS: " + ", ".join(pending))
-    return "\n".join(lines)
+    if result.urls:
+        lines.append("Live URLs:")
+        lines += [f"  {app:<{width}}  {url}" for app, url in result.urls.items()]
+    return "\n".join([*lines, *result.hints])
 
 
 def render_summary_json(result: ApplyResult) -> str:
@@ -40,6 +43,8 @@ def render_summary_json(result: ApplyResult) -> str:
         "ok": result.ok,
         "uploaded_bytes": result.uploaded,
         "apps": [dataclasses.asdict(outcome) for outcome in result.outcomes],
+        "urls": result.urls,
+        "hints": list(result.hints),
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
 
