@@ -154,6 +154,7 @@ def test_hostile_manifest_gets_one_clear_error_at_its_line(
 def test_brackets_and_dots_inside_strings_and_comments_do_not_count(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "index.html").write_text("<h1>hi</h1>")  # validate walks the build dir
     deep = "[" * 100
     text = HEAD + f'# {deep}\nenv_ref = "{deep}{".a" * 100}"\n'
     text += f'[apps.web.env]\nA = \'\'\'\n{deep}\n\'\'\'\nB = "\\\\{deep}"\nC = """\\\n{deep}"""\n'
