@@ -91,3 +91,18 @@ def test_a_plan_of_json_is_one_document_with_warnings_on_stderr(world, quiet):
     assert result.code == 0, result.err
     assert json.loads(result.out)["project"] == "proj"
     assert "warning:" in result.err
+
+
+def test_a_rollback_of_a_pinned_app_says_the_pin_brings_its_build_back(world):
+    world.comwit("apply", "--yes")
+    first = world.app("api")["active_build_id"]
+    world.write("api/server.js", "serve(2)")
+    world.comwit("apply", "--yes")
+    second = world.app("api")["active_build_id"]
+    world.manifest(MANIFEST.replace('build_dir = "api"', f'build = "{second}"'))
+    result = world.comwit("rollback", "api", "--to", first, "--yes")
+    assert result.code == 0, result.err
+    assert (
+        f"The next `comwit apply` makes the pinned build {second} live again. To keep build "
+        f'{first} live, change the pin (comwit.toml:9: apps.api.build) to\n    build = "{first}"\n'
+    ) in result.out

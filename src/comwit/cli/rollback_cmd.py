@@ -69,10 +69,11 @@ def _keep_hints(target: Target, app: str, build_id: str) -> tuple[str, ...]:
     where = f"{at.file}:{at.line}" if at.line is not None else at.file
     if config.build is not None:
         undo = f"makes the pinned build {config.build} live again"
+        keep = f"change the pin ({where}: apps.{app}.build) to"
     else:
         undo = "makes the build dir live again (uploading it if no build holds it)"
+        keep = f"pin it in place of build_dir ({where}: apps.{app}.build_dir):"
     return (
-        f"The next `comwit apply` {undo}. To keep build {build_id} live, pin it in place of "
-        f"{field} ({where}: apps.{app}.{field}):",
+        f"The next `comwit apply` {undo}. To keep build {build_id} live, {keep}",
         f'    build = "{build_id}"',
     )
