@@ -6,6 +6,7 @@ The token comes from COMWIT_TOKEN, else from the official CLI's config file; it 
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -149,14 +150,21 @@ def _check_url(url: str) -> None:
             "the token goes in COMWIT_TOKEN"
         )
     if parts.scheme not in {"https", "http"} or not hostname:
-        raise CredentialsError(
-            f"the API URL {url!r} is not an http(s) URL; pass e.g. --api-url {DEFAULT_API_URL}"
-        )
+        raise CredentialsError(f"the API URL {url!r} is not an http(s) URL; {_instead(url)}")
     if parts.scheme == "http" and hostname not in _LOOPBACK:
         raise CredentialsError(
             f"refusing plain http:// for {hostname}: the token would travel unencrypted; "
             "use https:// (http:// is allowed only for 127.0.0.1, ::1 and localhost)"
         )
+
+
+def _instead(url: str) -> str:
+    """What the user probably meant: `local` misspelt, a host without its scheme, or an example."""
+    if "/" not in url and difflib.get_close_matches(url.lower(), [LOCAL], n=1, cutoff=0.6):
+        return f"did you mean {LOCAL!r} (the embedded emulator)?"
+    if "://" not in url and "." in url.split("/", maxsplit=1)[0]:
+        return f"did you mean https://{url}?"
+    return f"pass e.g. --api-url {DEFAULT_API_URL}, or --api-url {LOCAL} for the embedded emulator"
 
 
 def _positive(seconds: float, source: str) -> float:

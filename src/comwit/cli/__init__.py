@@ -84,7 +84,9 @@ def _run(args: list[str], edges: Edges) -> int:
         _say(edges, "error: interrupted")
         return EXIT_INTERRUPTED
     except typer.TyperException as exc:  # usage errors: unknown command, bad option value
-        _say(edges, f"error: {exc.format_message()} (see `comwit --help`)")
+        from comwit.cli.usage import usage_error
+
+        _say(edges, usage_error(exc))
         return EXIT_ERROR
     except ComwitError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import importlib
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal, get_origin
 
 import typer
 import typer.core
@@ -69,10 +70,62 @@ def load_command(entry: Command) -> ClickCommand:
     if isinstance(target, typer.Typer):
         group = typer.main.get_command(target)
         group.name = entry.name
-        return group
+        return name_metavars(group)
     single = typer_app()
     single.command(entry.name)(target)
-    return typer.main.get_command(single)
+    return name_metavars(typer.main.get_command(single))
+
+
+# What an option's value is, as help shows it (`--app GLOB`), instead of a Python type
+# (`<list[str]>`, `<int range>`). Options not listed show their own name in capitals.
+METAVARS: Final = {
+    "manifest": "FILE",
+    "out": "FILE",
+    "env": "NAME",
+    "project": "ID",
+    "api_url": "URL",
+    "app": "GLOB",
+    "exclude_app": "GLOB",
+    "allow_detach": "HOST",
+    "allow_delete_env": "KEY",
+    "concurrency": "N",
+    "level": "N",
+    "port": "N",
+    "max_artifact_bytes": "BYTES",
+    "data": "DIR",
+    "host": "ADDRESS",
+    "to": "BUILD_ID",
+}
+
+
+def name_metavars(command: ClickCommand) -> ClickCommand:
+    """Give every option that takes a value (and is not a choice) a metavar, subcommands too."""
+    for param in command.params:
+        name = param.name or ""
+        if param.param_type_name == "argument" and param.metavar is None:
+            param.metavar = name.upper()  # APP, PLANFILE: as the usage line and docs say
+            if hasattr(param, "display_type_rich"):  # typer >= 0.2x appends `<str>` to it
+                param.display_type_rich = _no_type
+        takes_value = param.param_type_name == "option" and not getattr(param, "is_flag", False)
+        if takes_value and param.metavar is None and not _has_choices(param):
+            param.metavar = METAVARS.get(name, name.upper())
+    for sub in getattr(command, "commands", {}).values():
+        name_metavars(sub)
+    return command
+
+
+def _no_type(ctx: object = None) -> None:
+    return None
+
+
+def _has_choices(param: object) -> bool:
+    """An enum or Literal option shows its choices (`<text|json>`): they say more than a name."""
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return True
+    if get_origin(annotation) is Literal:
+        return True
+    return type(getattr(param, "type", None)).__name__ == "Choice"  # older typer: click types
 
 
 def _show_version(value: bool) -> None:

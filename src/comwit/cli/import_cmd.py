@@ -14,7 +14,7 @@ from comwit.api.assumed import APP_NAME
 from comwit.api.connect import open_client
 from comwit.api.credentials import load_default_project
 from comwit.api.models import App
-from comwit.cli.settings import API, INCLUDE, VERBOSITY, Settings, command
+from comwit.cli.settings import API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY, Settings, command
 from comwit.console import Console
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
@@ -30,7 +30,7 @@ from comwit.store.ledger import AppEnvStore
 STDOUT = "-"
 
 
-@command(API, INCLUDE, VERBOSITY)
+@command(API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY)
 def import_(
     settings: Settings,
     out: Annotated[

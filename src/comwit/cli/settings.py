@@ -112,7 +112,11 @@ def _target() -> list[inspect.Parameter]:
             "manifest",
             Annotated[
                 Path | None,
-                typer.Option("--file", "-f", help="The manifest [default: comwit.toml]."),
+                typer.Option(
+                    "--file",
+                    "-f",
+                    help="The manifest [default: the nearest comwit.toml, here or above].",
+                ),
             ],
             None,
         ),
@@ -128,14 +132,16 @@ def _target() -> list[inspect.Parameter]:
     ]
 
 
-def _api() -> list[inspect.Parameter]:
+def _api(*, manifest: bool = True) -> list[inspect.Parameter]:
+    project = "Project id (overrides the manifest; or COMWIT_PROJECT)."
     return [
         _option(
             "project",
             Annotated[
                 str | None,
                 typer.Option(
-                    "--project", help="Project id (overrides the manifest; or COMWIT_PROJECT)."
+                    "--project",
+                    help=project if manifest else "Project id (or COMWIT_PROJECT).",
                 ),
             ],
             None,
@@ -248,6 +254,7 @@ def _verbosity() -> list[inspect.Parameter]:
 MANIFEST = SharedOption(_manifest)  # --file, --env
 TARGET = SharedOption(_target)  # --file, --env, --project, --api-url
 API = SharedOption(_api)  # --project, --api-url
+API_WITHOUT_MANIFEST = SharedOption(lambda: _api(manifest=False))  # the same, for `import`
 INCLUDE = SharedOption(_include)  # --app
 APPS = SharedOption(_apps)  # --app, --exclude-app
 CONCURRENCY = SharedOption(_concurrency)  # --concurrency

@@ -1,0 +1,85 @@
+"""Help and usage errors in comwit's words: metavars that name what a value is, option errors
+without library wording, each pointing to the help of the command that was typed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from comwit.cli import main
+from comwit.cli.commands import COMMANDS
+
+PYTHON_TYPES = re.compile(r"<(list\[|int|str|path|float|bool|dict)|range>|\[str\]")
+SUBCOMMANDS = {"emulator": ["serve", "token"]}
+COMMAND_LINES = [
+    [entry.name, *([sub] if sub else [])]
+    for entry in COMMANDS
+    for sub in (SUBCOMMANDS.get(entry.name) or [None])
+]
+
+
+@pytest.mark.parametrize("words", COMMAND_LINES, ids=" ".join)
+def test_help_names_values_not_python_types(words, capsys):
+    assert main([*words, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert not PYTHON_TYPES.search(out), out
+    for line in out.splitlines():
+        option = re.match(r"\s+(?:-\w, )?(--[\w-]+) (\S+)", line)
+        if option and not option.group(2).startswith("<"):  # <a|b> lists the choices
+            assert re.fullmatch(r"[A-Z][A-Z_]*", option.group(2)), line
+
+
+def test_plan_help_shows_the_metavars_the_docs_use(capsys):
+    assert main(["plan", "--help"]) == 0
+    out = capsys.readouterr().out
+    for shown in ("-f, --file FILE", "--app GLOB", "--concurrency N", "--allow-detach HOST"):
+        assert shown in out
+
+
+def test_import_help_does_not_speak_of_a_manifest_it_does_not_read(capsys):
+    assert main(["import", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--file" not in out and "--env" not in out
+    assert "overrides the manifest" not in out
+    assert "--project ID    Project id (or COMWIT_PROJECT)." in out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["plan", "--concurrency", "100"], "error: --concurrency: must be at most 64 (see `comwit plan --help`)"),
+        (["plan", "--concurrency", "0"], "error: --concurrency: must be at least 1 (see `comwit plan --help`)"),
+        (["plan", "--concurrency", "many"], "error: --concurrency: must be a whole number (see `comwit plan --help`)"),
+        (["status", "--format", "yaml"], "error: --format: yaml is not one of 'text', 'json' (see `comwit status --help`)"),
+        (["pack", "web", "--level", "99"], "error: --level: must be at most 19 (see `comwit pack --help`)"),
+        (["emulator", "serve", "--port", "x"], "error: --port: must be a whole number (see `comwit emulator serve --help`)"),
+        (["stauts"], "error: No such command 'stauts'; did you mean 'status'? (see `comwit --help`)"),
+    ],
+    ids=["too high", "too low", "not a number", "bad choice", "level", "subcommand", "command"],
+)  # fmt: skip
+def test_option_errors_are_plain_and_point_to_the_command_help(args, expected, capsys):
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err == expected + "\n"
+    assert "Input should" not in err and "Value error" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [
+        ("locl", "did you mean 'local' (the embedded emulator)?"),
+        ("Local", "did you mean 'local' (the embedded emulator)?"),
+        ("api.cloud.comwit.io", "did you mean https://api.cloud.comwit.io?"),
+        ("ftp://api.example.com", "or --api-url local for the embedded emulator"),
+    ],
+)
+def test_a_mistyped_api_url_suggests_what_was_meant(world, url, hint):
+    result = world.comwit("plan", "--api-url", url)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        f"error: the API URL {url!r} is not an http(s) URL; {hint}"
+        if "did you mean" in hint
+        else f"error: the API URL {url!r} is not an http(s) URL; pass e.g. --api-url "
+        f"https://api.cloud.comwit.io, {hint}"
+    ]
