@@ -60,6 +60,9 @@ def run() -> None:
     """The `comwit` script: run, flush, and leave without tearing the interpreter down
     (sweeping tens of thousands of objects costs more than the run itself), unless a
     profiler, debugger or coverage tracer watches the process and writes its results at exit."""
+    # Pydantic looks for plugins among the entry points of every installed distribution the
+    # first time a model is built (tens of milliseconds); comwit's models use none.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     code = main()
     if sys.gettrace() is None and sys.getprofile() is None:
         _exit_now(code)
