@@ -34,11 +34,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from comwit.exit_codes import EXIT_ERROR
+
 
 class ComwitError(Exception):
     """An error the user can act on; its message is one or more complete sentences."""
 
-    exit_code = 1
+    exit_code = EXIT_ERROR
 
 
 # -- manifest -------------------------------------------------------------------------
