@@ -27,7 +27,7 @@ from comwit.api.models import (
     RollbackResult,
 )
 from comwit.api.upload import CHUNK_SIZE, stream_chunks
-from comwit.errors import ApiError, ApiResponseError, ApiTimeoutError, ArtifactError
+from comwit.errors import ApiResponseError, ApiTimeoutError, ArtifactError
 from comwit.secret import Secret
 
 BASE = "https://api.test"
@@ -163,29 +163,6 @@ def test_a_base_url_path_prefix_is_kept(api):
 
     api.get("/prefix/v1/projects").respond(json={"projects": []})
     assert asyncio.run(go()) == ()
-
-
-def test_delete_app_repeats_until_complete(api):
-    route = api.delete(P).mock(
-        side_effect=[
-            httpx.Response(200, json={"app_id": "app-1", "complete": False}),
-            httpx.Response(200, json={"app_id": "app-1", "complete": True}),
-        ]
-    )
-    assert call(api, "delete_app", "p1", "app-1") == (
-        AppDeleteReport(app_id="app-1", complete=True),
-        2,
-    )
-    assert route.call_count == 2
-
-
-def test_delete_app_gives_up_after_the_bounded_number_of_rounds(api):
-    from comwit.api import assumed
-
-    route = api.delete(P).respond(json={"complete": False})
-    with pytest.raises(ApiError, match="partly deleted"):
-        call(api, "delete_app", "p1", "app-1")
-    assert route.call_count == assumed.APP_DELETE_MAX_ROUNDS
 
 
 @pytest.mark.parametrize(

@@ -120,9 +120,12 @@ def test_hostnames_attach_finalize_once_published_and_detach(call, app_id, admin
         return await api.attach_domain(PROJECT, app_id, HOST)
 
     attached = call(attach)
+    call(lambda api: api.create_project_domain(PROJECT, "example.com"))
     assert attached.status == "pending_dns"
     assert {r.record_type for r in attached.dns_records} == {"CNAME", "TXT"}
     admin.post(f"/dns/{HOST}/publish")
+
+    admin.post("/project-domains/example.com/delegate").raise_for_status()
 
     async def finish(api):
         managed = await api.attach_domain(

@@ -152,3 +152,19 @@ def test_serve_on_a_port_in_use_is_a_one_line_error(tmp_path, emulator, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: the emulator cannot listen on 127.0.0.1:")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--project-listing", "off"], "--project-listing 'off': use on, 404 or 501"),
+        (["--assume", "ROLLBACK_BODY_FIELD"], "is not NAME=VALUE"),
+        (["--assume", "NO_SUCH=1"], "NAME one of APP_ENVELOPE, LOGS_PAGE_TOKEN_PARAM"),
+        (["--assume", "STATUS_UNAUTHENTICATED=200"], "give a 4xx status"),
+    ],
+)
+def test_serve_refuses_a_bad_listing_mode_or_assumption_in_one_line(tmp_path, capsys, args, message):
+    code = main(["emulator", "serve", "--data", str(tmp_path / "d"), "--port", "0", *args])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and message in err

@@ -67,8 +67,10 @@ def test_a_hostname_held_by_another_app_answers_409_on_attach_and_deploy(http, t
     assert http.get(f"/v1/projects/{PROJECT}/apps/{other}/builds").json() == {"builds": []}
 
 
-def test_managed_project_domains_are_active_at_once(http):
+def test_managed_hostnames_under_a_delegated_project_domain_are_active_at_once(http):
     app_id = create_app(http)
+    http.post(f"/v1/projects/{PROJECT}/domains", json={"domain": "example.com"})
+    http.post("/_emulator/project-domains/example.com/delegate")
     body = http.post(
         _domains(app_id), json={"domain": HOST, "dns_mode": "managed_project_domain"}
     ).json()

@@ -115,7 +115,7 @@ def test_bad_fault_requests_answer_400(http, path, body):
 def test_routes_are_listed_by_the_names_faults_use(http):
     routes = {r["name"]: r for r in http.get("/_emulator/routes").json()["routes"]}
     assert routes["deploy"]["methods"] == ["POST"]
-    assert len(routes) == 17  # 15 contract routes, /healthz and /readyz
+    assert len(routes) == 20  # 18 contract routes, /healthz and /readyz
 
 
 def test_a_fault_can_target_readiness_by_name(http):

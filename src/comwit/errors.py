@@ -142,14 +142,21 @@ class BadRequestError(ApiStatusError):
     hint = "the API refused the input"
 
 
+TOKEN_ADVICE = "check COMWIT_TOKEN, or the comwit CLI's config file"
+
+
 class UnauthorizedError(ApiStatusError):
     status = 401
-    hint = "the token was refused: check COMWIT_TOKEN, or the comwit CLI's config file"
+    hint = f"the token was refused: {TOKEN_ADVICE}"
 
 
 class ForbiddenError(ApiStatusError):
+    # Some services answer 403, not 401, for a token they do not know: say both.
     status = 403
-    hint = "the token lacks the scope for this call or is not a member of the project"
+    hint = (
+        "the token lacks the scope for this call or is not a member of the project, "
+        f"or the token itself was refused: {TOKEN_ADVICE}"
+    )
 
 
 class NotFoundError(ApiStatusError):

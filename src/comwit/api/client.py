@@ -24,6 +24,7 @@ from comwit.api.limits import DEFAULT_REQUEST_SECONDS, Deadline, Deadlines
 from comwit.api.models import (
     App,
     AppDeleteReport,
+    AppEnvelope,
     AppList,
     Build,
     BuildList,
@@ -34,7 +35,11 @@ from comwit.api.models import (
     EnvList,
     EnvPutResult,
     EnvVar,
+    LogPage,
     Project,
+    ProjectDomain,
+    ProjectDomainEnvelope,
+    ProjectDomainList,
     ProjectList,
     RollbackResult,
 )
@@ -47,7 +52,12 @@ from comwit.api.upload import (
     open_artifact,
     stream_chunks,
 )
-from comwit.errors import ApiError, UnexpectedStatusError
+from comwit.errors import (
+    ApiError,
+    ApiResponseError,
+    BadRequestError,
+    UnexpectedStatusError,
+)
 from comwit.secret import Secret
 
 DEFAULT_TIMEOUT: Final = DEFAULT_REQUEST_SECONDS
@@ -128,9 +138,18 @@ class ComwitClient:
         return decode(response, AppList).apps
 
     async def get_app(self, project: str, app_id: str) -> App:
+        """The app, whether the answer wraps it (`assumed.APP_ENVELOPE`) or not. Prefer
+        `find_app`: no public client calls this route."""
         path = _v1("projects", project, "apps", app_id)
         response = await self._call("GET", path, route="get_app")
-        return decode(response, App, envelope=assumed.APP_ENVELOPE)
+        if assumed.APP_ENVELOPE in decode_object(response):
+            return decode(response, AppEnvelope).app
+        return decode(response, App)
+
+    async def find_app(self, project: str, app_id: str) -> App | None:
+        """The app with this id, read through the list route (whose shape the official
+        client confirms); None when the project has no such app."""
+        return next((a for a in await self.list_apps(project) if a.app_id == app_id), None)
 
     async def create_app(self, project: str, name: str) -> App:
         path = _v1("projects", project, "apps")
@@ -138,15 +157,21 @@ class ComwitClient:
         return decode(response, App, envelope="app")
 
     async def delete_app(self, project: str, app_id: str) -> AppDeleteReport:
-        """Repeat the DELETE until the API reports the app completely gone."""
+        """Repeat the DELETE until the API reports the app completely gone: every
+        `assumed.APP_DELETE_INTERVAL` seconds, at most `APP_DELETE_MAX_ROUNDS` times."""
         path = _v1("projects", project, "apps", app_id)
-        for _ in range(assumed.APP_DELETE_MAX_ROUNDS):
+        for round_ in range(assumed.APP_DELETE_MAX_ROUNDS):
+            if round_:
+                await self._pacing.sleep(assumed.APP_DELETE_INTERVAL)
             report = decode(await self._call("DELETE", path, route="delete_app"), AppDeleteReport)
             if report.complete:
                 return report
+        waited = assumed.APP_DELETE_INTERVAL * (assumed.APP_DELETE_MAX_ROUNDS - 1)
+        problems = f" (it reports: {'; '.join(report.errors)})" if report.errors else ""
         raise ApiError(
             f"DELETE {path} still reports the app as partly deleted after "
-            f"{assumed.APP_DELETE_MAX_ROUNDS} rounds; run the command again later",
+            f"{assumed.APP_DELETE_MAX_ROUNDS} tries over {waited:g} s{problems}; "
+            "run the command again later",
             method="DELETE",
             path=path,
         )
@@ -185,10 +210,65 @@ class ComwitClient:
         return decode(await self._call("GET", path, route="list_builds"), BuildList).builds
 
     async def rollback(self, project: str, app_id: str, build_id: str) -> RollbackResult:
-        """Re-activate an existing build. Sent once, never retried."""
+        """Re-activate an existing build. Sent once, never retried.
+
+        No public client calls this route: its body is `assumed.ROLLBACK_BODY_FIELD`, and an
+        answer that refuses the body or cannot be read says so."""
         path = _v1("projects", project, "apps", app_id, "rollbacks")
         body = {assumed.ROLLBACK_BODY_FIELD: build_id}
-        return decode(await self._call("POST", path, route="rollback", json=body), RollbackResult)
+        try:
+            response = await self._call("POST", path, route="rollback", json=body)
+            return decode(response, RollbackResult)
+        except (BadRequestError, ApiResponseError) as exc:
+            raise _assumption_failed(exc, _ROLLBACK_ASSUMPTION) from exc
+        except UnexpectedStatusError as exc:
+            if exc.status not in (405, 415, 422):
+                raise
+            raise _assumption_failed(exc, _ROLLBACK_ASSUMPTION) from exc
+
+    # -- logs -----------------------------------------------------------------------------
+
+    async def list_logs(
+        self,
+        project: str,
+        app_id: str,
+        *,
+        tail: int | None = None,
+        since: str | None = None,
+        level: str | None = None,
+        build_id: str | None = None,
+        route: str | None = None,
+        request_id: str | None = None,
+        page_token: str | None = None,
+    ) -> LogPage:
+        """One page of the app's log, newest first (see `comwit.logs` for all of them)."""
+        path = _v1("projects", project, "apps", app_id, "logs")
+        query = {
+            "tail": None if tail is None else str(tail),
+            "since": since,
+            "level": level,
+            "build_id": build_id,
+            "route": route,
+            "request_id": request_id,
+            assumed.LOGS_PAGE_TOKEN_PARAM: page_token,
+        }
+        params = {key: value for key, value in query.items() if value}
+        return decode(await self._call("GET", path, route="list_logs", params=params), LogPage)
+
+    # -- project domains (managed DNS) ------------------------------------------------------
+
+    async def list_project_domains(self, project: str) -> tuple[ProjectDomain, ...]:
+        """The project's Comwit-managed DNS zones; 501 (FeatureDisabledError) when managed
+        DNS is not enabled."""
+        path = _v1("projects", project, "domains")
+        response = await self._call("GET", path, route="list_project_domains")
+        return decode(response, ProjectDomainList).domains
+
+    async def create_project_domain(self, project: str, domain: str) -> ProjectDomain:
+        path = _v1("projects", project, "domains")
+        body = {"domain": domain, "dns_mode": assumed.PROJECT_DOMAIN_DNS_MODE}
+        response = await self._call("POST", path, route="create_project_domain", json=body)
+        return decode(response, ProjectDomainEnvelope).domain
 
     # -- hostnames --------------------------------------------------------------------------
 
@@ -282,6 +362,23 @@ class ComwitClient:
     async def _send(self, request: httpx.Request, deadline: Deadline) -> httpx.Response:
         self._requests_sent += 1
         return await send(self._http, request, deadline=deadline)
+
+
+_ROLLBACK_ASSUMPTION: Final = (
+    f"comwit assumes the rollback route takes {{{assumed.ROLLBACK_BODY_FIELD!r}: build id}} and "
+    "answers {'app_id', 'build_id'} (ROLLBACK_BODY_FIELD in docs/api-assumptions.md); no public "
+    "client calls this route, so that assumption may be what failed"
+)
+
+
+def _assumption_failed(exc: ApiError, assumption: str) -> ApiError:
+    """`exc`, saying which assumption may have failed and how to report it."""
+    return ApiError(
+        f"{exc}. {assumption}: run `comwit doctor` to compare it with the API's published "
+        "spec, and report its output to the comwit maintainers",
+        method=exc.method,
+        path=exc.path,
+    )
 
 
 def _v1(*segments: str) -> str:

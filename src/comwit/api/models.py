@@ -50,10 +50,20 @@ class AppList(_Answer):
 
 
 class AppDeleteReport(_Answer):
-    """A flat report; the DELETE is repeated until `complete` is true."""
+    """A flat report, field for field what the official CLI reads; the DELETE is repeated
+    until `complete` is true. Only `complete` is relied on."""
 
     complete: bool
     app_id: str | None = None
+    pointer_deleted: bool = False
+    cloudfront_tenants_deleted: int = 0
+    secrets_deleted: int = 0
+    artifacts_deleted: int = 0
+    artifacts_present: int = 0
+    env_keys_deleted: int = 0
+    domains_deleted: int = 0
+    catalog_deleted: bool = False
+    errors: tuple[str, ...] = ()
 
 
 class DeployResult(_Answer):
@@ -111,6 +121,58 @@ class DomainAttachment(_Answer):
     status: str
     dns_mode: str | None = None
     dns_records: tuple[DnsRecord, ...] = ()
+
+
+class LogLine(_Answer):
+    """One line of an app's log."""
+
+    timestamp: str
+    level: str
+    message: str
+    app_id: str
+    build_id: str | None = None
+    route: str | None = None
+    request_id: str | None = None
+    trace_id: str | None = None
+    error_class: str | None = None
+    error_stack: str | None = None
+
+
+class LogPage(_Answer):
+    """Newest first; `next_page_token` while more lines match."""
+
+    logs: tuple[LogLine, ...]
+    next_page_token: str | None = None
+
+
+class Delegation(_Answer):
+    checked_at: str | None = None
+    matched: bool = False
+    observed_nameservers: tuple[str, ...] = ()
+
+
+class ProjectDomain(_Answer):
+    """A DNS zone Comwit manages for a project (`managed_project_domain` hostnames live
+    under an active one)."""
+
+    domain: str
+    status: str
+    id: str | None = None
+    project_id: str | None = None
+    dns_mode: str | None = None
+    hosted_zone_id: str | None = None
+    nameservers: tuple[str, ...] = ()
+    delegation: Delegation | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class ProjectDomainEnvelope(_Answer):
+    domain: ProjectDomain
+
+
+class ProjectDomainList(_Answer):
+    domains: tuple[ProjectDomain, ...]
 
 
 class EnvVar(_Answer):

@@ -12,6 +12,8 @@ from comwit.api import assumed
 
 Route = Literal[
     "list_projects",
+    "list_project_domains",
+    "create_project_domain",
     "list_apps",
     "get_app",
     "create_app",
@@ -19,6 +21,7 @@ Route = Literal[
     "deploy",
     "list_builds",
     "rollback",
+    "list_logs",
     "list_domains",
     "attach_domain",
     "finalize_domain",
@@ -46,6 +49,8 @@ def retry_of(route: Route) -> Retry:
     match route:
         case (
             "list_projects"
+            | "list_project_domains"
+            | "list_logs"
             | "list_apps"
             | "get_app"
             | "list_builds"
@@ -58,7 +63,13 @@ def retry_of(route: Route) -> Retry:
             return "repeat"  # reads
         case "delete_app" | "attach_domain" | "put_env" | "delete_env":
             return "repeat"  # writes the contract calls idempotent
-        case "create_app" | "rollback" | "finalize_domain" | "detach_domain":
+        case (
+            "create_app"
+            | "create_project_domain"
+            | "rollback"
+            | "finalize_domain"
+            | "detach_domain"
+        ):
             return "on_429"
         case _:
             assert_never(route)

@@ -250,8 +250,8 @@ class Handlers:
     async def _adopt(self, ctx: Prepared) -> str | None:
         """The build an upload whose answer was lost created: a new live build of the
         artifact's size (or of unknown size, when it is the only new build)."""
-        app = await self._client.get_app(self._project, self._id(ctx))
-        active = app.active_build_id
+        app = await self._client.find_app(self._project, self._id(ctx))
+        active = app.active_build_id if app else None
         if active is None or active == ctx.live_before or active in ctx.known_builds:
             return None
         builds = await self._client.list_builds(self._project, self._id(ctx))
@@ -270,8 +270,8 @@ class Handlers:
         try:
             await self._client.rollback(self._project, self._id(ctx), action.build_id)
         except ApiTransportError:
-            app = await self._client.get_app(self._project, self._id(ctx))
-            if app.active_build_id != action.build_id:
+            app = await self._client.find_app(self._project, self._id(ctx))
+            if app is None or app.active_build_id != action.build_id:
                 raise
         self._build_id = action.build_id
 

@@ -16,7 +16,13 @@ import typer
 from comwit.cli.app import FullHelpGroup, typer_app
 from comwit.cli.settings import Settings, command
 from comwit.emulator import require_extra
-from comwit.emulator.settings import DEFAULT_MAX_ARTIFACT_BYTES
+from comwit.emulator.settings import (
+    DEFAULT_MAX_ARTIFACT_BYTES,
+    LISTING_DISABLED_STATUSES,
+    Assumptions,
+    parse_assumption,
+)
+from comwit.emulator.settings import Settings as EmulatorSettings
 from comwit.emulator.store import SCOPES, Store
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
@@ -40,7 +46,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8787,
     auto_dns: Annotated[
-        bool, typer.Option("--auto-dns", help="Treat hostnames' DNS records as published.")
+        bool,
+        typer.Option(
+            "--auto-dns", help="Treat DNS records and project domain delegations as done."
+        ),
     ] = False,
     max_artifact_bytes: Annotated[
         int, typer.Option(help="Refuse larger uploads (400).", min=1)
@@ -48,6 +57,23 @@ def serve(
     project: Annotated[
         str, typer.Option(help="Project of the token printed at start.")
     ] = DEFAULT_PROJECT,
+    project_listing: Annotated[
+        str,
+        typer.Option(
+            metavar="on|404|501", help="404 or 501: GET /v1/projects answers that (not enabled)."
+        ),
+    ] = "on",
+    no_managed_dns: Annotated[
+        bool,
+        typer.Option("--no-managed-dns", help="Project domains and managed hostnames answer 501."),
+    ] = False,
+    assume: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME=VALUE",
+            help="Play an assumption of comwit.api.assumed differently (repeatable).",
+        ),
+    ] = None,
 ) -> int:
     """Serve the emulator over HTTP until Ctrl-C; print its URL and an all-scopes token.
 
@@ -56,19 +82,19 @@ def serve(
     require_extra()
     from comwit.emulator.server import is_loopback, serve_in_thread
 
+    behaviour = _settings(
+        auto_dns, max_artifact_bytes, project_listing, not no_managed_dns, assume or []
+    )
     console = settings.console
     if not is_loopback(host):
         console.warn(f"listening on {host}: this test server is reachable from the network")
     with serve_in_thread(
-        data,
-        host=host,
-        port=port,
-        auto_dns=auto_dns,
-        max_artifact_bytes=max_artifact_bytes,
-        access_log=True,
+        data, host=host, port=port, access_log=True, settings=behaviour
     ) as running:
         token = _issue(running.store, SCOPES, [project])
         console.print(f"Comwit emulator (a local test server, not Comwit Cloud) at {running.url}")
+        for name, value in behaviour.assumptions.changed().items():
+            console.warn(f"playing {name} as {value!r}, not as comwit assumes it")
         console.print(f"state in {data}; admin routes under {running.url}/_emulator/")
         console.print(f"export COMWIT_API_URL={running.url}")
         console.print(f"export COMWIT_PROJECT={project}")
@@ -92,6 +118,27 @@ def _wait_for_stop() -> None:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _settings(
+    auto_dns: bool, max_bytes: int, listing: str, managed_dns: bool, assume: list[str]
+) -> EmulatorSettings:
+    statuses = {str(s): s for s in LISTING_DISABLED_STATUSES}
+    if listing != "on" and listing not in statuses:
+        raise ComwitError(f"--project-listing {listing!r}: use on, 404 or 501")
+    assumptions = Assumptions()
+    for text in assume:
+        try:
+            assumptions = parse_assumption(text, assumptions)
+        except ValueError as exc:
+            raise ComwitError(f"--assume {exc}") from None
+    return EmulatorSettings(
+        auto_dns=auto_dns,
+        max_artifact_bytes=max_bytes,
+        project_listing=statuses.get(listing),
+        managed_dns=managed_dns,
+        assumptions=assumptions,
+    )
 
 
 @command()

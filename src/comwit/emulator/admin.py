@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from comwit.emulator import hostnames, routes, schemas
+from comwit.emulator import hostnames, project_domains, routes, schemas
 from comwit.emulator.faults import Faults, Latency, Shot
 from comwit.emulator.problems import bad_request
 from comwit.emulator.routes import StoreDep
@@ -69,6 +69,11 @@ async def issue_token(store: StoreDep, body: TokenBody) -> dict[str, str]:
 @router.post("/dns/{domain}/publish")
 async def publish_dns(store: StoreDep, domain: str) -> schemas.DomainAttached:
     return await run_in_threadpool(hostnames.publish, store, domain.lower())
+
+
+@router.post("/project-domains/{domain}/delegate")
+async def delegate_project_domain(store: StoreDep, domain: str) -> schemas.ProjectDomainEnvelope:
+    return await run_in_threadpool(project_domains.delegate, store, domain.lower())
 
 
 @router.get("/routes")

@@ -6,8 +6,11 @@ Every error, including FastAPI's own validation errors (400, not 422) and unknow
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -16,6 +19,7 @@ from comwit.emulator import admin, routes
 from comwit.emulator.faults import FaultMiddleware, Faults
 from comwit.emulator.problems import PROBLEM_MEDIA_TYPE, ApiProblem, problem_body
 from comwit.emulator.settings import Settings
+from comwit.emulator.spec import play_assumptions
 from comwit.emulator.store import Store
 
 _CODES = {404: "not_found", 405: "method_not_allowed"}
@@ -32,11 +36,12 @@ def create_app(store: Store, settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.store = store
-    app.state.settings = settings or Settings()
+    app.state.settings = settings = settings or Settings()
     app.state.faults = Faults()
     app.include_router(routes.router)
     app.include_router(admin.router)
     _install_error_handlers(app)
+    _install_spec(app, settings)
     app.add_middleware(FaultMiddleware, faults=app.state.faults, routes=routes.router.routes)
     return app
 
@@ -49,6 +54,21 @@ def problem(status: int, detail: str, code: str | None = None) -> JSONResponse:
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
     )
+
+
+def _install_spec(app: FastAPI, settings: Settings) -> None:
+    def spec() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            made = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = play_assumptions(made, settings.assumptions)
+        return app.openapi_schema
+
+    app.openapi = spec  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -1,4 +1,6 @@
-"""Apps and builds in the emulator: create, list, delete, deploy (record a build), roll back."""
+"""Apps and builds in the emulator: create, list, delete, deploy (record a build), roll back.
+
+Each change is also logged as an event of the app (see `logs`)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from comwit.api import assumed
-from comwit.emulator import hostnames, schemas
+from comwit.emulator import hostnames, logs, schemas
 from comwit.emulator.problems import bad_request, conflict, not_found
 from comwit.emulator.store import Principal, Store, new_id
 
@@ -38,6 +40,7 @@ def create_app(store: Store, who: Principal, project_id: str, name: str) -> sche
             raise conflict(f"Project {project_id} already has an app named {name}.", "app_exists")
         app = schemas.App(app_id=new_id("app"), name=name, active_build_id=None)
         db.execute("INSERT INTO apps VALUES (?, ?, ?, NULL)", (app.app_id, project_id, name))
+        logs.record(db, store, app.app_id, f"app {name} created")
     return schemas.AppCreated(app=app)
 
 
@@ -52,10 +55,13 @@ def list_apps(store: Store, who: Principal, project_id: str) -> schemas.AppList:
     return schemas.AppList(apps=[schemas.App(**dict(r)) for r in rows])
 
 
-def get_app(store: Store, who: Principal, project_id: str, app_id: str) -> dict[str, Any]:
+def get_app(
+    store: Store, who: Principal, project_id: str, app_id: str, envelope: str | None
+) -> dict[str, Any]:
+    """The app in `envelope` (`assumed.APP_ENVELOPE` unless the emulator plays it flat)."""
     with store.transaction() as db:
-        app = store.find_app(db, who, project_id, app_id)
-    return {assumed.APP_ENVELOPE: app.model_dump()}
+        app = store.find_app(db, who, project_id, app_id).model_dump()
+    return app if envelope is None else {envelope: app}
 
 
 def delete_app(
@@ -64,16 +70,18 @@ def delete_app(
     """Round one detaches the app's hostnames (incomplete); the next removes the rest."""
     with store.transaction() as db:
         store.find_app(db, who, project_id, app_id)
+        builds = [r["build_id"] for r in db.execute(_BUILD_IDS, (app_id,)).fetchall()]
         detached = db.execute("DELETE FROM domains WHERE app_id = ?", (app_id,)).rowcount
         if detached:
-            return _report(app_id, complete=False, domains=detached)
-        builds = [r["build_id"] for r in db.execute(_BUILD_IDS, (app_id,)).fetchall()]
+            logs.record(db, store, app_id, f"deleting the app: {detached} hostnames detached")
+            return _report(app_id, domains=detached, present=len(builds))
         db.execute("DELETE FROM builds WHERE app_id = ?", (app_id,))
         variables = db.execute("DELETE FROM variables WHERE app_id = ?", (app_id,)).rowcount
+        db.execute("DELETE FROM events WHERE app_id = ?", (app_id,))
         db.execute("DELETE FROM apps WHERE app_id = ?", (app_id,))
     for build_id in builds:
         store.artifact_path(build_id).unlink(missing_ok=True)
-    return _report(app_id, complete=True, builds=len(builds), variables=variables)
+    return _report(app_id, complete=True, artifacts=len(builds), variables=variables)
 
 
 def check_deploy(
@@ -106,7 +114,7 @@ def record_deploy(
         with store.transaction() as db:
             store.find_app(db, who, project_id, app_id)
             for host in options.hosts:
-                hostnames.attach_in(db, app_id, host, "external_records", publish=publish)
+                hostnames.attach_in(store, db, app_id, host, "external_records", publish=publish)
             db.execute(
                 "INSERT INTO builds (build_id, app_id, created_at, artifact_size,"
                 " deployed_at_ms, env_ref, max_concurrent_requests)"
@@ -114,7 +122,8 @@ def record_deploy(
                 (build_id, app_id, created_at, size, now_ms, options.env_ref,
                  options.max_concurrent_requests),
             )  # fmt: skip
-            _activate(db, app_id, build_id)
+            logs.record(db, store, app_id, _uploaded(build_id, size, options), build_id=build_id)
+            _activate(store, db, app_id, build_id)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -136,11 +145,18 @@ def list_builds(store: Store, who: Principal, project_id: str, app_id: str) -> s
 
 
 def rollback(
-    store: Store, who: Principal, project_id: str, app_id: str, body: dict[str, Any]
+    store: Store,
+    who: Principal,
+    project_id: str,
+    app_id: str,
+    body: dict[str, Any],
+    *,
+    field: str = assumed.ROLLBACK_BODY_FIELD,
 ) -> schemas.Rollback:
-    build_id = body.get(assumed.ROLLBACK_BODY_FIELD)
+    """Make an existing build live; `field` names the body's build id."""
+    build_id = body.get(field)
     if not isinstance(build_id, str) or not build_id:
-        raise bad_request(f"The body needs a string field {assumed.ROLLBACK_BODY_FIELD!r}.")
+        raise bad_request(f"The body needs a string field {field!r}.")
     with store.transaction() as db:
         store.find_app(db, who, project_id, app_id)
         known = db.execute(
@@ -148,24 +164,54 @@ def rollback(
         ).fetchone()
         if known is None:
             raise not_found(f"Build {build_id} does not exist for app {app_id}.", "build_not_found")
-        _activate(db, app_id, build_id)
+        _activate(store, db, app_id, build_id)
     return schemas.Rollback(app_id=app_id, build_id=build_id)
 
 
 _BUILD_IDS = "SELECT build_id FROM builds WHERE app_id = ?"
 
 
-def _activate(db: sqlite3.Connection, app_id: str, build_id: str) -> None:
+def _activate(store: Store, db: sqlite3.Connection, app_id: str, build_id: str) -> None:
+    row = db.execute("SELECT active_build_id FROM apps WHERE app_id = ?", (app_id,)).fetchone()
+    if row["active_build_id"] == build_id:
+        return
     db.execute("UPDATE apps SET active_build_id = ? WHERE app_id = ?", (build_id, app_id))
+    logs.record(db, store, app_id, f"build {build_id} activated", build_id=build_id)
+
+
+def _uploaded(build_id: str, size: int, options: DeployOptions) -> str:
+    extra = "".join(
+        f", {name} {value}"
+        for name, value in (
+            ("env_ref", options.env_ref),
+            ("max_concurrent_requests", options.max_concurrent_requests),
+        )
+        if value is not None
+    )
+    return f"build {build_id} uploaded ({size} bytes{extra})"
 
 
 def _report(
-    app_id: str, *, complete: bool, domains: int = 0, builds: int = 0, variables: int = 0
+    app_id: str,
+    *,
+    complete: bool = False,
+    domains: int = 0,
+    present: int = 0,
+    artifacts: int = 0,
+    variables: int = 0,
 ) -> schemas.AppDeleteReport:
+    """The official CLI's report; the emulator has no CDN tenants or secrets of its own, so
+    hostnames count as tenants and secrets stay 0 (secret values are not enabled)."""
     return schemas.AppDeleteReport(
         app_id=app_id,
         complete=complete,
-        domains_detached=domains,
-        builds_deleted=builds,
-        variables_deleted=variables,
+        pointer_deleted=complete,
+        cloudfront_tenants_deleted=domains,
+        secrets_deleted=0,
+        artifacts_deleted=artifacts,
+        artifacts_present=present,
+        env_keys_deleted=variables,
+        domains_deleted=domains,
+        catalog_deleted=complete,
+        errors=[],
     )

@@ -3,7 +3,8 @@
 A hostname belongs to one app at a time across all projects. With `external_records` it
 stays `pending_dns` until its records are published (admin call or `--auto-dns`) and then
 finalized; with `managed_project_domain` the emulator writes the records itself and the
-hostname is active at once.
+hostname is active at once, provided it is under an active project domain of the app's
+project (see `project_domains`). Every change is logged as an event of the app.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sqlite3
 from typing import Final
 
 from comwit.api import assumed
-from comwit.emulator import schemas
+from comwit.emulator import logs, project_domains, schemas
 from comwit.emulator.problems import ApiProblem, bad_request, not_found
 from comwit.emulator.store import Principal, Store
 
@@ -49,31 +50,44 @@ def attach(
     body: schemas.AttachDomainBody,
     *,
     publish: bool,
+    managed_dns: bool,
 ) -> schemas.DomainAttached:
     domain = normalize_hostname(body.domain)
+    managed = body.dns_mode == "managed_project_domain"
     with store.transaction() as db:
         store.find_app(db, who, project_id, app_id)
-        return attach_in(db, app_id, domain, body.dns_mode, publish=publish)
+        if managed and not _attached_to(db, app_id, domain):
+            project_domains.require_enabled(managed_dns)
+            project_domains.check_covered(db, project_id, domain)
+        return attach_in(store, db, app_id, domain, body.dns_mode, publish=publish)
 
 
 def attach_in(
-    db: sqlite3.Connection, app_id: str, domain: str, dns_mode: str, *, publish: bool
+    store: Store,
+    db: sqlite3.Connection,
+    app_id: str,
+    domain: str,
+    dns_mode: str,
+    *,
+    publish: bool,
 ) -> schemas.DomainAttached:
     """Attach inside an open transaction; attaching again to the same app changes nothing."""
     check_free(db, app_id, domain)
-    if db.execute("SELECT 1 FROM domains WHERE domain = ?", (domain,)).fetchone() is None:
+    if not _attached_to(db, app_id, domain):
         managed = dns_mode == "managed_project_domain"
+        status = assumed.DOMAIN_ACTIVE if managed else assumed.DOMAIN_PENDING
         db.execute(
             "INSERT INTO domains VALUES (?, ?, ?, ?, ?, ?)",
             (
                 domain,
                 app_id,
-                assumed.DOMAIN_ACTIVE if managed else assumed.DOMAIN_PENDING,
+                status,
                 dns_mode,
                 secrets.token_hex(16),
                 int(managed or publish),
             ),
         )
+        logs.record(db, store, app_id, f"hostname {domain} attached ({dns_mode}): {status}")
     return _attached(db, domain)
 
 
@@ -100,9 +114,11 @@ def finalize(
                 f"The DNS records of {domain} are not published yet; publish them, then finalize.",
                 "dns_not_published",
             )
-        db.execute(
-            "UPDATE domains SET status = ? WHERE domain = ?", (assumed.DOMAIN_ACTIVE, domain)
-        )
+        if row["status"] != assumed.DOMAIN_ACTIVE:
+            db.execute(
+                "UPDATE domains SET status = ? WHERE domain = ?", (assumed.DOMAIN_ACTIVE, domain)
+            )
+            logs.record(db, store, app_id, f"hostname {domain} finalized: active")
         return schemas.DomainEnvelope(domain=_domain(db, domain))
 
 
@@ -113,6 +129,7 @@ def detach(
         store.find_app(db, who, project_id, app_id)
         _owned(db, app_id, domain)
         db.execute("DELETE FROM domains WHERE domain = ?", (domain,))
+        logs.record(db, store, app_id, f"hostname {domain} detached")
     return schemas.Domain(domain=domain, app_id=app_id, status=assumed.DOMAIN_DETACHED)
 
 
@@ -123,6 +140,11 @@ def publish(store: Store, domain: str) -> schemas.DomainAttached:
             raise not_found(f"Hostname {domain} is not attached to any app.", "domain_not_found")
         db.execute("UPDATE domains SET published = 1 WHERE domain = ?", (domain,))
         return _attached(db, domain)
+
+
+def _attached_to(db: sqlite3.Connection, app_id: str, domain: str) -> bool:
+    row = db.execute("SELECT app_id FROM domains WHERE domain = ?", (domain,)).fetchone()
+    return row is not None and row["app_id"] == app_id
 
 
 def _owned(db: sqlite3.Connection, app_id: str, domain: str) -> sqlite3.Row:

@@ -17,6 +17,15 @@ class _Answer(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class Problem(_Answer):
+    """Every error's body (`application/problem+json`)."""
+
+    title: str
+    status: int
+    detail: str
+    code: str | None = None
+
+
 class Project(_Answer):
     project_id: str
     name: str
@@ -55,13 +64,20 @@ class AppList(_Answer):
 
 
 class AppDeleteReport(_Answer):
-    """Flat: the caller repeats the DELETE until `complete` is true."""
+    """Flat, the fields the official CLI prints: the caller repeats the DELETE until
+    `complete` is true. Counts are of what this round removed."""
 
     app_id: str
     complete: bool
-    domains_detached: int
-    builds_deleted: int
-    variables_deleted: int
+    pointer_deleted: bool
+    cloudfront_tenants_deleted: int
+    secrets_deleted: int
+    artifacts_deleted: int
+    artifacts_present: int
+    env_keys_deleted: int
+    domains_deleted: int
+    catalog_deleted: bool
+    errors: list[str]
 
 
 class Deployment(_Answer):
@@ -133,6 +149,61 @@ class VariableSet(_Answer):
 class VariableDeleted(_Answer):
     key: str
     deleted: bool
+
+
+class LogLine(_Answer):
+    """One of the app's own events; optional fields are left out when unset."""
+
+    timestamp: str
+    level: str
+    message: str
+    app_id: str
+    build_id: str | None = None
+    route: str | None = None
+    request_id: str | None = None
+    trace_id: str | None = None
+    error_class: str | None = None
+    error_stack: str | None = None
+
+
+class LogPage(_Answer):
+    logs: list[LogLine]
+    next_page_token: str | None = None
+
+
+class Delegation(_Answer):
+    checked_at: str
+    matched: bool
+    observed_nameservers: list[str]
+
+
+class ProjectDomain(_Answer):
+    """A DNS zone Comwit manages for a project; `managed_project_domain` hostnames live
+    under one whose delegation is in place."""
+
+    id: str
+    project_id: str
+    domain: str
+    dns_mode: str
+    status: str
+    hosted_zone_id: str
+    nameservers: list[str]
+    delegation: Delegation
+    created_at: str
+    updated_at: str
+
+
+class ProjectDomainEnvelope(_Answer):
+    domain: ProjectDomain
+
+
+class ProjectDomainList(_Answer):
+    domains: list[ProjectDomain]
+
+
+class CreateProjectDomainBody(BaseModel):
+    domain: StrictStr
+    dns_mode: Literal["route53_delegated"] = "route53_delegated"
 
 
 class CreateAppBody(BaseModel):

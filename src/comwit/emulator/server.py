@@ -55,13 +55,16 @@ def serve_in_thread(
     auto_dns: bool = False,
     max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES,
     access_log: bool = False,
+    settings: Settings | None = None,
 ) -> Iterator[RunningEmulator]:
-    """Run the emulator on `host:port` (0: a free port) until the block exits."""
+    """Run the emulator on `host:port` (0: a free port) until the block exits; `settings`,
+    when given, replaces `auto_dns` and `max_artifact_bytes`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         store = Store(data_dir)
         stack.callback(store.close)
-        app = create_app(store, Settings(auto_dns=auto_dns, max_artifact_bytes=max_artifact_bytes))
+        chosen = settings or Settings(auto_dns=auto_dns, max_artifact_bytes=max_artifact_bytes)
+        app = create_app(store, chosen)
         sock = _bind(host, port)
         stack.callback(sock.close)
         _quiet_expected_drops()

@@ -23,7 +23,7 @@ from comwit.emulator.problems import forbidden, not_found
 
 SCOPES: Final = ("project:read", "app:read", "app:deploy", "app:write")
 PROJECT_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
-_SCHEMA_VERSION: Final = 1
+_SCHEMA_VERSION: Final = 2
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS tokens (
     token_sha256 TEXT PRIMARY KEY, user_id TEXT NOT NULL, scopes TEXT NOT NULL);
@@ -42,6 +42,14 @@ CREATE TABLE IF NOT EXISTS domains (
     dns_mode TEXT NOT NULL, verification TEXT NOT NULL, published INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS variables (
     app_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (app_id, key));
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, app_id TEXT NOT NULL, at_ms INTEGER NOT NULL,
+    level TEXT NOT NULL, message TEXT NOT NULL, build_id TEXT);
+CREATE INDEX IF NOT EXISTS events_by_app ON events (app_id, seq);
+CREATE TABLE IF NOT EXISTS project_domains (
+    domain TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, project_id TEXT NOT NULL,
+    hosted_zone_id TEXT NOT NULL, delegated INTEGER NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 """
 
 

@@ -1,11 +1,13 @@
-"""App environment variables in the emulator: list, upsert, delete; secret values are refused."""
+"""App environment variables in the emulator: list, upsert, delete; secret values are refused.
+
+Changes are logged as events of the app, by key only: a value never reaches the logs."""
 
 from __future__ import annotations
 
 import re
 from typing import Final
 
-from comwit.emulator import schemas
+from comwit.emulator import logs, schemas
 from comwit.emulator.problems import bad_request, not_found
 from comwit.emulator.store import Principal, Store
 
@@ -41,11 +43,16 @@ def put(
             raise bad_request(
                 "Secret values are not enabled; set secret to false.", "secret_disabled"
             )
+        old = db.execute(
+            "SELECT value FROM variables WHERE app_id = ? AND key = ?", (app_id, key)
+        ).fetchone()
         db.execute(
             "INSERT INTO variables VALUES (?, ?, ?)"
             " ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value",
             (app_id, key, body.value),
         )
+        if old is None or old["value"] != body.value:
+            logs.record(db, store, app_id, f"env var {key} set")
     return schemas.VariableSet(key=key, secret=False)
 
 
@@ -58,6 +65,7 @@ def delete(
         gone = db.execute("DELETE FROM variables WHERE app_id = ? AND key = ?", (app_id, key))
         if gone.rowcount == 0:
             raise not_found(f"Variable {key} is not set on app {app_id}.", "variable_not_found")
+        logs.record(db, store, app_id, f"env var {key} deleted")
     return schemas.VariableDeleted(key=key, deleted=True)
 
 

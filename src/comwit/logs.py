@@ -1,0 +1,128 @@
+"""An app's log: every page of it, oldest line first, and following it as it grows.
+
+The API answers newest first, a page at a time (`next_page_token`); this reads pages until
+the API says there are no more or `tail` lines are in, then turns them around. Following
+polls every `FOLLOW_INTERVAL` seconds (the official CLI's cadence) for lines since the
+newest one shown, never showing one twice, until its time is up or it is interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Final
+
+from comwit.api.client import ComwitClient
+from comwit.api.models import LogLine
+
+FOLLOW_INTERVAL: Final = 2.0
+DEFAULT_TAIL: Final = 100
+# More pages than any honest listing needs: a server that keeps answering a token is cut off.
+MAX_PAGES: Final = 1000
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """What to read: the route's filters, as the official CLI names them."""
+
+    tail: int = DEFAULT_TAIL
+    since: str | None = None
+    level: str | None = None
+    build_id: str | None = None
+    route: str | None = None
+    request_id: str | None = None
+
+
+async def read_logs(
+    client: ComwitClient, project: str, app_id: str, query: LogQuery
+) -> list[LogLine]:
+    """Up to `query.tail` lines matching `query`, oldest first, across every page."""
+    lines: list[LogLine] = []
+    token: str | None = None
+    seen_tokens: set[str] = set()
+    for _ in range(MAX_PAGES):
+        page = await client.list_logs(
+            project,
+            app_id,
+            tail=query.tail,
+            since=query.since,
+            level=query.level,
+            build_id=query.build_id,
+            route=query.route,
+            request_id=query.request_id,
+            page_token=token,
+        )
+        lines += page.logs
+        token = page.next_page_token
+        if not token or token in seen_tokens or len(lines) >= query.tail or not page.logs:
+            break
+        seen_tokens.add(token)
+    return lines[: query.tail][::-1]
+
+
+Emit = Callable[[LogLine], None]
+
+
+async def follow_logs(
+    client: ComwitClient,
+    project: str,
+    app_id: str,
+    query: LogQuery,
+    emit: Emit,
+    *,
+    seconds: float,
+    sleep: Callable[[float], Awaitable[None]],
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Emit the last lines, then new ones as they come, for `seconds`; the number emitted."""
+    shown = 0
+    newest = _Newest()
+    for line in await read_logs(client, project, app_id, query):
+        newest.add(line)
+        emit(line)
+        shown += 1
+    deadline = clock() + seconds
+    while clock() + FOLLOW_INTERVAL <= deadline:
+        await sleep(FOLLOW_INTERVAL)
+        since = newest.timestamp or query.since
+        for line in await read_logs(client, project, app_id, replace(query, since=since)):
+            if newest.add(line):
+                emit(line)
+                shown += 1
+    return shown
+
+
+class _Newest:
+    """The newest timestamp shown, and the lines at it: a poll `since` that time answers them
+    again (the bound is inclusive), so they are the only ones that can repeat."""
+
+    def __init__(self) -> None:
+        self.timestamp: str | None = None
+        self._at: set[tuple[str | None, ...]] = set()
+
+    def add(self, line: LogLine) -> bool:
+        """Remember `line`; False when it was shown already."""
+        key = _identity(line)
+        if line.timestamp == self.timestamp:
+            if key in self._at:
+                return False
+            self._at.add(key)
+            return True
+        if self.timestamp is not None and line.timestamp < self.timestamp:
+            return False
+        self.timestamp, self._at = line.timestamp, {key}
+        return True
+
+
+def _identity(line: LogLine) -> tuple[str | None, ...]:
+    # The official CLI's logIdentity: the fields that tell two lines apart.
+    return (
+        line.timestamp,
+        line.level,
+        line.build_id,
+        line.route,
+        line.request_id,
+        line.message,
+        line.error_class,
+    )

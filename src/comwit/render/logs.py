@@ -1,0 +1,34 @@
+"""Render an app's log lines: one line of text each, or one JSON object each (JSON Lines,
+as the official CLI's `--json` prints them), so a followed log can be piped line by line."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Final
+
+from comwit.api.models import LogLine
+
+# Text from the API reaches a terminal: control characters are shown, never obeyed.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def log_text(line: LogLine) -> str:
+    """`TIMESTAMP LEVEL BUILD MESSAGE`, then `route=`/`request_id=` when the line has them."""
+    parts = [line.timestamp, f"{line.level:<5}", line.build_id or "-", line.message]
+    parts += [f"{k}={v}" for k, v in (("route", line.route), ("request_id", line.request_id)) if v]
+    if line.error_class:
+        parts.append(f"error={line.error_class}")
+    text = "  ".join(_visible(part) for part in parts)
+    if line.error_stack:
+        text += "\n" + "\n".join(f"    {_visible(row)}" for row in line.error_stack.splitlines())
+    return text
+
+
+def log_json(line: LogLine) -> str:
+    """The line as the API gave it (fields it left out stay out), keys sorted."""
+    return json.dumps(line.model_dump(exclude_none=True), sort_keys=True, ensure_ascii=False)
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

@@ -1,0 +1,113 @@
+"""An app's log: every page read, oldest first; following it shows each new line once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from comwit.api.client import ComwitClient
+from comwit.emulator.app import create_app
+from comwit.emulator.settings import Settings
+from comwit.emulator.store import SCOPES, Store
+from comwit.logs import FOLLOW_INTERVAL, LogQuery, follow_logs, read_logs
+from comwit.render.logs import log_json, log_text
+from comwit.secret import Secret
+
+from tests.emulator_support import PROJECT
+
+
+@pytest.fixture
+def store(tmp_path):
+    opened = Store(tmp_path / "emulator")
+    yield opened
+    opened.close()
+
+
+def _run(store, scenario, page_size=3):
+    """`scenario(client, app_id)` against the emulator in this process (no sockets)."""
+    app = create_app(store, Settings(logs_page_size=page_size))
+    token = Secret(store.issue_token(SCOPES, [PROJECT]))
+
+    async def go():
+        transport = httpx.ASGITransport(app=app)
+        async with ComwitClient("http://emulator.test", token, transport=transport) as client:
+            created = await client.create_app(PROJECT, "web")
+            return await scenario(client, created.app_id)
+
+    return asyncio.run(go())
+
+
+async def _set(client, app_id, *keys):
+    for key in keys:
+        await client.put_env(PROJECT, app_id, key, "v")
+
+
+def test_read_logs_follows_every_page_and_returns_them_oldest_first(store):
+    async def scenario(client, app_id):
+        await _set(client, app_id, "A", "B", "C", "D", "E", "F", "G")
+        return await read_logs(client, PROJECT, app_id, LogQuery())
+
+    lines = _run(store, scenario)
+    assert [line.message for line in lines] == ["app web created"] + [
+        f"env var {key} set" for key in "ABCDEFG"
+    ]
+
+
+def test_read_logs_stops_at_tail(store):
+    async def scenario(client, app_id):
+        await _set(client, app_id, "A", "B", "C", "D", "E")
+        return await read_logs(client, PROJECT, app_id, LogQuery(tail=4))
+
+    assert [line.message for line in _run(store, scenario)] == [
+        f"env var {key} set" for key in "BCDE"
+    ]
+
+
+def test_follow_shows_the_tail_then_each_new_line_once_until_its_time_is_up(store):
+    shown: list[str] = []
+    now = [0.0]
+
+    async def scenario(client, app_id):
+        polls = iter([("X",), (), ("Y", "Z")])
+
+        async def sleep(seconds):
+            assert seconds == FOLLOW_INTERVAL
+            now[0] += seconds
+            await _set(client, app_id, *next(polls, ()))
+
+        return await follow_logs(
+            client,
+            PROJECT,
+            app_id,
+            LogQuery(),
+            lambda line: shown.append(line.message),
+            seconds=3 * FOLLOW_INTERVAL,
+            sleep=sleep,
+            clock=lambda: now[0],
+        )
+
+    count = _run(store, scenario)
+    assert shown == ["app web created", "env var X set", "env var Y set", "env var Z set"]
+    assert count == 4 and now[0] == 3 * FOLLOW_INTERVAL
+
+
+def test_log_lines_render_as_text_and_json_with_control_characters_shown(store):
+    async def scenario(client, app_id):
+        page = await client.list_logs(PROJECT, app_id)
+        return page.logs[0]
+
+    line = _run(store, scenario)
+    text = log_text(line)
+    assert text.endswith("  info   -  app web created")
+    assert log_json(line) == (
+        f'{{"app_id": "{line.app_id}", "level": "info", "message": "app web created", '
+        f'"timestamp": "{line.timestamp}"}}'
+    )
+    rude = line.model_copy(update={"message": "a\x1b[2Jb\nc", "error_stack": "x\ny"})
+    assert log_text(rude).splitlines() == [
+        f"{line.timestamp}  info   -  a\\x1b[2Jb\\nc",
+        "    x",
+        "    y",
+    ]
