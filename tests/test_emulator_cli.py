@@ -163,7 +163,9 @@ def test_serve_on_a_port_in_use_is_a_one_line_error(tmp_path, emulator, capsys):
         (["--assume", "STATUS_UNAUTHENTICATED=200"], "give a 4xx status"),
     ],
 )
-def test_serve_refuses_a_bad_listing_mode_or_assumption_in_one_line(tmp_path, capsys, args, message):
+def test_serve_refuses_a_bad_listing_mode_or_assumption_in_one_line(
+    tmp_path, capsys, args, message
+):
     code = main(["emulator", "serve", "--data", str(tmp_path / "d"), "--port", "0", *args])
     err = capsys.readouterr().err
     assert code == 1
