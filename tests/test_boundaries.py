@@ -21,6 +21,7 @@ PURE_PLAN = (
     "comwit.plan.ledger",
     "comwit.plan.rollback",
     "comwit.plan.recording",
+    "comwit.plan.managed",
 )
 
 # What the pure core must not reach, even through another module: HTTP, the filesystem

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from comwit.api.client import ComwitClient
+from comwit.api.projects import project_zones
 from comwit.artifact.digest import Survey, finish, survey
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import TreeDigest
@@ -27,6 +28,7 @@ from comwit.observe import DEFAULT_CONCURRENCY, observe
 from comwit.plan.actions import Deploy, Plan
 from comwit.plan.desired import desired_state, select_apps
 from comwit.plan.diff import Policy, diff
+from comwit.plan.managed import check_managed_hosts, managed_hosts
 from comwit.plan.state import DesiredState, ObservedApp, ObservedState
 from comwit.store.ledger import AppEnvStore, LedgerStore, LocalStore
 from comwit.store.pending import PendingAwareStore, PendingLedgers
@@ -99,12 +101,16 @@ async def make_plan(
     )
     desired = replace(desired, not_selected=tuple(n for n in loaded.apps if n not in names))
     plan = diff(desired, observation.state, policy=request.policy, trees=known)
+    warnings = [w for tree in trees.values() for w in tree.warnings]
+    if managed_hosts(plan):
+        zones, unchecked = await project_zones(client, request.project)
+        plan = plan if zones is None else check_managed_hosts(plan, zones)
+        warnings += [unchecked] if unchecked else []
     deploying = {a.app for p in plan.apps for a in p.actions if isinstance(a, Deploy)}
     for app, result in list(packed.items()):
         if app not in deploying:  # unchanged after all, or an existing build matches
             result.path.unlink(missing_ok=True)
             del packed[app]
-    warnings = [w for tree in trees.values() for w in tree.warnings]
     return Planned(
         plan=plan,
         desired=desired,

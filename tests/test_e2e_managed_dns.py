@@ -1,0 +1,90 @@
+"""End to end: `dns = "managed"` hostnames are checked at plan time against the project's
+domains, and a service with managed DNS disabled (501) is explained before apply starts."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from comwit.emulator.server import serve_in_thread
+from comwit.emulator.settings import Settings
+from comwit.emulator.store import SCOPES
+
+from tests.e2e_support import PROJECT, World, actions
+
+MANIFEST = f"""\
+version = 1
+project = "{PROJECT}"
+[apps.web]
+build_dir = "web"
+hosts = [{{ name = "www.example.com", dns = "managed" }}]
+[apps.api]
+build_dir = "api"
+"""
+
+
+def _world(root, running):
+    made = World(root, running.url, running.issue_token(SCOPES, [PROJECT]), {})
+    made.manifest(MANIFEST)
+    made.write("web/index.html", "<h1>v1</h1>")
+    made.write("api/server.js", "serve()")
+    return made
+
+
+@pytest.fixture
+def managed_world(tmp_path):
+    root = tmp_path / "repo"
+    root.mkdir()
+    with serve_in_thread(tmp_path / "data", settings=Settings(auto_dns=True)) as running:
+        yield _world(root, running)
+
+
+def _add_zone(world, domain):
+    answer = httpx.post(
+        f"{world.url}/v1/projects/{PROJECT}/domains",
+        json={"domain": domain},
+        headers={"Authorization": f"Bearer {world.token}"},
+        timeout=10,
+    )
+    answer.raise_for_status()
+
+
+def test_a_managed_hostname_under_no_project_domain_is_a_plan_error_and_apply_skips_it(
+    managed_world,
+):
+    planned = managed_world.comwit("plan")
+    assert planned.code == 1
+    assert (
+        'x web: hostname www.example.com has dns = "managed", but it is under no domain that '
+        "Comwit manages for project proj (its project domains: none)" in planned.out
+    )
+    applied = managed_world.comwit("apply", "--yes")
+    assert applied.code == 1
+    assert managed_world.builds("api") and managed_world.api("apps")["apps"][0]["name"] == "api"
+
+
+def test_under_an_active_project_domain_it_plans_and_applies_active(managed_world):
+    _add_zone(managed_world, "example.com")
+    applied = managed_world.comwit("apply", "--yes")
+    assert applied.code == 0, applied.out + applied.err
+    domains = managed_world.api(f"apps/{managed_world.app('web')['app_id']}/domains")
+    assert domains["domains"][0]["status"] == "active"
+    assert actions(managed_world.plan_json()) == []
+
+
+def test_managed_dns_disabled_is_explained_with_its_501_at_plan_time(tmp_path):
+    root = tmp_path / "repo"
+    root.mkdir()
+    settings = Settings(auto_dns=True, managed_dns=False)
+    with serve_in_thread(tmp_path / "data", settings=settings) as running:
+        world = _world(root, running)
+        planned = world.comwit("plan")
+        stats = world.stats()
+    assert planned.code == 1
+    assert (
+        'hostname www.example.com has dns = "managed", but managed DNS is not enabled on this '
+        "service (GET /v1/projects/proj/domains answered 501: Managed DNS (project domains) is "
+        "not enabled on this service;" in planned.out
+    )
+    assert 'use dns = "external" and publish the DNS records comwit prints' in planned.out
+    assert stats["mutating"] == 0
