@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 _COMWIT_ENV = (
@@ -32,7 +34,10 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     for name in _COMWIT_ENV:
         monkeypatch.delenv(name, raising=False)
-    return home
+    yield home
+    # A CLI run routes comwit's log records to its console; that console's streams (capsys,
+    # a harness's buffers) close with the test, so the next test must not inherit it.
+    logging.getLogger("comwit").handlers.clear()
 
 
 # -- the local emulator of the Comwit API, over loopback HTTP ---------------------------

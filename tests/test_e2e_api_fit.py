@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from comwit.emulator.server import serve_in_thread
+from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.settings import Assumptions, Settings
 from comwit.emulator.store import SCOPES
 
@@ -20,8 +20,9 @@ def flat_world(tmp_path):
     root = tmp_path / "repo"
     root.mkdir()
     settings = Settings(auto_dns=True, assumptions=Assumptions(app_envelope=None))
-    with serve_in_thread(tmp_path / "emulator-data", settings=settings) as running:
-        made = World(root, running.url, running.issue_token(SCOPES, [PROJECT]), {})
+    with InProcessEmulator(tmp_path / "emulator-data", settings=settings) as emulator:
+        token = emulator.issue_token(SCOPES, [PROJECT])
+        made = World(root, emulator.url, token, {}, transport=emulator.transport)
         made.manifest(MANIFEST)
         made.write("web/index.html", "<h1>v1</h1>")
         made.write("api/server.js", "serve()")

@@ -141,11 +141,8 @@ def test_import_of_an_applied_project_with_excludes_protect_and_managed_dns_plan
     world.write("web/app.js.map", "{}")
     world.write("web/drafts/next.html", "soon")
     # Managed hostnames live under a project domain Comwit manages (delegated at once here).
-    zone = httpx.post(
-        f"{world.url}/v1/projects/{PROJECT}/domains",
-        json={"domain": "example.com"},
-        headers={"Authorization": f"Bearer {world.token}"},
-        timeout=10,
+    zone = world.request(
+        "POST", f"/v1/projects/{PROJECT}/domains", json={"domain": "example.com"}, token=world.token
     )
     assert zone.json()["domain"]["status"] == "active"
     assert world.comwit("apply", "--yes").code == 0

@@ -3,10 +3,9 @@ domains, and a service with managed DNS disabled (501) is explained before apply
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from comwit.emulator.server import serve_in_thread
+from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.settings import Settings
 from comwit.emulator.store import SCOPES
 
@@ -23,8 +22,9 @@ build_dir = "api"
 """
 
 
-def _world(root, running):
-    made = World(root, running.url, running.issue_token(SCOPES, [PROJECT]), {})
+def _world(root, emulator):
+    token = emulator.issue_token(SCOPES, [PROJECT])
+    made = World(root, emulator.url, token, {}, transport=emulator.transport)
     made.manifest(MANIFEST)
     made.write("web/index.html", "<h1>v1</h1>")
     made.write("api/server.js", "serve()")
@@ -35,16 +35,13 @@ def _world(root, running):
 def managed_world(tmp_path):
     root = tmp_path / "repo"
     root.mkdir()
-    with serve_in_thread(tmp_path / "data", settings=Settings(auto_dns=True)) as running:
-        yield _world(root, running)
+    with InProcessEmulator(tmp_path / "data", settings=Settings(auto_dns=True)) as emulator:
+        yield _world(root, emulator)
 
 
 def _add_zone(world, domain):
-    answer = httpx.post(
-        f"{world.url}/v1/projects/{PROJECT}/domains",
-        json={"domain": domain},
-        headers={"Authorization": f"Bearer {world.token}"},
-        timeout=10,
+    answer = world.request(
+        "POST", f"/v1/projects/{PROJECT}/domains", json={"domain": domain}, token=world.token
     )
     answer.raise_for_status()
 
@@ -76,8 +73,8 @@ def test_managed_dns_disabled_is_explained_with_its_501_at_plan_time(tmp_path):
     root = tmp_path / "repo"
     root.mkdir()
     settings = Settings(auto_dns=True, managed_dns=False)
-    with serve_in_thread(tmp_path / "data", settings=settings) as running:
-        world = _world(root, running)
+    with InProcessEmulator(tmp_path / "data", settings=settings) as emulator:
+        world = _world(root, emulator)
         planned = world.comwit("plan")
         stats = world.stats()
     assert planned.code == 1

@@ -76,12 +76,14 @@ class InProcessEmulator:
         *,
         auto_dns: bool = False,
         max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES,
+        settings: Settings | None = None,
     ) -> None:
+        """`settings`, when given, replaces `auto_dns` and `max_artifact_bytes`."""
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
         self.store = Store(data_dir)
-        settings = Settings(auto_dns=auto_dns, max_artifact_bytes=max_artifact_bytes)
-        self.app: FastAPI = create_app(self.store, settings)
+        chosen = settings or Settings(auto_dns=auto_dns, max_artifact_bytes=max_artifact_bytes)
+        self.app: FastAPI = create_app(self.store, chosen)
         self.transport = EmulatorTransport(self.app)
         self.url = BASE_URL
 
