@@ -326,6 +326,8 @@ def test_a_deploy_answered_429_is_not_resent(api, time_, tmp_path):
 
 ROUTE_RETRIES = [
     ("list_projects", "repeat"),
+    ("list_project_domains", "repeat"),
+    ("list_logs", "repeat"),
     ("list_apps", "repeat"),
     ("get_app", "repeat"),
     ("list_builds", "repeat"),
@@ -339,6 +341,7 @@ ROUTE_RETRIES = [
     ("put_env", "repeat"),
     ("delete_env", "repeat"),
     ("create_app", "on_429"),
+    ("create_project_domain", "on_429"),
     ("deploy", "never"),
     ("rollback", "on_429"),
     ("finalize_domain", "on_429"),
