@@ -11,6 +11,7 @@ from pathlib import Path
 
 from comwit.artifact.walk import walk
 from comwit.errors import ArtifactError, ManifestError, Problem
+from comwit.manifest.find import repository_root
 from comwit.manifest.interpolate import Interpolated, MissingVariableError, interpolate
 from comwit.manifest.load import LoadedManifest
 from comwit.manifest.overlay import origin_of
@@ -25,10 +26,11 @@ def build_dir_problems(
     for name, app in loaded.apps.items():
         if app.build_dir is None or (names is not None and name not in names):
             continue
-        if walk_trees:
-            message = _build_dir_problem(app.build_dir) or _walk_problem(app.build_dir, app.exclude)
-        else:
-            message = _build_dir_problem(app.build_dir)
+        message = _build_dir_problem(app.build_dir)
+        if message is None and not app.allow_outside_repo:
+            message = _outside_problem(app.build_dir, repository_root(loaded.root))
+        if message is None and walk_trees:
+            message = _walk_problem(app.build_dir, app.exclude)
         if message:
             problems.append(build_dir_problem(loaded, name, message))
     return problems
@@ -59,6 +61,20 @@ def _walk_problem(build_dir: Path, exclude: Sequence[str]) -> str | None:
     except ArtifactError as exc:
         return str(exc)
     return None
+
+
+def _outside_problem(build_dir: Path, top: Path) -> str | None:
+    """A build dir that resolves (symlinks followed) outside the repository: a one-line
+    change in a pull request could otherwise publish any directory of the CI machine."""
+    real = build_dir.resolve()
+    if real.is_relative_to(top):
+        return None
+    shown = str(build_dir) if real == build_dir else f"{build_dir} (it resolves to {real})"
+    return (
+        f"build directory {shown} is outside the repository {top}, and a change to this "
+        "line could then publish any directory of this machine; build into the repository, "
+        "or set allow_outside_repo = true for this app"
+    )
 
 
 def resolve_env(

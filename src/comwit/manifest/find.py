@@ -29,6 +29,16 @@ def find_manifest(start: Path) -> Path:
     raise ManifestError([Problem(DEFAULT_FILE, None, None, "", message)])
 
 
+def repository_root(start: Path) -> Path:
+    """The top of the git repository `start` is in (the nearest directory holding `.git`),
+    else `start` itself: what a manifest's build dirs must stay inside."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if _exists(directory / ".git"):
+            return directory
+    return start
+
+
 def _exists(path: Path) -> bool:
     try:
         return path.exists()

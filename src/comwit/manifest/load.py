@@ -52,6 +52,7 @@ class AppConfig:
     exclude: tuple[str, ...] = ()
     protect: bool = False
     env: Mapping[str, str] | None = None
+    allow_outside_repo: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,6 +314,7 @@ def _app_config(name: str, spec: AppSpec, defaults: AppSettings, root: Path) -> 
         max_concurrent_requests=pick("max_concurrent_requests"),
         exclude=(*exclude, own) if own else exclude,
         protect=bool(pick("protect")),
+        allow_outside_repo=bool(spec.allow_outside_repo),
         env=dict(sorted(env.items())) if env is not None else None,
     )
 

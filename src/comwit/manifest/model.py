@@ -116,6 +116,11 @@ class AppOverlay(AppSettings):
         None, description="The built directory to deploy, relative to the manifest."
     )
     build: NonEmpty | None = Field(None, description="An existing build id to pin (a rollback).")
+    allow_outside_repo: bool | None = Field(
+        None,
+        description="Let build_dir lie outside the repository (its git root, else the "
+        "manifest's directory); refused otherwise.",
+    )
     hosts: list[HostEntry] | None = Field(
         None, description="Hostnames: strings, or tables { name, dns }."
     )
