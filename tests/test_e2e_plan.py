@@ -218,6 +218,10 @@ def test_an_overlay_of_another_project_inheriting_hostnames_warns_and_its_409_na
         "warning: comwit.toml:5:1: apps.web.hosts: environment 'staging' (project proj-staging) "
         "inherits these hostnames (www.example.com)"
     )
+    in_actions = world.comwit("validate", env={"GITHUB_ACTIONS": "true"})
+    assert "::warning file=comwit.toml,line=5,col=1::apps.web.hosts: environment 'staging'" in (
+        in_actions.err
+    )
     assert world.comwit("apply", "--yes").code == 0
     world.token = world.admin(
         "POST",

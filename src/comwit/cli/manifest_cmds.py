@@ -40,8 +40,14 @@ def validate(
             check_machine(each, settings.environ, walk_trees=True, missing=missing)
         except ManifestError as exc:
             problems.extend(exc.problems)
-    for warning in sorted(set(warnings), key=_order):
+    shown = sorted(set(warnings), key=_order)
+    for warning in shown:
         settings.console.warn(str(warning))
+    if shown:
+        from comwit.ci.environment import detect
+        from comwit.ci.publish import annotate
+
+        annotate(detect(settings.environ), shown, "warning", settings.console.err)
     if problems:
         raise ManifestError(sorted(set(problems), key=_order))
     settings.console.print(_summary(display_name(manifest), loaded))
