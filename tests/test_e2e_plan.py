@@ -233,6 +233,7 @@ def test_an_overlay_of_another_project_inheriting_hostnames_warns_and_its_409_na
     )["token"]
     staging = world.comwit("apply", "--yes", "--env", "staging")
     assert staging.code == 1
+    assert "warning: comwit.toml:5:1: apps.web.hosts: environment 'staging'" in staging.err
     assert (
         "hostname www.example.com is attached to app 'web' of project proj (409); a hostname "
         "belongs to one app at a time: remove it from apps.web.hosts"

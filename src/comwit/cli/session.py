@@ -10,8 +10,9 @@ from pathlib import Path
 from comwit.api.connect import Connection, open_client
 from comwit.api.credentials import LOCAL, load_default_project
 from comwit.cli.settings import Settings
-from comwit.errors import ComwitError
+from comwit.errors import ComwitError, ManifestError
 from comwit.manifest import LoadedManifest, load_manifest
+from comwit.manifest.checks import inherited_hosts
 from comwit.observe import DEFAULT_CONCURRENCY, Observation, observe
 from comwit.plan.diff import Policy
 from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
@@ -42,7 +43,20 @@ def load_target(settings: Settings) -> Target:
         raise ComwitError(
             "no project: set `project` in the manifest, pass --project, or set COMWIT_PROJECT"
         )
+    if settings.env:
+        _warn_inherited_hosts(settings, loaded)
     return Target(loaded, chosen)
+
+
+def _warn_inherited_hosts(settings: Settings, loaded: LoadedManifest) -> None:
+    """An environment of another project that inherits the top level's hostnames: its
+    attach would fail with a 409 while the other project holds them (validate says so too)."""
+    try:
+        top = load_manifest(settings.manifest)
+    except ManifestError:  # the top level alone is not a whole manifest: nothing to compare
+        return
+    for warning in inherited_hosts(top, loaded):
+        settings.console.warn(str(warning))
 
 
 @asynccontextmanager
