@@ -159,18 +159,20 @@ def _entries(root: str, path: str, prefix: str) -> Iterator[tuple[os.DirEntry[st
 
 def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> Node | None:
     try:
-        st = entry.stat(follow_symlinks=False)
+        # A directory needs no lstat: the kind comes with the directory listing (d_type).
+        is_dir = entry.is_dir(follow_symlinks=False)
+        st = None if is_dir else entry.stat(follow_symlinks=False)
     except OSError as exc:
         raise ArtifactError(
             f"cannot read {rel} in {root}: {_reason(exc)}", path=entry.path
         ) from exc
-    mode = st.st_mode
-    if excluder.excludes(rel, entry.name, is_dir=stat.S_ISDIR(mode)):
+    if excluder.excludes(rel, entry.name, is_dir=is_dir):
         return None
     if not entry.name.isascii():
         _check_utf8(root, rel, rel)
-    if stat.S_ISDIR(mode):
+    if st is None:
         return Node(rel, "dir", 0, False, "")
+    mode = st.st_mode
     if stat.S_ISREG(mode):
         if st.st_size > MAX_FILE_SIZE:
             raise ArtifactError(
