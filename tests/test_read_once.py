@@ -240,3 +240,19 @@ def test_an_apply_of_an_unchanged_tree_reads_and_packs_nothing(project):
         planned = project.plan(pack=True)
     assert opened == Counter()
     assert planned.packed == {}
+
+
+def test_an_archive_packed_while_planning_is_dropped_when_an_existing_build_matches(project):
+    original = (project.build / "d2" / "f2.bin").read_bytes()
+    project.apply()
+    project.age()
+    (project.build / "d2" / "f2.bin").write_bytes(b"changed")
+    project.apply()
+    project.age()
+    (project.build / "d2" / "f2.bin").write_bytes(original)  # a revert: v1 is a build already
+    with opened_under(project.build) as opened:
+        planned = project.plan(pack=True)
+    assert opened == Counter(dict.fromkeys(project.sizes, 1))  # packed: an upload was likely
+    assert type(planned.plan.apps[0].actions[0]).__name__ == "Activate"
+    assert planned.packed == {}
+    assert list((project.root.parent / "work").iterdir()) == []
