@@ -17,6 +17,7 @@ import httpx
 
 from comwit.api.client import ComwitClient
 from comwit.api.credentials import LOCAL, load_token, resolve_api_url, resolve_timeout
+from comwit.api.limits import DEPLOY_ANSWER_SECONDS, Deadlines
 from comwit.errors import ComwitError, CredentialsError
 from comwit.secret import Secret
 
@@ -46,6 +47,7 @@ async def open_client(
     embedded emulator, which is served in this process on a port of its own."""
     url = resolve_api_url(api_url, environ)
     seconds = resolve_timeout(timeout, environ)
+    deadlines = deadlines_for(seconds, explicit=timeout is not None or _has_timeout(environ))
     async with AsyncExitStack() as stack:
         notice = None
         if url == LOCAL:
@@ -55,9 +57,20 @@ async def open_client(
             transport = None
         else:
             token = load_token(environ)
-        client = ComwitClient(url, token, timeout=seconds, transport=transport)
+        client = ComwitClient(url, token, timeout=seconds, transport=transport, deadlines=deadlines)
         await stack.enter_async_context(client)
         yield Connection(client=client, base_url=url, local=notice is not None, notice=notice)
+
+
+def deadlines_for(seconds: float, *, explicit: bool) -> Deadlines:
+    """Each request's total time, and a deploy's answer's: 10 minutes, like the official CLI,
+    unless the user set a timeout, which then rules that wait too."""
+    answer = seconds if explicit else DEPLOY_ANSWER_SECONDS
+    return Deadlines(request=seconds, deploy_answer=answer)
+
+
+def _has_timeout(environ: Mapping[str, str]) -> bool:
+    return bool(environ.get("COMWIT_TIMEOUT", "").strip())
 
 
 class _Emulator(Protocol):

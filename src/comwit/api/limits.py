@@ -13,6 +13,10 @@ from typing import Final
 DEFAULT_REQUEST_SECONDS: Final = 30.0
 # The slowest uplink an upload is given time for: 512 KiB/s (about 4 Mbit/s).
 MIN_UPLOAD_RATE: Final = 512 * 1024
+# How long a deploy's answer may take once its body is sent, as the official CLI waits
+# (v0.1.9: `transport.ResponseHeaderTimeout = 10 * time.Minute`); COMWIT_TIMEOUT or
+# --timeout, when set, replaces it.
+DEPLOY_ANSWER_SECONDS: Final = 600.0
 # No answer of the Comwit API comes near this (a list of 10,000 builds is about 1 MiB).
 MAX_ANSWER_BYTES: Final = 16 * 1024 * 1024
 

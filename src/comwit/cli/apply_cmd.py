@@ -30,6 +30,7 @@ from comwit.cli.settings import (
     CONCURRENCY,
     FORMAT,
     TARGET,
+    TIMEOUT,
     VERBOSITY,
     OutputFormat,
     Settings,
@@ -48,7 +49,7 @@ from comwit.store.pending import PendingAwareStore
 from comwit.store.saved import SavedPlan, read_plan
 
 
-@command(TARGET, APPS, FORMAT, CONCURRENCY, VERBOSITY)
+@command(TARGET, APPS, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
 def apply(
     settings: Settings,
     planfile: Annotated[

@@ -64,6 +64,16 @@ COMMANDS = (
         "List APP's builds, newest first: the live one, size, and what the ledger knows of each.",
     ),
     Command(
+        "logs",
+        "comwit.cli.logs_cmd:logs",
+        "Show APP's log, oldest line first; --follow keeps showing new lines for a while.",
+    ),
+    Command(
+        "doctor",
+        "comwit.cli.doctor_cmd:doctor",
+        "Check that the API in use offers what comwit relies on (read-only, a few seconds).",
+    ),
+    Command(
         "import",
         "comwit.cli.import_cmd:import_",
         "Write a comwit.toml for the project's existing apps (hostnames, env vars).",

@@ -60,7 +60,7 @@ def serve(
     project_listing: Annotated[
         str,
         typer.Option(
-            metavar="on|404|501", help="404 or 501: GET /v1/projects answers that (not enabled)."
+            metavar="<on|404|501>", help="404 or 501: GET /v1/projects answers that (not enabled)."
         ),
     ] = "on",
     no_managed_dns: Annotated[
@@ -70,8 +70,8 @@ def serve(
     assume: Annotated[
         list[str] | None,
         typer.Option(
-            metavar="NAME=VALUE",
-            help="Play an assumption of comwit.api.assumed differently (repeatable).",
+            metavar="ASSUMPTION",
+            help="NAME=VALUE: play an assumption of comwit.api.assumed differently (repeatable).",
         ),
     ] = None,
 ) -> int:

@@ -12,11 +12,11 @@ from comwit.apply.execute import Inputs
 from comwit.apply.result import ApplyResult
 from comwit.cli.apply_cmd import confirm, execute_plan, show_applied_plan, show_result
 from comwit.cli.session import Target, connect, load_target, observe_one, require_app
-from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, Settings, command
+from comwit.cli.settings import FORMAT, TARGET, TIMEOUT, VERBOSITY, Settings, command
 from comwit.plan.rollback import PREVIOUS, rollback_plan
 
 
-@command(TARGET, FORMAT, VERBOSITY)
+@command(TARGET, FORMAT, VERBOSITY, TIMEOUT)
 def rollback(
     settings: Settings,
     app: Annotated[str, typer.Argument(help="The app, as named in the manifest.")],

@@ -67,6 +67,7 @@ async def connect(settings: Settings, target: Target) -> AsyncIterator[Connectio
         environ=settings.environ,
         local_data_dir=target.emulator_dir,
         project=target.project,
+        timeout=settings.timeout,
         transport=settings.transport,
     ) as connection:
         if connection.notice:

@@ -64,6 +64,7 @@ class Settings:
     env: str | None = None
     project: str | None = None
     api_url: str | None = None
+    timeout: float | None = None  # None: COMWIT_TIMEOUT, else the defaults
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     concurrency: int | None = None  # None: the planner's default
@@ -153,6 +154,24 @@ def _api(*, manifest: bool = True) -> list[inspect.Parameter]:
                 typer.Option(
                     "--api-url",
                     help="API base URL (or COMWIT_API_URL); 'local' uses the embedded emulator.",
+                ),
+            ],
+            None,
+        ),
+    ]
+
+
+def _timeout() -> list[inspect.Parameter]:
+    return [
+        _option(
+            "timeout",
+            Annotated[
+                float | None,
+                typer.Option(
+                    "--timeout",
+                    metavar="SECONDS",
+                    help="Wait this long for each answer (or COMWIT_TIMEOUT) [default: 30; "
+                    "a deploy's answer: 600].",
                 ),
             ],
             None,
@@ -261,6 +280,7 @@ CONCURRENCY = SharedOption(_concurrency)  # --concurrency
 FORMAT = SharedOption(_format)  # --format text|json
 PLAN_FORMAT = SharedOption(_plan_format)  # --format text|markdown|json
 VERBOSITY = SharedOption(_verbosity)  # --quiet, --verbose
+TIMEOUT = SharedOption(_timeout)  # --timeout (else COMWIT_TIMEOUT)
 
 Body = Callable[..., int]
 
@@ -309,6 +329,7 @@ def parse(given: Mapping[str, Any], edges: Edges | None) -> Settings:
         env=given.get("env"),
         project=given.get("project"),
         api_url=given.get("api_url"),
+        timeout=given.get("timeout"),
         include=tuple(given.get("app") or ()),
         exclude=tuple(given.get("exclude_app") or ()),
         concurrency=given.get("concurrency"),

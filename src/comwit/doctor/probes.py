@@ -120,7 +120,7 @@ def _listing(answer: object, project: str | None) -> Finding:
     check = "scope project:read (GET /v1/projects)"
     if isinstance(answer, tuple):
         names = {p.project_id for p in answer} | {p.name for p in answer}
-        seen = f"lists {len(answer)} projects"
+        seen = f"lists {_count(len(answer), 'project')}"
         if project is not None and project not in names:
             seen += f", not {project}"
         return ok(check, seen)
@@ -140,7 +140,7 @@ def _listing(answer: object, project: str | None) -> Finding:
 def _project(apps: object, project: str) -> Finding:
     check = f"project {project} (GET /v1/projects/{project}/apps, scope app:read)"
     if isinstance(apps, tuple):
-        return ok(check, f"{len(apps)} apps")
+        return ok(check, _count(len(apps), "app"))
     if isinstance(apps, NotFoundError):
         return differs(check, "it does not exist (404): check the project id")
     if isinstance(apps, ForbiddenError):
@@ -178,7 +178,7 @@ async def _managed_dns(client: ComwitClient, project: str, needed: bool) -> Find
 
 def _zones(domains: tuple[ProjectDomain, ...]) -> str:
     active = sum(1 for d in domains if d.status == assumed.PROJECT_DOMAIN_ACTIVE)
-    return f"{len(domains)} project domains, {active} active"
+    return f"{_count(len(domains), 'project domain')}, {active} active"
 
 
 async def _outcome(call: Callable[[], Awaitable[T]]) -> T | ApiError:
@@ -193,3 +193,7 @@ def _short(answer: object) -> str:
     if isinstance(answer, ApiStatusError):
         return f"{answer.status}: {answer.detail or answer.title or 'no detail'}"
     return str(answer)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

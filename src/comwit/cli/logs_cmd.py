@@ -1,0 +1,89 @@
+"""`comwit logs APP`: the app's log, oldest line first; `--follow` keeps showing new lines."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from comwit.cli.session import Target, connect, load_target, require_app
+from comwit.cli.settings import FORMAT, TARGET, OutputFormat, Settings, command
+from comwit.errors import ComwitError
+from comwit.exit_codes import EXIT_OK
+from comwit.logs import DEFAULT_TAIL, LogQuery, follow_logs, read_logs
+from comwit.render.logs import log_json, log_text
+
+DEFAULT_FOLLOW_SECONDS = 600
+
+
+@command(TARGET, FORMAT)
+def logs(
+    settings: Settings,
+    app: Annotated[str, typer.Argument(help="The app, as named in the manifest.")],
+    tail: Annotated[
+        int,
+        typer.Option(metavar="N", min=1, max=10_000, help="At most this many lines, the newest."),
+    ] = DEFAULT_TAIL,
+    since: Annotated[
+        str | None,
+        typer.Option(metavar="TIME", help="Only lines since: RFC 3339, or a duration like 30m."),
+    ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(metavar="LEVEL", help="Only this level and above: debug, info, warn, error."),
+    ] = None,
+    build: Annotated[
+        str | None, typer.Option(metavar="ID", help="Only lines of this build id.")
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep showing new lines (every 2 s) until Ctrl-C.")
+    ] = False,
+    follow_for: Annotated[
+        int,
+        typer.Option(
+            "--for", metavar="SECONDS", min=1, help="With --follow: stop after this long."
+        ),
+    ] = DEFAULT_FOLLOW_SECONDS,
+) -> int:
+    """Show APP's log, oldest line first; --follow keeps showing new lines for a while."""
+    target = load_target(settings)
+    require_app(target, app)
+    query = LogQuery(tail=tail, since=since, level=level, build_id=build)
+    if not follow:
+        asyncio.run(_show(settings, target, app, query, None))
+        return EXIT_OK
+    try:
+        asyncio.run(_show(settings, target, app, query, follow_for))
+    except KeyboardInterrupt:  # the usual way to stop following: not an error
+        settings.console.info("stopped following")
+        return EXIT_OK
+    settings.console.info(f"stopped following after {follow_for} s (--for)")
+    return EXIT_OK
+
+
+async def _show(
+    settings: Settings, target: Target, app: str, query: LogQuery, follow_for: int | None
+) -> None:
+    render = log_json if settings.output_format == OutputFormat.json else log_text
+    async with connect(settings, target) as connection:
+        client = connection.client
+        found = next((a for a in await client.list_apps(target.project) if a.name == app), None)
+        if found is None:
+            raise ComwitError(
+                f"app {app!r} does not exist in project {target.project} yet; "
+                "`comwit apply` creates it"
+            )
+        if follow_for is None:
+            for line in await read_logs(client, target.project, found.app_id, query):
+                settings.console.print(render(line))
+            return
+        await follow_logs(
+            client,
+            target.project,
+            found.app_id,
+            query,
+            lambda line: settings.console.print(render(line)),
+            seconds=follow_for,
+            sleep=asyncio.sleep,
+        )

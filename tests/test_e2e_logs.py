@@ -1,0 +1,93 @@
+"""End to end: `comwit logs APP` shows the app's deploy and activation events, oldest first,
+as text or JSON Lines, following `next_page_token` to the end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from comwit.emulator.inprocess import InProcessEmulator
+from comwit.emulator.settings import Settings
+from comwit.emulator.store import SCOPES
+
+from tests.e2e_support import MANIFEST, PROJECT, World
+
+LOGS = "GET /v1/projects/{project_id}/apps/{app_id}/logs"
+
+
+def test_logs_show_the_deploy_and_its_activation_oldest_first(world):
+    assert world.comwit("apply", "--yes").code == 0
+    build = world.app("web")["active_build_id"]
+    shown = world.comwit("logs", "web")
+    assert shown.code == 0, shown.err
+    messages = [line.split("  ", 3)[3] for line in shown.out.splitlines()]
+    assert messages[0] == "app web created"
+    uploaded = next(i for i, m in enumerate(messages) if m.startswith(f"build {build} uploaded"))
+    assert messages[uploaded + 1] == f"build {build} activated"
+    assert "env var LEVEL set" in messages
+    assert "hostname www.example.com finalized: active" in messages
+    assert all(f"  {build}  " in line for line in shown.out.splitlines()[uploaded:])
+
+
+def test_logs_as_json_lines_carry_the_build_id(world):
+    assert world.comwit("apply", "--yes").code == 0
+    build = world.app("api")["active_build_id"]
+    shown = world.comwit("logs", "api", "--format", "json")
+    lines = [json.loads(line) for line in shown.out.splitlines()]
+    assert shown.code == 0
+    activated = next(line for line in lines if line["message"] == f"build {build} activated")
+    assert {"timestamp", "level", "message", "app_id", "build_id"} <= set(activated)
+    assert activated["build_id"] == build and lines[0]["app_id"] == world.app("api")["app_id"]
+
+
+def test_logs_filter_by_build_and_bound_by_tail(world):
+    assert world.comwit("apply", "--yes").code == 0
+    first = world.app("api")["active_build_id"]
+    world.write("api/server.js", "serve(2)")
+    assert world.comwit("apply", "--yes").code == 0
+    of_first = world.comwit("logs", "api", "--build", first, "--format", "json")
+    assert {json.loads(line)["build_id"] for line in of_first.out.splitlines()} == {first}
+    last = world.comwit("logs", "api", "--tail", "2")
+    assert len(last.out.splitlines()) == 2  # the activation, then the ledger's env var
+    assert f"{world.app('api')['active_build_id']} activated" in last.out
+
+
+@pytest.fixture
+def small_pages(tmp_path):
+    root = tmp_path / "repo"
+    root.mkdir()
+    settings = Settings(auto_dns=True, logs_page_size=2)
+    with InProcessEmulator(tmp_path / "emulator-data", settings=settings) as emulator:
+        token = emulator.issue_token(SCOPES, [PROJECT])
+        made = World(root, emulator.url, token, {}, transport=emulator.transport)
+        made.manifest(MANIFEST)
+        made.write("web/index.html", "<h1>v1</h1>")
+        made.write("api/server.js", "serve()")
+        yield made
+
+
+def test_logs_follow_next_page_token_until_the_end(small_pages):
+    assert small_pages.comwit("apply", "--yes").code == 0
+    small_pages.reset_stats()
+    shown = small_pages.comwit("logs", "web", "--format", "json")
+    lines = [json.loads(line) for line in shown.out.splitlines()]
+    assert lines[0]["message"] == "app web created" and len(lines) >= 6
+    assert small_pages.stats()["requests"][LOGS] == (len(lines) + 1) // 2
+
+
+def test_follow_shows_the_tail_and_stops_when_its_time_is_up(world):
+    assert world.comwit("apply", "--yes", "--app", "api").code == 0
+    shown = world.comwit("logs", "api", "--follow", "--for", "1")
+    assert shown.code == 0
+    assert shown.out.splitlines()[0].endswith("app api created")
+    assert "stopped following after 1 s (--for)" in shown.err
+
+
+def test_logs_of_an_app_not_in_the_manifest_or_not_created_are_one_line_errors(world):
+    unknown = world.comwit("logs", "nope")
+    assert (unknown.code, unknown.err.count("\n")) == (1, 1)
+    assert "app 'nope' is not in the manifest (apps: api, web)" in unknown.err
+    missing = world.comwit("logs", "web")
+    assert missing.code == 1
+    assert "app 'web' does not exist in project proj yet; `comwit apply` creates it" in missing.err
