@@ -185,7 +185,9 @@ def test_apply_outputs_failed_apps_and_urls(world, github, job, comwit):
     assert result.code == 0, result.err
     outputs = parse_outputs(job.outputs.read_text())
     assert json.loads(outputs["failed-apps"]) == []
-    assert isinstance(json.loads(outputs["urls"]), dict)
+    urls = json.loads(outputs["urls"])
+    assert sorted(urls) == ["api", "web"]
+    assert all(url.startswith("https://") and url in result.out for url in urls.values())
     assert outputs["done"] == "2"
     assert "### comwit apply for `proj`" in job.summary.read_text()
 
@@ -256,3 +258,16 @@ def test_json_plan_stays_one_document_on_stdout_in_a_ci_job(github, job, comwit)
     assert result.code == 0, result.err
     assert result.json()["has_changes"] is True
     assert "Posted the plan comment" in result.err
+
+
+def test_validate_warnings_are_annotations_too(world, job, comwit):
+    world.manifest(
+        'version = 1\nproject = "proj"\n[apps.web]\nbuild_dir = "web"\n'
+        '[apps.web.env]\nDB = "${DATABASE_URL}"\n'
+    )
+    result = comwit("validate", "--allow-missing-vars", env=job.github("http://127.0.0.1:9"))
+    assert result.code == 0, result.err
+    warnings = [line for line in result.err.splitlines() if line.startswith("::warning ")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("::warning file=comwit.toml,line=6,col=")
+    assert "DATABASE_URL" in warnings[0]

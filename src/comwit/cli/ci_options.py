@@ -104,7 +104,7 @@ def after_apply(
 
 
 def live_urls(result: ApplyResult | None) -> Mapping[str, str]:
-    return {o.app: o.url for o in result.outcomes if o.url} if result else {}
+    return result.urls if result else {}
 
 
 def _marker_path(manifest: Path, workspace: Path | None) -> str:
