@@ -271,3 +271,13 @@ def test_validate_warnings_are_annotations_too(world, job, comwit):
     assert len(warnings) == 1
     assert warnings[0].startswith("::warning file=comwit.toml,line=6,col=")
     assert "DATABASE_URL" in warnings[0]
+
+
+def test_plan_warnings_about_the_manifest_are_annotations_too(world, job, comwit):
+    world.manifest(
+        (world.root / "comwit.toml").read_text() + '[environments.other]\nproject = "proj-other"\n'
+    )
+    result = comwit("plan", "--env", "other", env=job.github("http://127.0.0.1:9"))
+    warnings = [line for line in result.err.splitlines() if line.startswith("::warning ")]
+    assert warnings and warnings[0].startswith("::warning file=comwit.toml,line=")
+    assert "www.example.com" in warnings[0]

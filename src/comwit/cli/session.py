@@ -9,6 +9,7 @@ from pathlib import Path
 
 from comwit.api.connect import Connection, open_client
 from comwit.api.credentials import LOCAL, load_default_project
+from comwit.cli.ci_options import annotate_problems
 from comwit.cli.settings import Settings
 from comwit.errors import ComwitError, ManifestError
 from comwit.manifest import LoadedManifest, load_manifest
@@ -55,8 +56,10 @@ def _warn_inherited_hosts(settings: Settings, loaded: LoadedManifest) -> None:
         top = load_manifest(settings.manifest)
     except ManifestError:  # the top level alone is not a whole manifest: nothing to compare
         return
-    for warning in inherited_hosts(top, loaded):
+    warnings = inherited_hosts(top, loaded)
+    for warning in warnings:
         settings.console.warn(str(warning))
+    annotate_problems(settings, warnings, "warning")
 
 
 @asynccontextmanager
