@@ -223,13 +223,9 @@ def test_an_overlay_of_another_project_inheriting_hostnames_warns_and_its_409_na
         in_actions.err
     )
     assert world.comwit("apply", "--yes").code == 0
+    scopes = ["project:read", "app:read", "app:deploy", "app:write"]
     world.token = world.admin(
-        "POST",
-        "tokens",
-        {
-            "scopes": ["project:read", "app:read", "app:deploy", "app:write"],
-            "projects": [PROJECT, "proj-staging"],
-        },
+        "POST", "tokens", {"scopes": scopes, "projects": [PROJECT, "proj-staging"]}
     )["token"]
     staging = world.comwit("apply", "--yes", "--env", "staging")
     assert staging.code == 1
@@ -238,3 +234,12 @@ def test_an_overlay_of_another_project_inheriting_hostnames_warns_and_its_409_na
         "hostname www.example.com is attached to app 'web' of project proj (409); a hostname "
         "belongs to one app at a time: remove it from apps.web.hosts"
     ) in staging.out
+    world.token = world.admin("POST", "tokens", {"scopes": scopes, "projects": ["proj-staging"]})[
+        "token"
+    ]
+    unseen = world.comwit("apply", "--yes", "--env", "staging")
+    assert unseen.code == 1
+    assert (
+        "attaching hostname www.example.com conflicts with existing state (409: Hostname "
+        "www.example.com is already attached to another app.); no app this token can see holds it"
+    ) in unseen.out

@@ -10,10 +10,12 @@ import asyncio
 from dataclasses import dataclass
 
 from comwit.api.client import ComwitClient
+from comwit.api.models import Domain
 from comwit.errors import ApiError
 
 MAX_PROJECTS = 10
 MAX_APPS = 200  # per project
+IN_FLIGHT = 8  # requests at once
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,22 @@ async def find_holder(client: ComwitClient, project: str, host: str) -> Holder |
 
 
 async def _search(client: ComwitClient, project: str, host: str) -> Holder | None:
+    limit = asyncio.Semaphore(IN_FLIGHT)
+
+    async def domains_of(app_id: str) -> tuple[Domain, ...]:
+        async with limit:
+            return await client.list_domains(project, app_id)
+
     try:
         apps = (await client.list_apps(project))[:MAX_APPS]
-        domains = await asyncio.gather(*(client.list_domains(project, a.app_id) for a in apps))
     except ApiError:
         return None
-    for app, held in zip(apps, domains, strict=True):
-        if any(domain.domain == host for domain in held):
+    # Every read finishes (none is left running); an app that cannot be read is skipped.
+    answers = await asyncio.gather(*(domains_of(a.app_id) for a in apps), return_exceptions=True)
+    for app, held in zip(apps, answers, strict=True):
+        if isinstance(held, BaseException) and not isinstance(held, ApiError):
+            raise held
+        if not isinstance(held, BaseException) and any(d.domain == host for d in held):
             return Holder(project, app.name)
     return None
 
