@@ -124,3 +124,13 @@ def test_a_spec_without_error_statuses_leaves_them_unknown(spec):
     states = {f.check: f.state for f in findings if f.check.startswith("spec: status")}
     assert set(states.values()) == {"unknown"}
     assert not failed(findings)
+
+
+def test_every_assumption_is_listed_in_the_docs_with_its_evidence():
+    from pathlib import Path
+
+    from comwit.api import assumed
+
+    docs = (Path(__file__).parent.parent / "docs" / "api-assumptions.md").read_text()
+    names = [n for n in vars(assumed) if n.isupper() and n != "TYPE_CHECKING"]
+    assert names and [name for name in names if f"`{name}`" not in docs] == []

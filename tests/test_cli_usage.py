@@ -11,7 +11,7 @@ from comwit.cli import main
 from comwit.cli.commands import COMMANDS
 
 PYTHON_TYPES = re.compile(r"<(list\[|int|str|path|float|bool|dict)|range>|\[str\]")
-SUBCOMMANDS = {"emulator": ["serve", "token"]}
+SUBCOMMANDS = {"emulator": ["serve", "token", "domain"]}
 COMMAND_LINES = [
     [entry.name, *([sub] if sub else [])]
     for entry in COMMANDS

@@ -30,12 +30,14 @@ def test_logs_show_the_deploy_and_its_activation_oldest_first(world):
     assert all(f"  {build}  " in line for line in shown.out.splitlines()[uploaded:])
 
 
-def test_logs_as_json_lines_carry_the_build_id(world):
+def test_logs_as_json_are_one_document_whose_lines_carry_the_build_id(world):
     assert world.comwit("apply", "--yes").code == 0
     build = world.app("api")["active_build_id"]
     shown = world.comwit("logs", "api", "--format", "json")
-    lines = [json.loads(line) for line in shown.out.splitlines()]
+    document = json.loads(shown.out)
     assert shown.code == 0
+    assert (document["project"], document["app"]) == (PROJECT, "api")
+    lines = document["logs"]
     activated = next(line for line in lines if line["message"] == f"build {build} activated")
     assert {"timestamp", "level", "message", "app_id", "build_id"} <= set(activated)
     assert activated["build_id"] == build and lines[0]["app_id"] == world.app("api")["app_id"]
@@ -47,7 +49,7 @@ def test_logs_filter_by_build_and_bound_by_tail(world):
     world.write("api/server.js", "serve(2)")
     assert world.comwit("apply", "--yes").code == 0
     of_first = world.comwit("logs", "api", "--build", first, "--format", "json")
-    assert {json.loads(line)["build_id"] for line in of_first.out.splitlines()} == {first}
+    assert {line["build_id"] for line in json.loads(of_first.out)["logs"]} == {first}
     last = world.comwit("logs", "api", "--tail", "2")
     assert len(last.out.splitlines()) == 2  # the activation, then the ledger's env var
     assert f"{world.app('api')['active_build_id']} activated" in last.out
@@ -71,7 +73,7 @@ def test_logs_follow_next_page_token_until_the_end(small_pages):
     assert small_pages.comwit("apply", "--yes").code == 0
     small_pages.reset_stats()
     shown = small_pages.comwit("logs", "web", "--format", "json")
-    lines = [json.loads(line) for line in shown.out.splitlines()]
+    lines = json.loads(shown.out)["logs"]
     assert lines[0]["message"] == "app web created" and len(lines) >= 6
     assert small_pages.stats()["requests"][LOGS] == (len(lines) + 1) // 2
 
@@ -82,6 +84,9 @@ def test_follow_shows_the_tail_and_stops_when_its_time_is_up(world):
     assert shown.code == 0
     assert shown.out.splitlines()[0].endswith("app api created")
     assert "stopped following after 1 s (--for)" in shown.err
+    as_json = world.comwit("logs", "api", "--follow", "--for", "1", "--format", "json")
+    lines = [json.loads(line) for line in as_json.out.splitlines()]  # JSON Lines
+    assert lines[0]["message"] == "app api created"
 
 
 def test_logs_of_an_app_not_in_the_manifest_or_not_created_are_one_line_errors(world):

@@ -19,6 +19,8 @@ JSON_RUNS = {
     "rollback": ("rollback", "api", "--yes", "--format", "json"),
     "status": ("status", "--format", "json"),
     "builds": ("builds", "web", "--format", "json"),
+    "logs": ("logs", "web", "--format", "json"),
+    "doctor": ("doctor", "--format", "json"),
 }
 
 

@@ -170,3 +170,23 @@ def test_serve_refuses_a_bad_listing_mode_or_assumption_in_one_line(
     err = capsys.readouterr().err
     assert code == 1
     assert err.count("\n") == 1 and message in err
+
+
+def test_domain_gives_a_project_a_delegated_zone_that_managed_hostnames_can_use(tmp_path, capsys):
+    data = tmp_path / "d"
+    assert (
+        main(["emulator", "domain", "Example.COM", "--data", str(data), "--project", "demo"]) == 0
+    )
+    assert capsys.readouterr().out == "example.com: active (project demo)\n"
+    again = main(["emulator", "domain", "example.com", "--data", str(data), "--project", "other"])
+    err = capsys.readouterr().err
+    assert again == 1 and err.count("\n") == 1
+    assert "Domain example.com belongs to another project." in err
+    with serve_in_thread(data) as running:
+        token = running.issue_token(["app:read"], ["demo"])
+        listed = httpx.get(
+            f"{running.url}/v1/projects/demo/domains",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()
+    assert [(d["domain"], d["status"]) for d in listed["domains"]] == [("example.com", "active")]

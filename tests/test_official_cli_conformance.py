@@ -254,3 +254,29 @@ def test_managed_dns_disabled_answers_501_for_project_domains_and_managed_hostna
         (501, "managed_dns_disabled")
     ] * 3
     assert external.status_code == 200
+
+
+# -- /v1/projects/{p}/apps/{a}/domains (app hostnames) -----------------------------------
+
+APP_DOMAIN_VIEW = {"domain", "app_id", "status"}
+
+
+def test_app_hostname_routes_answer_the_official_clis_shapes(http):
+    """type appAddDomainResponse struct { Domain string `json:"domain"`; AppID string
+    `json:"app_id"`; Status string `json:"status"`; DNSMode string `json:"dns_mode"`;
+    DNSRecords []appDNSRecord `json:"dns_records"` }; type appDNSRecord struct { RecordType
+    string `json:"record_type"`; Name string `json:"name"`; Value string `json:"value"` };
+    type appDomainResponse struct { Domain appDomainView `json:"domain"` };
+    type appDeleteDomainResponse struct { Domain, AppID, Status }"""
+    app_id = _app(http)
+    domains = f"/v1/projects/{PROJECT}/apps/{app_id}/domains"
+    added = http.post(domains, json={"domain": "a.example.com", "dns_mode": "external_records"})
+    assert set(added.json()) == APP_DOMAIN_VIEW | {"dns_mode", "dns_records"}
+    assert all(set(r) == {"record_type", "name", "value"} for r in added.json()["dns_records"])
+    assert http.post(f"{domains}/a.example.com/finalize", json={}).status_code == 409
+    http.post("/_emulator/dns/a.example.com/publish")
+    finalized = http.post(f"{domains}/a.example.com/finalize", json={}).json()
+    assert set(finalized) == {"domain"} and set(finalized["domain"]) == APP_DOMAIN_VIEW
+    listed = http.get(domains).json()
+    assert set(listed) == {"domains"} and set(listed["domains"][0]) == APP_DOMAIN_VIEW
+    assert set(http.delete(f"{domains}/a.example.com").json()) == APP_DOMAIN_VIEW

@@ -13,7 +13,7 @@ from comwit.api.connect import open_client
 from comwit.api.credentials import LOCAL, load_default_project, load_token, resolve_api_url
 from comwit.api.limits import Deadlines
 from comwit.api.retry import NO_RETRY
-from comwit.cli.settings import FORMAT, TARGET, OutputFormat, Settings, command
+from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, OutputFormat, Settings, command
 from comwit.doctor.findings import Finding, failed
 from comwit.doctor.probes import Target, diagnose
 from comwit.errors import CredentialsError, ManifestError
@@ -25,7 +25,7 @@ from comwit.secret import Secret
 REQUEST_SECONDS: Final = 5.0
 
 
-@command(TARGET, FORMAT)
+@command(TARGET, FORMAT, VERBOSITY)
 def doctor(settings: Settings) -> int:
     """Check that the API in use offers what comwit relies on (read-only, a few seconds)."""
     loaded = _manifest(settings)

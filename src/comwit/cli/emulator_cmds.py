@@ -161,6 +161,32 @@ def token(
     return EXIT_OK
 
 
+@command()
+def domain(
+    settings: Settings,
+    domain: Annotated[str, typer.Argument(help="The zone, e.g. example.com.")],
+    data: DataDir = DEFAULT_DATA,
+    project: Annotated[
+        str, typer.Option(metavar="ID", help="The project that manages it.")
+    ] = DEFAULT_PROJECT,
+) -> int:
+    """Give a project a delegated project domain, for dns = "managed" hostnames under it."""
+    from comwit.emulator.hostnames import normalize_hostname
+    from comwit.emulator.problems import ApiProblem
+    from comwit.emulator.project_domains import seed
+
+    data.mkdir(parents=True, exist_ok=True)
+    store = Store(data)
+    try:
+        seeded = seed(store, project, normalize_hostname(domain)).domain
+    except ApiProblem as exc:
+        raise ComwitError(f"cannot add the project domain {domain!r}: {exc.detail}") from None
+    finally:
+        store.close()
+    settings.console.print(f"{seeded.domain}: {seeded.status} (project {seeded.project_id})")
+    return EXIT_OK
+
+
 def _group(ctx: typer.Context) -> None:
     """The local emulator of the Comwit API (for development, tests and demos)."""
     if ctx.invoked_subcommand is None:
@@ -179,3 +205,4 @@ emulator = typer_app(cls=FullHelpGroup)
 emulator.callback(invoke_without_command=True)(_group)
 emulator.command()(serve)
 emulator.command()(token)
+emulator.command()(domain)

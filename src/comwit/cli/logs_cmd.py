@@ -8,16 +8,16 @@ from typing import Annotated
 import typer
 
 from comwit.cli.session import Target, connect, load_target, require_app
-from comwit.cli.settings import FORMAT, TARGET, OutputFormat, Settings, command
+from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, OutputFormat, Settings, command
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
 from comwit.logs import DEFAULT_TAIL, LogQuery, follow_logs, read_logs
-from comwit.render.logs import log_json, log_text
+from comwit.render.logs import log_json, log_text, logs_json
 
 DEFAULT_FOLLOW_SECONDS = 600
 
 
-@command(TARGET, FORMAT)
+@command(TARGET, FORMAT, VERBOSITY)
 def logs(
     settings: Settings,
     app: Annotated[str, typer.Argument(help="The app, as named in the manifest.")],
@@ -46,7 +46,9 @@ def logs(
         ),
     ] = DEFAULT_FOLLOW_SECONDS,
 ) -> int:
-    """Show APP's log, oldest line first; --follow keeps showing new lines for a while."""
+    """Show APP's log, oldest line first; --follow keeps showing new lines for a while.
+
+    `--format json` prints one document; with `--follow`, one JSON object per line."""
     target = load_target(settings)
     require_app(target, app)
     query = LogQuery(tail=tail, since=since, level=level, build_id=build)
@@ -65,7 +67,8 @@ def logs(
 async def _show(
     settings: Settings, target: Target, app: str, query: LogQuery, follow_for: int | None
 ) -> None:
-    render = log_json if settings.output_format == OutputFormat.json else log_text
+    as_json = settings.output_format == OutputFormat.json
+    render = log_json if as_json else log_text
     async with connect(settings, target) as connection:
         client = connection.client
         found = next((a for a in await client.list_apps(target.project) if a.name == app), None)
@@ -75,7 +78,10 @@ async def _show(
                 "`comwit apply` creates it"
             )
         if follow_for is None:
-            for line in await read_logs(client, target.project, found.app_id, query):
+            lines = await read_logs(client, target.project, found.app_id, query)
+            if as_json:
+                settings.console.print(logs_json(target.project, app, lines))
+            for line in [] if as_json else lines:
                 settings.console.print(render(line))
             return
         await follow_logs(

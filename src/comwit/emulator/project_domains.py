@@ -59,6 +59,25 @@ def create(
         return schemas.ProjectDomainEnvelope(domain=_view(_row(db, domain)))
 
 
+def seed(store: Store, project_id: str, domain: str) -> schemas.ProjectDomainEnvelope:
+    """Emulator-only: give `project_id` (created if new) the delegated zone `domain`, as a
+    user who added it and pointed its NS records at Comwit would have (`comwit emulator
+    domain`, for demos against the embedded emulator)."""
+    created_at, _ = store.now()
+    with store.transaction() as db:
+        db.execute("INSERT OR IGNORE INTO projects VALUES (?, ?)", (project_id, project_id))
+        row = _row(db, domain)
+        if row is not None and row["project_id"] != project_id:
+            raise conflict(f"Domain {domain} belongs to another project.", "domain_taken")
+        if row is None:
+            db.execute(
+                "INSERT INTO project_domains VALUES (?, ?, ?, ?, 1, ?, ?)",
+                (domain, new_id("pdom"), project_id, f"Z{secrets.token_hex(8).upper()}",
+                 created_at, created_at),
+            )  # fmt: skip
+    return delegate(store, domain)
+
+
 def delegate(store: Store, domain: str) -> schemas.ProjectDomainEnvelope:
     """Emulator-only: the user has pointed the zone's NS records at its nameservers."""
     updated_at, _ = store.now()

@@ -1,10 +1,12 @@
-"""Render an app's log lines: one line of text each, or one JSON object each (JSON Lines,
-as the official CLI's `--json` prints them), so a followed log can be piped line by line."""
+"""Render an app's log lines: one line of text each; as JSON, one document for a log read
+to its end, or one object per line (JSON Lines, as the official CLI's `--json` prints them)
+for a followed log, which has no end."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Final
 
 from comwit.api.models import LogLine
@@ -28,6 +30,16 @@ def log_text(line: LogLine) -> str:
 def log_json(line: LogLine) -> str:
     """The line as the API gave it (fields it left out stay out), keys sorted."""
     return json.dumps(line.model_dump(exclude_none=True), sort_keys=True, ensure_ascii=False)
+
+
+def logs_json(project: str, app: str, lines: Sequence[LogLine]) -> str:
+    """One document: `{"project", "app", "logs": [...]}`, the lines oldest first."""
+    document = {
+        "project": project,
+        "app": app,
+        "logs": [line.model_dump(exclude_none=True) for line in lines],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
 
 
 def _visible(text: str) -> str:
