@@ -132,6 +132,10 @@ def _rollback(world: World, run: _Runs) -> None:
     run("rollback", "web", "--to", "previous", "--yes", "--format", "json")
 
 
+def _unlock(world: World, run: _Runs) -> None:
+    run("unlock", "web")
+
+
 def _status(world: World, run: _Runs) -> None:
     run("status")
     run("status", "-v", "--format", "json")
@@ -167,6 +171,7 @@ _CASES: dict[str, Callable[[World, _Runs], None]] = {
     "plan": _plan,
     "apply": _apply,
     "rollback": _rollback,
+    "unlock": _unlock,
     "status": _status,
     "builds": _builds,
     "import": _import,
@@ -289,6 +294,7 @@ def _api_commands(world: World) -> list[tuple[str, ...]]:
         "rollback": ("rollback", "web", "--yes"),
         "status": ("status",),
         "builds": ("builds", "web"),
+        "unlock": ("unlock", "web"),
         "import": ("import", "--project", PROJECT, "--out", "-"),
     }
     return [runs[name] for name in _listed_commands(world) if name in runs]

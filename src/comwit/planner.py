@@ -30,6 +30,7 @@ from comwit.plan.desired import desired_state, select_apps
 from comwit.plan.diff import Policy, diff
 from comwit.plan.managed import check_managed_hosts, managed_hosts
 from comwit.plan.state import DesiredState, ObservedApp, ObservedState
+from comwit.source import OrderGuard
 from comwit.store.ledger import AppEnvStore, LedgerStore, LocalStore
 from comwit.store.pending import PendingAwareStore, PendingLedgers
 from comwit.store.trees import TreeCache
@@ -58,6 +59,7 @@ class Planned:
     env: Mapping[str, Mapping[str, Interpolated]]  # resolved values by app: keep in memory
     warnings: tuple[str, ...] = ()
     packed: Mapping[str, PackResult] = field(default_factory=dict)  # by app, to upload
+    guard: OrderGuard | None = None  # what told the plan which live builds are newer
 
 
 async def make_plan(
@@ -67,6 +69,7 @@ async def make_plan(
     *,
     environ: Mapping[str, str],
     pack_into: Path | None = None,
+    guard: OrderGuard | None = None,
 ) -> Planned:
     """The plan for the request's apps. With `pack_into` (an apply about to run), build
     dirs that will likely be uploaded are packed there now, so they are read only once."""
@@ -100,7 +103,8 @@ async def make_plan(
         request.project, apps, env=env, trees=trees, environment=loaded.env, root=loaded.root
     )
     desired = replace(desired, not_selected=tuple(n for n in loaded.apps if n not in names))
-    plan = diff(desired, observation.state, policy=request.policy, trees=known)
+    newer = await asyncio.to_thread(_newer_live, guard, observation.state) if guard else {}
+    plan = diff(desired, observation.state, policy=request.policy, trees=known, newer_live=newer)
     warnings = [w for tree in trees.values() for w in tree.warnings]
     if managed_hosts(plan):
         zones, unchecked = await project_zones(client, request.project)
@@ -119,7 +123,18 @@ async def make_plan(
         env=env,
         warnings=(*observation.warnings, *warnings),
         packed=packed,
+        guard=guard,
     )
+
+
+def _newer_live(guard: OrderGuard, observed: ObservedState) -> dict[str, str]:
+    """Why each app's live build comes from a newer commit than this run's (asks git)."""
+    found = {}
+    for name, app in observed.apps.items():
+        why = guard.check(app.ledger, app.active_build_id)
+        if why:
+            found[name] = why
+    return found
 
 
 def survey_apps(

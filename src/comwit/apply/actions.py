@@ -17,6 +17,7 @@ from comwit.apply.handoff import Handoffs
 from comwit.apply.holder import conflict_message, find_holder
 from comwit.apply.reporter import Reporter
 from comwit.apply.result import DnsRecordToPublish, Outcome, Status, live_url
+from comwit.apply.stop import Stop
 from comwit.artifact.pack import pack
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.errors import (
@@ -108,8 +109,10 @@ class Handlers:
         handoffs: Handoffs | None = None,
         unslotted: Callable[[Awaitable[bool]], Awaitable[bool]] | None = None,
         source: SourceCommit | None = None,
+        stop: Stop | None = None,
     ) -> None:
         self._source = source
+        self._stop = stop
         self._handoffs = handoffs
         self._unslotted = unslotted
         self._client = client
@@ -180,6 +183,8 @@ class Handlers:
 
         def advance(n: int) -> None:
             nonlocal done
+            if self._stop is not None:
+                self._stop.check()  # a stop while packing ends it (the partial file is removed)
             done += n
             transfer.advance(done)
 
@@ -263,7 +268,7 @@ class Handlers:
         if build.artifact_size is None:
             if len(new) != 1:
                 return None
-            self._warn(f"adopted build {active} without checking its size (the API did not say it)")
+            self.warn(f"adopted build {active} without checking its size (the API did not say it)")
         return active
 
     async def _activate(self, action: Activate, ctx: Prepared) -> None:
@@ -291,9 +296,9 @@ class Handlers:
                 if action.build
                 else "`comwit import` will not know them"
             )
-            self._warn(f"could not record {what}: the token lacks the app:write scope; {then}")
+            self.warn(f"could not record {what}: the token lacks the app:write scope; {then}")
         except (ApiError, OSError, ValueError, TypeError) as exc:
-            self._warn(f"could not record {what} ({exc})")
+            self.warn(f"could not record {what} ({exc})")
 
     async def _existing_builds(self, ctx: Prepared) -> frozenset[str] | None:
         """The app's builds now (the ledger drops builds deleted at the API); None: unknown.
@@ -351,7 +356,7 @@ class Handlers:
         self._steps.append(text)
         self._reporter.step(self._app, text)
 
-    def _warn(self, text: str) -> None:
+    def warn(self, text: str) -> None:
         self._warnings.append(text)
 
     def _active_hosts(self, ctx: Prepared) -> set[str]:
@@ -365,6 +370,10 @@ class Handlers:
         if ctx is None or (ctx.app_id or self._created) is None:
             return None
         return live_url(self._default_url or ctx.default_url, self._active_hosts(ctx))
+
+    def app_id(self, ctx: Prepared) -> str:
+        """The app's id: as observed, or as this run created it."""
+        return self._id(ctx)
 
     def _id(self, ctx: Prepared) -> str:
         app_id = self._created or ctx.app_id

@@ -1,15 +1,16 @@
 """Execute a plan: apps concurrently (bounded), each app's actions in plan order.
 
-Per app: prepare (pack the build dir and check its digest) before the first mutation, then
-one handler per action. A saved plan is checked against the API before any app starts
-(see `stale`).
-A failing app stops only itself; the result says what each app did.
+Per app: prepare (pack the build dir and check its digest) before the first mutation; then
+take the app's lease, check that no other run changed the app since the plan and that its
+live build does not come from a newer commit; then one handler per action; release the
+lease. A saved plan is checked against the API before any app starts (see `stale`).
+A failing app stops only itself; the result says what each app did. A stop request lets
+in-flight calls finish within a grace period and starts nothing new.
 """
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -20,18 +21,31 @@ from comwit.api.assumed import DOMAIN_ACTIVE
 from comwit.api.client import ComwitClient
 from comwit.apply.actions import Artifact, Handlers, Prepared, prepared
 from comwit.apply.handoff import Handoffs
+from comwit.apply.lease import AppLease, LeasePolicy
 from comwit.apply.reporter import Reporter
 from comwit.apply.result import ApplyResult, Outcome, live_url
+from comwit.apply.stop import Stop, Stopped
+from comwit.apply.workdir import WorkDir
 from comwit.artifact.pack import PackResult
-from comwit.errors import ApiError, ApplyError, ArtifactError, ComwitError, StalePlanError
+from comwit.errors import (
+    ApiError,
+    ApplyError,
+    ArtifactError,
+    ComwitError,
+    ForbiddenError,
+    StalePlanError,
+)
 from comwit.manifest.interpolate import Interpolated
-from comwit.plan.actions import AppPlan, Deploy, Plan
-from comwit.plan.ledger import SourceCommit
+from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger
+from comwit.plan.ledger import AppLedger, SourceCommit
+from comwit.plan.ordering import skip_reason
 from comwit.plan.state import ObservedApp
 from comwit.store.ledger import LedgerStore
 
 DEFAULT_PARALLEL = 4
 T = TypeVar("T")
+Guard = Callable[[AppLedger, str | None], str | None]  # why not to replace the live build
+_RELEASE_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,12 @@ class Inputs:
     stale: Mapping[str, str] = field(default_factory=dict)  # app -> why its saved plan is stale
     source: SourceCommit | None = None  # the commit this run deploys, recorded in the ledger
     packed: Mapping[str, PackResult] = field(default_factory=dict)  # app -> packed by the plan
+    guard: Guard | None = None  # never older over newer (None: not checked, e.g. rollback)
+    lease: LeasePolicy | None = None  # None: no lease is taken
+
+
+class _Skip(Exception):
+    """The app is left alone, and why (found after the lease was taken)."""
 
 
 @dataclass
@@ -57,31 +77,43 @@ class Executor:
     reporter: Reporter
     parallel: int = DEFAULT_PARALLEL
     clock: Callable[[], float] = time.time
+    stop: Stop = field(default_factory=Stop)
     _limit: asyncio.Semaphore = field(init=False)
     _handoffs: Handoffs = field(init=False)
 
     async def apply(self, plan: Plan) -> ApplyResult:
         self._limit = asyncio.Semaphore(self.parallel)
         self._handoffs = Handoffs(plan)
-        with tempfile.TemporaryDirectory(prefix="comwit-") as work:
-            async with asyncio.TaskGroup() as group:
-                tasks = [
-                    group.create_task(self._bounded(app, plan, Path(work))) for app in plan.apps
-                ]
-        return ApplyResult(tuple(task.result() for task in tasks))
+        with WorkDir(self.inputs.root) as work:  # in .comwit/: a killed run's is cleaned up
+            tasks = [asyncio.create_task(self._bounded(app, work.path)) for app in plan.apps]
+            watcher = asyncio.create_task(self.stop.cancel_after_grace(list(tasks)))
+            try:
+                outcomes = await asyncio.gather(*tasks)
+            finally:
+                watcher.cancel()
+        code = self.stop.exit_code if self.stop.requested else None
+        return ApplyResult(tuple(outcomes), exit_code=code)
 
-    async def _bounded(self, app: AppPlan, plan: Plan, work: Path) -> Outcome:
+    async def _bounded(self, app: AppPlan, work: Path) -> Outcome:
         if app.error:
             return Outcome(app.app, "skipped", f"not applied: {app.error}")
         if not app.actions:
             return Outcome(app.app, "unchanged", url=self._unchanged_url(app))
         if app.app in self.inputs.stale:
             return Outcome(app.app, "skipped", f"stale plan: {self.inputs.stale[app.app]}")
-        async with self._limit:
-            try:
+        observed = self.inputs.observed.get(app.app)
+        older = self._older(observed.ledger, observed.active_build_id) if observed else None
+        if older:
+            return Outcome(app.app, "skipped", older)
+        try:
+            async with self._limit:
+                if self.stop.requested:
+                    return _not_started(app.app)
                 return await self._apply_app(app, work)
-            finally:  # whatever happened, apps waiting for its hostnames go on
-                self._handoffs.settle(app)
+        except asyncio.CancelledError:  # stopped before it got a slot
+            return _not_started(app.app)
+        finally:  # whatever happened, apps waiting for its hostnames go on
+            self._handoffs.settle(app)
 
     async def _apply_app(self, app: AppPlan, work: Path) -> Outcome:
         handlers = Handlers(
@@ -93,16 +125,24 @@ class Executor:
             self._handoffs,
             self._unslotted,
             self.inputs.source,
+            self.stop,
         )
         try:
             ready = await self._prepare(app, work, handlers)
         except StalePlanError as exc:
             return Outcome(app.app, "skipped", f"stale plan: {exc}")
+        except (Stopped, asyncio.CancelledError):
+            return _not_started(app.app)
         except ComwitError as exc:
             return Outcome(app.app, "failed", str(exc))
         try:
-            for action in app.actions:
-                await handlers.run(action, ready)
+            await self._run(app, ready, handlers)
+        except _Skip as exc:
+            return handlers.outcome(app.app, "skipped", str(exc))
+        except Stopped:
+            return _stopped(handlers, app, "stopped before its next step")
+        except asyncio.CancelledError:
+            return _stopped(handlers, app, "cancelled in the middle of a step")
         except (ApiError, ApplyError, ArtifactError) as exc:
             return handlers.outcome(app.app, "failed", str(exc))
         except Exception as exc:  # a bug: report this app as failed, let the others finish
@@ -120,6 +160,74 @@ class Executor:
             return None
         active = [host.name for host in observed.hosts if host.status == DOMAIN_ACTIVE]
         return live_url(observed.default_url, active)
+
+    async def _run(self, app: AppPlan, ready: Prepared, handlers: Handlers) -> None:
+        """The app's actions, under its lease (taken once the app exists)."""
+        lease: AppLease | None = None
+        renewing: asyncio.Task[None] | None = None
+        checked = False
+        try:
+            for action in app.actions:
+                if not checked and not isinstance(action, CreateApp):
+                    checked = True
+                    lease = await self._lease(app, ready, handlers)
+                    renewing = asyncio.create_task(lease.keep_renewed()) if lease else None
+                if not isinstance(action, RecordLedger):  # a deploy's record always follows it
+                    self.stop.check()
+                await handlers.run(action, ready)
+        finally:
+            if renewing is not None:
+                renewing.cancel()
+            if lease is not None:
+                await _release(lease, handlers)
+
+    async def _lease(self, app: AppPlan, ready: Prepared, handlers: Handlers) -> AppLease | None:
+        """Take the app's lease, then re-check the app: the plan may be out of date by now."""
+        app_id = handlers.app_id(ready)
+        lease = None
+        fresh = ready.ledger
+        if self.inputs.lease is not None:
+            lease = AppLease(self.store, app.app, app_id, self.inputs.lease, clock=self.clock)
+            try:
+                fresh = await lease.acquire()
+            except ForbiddenError:
+                lease = None  # app:deploy alone can deploy, but not write the ledger
+                handlers.warn(
+                    "applied without its apply lease: the token lacks the app:write scope "
+                    "(another run could have changed the app at the same time)"
+                )
+        try:
+            if app.preconditions.exists:
+                await self._recheck(app, app_id, ready.ledger, fresh)
+            if lease is not None:
+                await lease.confirm()  # a run that wrote its lease just after ours shows by now
+        except BaseException:
+            if lease is not None:
+                await _release(lease, handlers)
+            raise
+        return lease
+
+    async def _recheck(
+        self, app: AppPlan, app_id: str, planned: AppLedger, fresh: AppLedger
+    ) -> None:
+        """_Skip when another run changed the app since the plan, or its live build is newer."""
+        live = (await self.client.get_app(self.inputs.project, app_id)).active_build_id
+        if live != app.preconditions.active_build_id:
+            raise _Skip(
+                f"another run changed its live build from {app.preconditions.active_build_id} "
+                f"to {live} since the plan; plan again"
+            )
+        if fresh.get(live) != planned.get(live):
+            raise _Skip(
+                f"another run recorded what its live build {live} holds since the plan; plan again"
+            )
+        older = self._older(fresh, live)
+        if older:
+            raise _Skip(older)
+
+    def _older(self, ledger: AppLedger, live: str | None) -> str | None:
+        why = self.inputs.guard(ledger, live) if self.inputs.guard else None
+        return skip_reason(why) if why else None
 
     async def _unslotted(self, waiting: Awaitable[T]) -> T:
         """Wait without holding one of the `parallel` slots, so the awaited app can run."""
@@ -147,3 +255,22 @@ class Executor:
             now_ms=int(self.clock() * 1000),
             artifact=artifact,
         )
+
+
+async def _release(lease: AppLease, handlers: Handlers) -> None:
+    """Release even when cancelled; a failed release leaves a lease that expires on its own."""
+    try:
+        async with asyncio.timeout(_RELEASE_WAIT):
+            await lease.release()
+    except (ComwitError, OSError, TimeoutError) as exc:
+        handlers.warn(f"could not release its apply lease ({exc}); it expires on its own")
+    if lease.lost:
+        handlers.warn(lease.lost)
+
+
+def _not_started(app: str) -> Outcome:
+    return Outcome(app, "not_started", "not started: apply was interrupted")
+
+
+def _stopped(handlers: Handlers, app: AppPlan, how: str) -> Outcome:
+    return handlers.outcome(app.app, "interrupted", f"interrupted: {how}; run apply again")

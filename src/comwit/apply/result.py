@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-Status = Literal["done", "failed", "skipped", "unchanged"]
+Status = Literal["done", "failed", "skipped", "unchanged", "interrupted", "not_started"]
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,16 @@ def live_url(default_url: str | None, active_hosts: Iterable[str]) -> str | None
 class ApplyResult:
     outcomes: tuple[Outcome, ...] = ()
     hints: tuple[str, ...] = ()  # what to know next, in lines (after a rollback: how to keep it)
+    exit_code: int | None = None  # set when a signal stopped the apply (130, 143)
 
     @property
     def ok(self) -> bool:
         return all(o.status in ("done", "unchanged") for o in self.outcomes)
+
+    @property
+    def changed(self) -> bool:
+        """Some app was changed (the summary counts it done, or stopped part-way)."""
+        return any(o.status == "done" or o.steps for o in self.outcomes)
 
     @property
     def bug(self) -> bool:

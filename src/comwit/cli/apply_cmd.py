@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
@@ -13,8 +12,11 @@ import typer
 
 from comwit.api.connect import Connection
 from comwit.apply.execute import DEFAULT_PARALLEL, Executor, Inputs
+from comwit.apply.lease import LeasePolicy
 from comwit.apply.result import ApplyResult
 from comwit.apply.stale import check_saved_plan, recheck_saved_plan
+from comwit.apply.stop import Stop
+from comwit.apply.workdir import WorkDir
 from comwit.cli.ci_options import (
     CiChoice,
     Comment,
@@ -23,8 +25,17 @@ from comwit.cli.ci_options import (
     NoSummary,
     after_apply,
 )
-from comwit.cli.plan_cmds import AllowDeleteEnv, AllowDetach, show_plan
-from comwit.cli.session import Target, api_identity, connect, load_target, plan_request, plan_target
+from comwit.cli.plan_cmds import AllowDeleteEnv, AllowDetach, AllowOlder, show_plan
+from comwit.cli.prompt import ask, catch_signals
+from comwit.cli.session import (
+    Target,
+    api_identity,
+    connect,
+    load_target,
+    order_guard,
+    plan_request,
+    plan_target,
+)
 from comwit.cli.settings import (
     APPS,
     CONCURRENCY,
@@ -38,15 +49,35 @@ from comwit.cli.settings import (
 )
 from comwit.console import Console
 from comwit.errors import ComwitError
-from comwit.exit_codes import EXIT_BUG, EXIT_ERROR, EXIT_OK
+from comwit.exit_codes import EXIT_BUG, EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from comwit.plan.actions import Plan
 from comwit.plan.state import ObservedApp
 from comwit.planner import PlanRequest, open_ledger_store
 from comwit.render.progress import make_reporter
 from comwit.render.summary import render_summary, render_summary_json
 from comwit.render.text import render_text
+from comwit.source import OrderGuard, run_identity
 from comwit.store.pending import PendingAwareStore
 from comwit.store.saved import SavedPlan, read_plan
+
+LockTimeout = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        min=0,
+        metavar="SECONDS",
+        help="Wait this long for another run's lease on an app (0: fail at once, naming it).",
+    ),
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How apply runs, beyond what it applies."""
+
+    parallel: int = DEFAULT_PARALLEL
+    lock_timeout: float = 0.0
+    allow_older: bool = False
 
 
 @command(TARGET, APPS, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
@@ -58,9 +89,18 @@ def apply(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
     allow_detach: AllowDetach = None,
     allow_delete_env: AllowDeleteEnv = None,
+    allow_older: AllowOlder = False,
+    lock_timeout: LockTimeout = 0.0,
     parallel: Annotated[
         int, typer.Option("--parallel", min=1, max=32, help="Apps applied at once.")
     ] = DEFAULT_PARALLEL,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode",
+            help="Exit 0 when there was nothing to do, 2 when changes were applied, 1 on errors.",
+        ),
+    ] = False,
     comment: Comment = False,
     comment_on: CommentOn = CommentWhen.changes,
     no_summary: NoSummary = False,
@@ -83,34 +123,53 @@ def apply(
             or saved.plan.project,
         )
         plan = saved.plan
-        result = asyncio.run(_apply_saved(settings, saved, load_target(settings), parallel))
+        options = RunOptions(parallel, lock_timeout, allow_older)
+        result = asyncio.run(_apply_saved(settings, saved, load_target(settings), options))
     else:
         target = load_target(settings)
         request = plan_request(
-            settings, target, allow_detach=allow_detach, allow_delete_env=allow_delete_env
+            settings,
+            target,
+            allow_detach=allow_detach,
+            allow_delete_env=allow_delete_env,
+            allow_older=allow_older,
         )
-        plan, result = asyncio.run(_plan_and_apply(settings, target, request, parallel, yes))
-    code = show_result(result, settings.output_format, settings.console)
+        options = RunOptions(parallel, lock_timeout, allow_older)
+        plan, result = asyncio.run(_plan_and_apply(settings, target, request, options, yes))
+    code = show_result(result, settings.output_format, settings.console, detailed=detailed_exitcode)
     after_apply(settings, plan, result, choice=CiChoice(comment, comment_on, no_summary))
     return code
 
 
-def show_result(result: ApplyResult, output_format: OutputFormat, console: Console) -> int:
-    """Print what apply did; the exit code is 1 when any app failed or was skipped."""
+def show_result(
+    result: ApplyResult,
+    output_format: OutputFormat,
+    console: Console,
+    *,
+    detailed: bool = False,
+) -> int:
+    """Print what apply did. Exit 1 when any app failed or was skipped, 130 (Ctrl-C) or 143
+    (SIGTERM) when a signal stopped it; with `detailed`, 2 when changes were applied."""
     if output_format is OutputFormat.json:
         console.print(render_summary_json(result))
     else:
         console.print(render_summary(result, console.style))
-    return EXIT_BUG if result.bug else EXIT_OK if result.ok else EXIT_ERROR
+    if result.exit_code is not None:
+        return result.exit_code
+    if result.bug:
+        return EXIT_BUG
+    if not result.ok:
+        return EXIT_ERROR
+    return EXIT_CHANGES if detailed and result.changed else EXIT_OK
 
 
 async def _plan_and_apply(
-    settings: Settings, target: Target, request: PlanRequest, parallel: int, yes: bool
+    settings: Settings, target: Target, request: PlanRequest, options: RunOptions, yes: bool
 ) -> tuple[Plan, ApplyResult]:
     async with connect(settings, target) as connection:
-        with tempfile.TemporaryDirectory(prefix="comwit-") as work:
+        with WorkDir(target.loaded.root) as work:  # in .comwit/: a killed run's is cleaned up
             return await _apply_planned(
-                settings, target, request, connection, parallel, yes, Path(work)
+                settings, target, request, connection, options, yes, work.path
             )
 
 
@@ -119,7 +178,7 @@ async def _apply_planned(
     target: Target,
     request: PlanRequest,
     connection: Connection,
-    parallel: int,
+    options: RunOptions,
     yes: bool,
     work: Path,
 ) -> tuple[Plan, ApplyResult]:
@@ -128,7 +187,7 @@ async def _apply_planned(
     show_applied_plan(planned.plan, settings)
     await complete_pending(settings, target, connection, planned.observed.apps)
     if planned.plan.has_changes:
-        confirm(planned.plan, settings.console, yes)
+        await confirm(planned.plan, settings.console, yes)
     inputs = Inputs(
         project=target.project,
         root=target.loaded.root,
@@ -137,12 +196,13 @@ async def _apply_planned(
         keep=target.loaded.state.keep,
         packed=planned.packed,
     )
-    result = await execute_plan(settings, planned.plan, inputs, connection, target, parallel)
+    guard = planned.guard or order_guard(settings, target, options.allow_older)
+    result = await execute_plan(settings, planned.plan, inputs, connection, target, options, guard)
     return planned.plan, result
 
 
 async def _apply_saved(
-    settings: Settings, saved: SavedPlan, target: Target, parallel: int
+    settings: Settings, saved: SavedPlan, target: Target, options: RunOptions
 ) -> ApplyResult:
     console = settings.console
     async with connect(settings, target) as connection:
@@ -164,7 +224,8 @@ async def _apply_saved(
         console.info("Applying the saved plan:")
         show_applied_plan(saved.plan, settings)
         await complete_pending(settings, target, connection, observed.apps)
-        return await execute_plan(settings, saved.plan, inputs, connection, target, parallel)
+        guard = order_guard(settings, target, options.allow_older)
+        return await execute_plan(settings, saved.plan, inputs, connection, target, options, guard)
 
 
 async def execute_plan(
@@ -173,13 +234,28 @@ async def execute_plan(
     inputs: Inputs,
     connection: Connection,
     target: Target,
-    parallel: int,
+    options: RunOptions,
+    guard: OrderGuard | None,
 ) -> ApplyResult:
+    """Run the executor under this run's lease; Ctrl-C and SIGTERM stop it cleanly.
+    `guard` None: not held back by the ordering guard (rollback); the commit is recorded."""
+    holder, run = run_identity(settings.environ)
+    source = (guard or order_guard(settings, target, False)).source
+    inputs = dataclasses.replace(
+        inputs,
+        source=source,
+        guard=guard.blocks if guard else None,
+        lease=LeasePolicy(holder, run, wait=options.lock_timeout),
+    )
     store = open_ledger_store(target.loaded.state, connection.client, target.project)
     reporter = make_reporter(settings.console)
+    stop = Stop()
     try:
-        executor = Executor(connection.client, store, inputs, reporter, parallel=parallel)
-        return await executor.apply(plan)
+        executor = Executor(
+            connection.client, store, inputs, reporter, parallel=options.parallel, stop=stop
+        )
+        with catch_signals(stop, settings.console):
+            return await executor.apply(plan)
     finally:
         reporter.close()
 
@@ -206,7 +282,7 @@ def show_applied_plan(plan: Plan, settings: Settings) -> None:
         show_plan(plan, OutputFormat.text, console)
 
 
-def confirm(plan: Plan, console: Console, yes: bool) -> None:
+async def confirm(plan: Plan, console: Console, yes: bool) -> None:
     if yes:
         return
     if not console.interactive:
@@ -215,5 +291,5 @@ def confirm(plan: Plan, console: Console, yes: bool) -> None:
             "or apply a plan saved with `comwit plan --out FILE`"
         )
     question = f"\nApply these changes to project {plan.project}? Type 'yes' to go on: "
-    if console.ask(question) != "yes":
+    if (await ask(question, console)).strip() != "yes":
         raise ComwitError("not applying: the changes were not confirmed")

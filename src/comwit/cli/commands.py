@@ -74,6 +74,11 @@ COMMANDS = (
         "Check that the API in use offers what comwit relies on (read-only, a few seconds).",
     ),
     Command(
+        "unlock",
+        "comwit.cli.unlock_cmd:unlock",
+        "Remove APP's apply lease, left by a run that is gone (a live run loses its guard).",
+    ),
+    Command(
         "import",
         "comwit.cli.import_cmd:import_",
         "Write a comwit.toml for the project's existing apps (hostnames, env vars).",

@@ -35,6 +35,13 @@ from comwit.manifest.load import display_name
 from comwit.plan.actions import Plan
 from comwit.render.text import render_text
 
+AllowOlder = Annotated[
+    bool,
+    typer.Option(
+        "--allow-older",
+        help="Let a commit older than the one a live build comes from replace it.",
+    ),
+]
 AllowDetach = Annotated[
     list[str] | None,
     typer.Option("--allow-detach", help="Let this hostname (glob) be detached (repeatable)."),
@@ -59,12 +66,17 @@ def plan(
     comment: Comment = False,
     comment_on: CommentOn = CommentWhen.changes,
     no_summary: NoSummary = False,
+    allow_older: AllowOlder = False,
 ) -> int:
     """Show what `apply` would change. Read-only: needs project:read and app:read."""
     target = load_target(settings)
     console = settings.console
     request = plan_request(
-        settings, target, allow_detach=allow_detach, allow_delete_env=allow_delete_env
+        settings,
+        target,
+        allow_detach=allow_detach,
+        allow_delete_env=allow_delete_env,
+        allow_older=allow_older,
     )
 
     async def run() -> Plan:

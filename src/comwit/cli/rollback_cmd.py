@@ -10,7 +10,14 @@ import typer
 
 from comwit.apply.execute import Inputs
 from comwit.apply.result import ApplyResult
-from comwit.cli.apply_cmd import confirm, execute_plan, show_applied_plan, show_result
+from comwit.cli.apply_cmd import (
+    LockTimeout,
+    RunOptions,
+    confirm,
+    execute_plan,
+    show_applied_plan,
+    show_result,
+)
 from comwit.cli.session import Target, connect, load_target, observe_one, require_app
 from comwit.cli.settings import FORMAT, TARGET, TIMEOUT, VERBOSITY, Settings, command
 from comwit.plan.rollback import PREVIOUS, rollback_plan
@@ -24,16 +31,18 @@ def rollback(
         str, typer.Option("--to", help="A build id, or 'previous': the build live before this one.")
     ] = PREVIOUS,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Roll back without asking.")] = False,
+    lock_timeout: LockTimeout = 0.0,
 ) -> int:
     """Make an existing build of APP live again (no upload); the ledger records it."""
     target = load_target(settings)
     require_app(target, app)
-    result = asyncio.run(_rollback(settings, target, app, to, yes))
+    options = RunOptions(parallel=1, lock_timeout=lock_timeout)
+    result = asyncio.run(_rollback(settings, target, app, to, yes, options))
     return show_result(result, settings.output_format, settings.console)
 
 
 async def _rollback(
-    settings: Settings, target: Target, app: str, to: str, yes: bool
+    settings: Settings, target: Target, app: str, to: str, yes: bool, options: RunOptions
 ) -> ApplyResult:
     console = settings.console
     async with connect(settings, target) as connection:
@@ -46,7 +55,7 @@ async def _rollback(
         if not plan.has_changes:
             console.info(f"Build {observed.active_build_id} is already live: nothing to do.")
         else:
-            confirm(plan, console, yes)
+            await confirm(plan, console, yes)
         inputs = Inputs(
             project=target.project,
             root=target.loaded.root,
@@ -54,7 +63,8 @@ async def _rollback(
             observed=observation.state.apps,
             keep=target.loaded.state.keep,
         )
-        result = await execute_plan(settings, plan, inputs, connection, target, parallel=1)
+        # An explicit choice: never held back by the ordering guard (its commit is recorded).
+        result = await execute_plan(settings, plan, inputs, connection, target, options, None)
     outcome = result.outcomes[0]
     if outcome.status == "done" and outcome.build_id:
         return replace(result, hints=_keep_hints(target, app, outcome.build_id))

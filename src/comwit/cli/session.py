@@ -17,6 +17,7 @@ from comwit.manifest.checks import inherited_hosts
 from comwit.observe import DEFAULT_CONCURRENCY, Observation, observe
 from comwit.plan.diff import Policy
 from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
+from comwit.source import OrderGuard, read_source
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,12 @@ async def observe_one(
     return observation
 
 
+def order_guard(settings: Settings, target: Target, allow_older: bool) -> OrderGuard:
+    """Never older over newer, for the commit of the manifest's checkout (or the CI's)."""
+    root = target.loaded.root
+    return OrderGuard(root, read_source(root, settings.environ), allow_older=allow_older)
+
+
 def api_identity(connection: Connection) -> str:
     """The API a saved plan is for: its URL, or `local` for the embedded emulator (whose
     port changes from run to run)."""
@@ -112,12 +119,13 @@ def plan_request(
     *,
     allow_detach: list[str] | None = None,
     allow_delete_env: list[str] | None = None,
+    allow_older: bool = False,
 ) -> PlanRequest:
     return PlanRequest(
         project=target.project,
         include=settings.include,
         exclude=settings.exclude,
-        policy=Policy(tuple(allow_detach or ()), tuple(allow_delete_env or ())),
+        policy=Policy(tuple(allow_detach or ()), tuple(allow_delete_env or ()), allow_older),
         concurrency=settings.concurrency or DEFAULT_CONCURRENCY,
     )
 
@@ -131,8 +139,14 @@ async def plan_target(
 ) -> Planned:
     """Make the plan and show its warnings (secret-looking files, unreadable ledgers).
     With `pack_into`, what the plan will upload is packed there on the way (see planner)."""
+    guard = order_guard(settings, target, request.policy.allow_older)
     planned = await make_plan(
-        target.loaded, connection.client, request, environ=settings.environ, pack_into=pack_into
+        target.loaded,
+        connection.client,
+        request,
+        environ=settings.environ,
+        pack_into=pack_into,
+        guard=guard,
     )
     for warning in planned.warnings:
         settings.console.warn(warning)

@@ -167,6 +167,7 @@ class AppPlan(_Value):
     held: tuple[Held, ...] = ()
     notes: tuple[str, ...] = ()
     error: str | None = None
+    skip: str | None = None  # why apply will skip this app (its live build is newer)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -184,6 +185,7 @@ class Summary(_Value):
     env_set: int = 0
     env_delete: int = 0
     held: int = 0
+    skipped: int = 0
     unchanged: int = 0
     errors: int = 0
 
@@ -217,6 +219,7 @@ class Plan(_Value):
         return Summary(
             **counts,
             held=sum(len(app.held) for app in self.apps),
+            skipped=sum(1 for app in self.apps if app.skip and app.changed),
             unchanged=sum(1 for app in self.apps if not app.changed and not app.error),
             errors=sum(1 for app in self.apps if app.error),
         )

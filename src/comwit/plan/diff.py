@@ -29,6 +29,7 @@ from comwit.plan.actions import (
 )
 from comwit.plan.ledger import AppFacts, AppLedger, env_fingerprint
 from comwit.plan.moves import Move, find_moves, hold_blocked_moves
+from comwit.plan.ordering import ALLOW_OLDER, skip_reason
 from comwit.plan.state import (
     BuildDir,
     DesiredApp,
@@ -52,6 +53,7 @@ class Policy:
 
     allow_detach: tuple[str, ...] = ()
     allow_delete_env: tuple[str, ...] = ()
+    allow_older: bool = False  # let a commit older than the live build's replace it
 
 
 def diff(
@@ -60,14 +62,20 @@ def diff(
     *,
     policy: Policy = Policy(),
     trees: Mapping[str, Sequence[FileEntry]] | None = None,
+    newer_live: Mapping[str, str] | None = None,
 ) -> Plan:
     """The plan that takes `observed` to `desired`, app by app, in execution order.
 
     `trees` maps tree digests to file lists known on this machine, to count changed files.
+    `newer_live` says, by app, why its live build comes from a newer commit than this run's.
     """
     moves = find_moves(desired, observed)
     apps = tuple(
-        _app_plan(want, observed.apps.get(want.name), policy, trees or {}, moves)
+        _older(
+            _app_plan(want, observed.apps.get(want.name), policy, trees or {}, moves),
+            (newer_live or {}).get(want.name),
+            policy,
+        )
         for want in sorted(desired.apps, key=lambda app: app.name)
     )
     return Plan(
@@ -106,6 +114,16 @@ def _app_plan(
         held=(*env_held, *hosts_held),
         notes=notes,
     )
+
+
+def _older(app: AppPlan, why: str | None, policy: Policy) -> AppPlan:
+    """An app whose live build comes from a newer commit: apply skips it unless allowed."""
+    if why is None or not app.actions:
+        return app
+    if policy.allow_older:
+        note = f"{why}; {ALLOW_OLDER} lets this run replace it"
+        return app.model_copy(update={"notes": (*app.notes, note)})
+    return app.model_copy(update={"skip": skip_reason(why)})
 
 
 def read_preconditions(have: ObservedApp | None) -> Preconditions:

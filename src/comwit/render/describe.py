@@ -121,6 +121,7 @@ def summary_line(summary: Summary) -> str:
     text = ", ".join(part for part in changes if part)
     tail = [
         _count(summary.held, "change", "changes", "held back"),
+        _count(summary.skipped, "app", "apps", "skipped (newer commit live)"),
         _count(summary.unchanged, "app", "apps", "unchanged"),
         _count(summary.errors, "app", "apps", "with errors"),
     ]

@@ -159,6 +159,8 @@ def _section(app: AppPlan) -> str:
             lines += [f"#       {path}" for path in changed_paths(action, _PATHS_SHOWN)]
     for held in app.held:
         lines.append(f"! held back: {describe(held.action).text}: {held.reason}")
+    if app.skip:
+        lines.append(f"! apply skips this app: {app.skip}")
     lines += [f"# note: {note}" for note in app.notes]
     # A fence longer than any run of backticks inside, so values cannot close it.
     fence = "`" * max([3, *(len(run) + 1 for line in lines for run in _BACKTICKS.findall(line))])

@@ -9,19 +9,31 @@ from collections.abc import Callable
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.render.describe import format_bytes
 
-_STYLE = {"done": "add", "failed": "error", "skipped": "warning", "unchanged": "dim"}
+_STYLE = {
+    "done": "add",
+    "interrupted": "error",
+    "failed": "error",
+    "skipped": "warning",
+    "not_started": "warning",
+    "unchanged": "dim",
+}
+_WORDS = {"not_started": "not started"}
 
 
 def render_summary(result: ApplyResult, paint: Callable[[str, str], str] | None = None) -> str:
     color = paint or (lambda style, text: text)
     counts = {s: sum(1 for o in result.outcomes if o.status == s) for s in _STYLE}
-    head = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to do"
+    head = ", ".join(f"{n} {_WORDS.get(s, s)}" for s, n in counts.items() if n) or "nothing to do"
     verdict = "Apply complete" if result.ok else "Apply finished with failures"
+    if result.exit_code is not None:
+        verdict = "Apply interrupted"
     lines = [color("bold", f"{verdict}: {head}; {format_bytes(result.uploaded)} uploaded.")]
     width = max((len(o.app) for o in result.outcomes), default=0)
+    shown = [o for o in result.outcomes if o.status != "unchanged"]
+    column = max([8, *(len(_WORDS.get(o.status, o.status)) + 1 for o in shown)])
     for outcome in result.outcomes:
         if outcome.status != "unchanged":
-            lines.append(color(_STYLE[outcome.status], _line(outcome, width)))
+            lines.append(color(_STYLE[outcome.status], _line(outcome, width, column)))
     warnings = [f"  {o.app}: {w}" for o in result.outcomes for w in o.warnings]
     if warnings:
         lines += ["Warnings:", *warnings]
@@ -49,9 +61,11 @@ def render_summary_json(result: ApplyResult) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def _line(outcome: Outcome, width: int) -> str:
-    text = f"  {outcome.status:<8} {outcome.app:<{width}}  "
+def _line(outcome: Outcome, width: int, column: int) -> str:
+    text = f"  {_WORDS.get(outcome.status, outcome.status):<{column}} {outcome.app:<{width}}  "
     if outcome.status == "done":
         live = f"build {outcome.build_id} is live; " if outcome.build_id else ""
         return text + f"{live}{len(outcome.steps)} step{'s' if len(outcome.steps) != 1 else ''}"
+    if outcome.status == "interrupted" and outcome.steps:
+        return text + f"{outcome.detail}; done before: " + "; ".join(outcome.steps)
     return text + outcome.detail

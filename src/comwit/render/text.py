@@ -70,6 +70,8 @@ def _app_block(app: AppPlan, color: Paint, verbose: bool) -> list[str]:
     for held in app.held:
         line = describe(held.action)
         lines.append(color("warning", f"    ! held back: {line.text}: {held.reason}"))
+    if app.skip:
+        lines.append(color("warning", f"    ! apply skips this app: {app.skip}"))
     lines += [f"    note: {note}" for note in app.notes]
     lines.append("")
     return lines

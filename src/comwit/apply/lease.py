@@ -1,0 +1,148 @@
+"""The per-app apply lease, kept with the ledger: one run mutates an app at a time.
+
+Taken before an app's first mutation (written, then read back to confirm), renewed while
+the app is applied, released at the end. A lease that is live and not ours is never taken
+over: the run waits up to `wait` seconds, then fails naming the holder. The one exception is
+a lease of a process on this machine that no longer exists (it was killed). The API has no
+conditional writes, so two runs writing at the same instant can both read their own lease
+back; the CI's own serialisation is the guard that closes that window (docs/concurrency.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from comwit.errors import ApplyError
+from comwit.plan.ledger import AppLedger, Lease
+from comwit.store.ledger import LedgerStore
+
+DEFAULT_TTL = 120.0  # seconds; renewed every third of it while the app is applied
+
+
+@dataclass(frozen=True)
+class LeasePolicy:
+    holder: str  # who: the CI job, or user@host
+    run: str  # the CI run URL, or host:pid
+    wait: float = 0.0  # --lock-timeout: seconds to wait for another run's lease
+    ttl: float = DEFAULT_TTL
+    poll: float = 2.0
+
+
+class LeaseHeldError(ApplyError):
+    """Another run holds the app's lease."""
+
+
+class AppLease:
+    def __init__(
+        self,
+        store: LedgerStore,
+        app: str,
+        app_id: str,
+        policy: LeasePolicy,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._store, self._app, self._app_id = store, app, app_id
+        self._policy = policy
+        self._clock, self._sleep = clock, sleep
+        self._token = secrets.token_hex(8)
+        self.lost: str | None = None  # set when a renewal found the lease taken
+
+    async def acquire(self) -> AppLedger:
+        """Take the lease; the ledger as read back. LeaseHeldError after `wait` seconds."""
+        deadline = self._clock() + self._policy.wait
+        freed = 0
+        while True:
+            back = await self._store.update(self._app, self._app_id, self._take, lambda _: True)
+            if self._mine(back):
+                return back
+            if back.lease is None and freed < 3:  # released between our read and write
+                freed += 1
+                continue
+            held = back.lease or Lease("another run", "unknown", 0, "")
+            if self._clock() >= deadline:
+                raise LeaseHeldError(_held(self._app, held, self._policy.wait))
+            await self._sleep(max(0.0, min(self._policy.poll, deadline - self._clock())))
+
+    async def confirm(self) -> None:
+        """Read the lease once more; LeaseHeldError when another run's write replaced it."""
+        back = await self._store.load(self._app, self._app_id)
+        if not self._mine(back):
+            holder = back.lease or Lease("another run", "unknown", 0, "")
+            raise LeaseHeldError(_held(self._app, holder, 0))
+
+    async def renew(self) -> None:
+        back = await self._store.update(self._app, self._app_id, self._extend, lambda _: True)
+        if not self._mine(back):
+            holder = back.lease.holder if back.lease else "nobody"
+            self.lost = f"its apply lease was taken over by {holder} while it was applied"
+
+    async def release(self) -> None:
+        await self._store.update(self._app, self._app_id, self._drop)
+
+    async def keep_renewed(self) -> None:
+        """Renew every third of the lease's lifetime until cancelled."""
+        while True:
+            await self._sleep(self._policy.ttl / 3)
+            with contextlib.suppress(Exception):  # the next renewal tries again
+                await self.renew()
+
+    def _take(self, ledger: AppLedger) -> AppLedger:
+        held = ledger.lease
+        if held is not None and held.token != self._token and self._live(held):
+            return ledger
+        return ledger.with_lease(self._lease())
+
+    def _extend(self, ledger: AppLedger) -> AppLedger:
+        return ledger.with_lease(self._lease()) if self._mine(ledger) else ledger
+
+    def _drop(self, ledger: AppLedger) -> AppLedger:
+        return ledger.with_lease(None) if self._mine(ledger) else ledger
+
+    def _mine(self, ledger: AppLedger) -> bool:
+        return ledger.lease is not None and ledger.lease.token == self._token
+
+    def _lease(self) -> Lease:
+        expires = int((self._clock() + self._policy.ttl) * 1000)
+        return Lease(self._policy.holder, self._policy.run, expires, self._token)
+
+    def _live(self, lease: Lease) -> bool:
+        return lease.live(int(self._clock() * 1000)) and not _dead_here(lease)
+
+
+def _dead_here(lease: Lease) -> bool:
+    """The lease's holder is a process of this machine that no longer exists."""
+    host, _, pid = lease.run.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _held(app: str, lease: Lease, waited: float) -> str:
+    until = datetime.fromtimestamp(lease.expires_ms / 1000, UTC).strftime("%H:%M:%S UTC")
+    after = f" after waiting {waited:.0f} s" if waited else ""
+    return (
+        f"app {app!r} is being applied by {lease.holder} ({lease.run}); its lease runs until "
+        f"{until}{after}. Pass --lock-timeout SECONDS to wait for it, or run "
+        f"`comwit unlock {app}` if that run is gone"
+    )
+
+
+def unlock(ledger: AppLedger) -> AppLedger:
+    """The ledger without its lease, whoever holds it (`comwit unlock`)."""
+    return ledger.with_lease(None)

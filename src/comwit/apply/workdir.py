@@ -1,0 +1,63 @@
+"""Where apply packs artifacts: `.comwit/tmp/<pid>-<random>/` next to the manifest.
+
+Never the system temp dir or a build dir: a run killed while packing or uploading leaves its
+artifact where the next run finds it and removes it (the directory names its process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+from types import TracebackType
+
+_OWNED = re.compile(r"(\d+)-[0-9a-f]+")
+
+
+class WorkDir:
+    def __init__(self, root: Path) -> None:
+        self._base = root / ".comwit" / "tmp"
+        self.path = self._base / f"{os.getpid()}-{secrets.token_hex(4)}"
+
+    def __enter__(self) -> WorkDir:
+        remove_abandoned(self._base)
+        self.path.mkdir(parents=True)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self._base.rmdir()  # only when no other run is using it
+
+
+def remove_abandoned(base: Path) -> list[Path]:
+    """Remove work dirs of processes that no longer exist; the ones removed."""
+    removed: list[Path] = []
+    try:
+        children = list(base.iterdir())
+    except OSError:
+        return removed
+    for child in children:
+        owned = _OWNED.fullmatch(child.name)
+        if owned and not _alive(int(owned.group(1))):
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -1,0 +1,90 @@
+"""Two applies at once, as separate processes, against `comwit emulator serve`: exactly one
+mutates each app, the other waits or fails naming the holder; every build stays known to the
+ledger and the next plan is empty. With the `app-env` and the `local` ledger backends."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e_support import MANIFEST, PROJECT, World, actions
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """`comwit emulator serve` as its own process: its URL and token."""
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "comwit", "emulator", "serve", "--port", "0", "--auto-dns",
+            "--data", str(tmp_path / "emulator"), "--project", PROJECT,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("COMWIT_")},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    found: dict[str, str] = {}
+    deadline = time.monotonic() + 30
+    while len(found) < 2 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if match := re.match(r"export (COMWIT_API_URL|COMWIT_TOKEN)=(\S+)", line):
+            found[match.group(1)] = match.group(2)
+    try:
+        assert len(found) == 2, "the emulator did not start"
+        yield found["COMWIT_API_URL"], found["COMWIT_TOKEN"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def _start(world: World, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "comwit", "apply", "--yes", *args],
+        cwd=world.root,
+        env=world.environ(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("backend", ["app-env", "local"])
+def test_two_applies_at_once_mutate_each_app_once_and_lose_no_ledger_entry(
+    served, tmp_path, backend
+):
+    url, token = served
+    world = World(tmp_path / "repo", url, token, {})
+    world.root.mkdir()
+    state = '\n[state]\nbackend = "local"\n' if backend == "local" else ""
+    world.manifest(MANIFEST + state)
+    world.write("web/index.html", "v1")
+    world.write("api/server.js", "v1")
+    assert world.comwit("apply", "--yes").code == 0
+    world.write("web/index.html", "v2")
+    world.write("api/server.js", "v2")
+
+    runs = [_start(world), _start(world)]
+    outputs = [run.communicate(timeout=90) for run in runs]
+    codes = [run.returncode for run in runs]
+    text = "\n".join(out + err for out, err in outputs)
+
+    for app in ("web", "api"):
+        assert len(world.builds(app)) == 2, text  # one new build: exactly one run deployed it
+    assert sorted(codes) in ([0, 0], [0, 1]), text
+    if codes.count(1):  # the other run met the lease, or found the app changed after waiting
+        assert re.search(
+            r"being applied by \S+@\S+ \(\S+:\d+\)|another run (changed|recorded)", text
+        ), text
+    for app in ("web", "api"):
+        shown = world.comwit("builds", app)
+        assert shown.code == 0 and "unknown to the ledger" not in shown.out, shown.out
+    assert actions(world.plan_json()) == []

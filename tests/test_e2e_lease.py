@@ -1,0 +1,83 @@
+"""The per-app apply lease: another run's live lease fails the app at once, naming it; a
+wait is bounded; `comwit unlock` removes a stale lease; a finished apply leaves none."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from comwit.plan.ledger import Lease, decode, encode
+
+from tests.e2e_support import PROJECT, World
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _ledger(world: World, app: str):
+    app_id = world.app(app)["app_id"]
+    variables = world.api(f"apps/{app_id}/environment")["variables"]
+    return decode(next(v["value"] for v in variables if v["key"] == "COMWIT_LEDGER"))
+
+
+def _hold(world: World, app: str, run: str, seconds: float) -> None:
+    """Another run's lease on `app`, expiring in `seconds`."""
+    expires = int((time.time() + seconds) * 1000)
+    ledger = _ledger(world, app).with_lease(Lease("ci@elsewhere", run, expires, "theirs"))
+    app_id = world.app(app)["app_id"]
+    response = world.request(
+        "PUT",
+        f"/v1/projects/{PROJECT}/apps/{app_id}/environment/COMWIT_LEDGER",
+        json={"value": encode(ledger), "secret": False},
+        token=world.token,
+    )
+    response.raise_for_status()
+
+
+def _change_web(world: World) -> None:
+    world.write("web/index.html", f"<h1>{time.monotonic()}</h1>")
+
+
+def test_a_finished_apply_releases_its_lease_and_detailed_exitcode_says_what_happened(world):
+    result = world.comwit("apply", "--yes", "--detailed-exitcode")
+    assert result.code == 2, result.out + result.err
+    assert _ledger(world, "web").lease is None
+    assert world.comwit("apply", "--yes", "--detailed-exitcode").code == 0
+
+
+def test_another_runs_lease_fails_the_app_at_once_naming_the_holder_and_unlock_removes_it(world):
+    world.comwit("apply", "--yes")
+    _hold(world, "web", "https://ci.example/runs/7", seconds=600)
+    _change_web(world)
+    started = time.monotonic()
+    result = world.comwit("apply", "--yes")
+    assert time.monotonic() - started < 10
+    assert result.code == 1
+    assert (
+        "app 'web' is being applied by ci@elsewhere (https://ci.example/runs/7); its lease runs "
+        "until" in result.out
+    )
+    assert "`comwit unlock web` if that run is gone" in result.out
+    assert _ledger(world, "web").lease.token == "theirs"  # never taken over
+
+    unlocked = world.comwit("unlock", "web")
+    assert unlocked.code == 0, unlocked.err
+    assert "Removed the apply lease of app 'web' held by ci@elsewhere" in unlocked.err
+    assert world.comwit("apply", "--yes").code == 0
+
+
+def test_lock_timeout_waits_for_a_lease_that_expires(world):
+    world.comwit("apply", "--yes")
+    _hold(world, "web", "https://ci.example/runs/8", seconds=1.5)
+    _change_web(world)
+    result = world.comwit("apply", "--yes", "--lock-timeout", "20")
+    assert result.code == 0, result.out + result.err
+
+
+def test_a_lease_of_a_process_of_this_machine_that_is_gone_does_not_hold_apply_back(world):
+    world.comwit("apply", "--yes")
+    _hold(world, "web", f"{socket.gethostname()}:99999999", seconds=600)
+    _change_web(world)
+    result = world.comwit("apply", "--yes")
+    assert result.code == 0, result.out + result.err

@@ -1,0 +1,149 @@
+"""Ctrl-C, SIGTERM and kill -9 against apply as a real process on a pseudo-terminal: the
+prompt ends at once, a stop mid-upload prints what was done, and a killed run leaves nothing
+behind that the next apply does not clean up or converge from."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e_support import World, actions
+
+pytestmark = pytest.mark.timeout(90)
+
+
+class Terminal:
+    """`python -m comwit ARGS` with a pseudo-terminal as its controlling terminal, so a typed
+    Ctrl-C reaches it as SIGINT the way a shell delivers it."""
+
+    def __init__(self, world: World, *args: str, env: dict[str, str] | None = None) -> None:
+        environ = world.environ({"TERM": "dumb", "COLUMNS": "120", **(env or {})})
+        self._main, child = pty.openpty()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "comwit", *args],
+            cwd=world.root,
+            env=environ,
+            stdin=child,
+            stdout=child,
+            stderr=child,
+            preexec_fn=_take_terminal,  # noqa: PLW1509 - the child becomes the terminal's session
+        )
+        os.close(child)
+        self.shown = b""
+
+    def wait_for(self, marker: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while marker.encode() not in self.shown:
+            assert time.monotonic() < deadline, f"no {marker!r} in:\n{self.text}"
+            self._read(0.1)
+
+    def type(self, data: bytes) -> None:
+        os.write(self._main, data)
+
+    def finish(self, timeout: float = 30) -> int:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            assert time.monotonic() < deadline, f"still running:\n{self.text}"
+            self._read(0.05)
+        while self._read(0.05):
+            pass
+        os.close(self._main)
+        return self.proc.returncode
+
+    @property
+    def text(self) -> str:
+        return self.shown.decode(errors="replace").replace("\r\n", "\n")
+
+    def _read(self, wait: float) -> bool:
+        ready, _, _ = select.select([self._main], [], [], wait)
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self._main, 65536)
+        except OSError:
+            return False
+        self.shown += chunk
+        return bool(chunk)
+
+
+def _take_terminal() -> None:
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _slow_uploads(world: World, ms: int) -> None:
+    world.admin("POST", "faults/latency", {"route": "deploy", "ms": ms})
+
+
+def test_ctrl_c_at_the_prompt_exits_130_within_a_second(process_world):
+    terminal = Terminal(process_world, "apply")
+    terminal.wait_for("Type 'yes'")
+    started = time.monotonic()
+    terminal.type(b"\x03")
+    assert terminal.finish() == 130
+    assert time.monotonic() - started < 1.0
+    assert "interrupted" in terminal.text
+    assert process_world.api("apps")["apps"] == []  # nothing was applied
+
+
+@pytest.mark.parametrize(("how", "code"), [("ctrl-c", 130), ("sigterm", 143)])
+def test_a_stop_mid_upload_lets_it_finish_records_it_and_prints_the_summary(
+    process_world, how, code
+):
+    _slow_uploads(process_world, 2500)
+    terminal = Terminal(process_world, "apply", "--yes", "--parallel", "1")
+    terminal.wait_for("uploading")
+    if how == "ctrl-c":
+        terminal.type(b"\x03")
+    else:
+        terminal.proc.send_signal(signal.SIGTERM)
+    assert terminal.finish() == code, terminal.text
+    text = terminal.text
+    assert "stopping; no new change starts" in text
+    assert "Apply interrupted:" in text
+    # One app at a time: api's upload was in flight and finished; web never began.
+    assert "  done         api  build build-" in text
+    assert "  not started  web  not started: apply was interrupted" in text
+    process_world.admin("DELETE", "faults")
+    result = process_world.comwit("apply", "--yes")
+    assert result.code == 0, result.out + result.err
+    assert len(process_world.builds("api")) == 1
+    assert actions(process_world.plan_json()) == []
+
+
+def test_kill_9_during_an_upload_then_the_next_apply_converges_with_one_build(
+    process_world, tmp_path
+):
+    tmpdir = tmp_path / "system-tmp"
+    tmpdir.mkdir()
+    _slow_uploads(process_world, 4000)
+    terminal = Terminal(
+        process_world, "apply", "--yes", "--app", "web", env={"TMPDIR": str(tmpdir)}
+    )
+    terminal.wait_for("uploading")
+    terminal.proc.send_signal(signal.SIGKILL)
+    terminal.finish()
+    leftovers = list((process_world.root / ".comwit" / "tmp").glob("*/*"))
+    process_world.admin("DELETE", "faults")
+
+    result = process_world.comwit("apply", "--yes", env={"TMPDIR": str(tmpdir)})
+    assert result.code == 0, result.out + result.err
+    assert len(process_world.builds("web")) == 1
+    assert actions(process_world.plan_json()) == []
+    assert list(tmpdir.iterdir()) == []  # nothing ever went to the system temp dir
+    assert all(not path.exists() for path in leftovers)  # the killed run's artifact is gone
+    assert not _files_under(process_world.root / "web", ".partial", ".zst")
+
+
+def _files_under(root: Path, *suffixes: str) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.endswith(suffixes)]
