@@ -29,6 +29,7 @@ from comwit.apply.workdir import WorkDir
 from comwit.artifact.pack import PackResult
 from comwit.errors import (
     ApiError,
+    ApiStatusError,
     ApplyError,
     ArtifactError,
     ComwitError,
@@ -40,7 +41,7 @@ from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger
 from comwit.plan.ledger import AppLedger, SourceCommit
 from comwit.plan.ordering import skip_reason
 from comwit.plan.state import ObservedApp
-from comwit.store.ledger import LedgerStore
+from comwit.store.ledger import LedgerStore, LedgerWriteError
 
 DEFAULT_PARALLEL = 4
 T = TypeVar("T")
@@ -196,6 +197,12 @@ class Executor:
                     "applied without its apply lease: the token lacks the app:write scope "
                     "(another run could have changed the app at the same time)"
                 )
+            except (ApiStatusError, LedgerWriteError) as exc:  # the ledger is advisory
+                lease = None
+                handlers.warn(
+                    f"applied without its apply lease: it could not be written ({exc}); "
+                    "another run could have changed the app at the same time"
+                )
         try:
             if app.preconditions.exists:
                 await self._recheck(app, app_id, ready.ledger, fresh)
@@ -211,7 +218,8 @@ class Executor:
         self, app: AppPlan, app_id: str, planned: AppLedger, fresh: AppLedger
     ) -> None:
         """_Skip when another run changed the app since the plan, or its live build is newer."""
-        live = (await self.client.get_app(self.inputs.project, app_id)).active_build_id
+        found = await self.client.find_app(self.inputs.project, app_id)
+        live = found.active_build_id if found else None
         if live != app.preconditions.active_build_id:
             raise _Skip(
                 f"another run changed its live build from {app.preconditions.active_build_id} "
