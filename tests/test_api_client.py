@@ -321,3 +321,15 @@ def test_the_client_repr_shows_no_token():
     assert TOKEN_VALUE not in repr(client)
     assert TOKEN_VALUE not in repr(vars(client))
     asyncio.run(client.aclose())
+
+
+def test_a_plain_http_api_loads_no_ca_bundle_yet_never_skips_certificate_checks():
+    import ssl
+
+    from comwit.api.client import _tls
+
+    context = _tls("http://127.0.0.1:8787")
+    assert isinstance(context, ssl.SSLContext)
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    assert context.cert_store_stats()["x509_ca"] == 0
+    assert _tls("https://api.comwit.example") is True
