@@ -157,3 +157,32 @@ def test_no_answer_is_a_forge_error_not_a_hang():
     with pytest.raises(ForgeError, match="GET"):
         forge.own_login()
     forge.close()
+
+
+def test_a_server_that_never_answers_is_given_up_on_in_bounded_time():
+    import socket
+    import time
+
+    from comwit.ci.forge import HttpForge
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        forge = HttpForge(
+            f"http://127.0.0.1:{server.getsockname()[1]}", {}, timeout=0.3, deadline=5
+        )
+        started = time.monotonic()
+        with pytest.raises(ForgeError, match="ReadTimeout"):
+            forge.request("GET", "user")
+        forge.close()
+    assert time.monotonic() - started < 3
+
+
+def test_after_the_deadline_no_request_is_sent(github):
+    from comwit.ci.forge import HttpForge
+
+    forge = HttpForge(github.url, {}, deadline=0)
+    with pytest.raises(ForgeError, match="gave up"):
+        forge.request("GET", "user")
+    forge.close()
+    assert github.requests == []

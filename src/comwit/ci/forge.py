@@ -78,6 +78,7 @@ class HttpForge:
             transport=transport,
             follow_redirects=False,
         )
+        self._deadline = deadline
         self._ends = time.monotonic() + deadline
         self.max_pages = max_pages
 
@@ -88,7 +89,7 @@ class HttpForge:
         what = f"{method} {url.split('?', 1)[0]}"
         left = self._ends - time.monotonic()
         if left <= 0:
-            raise ForgeError(f"{what}: gave up, the requests took longer than {DEADLINE:.0f} s")
+            raise ForgeError(f"{what}: gave up, the requests took longer than {self._deadline:g} s")
         timeout = min(left, self._client.timeout.read or REQUEST_TIMEOUT)
         try:
             response = self._client.request(

@@ -1,5 +1,5 @@
 """The CI options of `plan` and `apply` (--comment, --comment-on, --no-summary) and the one
-call each makes when done. comwit.ci is imported only here, and only when the command ran."""
+call each makes when done; the CI's channels are loaded only in a CI job or with --comment."""
 
 from __future__ import annotations
 
