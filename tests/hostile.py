@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-Behaviour = Callable[[asyncio.StreamWriter], Awaitable[None]]
+Behaviour = Callable[[asyncio.StreamWriter, str], Awaitable[None]]  # writer, "GET /path"
 
 
 @dataclass
@@ -36,7 +36,8 @@ def hostile_server(behaviour: Behaviour) -> Iterator[Hostile]:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
-                hostile.requests.append(" ".join(lines[0].split(" ")[:2]))
+                request = " ".join(lines[0].split(" ")[:2])
+                hostile.requests.append(request)
                 length = next(
                     (
                         int(line.split(":", 1)[1])
@@ -46,7 +47,7 @@ def hostile_server(behaviour: Behaviour) -> Iterator[Hostile]:
                     0,
                 )
                 await reader.readexactly(length)
-                await behaviour(writer)
+                await behaviour(writer, request)
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
@@ -88,7 +89,7 @@ def hostile_server(behaviour: Behaviour) -> Iterator[Hostile]:
 def slow_headers(interval: float) -> Behaviour:
     """The status line, then the headers one byte every `interval` seconds, never ending."""
 
-    async def behave(writer: asyncio.StreamWriter) -> None:
+    async def behave(writer: asyncio.StreamWriter, request: str) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\n")
         while True:
             writer.write(b"X")
@@ -101,7 +102,7 @@ def slow_headers(interval: float) -> Behaviour:
 def slow_body(interval: float) -> Behaviour:
     """Headers promising a 10,000-byte JSON body, then one byte every `interval` seconds."""
 
-    async def behave(writer: asyncio.StreamWriter) -> None:
+    async def behave(writer: asyncio.StreamWriter, request: str) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
         writer.write(b"Content-Length: 10000\r\n\r\n")
         while True:
@@ -112,7 +113,7 @@ def slow_body(interval: float) -> Behaviour:
     return behave
 
 
-async def endless_body(writer: asyncio.StreamWriter) -> None:
+async def endless_body(writer: asyncio.StreamWriter, request: str) -> None:
     """A chunked body of spaces that never ends, as fast as the client reads."""
     writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
     writer.write(b"Transfer-Encoding: chunked\r\n\r\n")
@@ -133,7 +134,7 @@ def gzip_bomb(inflated_gib: int = 4) -> bytes:
 
 
 def gzip_answer(body: bytes) -> Behaviour:
-    async def behave(writer: asyncio.StreamWriter) -> None:
+    async def behave(writer: asyncio.StreamWriter, request: str) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
         writer.write(b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body))
         writer.write(body)
@@ -146,7 +147,7 @@ def answer(status: int, body: object, headers: dict[str, str] | None = None) -> 
     """A complete JSON answer, the same for every request."""
     content = json.dumps(body).encode()
 
-    async def behave(writer: asyncio.StreamWriter) -> None:
+    async def behave(writer: asyncio.StreamWriter, request: str) -> None:
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         writer.write(
             f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{extra}"
@@ -154,5 +155,20 @@ def answer(status: int, body: object, headers: dict[str, str] | None = None) -> 
             + content
         )
         await writer.drain()
+
+    return behave
+
+
+def routes(answers: dict[str, object], *, status: int = 404, detail: str = "") -> Behaviour:
+    """A JSON answer per "METHOD /path" (query left out); any other request gets `status`
+    with a problem body holding `detail`."""
+
+    async def behave(writer: asyncio.StreamWriter, request: str) -> None:
+        key = request.split("?", 1)[0]
+        if key in answers:
+            await answer(200, answers[key])(writer, request)
+        else:
+            problem = {"title": "Nope", "status": status, "detail": detail}
+            await answer(status, problem)(writer, request)
 
     return behave

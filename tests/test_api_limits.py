@@ -99,7 +99,7 @@ def test_an_encoding_comwit_did_not_ask_for_is_refused():
 
 
 def test_an_error_status_body_is_capped_too():
-    async def huge_error(writer):
+    async def huge_error(writer, request):
         writer.write(b"HTTP/1.1 500 X\r\nTransfer-Encoding: chunked\r\n\r\n")
         chunk = b"%x\r\n%s\r\n" % (65536, b"e" * 65536)
         while True:

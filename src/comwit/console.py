@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from comwit.escape import PAINT, printable
 from comwit.secret import redact
 
 QUIET = -1
@@ -52,7 +54,7 @@ class Console:
 
     def print(self, text: str = "") -> None:
         """Data for stdout: always printed, even with --quiet."""
-        self.out.write(redact(text) + "\n")
+        self.out.write(_shown(text) + "\n")
         self.out.flush()
 
     def notice(self, text: str) -> None:
@@ -81,7 +83,7 @@ class Console:
         return _paint(name, text) if self.err_color else text
 
     def _log(self, text: str) -> None:
-        self.err.write(redact(text) + "\n")
+        self.err.write(_shown(text) + "\n")
         self.err.flush()
 
 
@@ -138,7 +140,19 @@ def wants_color(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool
 
 
 def _paint(name: str, text: str) -> str:
-    return f"\033[{_STYLES[name]}m{text}\033[0m"
+    return f"{PAINT}[{_STYLES[name]}m{text}{PAINT}[0m"
+
+
+# Only comwit's own colour codes become escape sequences again; anything else a string from
+# outside held (ESC, CSI, other controls, a stray marker) is shown escaped.
+_OWN_CODES = re.compile(
+    r"\\ue000\[(" + "|".join(re.escape(code) for code in (*_STYLES.values(), "0")) + r")m"
+)
+
+
+def _shown(text: str) -> str:
+    """What the terminal gets: no secret, control characters escaped, comwit's colours."""
+    return _OWN_CODES.sub(lambda m: f"\033[{m.group(1)}m", printable(redact(text)))
 
 
 def _isatty(stream: object) -> bool:

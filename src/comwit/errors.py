@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from comwit.escape import one_line
 from comwit.exit_codes import EXIT_ERROR
 
 
@@ -62,8 +63,8 @@ class Problem:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        field = f" {self.field}:" if self.field else ""
-        return f"{where}:{field} {self.message}"
+        field = f" {one_line(self.field)}:" if self.field else ""
+        return f"{where}:{field} {one_line(self.message)}"
 
 
 class ManifestError(ComwitError):

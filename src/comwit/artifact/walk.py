@@ -18,6 +18,7 @@ from typing import NamedTuple
 from comwit.artifact.ignore import Excluder, load_excluder, secret_pattern, vcs_pattern
 from comwit.artifact.tree import EntryKind
 from comwit.errors import ArtifactError
+from comwit.escape import one_line
 
 MAX_FILE_SIZE = 0o77777777777  # the largest size a ustar header holds: 8 GiB - 1
 _SHOWN = 5  # paths a warning names before "and N more"
@@ -110,7 +111,10 @@ class Walker:
 
 
 def _flagged_warning(root: str, flagged: dict[str, str]) -> str:
-    """One warning per build dir, however many paths it names."""
+    """One warning per build dir, however many paths it names (escaped: a file name may
+    hold a newline or a terminal escape)."""
+    root = one_line(root)
+    flagged = {one_line(path): pattern for path, pattern in flagged.items()}
     patterns = ", ".join(f'"{p}"' for p in dict.fromkeys(flagged.values()))
     advice = f"add {patterns} to the app's `exclude` setting to leave"
     if len(flagged) == 1:

@@ -110,9 +110,12 @@ def _run(args: list[str], edges: Edges) -> int:
 
 
 def _say(edges: Edges, text: str) -> None:
+    """One message to stderr: no secret, and no control character from outside (an API's
+    error detail could otherwise clear the screen)."""
+    from comwit.escape import printable
     from comwit.secret import redact
 
-    edges.stderr.write(redact(text).rstrip("\n") + "\n")
+    edges.stderr.write(printable(redact(text)).rstrip("\n") + "\n")
 
 
 def _exit_now(code: int) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal, assert_never
 
 from comwit.artifact.tree import TreeChanges
+from comwit.escape import one_line
 from comwit.plan.actions import (
     Action,
     Activate,
@@ -37,6 +38,13 @@ class Line:
 
 
 def describe(action: Action) -> Line:
+    """The action in words; strings from outside (hostnames, keys, build ids, paths) are
+    escaped, so each text and detail stays one line."""
+    line = _describe(action)
+    return Line(line.sign, one_line(line.text), tuple(one_line(d) for d in line.details))
+
+
+def _describe(action: Action) -> Line:
     match action:
         case CreateApp():
             return Line("+", "create app")
@@ -85,7 +93,7 @@ def unmanaged_line(plan: Plan) -> str | None:
     names = plan.unmanaged
     if not names:
         return None
-    shown = ", ".join(names[:_NAMES_SHOWN])
+    shown = ", ".join(one_line(name) for name in names[:_NAMES_SHOWN])
     if len(names) > _NAMES_SHOWN:
         shown += f" and {len(names) - _NAMES_SHOWN} more"
     noun = "app" if len(names) == 1 else "apps"

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote
 
+from comwit.escape import one_line
 from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger, summary_field
 from comwit.render.describe import (
     LEGEND,
@@ -148,7 +149,7 @@ def _destructive(plan: Plan) -> list[str]:
 def _section(app: AppPlan) -> str:
     lines = []
     if app.error:
-        lines.append(f"x {app.error}")
+        lines.append(f"x {one_line(app.error)}")
     for action in app.actions:
         if isinstance(action, RecordLedger):
             continue
@@ -158,10 +159,10 @@ def _section(app: AppPlan) -> str:
         if isinstance(action, Deploy):
             lines += [f"#       {path}" for path in changed_paths(action, _PATHS_SHOWN)]
     for held in app.held:
-        lines.append(f"! held back: {describe(held.action).text}: {held.reason}")
+        lines.append(f"! held back: {describe(held.action).text}: {one_line(held.reason)}")
     if app.skip:
-        lines.append(f"! apply skips this app: {app.skip}")
-    lines += [f"# note: {note}" for note in app.notes]
+        lines.append(f"! apply skips this app: {one_line(app.skip)}")
+    lines += [f"# note: {one_line(note)}" for note in app.notes]
     # A fence longer than any run of backticks inside, so values cannot close it.
     fence = "`" * max([3, *(len(run) + 1 for line in lines for run in _BACKTICKS.findall(line))])
     summary = f"<details><summary><code>{app.app}</code>: {_count(app)}</summary>"
@@ -178,4 +179,4 @@ def _count(app: AppPlan) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return one_line(text).replace("|", "\\|")

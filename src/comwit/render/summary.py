@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 
 from comwit.apply.result import ApplyResult, Outcome
+from comwit.escape import one_line
 from comwit.render.describe import format_bytes
 
 _STYLE = {
@@ -34,13 +35,13 @@ def render_summary(result: ApplyResult, paint: Callable[[str, str], str] | None 
     for outcome in result.outcomes:
         if outcome.status != "unchanged":
             lines.append(color(_STYLE[outcome.status], _line(outcome, width, column)))
-    warnings = [f"  {o.app}: {w}" for o in result.outcomes for w in o.warnings]
+    warnings = [f"  {o.app}: {one_line(w)}" for o in result.outcomes for w in o.warnings]
     if warnings:
         lines += ["Warnings:", *warnings]
     records = [r for o in result.outcomes for r in o.records]
     if records:
         lines.append("DNS records to publish (the next apply finalizes the hostnames):")
-        lines += [f"  {r.host}: {r.record_type} {r.name} -> {r.value}" for r in records]
+        lines += [one_line(f"  {r.host}: {r.record_type} {r.name} -> {r.value}") for r in records]
     pending = [f"{host} ({o.app})" for o in result.outcomes for host in o.pending]
     if pending:
         lines.append("Waiting for DNS: " + ", ".join(pending))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from comwit.escape import one_line
 from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger
 from comwit.render.describe import (
     LEGEND,
@@ -47,15 +48,15 @@ def render_text(plan: Plan, *, paint: Paint | None = None, verbose: bool = False
 
 
 def _header(plan: Plan) -> str:
-    where = f"project {plan.project}"
+    where = f"project {one_line(plan.project)}"
     if plan.environment:
-        where += f", environment {plan.environment}"
+        where += f", environment {one_line(plan.environment)}"
     return f"comwit plan for {where}: {selection(plan)}"
 
 
 def _app_block(app: AppPlan, color: Paint, verbose: bool) -> list[str]:
     if app.error:
-        return [color("error", f"x {app.app}: {app.error}"), ""]
+        return [color("error", f"x {app.app}: {one_line(app.error)}"), ""]
     sign = "+" if any(isinstance(a, CreateApp) for a in app.actions) else "~"
     if not app.changed:
         sign = "!" if app.held else " "
@@ -69,10 +70,11 @@ def _app_block(app: AppPlan, color: Paint, verbose: bool) -> list[str]:
             lines += [f"            {line}" for line in changed_paths(action, _PATHS_SHOWN)]
     for held in app.held:
         line = describe(held.action)
-        lines.append(color("warning", f"    ! held back: {line.text}: {held.reason}"))
+        reason = one_line(held.reason)
+        lines.append(color("warning", f"    ! held back: {line.text}: {reason}"))
     if app.skip:
-        lines.append(color("warning", f"    ! apply skips this app: {app.skip}"))
-    lines += [f"    note: {note}" for note in app.notes]
+        lines.append(color("warning", f"    ! apply skips this app: {one_line(app.skip)}"))
+    lines += [f"    note: {one_line(note)}" for note in app.notes]
     lines.append("")
     return lines
 

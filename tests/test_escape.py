@@ -1,0 +1,115 @@
+"""Strings from outside (API answers, the manifest, file names) are shown escaped: no
+terminal escape reaches the screen, and none splits a line or mimics a plan line."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+from comwit.cli import main
+from comwit.cli.settings import Edges
+from comwit.console import Console
+from comwit.escape import one_line, printable
+
+from tests.e2e_support import Result
+from tests.hostile import hostile_server, routes
+
+EVIL_KEY = "K\x1b[2J\nX"
+EVIL_HOST = "evil.example.com\n~ upload build: INJECTED"
+MANIFEST = """\
+version = 1
+project = "proj"
+[apps.web]
+build_dir = "web"
+hosts = ["www.example.com"]
+[apps.web.env]
+LEVEL = "info"
+"""
+
+
+def test_one_line_escapes_controls_newlines_and_formatting_marks():
+    assert one_line("a\x1b[2Jb\nc\td\r\x9b\u202e\u2028") == (
+        "a\\u001b[2Jb\\nc\\td\\r\\u009b\\u202e\\u2028"
+    )
+    assert printable("two\nlines\tand\x07bell") == "two\nlines\tand\\u0007bell"
+
+
+def test_the_console_keeps_its_own_colours_and_escapes_everything_else():
+    out = io.StringIO()
+    console = Console(out=out, err=out, color=True)
+    console.print(console.style("add", "+ ok") + " \x1b[2J \ue000[2J \x9b31m")
+    assert out.getvalue() == "\x1b[32m+ ok\x1b[0m \\u001b[2J \\ue000[2J \\u009b31m\n"
+
+
+def _live_app_with_evil_strings():
+    app = {"app_id": "a1", "name": "web", "active_build_id": "b1"}
+    return routes(
+        {
+            "GET /v1/projects/proj/apps": {"apps": [app, {**app, "app_id": "a2",
+                                                          "name": "x\x1b]0;owned\x07"}]},
+            "GET /v1/projects/proj/apps/a1/builds": {"builds": [{"build_id": "b1"}]},
+            "GET /v1/projects/proj/apps/a1/domains": {"domains": [
+                {"domain": "www.example.com", "app_id": "a1", "status": "active"},
+                {"domain": EVIL_HOST, "app_id": "a1", "status": "active"},
+            ]},
+            "GET /v1/projects/proj/apps/a1/environment": {"variables": [
+                {"key": "LEVEL", "value": "info"}, {"key": EVIL_KEY, "value": "v"},
+            ]},
+        }
+    )  # fmt: skip
+
+
+def against(world, url: str, *args: str) -> Result:
+    """The CLI in this process, talking real HTTP to the loopback server at `url`."""
+    out, err = io.StringIO(), io.StringIO()
+    environ = world.environ({"COMWIT_API_URL": url})
+    with contextlib.chdir(world.root):
+        code = main(list(args), edges=Edges(environ, io.StringIO(), out, err))
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def test_hostnames_and_env_keys_from_the_api_are_shown_escaped(world):
+    world.manifest(MANIFEST)
+    with hostile_server(_live_app_with_evil_strings()) as server:
+        text = against(world, server.url, "plan", "-v")
+        markdown = against(world, server.url, "plan", "--format", "markdown")
+        as_json = against(world, server.url, "plan", "--format", "json")
+    for result in (text, markdown, as_json):
+        assert "\x1b" not in result.out + result.err, result.out
+        assert "~ upload build: INJECTED" not in result.out.replace(
+            "\\n~ upload build: INJECTED", ""
+        )
+    assert "- env K\\u001b[2J\\nX (delete)" in text.out
+    assert "- detach hostname evil.example.com\\n~ upload build: INJECTED" in text.out
+    assert "left alone: 1 live app (x\\u001b]0;owned\\u0007)" in text.out
+    assert "K\\u001b[2J\\nX" in markdown.out
+    document = json.loads(as_json.out)
+    assert {a.get("key") for a in document["apps"][0]["actions"]} >= {EVIL_KEY}
+
+
+def test_an_api_error_detail_cannot_clear_the_screen(world):
+    world.manifest(MANIFEST)
+    with hostile_server(routes({}, status=400, detail="\x1b[2J\x1b[Hall clear")) as server:
+        result = against(world, server.url, "plan")
+    assert result.code == 1
+    assert "\x1b" not in result.err
+    assert "\\u001b[2J\\u001b[Hall clear" in result.err
+
+
+def test_a_manifest_key_holding_a_newline_keeps_its_error_on_one_line(world):
+    world.manifest(MANIFEST + '"A\\nB" = "x"\n')
+    result = world.comwit("validate")
+    assert result.code == 1
+    (line,) = result.err.strip().splitlines()
+    assert "A\\nB" in line
+
+
+def test_a_file_name_that_mimics_a_plan_line_is_shown_escaped(world):
+    world.manifest(MANIFEST)
+    world.write("web/index.html", "hi")
+    world.write(".env.\n~ upload build: INJECTED".join(["web/", ""]), "SECRET=1")
+    result = world.comwit("plan")
+    assert result.code == 0, result.err
+    assert "\n~ upload build: INJECTED" not in result.out + result.err
+    assert ".env.\\n~ upload build: INJECTED in " in result.err
