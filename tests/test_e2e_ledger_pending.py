@@ -5,6 +5,9 @@ calls comwit's own deploy a change made outside comwit."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 
 from tests.e2e_support import actions
 
@@ -50,3 +53,33 @@ def test_a_ledger_write_that_keeps_failing_is_kept_and_completed_by_the_next_run
     env = world.api(f"apps/{app_id}/environment")["variables"]
     assert any(v["key"] == "COMWIT_LEDGER" for v in env)
     assert actions(world.plan_json("--app", "api")) == []
+
+
+def test_a_run_killed_between_the_upload_and_the_ledger_write_leaves_no_second_upload(
+    process_world,
+):
+    world = process_world
+    world.admin("POST", "faults/latency", {"route": "put_env", "ms": 20_000})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "comwit", "apply", "--yes", "--app", "api"],
+        cwd=world.root,
+        env=world.environ(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while world.stats()["deploys"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        while not (world.root / PENDING).exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert world.stats()["deploys"] == 1
+    finally:
+        proc.kill()  # SIGKILL: nothing of comwit runs after this
+        proc.wait(10)
+    world.admin("DELETE", "faults")
+    world.reset_stats()
+    again = world.comwit("apply", "--yes", "--app", "api")
+    assert again.code == 0, again.out + again.err
+    assert world.stats()["deploys"] == 0
+    assert "changed outside comwit" not in again.out
