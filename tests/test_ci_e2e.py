@@ -59,7 +59,7 @@ def test_first_plan_posts_once_and_the_next_push_patches_the_same_comment_on_pag
     mine = github.comments(7)[-1]
     assert mine["author"] == "github-actions[bot]"
     assert mine["body"].startswith(MARKER + "\n### comwit plan for `proj` at " + HEAD)
-    assert "Posted the plan comment on pull request #7" in first.err
+    assert "Posted the comment on pull request #7" in first.err
 
     github.clear()
     world.write("web/index.html", "<h1>v2</h1>")
@@ -257,7 +257,7 @@ def test_json_plan_stays_one_document_on_stdout_in_a_ci_job(github, job, comwit)
     result = comwit("plan", "--format", "json", "--comment", env=job.github(github.url))
     assert result.code == 0, result.err
     assert result.json()["has_changes"] is True
-    assert "Posted the plan comment" in result.err
+    assert "Posted the comment" in result.err
 
 
 def test_validate_warnings_are_annotations_too(world, job, comwit):

@@ -31,7 +31,7 @@ class Posted:
         where = f"{self.noun} {'!' if self.noun == 'merge request' else '#'}{self.number}"
         match self.done:
             case "created":
-                said = f"Posted the plan comment on {where}"
+                said = f"Posted the comment on {where}"
             case "updated":
                 said = f"Updated the comment on {where}"
             case "unchanged":
