@@ -8,6 +8,7 @@ answers before typer is even loaded.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -63,6 +64,10 @@ def run() -> None:
     # Pydantic looks for plugins among the entry points of every installed distribution the
     # first time a model is built (tens of milliseconds); comwit's models use none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # Start-up makes ~100,000 objects that live as long as the process (modules, classes,
+    # models); the cyclic collector would sweep them again and again while they are made.
+    # `cli.app.load_command` turns it back on once the command's module is loaded.
+    gc.disable()
     code = main()
     if sys.gettrace() is None and sys.getprofile() is None:
         _exit_now(code)

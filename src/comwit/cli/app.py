@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import gc
 import importlib
 from typing import TYPE_CHECKING, Final, Literal, get_origin
 
@@ -67,6 +68,9 @@ def load_command(entry: Command) -> ClickCommand:
     """The click command of a table entry (a function, or a typer app of subcommands)."""
     module, _, attribute = entry.target.partition(":")
     target = getattr(importlib.import_module(module), attribute)
+    if not gc.isenabled():  # the script's start-up is over: what it made stays, unswept
+        gc.freeze()
+        gc.enable()
     if isinstance(target, typer.Typer):
         group = typer.main.get_command(target)
         group.name = entry.name
