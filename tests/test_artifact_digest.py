@@ -9,8 +9,9 @@ import stat
 
 import pytest
 
-from comwit.artifact.digest import digest_tree
+from comwit.artifact.digest import _hash_file, digest_tree
 from comwit.artifact.tree import FileEntry, TreeChanges, compare
+from comwit.artifact.walk import Node
 from comwit.errors import ArtifactError
 
 from tests.artifact_support import SITE, Exe, Link, unprivileged, write_tree, write_tree_differently
@@ -224,3 +225,22 @@ def test_name_that_is_not_utf8_is_an_error(tmp_path):
     (site / os.fsdecode(b"caf\xe9.txt")).write_text("x")
     with pytest.raises(ArtifactError, match=r"caf\\xe9.txt in .* is not valid UTF-8"):
         digest_tree(site)
+
+
+@pytest.mark.parametrize("walked_size", [0, 5, 9, 11, 2_000_000])
+def test_a_file_whose_size_changed_after_the_walk_is_refused(tmp_path, walked_size):
+    (tmp_path / "f.bin").write_bytes(b"x" * 10)
+    node = Node("f.bin", "file", walked_size, False, "")  # what lstat said, before a change
+    with pytest.raises(ArtifactError, match="changed while it was being read"):
+        _hash_file(str(tmp_path), node, bytearray((1 << 20) + 1))
+
+
+@pytest.mark.parametrize("size", [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 << 20])
+def test_a_file_is_hashed_whole_at_every_size_around_the_read_buffer(tmp_path, size):
+    data = os.urandom(size)
+    (tmp_path / "f.bin").write_bytes(data)
+    node = Node("f.bin", "file", size, False, "")
+    assert (
+        _hash_file(str(tmp_path), node, bytearray((1 << 20) + 1))
+        == hashlib.sha256(data).hexdigest()
+    )

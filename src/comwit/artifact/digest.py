@@ -60,7 +60,7 @@ def finish(surveyed: Survey) -> TreeDigest:
     """The digest of a surveyed tree: read the files the cache did not vouch for, and
     remember them (the cache file is rewritten only when something was read or removed)."""
     tree = surveyed.tree
-    buf = bytearray(_READ_SIZE)
+    buf = bytearray(_READ_SIZE + 1)
     root = str(tree.root)
     hashes: Sequence[str | None] = surveyed.known
     if surveyed.unknown:
@@ -85,7 +85,9 @@ def entry_of(node: Node, sha256: str | None) -> FileEntry:
 
 
 def _hash_file(root: str, node: Node, buf: bytearray) -> str:
-    """sha256 of one file, read through the reused buffer `buf`; exactly `node.size` bytes."""
+    """sha256 of one file, read through the reused buffer `buf` (`_READ_SIZE` + 1 bytes);
+    exactly `node.size` bytes. Each read asks for one byte more than is left, so a file
+    that grew shows without an fstat, and one that shrank shows as an early end."""
     path = root + "/" + node.rel
     h = hashlib.sha256()
     view = memoryview(buf)
@@ -95,14 +97,16 @@ def _hash_file(root: str, node: Node, buf: bytearray) -> str:
         raise unreadable(root, node.rel, exc) from exc
     try:
         left = node.size
-        while left:
-            n = os.readv(fd, [view[: min(left, _READ_SIZE)]])
-            if n == 0:
+        while True:
+            want = min(left, _READ_SIZE) + 1
+            n = os.readv(fd, [view[:want]])
+            if n > left or (n == 0 and left):
                 raise changed_while_reading(root, node.rel)
-            h.update(view[:n])
-            left -= n
-        if os.fstat(fd).st_size != node.size:
-            raise changed_while_reading(root, node.rel)
+            if n:
+                h.update(view[:n])
+                left -= n
+            if n < want and not left:
+                break
     except OSError as exc:
         raise unreadable(root, node.rel, exc) from exc
     finally:

@@ -61,4 +61,6 @@ class TreeCache:
 
 def _write(path: Path, files: Sequence[FileEntry]) -> None:
     rows = [[f.path, f.kind, f.size, f.sha256, f.executable, f.target] for f in files]
-    write_atomically(path, gzip.compress(json.dumps(rows, separators=(",", ":")).encode(), mtime=0))
+    data = json.dumps(rows, separators=(",", ":")).encode()
+    # Level 1: a 100,000-file list compresses in a tenth of the time of level 9, a bit larger.
+    write_atomically(path, gzip.compress(data, compresslevel=1, mtime=0))
