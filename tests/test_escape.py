@@ -48,7 +48,8 @@ def _live_app_with_evil_strings():
         {
             "GET /v1/projects/proj/apps": {"apps": [app, {**app, "app_id": "a2",
                                                           "name": "x\x1b]0;owned\x07"}]},
-            "GET /v1/projects/proj/apps/a1/builds": {"builds": [{"build_id": "b1"}]},
+            "GET /v1/projects/proj/apps/a1/builds": {"builds": [{"build_id": "b1"},
+                                                                 {"build_id": "b0\x1b[2J\n*"}]},
             "GET /v1/projects/proj/apps/a1/domains": {"domains": [
                 {"domain": "www.example.com", "app_id": "a1", "status": "active"},
                 {"domain": EVIL_HOST, "app_id": "a1", "status": "active"},
@@ -86,6 +87,18 @@ def test_hostnames_and_env_keys_from_the_api_are_shown_escaped(world):
     assert "K\\u001b[2J\\nX" in markdown.out
     document = json.loads(as_json.out)
     assert {a.get("key") for a in document["apps"][0]["actions"]} >= {EVIL_KEY}
+
+
+def test_status_and_builds_show_strings_from_the_api_escaped(world):
+    world.manifest(MANIFEST)
+    with hostile_server(_live_app_with_evil_strings()) as server:
+        status = against(world, server.url, "status")
+        builds = against(world, server.url, "builds", "web")
+    assert status.code in (0, 2), status.err
+    assert builds.code == 0, builds.err
+    assert "\x1b" not in status.out + status.err + builds.out + builds.err
+    assert "evil.example.com\\n~ upload build: INJECTED" in status.out
+    assert "b0\\u001b[2J\\n*" in builds.out
 
 
 def test_an_api_error_detail_cannot_clear_the_screen(world):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from comwit.escape import one_line
 from comwit.plan.ledger import LedgerEntry
 from comwit.plan.state import ObservedApp, ObservedBuild
 from comwit.render.describe import format_bytes, short
@@ -38,7 +39,7 @@ def render_builds_text(project: str, app: ObservedApp) -> str:
         return f"app {app.name} in project {project} has no builds yet"
     head = f"app {app.name} in project {project}: {count} build{'s' if count != 1 else ''}"
     ordered = newest_first(app.builds)
-    rows = [_HEADINGS, *(_row(app, build) for build in ordered)]
+    rows = [_HEADINGS, *(tuple(one_line(c) for c in _row(app, build)) for build in ordered)]
     marks = [" ", *("*" if b.build_id == app.active_build_id else " " for b in ordered)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADINGS))]
     table = [

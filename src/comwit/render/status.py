@@ -10,6 +10,7 @@ import json
 from typing import Any, Literal, assert_never
 
 from comwit.api.assumed import DOMAIN_ACTIVE, DOMAIN_PENDING
+from comwit.escape import one_line
 from comwit.plan.actions import (
     Action,
     Activate,
@@ -79,8 +80,7 @@ def _app_lines(app: AppPlan, live: ObservedApp | None) -> list[str]:
         hosts = [f"{h.name} ({_HOST_STATUS.get(h.status, h.status)})" for h in live.hosts]
         lines.append(f"    hostnames: {', '.join(hosts) or 'none'}")
     lines += [f"    note: {note}" for note in app.notes]
-    lines.append("")
-    return lines
+    return [*(one_line(line) for line in lines), ""]  # hostnames and ids come from the API
 
 
 def _verdict(app: AppPlan) -> str:
