@@ -281,3 +281,15 @@ def test_plan_warnings_about_the_manifest_are_annotations_too(world, job, comwit
     warnings = [line for line in result.err.splitlines() if line.startswith("::warning ")]
     assert warnings and warnings[0].startswith("::warning file=comwit.toml,line=")
     assert "www.example.com" in warnings[0]
+
+
+def test_applying_the_reviewed_saved_plan_moves_its_comment_to_applied(world, github, job, comwit):
+    planned = comwit("plan", "--comment", "--out", "plan.json", env=job.github(github.url))
+    assert planned.code == 0, planned.err
+    assert parse_outputs(job.outputs.read_text())["plan-path"] == "plan.json"
+    github.merged(MERGE, 7)
+    applied = comwit("apply", "plan.json", "--comment", env=job.github(github.url, event="push"))
+    assert applied.code == 0, applied.err
+    (comment,) = github.comments(7)
+    assert f"**Applied at {MERGE}:** 2 done." in comment["body"]
+    assert [r.method for r in github.writes()] == ["POST", "PATCH"]
