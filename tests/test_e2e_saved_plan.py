@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from comwit.artifact.digest import digest_tree
+from comwit.plan.ledger import Lease, decode, encode
 
 Edit = Callable[[dict[str, Any], Any], None]
 
@@ -120,3 +121,23 @@ def test_a_saved_plan_for_another_project_is_refused_by_option_and_environment(
     assert result.code == 1
     assert result.err.strip() == "error: the plan is for project proj, not other"
     assert world.stats()["mutating"] == 0
+
+
+def test_a_lease_taken_between_plan_and_apply_neither_goes_into_the_file_nor_makes_it_stale(
+    world, tmp_path
+):
+    assert world.comwit("apply", "--yes").code == 0
+    world.write("api/server.js", "serve(2)")
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    # Another run took the app's lease (now expired) after the plan was made.
+    app_id = world.app("api")["app_id"]
+    path = f"/v1/projects/proj/apps/{app_id}/environment"
+    live = {v["key"]: v["value"] for v in world.api(f"apps/{app_id}/environment")["variables"]}
+    leased = decode(live["COMWIT_LEDGER"]).with_lease(Lease("other", "ci/1", 1, "t0k3n"))
+    body = {"value": encode(leased), "secret": False}
+    world.request("PUT", f"{path}/COMWIT_LEDGER", json=body, token=world.token).raise_for_status()
+    result = world.comwit("apply", str(planfile))
+    assert result.code == 0, result.out + result.err
+    assert world.stats()["deploys"] == 3
+    assert "t0k3n" not in planfile.read_text()

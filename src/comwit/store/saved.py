@@ -105,7 +105,9 @@ def record_app(app: ObservedApp) -> RecordedApp:
     return RecordedApp(
         builds=tuple(sorted(build.build_id for build in app.builds)),
         secret_env=tuple(sorted(app.secret_env)),
-        ledger=encode(app.ledger),
+        # Without the lease: no plan rests on it, a run holding or renewing it changes it,
+        # and its token is for that run alone.
+        ledger=encode(app.ledger.with_lease(None)),
     )
 
 
