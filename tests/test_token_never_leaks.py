@@ -136,6 +136,16 @@ def _unlock(world: World, run: _Runs) -> None:
     run("unlock", "web")
 
 
+def _logs(world: World, run: _Runs) -> None:
+    run("logs", "web")
+    run("logs", "api", "--format", "json")
+
+
+def _doctor(world: World, run: _Runs) -> None:
+    run("doctor", codes=(0, 1))
+    run("doctor", "-v", codes=(0, 1))
+
+
 def _status(world: World, run: _Runs) -> None:
     run("status")
     run("status", "-v", "--format", "json")
@@ -153,6 +163,7 @@ def _import(world: World, run: _Runs) -> None:
 
 def _emulator(world: World, run: _Runs) -> None:
     run("emulator", "token", "--data", str(run.tmp.parent / "cli-emulator"), "--project", "x")
+    run("emulator", "domain", "example.org", "--data", str(run.tmp.parent / "cli-emulator"))
     served = run.popen(
         "emulator", "serve", "--port", "0", "--data", str(run.tmp.parent / "served-emulator")
     )
@@ -175,9 +186,11 @@ _CASES: dict[str, Callable[[World, _Runs], None]] = {
     "status": _status,
     "builds": _builds,
     "import": _import,
+    "logs": _logs,
+    "doctor": _doctor,
     "emulator": _emulator,
 }
-_EMULATOR_COMMANDS = {"serve", "token"}  # what `_emulator` runs
+_EMULATOR_COMMANDS = {"serve", "token", "domain"}  # what `_emulator` runs
 
 
 # -- the tests --------------------------------------------------------------------------
