@@ -1,0 +1,77 @@
+"""The apply lease against a real ledger file, on a fake clock: taken and read back,
+renewed, released; another run's live lease is waited for (bounded) and never taken over."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from comwit.apply.lease import AppLease, LeaseHeldError, LeasePolicy
+from comwit.store.ledger import LocalStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _lease(tmp_path, clock: Clock, who: str, wait: float = 0.0) -> AppLease:
+    store = LocalStore(tmp_path / "state.json", "demo")
+    policy = LeasePolicy(who, f"https://ci.example/{who}", wait=wait, ttl=120, poll=5)
+    return AppLease(store, "web", "app-web", policy, clock=clock, sleep=clock.sleep)
+
+
+def _held(tmp_path):
+    return asyncio.run(LocalStore(tmp_path / "state.json", "demo").load("web", "app-web")).lease
+
+
+def test_a_lease_is_taken_renewed_and_released(tmp_path):
+    clock = Clock()
+    lease = _lease(tmp_path, clock, "first")
+    asyncio.run(lease.acquire())
+    assert _held(tmp_path).holder == "first"
+    assert _held(tmp_path).expires_ms == 1_120_000
+    clock.now += 100
+    asyncio.run(lease.renew())
+    assert _held(tmp_path).expires_ms == 1_220_000
+    asyncio.run(lease.release())
+    assert _held(tmp_path) is None
+
+
+def test_another_runs_live_lease_fails_at_once_and_is_not_taken_over(tmp_path):
+    clock = Clock()
+    asyncio.run(_lease(tmp_path, clock, "first").acquire())
+    with pytest.raises(LeaseHeldError, match=r"app 'web' is being applied by first \("):
+        asyncio.run(_lease(tmp_path, clock, "second").acquire())
+    assert clock.now == 1_000.0  # no wait with --lock-timeout 0
+    assert _held(tmp_path).holder == "first"
+
+
+def test_a_wait_ends_when_the_lease_expires_or_after_lock_timeout(tmp_path):
+    clock = Clock()
+    asyncio.run(_lease(tmp_path, clock, "first").acquire())
+    with pytest.raises(LeaseHeldError, match="after waiting 30 s"):
+        asyncio.run(_lease(tmp_path, clock, "second", wait=30).acquire())
+    assert clock.now == 1_030.0
+    asyncio.run(_lease(tmp_path, clock, "third", wait=200).acquire())  # expires at 1_120
+    assert _held(tmp_path).holder == "third"
+    assert 1_120.0 <= clock.now <= 1_125.0
+
+
+def test_a_renewal_that_finds_the_lease_taken_says_so(tmp_path):
+    clock = Clock()
+    first = _lease(tmp_path, clock, "first")
+    asyncio.run(first.acquire())
+    clock.now += 200  # expired
+    asyncio.run(_lease(tmp_path, clock, "second").acquire())
+    asyncio.run(first.renew())
+    assert first.lost == "its apply lease was taken over by second while it was applied"
+    asyncio.run(first.release())  # not its lease any more: left alone
+    assert _held(tmp_path).holder == "second"
