@@ -132,15 +132,6 @@ def _rollback(world: World, run: _Runs) -> None:
     run("rollback", "web", "--to", "previous", "--yes", "--format", "json")
 
 
-def _logs(world: World, run: _Runs) -> None:
-    run("logs", "web")
-    run("logs", "api", "--format", "json")
-
-
-def _doctor(world: World, run: _Runs) -> None:
-    run("doctor")
-
-
 def _unlock(world: World, run: _Runs) -> None:
     run("unlock", "web")
 
@@ -192,8 +183,6 @@ _CASES: dict[str, Callable[[World, _Runs], None]] = {
     "apply": _apply,
     "rollback": _rollback,
     "unlock": _unlock,
-    "logs": _logs,
-    "doctor": _doctor,
     "status": _status,
     "builds": _builds,
     "import": _import,
@@ -319,8 +308,6 @@ def _api_commands(world: World) -> list[tuple[str, ...]]:
         "status": ("status",),
         "builds": ("builds", "web"),
         "unlock": ("unlock", "web"),
-        "logs": ("logs", "web"),
-        "doctor": ("doctor",),
         "import": ("import", "--project", PROJECT, "--out", "-"),
     }
     return [runs[name] for name in _listed_commands(world) if name in runs]
