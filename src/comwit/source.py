@@ -37,9 +37,17 @@ def run_identity(environ: Mapping[str, str]) -> tuple[str, str]:
     return f"{user}@{host}", f"{host}:{os.getpid()}"
 
 
+def order_guard(root: Path, environ: Mapping[str, str], *, allow_older: bool) -> OrderGuard:
+    """The guard for the commit of `root`'s checkout, or the CI's."""
+    on_pull_request = detect(environ).pull_request is not None
+    return OrderGuard(
+        root, read_source(root, environ), allow_older=allow_older, by_history_only=on_pull_request
+    )
+
+
 def read_source(root: Path, environ: Mapping[str, str]) -> SourceCommit | None:
     """The commit this run deploys, or None when neither the CI nor git can tell."""
-    sha = detect(environ).sha
+    sha = (detect(environ).sha or "").strip().lower() or None  # as git writes it
     head = _git(root, "rev-parse", "HEAD")
     if sha is None:
         sha = head
@@ -57,6 +65,9 @@ class OrderGuard:
     root: Path
     source: SourceCommit | None
     allow_older: bool = False
+    # A pull request's head is not on the branch that deploys: its commit time says nothing
+    # about which is newer, so only the repository's history decides there.
+    by_history_only: bool = False
     _ancestry: dict[str, bool | None] = field(default_factory=dict)
 
     def check(self, ledger: AppLedger, live_build: str | None) -> str | None:
@@ -66,7 +77,10 @@ class OrderGuard:
             return None
         if live.sha not in self._ancestry:
             self._ancestry[live.sha] = _is_ancestor(self.root, self.source.sha, live.sha)
-        return older_than_live(self.source, live, self._ancestry[live.sha])
+        ancestor = self._ancestry[live.sha]
+        if ancestor is None and self.by_history_only:
+            return None
+        return older_than_live(self.source, live, ancestor)
 
     def blocks(self, ledger: AppLedger, live_build: str | None) -> str | None:
         """Like `check`, but None when --allow-older lets it through."""

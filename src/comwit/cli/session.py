@@ -17,7 +17,8 @@ from comwit.manifest.checks import inherited_hosts
 from comwit.observe import DEFAULT_CONCURRENCY, Observation, observe
 from comwit.plan.diff import Policy
 from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
-from comwit.source import OrderGuard, read_source
+from comwit.source import OrderGuard
+from comwit.source import order_guard as make_order_guard
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,7 @@ async def observe_one(
 
 def order_guard(settings: Settings, target: Target, allow_older: bool) -> OrderGuard:
     """Never older over newer, for the commit of the manifest's checkout (or the CI's)."""
-    root = target.loaded.root
-    return OrderGuard(root, read_source(root, settings.environ), allow_older=allow_older)
+    return make_order_guard(target.loaded.root, settings.environ, allow_older=allow_older)
 
 
 def api_identity(connection: Connection) -> str:
