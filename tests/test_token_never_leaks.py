@@ -136,14 +136,10 @@ def _unlock(world: World, run: _Runs) -> None:
     run("unlock", "web")
 
 
-def _logs(world: World, run: _Runs) -> None:
-    run("logs", "web")
-    run("logs", "api", "--format", "json")
-
-
 def _doctor(world: World, run: _Runs) -> None:
     run("doctor", codes=(0, 1))
     run("doctor", "-v", codes=(0, 1))
+    run("doctor", "--format", "json", codes=(0, 1))
 
 
 def _status(world: World, run: _Runs) -> None:
@@ -154,6 +150,12 @@ def _status(world: World, run: _Runs) -> None:
 def _builds(world: World, run: _Runs) -> None:
     run("builds", "web")
     run("builds", "api", "--format", "json")
+
+
+def _logs(world: World, run: _Runs) -> None:
+    run("logs", "web")
+    run("logs", "api", "--format", "json")
+    run("logs", "web", "--follow", "--for", "1", "--format", "json")
 
 
 def _import(world: World, run: _Runs) -> None:
@@ -185,9 +187,9 @@ _CASES: dict[str, Callable[[World, _Runs], None]] = {
     "unlock": _unlock,
     "status": _status,
     "builds": _builds,
-    "import": _import,
     "logs": _logs,
     "doctor": _doctor,
+    "import": _import,
     "emulator": _emulator,
 }
 _EMULATOR_COMMANDS = {"serve", "token", "domain"}  # what `_emulator` runs
@@ -249,6 +251,7 @@ def test_refused_tokens_and_errors_never_show_or_write_a_token(world, tmp_path):
     closed = {"COMWIT_API_URL": f"http://127.0.0.1:{_closed_port()}", "COMWIT_TIMEOUT": "2"}
     run("plan", env=closed, codes=(1,))
     run("apply", "--yes", env=closed, codes=(1,))
+    run("doctor", env=closed, codes=(1,))
 
     in_config = [f"cwt_{secrets.token_hex(20)}" for _ in range(3)]
     configs = _config_files(tmp_path, in_config)
@@ -308,6 +311,8 @@ def _api_commands(world: World) -> list[tuple[str, ...]]:
         "status": ("status",),
         "builds": ("builds", "web"),
         "unlock": ("unlock", "web"),
+        "logs": ("logs", "web"),
+        "doctor": ("doctor",),
         "import": ("import", "--project", PROJECT, "--out", "-"),
     }
     return [runs[name] for name in _listed_commands(world) if name in runs]

@@ -69,7 +69,8 @@ async def _client(
         async with open_client(
             url, environ=environ, local_data_dir=data, project=project
         ) as connection:
-            settings.console.notice(connection.notice or "")
+            if connection.notice:
+                settings.console.notice(connection.notice)
             yield connection.client, True
         return
     try:

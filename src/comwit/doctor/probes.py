@@ -88,30 +88,28 @@ async def _account(client: ComwitClient, target: Target) -> list[Finding]:
     listing = await _outcome(client.list_projects)
     if target.project is None:
         return [
-            _token(listing),
+            _token(listing, None),
             _listing(listing, None),
             unknown("project", "none given: pass --project, set COMWIT_PROJECT or use a manifest"),
         ]
     project = target.project
     apps = await _outcome(lambda: client.list_apps(project))
-    findings = [
-        _token(apps if not isinstance(apps, tuple) else listing, apps),
-        _listing(listing, project),
-    ]
-    findings.append(_project(apps, project))
+    findings = [_token(listing, apps), _listing(listing, project), _project(apps, project)]
     if isinstance(apps, tuple):
         findings += await _app_reads(client, project, apps)
     findings.append(await _managed_dns(client, project, target.managed_hosts))
     return findings
 
 
-def _token(answer: object, apps: object = None) -> Finding:
-    for seen in (apps, answer):
-        if isinstance(seen, UnauthorizedError):
-            return differs("token", f"refused ({seen.status}): {_short(seen)}")
-    if isinstance(apps, tuple) or isinstance(answer, tuple):
+def _token(listing: object, apps: object) -> Finding:
+    """What the listing and the project's app list showed of the token."""
+    answers = (apps, listing)
+    refused = next((a for a in answers if isinstance(a, UnauthorizedError)), None)
+    if refused is not None:
+        return differs("token", f"refused ({refused.status}): {_short(refused)}")
+    if any(isinstance(a, tuple) for a in answers):
         return ok("token", f"accepted; {_UNSEEN}")
-    if isinstance(answer, ForbiddenError):
+    if any(isinstance(a, ForbiddenError) for a in answers):
         return unknown("token", "a 403 answered: a refused token, or one without the scope")
     return unknown("token", "no call showed whether it is accepted")
 
