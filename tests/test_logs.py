@@ -107,7 +107,7 @@ def test_log_lines_render_as_text_and_json_with_control_characters_shown(store):
     )
     rude = line.model_copy(update={"message": "a\x1b[2Jb\nc", "error_stack": "x\ny"})
     assert log_text(rude).splitlines() == [
-        f"{line.timestamp}  info   -  a\\x1b[2Jb\\nc",
+        f"{line.timestamp}  info   -  a\\u001b[2Jb\\nc",
         "    x",
         "    y",
     ]

@@ -5,14 +5,10 @@ for a followed log, which has no end."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
-from typing import Final
 
 from comwit.api.models import LogLine
-
-# Text from the API reaches a terminal: control characters are shown, never obeyed.
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+from comwit.escape import one_line
 
 
 def log_text(line: LogLine) -> str:
@@ -21,9 +17,10 @@ def log_text(line: LogLine) -> str:
     parts += [f"{k}={v}" for k, v in (("route", line.route), ("request_id", line.request_id)) if v]
     if line.error_class:
         parts.append(f"error={line.error_class}")
-    text = "  ".join(_visible(part) for part in parts)
+    # Text from the API reaches a terminal: control characters are shown, never obeyed.
+    text = "  ".join(one_line(part) for part in parts)
     if line.error_stack:
-        text += "\n" + "\n".join(f"    {_visible(row)}" for row in line.error_stack.splitlines())
+        text += "\n" + "\n".join(f"    {one_line(row)}" for row in line.error_stack.splitlines())
     return text
 
 
@@ -40,7 +37,3 @@ def logs_json(project: str, app: str, lines: Sequence[LogLine]) -> str:
         "logs": [line.model_dump(exclude_none=True) for line in lines],
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
-
-
-def _visible(text: str) -> str:
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
