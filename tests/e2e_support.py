@@ -163,9 +163,10 @@ class World:
         json: Any = None,
         content: bytes | None = None,
         token: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One HTTP request to the emulator (`path` from the root), the way the CLI reaches it."""
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
         if self.transport is None:
             return httpx.request(
                 method, self.url + path, json=json, content=content, headers=headers, timeout=10

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from comwit.plan.ledger import Lease, decode, encode
+from comwit.plan.ledger import Lease, Upload, decode, encode
 
-from tests.e2e_support import PROJECT, World
+from tests.e2e_support import PROJECT, World, actions
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -81,3 +81,43 @@ def test_a_lease_of_a_process_of_this_machine_that_is_gone_does_not_hold_apply_b
     _change_web(world)
     result = world.comwit("apply", "--yes")
     assert result.code == 0, result.out + result.err
+
+
+def test_a_run_killed_after_the_api_took_its_upload_is_adopted_not_uploaded_again(world):
+    world.comwit("apply", "--yes")
+    first = world.app("web")["active_build_id"]
+    world.write("web/index.html", "<h1>v2</h1>")
+    digest = next(
+        a["digest"] for a in world.plan_json()["apps"][1]["actions"] if a["type"] == "deploy"
+    )
+    artifact = world.root / "web.tar.zst"
+    assert world.comwit("pack", "web", "-o", str(artifact)).code == 0
+    # The killed run: its lease and upload in the ledger, then the API took its upload.
+    app_id = world.app("web")["app_id"]
+    left = Upload(digest, artifact.stat().st_size, first)
+    dead = Lease(
+        "root@gone", f"{socket.gethostname()}:99999999", int(time.time() * 1000) + 60_000, "x"
+    )
+    ledger = _ledger(world, "web").with_lease(dead, left)
+    world.request(
+        "PUT",
+        f"/v1/projects/{PROJECT}/apps/{app_id}/environment/COMWIT_LEDGER",
+        json={"value": encode(ledger), "secret": False},
+        token=world.token,
+    ).raise_for_status()
+    world.request(
+        "POST",
+        f"/v1/projects/{PROJECT}/apps/{app_id}/deployments?hosts=www.example.com",
+        content=artifact.read_bytes(),
+        token=world.token,
+        headers={"Content-Type": "application/octet-stream"},
+    ).raise_for_status()
+    artifact.unlink()
+
+    plan = world.comwit("plan")
+    assert "an earlier run uploaded it and stopped before recording it" in plan.out, plan.out
+    result = world.comwit("apply", "--yes")
+    assert result.code == 0, result.out + result.err
+    assert len(world.builds("web")) == 2  # no second build of the same content
+    assert actions(world.plan_json()) == []
+    assert _ledger(world, "web").upload is None

@@ -281,7 +281,7 @@ class Handlers:
         self._build_id = action.build_id
 
     async def _record(self, action: RecordLedger, ctx: Prepared) -> None:
-        build_id = self._build_id
+        build_id = self._build_id or action.adopt
         if action.build and build_id is None:
             return
         existing = await self._existing_builds(ctx) if action.build else None

@@ -38,7 +38,7 @@ from comwit.errors import (
 )
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger
-from comwit.plan.ledger import AppLedger, SourceCommit
+from comwit.plan.ledger import AppLedger, SourceCommit, Upload
 from comwit.plan.ordering import skip_reason
 from comwit.plan.state import ObservedApp
 from comwit.store.ledger import LedgerStore, LedgerWriteError
@@ -188,7 +188,14 @@ class Executor:
         lease = None
         fresh = ready.ledger
         if self.inputs.lease is not None:
-            lease = AppLease(self.store, app.app, app_id, self.inputs.lease, clock=self.clock)
+            lease = AppLease(
+                self.store,
+                app.app,
+                app_id,
+                self.inputs.lease,
+                clock=self.clock,
+                upload=_upload(app, ready),
+            )
             try:
                 fresh = await lease.acquire()
             except ForbiddenError:
@@ -274,6 +281,21 @@ async def _release(lease: AppLease, handlers: Handlers) -> None:
         handlers.warn(f"could not release its apply lease ({exc}); it expires on its own")
     if lease.lost:
         handlers.warn(lease.lost)
+
+
+def _upload(app: AppPlan, ready: Prepared) -> Upload | None:
+    """What the app's deploy will send, kept with its lease until the ledger records it."""
+    deploy = next((a for a in app.actions if isinstance(a, Deploy)), None)
+    if deploy is None or ready.artifact is None:
+        return None
+    options = deploy.options
+    return Upload(
+        deploy.digest,
+        ready.artifact.size,
+        ready.live_before,
+        options.env_ref,
+        options.max_concurrent_requests,
+    )
 
 
 def _not_started(app: str) -> Outcome:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from comwit.errors import ApplyError
-from comwit.plan.ledger import AppLedger, Lease
+from comwit.plan.ledger import AppLedger, Lease, Upload
 from comwit.store.ledger import LedgerStore
 
 DEFAULT_TTL = 120.0  # seconds; renewed every third of it while the app is applied
@@ -50,7 +50,9 @@ class AppLease:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        upload: Upload | None = None,
     ) -> None:
+        self._upload = upload  # written with the lease: a run that dies leaves it behind
         self._store, self._app, self._app_id = store, app, app_id
         self._policy = policy
         self._clock, self._sleep = clock, sleep
@@ -100,10 +102,10 @@ class AppLease:
         held = ledger.lease
         if held is not None and held.token != self._token and self._live(held):
             return ledger
-        return ledger.with_lease(self._lease())
+        return ledger.with_lease(self._lease(), self._upload)
 
     def _extend(self, ledger: AppLedger) -> AppLedger:
-        return ledger.with_lease(self._lease()) if self._mine(ledger) else ledger
+        return ledger.with_lease(self._lease(), ledger.upload) if self._mine(ledger) else ledger
 
     def _drop(self, ledger: AppLedger) -> AppLedger:
         return ledger.with_lease(None) if self._mine(ledger) else ledger
@@ -144,5 +146,6 @@ def _held(app: str, lease: Lease, waited: float) -> str:
 
 
 def unlock(ledger: AppLedger) -> AppLedger:
-    """The ledger without its lease, whoever holds it (`comwit unlock`)."""
-    return ledger.with_lease(None)
+    """The ledger without its lease, whoever holds it (`comwit unlock`); an upload the gone
+    run left stays, so the next plan can adopt its build."""
+    return ledger.with_lease(None, ledger.upload)

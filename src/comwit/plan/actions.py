@@ -109,6 +109,7 @@ class RecordLedger(_Action):
     exclude: tuple[str, ...] = ()
     facts: AppFacts | None = None  # None: keep the facts the ledger has
     build: bool = True
+    adopt: str | None = None  # a live build that a run which died uploaded: record it as is
 
 
 class AttachHost(_Action):

@@ -27,7 +27,7 @@ from comwit.plan.actions import (
     RecordLedger,
     SetEnv,
 )
-from comwit.plan.ledger import AppFacts, AppLedger, env_fingerprint
+from comwit.plan.ledger import AppFacts, AppLedger, Upload, env_fingerprint
 from comwit.plan.moves import Move, find_moves, hold_blocked_moves
 from comwit.plan.ordering import ALLOW_OLDER, skip_reason
 from comwit.plan.state import (
@@ -182,6 +182,21 @@ def _build_dir(
     entry = ledger.get(live)
     if entry and entry.holds(source.digest, options.env_ref, options.max_concurrent_requests):
         return []
+    adopted = _adopted(ledger, have)
+    if adopted and (adopted.digest, adopted.env_ref, adopted.max_concurrent_requests) == (
+        source.digest,
+        options.env_ref,
+        options.max_concurrent_requests,
+    ):
+        return [
+            RecordLedger(
+                app=want.name,
+                digest=source.digest,
+                options=options,
+                exclude=source.exclude,
+                adopt=live,
+            )
+        ]
     record = RecordLedger(
         app=want.name,
         digest=source.digest,
@@ -207,6 +222,14 @@ def _build_dir(
         )
         return [activate, record]
     return [_deploy(want, source, have, trees), record]
+
+
+def _adopted(ledger: AppLedger, have: ObservedApp | None) -> Upload | None:
+    """The upload a run that died left in the ledger, if the live build is its."""
+    if have is None or have.active_build_id is None:
+        return None
+    live = next((b for b in have.builds if b.build_id == have.active_build_id), None)
+    return ledger.adoptable(have.active_build_id, live.artifact_size if live else None)
 
 
 def _deploy(

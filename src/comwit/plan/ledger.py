@@ -15,7 +15,8 @@ when empty; readers that predate them ignore them):
     {"v": 1, "b": {"build-1": ["<sha256 hex>", "env/ref"|null, 50|null, <ms>]}, "h": ["build-1"],
      "x": {"build-1": ["*.map"]}, "f": {"d": ["www.example.com"], "p": 1, "e": {"KEY": "<fp>"}},
      "c": {"build-1": ["<commit sha>", <commit time, s>|null, <dirty 0|1>]},
-     "l": ["<holder>", "<CI run URL or host:pid>", <expires, ms>, "<token>"]}
+     "l": ["<holder>", "<CI run URL or host:pid>", <expires, ms>, "<token>"],
+     "u": ["<sha256 hex>", <artifact bytes>, "<live build before>"|null, "env/ref"|null, 50|null]}
 """
 
 from __future__ import annotations
@@ -43,6 +44,18 @@ class SourceCommit:
     @property
     def short(self) -> str:
         return self.sha[:7] + ("+dirty" if self.dirty else "")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An upload the lease holder is about to send: if the run dies after the API took it,
+    the next run recognises the new live build by its size and adopts it (no second upload)."""
+
+    digest: str
+    size: int  # bytes of the artifact
+    live_before: str | None  # the live build when the upload started
+    env_ref: str | None = None
+    max_concurrent_requests: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,7 @@ class AppLedger:
     facts: AppFacts = field(default_factory=AppFacts)
     commits: Mapping[str, SourceCommit] = field(default_factory=dict)  # by build id
     lease: Lease | None = None
+    upload: Upload | None = None  # written with the lease, cleared when it is released
 
     @property
     def active(self) -> str | None:
@@ -188,8 +202,16 @@ class AppLedger:
             and (source is None or self.commits.get(build_id) == source)
         )
 
-    def with_lease(self, lease: Lease | None) -> AppLedger:
-        return replace(self, lease=lease)
+    def with_lease(self, lease: Lease | None, upload: Upload | None = None) -> AppLedger:
+        return replace(self, lease=lease, upload=upload)
+
+    def adoptable(self, live: str | None, size: int | None) -> Upload | None:
+        """The upload a run that died left behind, when the live build (of `size` bytes) is
+        the one it made: new since the upload began, unknown to the ledger, the same size."""
+        upload = self.upload
+        if upload is None or live is None or live == upload.live_before or live in self.entries:
+            return None
+        return upload if size == upload.size else None
 
 
 class LedgerFormatError(ValueError):
@@ -222,6 +244,15 @@ def encode(ledger: AppLedger) -> str:
     if ledger.lease is not None:
         lease = ledger.lease
         document["l"] = [lease.holder, lease.run, lease.expires_ms, lease.token]
+    if ledger.upload is not None:
+        up = ledger.upload
+        document["u"] = [
+            up.digest.removeprefix(DIGEST_PREFIX),
+            up.size,
+            up.live_before,
+            up.env_ref,
+            up.max_concurrent_requests,
+        ]
     return json.dumps(document, separators=(",", ":"), sort_keys=True)
 
 
@@ -266,6 +297,7 @@ def from_document(document: Any) -> AppLedger:
         facts=_facts(document.get("f", {})),
         commits={str(k): _commit(str(k), v) for k, v in commits.items()},
         lease=_lease(document.get("l")),
+        upload=_upload(document.get("u")),
     )
 
 
@@ -313,6 +345,21 @@ def _commit(build_id: str, value: Any) -> SourceCommit:
     if not isinstance(sha, str) or not (time is None or _is_int(time)) or dirty not in (0, 1):
         raise LedgerFormatError(f"the commit of {build_id} is malformed")
     return SourceCommit(sha, time, bool(dirty))
+
+
+def _upload(value: Any) -> Upload | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 5:
+        raise LedgerFormatError("its upload is malformed")
+    digest, size, before, env_ref, max_requests = value
+    if not isinstance(digest, str) or not _is_int(size):
+        raise LedgerFormatError("its upload is malformed")
+    if not all(v is None or isinstance(v, str) for v in (before, env_ref)):
+        raise LedgerFormatError("its upload is malformed")
+    if not (max_requests is None or _is_int(max_requests)):
+        raise LedgerFormatError("its upload is malformed")
+    return Upload(DIGEST_PREFIX + digest, size, before, env_ref, max_requests)
 
 
 def _lease(value: Any) -> Lease | None:

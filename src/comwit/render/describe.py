@@ -58,11 +58,8 @@ def _describe(action: Action) -> Line:
             return Line("~", f"upload build: {_deploy_reason(action)}", _deploy_details(action))
         case Activate():
             return Line("~", f"{activate_words(action)} (no upload)", _activate_details(action))
-        case RecordLedger(build=False):
-            return Line(".", "record the app's settings in the ledger")
         case RecordLedger():
-            what = short(action.digest) if action.digest else "content unknown"
-            return Line(".", f"record in the ledger what the build holds ({what})")
+            return _record_line(action)
         case AttachHost():
             dns = "managed DNS" if action.dns_mode == "managed_project_domain" else "external DNS"
             moved = f" -> moves from app {action.moves_from}" if action.moves_from else ""
@@ -98,6 +95,19 @@ def unmanaged_line(plan: Plan) -> str | None:
         shown += f" and {len(names) - _NAMES_SHOWN} more"
     noun = "app" if len(names) == 1 else "apps"
     return f"Not in the manifest, left alone: {len(names)} live {noun} ({shown})"
+
+
+def _record_line(action: RecordLedger) -> Line:
+    if not action.build:
+        return Line(".", "record the app's settings in the ledger")
+    if action.adopt:
+        return Line(
+            "~",
+            f"record live build {action.adopt} in the ledger: an earlier run uploaded it and "
+            f"stopped before recording it (same size, {short(action.digest)}; no upload)",
+        )
+    what = short(action.digest) if action.digest else "content unknown"
+    return Line(".", f"record in the ledger what the build holds ({what})")
 
 
 def short(digest: str | None) -> str:

@@ -151,7 +151,7 @@ def _section(app: AppPlan) -> str:
     if app.error:
         lines.append(f"x {one_line(app.error)}")
     for action in app.actions:
-        if isinstance(action, RecordLedger):
+        if isinstance(action, RecordLedger) and not action.adopt:
             continue
         line = describe(action)
         lines.append(f"{line.sign} {line.text}" + ("  [destructive]" if action.destructive else ""))

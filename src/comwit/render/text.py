@@ -63,7 +63,7 @@ def _app_block(app: AppPlan, color: Paint, verbose: bool) -> list[str]:
     title = f"{sign} {app.app}" + (" (new app)" if sign == "+" else "")
     lines = [color(_STYLE.get(sign, "bold"), title) if sign.strip() else title + ": no changes"]
     for action in app.actions:
-        if isinstance(action, RecordLedger) and not verbose:
+        if isinstance(action, RecordLedger) and not verbose and not action.adopt:
             continue
         lines += _action_lines(describe(action), color, destructive=action.destructive)
         if isinstance(action, Deploy) and verbose:
