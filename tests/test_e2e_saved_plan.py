@@ -141,3 +141,27 @@ def test_a_lease_taken_between_plan_and_apply_neither_goes_into_the_file_nor_mak
     assert result.code == 0, result.out + result.err
     assert world.stats()["deploys"] == 3
     assert "t0k3n" not in planfile.read_text()
+
+
+def test_a_held_back_detach_moved_into_the_actions_is_refused(world, tmp_path):
+    text = (world.root / "comwit.toml").read_text()
+    two = 'hosts = ["www.example.com", "old.example.com"]\nprotect = true'
+    world.manifest(text.replace('hosts = ["www.example.com"]', two))
+    assert world.comwit("apply", "--yes").code == 0
+    world.manifest(
+        text.replace('hosts = ["www.example.com"]', 'hosts = ["www.example.com"]\nprotect = true')
+    )
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    document = json.loads(planfile.read_text())
+    web = _app(document, "web")
+    web["actions"].append(web["held"].pop()["action"])
+    planfile.write_text(json.dumps(document))
+    world.reset_stats()
+    result = world.comwit("apply", str(planfile))
+    assert result.code == 1
+    assert (
+        "app 'web': the action 'web/hosts/old.example.com/detach' is not implied by the manifest"
+        in result.err
+    )
+    assert world.stats()["mutating"] == 0
