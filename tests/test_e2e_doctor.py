@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from comwit.api.client import ComwitClient
+from comwit.api.retry import NO_RETRY
 from comwit.doctor.probes import Target, diagnose
 from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.settings import Assumptions, Settings
@@ -128,7 +129,10 @@ def test_doctor_of_an_unreachable_api_says_so_in_one_check():
 
     async def run():
         transport = httpx.MockTransport(refuse)
-        async with ComwitClient("https://api.test", Secret("cwt_0a"), transport=transport) as c:
+        client = ComwitClient(
+            "https://api.test", Secret("cwt_0a"), transport=transport, retry=NO_RETRY
+        )
+        async with client as c:
             return await diagnose(c, Target("proj"))
 
     findings = asyncio.run(run())
