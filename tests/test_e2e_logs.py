@@ -4,6 +4,10 @@ as text or JSON Lines, following `next_page_token` to the end."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -96,3 +100,24 @@ def test_logs_of_an_app_not_in_the_manifest_or_not_created_are_one_line_errors(w
     missing = world.comwit("logs", "web")
     assert missing.code == 1
     assert "app 'web' does not exist in project proj yet; `comwit apply` creates it" in missing.err
+
+
+def test_ctrl_c_ends_a_follow_quietly_with_exit_0(process_world):
+    """The usual way to stop following; the script's own signal path, so a real process."""
+    assert process_world.comwit("apply", "--yes", "--app", "api").code == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "comwit", "logs", "api", "--follow", "--for", "60"],
+        cwd=process_world.root,
+        env=process_world.environ(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the tail is shown: now it polls
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert first.rstrip().endswith("app api created")
+    assert proc.returncode == 0, err
+    assert "error" not in err and "Traceback" not in err
