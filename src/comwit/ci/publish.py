@@ -47,18 +47,22 @@ def publish_plan(
     from comwit.ci.outputs import plan_outputs
     from comwit.render.markdown import render_markdown
 
-    _warn_context(ctx, console)
-
     def render(budget: int, full_plan: str) -> str:
         return render_markdown(
             plan, manifest=manifest, budget=budget, commit=ctx.sha, full_plan=full_plan
         )
 
-    _summary(ctx, channels, render, console)
-    _outputs(ctx, plan_outputs(plan, plan_path), console)
-    if channels.comment:
-        wanted = plan.has_changes or plan.has_errors or channels.comment_on == "always"
-        _comment(ctx, render, manifest, plan, wanted, console, transport)
+    _publish(
+        ctx,
+        plan,
+        render,
+        plan_outputs(plan, plan_path),
+        changed=plan.has_changes or plan.has_errors,
+        manifest=manifest,
+        channels=channels,
+        console=console,
+        transport=transport,
+    )
 
 
 def publish_apply(
@@ -76,8 +80,6 @@ def publish_apply(
     from comwit.ci.outputs import apply_outputs, plan_outputs
     from comwit.render.applied import render_applied
 
-    _warn_context(ctx, console)
-
     def render(budget: int, full_plan: str) -> str:
         return render_applied(
             plan,
@@ -89,12 +91,18 @@ def publish_apply(
             full_plan=full_plan,
         )
 
-    _summary(ctx, channels, render, console)
-    _outputs(ctx, plan_outputs(plan) | apply_outputs(result, urls), console)
-    if channels.comment:
-        acted = result is not None and any(o.status != "unchanged" for o in result.outcomes)
-        wanted = acted or channels.comment_on == "always"
-        _comment(ctx, render, manifest, plan, wanted, console, transport)
+    acted = result is not None and any(o.status != "unchanged" for o in result.outcomes)
+    _publish(
+        ctx,
+        plan,
+        render,
+        plan_outputs(plan) | apply_outputs(result, urls),
+        changed=acted,
+        manifest=manifest,
+        channels=channels,
+        console=console,
+        transport=transport,
+    )
 
 
 def annotate(ctx: CiContext, problems: list[Problem], level: Level, stream: TextIO) -> None:
@@ -107,6 +115,28 @@ def annotate(ctx: CiContext, problems: list[Problem], level: Level, stream: Text
 
 
 Render = Callable[[int, str], str]  # (budget in characters, where the full plan is) -> Markdown
+
+
+def _publish(
+    ctx: CiContext,
+    plan: Plan,
+    render: Render,
+    outputs: Mapping[str, str],
+    *,
+    changed: bool,
+    manifest: str,
+    channels: Channels,
+    console: Console,
+    transport: httpx.BaseTransport | None,
+) -> None:
+    """Every channel the CI offers and the command line wants; `changed`: a missing comment
+    is created (else only an existing one is updated, unless --comment-on always)."""
+    _warn_context(ctx, console)
+    _summary(ctx, channels, render, console)
+    _outputs(ctx, outputs, console)
+    if channels.comment:
+        wanted = changed or channels.comment_on == "always"
+        _comment(ctx, render, manifest, plan, wanted, console, transport)
 
 
 def _summary(ctx: CiContext, channels: Channels, render: Render, console: Console) -> None:
