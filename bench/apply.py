@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from emulator_process import (
     markdown_table,
     run_comwit,
     running_emulator,
-    stop_on_sigterm,
+    scratch,
 )
 
 _SCOPES = ("project:read", "app:read", "app:deploy", "app:write")
@@ -58,10 +57,8 @@ def main() -> int:
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--workdir", type=Path, default=None, help="where the temp dir goes")
     args = parser.parse_args()
-    stop_on_sigterm()
-    work = Path(tempfile.mkdtemp(prefix="comwit-bench-apply-", dir=args.workdir))
     serve = ["--auto-dns", "--max-artifact-bytes", str(_MAX_ARTIFACT_BYTES)]
-    try:
+    with scratch("comwit-bench-apply-", args.workdir) as work:
         print(describe_machine())
         ok = True
         with running_emulator(work / "emulator", work / "emulator.log", *serve) as emulator:
@@ -72,11 +69,6 @@ def main() -> int:
                 ok &= _bench_large(emulator, token, work)
         print(describe_machine())
         return 0 if ok else 1
-    except KeyboardInterrupt:
-        print("interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 # -- no-op apply ------------------------------------------------------------------------

@@ -13,9 +13,7 @@ Exit 1 when missed, when doctor does not exit 0, or when it made a change.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import tempfile
 from pathlib import Path
 
 from emulator_process import (
@@ -25,7 +23,7 @@ from emulator_process import (
     markdown_table,
     run_comwit,
     running_emulator,
-    stop_on_sigterm,
+    scratch,
 )
 
 _PROJECT = "doctor"
@@ -38,27 +36,25 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=int, default=100, help="added per request")
     parser.add_argument("--workdir", type=Path, help="where to make the project (default: tmp)")
     args = parser.parse_args()
-    stop_on_sigterm()
-    work = Path(tempfile.mkdtemp(prefix="comwit-doctor-", dir=args.workdir))
     rows, ok = [], True
-    try:
-        with running_emulator(
+    with (
+        scratch("comwit-doctor-", args.workdir) as work,
+        running_emulator(
             work / "emulator", work / "emulator.log", "--project", _PROJECT
-        ) as emulator:
-            project = _make_project(work / "project", emulator)
-            for latency in (0, args.latency_ms):
-                emulator.clear_faults()
-                if latency:
-                    emulator.add_latency(latency)
-                seconds, requests, mutating = _measure(project, emulator, args.runs)
-                within = seconds < _TARGET_SECONDS and mutating == 0
-                ok = ok and within
-                rows.append(
-                    [f"{latency} ms", f"{seconds:.2f} s", str(requests), str(mutating),
-                     "yes" if within else "NO"]
-                )  # fmt: skip
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        ) as emulator,
+    ):
+        project = _make_project(work / "project", emulator)
+        for latency in (0, args.latency_ms):
+            emulator.clear_faults()
+            if latency:
+                emulator.add_latency(latency)
+            seconds, requests, mutating = _measure(project, emulator, args.runs)
+            within = seconds < _TARGET_SECONDS and mutating == 0
+            ok = ok and within
+            rows.append(
+                [f"{latency} ms", f"{seconds:.2f} s", str(requests), str(mutating),
+                 "yes" if within else "NO"]
+            )  # fmt: skip
     print(describe_machine())
     header = ["latency per request", "median wall time", "requests", "mutating", "< 5 s"]
     print(markdown_table([header, *rows]))

@@ -2,13 +2,15 @@
 
 `running_emulator` starts `comwit emulator serve --port 0`, reads the URL and token it
 prints, and stops it (SIGINT, as Ctrl-C would, then SIGKILL) when the block ends, also on
-errors and interrupts. `run_comwit` runs the CLI against it and times the process.
+errors and interrupts. `run_comwit` runs the CLI against it and times the process;
+`scratch` is the temp dir a benchmark works in.
 """
 
 from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -91,6 +93,24 @@ def running_emulator(data: Path, log: Path, *args: str) -> Iterator[Emulator]:
         yield _read_banner(proc, log)
     finally:
         _stop(proc)
+
+
+@contextmanager
+def scratch(prefix: str, parent: Path | None) -> Iterator[Path]:
+    """A new temp dir under `parent` (default: the system's), removed when the block ends.
+
+    Ctrl-C or SIGTERM inside the block ends the benchmark with exit code 130 after that
+    clean-up, without a traceback.
+    """
+    stop_on_sigterm()
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    try:
+        yield work
+    except KeyboardInterrupt:
+        print("interrupted; cleaning up", file=sys.stderr)
+        raise SystemExit(130) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def stop_on_sigterm() -> None:

@@ -23,7 +23,6 @@ import argparse
 import shutil
 import statistics
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from emulator_process import (
     markdown_table,
     run_comwit,
     running_emulator,
-    stop_on_sigterm,
+    scratch,
 )
 
 _SCOPES = ("project:read", "app:read", "app:deploy", "app:write")
@@ -76,9 +75,7 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="where the temp dir goes")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    stop_on_sigterm()
-    work = Path(tempfile.mkdtemp(prefix="comwit-bench-plan-", dir=args.workdir))
-    try:
+    with scratch("comwit-bench-plan-", args.workdir) as work:
         print(describe_machine())
         with running_emulator(work / "emulator", work / "emulator.log") as emulator:
             token = emulator.issue_token(_SCOPES, [_project(n) for n in sizes])
@@ -88,11 +85,6 @@ def main() -> int:
         print(f"\nlatency {args.latency_ms} ms on every request; median of {args.runs} runs")
         print(_table(rows))
         return _verdict(rows)
-    except KeyboardInterrupt:
-        print("interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _project(apps: int) -> str:

@@ -20,10 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +32,7 @@ from emulator_process import (
     describe_machine,
     markdown_table,
     running_emulator,
-    stop_on_sigterm,
+    scratch,
 )
 
 _PROJECT = "bench-read-once"
@@ -62,9 +60,7 @@ def main() -> int:
     parser.add_argument("--corpus", default="large", help="a corpus name of bench/corpus.py")
     parser.add_argument("--workdir", type=Path, default=None, help="where the temp dir goes")
     args = parser.parse_args()
-    stop_on_sigterm()
-    work = Path(tempfile.mkdtemp(prefix="comwit-bench-read-once-", dir=args.workdir))
-    try:
+    with scratch("comwit-bench-read-once-", args.workdir) as work:
         root = work / "repo"
         corpus = make_corpus(args.corpus, root / "site")
         (root / "comwit.toml").write_text(
@@ -97,11 +93,6 @@ def main() -> int:
         print("each byte read once: " + ("MISSED" if failed else "yes"))
         print(describe_machine())
         return 1 if failed else 0
-    except KeyboardInterrupt:
-        print("interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _apply(

@@ -17,11 +17,9 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +31,7 @@ from emulator_process import (
     markdown_table,
     run_comwit,
     running_emulator,
-    stop_on_sigterm,
+    scratch,
 )
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -75,15 +73,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10, help="rounds; the median is reported")
     parser.add_argument("--workdir", type=Path, help="where to make the project (default: tmp)")
     args = parser.parse_args()
-    stop_on_sigterm()
-    work = Path(tempfile.mkdtemp(prefix="comwit-startup-", dir=args.workdir))
-    try:
-        with running_emulator(work / "emulator", work / "emulator.log") as emulator:
-            project, token = _make_project(work / "project", emulator)
-            probes = _probes(project, emulator, token)
-            medians = _measure(probes, args.runs)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with (
+        scratch("comwit-startup-", args.workdir) as work,
+        running_emulator(work / "emulator", work / "emulator.log") as emulator,
+    ):
+        project, token = _make_project(work / "project", emulator)
+        probes = _probes(project, emulator, token)
+        medians = _measure(probes, args.runs)
     print(_table(probes, medians, args.runs))
     return _verdict(medians)
 

@@ -25,7 +25,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from emulator_process import (
     markdown_table,
     run_comwit,
     running_emulator,
-    stop_on_sigterm,
+    scratch,
 )
 
 _PROJECT = "bench-tree"
@@ -63,9 +62,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=None, help="where the temp dir goes")
     args = parser.parse_args()
-    stop_on_sigterm()
-    work = Path(tempfile.mkdtemp(prefix="comwit-bench-tree-", dir=args.workdir))
-    try:
+    with scratch("comwit-bench-tree-", args.workdir) as work:
         root = work / "repo"
         corpus = make_corpus(args.corpus, root / "site")
         (root / "comwit.toml").write_text(
@@ -81,11 +78,6 @@ def main() -> int:
         print(f"{corpus.files} files, {corpus.total_bytes / 1e6:.0f} MB; medians of {args.runs}")
         print(_table(samples))
         return _verdict(samples)
-    except KeyboardInterrupt:
-        print("interrupted; cleaning up", file=sys.stderr)
-        return 130
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _bench(root: Path, site: Path, plan: Callable[[], Run], runs: int) -> dict[str, list[Sample]]:
