@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -83,6 +84,17 @@ def make_corpus(name: str, dest: Path, *, seed: int = 0) -> Corpus:
         total += size
     links = _add_symlinks(dest, paths) if spec.layout == "node" else 0
     return Corpus(path=dest, files=len(paths) + links, total_bytes=total)
+
+
+def make_site_repo(name: str, root: Path, project: str) -> Corpus:
+    """A repository `root` whose comwit.toml deploys the corpus `name`, written into
+    `root/site`, as the app `site` of `project`; returned once its files are old enough."""
+    corpus = make_corpus(name, root / "site")
+    (root / "comwit.toml").write_text(
+        f'version = 1\nproject = "{project}"\n[apps.site]\nbuild_dir = "site"\n'
+    )
+    time.sleep(2.5)  # files written within 2 s of a hash are racy: hashed again
+    return corpus
 
 
 def make_small(dest: Path, *, seed: int = 0) -> Corpus:

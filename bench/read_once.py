@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import make_corpus
+from corpus import make_site_repo
 from emulator_process import (
     Emulator,
     describe_machine,
@@ -62,12 +62,8 @@ def main() -> int:
     args = parser.parse_args()
     with scratch("comwit-bench-read-once-", args.workdir) as work:
         root = work / "repo"
-        corpus = make_corpus(args.corpus, root / "site")
-        (root / "comwit.toml").write_text(
-            f'version = 1\nproject = "{_PROJECT}"\n[apps.site]\nbuild_dir = "site"\n'
-        )
+        corpus = make_site_repo(args.corpus, root, _PROJECT)
         sizes = _sizes(corpus.path)
-        time.sleep(2.5)  # files written within 2 s of a hash are racy: hashed again
         rows = [("apply", "files", "opened once", "opened more", "bytes read", "x tree", "wall s")]
         failed = False
         with running_emulator(work / "emulator", work / "emulator.log") as emulator:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import make_corpus
+from corpus import make_site_repo
 from emulator_process import (
     Run,
     check,
@@ -64,11 +64,7 @@ def main() -> int:
     args = parser.parse_args()
     with scratch("comwit-bench-tree-", args.workdir) as work:
         root = work / "repo"
-        corpus = make_corpus(args.corpus, root / "site")
-        (root / "comwit.toml").write_text(
-            f'version = 1\nproject = "{_PROJECT}"\n[apps.site]\nbuild_dir = "site"\n'
-        )
-        time.sleep(2.5)  # files written within 2 s of a hash are racy: hashed again
+        corpus = make_site_repo(args.corpus, root, _PROJECT)
         with running_emulator(work / "emulator", work / "emulator.log") as emulator:
             token = emulator.issue_token(_SCOPES, [_PROJECT])
             check(run_comwit(["apply", "--yes", "-q"], root, emulator, token), "apply")
