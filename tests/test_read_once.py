@@ -18,6 +18,7 @@ import pytest
 from comwit.api.client import ComwitClient
 from comwit.apply.execute import Executor, Inputs
 from comwit.apply.reporter import QuietReporter
+from comwit.apply.result import ApplyResult
 from comwit.artifact.digest import digest_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.emulator.app import create_app
@@ -153,8 +154,8 @@ class Project:
     def plan(self, *, pack: bool) -> Planned:
         return asyncio.run(self._plan(pack))
 
-    def apply(self) -> None:
-        asyncio.run(self._apply())
+    def apply(self) -> ApplyResult:
+        return asyncio.run(self._apply())
 
     async def _plan(self, pack: bool) -> Planned:
         loaded = load_manifest(self.root / "comwit.toml")
@@ -169,7 +170,7 @@ class Project:
                 pack_into=work if pack else None,
             )
 
-    async def _apply(self) -> None:
+    async def _apply(self) -> ApplyResult:
         loaded = load_manifest(self.root / "comwit.toml")
         work = self.root.parent / "work"
         work.mkdir(exist_ok=True)
@@ -187,6 +188,7 @@ class Project:
             store = open_ledger_store(loaded.state, client, PROJECT)
             result = await Executor(client, store, inputs, QuietReporter()).apply(planned.plan)
         assert result.ok, result
+        return result
 
     def _client(self) -> ComwitClient:
         return ComwitClient("http://emulator.test", Secret(self.token), transport=self.transport)
@@ -211,17 +213,20 @@ def project(tmp_path):
 
 def test_a_first_deploy_reads_each_file_once(project):
     with opened_under(project.build) as opened:
-        project.apply()
+        (deployed,) = project.apply().outcomes
     assert opened == Counter(dict.fromkeys(project.sizes, 1))
+    assert deployed.uploaded > 0
 
 
 def test_a_deploy_after_a_change_reads_each_file_once(project):
-    project.apply()
+    (first,) = project.apply().outcomes
     project.age()
     (project.build / "d2" / "f2.bin").write_bytes(b"changed")
     with opened_under(project.build) as opened:
-        project.apply()
+        (second,) = project.apply().outcomes
     assert opened == Counter(dict.fromkeys(project.sizes, 1))
+    assert second.uploaded > 0
+    assert second.build_id not in (None, first.build_id)
 
 
 def test_a_plan_after_a_deploy_reads_nothing_and_finds_no_changes(project):
