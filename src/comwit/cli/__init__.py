@@ -82,6 +82,11 @@ def _run(args: list[str], edges: Edges) -> int:
     from comwit.cli.app import root_command
     from comwit.errors import ComwitError
 
+    if "_COMWIT_COMPLETE" in os.environ:  # the shell asks for completions (`comwit completion`)
+        from comwit.cli.completion_cmd import prepare_completion
+
+        prepare_completion()
+
     try:
         result = root_command().main(
             args=args, prog_name="comwit", standalone_mode=False, obj=edges

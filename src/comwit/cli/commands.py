@@ -84,6 +84,11 @@ COMMANDS = (
         "Write a comwit.toml for the project's existing apps (hostnames, env vars).",
     ),
     Command(
+        "completion",
+        "comwit.cli.completion_cmd:completion",
+        "Print the shell completion script for bash, zsh or fish.",
+    ),
+    Command(
         "emulator",
         "comwit.cli.emulator_cmds:emulator",
         "The local emulator of the Comwit API (for development, tests and demos).",

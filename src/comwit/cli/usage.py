@@ -41,6 +41,8 @@ def usage_error(exc: Exception) -> str:
 
 
 def _did_you_mean(message: str) -> str:
+    if "--install-completion" in message or "--show-completion" in message:
+        return "; `comwit completion bash|zsh|fish` prints the completion script"
     unknown = _NO_SUCH_COMMAND.fullmatch(message)
     if not unknown:
         return ""

@@ -1,0 +1,56 @@
+"""`comwit completion SHELL`: the script that makes a shell complete comwit's commands, options.
+
+The script calls `comwit` back on each TAB with `_COMWIT_COMPLETE` set; typer answers from the
+command table (a command's module is imported only to complete its own options), so this
+costs nothing at start-up when the variable is unset.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import typer
+
+from comwit.cli.settings import Settings, command
+from comwit.exit_codes import EXIT_OK
+
+COMPLETE_VAR = "_COMWIT_COMPLETE"
+
+
+class Shell(enum.StrEnum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+def prepare_completion() -> None:
+    """Teach typer's completion its shells; only when the shell is asking (COMPLETE_VAR set)."""
+    from typer._completion_classes import completion_init
+
+    completion_init()
+
+
+_INSTALL = {
+    Shell.bash: 'eval "$(comwit completion bash)"  # in ~/.bashrc',
+    Shell.zsh: 'eval "$(comwit completion zsh)"  # in ~/.zshrc, after compinit',
+    Shell.fish: "comwit completion fish > ~/.config/fish/completions/comwit.fish",
+}
+
+
+@command()
+def completion(
+    settings: Settings,
+    shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish.", show_default=False)],
+) -> int:
+    """Print the shell completion script for bash, zsh or fish.
+
+    Install it with, for bash: eval "$(comwit completion bash)" in ~/.bashrc; for zsh: the
+    same in ~/.zshrc; for fish: comwit completion fish > ~/.config/fish/completions/comwit.fish.
+    """
+    from typer._completion_shared import get_completion_script
+
+    script = get_completion_script(prog_name="comwit", complete_var=COMPLETE_VAR, shell=shell)
+    settings.console.print(script.strip("\n"))
+    settings.console.info(f"Install it: {_INSTALL[shell]}")
+    return EXIT_OK
