@@ -24,6 +24,11 @@ class Command:
 
 COMMANDS = (
     Command(
+        "init",
+        "comwit.cli.init_cmd:init",
+        "Write a starter comwit.toml from the build dirs found here, or from the project's apps.",
+    ),
+    Command(
         "validate",
         "comwit.cli.manifest_cmds:validate",
         "Check the manifest, its environments, build dirs and ${VAR}s, offline.",

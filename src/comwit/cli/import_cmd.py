@@ -52,7 +52,7 @@ def import_(
     if path is not None and path.exists() and not force:
         raise ComwitError(f"{path} already exists; pass --force to overwrite it")
     here = Path.cwd() if path is None else path.absolute().parent
-    apps = asyncio.run(_read(settings, chosen, here / ".comwit" / "emulator"))
+    apps = asyncio.run(read_apps(settings, chosen, here / ".comwit" / "emulator"))
     text = render_manifest(chosen, apps)
     if path is None:
         console.print(text.rstrip("\n"))
@@ -69,7 +69,8 @@ def import_(
     return EXIT_OK
 
 
-async def _read(settings: Settings, project: str, emulator: Path) -> list[ImportedApp]:
+async def read_apps(settings: Settings, project: str, emulator: Path) -> list[ImportedApp]:
+    """The project's apps (those --app selects) as a manifest would describe them."""
     console = settings.console
     async with open_client(
         settings.api_url,

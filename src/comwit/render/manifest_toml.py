@@ -26,6 +26,7 @@ class ImportedApp:
     exclude: tuple[str, ...] = ()
     managed_hosts: frozenset[str] = frozenset()
     protect: bool = False
+    build_dir: str | None = None  # None: a placeholder to replace
 
 
 def placeholder_build_dir(app: str) -> str:
@@ -47,7 +48,7 @@ def escape_env_value(value: str) -> str:
 
 
 def _app_table(app: ImportedApp) -> dict[str, Any]:
-    table: dict[str, Any] = {"build_dir": placeholder_build_dir(app.name)}
+    table: dict[str, Any] = {"build_dir": app.build_dir or placeholder_build_dir(app.name)}
     if app.exclude:
         table["exclude"] = list(app.exclude)
     if app.protect:

@@ -1,0 +1,110 @@
+"""A first comwit.toml for a repository (`comwit init`): the build dirs found in it, one app
+each, and `.comwit/` (comwit's caches and the embedded emulator's state) kept out of git."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+
+from comwit.api.assumed import APP_NAME
+
+# Where builds usually land, most likely first: one per directory is taken.
+BUILD_DIR_NAMES = ("dist", "build", "out", "_site", "public")
+_SKIPPED = frozenset({"node_modules", "vendor", "venv", "target", "__pycache__"})
+_DEPTH = 3  # apps/web/dist: deep enough for monorepos, shallow enough to stay quick
+STATE_IGNORE = ".comwit/"
+
+
+@dataclass(frozen=True)
+class FoundApp:
+    name: str
+    build_dir: str  # POSIX, relative to the manifest's directory
+
+
+def find_build_dirs(root: Path) -> list[FoundApp]:
+    """Non-empty build dirs under `root`, each named after the directory that holds it."""
+    found: list[FoundApp] = []
+    taken: set[str] = set()
+    for build_dir in _candidates(root, root, 0):
+        relative = build_dir.relative_to(root).as_posix()
+        owner = build_dir.parent if build_dir.parent != root else root
+        name = _unique(app_name(owner.resolve().name), taken)
+        taken.add(name)
+        found.append(FoundApp(name, relative))
+    return found
+
+
+def app_name(text: str) -> str:
+    """`text` as an app name: lower case, runs of other characters turned into one '-'."""
+    name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:63].strip("-")
+    return name if APP_NAME.fullmatch(name) else "app"
+
+
+def render_starter(project: str | None, apps: Sequence[FoundApp]) -> str:
+    """The starter manifest's text; with no build dir found, one app to fill in."""
+    shown = list(apps) or [FoundApp("web", "dist")]
+    head = ["# comwit.toml: the apps comwit deploys (see docs/manifest.md).", ""]
+    document = {"version": 1, **({"project": project} if project else {})}
+    body = tomli_w.dumps(document)
+    if not project:
+        body += '# project = "your-project-id"  # or pass --project, or set COMWIT_PROJECT\n'
+    if not apps:
+        body += "# No build dir found: point build_dir at the directory your build writes.\n"
+    tables = {"apps": {app.name: {"build_dir": app.build_dir} for app in shown}}
+    return "\n".join(head) + "\n" + body + "\n" + tomli_w.dumps(tables)
+
+
+def ignore_state_dir(root: Path) -> bool:
+    """Add `.comwit/` to `root`/.gitignore unless a line already ignores it; True if added."""
+    path = root / ".gitignore"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    lines = {line.strip().strip("/") for line in text.splitlines()}
+    if ".comwit" in lines or ".comwit/*" in lines:
+        return False
+    separator = "" if not text or text.endswith("\n") else "\n"
+    addition = "# comwit's local state: caches, the embedded emulator\n" + STATE_IGNORE + "\n"
+    path.write_text(text + separator + addition, encoding="utf-8")
+    return True
+
+
+def _candidates(root: Path, directory: Path, depth: int) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    dirs = [e for e in entries if e.is_dir(follow_symlinks=False)]
+    names = {e.name for e in dirs}
+    chosen = next((n for n in BUILD_DIR_NAMES if n in names and _has_files(directory / n)), None)
+    if chosen is not None:
+        yield directory / chosen
+        if directory != root:
+            return  # an app's directory: what else is in it is the app's source
+    for entry in dirs:
+        if depth + 1 >= _DEPTH or entry.name.startswith(".") or entry.name in _SKIPPED:
+            continue
+        if entry.name in BUILD_DIR_NAMES:
+            continue
+        yield from _candidates(root, Path(entry.path), depth + 1)
+
+
+def _has_files(directory: Path) -> bool:
+    try:
+        return any(path.is_file() for path in directory.rglob("*"))
+    except OSError:
+        return False
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate = f"{name[:60]}-{n}"
+        n += 1
+    return candidate

@@ -1,0 +1,107 @@
+"""`comwit init`: a starter comwit.toml from the build dirs found (or the project's apps),
+`.comwit/` kept out of git, and the next command; packing never takes a repository along."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.e2e_support import PROJECT
+
+
+@pytest.fixture
+def fresh(world):
+    """The world's project directory without a manifest, its builds in dist/ and build/."""
+    (world.root / "comwit.toml").unlink()
+    world.write("web/dist/index.html", "<h1>hi</h1>")
+    world.write("api/build/server.js", "serve()")
+    world.write("node_modules/left-pad/dist/index.js", "x")  # a dependency, not an app
+    return world
+
+
+def test_init_finds_the_build_dirs_and_the_manifest_it_writes_deploys(fresh):
+    result = fresh.comwit("init", "--project", PROJECT)
+    assert result.code == 0, result.err
+    assert result.err.splitlines() == [
+        "Wrote comwit.toml: 2 apps (api, web).",
+        "Added .comwit/ to .gitignore (comwit's caches and local state).",
+        "Next: run `comwit validate`, then `comwit plan`.",
+    ]
+    text = (fresh.root / "comwit.toml").read_text()
+    assert f'project = "{PROJECT}"' in text
+    assert '[apps.web]\nbuild_dir = "web/dist"' in text
+    assert '[apps.api]\nbuild_dir = "api/build"' in text
+    assert fresh.comwit("validate").code == 0
+    applied = fresh.comwit("apply", "--yes")
+    assert applied.code == 0, applied.err
+    assert fresh.comwit("plan", "--detailed-exitcode").code == 0
+
+
+@pytest.mark.skipif(not shutil.which("git"), reason="needs git")
+def test_git_status_does_not_show_comwits_state_after_init(fresh):
+    subprocess.run(["git", "init", "-q", str(fresh.root)], check=True, timeout=30)
+    assert fresh.comwit("init", "--project", PROJECT).code == 0
+    assert fresh.comwit("apply", "--yes", "--api-url", "local").code == 0
+    assert (fresh.root / ".comwit").is_dir()
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=fresh.root, capture_output=True, text=True, check=True, timeout=30,
+    ).stdout  # fmt: skip
+    assert ".comwit" not in status
+    assert "comwit.toml" in status
+
+
+def test_init_keeps_an_existing_ignore_line_and_an_existing_manifest(fresh):
+    (fresh.root / ".gitignore").write_text("node_modules\n/.comwit\n")
+    assert fresh.comwit("init").code == 0
+    assert (fresh.root / ".gitignore").read_text() == "node_modules\n/.comwit\n"
+    again = fresh.comwit("init")
+    assert again.code == 1
+    assert again.err == "error: comwit.toml already exists here; pass --force to overwrite it\n"
+    assert fresh.comwit("init", "--force").code == 0
+
+
+def test_init_without_a_project_says_to_set_one(fresh):
+    result = fresh.comwit("init")
+    assert result.code == 0
+    assert result.err.splitlines()[-1] == (
+        'Next: set project = "..." in comwit.toml; run `comwit validate`, then `comwit plan`.'
+    )
+    assert '# project = "your-project-id"' in (fresh.root / "comwit.toml").read_text()
+
+
+def test_init_import_describes_the_projects_apps(world):
+    assert world.comwit("apply", "--yes").code == 0
+    (world.root / "comwit.toml").unlink()
+    world.write("web/dist/index.html", "<h1>v2</h1>")  # a build dir named after an app
+    result = world.comwit("init", "--import", "--project", PROJECT)
+    assert result.code == 0, result.err
+    text = (world.root / "comwit.toml").read_text()
+    assert 'build_dir = "web/dist"' in text  # found, so filled in
+    assert 'build_dir = "TODO/path/to/api/build"' in text
+    assert '"www.example.com"' in text
+    assert result.err.splitlines()[-1] == (
+        "Next: replace each TODO build_dir; run `comwit validate`, then `comwit plan`."
+    )
+
+
+def test_a_repository_inside_a_build_dir_is_never_uploaded(world):
+    assert world.comwit("apply", "--yes").code == 0
+    world.write("web/.git/HEAD", "ref: refs/heads/main\n")
+    world.write("web/.git/objects/ab/cdef", "blob")
+    world.write("web/.svn/entries", "12")
+    plan = world.comwit("plan", "--detailed-exitcode")
+    assert plan.code == 0, plan.out + plan.err  # nothing to upload: the same content
+
+
+def test_secret_looking_files_get_one_warning_naming_them_all(world):
+    world.write("web/.env", "TOKEN=1")
+    world.write("web/certs/tls.pem", "-")
+    world.write("web/CVS/Entries", "")
+    plan = world.comwit("plan")
+    warnings = [line for line in plan.err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, plan.err
+    assert "3 paths in" in warnings[0]
+    assert ".env, CVS/, certs/tls.pem" in warnings[0]
