@@ -24,10 +24,8 @@ def test_help_names_values_not_python_types(words, capsys):
     assert main([*words, "--help"]) == 0
     out = capsys.readouterr().out
     assert not PYTHON_TYPES.search(out), out
-    for line in out.splitlines():
-        option = re.match(r"\s+(?:-\w, )?(--[\w-]+) (\S+)", line)
-        if option and not option.group(2).startswith("<"):  # <a|b> lists the choices
-            assert re.fullmatch(r"[A-Z][A-Z_]*", option.group(2)), line
+    for shown in re.findall(r"<[^>\s]*>", out):  # only choices go in brackets: <text|json>
+        assert "|" in shown, shown
 
 
 def test_plan_help_shows_the_metavars_the_docs_use(capsys):
