@@ -237,3 +237,16 @@ def test_app_env_updates_of_two_runs_keep_both_builds(emulator, emulator_token):
 
     merged = asyncio.run(main())
     assert sorted(merged.entries) == ["b0", "b1", "b2"]
+
+
+def test_dns_records_of_a_waiting_hostname_round_trip_and_are_forgotten_on_request():
+    from comwit.plan.ledger import DnsRecord, RememberDnsRecords
+
+    records = (DnsRecord("CNAME", "www.example.com", "edge.example.net"),)
+    ledger = RememberDnsRecords("www.example.com", records)(AppLedger())
+    assert decode(encode(ledger)).dns == {"www.example.com": records}
+    assert '"r":{"www.example.com":[["CNAME","www.example.com","edge.example.net"]]}' in encode(
+        ledger
+    )
+    assert RememberDnsRecords("www.example.com", ())(ledger).dns == {}
+    assert '"r"' not in encode(AppLedger())

@@ -41,7 +41,8 @@ from comwit.plan.actions import (
     RecordLedger,
     SetEnv,
 )
-from comwit.plan.ledger import AppLedger, SourceCommit
+from comwit.plan.ledger import AppLedger, RememberDnsRecords, SourceCommit
+from comwit.plan.ledger import DnsRecord as LedgerDnsRecord
 from comwit.plan.recording import Recording
 from comwit.plan.state import ObservedApp
 from comwit.render.describe import describe, short
@@ -300,6 +301,16 @@ class Handlers:
         except (ApiError, OSError, ValueError, TypeError) as exc:
             self.warn(f"could not record {what} ({exc})")
 
+    async def _remember_records(
+        self, host: str, records: tuple[DnsRecord, ...], ctx: Prepared
+    ) -> None:
+        """Keep the records in the ledger: no read route answers them again (`comwit dns`)."""
+        kept = tuple(LedgerDnsRecord(r.record_type, r.name, r.value) for r in records)
+        try:
+            await self._store.update(self._app, self._id(ctx), RememberDnsRecords(host, kept))
+        except (ApiError, OSError, ValueError, TypeError) as exc:
+            self._warn(f"could not keep the DNS records of {host} for `comwit dns` ({exc})")
+
     async def _existing_builds(self, ctx: Prepared) -> frozenset[str] | None:
         """The app's builds now (the ledger drops builds deleted at the API); None: unknown.
         Read now, not at plan time: another run may have deployed one since."""
@@ -348,6 +359,8 @@ class Handlers:
                 DnsRecordToPublish(host, r.record_type, r.name, r.value) for r in records
             ]
             self._step(f"hostname {host} is waiting for its DNS records")
+            if records:
+                await self._remember_records(host, records, ctx)
             return
         self._active_hosts(ctx).add(host)
         self._step(f"finalize hostname {host}: active")

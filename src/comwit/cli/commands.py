@@ -64,6 +64,11 @@ COMMANDS = (
         "Show each app's live build and hostnames, and whether it matches the manifest.",
     ),
     Command(
+        "dns",
+        "comwit.cli.dns_cmd:dns",
+        "Show the DNS records to publish for each hostname waiting for them. Read-only.",
+    ),
+    Command(
         "builds",
         "comwit.cli.builds_cmd:builds",
         "List APP's builds, newest first: the live one, size, and what the ledger knows of each.",

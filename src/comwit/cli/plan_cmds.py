@@ -32,7 +32,7 @@ from comwit.console import Console
 from comwit.exit_codes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.load import display_name
-from comwit.plan.actions import Plan
+from comwit.plan.actions import Plan, changes_beyond_dns, dns_waits
 from comwit.render.text import render_text
 
 AllowOlder = Annotated[
@@ -111,7 +111,14 @@ def plan(
             after_plan(settings, planned.plan, plan_path=saved_to, choice=choice)
         return planned.plan
 
-    return plan_exit_code(asyncio.run(run()), detailed=detailed_exitcode)
+    made = asyncio.run(run())
+    waiting = dns_waits(made)
+    if detailed_exitcode and waiting and not changes_beyond_dns(made) and not made.has_errors:
+        console.info(
+            f"Only waiting for DNS records: {', '.join(waiting)}; exit code 0 "
+            "(`comwit dns` shows the records to publish; the next apply finalizes them)."
+        )
+    return plan_exit_code(made, detailed=detailed_exitcode)
 
 
 def show_plan(
@@ -131,6 +138,8 @@ def show_plan(
 
 
 def plan_exit_code(plan: Plan, *, detailed: bool) -> int:
+    """1 on errors; with --detailed-exitcode, 2 when something would change (hostnames that
+    only wait for their DNS records do not count: no apply can move them on)."""
     if plan.has_errors:
         return EXIT_ERROR
-    return EXIT_CHANGES if detailed and plan.has_changes else EXIT_OK
+    return EXIT_CHANGES if detailed and changes_beyond_dns(plan) else EXIT_OK

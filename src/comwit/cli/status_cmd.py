@@ -29,5 +29,7 @@ def status(settings: Settings) -> int:
         case OutputFormat.json:
             settings.console.print(render_status_json(planned.plan, planned.observed))
         case _:
-            settings.console.print(render_status_text(planned.plan, planned.observed))
+            verbose = settings.console.verbosity > 0
+            text = render_status_text(planned.plan, planned.observed, verbose=verbose)
+            settings.console.print(text)
     return EXIT_ERROR if planned.plan.has_errors else EXIT_OK

@@ -226,6 +226,22 @@ class Plan(_Value):
         )
 
 
+def dns_waits(plan: Plan) -> tuple[str, ...]:
+    """The hostnames the plan would only try to finalize: they wait for their DNS records."""
+    return tuple(
+        action.host
+        for app in plan.apps
+        for action in app.actions
+        if isinstance(action, FinalizeHost)
+    )
+
+
+def changes_beyond_dns(plan: Plan) -> bool:
+    """Whether the plan changes anything but hostnames waiting for their DNS records, which
+    only the user's DNS provider can move on."""
+    return any(not isinstance(a, FinalizeHost) for app in plan.apps for a in app.actions)
+
+
 def summary_field(action: Action) -> str | None:
     """Which Summary count an action adds to (RecordLedger is bookkeeping: none)."""
     match action:

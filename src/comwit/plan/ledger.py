@@ -10,13 +10,17 @@ managed DNS, `protect`, and fingerprints of the plain env values comwit set (a p
 such a live value as the old one). The ledger is advisory: a build it does not know is
 "content unknown", and an unreadable value counts as empty.
 
-Encoded compactly so it fits in one env var of the app ("x", "f", "c" and "l" are left out
-when empty; readers that predate them ignore them):
+It also keeps the DNS records the API answered when comwit attached a hostname that waits
+for them (no read route returns them again), so `comwit dns` and `status -v` can show them.
+
+Encoded compactly so it fits in one env var of the app ("x", "f", "c", "l", "u" and "r" are
+left out when empty; readers that predate them ignore them):
     {"v": 1, "b": {"build-1": ["<sha256 hex>", "env/ref"|null, 50|null, <ms>]}, "h": ["build-1"],
      "x": {"build-1": ["*.map"]}, "f": {"d": ["www.example.com"], "p": 1, "e": {"KEY": "<fp>"}},
      "c": {"build-1": ["<commit sha>", <commit time, s>|null, <dirty 0|1>]},
      "l": ["<holder>", "<CI run URL or host:pid>", <expires, ms>, "<token>"],
-     "u": ["<sha256 hex>", <artifact bytes>, "<live build before>"|null, "env/ref"|null, 50|null]}
+     "u": ["<sha256 hex>", <artifact bytes>, "<live build before>"|null, "env/ref"|null, 50|null],
+     "r": {"www.example.com": [["CNAME", "www.example.com", "edge.example.net"]]}}
 """
 
 from __future__ import annotations
@@ -108,6 +112,29 @@ def env_fingerprint(value: str) -> str:
 
 
 @dataclass(frozen=True)
+class DnsRecord:
+    """A record to publish before a hostname can be finalized, as the attach answered it."""
+
+    record_type: str
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RememberDnsRecords:
+    """A ledger change: these are the records `host` waits for (none: forget them)."""
+
+    host: str
+    records: tuple[DnsRecord, ...]
+
+    def __call__(self, ledger: AppLedger) -> AppLedger:
+        dns = {k: v for k, v in ledger.dns.items() if k != self.host}
+        if self.records:
+            dns[self.host] = self.records
+        return replace(ledger, dns=dict(sorted(dns.items())))
+
+
+@dataclass(frozen=True)
 class AppLedger:
     """One app's ledger: entries by build id, the builds comwit activated (oldest first),
     and the app's facts."""
@@ -118,6 +145,7 @@ class AppLedger:
     commits: Mapping[str, SourceCommit] = field(default_factory=dict)  # by build id
     lease: Lease | None = None
     upload: Upload | None = None  # written with the lease, cleared when it is released
+    dns: Mapping[str, tuple[DnsRecord, ...]] = field(default_factory=dict)  # by hostname
 
     @property
     def active(self) -> str | None:
@@ -253,6 +281,11 @@ def encode(ledger: AppLedger) -> str:
             up.env_ref,
             up.max_concurrent_requests,
         ]
+    if ledger.dns:
+        document["r"] = {
+            host: [[r.record_type, r.name, r.value] for r in records]
+            for host, records in sorted(ledger.dns.items())
+        }
     return json.dumps(document, separators=(",", ":"), sort_keys=True)
 
 
@@ -298,7 +331,19 @@ def from_document(document: Any) -> AppLedger:
         commits={str(k): _commit(str(k), v) for k, v in commits.items()},
         lease=_lease(document.get("l")),
         upload=_upload(document.get("u")),
+        dns=_dns(document.get("r", {})),
     )
+
+
+def _dns(value: Any) -> dict[str, tuple[DnsRecord, ...]]:
+    if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+        raise LedgerFormatError("its DNS records are malformed")
+    found = {}
+    for host, records in value.items():
+        if not all(_strings(r) and len(r) == 3 for r in records):
+            raise LedgerFormatError("its DNS records are malformed")
+        found[str(host)] = tuple(DnsRecord(*r) for r in records)
+    return found
 
 
 def _excludes(value: Any) -> dict[str, tuple[str, ...]]:

@@ -28,6 +28,7 @@ from comwit.plan.actions import (
 from comwit.plan.state import ObservedApp, ObservedState
 from comwit.render.builds import FORMAT_VERSION, UNKNOWN, format_ms, ledger_document
 from comwit.render.describe import activate_words, selection, short, unmanaged_line
+from comwit.render.dns import record_lines, waiting_hosts
 
 State = Literal["matches", "differs", "error"]
 _HOST_STATUS = {DOMAIN_ACTIVE: "active", DOMAIN_PENDING: "waiting for DNS records"}
@@ -44,13 +45,13 @@ def change_labels(app: AppPlan) -> list[str]:
     return [label for action in app.actions if (label := _label(action))]
 
 
-def render_status_text(plan: Plan, observed: ObservedState) -> str:
+def render_status_text(plan: Plan, observed: ObservedState, *, verbose: bool = False) -> str:
     where = f"project {plan.project}"
     if plan.environment:
         where += f", environment {plan.environment}"
     lines = [f"comwit status for {where}: {selection(plan)}", ""]
     for app in plan.apps:
-        lines += _app_lines(app, observed.apps.get(app.app))
+        lines += _app_lines(app, observed.apps.get(app.app), verbose=verbose)
     unmanaged = unmanaged_line(plan)
     if unmanaged:
         lines += [f"{unmanaged}.", ""]
@@ -71,7 +72,7 @@ def render_status_json(plan: Plan, observed: ObservedState) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def _app_lines(app: AppPlan, live: ObservedApp | None) -> list[str]:
+def _app_lines(app: AppPlan, live: ObservedApp | None, *, verbose: bool) -> list[str]:
     lines = [f"{app.app}: {_verdict(app)}"]
     if live is None:
         lines.append("    not created yet")
@@ -79,6 +80,9 @@ def _app_lines(app: AppPlan, live: ObservedApp | None) -> list[str]:
         lines.append(f"    live build: {_live_build(live)}")
         hosts = [f"{h.name} ({_HOST_STATUS.get(h.status, h.status)})" for h in live.hosts]
         lines.append(f"    hostnames: {', '.join(hosts) or 'none'}")
+        for waiting in waiting_hosts([live]) if verbose else ():
+            lines.append(f"    DNS records to publish for {waiting.host}:")
+            lines += record_lines(waiting)
     lines += [f"    note: {note}" for note in app.notes]
     return [*(one_line(line) for line in lines), ""]  # hostnames and ids come from the API
 
