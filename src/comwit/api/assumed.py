@@ -75,3 +75,11 @@ PROJECT_DOMAIN_ACTIVE: Final = "active"
 PROJECT_DOMAIN_PENDING: Final = "pending_delegation"
 # A `managed_project_domain` hostname under no active project domain of the app's project.
 STATUS_NOT_UNDER_MANAGED_DOMAIN: Final = 400
+
+# A call made without the scope it needs answers 403 before the app, build or key it names
+# is looked up. So `comwit apply` asks which write scopes a token has, changing nothing, by
+# calling the rollback and env-delete routes of an app id no app has: 403 means the scope is
+# missing, any other answer (404, 400) that it is there.
+SCOPE_PROBE_APP: Final = "comwit-scope-probe"
+SCOPE_PROBE_BUILD: Final = "comwit-scope-probe"
+SCOPE_PROBE_KEY: Final = "COMWIT_SCOPE_PROBE"

@@ -182,8 +182,12 @@ async def _apply_planned(
     yes: bool,
     work: Path,
 ) -> tuple[Plan, ApplyResult]:
-    """Plan, packing what will be uploaded into `work` on the way, then apply."""
-    planned = await plan_target(settings, target, connection, request, pack_into=work)
+    """Plan, packing what will be uploaded into `work` on the way, then apply. A token short
+    of a write scope is found before that: the plan is then only digested, not packed."""
+    missing = await missing_scopes(connection, target)
+    pack_into = None if missing else work
+    planned = await plan_target(settings, target, connection, request, pack_into=pack_into)
+    refuse_without_scopes(planned.plan, missing)
     show_applied_plan(planned.plan, settings)
     await complete_pending(settings, target, connection, planned.observed.apps)
     if planned.plan.has_changes:
@@ -221,11 +225,41 @@ async def _apply_saved(
             keep=target.loaded.state.keep,
             stale=stale,
         )
+        refuse_without_scopes(saved.plan, await missing_scopes(connection, target))
         console.info("Applying the saved plan:")
         show_applied_plan(saved.plan, settings)
         await complete_pending(settings, target, connection, observed.apps)
         guard = order_guard(settings, target, options.allow_older)
         return await execute_plan(settings, saved.plan, inputs, connection, target, options, guard)
+
+
+async def missing_scopes(connection: Connection, target: Target) -> frozenset[str]:
+    """The write scopes the token is known to lack (asked without changing anything)."""
+    from comwit.api.scopes import write_scopes
+
+    await connection.client.list_apps(target.project)  # a wrong project fails as plan does
+    held = await write_scopes(connection.client, target.project)
+    return frozenset(scope for scope, has in held.items() if has is False)
+
+
+def refuse_without_scopes(plan: Plan, missing: frozenset[str]) -> None:
+    """One error naming every missing scope and what needs it, before anything changes."""
+    from comwit.plan.scopes import needed_scopes
+
+    lacking = {s: what for s, what in sorted(needed_scopes(plan).items()) if s in missing}
+    if not lacking:
+        return
+    names = " and ".join(lacking)
+    uses = "; ".join(f"{scope} to {_listed(what)}" for scope, what in lacking.items())
+    raise ComwitError(
+        f"the token lacks {names}, which this plan needs ({uses}); nothing was changed: "
+        f"apply with a token that has {names} (plan needs only project:read and app:read)"
+    )
+
+
+def _listed(items: list[str], shown: int = 4) -> str:
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 async def execute_plan(

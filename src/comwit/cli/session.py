@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from comwit.api.connect import Connection, open_client
 from comwit.api.credentials import LOCAL, load_default_project
 from comwit.cli.ci_options import annotate_problems
 from comwit.cli.settings import Settings
-from comwit.errors import ComwitError, ManifestError
+from comwit.errors import ComwitError, ForbiddenError, ManifestError, NotFoundError
 from comwit.manifest import LoadedManifest, load_manifest
 from comwit.manifest.checks import inherited_hosts
 from comwit.observe import DEFAULT_CONCURRENCY, Observation, observe
@@ -77,7 +78,38 @@ async def connect(settings: Settings, target: Target) -> AsyncIterator[Connectio
     ) as connection:
         if connection.notice:
             settings.console.notice(connection.notice)
-        yield connection
+        try:
+            yield connection
+        except (ForbiddenError, NotFoundError) as exc:
+            hint = await _wrong_project(connection, target.project, exc)
+            if hint is None:
+                raise
+            raise ComwitError(hint) from exc
+
+
+async def _wrong_project(
+    connection: Connection, project: str, exc: ForbiddenError | NotFoundError
+) -> str | None:
+    """When the project's own app list is refused: is it a project the token cannot see?
+    Then say which ones it can (when the API lists them for it); else None."""
+    from comwit.api.projects import visible_projects
+
+    if not exc.path.endswith("/apps") or exc.path.count("/") != 4:  # /v1/projects/P/apps
+        return None
+    listing = await visible_projects(connection.client)
+    if listing.has(project) is not False or listing.projects is None:
+        return None
+    seen = [p.project_id if p.name in (p.project_id, "") else f"{p.project_id} ({p.name})"
+            for p in listing.projects]  # fmt: skip
+    where = "pass --project, set COMWIT_PROJECT or fix `project` in the manifest"
+    if not seen:
+        return f"project {project!r} is not one this token can see, and it sees none; {where}"
+    close = difflib.get_close_matches(project, [p.project_id for p in listing.projects], n=1)
+    meant = f"; did you mean {close[0]!r}?" if close else ""
+    return (
+        f"project {project!r} is not one this token can see ({exc.status}); it can see: "
+        f"{', '.join(seen)}{meant} ({where})"
+    )
 
 
 def require_app(target: Target, app: str) -> None:
