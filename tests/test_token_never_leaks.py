@@ -55,10 +55,12 @@ class _Runs:
         env: dict[str, str] | None = None,
         drop: Iterable[str] = (),
         codes: Iterable[int] = (0,),
+        cwd: str = ".",
     ) -> Result:
+        (self.world.root / cwd).mkdir(exist_ok=True)
         proc = subprocess.run(
             [sys.executable, "-m", "comwit", *args],
-            cwd=self.world.root,
+            cwd=self.world.root / cwd,
             env=self._environ(env, drop),
             capture_output=True,
             text=True,
@@ -163,6 +165,28 @@ def _import(world: World, run: _Runs) -> None:
     run("import", "--project", PROJECT, "--app", "web", "--out", "-")
 
 
+def _init(world: World, run: _Runs) -> None:
+    run("init", "--import", "--project", PROJECT, cwd="fresh")
+    run("init", "--force", cwd="fresh")
+
+
+def _dns(world: World, run: _Runs) -> None:
+    run("dns")
+    run("dns", "web", "--format", "json")
+
+
+def _logs(world: World, run: _Runs) -> None:
+    run("logs", "web")
+
+
+def _doctor(world: World, run: _Runs) -> None:
+    run("doctor", codes=(0, 1))
+
+
+def _completion(world: World, run: _Runs) -> None:
+    run("completion", "bash")
+
+
 def _emulator(world: World, run: _Runs) -> None:
     run("emulator", "token", "--data", str(run.tmp.parent / "cli-emulator"), "--project", "x")
     run("emulator", "domain", "example.org", "--data", str(run.tmp.parent / "cli-emulator"))
@@ -190,6 +214,11 @@ _CASES: dict[str, Callable[[World, _Runs], None]] = {
     "logs": _logs,
     "doctor": _doctor,
     "import": _import,
+    "init": _init,
+    "dns": _dns,
+    "logs": _logs,
+    "doctor": _doctor,
+    "completion": _completion,
     "emulator": _emulator,
 }
 _EMULATOR_COMMANDS = {"serve", "token", "domain"}  # what `_emulator` runs
@@ -314,6 +343,7 @@ def _api_commands(world: World) -> list[tuple[str, ...]]:
         "logs": ("logs", "web"),
         "doctor": ("doctor",),
         "import": ("import", "--project", PROJECT, "--out", "-"),
+        "dns": ("dns",),
     }
     return [runs[name] for name in _listed_commands(world) if name in runs]
 
