@@ -75,7 +75,7 @@ def test_dns_for_an_app_without_waiting_hostnames_says_so(waiting):
     assert result.out == f"comwit dns for project {PROJECT}: no hostname waits for DNS records.\n"
     unknown = waiting.comwit("dns", "nope")
     assert unknown.code == 1
-    assert "app 'nope' is not in the manifest" in unknown.err
+    assert "app 'nope' is not in comwit.toml" in unknown.err
 
 
 def test_status_verbose_shows_the_records_to_publish(waiting):

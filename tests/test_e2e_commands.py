@@ -47,7 +47,7 @@ def test_builds_lists_newest_first_with_the_live_one_and_what_the_ledger_knows(w
 def test_builds_of_an_app_not_in_the_manifest_or_not_yet_created_is_an_error(world):
     missing = world.comwit("builds", "nope")
     assert missing.code == 1
-    assert missing.err.strip() == "error: app 'nope' is not in the manifest (apps: api, web)"
+    assert missing.err.strip() == "error: app 'nope' is not in comwit.toml (apps: api, web)"
     uncreated = world.comwit("builds", "web")
     assert uncreated.code == 1
     assert uncreated.err.strip() == (

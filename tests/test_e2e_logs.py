@@ -96,7 +96,7 @@ def test_follow_shows_the_tail_and_stops_when_its_time_is_up(world):
 def test_logs_of_an_app_not_in_the_manifest_or_not_created_are_one_line_errors(world):
     unknown = world.comwit("logs", "nope")
     assert (unknown.code, unknown.err.count("\n")) == (1, 1)
-    assert "app 'nope' is not in the manifest (apps: api, web)" in unknown.err
+    assert "app 'nope' is not in comwit.toml (apps: api, web)" in unknown.err
     missing = world.comwit("logs", "web")
     assert missing.code == 1
     assert "app 'web' does not exist in project proj yet; `comwit apply` creates it" in missing.err

@@ -15,6 +15,7 @@ from comwit.cli.settings import Settings
 from comwit.errors import ComwitError, ForbiddenError, ManifestError, NotFoundError
 from comwit.manifest import LoadedManifest, load_manifest
 from comwit.manifest.checks import inherited_hosts
+from comwit.manifest.load import display_name
 from comwit.observe import DEFAULT_CONCURRENCY, Observation, observe
 from comwit.plan.diff import Policy
 from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
@@ -45,7 +46,8 @@ def load_target(settings: Settings) -> Target:
     )
     if not chosen:
         raise ComwitError(
-            "no project: set `project` in the manifest, pass --project, or set COMWIT_PROJECT"
+            f"no project: set `project` in {display_name(loaded.path)}, pass --project, "
+            "or set COMWIT_PROJECT"
         )
     if settings.env:
         _warn_inherited_hosts(settings, loaded)
@@ -116,7 +118,8 @@ def require_app(target: Target, app: str) -> None:
     """APP arguments name an app of the manifest."""
     if app not in target.loaded.apps:
         names = ", ".join(target.loaded.apps)
-        raise ComwitError(f"app {app!r} is not in the manifest (apps: {names})")
+        where = display_name(target.loaded.path)
+        raise ComwitError(f"app {app!r} is not in {where} (apps: {names})")
 
 
 async def observe_one(
