@@ -20,6 +20,7 @@ JSON_RUNS = {
     "status": ("status", "--format", "json"),
     "builds": ("builds", "web", "--format", "json"),
     "logs": ("logs", "web", "--format", "json"),
+    "dns": ("dns", "--format", "json"),
     "doctor": ("doctor", "--format", "json"),
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,9 +70,11 @@ async def make_plan(
     environ: Mapping[str, str],
     pack_into: Path | None = None,
     guard: OrderGuard | None = None,
+    before_packing: Callable[[], Awaitable[bool]] | None = None,
 ) -> Planned:
     """The plan for the request's apps. With `pack_into` (an apply about to run), build
-    dirs that will likely be uploaded are packed there now, so they are read only once."""
+    dirs that will likely be uploaded are packed there now, so they are read only once;
+    `before_packing`, when given, is asked first, once, and False means digest only."""
     apps = select_apps(loaded, request.include, request.exclude)
     names = [app.name for app in apps]
     env = check_machine(loaded, environ, names)
@@ -84,6 +86,13 @@ async def make_plan(
     try:
         surveys = await asyncio.to_thread(survey_apps, apps, stat_dir, loaded)
         observation = await observing
+        if pack_into is not None and before_packing is not None:
+            will_pack = any(
+                _will_upload(surveyed, observation.state.apps.get(name))
+                for name, surveyed in surveys.items()
+            )
+            if will_pack and not await before_packing():
+                pack_into = None
         trees, packed = await asyncio.to_thread(
             _digest_or_pack, apps, surveys, observation.state, pack_into
         )

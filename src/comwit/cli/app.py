@@ -41,11 +41,26 @@ class FullHelpGroup(typer.core.TyperGroup):
         rows = [(name, self.summary(ctx, name)) for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
-                formatter.write_dl(rows)
+                _write_rows(formatter, rows)
 
     def summary(self, ctx: Context, name: str) -> str:
         found = self.get_command(ctx, name)
         return (found.help or "").split("\n\n")[0].replace("\n", " ") if found else ""
+
+
+def _write_rows(formatter: HelpFormatter, rows: list[tuple[str, str]]) -> None:
+    """Name and summary per line, the summary wrapped at spaces only (click's own list
+    breaks words at hyphens: "read-" / "only")."""
+    import textwrap
+
+    indent = " " * formatter.current_indent
+    first = max(len(name) for name, _ in rows) + 2
+    width = max((formatter.width or 80) - len(indent) - first, 20)
+    for name, summary in rows:
+        lines = textwrap.wrap(summary, width, break_on_hyphens=False) or [""]
+        formatter.write(f"{indent}{name.ljust(first)}{lines[0]}\n")
+        for line in lines[1:]:
+            formatter.write(f"{indent}{' ' * first}{line}\n")
 
 
 class LazyGroup(FullHelpGroup):

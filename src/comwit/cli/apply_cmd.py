@@ -182,12 +182,22 @@ async def _apply_planned(
     yes: bool,
     work: Path,
 ) -> tuple[Plan, ApplyResult]:
-    """Plan, packing what will be uploaded into `work` on the way, then apply. A token short
-    of a write scope is found before that: the plan is then only digested, not packed."""
-    missing = await missing_scopes(connection, target)
-    pack_into = None if missing else work
-    planned = await plan_target(settings, target, connection, request, pack_into=pack_into)
-    refuse_without_scopes(planned.plan, missing)
+    """Plan, packing what will be uploaded into `work` on the way, then apply. The token's
+    write scopes are asked before anything is packed (a token short of one gets the plan
+    digested only, then one error), and only when something is to be packed or changed."""
+    missing: frozenset[str] | None = None
+
+    async def scopes_held() -> bool:
+        nonlocal missing
+        missing = await missing_scopes(connection, target)
+        return not missing
+
+    planned = await plan_target(
+        settings, target, connection, request, pack_into=work, before_packing=scopes_held
+    )
+    if missing is None and planned.plan.has_changes:
+        missing = await missing_scopes(connection, target)
+    refuse_without_scopes(planned.plan, missing or frozenset())
     show_applied_plan(planned.plan, settings)
     await complete_pending(settings, target, connection, planned.observed.apps)
     if planned.plan.has_changes:
@@ -225,7 +235,8 @@ async def _apply_saved(
             keep=target.loaded.state.keep,
             stale=stale,
         )
-        refuse_without_scopes(saved.plan, await missing_scopes(connection, target))
+        if saved.plan.has_changes:
+            refuse_without_scopes(saved.plan, await missing_scopes(connection, target))
         console.info("Applying the saved plan:")
         show_applied_plan(saved.plan, settings)
         await complete_pending(settings, target, connection, observed.apps)
@@ -237,7 +248,6 @@ async def missing_scopes(connection: Connection, target: Target) -> frozenset[st
     """The write scopes the token is known to lack (asked without changing anything)."""
     from comwit.api.scopes import write_scopes
 
-    await connection.client.list_apps(target.project)  # a wrong project fails as plan does
     held = await write_scopes(connection.client, target.project)
     return frozenset(scope for scope, has in held.items() if has is False)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,6 +171,7 @@ async def plan_target(
     connection: Connection,
     request: PlanRequest,
     pack_into: Path | None = None,
+    before_packing: Callable[[], Awaitable[bool]] | None = None,
 ) -> Planned:
     """Make the plan and show its warnings (secret-looking files, unreadable ledgers).
     With `pack_into`, what the plan will upload is packed there on the way (see planner)."""
@@ -182,6 +183,7 @@ async def plan_target(
         environ=settings.environ,
         pack_into=pack_into,
         guard=guard,
+        before_packing=before_packing,
     )
     for warning in planned.warnings:
         settings.console.warn(warning)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from comwit.api.assumed import SCOPE_PROBE_APP
 from comwit.emulator.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 ADMIN_PREFIX = "/_emulator/"
@@ -68,6 +69,7 @@ class Faults:
         self._mutating = 0
         self._bytes = 0
         self._deploys = 0
+        self._probes = 0
 
     def add_latency(self, latency: Latency) -> None:
         with self._lock:
@@ -98,13 +100,18 @@ class Faults:
                 "mutating": self._mutating,
                 "bytes_uploaded": self._bytes,
                 "deploys": self._deploys,
+                "scope_probes": self._probes,
             }
 
     def reset_stats(self) -> None:
         with self._lock:
             self._requests.clear()
             self._statuses.clear()
-            self._mutating = self._bytes = self._deploys = 0
+            self._mutating = self._bytes = self._deploys = self._probes = 0
+
+    def on_probe(self) -> None:
+        with self._lock:
+            self._probes += 1
 
     def on_request(self, call: _Call) -> tuple[float, Shot | None]:
         """Seconds to wait and the one-shot fault (if any) for this call; uses up the shot."""
@@ -151,6 +158,12 @@ class FaultMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
+            return
+        if f"/apps/{SCOPE_PROBE_APP}/" in scope["path"]:
+            # A client asking which scopes its token holds (see assumed.SCOPE_PROBE_APP): it
+            # cannot change anything, so it is counted apart from the calls that can.
+            await self.app(scope, receive, send)
+            self.faults.on_probe()
             return
         call = self._resolve(scope)
         delay, shot = self.faults.on_request(call)
