@@ -309,7 +309,7 @@ class Handlers:
         try:
             await self._store.update(self._app, self._id(ctx), RememberDnsRecords(host, kept))
         except (ApiError, OSError, ValueError, TypeError) as exc:
-            self._warn(f"could not keep the DNS records of {host} for `comwit dns` ({exc})")
+            self.warn(f"could not keep the DNS records of {host} for `comwit dns` ({exc})")
 
     async def _existing_builds(self, ctx: Prepared) -> frozenset[str] | None:
         """The app's builds now (the ledger drops builds deleted at the API); None: unknown.
