@@ -4,6 +4,8 @@ the token can see."""
 
 from __future__ import annotations
 
+import time
+
 from tests.e2e_support import PROJECT
 
 READ = ("project:read", "app:read")
@@ -82,3 +84,14 @@ def test_a_wrong_project_lists_the_projects_the_token_can_see(world):
         "error: project 'prj' is not one this token can see ("
     )
     assert f"it can see: {PROJECT}; did you mean {PROJECT!r}?" in result.err
+
+
+def test_a_no_op_apply_asks_nothing_and_a_change_asks_twice(world):
+    time.sleep(2.1)  # past the stat cache's racy window: the next digest trusts every file
+    assert world.comwit("apply", "--yes").code == 0
+    world.reset_stats()
+    assert world.comwit("apply", "--yes").code == 0
+    assert world.stats()["scope_probes"] == 0
+    world.write("web/index.html", "<h1>v2</h1>")
+    assert world.comwit("apply", "--yes").code == 0
+    assert world.stats()["scope_probes"] == 2

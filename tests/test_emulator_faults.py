@@ -145,6 +145,7 @@ def test_stats_count_requests_by_route_mutations_bytes_and_deploys(http, artifac
         "mutating": 1,
         "bytes_uploaded": len(artifact),
         "deploys": 1,
+        "scope_probes": 0,
     }
     reset = http.delete("/_emulator/stats").json()
     assert reset["total"] == 0
