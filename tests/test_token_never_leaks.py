@@ -175,14 +175,6 @@ def _dns(world: World, run: _Runs) -> None:
     run("dns", "web", "--format", "json")
 
 
-def _logs(world: World, run: _Runs) -> None:
-    run("logs", "web")
-
-
-def _doctor(world: World, run: _Runs) -> None:
-    run("doctor", codes=(0, 1))
-
-
 def _completion(world: World, run: _Runs) -> None:
     run("completion", "bash")
 
@@ -216,8 +208,6 @@ _CASES: dict[str, Callable[[World, _Runs], None]] = {
     "import": _import,
     "init": _init,
     "dns": _dns,
-    "logs": _logs,
-    "doctor": _doctor,
     "completion": _completion,
     "emulator": _emulator,
 }
