@@ -61,6 +61,10 @@ def test_a_slow_deploy_answer_is_waited_for_while_a_slow_read_times_out(tmp_path
         emulator.faults.add_latency(Latency(ms=1200, route="list_builds"))
 
         async def go():
+            # The app is made with the usual patience: a loaded machine may take longer
+            # than the 0.5 s under test to answer a plain request.
+            async with ComwitClient(emulator.url, token, transport=emulator.transport) as setup:
+                app = await setup.create_app(PROJECT, "web")
             async with ComwitClient(
                 emulator.url,
                 token,
@@ -69,7 +73,6 @@ def test_a_slow_deploy_answer_is_waited_for_while_a_slow_read_times_out(tmp_path
                 retry=NO_RETRY,
                 deadlines=deadlines_for(0.5, explicit=False),
             ) as client:
-                app = await client.create_app(PROJECT, "web")
                 deployed = await client.deploy(PROJECT, app.app_id, artifact)
                 with pytest.raises(ApiTimeoutError):
                     await client.list_builds(PROJECT, app.app_id)
