@@ -94,6 +94,17 @@ def test_a_tampered_salt_is_refused(tmp_path):
         read_plan(path)
 
 
+def test_a_directory_or_binary_file_given_as_the_plan_is_a_short_error(tmp_path):
+    with pytest.raises(PlanError) as info:
+        read_plan(tmp_path)
+    assert str(info.value) == f"{tmp_path}: cannot be read (Is a directory)"
+    binary = tmp_path / "plan.bin"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(PlanError) as info:
+        read_plan(binary)
+    assert str(info.value) == f"{binary}: is not UTF-8 text; was it written by `comwit plan --out`?"
+
+
 def test_a_missing_plan_file_says_how_to_make_one(tmp_path):
     with pytest.raises(PlanError, match="no such plan file; make one with `comwit plan --out"):
         read_plan(tmp_path / "nope.json")

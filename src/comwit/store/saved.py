@@ -155,8 +155,12 @@ def read_plan(path: Path) -> SavedPlan:
         raise PlanError(
             f"{path}: no such plan file; make one with `comwit plan --out {path}`"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{path}: cannot be read ({exc})") from None
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise PlanError(
+            f"{path}: is not UTF-8 text; was it written by `comwit plan --out`?"
+        ) from None
     except (ValueError, RecursionError):
         raise PlanError(f"{path}: is not JSON; was it written by `comwit plan --out`?") from None
     if not isinstance(document, dict) or document.get("kind") != KIND:
