@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,17 +128,25 @@ class World:
         return Result(code, shown.decode(errors="replace"), "")
 
     def comwit(
-        self, *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: str = "."
+        self,
+        *args: str,
+        stdin: str = "",
+        env: dict[str, str] | None = None,
+        cwd: str = ".",
+        clock: Callable[[], float] | None = None,
     ) -> Result:
         """Run `comwit ARGS` in the project directory (or `cwd` under it): in-process or as a
-        process (see above)."""
+        process (see above). `clock` (in-process only) is the run's time of day."""
         environ = self.environ(env)
         if self.transport is not None:
             out, err = io.StringIO(), io.StringIO()
             edges = Edges(environ, io.StringIO(stdin), out, err, self.transport)
+            if clock is not None:
+                edges = dataclasses.replace(edges, clock=clock)
             with contextlib.chdir(self.root / cwd):
                 code = main(list(args), edges=edges)
             return Result(code, out.getvalue(), err.getvalue())
+        assert clock is None, "a clock is injected in-process only: use the world fixture"
         proc = subprocess.run(
             [sys.executable, "-m", "comwit", *args],
             cwd=self.root / cwd,

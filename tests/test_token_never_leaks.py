@@ -138,6 +138,11 @@ def _unlock(world: World, run: _Runs) -> None:
     run("unlock", "web")
 
 
+def _preview(world: World, run: _Runs) -> None:
+    run("preview", "up", "--pr", "3")
+    run("preview", "up", "--pr", "3", "--format", "json")
+
+
 def _doctor(world: World, run: _Runs) -> None:
     run("doctor", codes=(0, 1))
     run("doctor", "-v", codes=(0, 1))
@@ -204,6 +209,7 @@ _CASES: dict[str, Callable[[World, _Runs], None]] = {
     "status": _status,
     "builds": _builds,
     "logs": _logs,
+    "preview": _preview,
     "doctor": _doctor,
     "import": _import,
     "init": _init,

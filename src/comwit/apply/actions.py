@@ -34,6 +34,7 @@ from comwit.plan.actions import (
     Activate,
     AttachHost,
     CreateApp,
+    DeleteApp,
     DeleteEnv,
     Deploy,
     DetachHost,
@@ -131,6 +132,7 @@ class Handlers:
         self._ctx: Prepared | None = None
         self._default_url: str | None = None  # from the create answer, when this run created it
         self._active: set[str] | None = None  # active hostnames as this run leaves them
+        self._deleted = False
 
     def outcome(self, app: str, status: Status, detail: str = "") -> Outcome:
         return Outcome(
@@ -173,6 +175,8 @@ class Handlers:
                 return
             case DetachHost():
                 await self._detach(action, ctx)
+            case DeleteApp():
+                await self._delete(action)
             case _:
                 assert_never(action)
         self._step(describe(action).text)
@@ -339,6 +343,12 @@ class Handlers:
         else:
             self._active_hosts(ctx).add(action.host)
 
+    async def _delete(self, action: DeleteApp) -> None:
+        """The client repeats the DELETE until the API reports the app completely gone."""
+        with contextlib.suppress(NotFoundError):  # a lost answer, or another run deleted it
+            await self._client.delete_app(self._project, action.app_id)
+        self._deleted = True
+
     async def _detach(self, action: DetachHost, ctx: Prepared) -> None:
         # A retried DELETE whose first answer was lost, or a detach another run did: gone.
         with contextlib.suppress(NotFoundError):
@@ -380,7 +390,7 @@ class Handlers:
     def _url(self) -> str | None:
         """Where the app is live after this run (None: it does not exist)."""
         ctx = self._ctx
-        if ctx is None or (ctx.app_id or self._created) is None:
+        if ctx is None or self._deleted or (ctx.app_id or self._created) is None:
             return None
         return live_url(self._default_url or ctx.default_url, self._active_hosts(ctx))
 

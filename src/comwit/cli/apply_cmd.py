@@ -280,23 +280,32 @@ async def execute_plan(
     target: Target,
     options: RunOptions,
     guard: OrderGuard | None,
+    *,
+    lease: bool = True,
 ) -> ApplyResult:
     """Run the executor under this run's lease; Ctrl-C and SIGTERM stop it cleanly.
-    `guard` None: not held back by the ordering guard (rollback); the commit is recorded."""
+    `guard` None: not held back by the ordering guard (rollback); the commit is recorded.
+    `lease` False: no lease is taken (deleting apps, whose ledgers go with them)."""
     holder, run = run_identity(settings.environ)
     source = (guard or order_guard(settings, target, False)).source
     inputs = dataclasses.replace(
         inputs,
         source=source,
         guard=guard.blocks if guard else None,
-        lease=LeasePolicy(holder, run, wait=options.lock_timeout),
+        lease=LeasePolicy(holder, run, wait=options.lock_timeout) if lease else None,
     )
     store = open_ledger_store(target.loaded.state, connection.client, target.project)
     reporter = make_reporter(settings.console)
     stop = Stop()
     try:
         executor = Executor(
-            connection.client, store, inputs, reporter, parallel=options.parallel, stop=stop
+            connection.client,
+            store,
+            inputs,
+            reporter,
+            parallel=options.parallel,
+            stop=stop,
+            clock=settings.clock,
         )
         with catch_signals(stop, settings.console):
             return await executor.apply(plan)

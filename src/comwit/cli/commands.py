@@ -84,6 +84,11 @@ COMMANDS = (
         "Check that the API in use offers what comwit relies on (read-only, a few seconds).",
     ),
     Command(
+        "preview",
+        "comwit.cli.preview_cmd:preview",
+        "A live copy of the apps per pull request: up, down, prune.",
+    ),
+    Command(
         "unlock",
         "comwit.cli.unlock_cmd:unlock",
         "Remove APP's apply lease, left by a run that is gone (a live run loses its guard).",

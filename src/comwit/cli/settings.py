@@ -16,6 +16,7 @@ import enum
 import inspect
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -48,6 +49,7 @@ class Edges:
     stdout: TextIO
     stderr: TextIO
     transport: httpx.AsyncBaseTransport | None = None
+    clock: Callable[[], float] = time.time  # seconds since the epoch
 
     @classmethod
     def of_process(cls) -> Edges:
@@ -92,6 +94,10 @@ class Settings:
     @property
     def transport(self) -> httpx.AsyncBaseTransport | None:
         return self.edges.transport
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.edges.clock
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from comwit.manifest.find import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
 from comwit.manifest.limits import MAX_BYTES, TOO_DEEP, overflow, too_deep
 from comwit.manifest.locate import locate
-from comwit.manifest.model import AppSettings, AppSpec, DnsMode, Manifest
+from comwit.manifest.model import AppSettings, AppSpec, DnsMode, Manifest, PreviewSpec
 from comwit.manifest.overlay import merge
 from comwit.manifest.problems import SourceMap, suggest, validation_problems
 
@@ -53,6 +53,20 @@ class AppConfig:
     protect: bool = False
     env: Mapping[str, str] | None = None
     allow_outside_repo: bool = False
+    preview: bool | None = None  # None: as the other apps say (see comwit.preview)
+
+
+@dataclass(frozen=True)
+class PreviewConfig:
+    """[preview], as `comwit preview` applies it."""
+
+    env: Mapping[str, str] = field(default_factory=dict)
+    env_ref: str | None = None
+    max_concurrent_requests: int | None = None
+    domain: str | None = None
+    dns: DnsMode = "external"
+    max_apps: int = 20
+    older_than: str = "7d"
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,7 @@ class LoadedManifest:
     state: StateConfig
     digest: str
     environments: tuple[str, ...] = ()
+    preview: PreviewConfig = field(default_factory=PreviewConfig)
     source: SourceMap = field(default_factory=lambda: SourceMap(DEFAULT_FILE))
 
     @property
@@ -290,7 +305,20 @@ def _loaded(
         state=StateConfig(state.backend, ledger, state.keep, root / PENDING_LEDGER_FILE),
         digest=f"sha256:{digest}",
         environments=tuple(sorted(manifest.environments)),
+        preview=_preview_config(manifest.preview),
         source=source,
+    )
+
+
+def _preview_config(spec: PreviewSpec) -> PreviewConfig:
+    return PreviewConfig(
+        env=dict(sorted((spec.env or {}).items())),
+        env_ref=spec.env_ref,
+        max_concurrent_requests=spec.max_concurrent_requests,
+        domain=spec.domain,
+        dns=spec.dns,
+        max_apps=spec.max_apps,
+        older_than=spec.older_than,
     )
 
 
@@ -315,6 +343,7 @@ def _app_config(name: str, spec: AppSpec, defaults: AppSettings, root: Path) -> 
         exclude=(*exclude, own) if own else exclude,
         protect=bool(pick("protect")),
         allow_outside_repo=bool(spec.allow_outside_repo),
+        preview=spec.preview,
         env=dict(sorted(env.items())) if env is not None else None,
     )
 

@@ -129,6 +129,12 @@ class AppOverlay(AppSettings):
 class AppSpec(AppOverlay):
     """An app named in [apps.NAME]."""
 
+    preview: bool | None = Field(
+        None,
+        description="Give this app a preview per pull request (`comwit preview up`). When any "
+        "app sets it true, only those get previews; false leaves an app out.",
+    )
+
     @model_validator(mode="after")
     def _one_source(self) -> AppSpec:
         if self.build_dir is None and self.build is None:
@@ -138,6 +144,46 @@ class AppSpec(AppOverlay):
         if self.build_dir is not None and self.build is not None:
             raise ValueError("set only one of 'build_dir' and 'build', not both")
         return self
+
+
+_DURATION = re.compile(r"[1-9][0-9]{0,5}[smhdw]")
+
+
+def _check_duration(text: str) -> str:
+    if not _DURATION.fullmatch(text):
+        raise ValueError(
+            f"duration {text!r} is invalid: write a number and a unit, e.g. '7d', '12h', '2w'"
+        )
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+
+
+class PreviewSpec(_Model):
+    """[preview]: how `comwit preview up --pr N` turns the apps into preview apps."""
+
+    env: dict[EnvKey, EnvValue] | None = Field(
+        None,
+        description="Env vars set on every preview over the app's own; '{pr}' becomes the "
+        "pull request number.",
+    )
+    env_ref: NonEmpty | None = Field(None, description="Runtime environment reference.")
+    max_concurrent_requests: Annotated[int, Field(gt=0, le=1_000_000)] | None = Field(
+        None, description="Runtime concurrency cap of previews."
+    )
+    domain: Hostname | None = Field(
+        None,
+        description="Give each preview the hostname {app}-pr-{N}.{domain}; without it, a "
+        "preview has only the API's default URL. Production hostnames are never bound.",
+    )
+    dns: DnsMode = Field("external", description="How the preview hostnames' DNS is published.")
+    max_apps: Annotated[int, Field(gt=0, le=10_000)] = Field(
+        20, description="At most this many preview apps in the project."
+    )
+    older_than: Duration = Field(
+        "7d", description="`comwit preview prune` deletes previews not deployed for this long."
+    )
 
 
 class StateSpec(_Model):
@@ -199,6 +245,9 @@ class Manifest(_Model):
         description="The apps comwit manages, keyed by their name in Comwit."
     )
     state: StateSpec = Field(default_factory=StateSpec, description="The state ledger.")
+    preview: PreviewSpec = Field(
+        default_factory=PreviewSpec, description="Preview apps per pull request."
+    )
     environments: dict[NonEmpty, EnvironmentOverlay] = Field(
         default_factory=dict, description="Overlays selected with --env NAME."
     )

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, assert_never, cast
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from comwit.artifact.tree import TreeChanges
-from comwit.plan.ledger import AppFacts
+from comwit.plan.ledger import AppFacts, PreviewOf
 from comwit.plan.state import DnsMode, Options
 
 FORMAT_VERSION = 1
@@ -45,7 +45,7 @@ class _Action(_Value):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def destructive(self) -> bool:
-        return isinstance(self, DetachHost | DeleteEnv)
+        return isinstance(self, DetachHost | DeleteEnv | DeleteApp)
 
 
 class CreateApp(_Action):
@@ -110,6 +110,7 @@ class RecordLedger(_Action):
     facts: AppFacts | None = None  # None: keep the facts the ledger has
     build: bool = True
     adopt: str | None = None  # a live build that a run which died uploaded: record it as is
+    preview: PreviewOf | None = None  # mark the app as comwit's preview (renewed each deploy)
 
 
 class AttachHost(_Action):
@@ -130,6 +131,17 @@ class DetachHost(_Action):
     moves_to: str | None = None  # the app of this plan that attaches it next
 
 
+class DeleteApp(_Action):
+    """Delete a preview app with its builds, hostnames and env vars (only apps whose ledger
+    marks them as comwit's previews)."""
+
+    type: Literal["delete_app"] = "delete_app"
+    app_id: str
+    base: str  # the manifest app it previewed
+    pr: int
+    deployed_ms: int  # its last deploy, from the mark
+
+
 AnyAction = (
     CreateApp
     | SetEnv
@@ -140,6 +152,7 @@ AnyAction = (
     | AttachHost
     | FinalizeHost
     | DetachHost
+    | DeleteApp
 )
 Action = Annotated[AnyAction, Field(discriminator="type")]
 
@@ -185,6 +198,7 @@ class Summary(_Value):
     detach: int = 0
     env_set: int = 0
     env_delete: int = 0
+    delete_app: int = 0
     held: int = 0
     skipped: int = 0
     unchanged: int = 0
@@ -263,6 +277,8 @@ def summary_field(action: Action) -> str | None:
             return "finalize"
         case DetachHost():
             return "detach"
+        case DeleteApp():
+            return "delete_app"
         case _:
             assert_never(action)
 
@@ -288,5 +304,7 @@ def action_id(action: Action) -> str:
             return f"{app}/hosts/{host}/finalize"
         case DetachHost(app=app, host=host):
             return f"{app}/hosts/{host}/detach"
+        case DeleteApp(app=app):
+            return f"{app}/delete"
         case _:
             assert_never(action)

@@ -13,14 +13,18 @@ such a live value as the old one). The ledger is advisory: a build it does not k
 It also keeps the DNS records the API answered when comwit attached a hostname that waits
 for them (no read route returns them again), so `comwit dns` and `status -v` can show them.
 
-Encoded compactly so it fits in one env var of the app ("x", "f", "c", "l", "u" and "r" are
+Encoded compactly so it fits in one env var of the app ("x", "f", "c", "l", "u", "r" and "p" are
 left out when empty; readers that predate them ignore them):
     {"v": 1, "b": {"build-1": ["<sha256 hex>", "env/ref"|null, 50|null, <ms>]}, "h": ["build-1"],
      "x": {"build-1": ["*.map"]}, "f": {"d": ["www.example.com"], "p": 1, "e": {"KEY": "<fp>"}},
      "c": {"build-1": ["<commit sha>", <commit time, s>|null, <dirty 0|1>]},
      "l": ["<holder>", "<CI run URL or host:pid>", <expires, ms>, "<token>"],
      "u": ["<sha256 hex>", <artifact bytes>, "<live build before>"|null, "env/ref"|null, 50|null],
-     "r": {"www.example.com": [["CNAME", "www.example.com", "edge.example.net"]]}}
+     "r": {"www.example.com": [["CNAME", "www.example.com", "edge.example.net"]]},
+     "p": ["<base app>", <pull request>, "<commit sha>"|null, <created, ms>, <last deployed, ms>]}
+
+"p" is the preview mark: the app is comwit's preview of a pull request. Only apps that carry it
+are ever deleted by `comwit preview down | prune`, whatever their names.
 """
 
 from __future__ import annotations
@@ -73,6 +77,28 @@ class Lease:
 
     def live(self, now_ms: int) -> bool:
         return now_ms < self.expires_ms
+
+
+@dataclass(frozen=True)
+class PreviewOf:
+    """What a preview app is: the manifest app it previews, for this pull request."""
+
+    base: str
+    pr: int
+
+
+@dataclass(frozen=True)
+class PreviewMark:
+    """The ownership mark of a preview app, renewed by each deploy."""
+
+    base: str
+    pr: int
+    commit: str | None
+    created_ms: int
+    deployed_ms: int
+
+    def renewed(self, of: PreviewOf, commit: str | None, now_ms: int) -> PreviewMark:
+        return PreviewMark(of.base, of.pr, commit or self.commit, self.created_ms, now_ms)
 
 
 @dataclass(frozen=True)
@@ -146,6 +172,7 @@ class AppLedger:
     lease: Lease | None = None
     upload: Upload | None = None  # written with the lease, cleared when it is released
     dns: Mapping[str, tuple[DnsRecord, ...]] = field(default_factory=dict)  # by hostname
+    preview: PreviewMark | None = None
 
     @property
     def active(self) -> str | None:
@@ -286,6 +313,9 @@ def encode(ledger: AppLedger) -> str:
             host: [[r.record_type, r.name, r.value] for r in records]
             for host, records in sorted(ledger.dns.items())
         }
+    if ledger.preview is not None:
+        mark = ledger.preview
+        document["p"] = [mark.base, mark.pr, mark.commit, mark.created_ms, mark.deployed_ms]
     return json.dumps(document, separators=(",", ":"), sort_keys=True)
 
 
@@ -332,6 +362,7 @@ def from_document(document: Any) -> AppLedger:
         lease=_lease(document.get("l")),
         upload=_upload(document.get("u")),
         dns=_dns(document.get("r", {})),
+        preview=_preview(document.get("p")),
     )
 
 
@@ -344,6 +375,19 @@ def _dns(value: Any) -> dict[str, tuple[DnsRecord, ...]]:
             raise LedgerFormatError("its DNS records are malformed")
         found[str(host)] = tuple(DnsRecord(*r) for r in records)
     return found
+
+
+def _preview(value: Any) -> PreviewMark | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 5:
+        raise LedgerFormatError("its preview mark is malformed")
+    base, pr, commit, created, deployed = value
+    if not isinstance(base, str) or not (commit is None or isinstance(commit, str)):
+        raise LedgerFormatError("its preview mark is malformed")
+    if not (_is_int(pr) and _is_int(created) and _is_int(deployed)):
+        raise LedgerFormatError("its preview mark is malformed")
+    return PreviewMark(base, pr, commit, created, deployed)
 
 
 def _excludes(value: Any) -> dict[str, tuple[str, ...]]:

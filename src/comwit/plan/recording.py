@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from comwit.plan.actions import RecordLedger
-from comwit.plan.ledger import AppLedger, LedgerEntry, SourceCommit
+from comwit.plan.ledger import AppLedger, LedgerEntry, PreviewMark, PreviewOf, SourceCommit
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,15 @@ class Recording:
             ledger = self._recorded_build(ledger, self.build_id)
         if self.action.facts is not None:
             ledger = replace(ledger, facts=self.action.facts)
+        if self.action.preview is not None:
+            ledger = replace(ledger, preview=self._mark(ledger.preview, self.action.preview))
         return ledger
+
+    def _mark(self, mark: PreviewMark | None, of: PreviewOf) -> PreviewMark:
+        commit = self.source.sha if self.source is not None else None
+        if mark is None:
+            return PreviewMark(of.base, of.pr, commit, self.now_ms, self.now_ms)
+        return mark.renewed(of, commit, self.now_ms)
 
     def holds_for(self, builds: Collection[str]) -> bool:
         """Still meaningful for an app that has `builds` (its build was not deleted)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+import time
 from typing import Literal, assert_never
 
 from comwit.artifact.tree import TreeChanges
@@ -13,6 +14,7 @@ from comwit.plan.actions import (
     Activate,
     AttachHost,
     CreateApp,
+    DeleteApp,
     DeleteEnv,
     Deploy,
     DetachHost,
@@ -69,6 +71,13 @@ def _describe(action: Action) -> Line:
         case DetachHost():
             moved = f" -> moves to app {action.moves_to}" if action.moves_to else ""
             return Line("-", f"detach hostname {action.host}{moved}")
+        case DeleteApp():
+            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(action.deployed_ms / 1000))
+            return Line(
+                "-",
+                f"delete app {action.app_id} with its builds, hostnames and env vars",
+                (f"preview of {action.base} for pull request #{action.pr}, last deployed {when}",),
+            )
         case _:
             assert_never(action)
 
@@ -135,6 +144,7 @@ def summary_line(summary: Summary) -> str:
         _count(summary.detach, "hostname", "hostnames", "to detach"),
         _count(summary.env_set, "env var", "env vars", "to set"),
         _count(summary.env_delete, "env var", "env vars", "to delete"),
+        _count(summary.delete_app, "app", "apps", "to delete"),
     ]
     text = ", ".join(part for part in changes if part)
     tail = [

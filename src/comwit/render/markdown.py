@@ -38,6 +38,7 @@ _LABELS = {
     "detach": "detach hostname",
     "env_set": "set env",
     "env_delete": "delete env",
+    "delete_app": "delete app",
 }
 _BACKTICKS = re.compile(r"`+")
 _SHA = re.compile(r"[0-9a-f]{7,64}")

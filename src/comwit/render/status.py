@@ -17,6 +17,7 @@ from comwit.plan.actions import (
     AppPlan,
     AttachHost,
     CreateApp,
+    DeleteApp,
     DeleteEnv,
     Deploy,
     DetachHost,
@@ -164,5 +165,7 @@ def _label(action: Action) -> str:
             return f"finalize {action.host}"
         case DetachHost():
             return f"detach {action.host}"
+        case DeleteApp():
+            return "delete app"
         case _:
             assert_never(action)

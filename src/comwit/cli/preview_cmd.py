@@ -1,0 +1,137 @@
+"""`comwit preview up | down | prune`: a live copy of the apps per pull request.
+
+`up` plans and applies the preview transform of the manifest with the same planner and
+executor as `apply`; `down` and `prune` delete only apps whose ledger marks them as previews.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+
+from comwit.apply.execute import Inputs
+from comwit.apply.result import ApplyResult
+from comwit.apply.workdir import WorkDir
+from comwit.cli.app import FullHelpGroup, typer_app
+from comwit.cli.apply_cmd import (
+    RunOptions,
+    complete_pending,
+    execute_plan,
+    show_applied_plan,
+    show_result,
+)
+from comwit.cli.ci_options import (
+    CiChoice,
+    Comment,
+    CommentOn,
+    CommentWhen,
+    NoSummary,
+    after_apply,
+)
+from comwit.cli.session import Target, connect, load_target, plan_request, plan_target
+from comwit.cli.settings import (
+    API,
+    CONCURRENCY,
+    FORMAT,
+    INCLUDE,
+    MANIFEST,
+    TIMEOUT,
+    VERBOSITY,
+    Settings,
+    command,
+)
+from comwit.errors import PlanError
+from comwit.exit_codes import EXIT_OK
+from comwit.observe import DEFAULT_CONCURRENCY
+from comwit.plan.actions import Plan
+from comwit.planner import open_ledger_store
+from comwit.preview.claim import PreviewTarget, claim, over_cap
+from comwit.preview.find import observe_project
+from comwit.preview.names import MAX_PR, preview_name
+from comwit.preview.select import marked
+from comwit.preview.transform import preview_bases, preview_manifest, production_hosts
+
+PullRequest = Annotated[
+    int,
+    typer.Option("--pr", min=1, max=MAX_PR, metavar="N", help="The pull request number."),
+]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")]
+
+
+@command(MANIFEST, API, INCLUDE, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
+def up(
+    settings: Settings,
+    pr: PullRequest,
+    comment: Comment = False,
+    comment_on: CommentOn = CommentWhen.changes,
+    no_summary: NoSummary = False,
+) -> int:
+    """Create or update pull request N's preview apps ({app}-pr-{N}), plan first, then apply."""
+    base = load_target(settings)
+    loaded = preview_manifest(base.loaded, pr, settings.include)
+    bases = {preview_name(b.name, pr): b.name for b in preview_bases(base.loaded, settings.include)}
+    target = Target(loaded, base.project)
+    preview = PreviewTarget(pr, bases, production_hosts(base.loaded), base.loaded.preview.max_apps)
+    plan, result = asyncio.run(_up(settings, target, preview))
+    code = show_result(result, settings.output_format, settings.console)
+    _after(settings, plan, result, CiChoice(comment, comment_on, no_summary))
+    return code
+
+
+async def _up(
+    settings: Settings, target: Target, preview: PreviewTarget
+) -> tuple[Plan, ApplyResult]:
+    # The --app globs chose the base apps already: plan every preview app.
+    request = replace(plan_request(settings, target), include=(), exclude=())
+    async with connect(settings, target) as connection:
+        with WorkDir(target.loaded.root) as work:
+            planned = await plan_target(settings, target, connection, request, pack_into=work.path)
+            plan = claim(planned.plan, planned.observed.apps, preview)
+            if any(app.actions and app.actions[0].type == "create_app" for app in plan.apps):
+                store = open_ledger_store(target.loaded.state, connection.client, target.project)
+                everything = await observe_project(
+                    connection.client, target.project, store, _concurrency(settings)
+                )
+                marks = {n: a.ledger.preview for n, a in marked(everything.state.apps).items()}
+                why = over_cap(plan, {n: m for n, m in marks.items() if m}, preview.max_apps)
+                if why:
+                    raise PlanError(why)
+            show_applied_plan(plan, settings)
+            await complete_pending(settings, target, connection, planned.observed.apps)
+            inputs = Inputs(
+                project=target.project,
+                root=target.loaded.root,
+                env=planned.env,
+                observed=planned.observed.apps,
+                keep=target.loaded.state.keep,
+                packed=planned.packed,
+            )
+            options = RunOptions()
+            result = await execute_plan(
+                settings, plan, inputs, connection, target, options, planned.guard
+            )
+            return plan, result
+
+
+def _concurrency(settings: Settings) -> int:
+    return settings.concurrency or DEFAULT_CONCURRENCY
+
+
+def _after(settings: Settings, plan: Plan, result: ApplyResult, choice: CiChoice) -> None:
+    """The CI's channels: the pull request's living comment, outputs, job summary."""
+    after_apply(settings, plan, result, choice=choice)
+
+
+def _group(ctx: typer.Context) -> None:
+    """A live copy of the apps per pull request: up, down, prune."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(EXIT_OK)
+
+
+preview = typer_app(cls=FullHelpGroup)
+preview.callback(invoke_without_command=True)(_group)
+preview.command()(up)

@@ -1,0 +1,65 @@
+"""Claim a preview plan's apps: mark them as comwit's previews, and refuse what is not one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from comwit.plan.actions import AppPlan, AttachHost, CreateApp, Plan, RecordLedger
+from comwit.plan.ledger import PreviewMark, PreviewOf
+from comwit.plan.state import ObservedApp
+
+
+@dataclass(frozen=True)
+class PreviewTarget:
+    """Pull request `pr`'s preview: preview app name -> the manifest app it previews."""
+
+    pr: int
+    bases: Mapping[str, str]
+    production: frozenset[str] = frozenset()  # hostnames a preview may never bind
+    max_apps: int = 20
+
+
+def claim(plan: Plan, observed: Mapping[str, ObservedApp], target: PreviewTarget) -> Plan:
+    """Every ledger record of the plan marks its app as the preview; an existing app without
+    this pull request's mark, or an attach of a production hostname, is an app error."""
+    return plan.model_copy(update={"apps": tuple(_claim(a, observed, target) for a in plan.apps)})
+
+
+def over_cap(plan: Plan, previews: Mapping[str, PreviewMark], max_apps: int) -> str | None:
+    """Why the plan's new preview apps would pass [preview] max_apps (None: they fit)."""
+    creating = [a.app for a in plan.apps if any(isinstance(x, CreateApp) for x in a.actions)]
+    total = len(set(previews) | set(creating))
+    if not creating or total <= max_apps:
+        return None
+    return (
+        f"creating {len(creating)} preview app(s) would make {total} in the project, over "
+        f"[preview] max_apps = {max_apps} ({len(previews)} exist): delete old ones with "
+        "`comwit preview prune` or `comwit preview down --pr N`, or raise max_apps"
+    )
+
+
+def _claim(app: AppPlan, observed: Mapping[str, ObservedApp], target: PreviewTarget) -> AppPlan:
+    base = target.bases[app.app]
+    have = observed.get(app.app)
+    mark = have.ledger.preview if have is not None else None
+    if have is not None and (mark is None or (mark.base, mark.pr) != (base, target.pr)):
+        whose = "has no preview mark" if mark is None else f"marks pull request #{mark.pr}"
+        return _refused(
+            app,
+            f"app {app.app} exists and is not comwit's preview of {base} for pull request "
+            f"#{target.pr} (its ledger {whose}); comwit leaves it alone: rename or delete it",
+        )
+    for action in app.actions:
+        if isinstance(action, AttachHost) and action.host in target.production:
+            return _refused(app, f"hostname {action.host} is a production hostname")
+    of = PreviewOf(base, target.pr)
+    actions = tuple(
+        a.model_copy(update={"preview": of}) if isinstance(a, RecordLedger) else a
+        for a in app.actions
+    )
+    return app.model_copy(update={"actions": actions})
+
+
+def _refused(app: AppPlan, why: str) -> AppPlan:
+    return app.model_copy(update={"actions": (), "held": (), "error": why})

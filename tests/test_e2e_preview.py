@@ -1,0 +1,89 @@
+"""End to end: `comwit preview up | down | prune` against the emulator, in-process."""
+
+from __future__ import annotations
+
+import json
+
+PREVIEW = """\
+[preview]
+env = { API_URL = "https://api-pr-{pr}.preview.test", LEVEL = "debug" }
+max_concurrent_requests = 2
+"""
+
+
+def _with_preview(world, extra: str = PREVIEW) -> None:
+    world.manifest((world.root / "comwit.toml").read_text() + extra)
+
+
+def _env(world, app: str) -> dict[str, str]:
+    app_id = world.app(app)["app_id"]
+    return {v["key"]: v["value"] for v in world.api(f"apps/{app_id}/environment")["variables"]}
+
+
+def _hosts(world, app: str) -> list[str]:
+    app_id = world.app(app)["app_id"]
+    return [d["domain"] for d in world.api(f"apps/{app_id}/domains")["domains"]]
+
+
+def _ledger(world, app: str) -> dict:
+    return json.loads(_env(world, app)["COMWIT_LEDGER"])
+
+
+def test_up_creates_the_preview_apps_with_the_preview_env_and_no_production_hostnames(world):
+    _with_preview(world)
+    result = world.comwit("preview", "up", "--pr", "7")
+    assert result.code == 0, result.err
+    assert result.out.index("create app") < result.out.index("Apply complete")
+    assert "web-pr-7" in result.out and "https://" in result.out
+    assert _env(world, "web-pr-7")["API_URL"] == "https://api-pr-7.preview.test"
+    assert _env(world, "web-pr-7")["LEVEL"] == "debug"
+    assert _hosts(world, "web-pr-7") == [] and _hosts(world, "api-pr-7") == []
+    base, pr, commit, created, deployed = _ledger(world, "api-pr-7")["p"]
+    assert (base, pr) == ("api", 7) and created == deployed > 0
+    names = {app["name"] for app in world.api("apps")["apps"]}
+    assert names == {"web-pr-7", "api-pr-7"}  # production apps untouched (none created)
+
+
+def test_a_second_up_makes_no_mutating_request_and_a_changed_file_one_upload(world):
+    _with_preview(world)
+    assert world.comwit("preview", "up", "--pr", "7").code == 0
+    world.reset_stats()
+    again = world.comwit("preview", "up", "--pr", "7")
+    assert again.code == 0, again.err
+    assert world.stats()["mutating"] == 0
+    world.write("api/server.js", "serve(2)")
+    world.reset_stats()
+    assert world.comwit("preview", "up", "--pr", "7").code == 0
+    assert world.stats()["deploys"] == 1
+    assert len(world.builds("api-pr-7")) == 2 and len(world.builds("web-pr-7")) == 1
+
+
+def test_up_refuses_an_existing_app_of_that_name_without_the_mark(world):
+    world.request("POST", "/v1/projects/proj/apps", json={"name": "web-pr-8"}, token=world.token)
+    result = world.comwit("preview", "up", "--pr", "8")
+    assert result.code == 1
+    assert "web-pr-8 exists and is not comwit's preview" in result.out + result.err
+    assert world.builds("web-pr-8") == []
+
+
+def test_the_preview_domain_gives_each_preview_its_hostname(world):
+    _with_preview(world, '[preview]\ndomain = "preview.example.com"\n')
+    assert world.comwit("preview", "up", "--pr", "3", "--app", "web").code == 0
+    assert _hosts(world, "web-pr-3") == ["web-pr-3.preview.example.com"]
+    assert "www.example.com" not in json.dumps(world.api("apps"))
+
+
+def test_only_apps_with_preview_true_get_previews(world):
+    text = (world.root / "comwit.toml").read_text()
+    world.manifest(text.replace('build_dir = "api"', 'build_dir = "api"\npreview = true'))
+    assert world.comwit("preview", "up", "--pr", "5").code == 0
+    assert {app["name"] for app in world.api("apps")["apps"]} == {"api-pr-5"}
+
+
+def test_max_apps_stops_a_preview_that_would_pass_the_cap(world):
+    _with_preview(world, "[preview]\nmax_apps = 3\n")
+    assert world.comwit("preview", "up", "--pr", "1").code == 0
+    result = world.comwit("preview", "up", "--pr", "2")
+    assert result.code == 1
+    assert "over [preview] max_apps = 3" in result.err
+    assert len(world.api("apps")["apps"]) == 2
