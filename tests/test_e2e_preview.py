@@ -38,7 +38,7 @@ def test_up_creates_the_preview_apps_with_the_preview_env_and_no_production_host
     assert _env(world, "web-pr-7")["API_URL"] == "https://api-pr-7.preview.test"
     assert _env(world, "web-pr-7")["LEVEL"] == "debug"
     assert _hosts(world, "web-pr-7") == [] and _hosts(world, "api-pr-7") == []
-    base, pr, commit, created, deployed = _ledger(world, "api-pr-7")["p"]
+    base, pr, _commit, created, deployed = _ledger(world, "api-pr-7")["p"]
     assert (base, pr) == ("api", 7) and created == deployed > 0
     names = {app["name"] for app in world.api("apps")["apps"]}
     assert names == {"web-pr-7", "api-pr-7"}  # production apps untouched (none created)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 import time
+from dataclasses import dataclass
 from typing import Literal, assert_never
 
 from comwit.artifact.tree import TreeChanges
@@ -54,10 +54,9 @@ def _describe(action: Action) -> Line:
             return _set_env(env)
         case DeleteEnv():
             return Line("-", f"env {action.key} (delete)")
-        case Deploy(reason="new_app" | "first_build"):
-            return Line("+", f"upload build: {_deploy_reason(action)}", _deploy_details(action))
         case Deploy():
-            return Line("~", f"upload build: {_deploy_reason(action)}", _deploy_details(action))
+            sign: Sign = "+" if action.reason in ("new_app", "first_build") else "~"
+            return Line(sign, f"upload build: {_deploy_reason(action)}", _deploy_details(action))
         case Activate():
             return Line("~", f"{activate_words(action)} (no upload)", _activate_details(action))
         case RecordLedger():
