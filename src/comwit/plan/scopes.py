@@ -9,6 +9,7 @@ from comwit.plan.actions import (
     Activate,
     AttachHost,
     CreateApp,
+    DeleteApp,
     DeleteEnv,
     Deploy,
     DetachHost,
@@ -54,5 +55,7 @@ def _need(action: Action) -> tuple[str | None, str]:
             return WRITE, f"detach {host}"
         case RecordLedger():
             return None, ""
+        case DeleteApp():
+            return WRITE, "delete app"
         case _:
             assert_never(action)
