@@ -32,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import make_corpus
+from emulator_process import describe_machine, scratch
 
 _CHILD = """
 import json, sys, time
@@ -76,13 +77,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
-    work = Path(tempfile.mkdtemp(prefix="comwit-bench-", dir=args.workdir))
-    try:
-        print(_machine())
+    with scratch("comwit-bench-", args.workdir) as work:
+        print(describe_machine())
         for size in sizes:
             _bench_corpus(size, work, args.runs, whole_process=args.whole_process)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
@@ -259,18 +257,6 @@ def _reap(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
     user, system, rss_kb = report.read_text().split()[-3:]
     report.unlink()
     return float(user) + float(system), int(rss_kb) / 1024
-
-
-def _machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown CPU",
-    )
-    return f"# {os.cpu_count()} CPUs ({cpu}), Python {sys.version.split()[0]}"
 
 
 if __name__ == "__main__":
