@@ -87,3 +87,60 @@ def test_max_apps_stops_a_preview_that_would_pass_the_cap(world):
     assert result.code == 1
     assert "over [preview] max_apps = 3" in result.err
     assert len(world.api("apps")["apps"]) == 2
+
+
+def _names(world) -> set[str]:
+    return {app["name"] for app in world.api("apps")["apps"]}
+
+
+def test_down_deletes_exactly_the_marked_previews_of_that_pull_request(world):
+    _with_preview(world)
+    assert world.comwit("preview", "up", "--pr", "7").code == 0
+    assert world.comwit("preview", "up", "--pr", "9", "--app", "web").code == 0
+    for name in ("web-pr-8", "web-pr-7x"):  # made by hand: no mark
+        world.request("POST", "/v1/projects/proj/apps", json={"name": name}, token=world.token)
+    plan = world.comwit("preview", "down", "--pr", "7", "--format", "json", "--yes")
+    assert plan.code == 0, plan.err
+    assert "delete app" in plan.err and "preview of web for pull request #7" in plan.err
+    assert _names(world) == {"web-pr-9", "web-pr-8", "web-pr-7x"}
+    again = world.comwit("preview", "down", "--pr", "7", "--yes")
+    assert again.code == 0 and "No changes" in again.out
+
+
+def test_down_asks_before_deleting_without_a_terminal_or_yes(world):
+    assert world.comwit("preview", "up", "--pr", "7").code == 0
+    result = world.comwit("preview", "down", "--pr", "7")
+    assert result.code == 1 and "pass --yes" in result.err
+    assert _names(world) == {"web-pr-7", "api-pr-7"}
+
+
+def test_prune_with_an_injected_clock_deletes_only_stale_previews(world):
+    now = 1_900_000_000.0
+    days = 86400
+    assert world.comwit("preview", "up", "--pr", "1", clock=lambda: now - 10 * days).code == 0
+    assert world.comwit("preview", "up", "--pr", "2", clock=lambda: now - 9 * days).code == 0
+    assert world.comwit("preview", "up", "--pr", "3", clock=lambda: now - 1 * days).code == 0
+    dry = world.comwit("preview", "prune", "--older-than", "7d", "--dry-run", clock=lambda: now)
+    assert dry.code == 0, dry.err
+    assert "Plan: 4 apps to delete." in dry.out
+    assert "left alone: 2 live apps (api-pr-3, web-pr-3)" in dry.out
+    assert len(_names(world)) == 6
+    pruned = world.comwit(
+        "preview", "prune", "--older-than", "7d", "--keep", "2", "--yes", clock=lambda: now
+    )
+    assert pruned.code == 0, pruned.err
+    assert _names(world) == {"web-pr-2", "api-pr-2", "web-pr-3", "api-pr-3"}
+
+
+def test_prune_takes_its_default_age_from_the_manifest(world):
+    _with_preview(world, '[preview]\nolder_than = "2d"\n')
+    now = 1_900_000_000.0
+    assert world.comwit("preview", "up", "--pr", "4", clock=lambda: now - 3 * 86400).code == 0
+    assert world.comwit("preview", "prune", "--yes", clock=lambda: now).code == 0
+    assert _names(world) == set()
+
+
+def test_prune_refuses_a_malformed_age(world):
+    result = world.comwit("preview", "prune", "--older-than", "week")
+    assert result.code == 1
+    assert "--older-than: duration 'week' is invalid" in result.err

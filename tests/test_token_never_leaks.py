@@ -141,6 +141,8 @@ def _unlock(world: World, run: _Runs) -> None:
 def _preview(world: World, run: _Runs) -> None:
     run("preview", "up", "--pr", "3")
     run("preview", "up", "--pr", "3", "--format", "json")
+    run("preview", "prune", "--older-than", "1s", "--dry-run")
+    run("preview", "down", "--pr", "3", "--yes", "--format", "json")
 
 
 def _doctor(world: World, run: _Runs) -> None:

@@ -72,6 +72,14 @@ class GitHub(HttpForge):
         number = chosen[0].get("number") if chosen else None
         return number if isinstance(number, int) else None
 
+    def is_open(self, number: int) -> bool:
+        """Whether pull request `number` is open (ForgeError when GitHub cannot say)."""
+        answer = self.json(self.request("GET", f"repos/{self._repo}/pulls/{number}"))
+        state = answer.get("state") if isinstance(answer, dict) else None
+        if state not in ("open", "closed"):
+            raise ForgeError(f"GET pull request #{number}: the answer has no state")
+        return bool(state == "open")
+
     def comments(self, number: int) -> Iterator[Comment]:
         """Every comment of the pull request, oldest first, following `rel="next"` links."""
         url: str | None = f"repos/{self._repo}/issues/{number}/comments?per_page={self._page_size}"

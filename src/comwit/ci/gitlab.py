@@ -56,6 +56,14 @@ class GitLab(HttpForge):
         iid = chosen[0].get("iid") if chosen else None
         return iid if isinstance(iid, int) else None
 
+    def is_open(self, number: int) -> bool:
+        """Whether merge request `number` is open (ForgeError when GitLab cannot say)."""
+        answer = self.json(self.request("GET", f"{self._project}/merge_requests/{number}"))
+        state = answer.get("state") if isinstance(answer, dict) else None
+        if not isinstance(state, str):
+            raise ForgeError(f"GET merge request !{number}: the answer has no state")
+        return bool(state == "opened")
+
     def comments(self, number: int) -> Iterator[Comment]:
         """Every note of the merge request but GitLab's own system notes, oldest first."""
         path = f"{self._project}/merge_requests/{number}/notes"

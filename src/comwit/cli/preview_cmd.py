@@ -7,6 +7,7 @@ executor as `apply`; `down` and `prune` delete only apps whose ledger marks them
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from comwit.cli.app import FullHelpGroup, typer_app
 from comwit.cli.apply_cmd import (
     RunOptions,
     complete_pending,
+    confirm,
     execute_plan,
     show_applied_plan,
     show_result,
@@ -43,15 +45,17 @@ from comwit.cli.settings import (
     Settings,
     command,
 )
-from comwit.errors import PlanError
+from comwit.errors import ComwitError, PlanError
 from comwit.exit_codes import EXIT_OK
 from comwit.observe import DEFAULT_CONCURRENCY
 from comwit.plan.actions import Plan
+from comwit.plan.state import ObservedApp
 from comwit.planner import open_ledger_store
 from comwit.preview.claim import PreviewTarget, claim, over_cap
 from comwit.preview.find import observe_project
+from comwit.preview.forge import closed_pull_requests
 from comwit.preview.names import MAX_PR, preview_name
-from comwit.preview.select import marked
+from comwit.preview.select import down_plan, marked, parse_duration, prune_plan
 from comwit.preview.transform import preview_bases, preview_manifest, production_hosts
 
 PullRequest = Annotated[
@@ -59,6 +63,19 @@ PullRequest = Annotated[
     typer.Option("--pr", min=1, max=MAX_PR, metavar="N", help="The pull request number."),
 ]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")]
+OlderThan = Annotated[
+    str | None,
+    typer.Option(
+        "--older-than",
+        metavar="AGE",
+        help="Delete previews not deployed for this long, e.g. 7d, 12h, 2w "
+        "(default: the manifest's [preview] older_than, else 7d).",
+    ),
+]
+Keep = Annotated[
+    list[int] | None,
+    typer.Option("--keep", metavar="PR", help="Spare this pull request's previews (repeatable)."),
+]
 
 
 @command(MANIFEST, API, INCLUDE, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
@@ -116,6 +133,81 @@ async def _up(
             return plan, result
 
 
+@command(MANIFEST, API, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
+def down(settings: Settings, pr: PullRequest, yes: Yes = False) -> int:
+    """Delete pull request N's preview apps (only apps whose ledger marks them as previews)."""
+    target = load_target(settings)
+    result = asyncio.run(
+        _delete(settings, target, yes, lambda apps: down_plan(target.project, apps, pr))
+    )
+    return (
+        EXIT_OK if result is None else show_result(result, settings.output_format, settings.console)
+    )
+
+
+@command(MANIFEST, API, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
+def prune(
+    settings: Settings,
+    older_than: OlderThan = None,
+    keep: Keep = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan only.")] = False,
+    yes: Yes = False,
+) -> int:
+    """Delete previews not deployed for --older-than, and in CI those of closed pull requests."""
+    target = load_target(settings)
+    try:
+        age_ms = parse_duration(older_than or target.loaded.preview.older_than)
+    except ValueError as exc:
+        raise ComwitError(f"--older-than: {exc}") from None
+    now_ms = int(settings.clock() * 1000)
+    spared = tuple(keep or ())
+
+    def choose(apps: Mapping[str, ObservedApp]) -> Plan:
+        numbers = {a.ledger.preview.pr for a in marked(apps).values() if a.ledger.preview}
+        closed = closed_pull_requests(settings.environ, settings.console, numbers)
+        return prune_plan(
+            target.project, apps, now_ms=now_ms, older_than_ms=age_ms, keep=spared, closed=closed
+        )
+
+    result = asyncio.run(_delete(settings, target, yes, choose, dry_run=dry_run))
+    return (
+        EXIT_OK if result is None else show_result(result, settings.output_format, settings.console)
+    )
+
+
+async def _delete(
+    settings: Settings,
+    target: Target,
+    yes: bool,
+    choose: Callable[[Mapping[str, ObservedApp]], Plan],
+    *,
+    dry_run: bool = False,
+) -> ApplyResult | None:
+    """Observe every app, delete the marked previews `choose` picks (None: nothing run)."""
+    async with connect(settings, target) as connection:
+        store = open_ledger_store(target.loaded.state, connection.client, target.project)
+        observation = await observe_project(
+            connection.client, target.project, store, _concurrency(settings)
+        )
+        for warning in observation.warnings:
+            settings.console.warn(warning)
+        plan = choose(observation.state.apps)
+        show_applied_plan(plan, settings)
+        if dry_run or not plan.has_changes:
+            return None
+        await confirm(plan, settings.console, yes)
+        inputs = Inputs(
+            project=target.project,
+            root=target.loaded.root,
+            env={},
+            observed=observation.state.apps,
+            keep=target.loaded.state.keep,
+        )
+        return await execute_plan(
+            settings, plan, inputs, connection, target, RunOptions(), None, lease=False
+        )
+
+
 def _concurrency(settings: Settings) -> int:
     return settings.concurrency or DEFAULT_CONCURRENCY
 
@@ -135,3 +227,5 @@ def _group(ctx: typer.Context) -> None:
 preview = typer_app(cls=FullHelpGroup)
 preview.callback(invoke_without_command=True)(_group)
 preview.command()(up)
+preview.command()(down)
+preview.command()(prune)
