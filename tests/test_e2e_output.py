@@ -22,6 +22,7 @@ JSON_RUNS = {
     "logs": ("logs", "web", "--format", "json"),
     "dns": ("dns", "--format", "json"),
     "doctor": ("doctor", "--format", "json"),
+    "report": ("report", "result.json", "--format", "json"),
 }
 
 
@@ -45,6 +46,8 @@ def test_every_format_json_prints_one_json_document_on_stdout_alone(world, capsy
     assert "comwit plan for project" in first.err  # the plan went to stderr
     world.write("api/server.js", "serve(2)")
     world.comwit("apply", "--yes")
+    assert world.comwit("plan", "--out", "plan.json").code == 0
+    assert world.comwit("apply", "plan.json", "--result", "result.json").code == 0
     for name, args in JSON_RUNS.items():
         for quiet in ((), ("-q",)):
             result = world.comwit(*args, *quiet)

@@ -129,6 +129,14 @@ def _apply(world: World, run: _Runs) -> None:
     run("apply", "--yes", "-f", "local/comwit.toml")  # the ledger in .comwit/state.json
 
 
+def _report(world: World, run: _Runs) -> None:
+    world.write("web/index.html", "<h1>sharded</h1>")
+    run("plan", "--out", "saved/sharded.json", "--shards", "2", "--format", "matrix")
+    run("apply", "saved/sharded.json", "--shard", "1/1", "--result", "saved/r1.json")
+    run("report", "saved/r1.json")
+    run("report", "saved/r1.json", "--format", "json")
+
+
 def _rollback(world: World, run: _Runs) -> None:
     run("rollback", "web", "--yes")
     run("rollback", "web", "--to", "previous", "--yes", "--format", "json")
@@ -206,6 +214,7 @@ _CASES: dict[str, Callable[[World, _Runs], None]] = {
     "pack": _pack,
     "plan": _plan,
     "apply": _apply,
+    "report": _report,
     "rollback": _rollback,
     "unlock": _unlock,
     "status": _status,

@@ -42,8 +42,9 @@ def publish_plan(
     channels: Channels,
     console: Console,
     transport: httpx.BaseTransport | None = None,
+    outputs: Mapping[str, str] | None = None,
 ) -> None:
-    """Job summary, outputs and comment for a plan."""
+    """Job summary, outputs (plus `outputs`: the shard matrix) and comment for a plan."""
     from comwit.ci.outputs import plan_outputs
     from comwit.render.markdown import render_markdown
 
@@ -56,7 +57,7 @@ def publish_plan(
         ctx,
         plan,
         render,
-        plan_outputs(plan, plan_path),
+        plan_outputs(plan, plan_path) | dict(outputs or {}),
         changed=plan.has_changes or plan.has_errors,
         manifest=manifest,
         channels=channels,

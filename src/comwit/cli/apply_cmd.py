@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +16,7 @@ from comwit.api.connect import Connection
 from comwit.apply.execute import DEFAULT_PARALLEL, Executor, Inputs
 from comwit.apply.lease import LeasePolicy
 from comwit.apply.result import ApplyResult
+from comwit.apply.shard import TimedReporter, select_shard
 from comwit.apply.stale import check_saved_plan, recheck_saved_plan
 from comwit.apply.stop import Stop
 from comwit.apply.workdir import WorkDir
@@ -58,6 +61,7 @@ from comwit.render.summary import render_summary, render_summary_json
 from comwit.render.text import render_text
 from comwit.source import OrderGuard, run_identity
 from comwit.store.pending import PendingAwareStore
+from comwit.store.results import AppResult, ShardResult, plan_id, write_result
 from comwit.store.saved import SavedPlan, read_plan
 
 LockTimeout = Annotated[
@@ -71,6 +75,24 @@ LockTimeout = Annotated[
 ]
 
 
+ShardOption = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="SHARD",
+        help="Apply only shard I/N of the saved plan, as named in its matrix.",
+    ),
+]
+ResultOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--result",
+        metavar="FILE",
+        help="Write what was done, per app, as JSON for `comwit report` (with PLANFILE).",
+    ),
+]
+
+
 @dataclasses.dataclass(frozen=True)
 class RunOptions:
     """How apply runs, beyond what it applies."""
@@ -78,6 +100,7 @@ class RunOptions:
     parallel: int = DEFAULT_PARALLEL
     lock_timeout: float = 0.0
     allow_older: bool = False
+    timer: TimedReporter | None = None  # --result: note each app's time
 
 
 @command(TARGET, APPS, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
@@ -104,15 +127,25 @@ def apply(
     comment: Comment = False,
     comment_on: CommentOn = CommentWhen.changes,
     no_summary: NoSummary = False,
+    shard: ShardOption = None,
+    result_file: ResultOption = None,
 ) -> int:
     """Make the apps match the manifest: upload, roll back, bind and unbind, set env vars."""
+    if planfile is None and (shard is not None or result_file is not None):
+        raise ComwitError(
+            "--shard and --result work on a saved plan: `comwit plan --out FILE --shards N`, "
+            "then `comwit apply FILE --shard I/N --result RESULT`"
+        )
     if planfile is not None:
         if settings.include or settings.exclude or allow_detach or allow_delete_env:
             raise ComwitError(
                 "a saved plan is applied exactly as planned: --app, --exclude-app, "
                 "--allow-detach and --allow-delete-env belong to `comwit plan`"
             )
-        saved = read_plan(planfile)
+        whole = saved = read_plan(planfile)
+        shards: tuple[tuple[str, ...], ...] = ()
+        if shard is not None:
+            saved, shards = select_shard(whole, shard)
         settings = dataclasses.replace(
             settings,
             manifest_file=settings.manifest_file or Path(saved.manifest.path),
@@ -123,7 +156,9 @@ def apply(
             or saved.plan.project,
         )
         plan = saved.plan
-        options = RunOptions(parallel, lock_timeout, allow_older)
+        timer = TimedReporter() if result_file is not None else None
+        options = RunOptions(parallel, lock_timeout, allow_older, timer)
+        started = datetime.datetime.now(datetime.UTC)
         result = asyncio.run(_apply_saved(settings, saved, load_target(settings), options))
     else:
         target = load_target(settings)
@@ -137,6 +172,23 @@ def apply(
         options = RunOptions(parallel, lock_timeout, allow_older)
         plan, result = asyncio.run(_plan_and_apply(settings, target, request, options, yes))
     code = show_result(result, settings.output_format, settings.console, detailed=detailed_exitcode)
+    if result_file is not None and planfile is not None and timer is not None:
+        document = ShardResult(
+            plan_id=plan_id(whole.salt),
+            manifest=whole.manifest.path,
+            shard=shard,
+            shards=shards,
+            started=started.isoformat(timespec="seconds"),
+            seconds=round(time.monotonic() - timer.started, 3),
+            exit_code=code,
+            apps=tuple(
+                AppResult(outcome=o, seconds=timer.seconds.get(o.app)) for o in result.outcomes
+            ),
+            hints=result.hints,
+            plan=whole.plan,
+        )
+        write_result(result_file, document)
+        settings.console.info(f"Wrote the result to {result_file}; merge with `comwit report`.")
     after_apply(settings, plan, result, choice=CiChoice(comment, comment_on, no_summary))
     return code
 
@@ -296,6 +348,8 @@ async def execute_plan(
     )
     store = open_ledger_store(target.loaded.state, connection.client, target.project)
     reporter = make_reporter(settings.console)
+    if options.timer is not None:
+        reporter = options.timer.wrap(reporter)
     stop = Stop()
     try:
         executor = Executor(

@@ -58,7 +58,14 @@ class CiChoice:
         return Channels(self.comment, self.comment_on.value, summary=not self.no_summary)
 
 
-def after_plan(settings: Settings, plan: Plan, *, plan_path: Path | None, choice: CiChoice) -> None:
+def after_plan(
+    settings: Settings,
+    plan: Plan,
+    *,
+    plan_path: Path | None,
+    choice: CiChoice,
+    outputs: Mapping[str, str] | None = None,
+) -> None:
     """Write the plan to the CI's channels (nothing happens outside CI without --comment)."""
     from comwit.ci.tokens import in_ci
 
@@ -75,6 +82,7 @@ def after_plan(settings: Settings, plan: Plan, *, plan_path: Path | None, choice
         manifest=_marker_path(settings.manifest, ctx.workspace),
         plan_path=str(plan_path) if plan_path is not None else None,
         channels=choice.channels(),
+        outputs=outputs or {},
         console=settings.console,
     )
 

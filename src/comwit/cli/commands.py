@@ -54,6 +54,11 @@ COMMANDS = (
         "Make the apps match the manifest: upload, roll back, bind and unbind, set env vars.",
     ),
     Command(
+        "report",
+        "comwit.cli.report_cmd:report",
+        "Merge the results of a plan's shards into one summary and exit code; missing shards fail.",
+    ),
+    Command(
         "rollback",
         "comwit.cli.rollback_cmd:rollback",
         "Make an existing build of APP live again (no upload); the ledger records it.",

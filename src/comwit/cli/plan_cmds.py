@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from secrets import token_hex
 from typing import Annotated
@@ -29,10 +30,12 @@ from comwit.cli.settings import (
     command,
 )
 from comwit.console import Console
+from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.load import display_name
 from comwit.plan.actions import Plan, changes_beyond_dns, dns_waits
+from comwit.plan.shards import Shard, matrix, split
 from comwit.render.text import render_text
 
 AllowOlder = Annotated[
@@ -45,6 +48,22 @@ AllowOlder = Annotated[
 AllowDetach = Annotated[
     list[str] | None,
     typer.Option("--allow-detach", help="Let this hostname (glob) be detached (repeatable)."),
+]
+Shards = Annotated[
+    int | None,
+    typer.Option(
+        "--shards",
+        min=1,
+        max=256,
+        help="Split the changed apps into N shards of about equal bytes to upload, for a CI "
+        "job matrix (`apply PLANFILE --shard I/N`).",
+    ),
+]
+ShardSize = Annotated[
+    int | None,
+    typer.Option(
+        "--shard-size", min=1, help="Split the changed apps into shards of at most K apps."
+    ),
 ]
 AllowDeleteEnv = Annotated[
     list[str] | None,
@@ -67,8 +86,11 @@ def plan(
     comment_on: CommentOn = CommentWhen.changes,
     no_summary: NoSummary = False,
     allow_older: AllowOlder = False,
+    shards: Shards = None,
+    shard_size: ShardSize = None,
 ) -> int:
     """Show what `apply` would change. Read-only: needs project:read and app:read."""
+    _check_shard_options(settings, shards, shard_size)
     target = load_target(settings)
     console = settings.console
     request = plan_request(
@@ -83,7 +105,11 @@ def plan(
         async with connect(settings, target) as connection:
             planned = await plan_target(settings, target, connection, request)
             manifest = display_name(settings.manifest)
-            show_plan(planned.plan, settings.output_format, console, manifest=manifest)
+            split = _split(planned.plan, shards, shard_size)
+            if settings.output_format is OutputFormat.matrix:
+                console.print(_matrix_json(split))
+            else:
+                show_plan(planned.plan, settings.output_format, console, manifest=manifest)
             if out is not None and planned.plan.has_errors:
                 console.warn(f"not saving the plan to {out}: fix the errors above first")
             elif out is not None:
@@ -104,11 +130,14 @@ def plan(
                         allow_delete_env=request.policy.allow_delete_env,
                     ),
                 )
+                if split is not None:
+                    saved = saved.model_copy(update={"shards": tuple(s.apps for s in split)})
                 write_plan(out, saved)
                 console.info(f"Saved the plan to {out}; apply it with `comwit apply {out}`.")
             saved_to = out if out is not None and not planned.plan.has_errors else None
             choice = CiChoice(comment, comment_on, no_summary)
-            after_plan(settings, planned.plan, plan_path=saved_to, choice=choice)
+            outputs = {"matrix": _matrix_json(split)} if split is not None else None
+            after_plan(settings, planned.plan, plan_path=saved_to, choice=choice, outputs=outputs)
         return planned.plan
 
     made = asyncio.run(run())
@@ -119,6 +148,23 @@ def plan(
             "(`comwit dns` shows the records to publish; the next apply finalizes them)."
         )
     return plan_exit_code(made, detailed=detailed_exitcode)
+
+
+def _check_shard_options(settings: Settings, shards: int | None, size: int | None) -> None:
+    if shards is not None and size is not None:
+        raise ComwitError("give --shards N or --shard-size K, not both")
+    if settings.output_format is OutputFormat.matrix and shards is None and size is None:
+        raise ComwitError("--format matrix prints the shards: give --shards N or --shard-size K")
+
+
+def _split(plan: Plan, shards: int | None, size: int | None) -> tuple[Shard, ...] | None:
+    if shards is None and size is None:
+        return None
+    return split(plan, shards=shards, size=size)
+
+
+def _matrix_json(shards: tuple[Shard, ...] | None) -> str:
+    return json.dumps(matrix(shards or ()), separators=(",", ":"))
 
 
 def show_plan(

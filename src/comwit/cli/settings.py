@@ -37,6 +37,7 @@ class OutputFormat(enum.StrEnum):
     text = "text"
     markdown = "markdown"
     json = "json"
+    matrix = "matrix"  # plan only: the CI job matrix of --shards alone
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,11 @@ def _plan_format() -> list[inspect.Parameter]:
             "output_format",
             Annotated[
                 OutputFormat,
-                typer.Option("--format", help="text, markdown (PR comment) or json."),
+                typer.Option(
+                    "--format",
+                    help="text, markdown (PR comment), json, or matrix (the CI job matrix of "
+                    "--shards alone).",
+                ),
             ],
             OutputFormat.text,
         )

@@ -72,6 +72,7 @@ class SavedPlan(BaseModel):
     policy: SavedPolicy
     observed: dict[str, RecordedApp]  # app -> what else was read, for apps that existed
     plan: Plan
+    shards: tuple[tuple[str, ...], ...] = ()  # `plan --shards`: the apps of each shard
 
 
 def saved_plan(

@@ -1,0 +1,71 @@
+"""`comwit report`: the results of a plan's shards merged into one apply result. A shard
+without a result is missing: its apps are reported not started, never as success. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from comwit.apply.result import ApplyResult, Outcome
+from comwit.errors import PlanError
+from comwit.plan.actions import Plan
+from comwit.store.results import ShardResult
+
+
+@dataclass(frozen=True)
+class Merged:
+    plan: Plan
+    manifest: str
+    result: ApplyResult
+    missing: tuple[str, ...]  # shards ("2/4") without a result
+    exit_code: int | None  # a shard's own (130, 143) when a signal stopped it
+
+
+def merge(results: Sequence[tuple[str, ShardResult]]) -> Merged:
+    """`results`: (file name, result) pairs of one saved plan; a shard given twice (a rerun)
+    counts by its latest result."""
+    if not results:
+        raise PlanError("no result files given: pass the files `apply --result` wrote")
+    first_name, first = results[0]
+    latest: dict[str | None, ShardResult] = {}
+    for name, result in results:
+        if result.plan_id != first.plan_id:
+            raise PlanError(f"{name} is the result of another plan than {first_name}")
+        known = latest.get(result.shard)
+        if known is None or known.started <= result.started:
+            latest[result.shard] = result
+    outcomes: dict[str, Outcome] = {}
+    for result in sorted(latest.values(), key=lambda r: r.started):
+        outcomes |= {app.outcome.app: app.outcome for app in result.apps}
+    missing = _missing(first, latest)
+    absent = {app for shard in missing for app in _apps_of(first, shard)}
+    ordered = []
+    for app in first.plan.apps:
+        if app.app in outcomes:
+            ordered.append(outcomes[app.app])
+        elif app.app in absent:
+            shard = next(s for s in missing if app.app in _apps_of(first, s))
+            ordered.append(Outcome(app.app, "not_started", f"shard {shard} reported no result"))
+        elif not app.changed and not app.error:
+            ordered.append(Outcome(app.app, "unchanged"))
+    hints = tuple(dict.fromkeys(h for r in latest.values() for h in r.hints))
+    codes = [r.exit_code for r in latest.values() if r.exit_code in (130, 143)]
+    return Merged(
+        first.plan,
+        first.manifest,
+        ApplyResult(tuple(ordered), hints=hints),
+        missing,
+        codes[0] if codes else None,
+    )
+
+
+def _missing(first: ShardResult, latest: dict[str | None, ShardResult]) -> tuple[str, ...]:
+    if first.shard is None:
+        return ()
+    count = len(first.shards)
+    return tuple(f"{i}/{count}" for i in range(1, count + 1) if f"{i}/{count}" not in latest)
+
+
+def _apps_of(result: ShardResult, shard: str) -> tuple[str, ...]:
+    index = int(shard.split("/", maxsplit=1)[0])
+    return result.shards[index - 1]

@@ -1,0 +1,83 @@
+"""Result files (`apply PLANFILE --result FILE`): what one shard (or one job) did, per app,
+for `comwit report` to merge. Nothing secret goes in: the plan as saved, and the outcomes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from comwit.apply.result import ApplyResult, Outcome
+from comwit.errors import PlanError
+from comwit.plan.actions import Plan
+from comwit.store.files import write_atomically
+from comwit.store.saved import _without_derived
+
+KIND = "comwit-result"
+MAX_RESULT_BYTES = 64 * 1024 * 1024
+
+
+class AppResult(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: Outcome
+    seconds: float | None = None  # from the shard's start to the app's last step
+
+
+class ShardResult(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["comwit-result"] = "comwit-result"
+    format_version: Literal[1] = 1
+    plan_id: str  # the same for every shard of one saved plan
+    manifest: str
+    shard: str | None  # "2/4"; None: the whole plan in one job
+    shards: tuple[tuple[str, ...], ...] = ()  # every shard's apps
+    started: str
+    seconds: float
+    exit_code: int
+    apps: tuple[AppResult, ...]
+    hints: tuple[str, ...] = ()
+    plan: Plan  # the whole saved plan: the report's comment shows it
+
+
+def plan_id(salt: str) -> str:
+    """Names a saved plan without giving its salt away."""
+    return hashlib.sha256(f"comwit-plan:{salt}".encode()).hexdigest()[:16]
+
+
+def outcomes_of(result: ShardResult) -> ApplyResult:
+    return ApplyResult(tuple(app.outcome for app in result.apps), hints=result.hints)
+
+
+def write_result(path: Path, result: ShardResult) -> None:
+    text = json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True)
+    try:
+        write_atomically(path, text + "\n")
+    except OSError as exc:
+        raise PlanError(f"cannot write the result to {path}: {exc.strerror}") from None
+
+
+def read_result(path: Path) -> ShardResult:
+    """A result file; PlanError names the file and what is wrong with it."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_RESULT_BYTES + 1)
+        if len(data) > MAX_RESULT_BYTES:
+            raise PlanError(f"{path}: is larger than any result file")
+        document = json.loads(data.decode("utf-8"))
+    except FileNotFoundError:
+        raise PlanError(f"{path}: no such result file") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise PlanError(f"{path}: is not a result of `comwit apply --result` ({exc})") from None
+    if not isinstance(document, dict) or document.get("kind") != KIND:
+        raise PlanError(f'{path}: is not a comwit result file (no "kind": "{KIND}")')
+    try:
+        return ShardResult.model_validate(_without_derived(document))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise PlanError(f"{path}: {where}: {first['msg']}") from None

@@ -1,0 +1,109 @@
+"""End to end: one saved plan, applied in shards (`apply PLAN --shard I/N --result FILE`), the
+results merged by `comwit report`; a missing shard is reported missing, its rerun converges."""
+
+from __future__ import annotations
+
+import json
+
+APPS = [f"app{i:02}" for i in range(12)]
+CHANGED = APPS[:9]
+
+
+def _twelve_apps(world, changed=()):
+    world.manifest(
+        'version = 1\nproject = "proj"\n'
+        + "".join(f'[apps.{a}]\nbuild_dir = "{a}"\n' for a in APPS)
+    )
+    for i, app in enumerate(APPS):
+        version = 2 if app in changed else 1
+        world.write(f"{app}/index.html", f"<h1>{app} v{version}</h1>" + "x" * (i * 1000))
+
+
+def _plan_in_shards(world, tmp_path, count=3):
+    _twelve_apps(world)
+    assert world.comwit("apply", "--yes").code == 0
+    _twelve_apps(world, changed=CHANGED)
+    planfile = tmp_path / "plan.json"
+    result = world.comwit(
+        "plan", "--out", str(planfile), "--shards", str(count), "--format", "matrix"
+    )
+    assert result.code == 0, result.err
+    return planfile, result.json()
+
+
+def test_plan_prints_the_matrix_of_changed_apps_alone(world, tmp_path):
+    planfile, matrix = _plan_in_shards(world, tmp_path)
+    shards = [entry["shard"] for entry in matrix["include"]]
+    apps = sorted(a for entry in matrix["include"] for a in entry["apps"].split(","))
+    assert shards == ["1/3", "2/3", "3/3"]
+    assert apps == CHANGED
+    saved = json.loads(planfile.read_text())
+    assert [",".join(s) for s in saved["shards"]] == [e["apps"] for e in matrix["include"]]
+    again = world.comwit("plan", "--shards", "3", "--format", "matrix")
+    assert again.json() == matrix
+
+
+def test_the_matrix_goes_to_the_step_outputs(world, tmp_path):
+    outputs = tmp_path / "outputs"
+    _twelve_apps(world)
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs)}
+    result = world.comwit("plan", "--shards", "2", env=env)
+    assert result.code == 0, result.err
+    lines = outputs.read_text().splitlines()
+    matrix = json.loads(next(line for line in lines if line.startswith("matrix=")).split("=", 1)[1])
+    assert len(matrix["include"]) == 2
+
+
+def test_shards_apply_their_apps_once_and_report_merges_them(world, tmp_path):
+    planfile, matrix = _plan_in_shards(world, tmp_path)
+    world.reset_stats()
+    results = []
+    for entry in matrix["include"]:
+        path = tmp_path / f"result-{entry['shard'].replace('/', '-')}.json"
+        run = world.comwit("apply", str(planfile), "--shard", entry["shard"], "--result", str(path))
+        assert run.code == 0, run.out + run.err
+        document = json.loads(path.read_text())
+        done = sorted(
+            a["outcome"]["app"] for a in document["apps"] if a["outcome"]["status"] == "done"
+        )
+        assert done == entry["apps"].split(",")
+        results.append(str(path))
+    assert world.stats()["deploys"] == 9
+    assert world.comwit("plan", "--detailed-exitcode").code == 0
+    report = world.comwit("report", *results, "--format", "json")
+    assert report.code == 0, report.err
+    merged = report.json()
+    assert [a["app"] for a in merged["apps"]] == APPS
+    assert [a["status"] for a in merged["apps"]] == ["done"] * 9 + ["unchanged"] * 3
+
+
+def test_a_missing_shard_fails_the_report_and_its_rerun_converges(world, tmp_path):
+    planfile, matrix = _plan_in_shards(world, tmp_path)
+    first, second, third = (entry["shard"] for entry in matrix["include"])
+    paths = {s: tmp_path / f"r{s[0]}.json" for s in (first, second, third)}
+    for shard in (first, third):
+        assert (
+            world.comwit(
+                "apply", str(planfile), "--shard", shard, "--result", str(paths[shard])
+            ).code
+            == 0
+        )
+    report = world.comwit("report", str(paths[first]), str(paths[third]))
+    assert report.code == 1
+    assert "error: shard 2/3 reported no result: rerun its job" in report.err
+    assert "not started" in report.out
+    rerun = world.comwit("apply", str(planfile), "--shard", second, "--result", str(paths[second]))
+    assert rerun.code == 0, rerun.err
+    again = world.comwit("report", *(str(p) for p in paths.values()))
+    assert again.code == 0, again.out + again.err
+    assert "Apply complete: 9 done, 3 unchanged" in again.out
+    assert world.comwit("plan", "--detailed-exitcode").code == 0
+
+
+def test_a_shard_of_another_count_is_refused(world, tmp_path):
+    planfile, _ = _plan_in_shards(world, tmp_path)
+    result = world.comwit("apply", str(planfile), "--shard", "1/4")
+    assert result.code == 1
+    assert result.err.strip().splitlines()[-1] == (
+        "error: the plan was split into 3 shards, not 4: use --shard I/3, as in the plan's matrix"
+    )
