@@ -49,6 +49,7 @@ class _State:
     tokens: dict[str, Identity] = field(default_factory=dict)
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # by PR / MR
     pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by commit SHA
+    open_prs: dict[int, bool] = field(default_factory=dict)  # PR / MR number -> open
     requests: list[Request] = field(default_factory=list)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,6 +76,10 @@ class StandIn:
     def merged(self, sha: str, number: int) -> None:
         """`sha` is the merge commit of pull request `number`."""
         self._state.pulls.setdefault(sha, []).append({"number": number, "sha": sha})
+
+    def pull_request(self, number: int, *, is_open: bool) -> None:
+        """A pull request (merge request) that exists, open or closed."""
+        self._state.open_prs[number] = is_open
 
     def comments(self, number: int) -> list[dict[str, Any]]:
         return [dict(c) for c in self._state.comments.get(number, [])]
@@ -177,6 +182,7 @@ def _page(query: dict[str, str], default: int) -> tuple[int, int]:
 _GH_COMMENTS = re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments")
 _GH_COMMENT = re.compile(r"/repos/([^/]+)/([^/]+)/issues/comments/(\d+)")
 _GH_PULLS = re.compile(r"/repos/([^/]+)/([^/]+)/commits/([0-9a-f]+)/pulls")
+_GH_PULL = re.compile(r"/repos/([^/]+)/([^/]+)/pulls/(\d+)")
 _NOT_ACCESSIBLE = {
     "message": "Resource not accessible by integration",
     "documentation_url": "https://docs.github.com/rest",
@@ -213,6 +219,11 @@ class _GitHubHandler(_Handler):
                 for p in pulls
             ]
             return 200, answer, {}
+        if (match := _GH_PULL.fullmatch(path)) and method == "GET":
+            state = self.state.open_prs.get(int(match[3]))
+            if state is None:
+                return 404, {"message": "Not Found"}, {}
+            return 200, {"number": int(match[3]), "state": "open" if state else "closed"}, {}
         if match := _GH_COMMENTS.fullmatch(path):
             number = int(match[3])
             if method == "GET":
@@ -298,6 +309,7 @@ class _GitHubHandler(_Handler):
 _GL_NOTES = re.compile(r"/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes")
 _GL_NOTE = re.compile(r"/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes/(\d+)")
 _GL_MRS = re.compile(r"/api/v4/projects/([^/]+)/repository/commits/([0-9a-f]+)/merge_requests")
+_GL_MR = re.compile(r"/api/v4/projects/([^/]+)/merge_requests/(\d+)")
 
 
 class _GitLabHandler(_Handler):
@@ -315,6 +327,11 @@ class _GitLabHandler(_Handler):
                 {"iid": p["number"], "state": "merged", "merge_commit_sha": p["sha"]} for p in pulls
             ]
             return 200, answer, {}
+        if (match := _GL_MR.fullmatch(path)) and method == "GET":
+            state = self.state.open_prs.get(int(match[2]))
+            if state is None:
+                return 404, {"message": "404 Not found"}, {}
+            return 200, {"iid": int(match[2]), "state": "opened" if state else "closed"}, {}
         if match := _GL_NOTES.fullmatch(path):
             number = int(match[2])
             if method == "GET":

@@ -76,8 +76,10 @@ def publish_apply(
     channels: Channels,
     console: Console,
     transport: httpx.BaseTransport | None = None,
+    outputs: Mapping[str, str] | None = None,
 ) -> None:
-    """Job summary, outputs and comment for an apply: the comment moves to "applied"."""
+    """Job summary, outputs and comment for an apply: the comment moves to "applied".
+    `outputs`: more step outputs (a preview's `preview-urls`)."""
     from comwit.ci.outputs import apply_outputs, plan_outputs
     from comwit.render.applied import render_applied
 
@@ -97,7 +99,7 @@ def publish_apply(
         ctx,
         plan,
         render,
-        plan_outputs(plan) | apply_outputs(result, urls),
+        plan_outputs(plan) | apply_outputs(result, urls) | dict(outputs or {}),
         changed=acted,
         manifest=manifest,
         channels=channels,

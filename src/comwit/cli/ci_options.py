@@ -88,7 +88,12 @@ def after_plan(
 
 
 def after_apply(
-    settings: Settings, plan: Plan, result: ApplyResult | None, *, choice: CiChoice
+    settings: Settings,
+    plan: Plan,
+    result: ApplyResult | None,
+    *,
+    choice: CiChoice,
+    outputs: Mapping[str, str] | None = None,
 ) -> None:
     """Write what apply did to the CI's channels; the plan's comment moves to "applied"."""
     from comwit.ci.tokens import in_ci
@@ -108,6 +113,7 @@ def after_apply(
         urls=live_urls(result),
         channels=choice.channels(),
         console=settings.console,
+        outputs=outputs or {},
     )
 
 

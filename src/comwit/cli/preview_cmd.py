@@ -7,6 +7,7 @@ executor as `apply`; `down` and `prune` delete only apps whose ledger marks them
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Annotated
@@ -59,8 +60,14 @@ from comwit.preview.select import down_plan, marked, parse_duration, prune_plan
 from comwit.preview.transform import preview_bases, preview_manifest, production_hosts
 
 PullRequest = Annotated[
-    int,
-    typer.Option("--pr", min=1, max=MAX_PR, metavar="N", help="The pull request number."),
+    int | None,
+    typer.Option(
+        "--pr",
+        min=1,
+        max=MAX_PR,
+        metavar="N",
+        help="The pull request number (default: the CI run's pull request).",
+    ),
 ]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")]
 OlderThan = Annotated[
@@ -81,12 +88,13 @@ Keep = Annotated[
 @command(MANIFEST, API, INCLUDE, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
 def up(
     settings: Settings,
-    pr: PullRequest,
+    pr: PullRequest = None,
     comment: Comment = False,
     comment_on: CommentOn = CommentWhen.changes,
     no_summary: NoSummary = False,
 ) -> int:
     """Create or update pull request N's preview apps ({app}-pr-{N}), plan first, then apply."""
+    pr = _pull_request(settings, pr)
     base = load_target(settings)
     loaded = preview_manifest(base.loaded, pr, settings.include)
     bases = {preview_name(b.name, pr): b.name for b in preview_bases(base.loaded, settings.include)}
@@ -107,6 +115,10 @@ async def _up(
         with WorkDir(target.loaded.root) as work:
             planned = await plan_target(settings, target, connection, request, pack_into=work.path)
             plan = claim(planned.plan, planned.observed.apps, preview)
+            where = f"preview of #{preview.pr}"
+            plan = plan.model_copy(
+                update={"environment": f"{plan.environment} {where}" if plan.environment else where}
+            )
             if any(app.actions and app.actions[0].type == "create_app" for app in plan.apps):
                 store = open_ledger_store(target.loaded.state, connection.client, target.project)
                 everything = await observe_project(
@@ -134,11 +146,12 @@ async def _up(
 
 
 @command(MANIFEST, API, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
-def down(settings: Settings, pr: PullRequest, yes: Yes = False) -> int:
+def down(settings: Settings, pr: PullRequest = None, yes: Yes = False) -> int:
     """Delete pull request N's preview apps (only apps whose ledger marks them as previews)."""
+    number = _pull_request(settings, pr)
     target = load_target(settings)
     result = asyncio.run(
-        _delete(settings, target, yes, lambda apps: down_plan(target.project, apps, pr))
+        _delete(settings, target, yes, lambda apps: down_plan(target.project, apps, number))
     )
     return (
         EXIT_OK if result is None else show_result(result, settings.output_format, settings.console)
@@ -212,9 +225,23 @@ def _concurrency(settings: Settings) -> int:
     return settings.concurrency or DEFAULT_CONCURRENCY
 
 
+def _pull_request(settings: Settings, given: int | None) -> int:
+    """--pr, else the pull request of the CI run (GitHub Actions, GitLab CI)."""
+    if given is not None:
+        return given
+    from comwit.ci.environment import detect
+
+    found = detect(settings.environ).pull_request
+    if found is None:
+        raise ComwitError("no pull request: pass --pr N (this run is not for a pull request)")
+    return found
+
+
 def _after(settings: Settings, plan: Plan, result: ApplyResult, choice: CiChoice) -> None:
-    """The CI's channels: the pull request's living comment, outputs, job summary."""
-    after_apply(settings, plan, result, choice=choice)
+    """The CI's channels: the preview's own living comment (its marker names the preview as
+    the environment, so the plan's comment stays), the `preview-urls` output, job summary."""
+    urls = json.dumps(dict(sorted(result.urls.items())), separators=(",", ":"))
+    after_apply(settings, plan, result, choice=choice, outputs={"preview-urls": urls})
 
 
 def _group(ctx: typer.Context) -> None:
