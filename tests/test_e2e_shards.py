@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import json
 
+from comwit.emulator.inprocess import InProcessEmulator
+from comwit.emulator.store import SCOPES
+
+from tests.e2e_support import PROJECT, World
+
 APPS = [f"app{i:02}" for i in range(12)]
 CHANGED = APPS[:9]
 
@@ -23,6 +28,7 @@ def _plan_in_shards(world, tmp_path, count=3):
     _twelve_apps(world)
     assert world.comwit("apply", "--yes").code == 0
     _twelve_apps(world, changed=CHANGED)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     planfile = tmp_path / "plan.json"
     result = world.comwit(
         "plan", "--out", str(planfile), "--shards", str(count), "--format", "matrix"
@@ -107,3 +113,35 @@ def test_a_shard_of_another_count_is_refused(world, tmp_path):
     assert result.err.strip().splitlines()[-1] == (
         "error: the plan was split into 3 shards, not 4: use --shard I/3, as in the plan's matrix"
     )
+
+
+def _comparable(document):
+    """A summary without what differs between two emulators: build ids, URLs, steps naming them."""
+    return [
+        (a["app"], a["status"], a["uploaded"], len(a["steps"]), a["detail"])
+        for a in document["apps"]
+    ]
+
+
+def test_the_merged_summary_equals_a_single_jobs_apply_of_the_same_changes(world, tmp_path):
+    planfile, matrix = _plan_in_shards(world, tmp_path / "sharded")
+    paths = []
+    for entry in matrix["include"]:
+        path = tmp_path / f"result-{entry['shard'][0]}.json"
+        assert (
+            world.comwit(
+                "apply", str(planfile), "--shard", entry["shard"], "--result", str(path)
+            ).code
+            == 0
+        )
+        paths.append(str(path))
+    merged = world.comwit("report", *paths, "--format", "json")
+    root = tmp_path / "single"
+    root.mkdir()
+    with InProcessEmulator(tmp_path / "single-data", auto_dns=True) as emulator:
+        token = emulator.issue_token(SCOPES, [PROJECT])
+        single = World(root, emulator.url, token, {}, transport=emulator.transport)
+        planned, _ = _plan_in_shards(single, tmp_path / "single-plan", count=1)
+        alone = single.comwit("apply", str(planned), "--format", "json")
+    assert alone.code == merged.code == 0, alone.err + merged.err
+    assert _comparable(merged.json()) == _comparable(alone.json())
