@@ -136,6 +136,17 @@ def test_plan_then_apply_the_saved_plan_then_plan_again(repo, job):
     assert parse_outputs((job / "output").read_text())["has-changes"] == "false"
 
 
+def test_preview_up_then_down(repo, job):
+    base = {"working-directory": "deploy", "github-token": "", "args": "--pr 7"}
+    up = run_step("run", base | {"command": "preview-up", "apps": "web"}, job, repo)
+    assert up.returncode == 0, up.stderr
+    urls = json.loads(parse_outputs((job / "output").read_text())["preview-urls"])
+    assert list(urls) == ["web-pr-7"]
+    down = run_step("run", base | {"command": "preview-down"}, job, repo)
+    assert down.returncode == 0, down.stderr
+    assert "Apply complete: 1 done" in down.stdout
+
+
 def test_apps_input_selects_apps(repo, job):
     given = {"working-directory": "deploy", "command": "plan", "apps": "web", "github-token": ""}
     result = run_step("run", given, job, repo)
@@ -158,14 +169,15 @@ def test_an_unknown_command_is_one_error(repo, job):
     assert result.returncode == 1
     assert (
         result.stdout.strip()
-        == "::error title=comwit::command must be validate, plan or apply, not 'destroy'"
+        == "::error title=comwit::command must be validate, plan, apply, preview-up, "
+        "preview-down or preview-prune, not 'destroy'"
     )
 
 
 def test_the_outputs_are_the_ones_comwit_writes(repo, job):
     written = {"has-changes", "to-create", "to-upload", "to-rollback", "to-attach", "to-finalize"}
     written |= {"to-detach", "to-set-env", "to-delete-env", "held-back", "unchanged", "errors"}
-    written |= {"plan-path", "urls", "failed-apps", "done", "failed", "skipped"}
+    written |= {"plan-path", "urls", "failed-apps", "done", "failed", "skipped", "preview-urls"}
     for name, spec in ACTION["outputs"].items():
         assert spec["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
         assert name in written
