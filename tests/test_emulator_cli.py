@@ -124,6 +124,23 @@ def test_token_refuses_unknown_scopes_and_bad_projects_in_one_line(tmp_path, cap
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["token"], ["domain", "example.com"], ["serve", "--port", "0"]],
+    ids=["token", "domain", "serve"],
+)
+def test_a_data_dir_that_cannot_hold_the_state_is_a_one_line_error(tmp_path, capsys, command):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    code = main(["emulator", *command, "--data", str(blocked / "state")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == (
+        f"error: the emulator cannot keep its state in {blocked / 'state'} (Not a directory); "
+        "pass another --data\n"
+    )
+
+
 def test_emulator_without_a_command_prints_help(capsys):
     assert main(["emulator"]) == 0
     assert "serve" in capsys.readouterr().out

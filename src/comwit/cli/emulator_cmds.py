@@ -151,7 +151,6 @@ def token(
     project: Projects = None,
 ) -> int:
     """Print a new emulator token with these scopes, a member of these projects."""
-    data.mkdir(parents=True, exist_ok=True)
     store = Store(data)
     try:
         wanted = [s.strip() for s in scopes.split(",") if s.strip()]
@@ -175,7 +174,6 @@ def domain(
     from comwit.emulator.problems import ApiProblem
     from comwit.emulator.project_domains import seed
 
-    data.mkdir(parents=True, exist_ok=True)
     store = Store(data)
     try:
         seeded = seed(store, project, normalize_hostname(domain)).domain

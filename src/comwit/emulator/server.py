@@ -59,7 +59,6 @@ def serve_in_thread(
 ) -> Iterator[RunningEmulator]:
     """Run the emulator on `host:port` (0: a free port) until the block exits; `settings`,
     when given, replaces `auto_dns` and `max_artifact_bytes`."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         store = Store(data_dir)
         stack.callback(store.close)

@@ -20,6 +20,7 @@ from typing import Final
 
 from comwit.emulator import schemas
 from comwit.emulator.problems import forbidden, not_found
+from comwit.errors import ComwitError
 
 SCOPES: Final = ("project:read", "app:read", "app:deploy", "app:write")
 PROJECT_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -68,15 +69,9 @@ class Store:
         self.data_dir = data_dir
         self.artifact_dir = data_dir / "artifacts"
         self.incoming_dir = self.artifact_dir / "incoming"
-        self.incoming_dir.mkdir(parents=True, exist_ok=True)
         self.clock = clock
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            data_dir / "emulator.sqlite3",
-            check_same_thread=False,
-            isolation_level=None,
-            timeout=10.0,
-        )
+        self._db = _open_database(data_dir, self.incoming_dir)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         # Durable across crashes of the process, not of the machine: right for a test server.
@@ -190,3 +185,20 @@ def new_id(kind: str) -> str:
 def _digest(token: str) -> str:
     # Only digests are stored: the data directory never holds a usable token.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _open_database(data_dir: Path, incoming_dir: Path) -> sqlite3.Connection:
+    """The state's database; a directory that cannot hold it is the user's to change."""
+    try:
+        incoming_dir.mkdir(parents=True, exist_ok=True)
+        return sqlite3.connect(
+            data_dir / "emulator.sqlite3",
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=10.0,
+        )
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ComwitError(
+            f"the emulator cannot keep its state in {data_dir} ({reason}); pass another --data"
+        ) from exc
