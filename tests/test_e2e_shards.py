@@ -145,3 +145,21 @@ def test_the_merged_summary_equals_a_single_jobs_apply_of_the_same_changes(world
         alone = single.comwit("apply", str(planned), "--format", "json")
     assert alone.code == merged.code == 0, alone.err + merged.err
     assert _comparable(merged.json()) == _comparable(alone.json())
+
+
+def test_a_static_matrix_larger_than_the_changes_gets_empty_shards(world, tmp_path):
+    _twelve_apps(world)
+    assert world.comwit("apply", "--yes").code == 0
+    _twelve_apps(world, changed=CHANGED[:2])
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile), "--shards", "4").code == 0
+    paths = [str(tmp_path / f"r{i}.json") for i in range(1, 5)]
+    for i, path in enumerate(paths, start=1):
+        run = world.comwit("apply", str(planfile), "--shard", f"{i}/4", "--result", path)
+        assert run.code == 0, run.out + run.err
+    report = world.comwit("report", *paths)
+    assert report.code == 0, report.out + report.err
+    assert "Apply complete: 2 done, 10 unchanged" in report.out
+    missing = world.comwit("report", *paths[:3])
+    assert missing.code == 1
+    assert "error: shard 4/4 reported no result" in missing.err

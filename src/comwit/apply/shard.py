@@ -12,14 +12,16 @@ from comwit.store.saved import SavedPlan
 
 
 def shards_of(saved: SavedPlan, count: int) -> tuple[tuple[str, ...], ...]:
-    """The apps of each shard: as `plan --shards` saved them, else split the same way."""
+    """The apps of each shard: as `plan --shards` saved them, else split the same way. A
+    static matrix of `--shards N` jobs (GitLab's parallel:matrix) may name shards that got no
+    apps (fewer changed apps than N): they are empty."""
     if saved.shards:
-        if len(saved.shards) != count:
+        if count not in (len(saved.shards), saved.shard_count):
             raise PlanError(
                 f"the plan was split into {len(saved.shards)} shards, not {count}: "
                 f"use --shard I/{len(saved.shards)}, as in the plan's matrix"
             )
-        return saved.shards
+        return saved.shards + ((),) * (count - len(saved.shards))
     made = tuple(shard.apps for shard in split(saved.plan, shards=count))
     if len(made) != count:
         raise PlanError(

@@ -131,7 +131,9 @@ def plan(
                     ),
                 )
                 if split is not None:
-                    saved = saved.model_copy(update={"shards": tuple(s.apps for s in split)})
+                    apps = tuple(s.apps for s in split)
+                    count = shards or len(apps)
+                    saved = saved.model_copy(update={"shards": apps, "shard_count": count})
                 write_plan(out, saved)
                 console.info(f"Saved the plan to {out}; apply it with `comwit apply {out}`.")
             saved_to = out if out is not None and not planned.plan.has_errors else None

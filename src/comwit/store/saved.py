@@ -73,6 +73,7 @@ class SavedPlan(BaseModel):
     observed: dict[str, RecordedApp]  # app -> what else was read, for apps that existed
     plan: Plan
     shards: tuple[tuple[str, ...], ...] = ()  # `plan --shards`: the apps of each shard
+    shard_count: int = 0  # the N of `plan --shards N` (more than len(shards): some are empty)
 
 
 def saved_plan(
