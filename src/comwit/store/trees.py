@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -32,14 +33,20 @@ class TreeCache:
         return known
 
     def save(self, trees: Mapping[str, TreeDigest]) -> None:
-        """Remember these trees' file lists; a cache that cannot be written is skipped."""
+        """Remember these trees' file lists; a cache that cannot be written is skipped.
+
+        This run's trees are never pruned (the cache keeps at least as many as it saves),
+        and one already known is only marked used: with more apps than `keep`, a run does not
+        rewrite the lists the previous run wrote."""
         try:
             self._directory.mkdir(parents=True, exist_ok=True)
             for tree in trees.values():
                 path = self._path(tree.digest)
-                if not path.exists():
+                if path.exists():
+                    os.utime(path)
+                else:
                     _write(path, tree.files)
-            self._prune()
+            self._prune(max(self._keep, len({tree.digest for tree in trees.values()})))
         except OSError:
             return
 
@@ -53,9 +60,9 @@ class TreeCache:
     def _path(self, digest: str) -> Path:
         return self._directory / (digest.removeprefix("sha256:") + ".json.gz")
 
-    def _prune(self) -> None:
-        entries = sorted(self._directory.glob("*.json.gz"), key=lambda p: p.stat().st_mtime)
-        for stale in entries[: max(0, len(entries) - self._keep)]:
+    def _prune(self, keep: int) -> None:
+        entries = sorted(self._directory.glob("*.json.gz"), key=lambda p: p.stat().st_mtime_ns)
+        for stale in entries[: max(0, len(entries) - keep)]:
             stale.unlink(missing_ok=True)
 
 
