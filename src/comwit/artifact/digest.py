@@ -7,9 +7,11 @@ with a stat cache, only those whose lstat changed: `survey` walks and looks file
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,12 +48,13 @@ def digest_tree(
 def survey(build_dir: Path, exclude: Sequence[str] = (), cache: StatCache | None = None) -> Survey:
     """Walk `build_dir` and look each file up in `cache`; nothing is read yet."""
     started = cache.clock() if cache is not None else 0
-    tree = walk(build_dir, exclude)
-    files = sum(1 for node in tree.nodes if node.kind == "file")
-    if cache is None or not len(cache):
-        known: tuple[str | None, ...] = (None,) * len(tree.nodes)
-        return Survey(tree, known, started, cache, files, files)
-    known = cache.lookup(tree.nodes)
+    with collection_paused():
+        tree = walk(build_dir, exclude)
+        files = sum(1 for node in tree.nodes if node.kind == "file")
+        if cache is None or not len(cache):
+            known: tuple[str | None, ...] = (None,) * len(tree.nodes)
+            return Survey(tree, known, started, cache, files, files)
+        known = cache.lookup(tree.nodes)
     unknown = files - (len(known) - known.count(None))
     return Survey(tree, known, started, cache, files, unknown)
 
@@ -59,6 +62,11 @@ def survey(build_dir: Path, exclude: Sequence[str] = (), cache: StatCache | None
 def finish(surveyed: Survey) -> TreeDigest:
     """The digest of a surveyed tree: read the files the cache did not vouch for, and
     remember them (the cache file is rewritten only when something was read or removed)."""
+    with collection_paused():
+        return _finish(surveyed)
+
+
+def _finish(surveyed: Survey) -> TreeDigest:
     tree = surveyed.tree
     buf = bytearray(_READ_SIZE + 1)
     root = str(tree.root)
@@ -74,6 +82,20 @@ def finish(surveyed: Survey) -> TreeDigest:
     return make_tree_digest(
         [entry_of(node, h) for node, h in zip(tree.nodes, hashes, strict=True)], tree.warnings
     )
+
+
+@contextlib.contextmanager
+def collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a tree's entries are made: they are tuples that
+    hold no cycles, and each collection would sweep all those made so far (on 100,000
+    files, a third of a no-change digest's CPU time). Re-enabled after, if it was on."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def entry_of(node: Node, sha256: str | None) -> FileEntry:
