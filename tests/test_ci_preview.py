@@ -49,6 +49,8 @@ def test_up_in_a_pull_request_job_comments_apart_and_outputs_the_preview_urls(wo
     urls = json.loads(parse_outputs(job.outputs.read_text())["preview-urls"])
     assert set(urls) == {"web-pr-7", "api-pr-7"}
     assert all(url in preview for url in urls.values())
+    assert "| preview | URL | commit | updated |" in preview
+    assert f"| `web-pr-7` | <{urls['web-pr-7']}> |" in preview
 
 
 def test_prune_in_github_actions_deletes_the_previews_of_closed_pull_requests(world, github, job):

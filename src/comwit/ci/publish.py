@@ -77,6 +77,7 @@ def publish_apply(
     console: Console,
     transport: httpx.BaseTransport | None = None,
     outputs: Mapping[str, str] | None = None,
+    previews: str = "",
 ) -> None:
     """Job summary, outputs and comment for an apply: the comment moves to "applied".
     `outputs`: more step outputs (a preview's `preview-urls`)."""
@@ -92,6 +93,7 @@ def publish_apply(
             urls=urls,
             budget=budget,
             full_plan=full_plan,
+            previews=previews,
         )
 
     acted = result is not None and any(o.status != "unchanged" for o in result.outcomes)

@@ -94,6 +94,7 @@ def after_apply(
     *,
     choice: CiChoice,
     outputs: Mapping[str, str] | None = None,
+    previews: str = "",
 ) -> None:
     """Write what apply did to the CI's channels; the plan's comment moves to "applied"."""
     from comwit.ci.tokens import in_ci
@@ -114,6 +115,7 @@ def after_apply(
         channels=choice.channels(),
         console=settings.console,
         outputs=outputs or {},
+        previews=previews,
     )
 
 

@@ -50,6 +50,7 @@ from comwit.errors import ComwitError, PlanError
 from comwit.exit_codes import EXIT_OK
 from comwit.observe import DEFAULT_CONCURRENCY
 from comwit.plan.actions import Plan
+from comwit.plan.ledger import SourceCommit
 from comwit.plan.state import ObservedApp
 from comwit.planner import open_ledger_store
 from comwit.preview.claim import PreviewTarget, claim, over_cap
@@ -58,6 +59,7 @@ from comwit.preview.forge import closed_pull_requests
 from comwit.preview.names import MAX_PR, preview_name
 from comwit.preview.select import down_plan, marked, parse_duration, prune_plan
 from comwit.preview.transform import preview_bases, preview_manifest, production_hosts
+from comwit.render.previews import PreviewRow, render_previews
 
 PullRequest = Annotated[
     int | None,
@@ -100,15 +102,15 @@ def up(
     bases = {preview_name(b.name, pr): b.name for b in preview_bases(base.loaded, settings.include)}
     target = Target(loaded, base.project)
     preview = PreviewTarget(pr, bases, production_hosts(base.loaded), base.loaded.preview.max_apps)
-    plan, result = asyncio.run(_up(settings, target, preview))
+    plan, result, table = asyncio.run(_up(settings, target, preview))
     code = show_result(result, settings.output_format, settings.console)
-    _after(settings, plan, result, CiChoice(comment, comment_on, no_summary))
+    _after(settings, plan, result, CiChoice(comment, comment_on, no_summary), table)
     return code
 
 
 async def _up(
     settings: Settings, target: Target, preview: PreviewTarget
-) -> tuple[Plan, ApplyResult]:
+) -> tuple[Plan, ApplyResult, str]:
     # The --app globs chose the base apps already: plan every preview app.
     request = replace(plan_request(settings, target), include=(), exclude=())
     async with connect(settings, target) as connection:
@@ -142,7 +144,9 @@ async def _up(
             result = await execute_plan(
                 settings, plan, inputs, connection, target, options, planned.guard
             )
-            return plan, result
+            source = planned.guard.source if planned.guard else None
+            rows = _rows(result, planned.observed.apps, source, int(settings.clock() * 1000))
+            return plan, result, render_previews(rows)
 
 
 @command(MANIFEST, API, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
@@ -237,11 +241,36 @@ def _pull_request(settings: Settings, given: int | None) -> int:
     return found
 
 
-def _after(settings: Settings, plan: Plan, result: ApplyResult, choice: CiChoice) -> None:
+def _rows(
+    result: ApplyResult,
+    observed: Mapping[str, ObservedApp],
+    source: SourceCommit | None,
+    now_ms: int,
+) -> list[PreviewRow]:
+    """Each preview: deployed by this run (its commit, now), or as its mark says."""
+    rows = []
+    for outcome in result.outcomes:
+        have = observed.get(outcome.app)
+        mark = have.ledger.preview if have is not None else None
+        updated: int | None
+        if outcome.status == "done":
+            commit, updated = (source.short if source else None), now_ms
+        else:
+            commit = mark.commit[:7] if mark and mark.commit else None
+            updated = mark.deployed_ms if mark else None
+        rows.append(PreviewRow(outcome.app, outcome.url, commit, updated))
+    return rows
+
+
+def _after(
+    settings: Settings, plan: Plan, result: ApplyResult, choice: CiChoice, table: str
+) -> None:
     """The CI's channels: the preview's own living comment (its marker names the preview as
     the environment, so the plan's comment stays), the `preview-urls` output, job summary."""
     urls = json.dumps(dict(sorted(result.urls.items())), separators=(",", ":"))
-    after_apply(settings, plan, result, choice=choice, outputs={"preview-urls": urls})
+    after_apply(
+        settings, plan, result, choice=choice, outputs={"preview-urls": urls}, previews=table
+    )
 
 
 def _group(ctx: typer.Context) -> None:

@@ -32,11 +32,15 @@ def render_applied(
     urls: Mapping[str, str] | None = None,
     budget: int = BUDGET,
     full_plan: str = FULL_PLAN,
+    previews: str = "",
 ) -> str:
-    """'Applied at SHA: N done, M failed', one row per app, then the plan that was applied."""
+    """'Applied at SHA: N done, M failed', one row per app, then the plan that was applied.
+    `previews`: a previews table (Markdown) shown right after the head."""
     outcomes = result.outcomes if result else ()
     links = urls or {}
     head = _head(plan, outcomes, manifest, commit)
+    if previews:
+        head += "\n" + previews
     parts = [head]
     used = len(head) + _ROW_RESERVE
     rows = ["| app | result |", "| --- | --- |"]

@@ -1,0 +1,110 @@
+"""The preview transform and the preview selections, on values: no API, no clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from comwit.errors import PlanError
+from comwit.manifest import load_manifest
+from comwit.plan.ledger import AppLedger, PreviewMark, decode, encode
+from comwit.plan.state import ObservedApp
+from comwit.preview.select import down_plan, parse_duration, prune_plan
+from comwit.preview.transform import preview_manifest
+
+MANIFEST = """\
+version = 1
+project = "proj"
+[apps.web]
+build_dir = "web"
+hosts = ["www.example.com", { name = "shop.example.com", dns = "managed" }]
+env = { LEVEL = "info", KEEP = "yes" }
+[apps.api]
+build_dir = "api"
+max_concurrent_requests = 10
+[preview]
+env = { LEVEL = "debug", API_URL = "https://api-pr-{pr}.test" }
+env_ref = "preview"
+domain = "preview.example.com"
+"""
+
+
+def _load(tmp_path: Path, text: str = MANIFEST):
+    for name in ("web", "api"):
+        (tmp_path / name).mkdir(exist_ok=True)
+        (tmp_path / name / "f").write_text("x")
+    (tmp_path / "comwit.toml").write_text(text)
+    return load_manifest(tmp_path / "comwit.toml")
+
+
+def test_apps_are_renamed_with_preview_settings_and_only_the_preview_hostname(tmp_path):
+    loaded = preview_manifest(_load(tmp_path), 12)
+    assert list(loaded.apps) == ["api-pr-12", "web-pr-12"]
+    web = loaded.apps["web-pr-12"]
+    assert [h.name for h in web.hosts] == ["web-pr-12.preview.example.com"]
+    assert web.env == {"API_URL": "https://api-pr-12.test", "KEEP": "yes", "LEVEL": "debug"}
+    assert web.env_ref == "preview"
+    assert loaded.apps["api-pr-12"].max_concurrent_requests == 10
+
+
+def test_a_preview_hostname_that_is_a_production_one_is_refused(tmp_path):
+    text = MANIFEST.replace('"www.example.com"', '"web-pr-3.preview.example.com"')
+    with pytest.raises(PlanError, match="is a production hostname"):
+        preview_manifest(_load(tmp_path, text), 3)
+
+
+def test_preview_false_leaves_an_app_out(tmp_path):
+    text = MANIFEST.replace('build_dir = "api"', 'build_dir = "api"\npreview = false')
+    assert list(preview_manifest(_load(tmp_path, text), 1).apps) == ["web-pr-1"]
+
+
+def test_the_mark_round_trips_through_the_ledger_encoding():
+    ledger = AppLedger(preview=PreviewMark("web", 7, "abc1234", 1000, 2000))
+    assert decode(encode(ledger)).preview == ledger.preview
+    assert decode(encode(AppLedger())).preview is None
+
+
+def _app(name: str, mark: PreviewMark | None) -> ObservedApp:
+    return ObservedApp(name=name, app_id=f"id-{name}", ledger=AppLedger(preview=mark))
+
+
+DAY = 86_400_000
+APPS = {
+    "web-pr-7": _app("web-pr-7", PreviewMark("web", 7, None, 0, 1 * DAY)),
+    "api-pr-7": _app("api-pr-7", PreviewMark("api", 7, None, 0, 1 * DAY)),
+    "web-pr-9": _app("web-pr-9", PreviewMark("web", 9, None, 0, 10 * DAY)),
+    "web-pr-8": _app("web-pr-8", None),  # same shape of name, no mark
+}
+
+
+def _deleted(plan) -> list[str]:
+    return [app.app for app in plan.apps if app.actions]
+
+
+def test_down_picks_only_marked_apps_of_the_pull_request():
+    assert _deleted(down_plan("proj", APPS, 7)) == ["api-pr-7", "web-pr-7"]
+    assert _deleted(down_plan("proj", APPS, 8)) == []
+
+
+def test_prune_picks_stale_and_closed_previews_and_spares_kept_ones():
+    now = 12 * DAY
+    assert _deleted(prune_plan("proj", APPS, now_ms=now, older_than_ms=7 * DAY)) == [
+        "api-pr-7",
+        "web-pr-7",
+    ]
+    kept = prune_plan("proj", APPS, now_ms=now, older_than_ms=7 * DAY, keep=(7,), closed=(9,))
+    assert _deleted(kept) == ["web-pr-9"]
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"), [("7d", 7 * DAY), ("12h", 12 * 3_600_000), ("2w", 14 * DAY)]
+)
+def test_durations(text, ms):
+    assert parse_duration(text) == ms
+
+
+@pytest.mark.parametrize("text", ["", "7", "d", "0d", "1y", "-1d"])
+def test_malformed_durations_are_refused(text):
+    with pytest.raises(ValueError, match="write a number and a unit"):
+        parse_duration(text)
