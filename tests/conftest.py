@@ -109,3 +109,38 @@ def process_world(tmp_path):
 def emulator_scopes(world):
     """Issue a token for the `world` emulator's project with only the given scopes."""
     return world.issue_token
+
+
+# -- a CI job with loopback stand-ins of GitHub and GitLab ----------------------------
+
+
+@pytest.fixture
+def job(tmp_path):
+    """A CI job's files (event, summary, outputs) in a fresh folder."""
+    from tests.ci_support import Job
+
+    folder = tmp_path / "job"
+    folder.mkdir()
+    return Job(folder)
+
+
+@pytest.fixture
+def github():
+    """The GitHub stand-in, knowing an installation token of the repository's Actions."""
+    from tests.ci_support import GITHUB_TOKEN
+    from tests.forge_standins import Identity, github_standin
+
+    with github_standin() as standin:
+        standin.add_token(GITHUB_TOKEN, Identity("shop-repo", installation=True))
+        yield standin
+
+
+@pytest.fixture
+def gitlab():
+    """The GitLab stand-in, knowing the project's bot token."""
+    from tests.ci_support import GITLAB_TOKEN
+    from tests.forge_standins import Identity, gitlab_standin
+
+    with gitlab_standin() as standin:
+        standin.add_token(GITLAB_TOKEN, Identity("project_1234_bot"))
+        yield standin

@@ -10,19 +10,7 @@ from comwit.emulator.inprocess import InProcessEmulator
 from comwit.render.summary import render_summary, render_summary_json
 
 from tests.apply_support import PROJECT, Site, make_site
-
-_TWO_APPS = f"""\
-version = 1
-project = "{PROJECT}"
-[apps.web]
-build_dir = "web"
-hosts = ["www.example.com"]
-[apps.web.env]
-LEVEL = "info"
-[apps.api]
-build_dir = "api"
-max_concurrent_requests = 10
-"""
+from tests.e2e_support import MANIFEST as _TWO_APPS
 
 
 @pytest.fixture

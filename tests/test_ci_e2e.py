@@ -7,31 +7,10 @@ import json
 
 import pytest
 
-from tests.ci_support import GITHUB_TOKEN, GITLAB_TOKEN, HEAD, MERGE, Job, parse_outputs
-from tests.forge_standins import Identity, github_standin, gitlab_standin
+from tests.ci_support import GITHUB_TOKEN, HEAD, MERGE, parse_outputs
+from tests.forge_standins import Identity
 
 MARKER = "<!-- comwit:plan manifest=comwit.toml project=proj environment= -->"
-
-
-@pytest.fixture
-def job(tmp_path):
-    folder = tmp_path / "job"
-    folder.mkdir()
-    return Job(folder)
-
-
-@pytest.fixture
-def github():
-    with github_standin() as standin:
-        standin.add_token(GITHUB_TOKEN, Identity("shop-repo", installation=True))
-        yield standin
-
-
-@pytest.fixture
-def gitlab():
-    with gitlab_standin() as standin:
-        standin.add_token(GITLAB_TOKEN, Identity("project_1234_bot"))
-        yield standin
 
 
 @pytest.fixture

@@ -5,31 +5,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.ci_support import GITHUB_TOKEN, GITLAB_TOKEN, Job, parse_outputs
-from tests.forge_standins import Identity, github_standin, gitlab_standin
-
-
-@pytest.fixture
-def job(tmp_path):
-    folder = tmp_path / "job"
-    folder.mkdir()
-    return Job(folder)
-
-
-@pytest.fixture
-def github():
-    with github_standin() as standin:
-        standin.add_token(GITHUB_TOKEN, Identity("shop-repo", installation=True))
-        yield standin
-
-
-@pytest.fixture
-def gitlab():
-    with gitlab_standin() as standin:
-        standin.add_token(GITLAB_TOKEN, Identity("project_1234_bot"))
-        yield standin
+from tests.ci_support import parse_outputs
 
 
 def _names(world) -> set[str]:
