@@ -8,6 +8,8 @@ A `World` runs the CLI in one of two ways:
 - as a process (`transport` None; the `process_world` fixture): `python -m comwit` against the
   emulator served over loopback HTTP. Only for what a process shows: exit codes of the script,
   signals, terminals (`comwit_tty`), the embedded emulator's own server.
+Against `comwit emulator serve` (a process of its own: `serve_emulator`), a World with the
+`LoopbackHTTP` transport runs the CLI in-process over real HTTP, next to CLI processes.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ import json
 import os
 import pty
 import select
+import signal
+import ssl
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,3 +238,83 @@ def actions(plan: dict[str, Any], app: str | None = None) -> list[str]:
             elif each["app"] == app:
                 found.append(action["type"])
     return found
+
+
+SERVE_START_SECONDS = 30.0  # `comwit emulator serve` prints its URL within this
+SERVE_STOP_SECONDS = 10.0  # and stops within this after SIGINT, else it is killed
+
+
+class LoopbackHTTP(httpx.AsyncBaseTransport):
+    """Real HTTP to a served emulator for CLI runs in this process: a new connection for each
+    request, so that one transport serves every run (each run has an event loop of its own)."""
+
+    # Plain http:// never uses it; made once, as loading the CA bundle costs ~30 ms each time.
+    _tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async with httpx.AsyncHTTPTransport(verify=self._tls) as transport:
+            response = await transport.handle_async_request(request)
+            try:
+                raw = b"".join([chunk async for chunk in response.aiter_raw()])
+            finally:
+                await response.aclose()
+        return httpx.Response(response.status_code, headers=response.headers, content=raw)
+
+
+@dataclass(frozen=True)
+class Served:
+    """`comwit emulator serve` running as a process of its own."""
+
+    url: str
+    token: str  # every scope, a member of PROJECT
+    pid: int
+
+
+@contextlib.contextmanager
+def serve_emulator(data: Path, *args: str) -> Iterator[Served]:
+    """`comwit emulator serve --port 0` on loopback, state in `data`; stopped when the block
+    ends (SIGINT as Ctrl-C would, then SIGKILL), also on errors. Start-up is waited for at most
+    SERVE_START_SECONDS."""
+    command = [sys.executable, "-m", "comwit", "emulator", "serve", "--port", "0"]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("COMWIT_")}
+    proc = subprocess.Popen(
+        [*command, "--data", str(data), "--project", PROJECT, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        exports = _read_exports(proc)
+        yield Served(exports["COMWIT_API_URL"], exports["COMWIT_TOKEN"], proc.pid)
+    finally:
+        _stop(proc)
+
+
+def _read_exports(proc: subprocess.Popen[bytes]) -> dict[str, str]:
+    """The `export NAME=value` lines the server prints once it listens."""
+    assert proc.stdout is not None
+    seen = b""
+    deadline = time.monotonic() + SERVE_START_SECONDS
+    while b"export COMWIT_TOKEN=" not in seen or not seen.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        ready = left > 0 and select.select([proc.stdout], [], [], left)[0]
+        chunk = os.read(proc.stdout.fileno(), 4096) if ready else b""
+        if not chunk:
+            raise AssertionError(f"the emulator did not start (exit code {proc.poll()})")
+        seen += chunk
+    lines = seen.decode().splitlines()
+    exports = [line.removeprefix("export ") for line in lines if line.startswith("export ")]
+    return dict(line.split("=", 1) for line in exports)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(SERVE_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(SERVE_STOP_SECONDS)
+    if proc.stdout is not None:
+        proc.stdout.close()

@@ -4,15 +4,13 @@ ledger and the next plan is empty. With the `app-env` and the `local` ledger bac
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.e2e_support import MANIFEST, PROJECT, World, actions
+from tests.e2e_support import MANIFEST, World, actions, serve_emulator
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -20,30 +18,8 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture
 def served(tmp_path):
     """`comwit emulator serve` as its own process: its URL and token."""
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "comwit", "emulator", "serve", "--port", "0", "--auto-dns",
-            "--data", str(tmp_path / "emulator"), "--project", PROJECT,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("COMWIT_")},
-    )  # fmt: skip
-    assert proc.stdout is not None
-    found: dict[str, str] = {}
-    deadline = time.monotonic() + 30
-    while len(found) < 2 and time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if match := re.match(r"export (COMWIT_API_URL|COMWIT_TOKEN)=(\S+)", line):
-            found[match.group(1)] = match.group(2)
-    try:
-        assert len(found) == 2, "the emulator did not start"
-        yield found["COMWIT_API_URL"], found["COMWIT_TOKEN"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        proc.stdout.close()
+    with serve_emulator(tmp_path / "emulator", "--auto-dns") as running:
+        yield running.url, running.token
 
 
 def _start(world: World, *args: str) -> subprocess.Popen[str]:
