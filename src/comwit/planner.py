@@ -19,7 +19,7 @@ from comwit.api.client import ComwitClient
 from comwit.api.projects import project_zones
 from comwit.artifact.digest import Survey, finish, survey
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
-from comwit.artifact.tree import TreeDigest
+from comwit.artifact.tree import FileEntry, TreeDigest
 from comwit.errors import ArtifactError, ManifestError
 from comwit.manifest import AppConfig, LoadedManifest, StateConfig
 from comwit.manifest.checks import build_dir_problem, check_machine
@@ -106,7 +106,9 @@ async def make_plan(
     observation = replace(observation, state=replace(observation.state, unmanaged=unmanaged))
     cache = TreeCache(loaded.root / ".comwit" / "trees")
     cache.save({tree.digest: tree for tree in trees.values()})
-    known = cache.load(_digests_to_compare(trees, observation.state))
+    known: dict[str, Sequence[FileEntry]] = dict(
+        cache.load(_digests_to_compare(trees, observation.state))
+    )
     known.update({tree.digest: tree.files for tree in trees.values()})
     desired = desired_state(
         request.project, apps, env=env, trees=trees, environment=loaded.env, root=loaded.root

@@ -2,7 +2,8 @@
 
 The values and the canonical encoding live in `tree`; this module reads the files, or,
 with a stat cache, only those whose lstat changed: `survey` walks and looks files up,
-`finish` hashes the rest.
+`finish` hashes the rest. A stat cache that confirms the whole tree unchanged spares the
+walk too (see `fingerprint`).
 """
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ _READ_SIZE = 1 << 20
 
 @dataclass(frozen=True)
 class Survey:
-    """A walked build dir and the hashes its stat cache vouches for (None: to be read)."""
+    """A walked build dir and the hashes its stat cache vouches for (None: to be read),
+    or the tree its stat cache confirmed unchanged (`confirmed`, with no walk)."""
 
-    tree: Tree
+    tree: Tree | None
     known: tuple[str | None, ...]  # per node; always None for dirs and symlinks
     started_ns: int  # before the walk: no hash read after it can be older
     cache: StatCache | None
     files: int  # file nodes
     unknown: int  # files whose content must be read to know their hash
+    confirmed: TreeDigest | None = None
 
 
 def digest_tree(
@@ -48,6 +51,8 @@ def digest_tree(
 def survey(build_dir: Path, exclude: Sequence[str] = (), cache: StatCache | None = None) -> Survey:
     """Walk `build_dir` and look each file up in `cache`; nothing is read yet."""
     started = cache.clock() if cache is not None else 0
+    if cache is not None and (confirmed := cache.confirm(build_dir, exclude)) is not None:
+        return Survey(None, (), started, cache, len(cache), 0, confirmed)
     with collection_paused():
         tree = walk(build_dir, exclude)
         files = sum(1 for node in tree.nodes if node.kind == "file")
@@ -67,7 +72,10 @@ def finish(surveyed: Survey) -> TreeDigest:
 
 
 def _finish(surveyed: Survey) -> TreeDigest:
+    if surveyed.confirmed is not None:
+        return surveyed.confirmed
     tree = surveyed.tree
+    assert tree is not None  # a survey has a walk or a confirmed tree
     buf = bytearray(_READ_SIZE + 1)
     root = str(tree.root)
     hashes: Sequence[str | None] = surveyed.known
@@ -76,12 +84,12 @@ def _finish(surveyed: Survey) -> TreeDigest:
             known if known is not None or node.kind != "file" else _hash_file(root, node, buf)
             for node, known in zip(tree.nodes, surveyed.known, strict=True)
         ]
-    cache = surveyed.cache
-    if cache is not None and (surveyed.unknown or len(cache) != surveyed.files):
-        cache.save(tree.nodes, hashes, surveyed.started_ns)
-    return make_tree_digest(
+    digest = make_tree_digest(
         [entry_of(node, h) for node, h in zip(tree.nodes, hashes, strict=True)], tree.warnings
     )
+    if surveyed.cache is not None:  # it did not confirm this tree: now it will
+        surveyed.cache.save(tree, digest, surveyed.started_ns)
+    return digest
 
 
 @contextlib.contextmanager

@@ -10,14 +10,18 @@ a negated pattern (`!.git/`) brings them back.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from comwit.errors import ArtifactError
+
+if TYPE_CHECKING:  # imported when there are patterns: a tree confirmed unchanged needs none
+    import pathspec
 
 IGNORE_FILE = ".comwitignore"
 
@@ -36,6 +40,7 @@ class Excluder:
     """Decides, path by path, what stays out of the digest and the archive."""
 
     spec: pathspec.GitIgnoreSpec | None
+    rules: bytes = b""  # `rules_key` of the patterns it was made from
 
     def excludes(self, rel: str, name: str, *, is_dir: bool) -> bool:
         """True when `rel` (POSIX, relative to the build dir; `name` its last part) is left out."""
@@ -53,24 +58,39 @@ class Excluder:
 
 def load_excluder(build_dir: Path, exclude: Sequence[str]) -> Excluder:
     """The app's `exclude` patterns plus the build dir's `.comwitignore`, if there is one."""
+    ignore_file = build_dir / IGNORE_FILE
+    text = read_ignore_file(build_dir)
     lines = [(p, "exclude") for p in exclude]
+    lines += [(line, str(ignore_file)) for line in text.splitlines()]
+    patterns = [(p, origin) for p, origin in lines if p.strip() and not p.startswith("#")]
+    rules = rules_key(exclude, text)
+    if not patterns:
+        return Excluder(spec=None, rules=rules)
+    import pathspec
+
+    for pattern, origin in patterns:
+        _check_pattern(pattern, origin)
+    return Excluder(spec=pathspec.GitIgnoreSpec.from_lines([p for p, _ in patterns]), rules=rules)
+
+
+def read_ignore_file(build_dir: Path) -> str:
+    """The text of the build dir's `.comwitignore` ("" when there is none)."""
     ignore_file = build_dir / IGNORE_FILE
     try:
-        text = ignore_file.read_text(encoding="utf-8")
+        return ignore_file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        text = ""
+        return ""
     except (OSError, UnicodeDecodeError) as exc:
         raise ArtifactError(
             f"cannot read {ignore_file}: {_reason(exc)}; fix or remove it",
             path=str(ignore_file),
         ) from exc
-    lines += [(line, str(ignore_file)) for line in text.splitlines()]
-    patterns = [(p, origin) for p, origin in lines if p.strip() and not p.startswith("#")]
-    if not patterns:
-        return Excluder(spec=None)
-    for pattern, origin in patterns:
-        _check_pattern(pattern, origin)
-    return Excluder(spec=pathspec.GitIgnoreSpec.from_lines([p for p, _ in patterns]))
+
+
+def rules_key(exclude: Sequence[str], ignore_text: str) -> bytes:
+    """What every exclude verdict depends on besides the path: the app's patterns and the
+    `.comwitignore` text. A cached verdict is reused only under the same key."""
+    return hashlib.sha256(json.dumps([list(exclude), ignore_text]).encode()).digest()
 
 
 def secret_pattern(name: str) -> str | None:
@@ -86,6 +106,8 @@ def vcs_pattern(name: str) -> str | None:
 
 
 def _check_pattern(pattern: str, origin: str) -> None:
+    import pathspec
+
     try:
         pathspec.GitIgnoreSpec.from_lines([pattern])
     except Exception as exc:  # pathspec raises re.error, ValueError or its own errors

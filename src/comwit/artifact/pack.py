@@ -83,7 +83,7 @@ def pack(
             raise _cannot_write(out, exc) from exc
         raise
     if cache is not None:
-        cache.save(packer.nodes, [f.sha256 for f in tree.files], started)
+        cache.save(walker.tree(packer.nodes), tree, started)
     return PackResult(path=out, size=size, tree=tree)
 
 

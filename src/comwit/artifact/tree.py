@@ -7,9 +7,10 @@ defined in docs/artifacts.md ("Tree digest"); `tree_digest` is its only implemen
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from functools import cached_property
+from typing import Literal, NamedTuple, overload
 
 EntryKind = Literal["file", "dir", "symlink"]
 
@@ -29,10 +30,46 @@ class FileEntry(NamedTuple):
     target: str | None = None  # for symlinks
 
 
+class LazyEntries(Sequence[FileEntry]):
+    """Entries made only when first asked for: a tree confirmed unchanged by its stat cache
+    has a digest, and a plan that finds no change never needs its file list."""
+
+    def __init__(self, make: Callable[[], tuple[FileEntry, ...]]) -> None:
+        self._make = make
+
+    @cached_property
+    def _entries(self) -> tuple[FileEntry, ...]:
+        return self._make()
+
+    @overload
+    def __getitem__(self, index: int) -> FileEntry: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[FileEntry, ...]: ...
+    def __getitem__(self, index: int | slice) -> FileEntry | tuple[FileEntry, ...]:
+        return self._entries[index]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[FileEntry]:
+        return iter(self._entries)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return self._entries == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._entries)
+
+    def __repr__(self) -> str:
+        return f"LazyEntries({self._entries!r})"
+
+
 @dataclass(frozen=True)
 class TreeDigest:
     digest: str  # "sha256:<64 hex digits>"
-    files: tuple[FileEntry, ...]  # every entry, directories included, in archive order
+    files: Sequence[FileEntry]  # every entry, directories included, in archive order
     total_size: int  # bytes of file content
     warnings: tuple[str, ...]  # secret-looking names that will be uploaded
 

@@ -22,6 +22,7 @@ from comwit.escape import one_line
 
 MAX_FILE_SIZE = 0o77777777777  # the largest size a ustar header holds: 8 GiB - 1
 _SHOWN = 5  # paths a warning names before "and N more"
+INO_MASK = (1 << 63) - 1  # inodes as the stat cache keeps them: in an int64
 
 # For valid UTF-8 names (`_node` refuses others) code point order is UTF-8 byte order.
 _NAME = operator.attrgetter("name")
@@ -55,13 +56,17 @@ class Tree:
     root: Path
     nodes: tuple[Node, ...]
     warnings: tuple[str, ...]
+    # What the stat cache needs to reuse the exclude verdicts: the paths left out (with
+    # whether each is a directory), and the key of the rules that left them out.
+    excluded: tuple[tuple[str, bool], ...] = ()
+    rules: bytes = b""
 
 
 def walk(build_dir: Path, exclude: Sequence[str] = ()) -> Tree:
     """Walk `build_dir`, leaving out excluded paths; raise ArtifactError on anything unsafe."""
     walker = Walker(build_dir, exclude)
     nodes = tuple(walker)
-    return Tree(root=walker.root, nodes=nodes, warnings=tuple(walker.warnings))
+    return walker.tree(nodes)
 
 
 class Walker:
@@ -73,10 +78,19 @@ class Walker:
     """
 
     def __init__(self, build_dir: Path, exclude: Sequence[str] = ()) -> None:
-        self.root = Path(_check_root(build_dir))
+        self.root = Path(check_root(build_dir))
         self.warnings: list[str] = []
+        self.excluded: list[tuple[str, bool]] = []  # (path, is a directory) left out
         self._excluder = load_excluder(self.root, exclude)
         self._flagged: dict[str, str] = {}  # path that should perhaps not be uploaded -> pattern
+
+    def tree(self, nodes: Sequence[Node]) -> Tree:
+        """The walked tree, once iterating has ended."""
+        return Tree(self.root, tuple(nodes), tuple(self.warnings), tuple(self.excluded), self.rules)
+
+    @property
+    def rules(self) -> bytes:
+        return self._excluder.rules
 
     def __iter__(self) -> Iterator[Node]:
         root = str(self.root)
@@ -84,7 +98,7 @@ class Walker:
         stack = [_entries(root, root, "")]
         while stack:
             for entry, rel in stack[-1]:
-                node = _node(root, entry, rel, self._excluder)
+                node = _node(root, entry, rel, self._excluder, self.excluded)
                 if node is None:
                     continue
                 yield node
@@ -129,7 +143,8 @@ def _flagged_warning(root: str, flagged: dict[str, str]) -> str:
     )
 
 
-def _check_root(build_dir: Path) -> str:
+def check_root(build_dir: Path) -> str:
+    """The build dir's real path; ArtifactError when it is missing or not a directory."""
     try:
         st = build_dir.stat()
     except FileNotFoundError:
@@ -161,7 +176,13 @@ def _entries(root: str, path: str, prefix: str) -> Iterator[tuple[os.DirEntry[st
     return iter([(entry, prefix + entry.name) for entry in entries])
 
 
-def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> Node | None:
+def _node(
+    root: str,
+    entry: os.DirEntry[str],
+    rel: str,
+    excluder: Excluder,
+    excluded: list[tuple[str, bool]],
+) -> Node | None:
     try:
         # A directory needs no lstat: the kind comes with the directory listing (d_type).
         is_dir = entry.is_dir(follow_symlinks=False)
@@ -171,6 +192,7 @@ def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> N
             f"cannot read {rel} in {root}: {_reason(exc)}", path=entry.path
         ) from exc
     if excluder.excludes(rel, entry.name, is_dir=is_dir):
+        excluded.append((rel, is_dir))
         return None
     if not entry.name.isascii():
         _check_utf8(root, rel, rel)
@@ -192,10 +214,10 @@ def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> N
             "",
             st.st_mtime_ns,
             st.st_ctime_ns,
-            st.st_ino,
+            st.st_ino & INO_MASK,
         )
     if stat.S_ISLNK(mode):
-        return Node(rel, "symlink", 0, False, _link_target(root, entry.path, rel))
+        return Node(rel, "symlink", 0, False, link_target(root, entry.path, rel))
     kind = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
     raise ArtifactError(
         f"{rel} in {root} is {kind}; only files, directories and symlinks can be deployed: "
@@ -204,11 +226,11 @@ def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> N
     )
 
 
-def _link_target(root: str, path: str, rel: str) -> str:
+def link_target(root: str, path: str, rel: str) -> str:
     """The symlink's target, when it stays inside the build dir (checked both ways:
     by its text, and by resolving it, since it may pass through other symlinks)."""
     try:
-        target = str(Path(path).readlink())
+        target = os.readlink(path)  # noqa: PTH115 (no Path per symlink: a tree has thousands)
     except OSError as exc:
         raise ArtifactError(
             f"cannot read symlink {rel} in {root}: {_reason(exc)}", path=path
