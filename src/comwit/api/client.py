@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal, Self
 from urllib.parse import quote
+from urllib.request import getproxies
 
 import httpx
 
@@ -44,6 +45,7 @@ from comwit.api.models import (
     ProjectList,
     RollbackResult,
 )
+from comwit.api.pool import DEFAULT_SIZE, ConnectionPool
 from comwit.api.retry import DEFAULT_RETRY, Pacing, RetryPolicy, is_rate_limited, with_retries
 from comwit.api.routes import Route, retry_of
 from comwit.api.transport import ACCEPT_ENCODING, decode, decode_object, send
@@ -62,6 +64,7 @@ from comwit.errors import (
 from comwit.secret import Secret
 
 DEFAULT_TIMEOUT: Final = DEFAULT_REQUEST_SECONDS
+DEFAULT_CONNECTIONS: Final = DEFAULT_SIZE
 DnsMode = Literal["external_records", "managed_project_domain"]
 
 
@@ -72,6 +75,15 @@ def _tls(base_url: str) -> ssl.SSLContext | bool:
     if base_url.startswith("http://"):
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     return True
+
+
+def _pool(verify: ssl.SSLContext | bool, connections: int) -> ConnectionPool | None:
+    """comwit's keep-alive pool; None when the environment names a proxy, which httpx then
+    reaches through its own transport (it honours proxies only when given none)."""
+    if any(scheme in getproxies() for scheme in ("http", "https", "all")):
+        return None
+    context = verify if isinstance(verify, ssl.SSLContext) else None
+    return ConnectionPool(size=connections, ssl_context=context)
 
 
 class ComwitClient:
@@ -89,7 +101,10 @@ class ComwitClient:
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
         deadlines: Deadlines | None = None,
+        connections: int = DEFAULT_CONNECTIONS,
     ) -> None:
+        """`connections`: how many requests may be in flight at once (and idle connections
+        kept), unless `transport` carries them."""
         self.base_url = base_url
         self._token = token
         self._retry = retry
@@ -97,10 +112,13 @@ class ComwitClient:
         self._deadlines = deadlines or Deadlines(request=timeout)
         self._pacing = Pacing(sleep=sleep, clock=clock, jitter=jitter)
         self._requests_sent = 0
+        verify = _tls(base_url)
         self._http = httpx.AsyncClient(
             base_url=base_url,
-            transport=transport,
-            verify=_tls(base_url),
+            transport=transport or _pool(verify, connections),
+            verify=verify,
+            # Used only without a transport (a proxy from the environment): the same bound.
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
             timeout=timeout,
             headers={
                 "User-Agent": f"comwit/{__version__}",

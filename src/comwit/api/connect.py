@@ -15,7 +15,7 @@ from typing import Final, Protocol
 
 import httpx
 
-from comwit.api.client import ComwitClient
+from comwit.api.client import DEFAULT_CONNECTIONS, ComwitClient
 from comwit.api.credentials import LOCAL, load_token, resolve_api_url, resolve_timeout
 from comwit.api.limits import DEPLOY_ANSWER_SECONDS, Deadlines
 from comwit.errors import ComwitError, CredentialsError
@@ -41,10 +41,12 @@ async def open_client(
     project: str | None,
     timeout: float | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    connections: int = DEFAULT_CONNECTIONS,
 ) -> AsyncIterator[Connection]:
     """An open client for `--api-url` (or COMWIT_API_URL), closed (and the embedded
     emulator stopped) when the block ends. `transport` carries requests to any URL but the
-    embedded emulator, which is served in this process on a port of its own."""
+    embedded emulator, which is served in this process on a port of its own; else at most
+    `connections` requests are in flight, each on a keep-alive connection."""
     url = resolve_api_url(api_url, environ)
     seconds = resolve_timeout(timeout, environ)
     deadlines = deadlines_for(seconds, explicit=timeout is not None or _has_timeout(environ))
@@ -57,7 +59,14 @@ async def open_client(
             transport = None
         else:
             token = load_token(environ)
-        client = ComwitClient(url, token, timeout=seconds, transport=transport, deadlines=deadlines)
+        client = ComwitClient(
+            url,
+            token,
+            timeout=seconds,
+            transport=transport,
+            deadlines=deadlines,
+            connections=connections,
+        )
         await stack.enter_async_context(client)
         yield Connection(client=client, base_url=url, local=notice is not None, notice=notice)
 

@@ -68,8 +68,13 @@ def _warn_inherited_hosts(settings: Settings, loaded: LoadedManifest) -> None:
 
 
 @asynccontextmanager
-async def connect(settings: Settings, target: Target) -> AsyncIterator[Connection]:
-    """An open API connection; against the local emulator, the first line says so."""
+async def connect(
+    settings: Settings, target: Target, *, parallel: int = 0
+) -> AsyncIterator[Connection]:
+    """An open API connection; against the local emulator, the first line says so.
+
+    It keeps as many connections as --concurrency reads at once, and for an apply of
+    `parallel` apps at once two per app (an upload and its lease's renewal), if more."""
     async with open_client(
         settings.api_url,
         environ=settings.environ,
@@ -77,6 +82,7 @@ async def connect(settings: Settings, target: Target) -> AsyncIterator[Connectio
         project=target.project,
         timeout=settings.timeout,
         transport=settings.transport,
+        connections=max(settings.concurrency or DEFAULT_CONCURRENCY, 2 * parallel),
     ) as connection:
         if connection.notice:
             settings.console.notice(connection.notice)

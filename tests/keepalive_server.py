@@ -1,0 +1,116 @@
+"""A loopback HTTP/1.1 server that keeps connections alive, or drops them on purpose, and
+counts what a connection pool does to it: connections opened, requests, most at once.
+
+`script(n)` says what to do with the n-th request (from 0) on a connection: "answer" (and
+keep the connection), "answer-close" (answer, then close it without saying so before) or
+"drop" (close it without answering). It runs its own event loop in a thread, over TLS when
+given an `ssl.SSLContext`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+Script = Callable[[int], str]
+
+
+@dataclass
+class Seen:
+    url: str = ""
+    connections: int = 0
+    requests: list[str] = field(default_factory=list)  # "METHOD /path" as they came
+    in_flight: int = 0
+    most_in_flight: int = 0
+
+
+def always_answer(n: int) -> str:
+    return "answer"
+
+
+@contextmanager
+def keepalive_server(
+    script: Script = always_answer,
+    *,
+    delay: float = 0.0,
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[Seen]:
+    """Answer `{"apps": []}` to every request after `delay` seconds, as `script` says."""
+    seen = Seen()
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    servers: list[asyncio.Server] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.connections += 1
+        try:
+            for n in range(10_000):
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                seen.requests.append(" ".join(lines[0].split(" ")[:2]))
+                await reader.readexactly(_length(lines))
+                step = script(n)
+                if step == "drop":
+                    return
+                await _answer(writer, delay, seen)
+                if step == "answer-close":
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.transport.abort()
+
+    async def start() -> None:
+        servers.append(await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls))
+        started.set()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    started.wait(10)
+    port = servers[0].sockets[0].getsockname()[1]
+    seen.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    try:
+        yield seen
+    finally:
+
+        async def stop() -> None:
+            servers[0].close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+async def _answer(writer: asyncio.StreamWriter, delay: float, seen: Seen) -> None:
+    seen.in_flight += 1
+    seen.most_in_flight = max(seen.most_in_flight, seen.in_flight)
+    try:
+        await asyncio.sleep(delay)
+    finally:
+        seen.in_flight -= 1
+    body = b'{"apps": []}'
+    writer.write(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    await writer.drain()
+
+
+def _length(lines: list[str]) -> int:
+    for line in lines:
+        if line.lower().startswith("content-length:"):
+            return int(line.split(":", 1)[1])
+    return 0

@@ -1,0 +1,205 @@
+"""The connection pool under the client, against a real loopback server: keep-alive reuse,
+the bound on requests in flight, connections the server closed, timeouts and TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from comwit.api.client import ComwitClient
+from comwit.api.connect import open_client
+from comwit.api.pool import IDLE_SECONDS, ConnectionPool
+from comwit.api.retry import NO_RETRY
+from comwit.errors import ConnectionDroppedError, TlsError
+from comwit.secret import Secret
+
+from tests.keepalive_server import keepalive_server
+
+TOKEN = Secret("cwt_00ff")
+
+
+def client(url: str, pool: ConnectionPool | None = None, **options: object) -> ComwitClient:
+    return ComwitClient(url, TOKEN, transport=pool, retry=NO_RETRY, **options)  # type: ignore[arg-type]
+
+
+async def list_apps_in_turn(api: ComwitClient, times: int) -> None:
+    for _ in range(times):
+        assert await api.list_apps("p1") == ()
+
+
+def test_requests_one_after_another_share_one_keep_alive_connection():
+    pool = ConnectionPool(size=4)
+
+    async def go():
+        async with client(server.url, pool) as api:
+            await list_apps_in_turn(api, 5)
+
+    with keepalive_server() as server:
+        asyncio.run(go())
+    assert (server.connections, len(server.requests), pool.opened) == (1, 5, 1)
+
+
+def test_no_more_requests_are_in_flight_than_the_client_has_connections():
+    async def go():
+        async with client(server.url, connections=2) as api:
+            await asyncio.gather(*(api.list_apps("p1") for _ in range(8)))
+
+    with keepalive_server(delay=0.05) as server:
+        asyncio.run(go())
+    assert (server.most_in_flight, server.connections, len(server.requests)) == (2, 2, 8)
+
+
+def test_open_client_keeps_as_many_connections_as_it_is_given():
+    async def go():
+        async with open_client(
+            server.url,
+            environ={"COMWIT_TOKEN": TOKEN.reveal()},
+            local_data_dir=Path("unused"),
+            project=None,
+            connections=3,
+        ) as connection:
+            await asyncio.gather(*(connection.client.list_apps("p1") for _ in range(9)))
+
+    with keepalive_server(delay=0.05) as server:
+        asyncio.run(go())
+    assert (server.most_in_flight, server.connections) == (3, 3)
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_used_again():
+    async def go():
+        async with client(server.url) as api:
+            for _ in range(2):
+                assert await api.list_apps("p1") == ()
+                await asyncio.sleep(0.05)  # the close reaches the client
+
+    with keepalive_server(lambda n: "answer-close") as server:
+        asyncio.run(go())
+    assert (server.connections, len(server.requests)) == (2, 2)
+
+
+def test_a_read_the_server_drops_on_a_reused_connection_is_sent_again_on_a_new_one():
+    with keepalive_server(lambda n: "answer" if n == 0 else "drop") as server:
+        asyncio.run(_both(server.url, second="list"))
+    assert server.requests == ["GET /v1/projects/p1/apps"] * 3
+    assert server.connections == 2
+
+
+def test_a_post_the_server_drops_on_a_reused_connection_is_not_sent_again():
+    drops = pytest.raises(ConnectionDroppedError, match="may or may not have taken effect")
+    with keepalive_server(lambda n: "answer" if n == 0 else "drop") as server, drops:
+        asyncio.run(_both(server.url, second="create"))
+    assert server.requests == ["GET /v1/projects/p1/apps", "POST /v1/projects/p1/apps"]
+
+
+async def _both(url: str, second: str) -> None:
+    async with client(url) as api:
+        await api.list_apps("p1")
+        if second == "list":
+            assert await api.list_apps("p1") == ()
+        else:
+            await api.create_app("p1", "web")
+
+
+def test_an_answer_closed_before_its_end_closes_its_connection():
+    pool = ConnectionPool(size=4)
+
+    async def go():
+        async with httpx.AsyncClient(transport=pool, base_url=server.url) as http:
+            unread = await http.send(http.build_request("GET", "/a"), stream=True)
+            await unread.aclose()  # its body is still on the wire
+            assert pool.idle == 0
+            assert (await http.get("/b")).json() == {"apps": []}
+            assert pool.idle == 1
+
+    with keepalive_server() as server:
+        asyncio.run(go())
+    assert server.connections == 2
+
+
+def test_an_idle_connection_past_its_time_is_closed_not_reused():
+    now = [0.0]
+    pool = ConnectionPool(size=4, clock=lambda: now[0])
+
+    async def go():
+        async with client(server.url, pool) as api:
+            await api.list_apps("p1")
+            now[0] += IDLE_SECONDS - 0.5
+            await api.list_apps("p1")  # still fresh: reused
+            now[0] += IDLE_SECONDS + 0.5
+            await api.list_apps("p1")
+
+    with keepalive_server() as server:
+        asyncio.run(go())
+    assert (server.connections, pool.opened) == (2, 2)
+
+
+def test_waiting_for_a_free_connection_ends_at_the_pool_timeout():
+    pool = ConnectionPool(size=1)
+
+    async def go():
+        timeout = httpx.Timeout(5.0, pool=0.1)
+        async with httpx.AsyncClient(transport=pool, base_url=server.url, timeout=timeout) as http:
+            return await asyncio.gather(http.get("/a"), http.get("/b"), return_exceptions=True)
+
+    with keepalive_server(delay=0.5) as server:
+        first, second = asyncio.run(go())
+    assert first.status_code == 200
+    assert isinstance(second, httpx.PoolTimeout)
+    assert server.requests == ["GET /a"]
+
+
+def test_https_keeps_its_connection_alive_and_checks_the_certificate(tmp_path):
+    certificate, key = _self_signed(tmp_path)
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(certificate, key)
+    trusting = ssl.create_default_context(cafile=str(certificate))
+    pool = ConnectionPool(ssl_context=trusting)
+
+    async def trusted():
+        async with client(server.url, pool) as api:
+            await list_apps_in_turn(api, 3)
+
+    async def untrusted():
+        async with client(server.url) as api:  # the system's CAs never signed this one
+            await api.list_apps("p1")
+
+    with keepalive_server(tls=served) as server:
+        asyncio.run(trusted())
+        assert server.connections == 1
+        with pytest.raises(TlsError, match=r"TLS connection to 127\.0\.0\.1 failed"):
+            asyncio.run(untrusted())
+
+
+def test_a_proxy_from_the_environment_still_carries_the_requests(monkeypatch):
+    async def go():
+        async with client("http://127.0.0.1:9") as api:  # nothing listens there
+            assert await api.list_apps("p1") == ()
+
+    with keepalive_server() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        asyncio.run(go())
+    assert proxy.requests == ["GET http://127.0.0.1:9/v1/projects/p1/apps"]
+
+
+def test_a_pool_needs_a_connection():
+    with pytest.raises(ValueError, match="at least one connection"):
+        ConnectionPool(size=0)
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    certificate, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(certificate)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    return certificate, key
