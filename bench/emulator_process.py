@@ -138,8 +138,10 @@ def run_comwit(
     token: str | None = None,
     *,
     env: Mapping[str, str] | None = None,
+    python: Sequence[str] = (),
 ) -> Run:
-    """Run `python -m comwit ARGS` in `cwd` against `emulator`; time the whole process.
+    """Run `python [PYTHON] -m comwit ARGS` in `cwd` against `emulator`; time the whole
+    process. `python` goes before `-m comwit` (`-m cProfile -o FILE` profiles the run).
 
     It runs under GNU time, which reports the peak RSS of that process alone.
     """
@@ -149,10 +151,11 @@ def run_comwit(
     fd, name = tempfile.mkstemp(prefix="comwit-time-")
     os.close(fd)
     report = Path(name)
+    command = [sys.executable, *python, "-m", "comwit", *args]
     try:
         start = time.perf_counter()
         proc = subprocess.run(
-            [_GNU_TIME, "-f", "%U %S %M", "-o", name, sys.executable, "-m", "comwit", *args],
+            [_GNU_TIME, "-f", "%U %S %M", "-o", name, *command],
             cwd=cwd,
             env=environ,
             stdin=subprocess.DEVNULL,
