@@ -120,6 +120,7 @@ class Site:
         saved: SavedPlan | None = None,
     ) -> ApplyResult:
         loaded = load_manifest(self.root / "comwit.toml")
+        plan = planned.plan
         if saved is None:
             inputs = Inputs(
                 project=PROJECT,
@@ -130,18 +131,20 @@ class Site:
             )
         else:
             reader = open_ledger_store(loaded.state, client, PROJECT)
-            env, observed, stale = await recheck_saved_plan(saved, loaded, client, reader, {})
+            rechecked = await recheck_saved_plan(saved, loaded, client, reader, {})
             inputs = Inputs(
                 project=PROJECT,
                 root=loaded.root,
-                env=env,
-                observed=observed.apps,
+                env=rechecked.env,
+                observed=rechecked.observed.apps,
                 keep=loaded.state.keep,
-                stale=stale,
+                stale=rechecked.stale,
+                resumed=frozenset(rechecked.resumed),
             )
+            plan = rechecked.plan
         store = open_ledger_store(loaded.state, client, PROJECT)
         executor = Executor(client, store, inputs, QuietReporter(), parallel=parallel)
-        return await executor.apply(planned.plan)
+        return await executor.apply(plan)
 
     async def _plan(self, client: ComwitClient, policy: dict[str, tuple[str, ...]]) -> Planned:
         loaded = load_manifest(self.root / "comwit.toml")

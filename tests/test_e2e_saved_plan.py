@@ -96,6 +96,30 @@ def test_an_untampered_plan_of_changes_to_live_apps_applies_and_converges(world,
     assert world.comwit("plan", "--detailed-exitcode").code == 0
 
 
+def test_a_rerun_of_a_plan_whose_run_stopped_part_way_applies_only_the_rest(world, tmp_path):
+    assert world.comwit("apply", "--yes").code == 0
+    world.write("web/index.html", "<h1>v2</h1>")
+    text = (world.root / "comwit.toml").read_text()
+    world.manifest(text.replace('LEVEL = "info"', 'LEVEL = "debug"'))
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    # The first run set web's env var, then stopped before its deploy.
+    app_id = world.app("web")["app_id"]
+    path = f"/v1/projects/proj/apps/{app_id}/environment/LEVEL"
+    assert world.request("PUT", path, json={"value": "debug"}, token=world.token).is_success
+    world.reset_stats()
+    result = world.comwit("apply", str(planfile), "--format", "json")
+    assert result.code == 0, result.out + result.err
+    assert "web: an earlier run of this plan stopped part-way; applying the rest" in result.err
+    web = next(app for app in result.json()["apps"] if app["app"] == "web")
+    assert (web["status"], [step.split(":")[0] for step in web["steps"]]) == (
+        "done",
+        ["upload build"],
+    )
+    assert world.stats()["deploys"] == 1
+    assert world.comwit("plan", "--detailed-exitcode").code == 0
+
+
 def test_a_plan_whose_recorded_ledger_no_longer_holds_is_stale_not_tampered(world, tmp_path):
     assert world.comwit("apply", "--yes").code == 0
     world.write("api/server.js", "serve(2)")

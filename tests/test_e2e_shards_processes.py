@@ -174,10 +174,15 @@ def test_a_shard_killed_midway_is_reported_missing_and_its_rerun_converges(
     _apply_shards_at_once(world, spawn, planfile, {s: shards[s] for s in first})
     world.reset_stats()
 
-    # Its deploys held: killed once it holds the leases of all its apps and is uploading.
-    world.admin("POST", "faults/latency", {"route": "deploy", "ms": 3000})
-    killed = spawn(world, "apply", str(planfile), "--shard", last, "--result", str(shards[last]))
-    _wait_for("its leases", lambda: world.stats()["mutating"] >= len(last_apps))
+    # One app at a time, its deploy and env writes held: killed once its first app is live,
+    # before the API has the ledger's record of that build (the rerun finishes it).
+    for route in ("deploy", "put_env"):
+        world.admin("POST", "faults/latency", {"route": route, "ms": 1000})
+    killed = spawn(
+        world, "apply", str(planfile), "--shard", last, "--result", str(shards[last]),
+        "--parallel", "1",
+    )  # fmt: skip
+    _wait_for("its first deploy", lambda: world.stats()["deploys"] == 1)
     killed.send_signal(signal.SIGKILL)
     assert _finish(killed).code == -signal.SIGKILL
     world.admin("DELETE", "faults")
@@ -190,6 +195,7 @@ def test_a_shard_killed_midway_is_reported_missing_and_its_rerun_converges(
     assert sorted(words[2] for words in not_started) == sorted(last_apps)
     rerun = world.comwit("apply", str(planfile), "--shard", last, "--result", str(shards[last]))
     assert rerun.code == 0, rerun.out + rerun.err
+    assert rerun.err.count("an earlier run of this plan stopped part-way") == 1, rerun.err
     again = world.comwit("report", *map(str, shards.values()))
     assert again.code == 0, again.out + again.err
     assert "Apply complete: 9 done, 3 unchanged" in again.out

@@ -52,3 +52,14 @@ def test_a_409_on_attach_is_explained_in_manifest_terms():
         "attaching hostname www.example.com conflicts with existing state (409: DNS record exists)"
     )
     assert unknown.endswith("or remove it from apps.web.hosts")
+
+
+def test_an_app_an_earlier_run_applied_says_so_instead_of_counting_no_steps():
+    earlier = Outcome("web", "done", "applied by an earlier run of this plan", build_id="b2")
+    this_run = Outcome("api", "done", build_id="b3", steps=("upload build",))
+    lines = render_summary(ApplyResult((earlier, this_run))).splitlines()
+    assert lines[:3] == [
+        "Apply complete: 2 done; 0 B uploaded.",
+        "  done     web  build b2 is live; applied by an earlier run of this plan",
+        "  done     api  build b3 is live; 1 step",
+    ]

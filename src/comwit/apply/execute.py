@@ -60,6 +60,7 @@ class Inputs:
     keep: int = 50
     level: int = 3
     stale: Mapping[str, str] = field(default_factory=dict)  # app -> why its saved plan is stale
+    resumed: frozenset[str] = frozenset()  # apps an interrupted run of the saved plan changed
     source: SourceCommit | None = None  # the commit this run deploys, recorded in the ledger
     packed: Mapping[str, PackResult] = field(default_factory=dict)  # app -> packed by the plan
     guard: Guard | None = None  # never older over newer (None: not checked, e.g. rollback)
@@ -98,6 +99,8 @@ class Executor:
     async def _bounded(self, app: AppPlan, work: Path) -> Outcome:
         if app.error:
             return Outcome(app.app, "skipped", f"not applied: {app.error}")
+        if not app.actions and app.app in self.inputs.resumed:
+            return self._done_before(app)
         if not app.actions:
             return Outcome(app.app, "unchanged", url=self._unchanged_url(app))
         if app.app in self.inputs.stale:
@@ -153,6 +156,13 @@ class Executor:
             if ready.artifact is not None:
                 ready.artifact.path.unlink(missing_ok=True)
         return handlers.outcome(app.app, "done")
+
+    def _done_before(self, app: AppPlan) -> Outcome:
+        """An app that an interrupted run of this saved plan left with nothing more to do."""
+        observed = self.inputs.observed.get(app.app)
+        build = observed.active_build_id if observed else None
+        detail = "applied by an earlier run of this plan"
+        return Outcome(app.app, "done", detail, build_id=build, url=self._unchanged_url(app))
 
     def _unchanged_url(self, app: AppPlan) -> str | None:
         """An unchanged app's URL, from what was observed of it."""

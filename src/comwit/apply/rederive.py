@@ -34,8 +34,23 @@ def check_actions(
     """Raise TamperedPlanError at the first way the saved plan's actions differ from the
     ones the manifest implies given `observed` (apps in `skip` are not applied: stale)."""
     check_apps_named(saved, loaded)
-    names = [app.app for app in saved.plan.apps]
-    apps = [loaded.apps[name] for name in names if name not in skip]
+    names = [app.app for app in saved.plan.apps if app.app not in skip]
+    implied = implied_apps(saved, loaded, env, observed, names)
+    for planned in saved.plan.apps:
+        if planned.app not in skip:
+            _compare(planned, implied[planned.app])
+
+
+def implied_apps(
+    saved: SavedPlan,
+    loaded: LoadedManifest,
+    env: Mapping[str, Mapping[str, Interpolated]],
+    observed: ObservedState,
+    names: Sequence[str],
+) -> dict[str, AppPlan]:
+    """The plans of the apps `names` that the manifest and the saved plan's recorded build
+    dir digests imply, given `observed`."""
+    apps = [loaded.apps[name] for name in names]
     trees = {
         app.name: TreeDigest(saved.build_dirs[app.name], (), 0, ())
         for app in apps
@@ -48,10 +63,15 @@ def check_actions(
         saved.plan.project, apps, env=env, trees=trees, environment=loaded.env, root=loaded.root
     )
     policy = Policy(saved.policy.allow_detach, saved.policy.allow_delete_env)
-    implied = {app.app: app for app in diff(desired, observed, policy=policy).apps}
-    for planned in saved.plan.apps:
-        if planned.app not in skip:
-            _compare(planned, implied[planned.app])
+    return {app.app: app for app in diff(desired, observed, policy=policy).apps}
+
+
+def is_rest_of(planned: AppPlan, implied: AppPlan) -> bool:
+    """Whether `implied` is what is left of `planned` after a run carried out part of it:
+    some of its changes are done, and what remains are changes it holds (the same ids)."""
+    done = {a.id for a in planned.actions}
+    left = {a.id for a in implied.actions}
+    return implied.error is None and left < done
 
 
 def check_apps_named(saved: SavedPlan, loaded: LoadedManifest) -> None:

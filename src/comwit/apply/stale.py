@@ -3,15 +3,19 @@ does what it read still hold, and are its actions the ones the manifest implies?
 
 Whole-plan mismatches and tampered actions refuse the plan; an app whose build dir,
 ${VAR} values or live state changed is marked stale on its own (skipped) so the other
-apps can proceed. All of it is read-only and done before the first change.
+apps can proceed. One change of live state is not stale: a run of this plan that was
+killed part-way (a shard's job, say) did some of the app's actions, and what the manifest
+now implies is the rest of them; the rerun applies that rest, so it converges. All of it
+is read-only and done before the first change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from comwit.api.client import ComwitClient
-from comwit.apply.rederive import check_actions, check_apps_named
+from comwit.apply.rederive import check_actions, check_apps_named, implied_apps, is_rest_of
 from comwit.apply.verify import changed_apps
 from comwit.artifact.digest import digest_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
@@ -20,7 +24,7 @@ from comwit.manifest import LoadedManifest
 from comwit.manifest.checks import build_dir_problems, resolve_env
 from comwit.manifest.interpolate import Interpolated
 from comwit.observe import observe
-from comwit.plan.actions import Deploy
+from comwit.plan.actions import AppPlan, Deploy, Plan
 from comwit.plan.state import ObservedState
 from comwit.render.describe import short
 from comwit.store.ledger import LedgerReader
@@ -46,23 +50,44 @@ def check_saved_plan(
         raise StalePlanError(f"{saved.manifest.path} changed after the plan was made; plan again")
 
 
+@dataclass(frozen=True)
+class Rechecked:
+    """A saved plan read again against the API, before its first change."""
+
+    plan: Plan  # the saved plan; an app an interrupted run of it changed in part: the rest
+    env: dict[str, dict[str, Interpolated]]  # the resolved ${VAR} values, by app
+    observed: ObservedState
+    stale: dict[str, str]  # app -> why it is skipped
+    resumed: tuple[str, ...] = ()  # apps whose interrupted run this one finishes
+
+
 async def recheck_saved_plan(
     saved: SavedPlan,
     loaded: LoadedManifest,
     client: ComwitClient,
     store: LedgerReader,
     environ: Mapping[str, str],
-) -> tuple[dict[str, dict[str, Interpolated]], ObservedState, dict[str, str]]:
-    """The resolved env values, the apps' state read again, and why some apps are stale;
+) -> Rechecked:
+    """The plan to run, the apps' state read again and why some apps are stale;
     TamperedPlanError when the plan's actions are not the ones the manifest implies."""
     check_apps_named(saved, loaded)
     env, stale = stale_apps(saved, loaded, environ)
     names = [app.app for app in saved.plan.apps]
     observation = await observe(client, saved.plan.project, names, store)
-    for app, reason in changed_apps(saved, observation.state).items():
-        stale.setdefault(app, reason)
-    check_actions(saved, loaded, env, observation.state, skip=tuple(stale))
-    return env, observation.state, stale
+    changed = {
+        app: why for app, why in changed_apps(saved, observation.state).items() if app not in stale
+    }
+    check_actions(saved, loaded, env, observation.state, skip=(*stale, *changed))
+    rest = implied_apps(saved, loaded, env, observation.state, tuple(changed)) if changed else {}
+    resumed: dict[str, AppPlan] = {}
+    for app in saved.plan.apps:
+        if app.app in changed and is_rest_of(app, rest[app.app]):
+            resumed[app.app] = rest[app.app]
+        elif app.app in changed:
+            stale[app.app] = changed[app.app]
+    apps = tuple(resumed.get(app.app, app) for app in saved.plan.apps)
+    plan = saved.plan.model_copy(update={"apps": apps})
+    return Rechecked(plan, env, observation.state, stale, tuple(resumed))
 
 
 def stale_apps(

@@ -276,24 +276,28 @@ async def _apply_saved(
             saved, target.loaded, project=target.project, api_url=api_identity(connection)
         )
         store = open_ledger_store(target.loaded.state, connection.client, target.project)
-        env, observed, stale = await recheck_saved_plan(
+        rechecked = await recheck_saved_plan(
             saved, target.loaded, connection.client, store, settings.environ
         )
         inputs = Inputs(
             project=target.project,
             root=target.loaded.root,
-            env=env,
-            observed=observed.apps,
+            env=rechecked.env,
+            observed=rechecked.observed.apps,
             keep=target.loaded.state.keep,
-            stale=stale,
+            stale=rechecked.stale,
+            resumed=frozenset(rechecked.resumed),
         )
-        if saved.plan.has_changes:
-            refuse_without_scopes(saved.plan, await missing_scopes(connection, target))
+        plan = rechecked.plan
+        if plan.has_changes:
+            refuse_without_scopes(plan, await missing_scopes(connection, target))
         console.info("Applying the saved plan:")
-        show_applied_plan(saved.plan, settings)
-        await complete_pending(settings, target, connection, observed.apps)
+        for app in rechecked.resumed:
+            console.info(f"{app}: an earlier run of this plan stopped part-way; applying the rest")
+        show_applied_plan(plan, settings)
+        await complete_pending(settings, target, connection, rechecked.observed.apps)
         guard = order_guard(settings, target, options.allow_older)
-        return await execute_plan(settings, saved.plan, inputs, connection, target, options, guard)
+        return await execute_plan(settings, plan, inputs, connection, target, options, guard)
 
 
 async def missing_scopes(connection: Connection, target: Target) -> frozenset[str]:

@@ -66,6 +66,8 @@ def _line(outcome: Outcome, width: int, column: int) -> str:
     text = f"  {_WORDS.get(outcome.status, outcome.status):<{column}} {outcome.app:<{width}}  "
     if outcome.status == "done":
         live = f"build {outcome.build_id} is live; " if outcome.build_id else ""
+        if outcome.detail and not outcome.steps:  # done by an earlier run
+            return text + live + outcome.detail
         return text + f"{live}{len(outcome.steps)} step{'s' if len(outcome.steps) != 1 else ''}"
     if outcome.status == "interrupted" and outcome.steps:
         return text + f"{outcome.detail}; done before: " + "; ".join(outcome.steps)
