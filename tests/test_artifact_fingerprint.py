@@ -182,12 +182,22 @@ def test_a_special_file_that_appears_is_refused_by_the_full_walk(tmp_path):
 
 
 def _damage(data: bytes) -> list[bytes]:
-    half = data[: len(data) // 2]
-    flipped = bytearray(data)
-    flipped[len(b"comwit-stat-v2\n") + 8] ^= 0xFF  # the entry count
-    kind = bytearray(data)
-    kind[data.index(b"]", data.index(b"[")) + 20] ^= 0x55  # somewhere past the JSON
-    return [b"", data[:10], half, data + b"x", bytes(flipped), bytes(kind), b"\0" * len(data)]
+    def flipped(at: int) -> bytes:
+        damaged = bytearray(data)
+        damaged[at] ^= 0x04
+        return bytes(damaged)
+
+    header = len(b"comwit-stat-v2\n")
+    return [
+        b"",
+        data[:10],
+        data[: len(data) // 2],
+        data + b"x",
+        flipped(header + 3),  # the time the hashes were taken
+        flipped(len(data) // 2),
+        flipped(len(data) - 1),  # the checksum
+        b"\0" * len(data),
+    ]
 
 
 def test_a_corrupt_or_truncated_cache_is_ignored_and_rewritten(tmp_path):

@@ -4,6 +4,7 @@ plan of an unchanged tree: every file opened is counted (an audit hook sees each
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import sys
 import time
@@ -197,11 +198,11 @@ class Project:
         """Make the stat cache's hashes older than the files' last change by the racy margin,
         as they are when the build finished a few seconds before the plan."""
         for path in stat_cache_dir(self.root).glob("*.stat"):
-            data = bytearray(path.read_bytes())
-            at = len(b"comwit-stat-v1\n")
-            hashed_at = int.from_bytes(data[at : at + 8], "little") + LATER
-            data[at : at + 8] = hashed_at.to_bytes(8, "little")
-            path.write_bytes(bytes(data))
+            data = bytearray(path.read_bytes()[:-16])  # less the checksum (sha256, 16 bytes)
+            at = len(b"comwit-stat-v2\n")
+            hashed_at = int.from_bytes(data[at : at + 8], sys.byteorder, signed=True) + LATER
+            data[at : at + 8] = hashed_at.to_bytes(8, sys.byteorder, signed=True)
+            path.write_bytes(bytes(data) + hashlib.sha256(data).digest()[:16])
 
 
 @pytest.fixture

@@ -38,3 +38,37 @@ def test_trees_of_earlier_runs_beyond_keep_are_pruned_oldest_first(tmp_path):
     assert {t.digest for t in _trees(5, start=100).values()} <= set(kept)
     newest_old = sorted((tmp_path / "trees").iterdir())  # those the utime made newest stay
     assert len(newest_old) == 10
+
+
+def test_a_list_reads_back_as_it_was_saved_with_every_kind_of_entry(tmp_path):
+    files = (
+        FileEntry("bin", "dir"),
+        FileEntry("bin/run", "file", 12, "ab" * 32, executable=True),
+        FileEntry("index.html", "file", 0, "cd" * 32),
+        FileEntry("latest", "symlink", target="bin/run"),
+        FileEntry("zzz", "symlink", target="index.html"),
+    )
+    tree = TreeDigest("sha256:" + "e" * 64, files, 12, ())
+    cache = TreeCache(tmp_path / "trees")
+    cache.save({"app": tree})
+    assert cache.load([tree.digest]) == {tree.digest: files}
+
+
+def test_an_unreadable_list_is_unknown(tmp_path):
+    cache = TreeCache(tmp_path / "trees")
+    trees = _trees(1)
+    cache.save(trees)
+    (path,) = (tmp_path / "trees").iterdir()
+    data = path.read_bytes()
+    for damaged in (b"", data[:-3], data + b"x", b"junk" + data[4:]):
+        path.write_bytes(damaged)
+        assert cache.load(t.digest for t in trees.values()) == {}
+
+
+def test_lists_of_the_older_format_are_pruned_first(tmp_path):
+    (tmp_path / "trees").mkdir()
+    old = tmp_path / "trees" / ("0" * 64 + ".json.gz")
+    old.write_bytes(b"\x1f\x8b")
+    TreeCache(tmp_path / "trees", keep=2).save(_trees(2))
+    assert not old.exists()
+    assert len(list((tmp_path / "trees").iterdir())) == 2

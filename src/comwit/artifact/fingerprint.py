@@ -25,48 +25,79 @@ RACY = bytes(SIZE)  # the fingerprint of a directory that must be looked at agai
 
 # Per entry, five int64: the kind code, then size, mtime_ns, ctime_ns, inode (files only).
 _DIR, _FILE, _EXECUTABLE, _SYMLINK, _LEFT_OUT_FILE, _LEFT_OUT_DIR = range(1, 7)
+_FIELDS = 5
 _NO_STAT: tuple[int, int, int, int] = (0, 0, 0, 0)
+_DIR_RECORD = (_DIR, *_NO_STAT)
+_SYMLINK_RECORD = (_SYMLINK, *_NO_STAT)
 _NAME = operator.attrgetter("name")
+
+
+class _Listing:
+    """One directory's entries, in name order, as its fingerprint covers them."""
+
+    __slots__ = ("names", "records", "targets")
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.records = array("q")
+        self.targets: list[str] = []
+
+    def fingerprint(self) -> bytes:
+        return _fingerprint(self.records, self.names, self.targets)
+
+    def merged(self, left_out: Iterable[tuple[str, bool]]) -> _Listing:
+        """The listing with the entries the rules left out put in their places."""
+        entries = [
+            (name, tuple(self.records[i * _FIELDS : (i + 1) * _FIELDS]))
+            for i, name in enumerate(self.names)
+        ]
+        entries += [
+            ((name), (_LEFT_OUT_DIR if d else _LEFT_OUT_FILE, *_NO_STAT)) for name, d in left_out
+        ]
+        merged = _Listing()
+        targets = iter(self.targets)
+        for name, record in sorted(entries):  # names are unique in a directory
+            merged.names.append(name)
+            merged.records.extend(record)
+            if record[0] == _SYMLINK:
+                merged.targets.append(next(targets))
+        return merged
 
 
 def fingerprints(
     nodes: Sequence[Node], excluded: Iterable[tuple[str, bool]], trusted_before: int
 ) -> tuple[list[str], list[bytes]]:
     """The walked directories ("" for the root, then each directory node, in archive
-    order) and their fingerprints, from a walk's nodes and the paths it left out.
-    A directory holding a file stamped at or after `trusted_before` gets `RACY`."""
-    listings: dict[str, list[tuple[str, tuple[int, int, int, int, int], str]]] = {"": []}
+    order) and their fingerprints, from a walk's nodes (each directory's entries come in
+    name order) and the paths it left out. A directory holding a file stamped at or after
+    `trusted_before` gets `RACY`. One loop: it runs per entry."""
+    listings = {"": _Listing()}
     racy: set[str] = set()
     for node in nodes:
-        parent, _, name = node.rel.rpartition("/")
-        if node.kind == "dir":
-            listings[node.rel] = []
-            listings[parent].append((name, (_DIR, *_NO_STAT), ""))
-        elif node.kind == "symlink":
-            listings[parent].append((name, (_SYMLINK, *_NO_STAT), node.target))
-        else:
+        rel = node.rel
+        cut = rel.rfind("/")
+        listing = listings[rel[:cut] if cut >= 0 else ""]
+        listing.names.append(rel[cut + 1 :])
+        kind = node.kind
+        if kind == "file":
             code = _EXECUTABLE if node.executable else _FILE
-            record = (code, node.size, node.mtime_ns, node.ctime_ns, node.ino)
-            listings[parent].append((name, record, ""))
+            listing.records.extend((code, node.size, node.mtime_ns, node.ctime_ns, node.ino))
             if node.mtime_ns >= trusted_before or node.ctime_ns >= trusted_before:
-                racy.add(parent)
+                racy.add(rel[:cut] if cut >= 0 else "")
+        elif kind == "dir":
+            listing.records.extend(_DIR_RECORD)
+            listings[rel] = _Listing()
+        else:
+            listing.records.extend(_SYMLINK_RECORD)
+            listing.targets.append(node.target)
+    left_out: dict[str, list[tuple[str, bool]]] = {}
     for rel, is_dir in excluded:
         parent, _, name = rel.rpartition("/")
-        code = _LEFT_OUT_DIR if is_dir else _LEFT_OUT_FILE
-        listings[parent].append((name, (code, *_NO_STAT), ""))
+        left_out.setdefault(parent, []).append((name, is_dir))
+    for parent, entries in left_out.items():
+        listings[parent] = listings[parent].merged(entries)
     dirs = list(listings)
-    prints = []
-    for rel in dirs:
-        if rel in racy:
-            prints.append(RACY)
-            continue
-        entries = sorted(listings[rel])  # names are unique in a directory
-        records = array("q")
-        for _, record, _ in entries:
-            records.extend(record)
-        names = [name for name, _, _ in entries]
-        targets = [target for _, record, target in entries if record[0] == _SYMLINK]
-        prints.append(_fingerprint(records, names, targets))
+    prints = [RACY if rel in racy else listings[rel].fingerprint() for rel in dirs]
     return dirs, prints
 
 
@@ -79,11 +110,13 @@ def unchanged(
     """Whether each of `dirs` (under the real path `root`) still lists what gave its
     fingerprint in `prints`; `left_out` names, per directory, the entries the same rules
     leave out. False at the first difference, and on any error (the full walk reports it)."""
+    if len(dirs) != len(prints):
+        return False
     try:
         for rel, expected in zip(dirs, prints, strict=True):
             if expected == RACY or _listing(root, rel, left_out.get(rel)) != expected:
                 return False
-    except (OSError, ArtifactError):
+    except (OSError, OverflowError, ArtifactError):  # OverflowError: not an int64
         return False
     return True
 

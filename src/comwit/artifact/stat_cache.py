@@ -9,33 +9,36 @@ the whole tree (its digest, entries and warnings) and a fingerprint per director
 making an object per entry.
 
 One binary file per build dir, native byte order (it never leaves the machine: inodes and
-ctimes would not match elsewhere): a magic line, a header, then length-prefixed sections
-(see `_SECTIONS`). Anything unreadable, inconsistent or implausibly large counts as empty,
-and the next digest rewrites it.
+ctimes would not match elsewhere): a magic line, a header, length-prefixed sections (see
+`_SECTIONS`), a checksum. Anything unreadable, damaged, inconsistent or implausibly large
+counts as empty, and the next digest rewrites it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 import struct
 import time
 from array import array
 from collections.abc import Callable, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Final
 
-from comwit.artifact import fingerprint
+from comwit.artifact import entries, fingerprint
+from comwit.artifact.entries import Entries, encode
 from comwit.artifact.ignore import read_ignore_file, rules_key
-from comwit.artifact.tree import DIGEST_PREFIX, FileEntry, LazyEntries, TreeDigest
+from comwit.artifact.tree import DIGEST_PREFIX, LazyEntries, TreeDigest
 from comwit.artifact.walk import Node, Tree, check_root
 from comwit.errors import ArtifactError
 from comwit.store.files import write_atomically
 
 _MAGIC: Final = b"comwit-stat-v2\n"
-# hashed_at_ns, entries, directories, total file bytes, rules key
-_HEADER: Final = struct.Struct("=qQQQ32s")
+# hashed_at_ns, rules key
+_HEADER: Final = struct.Struct("=q32s")
 _LENGTH: Final = struct.Struct("=Q")
 # In this order after the header, each as a length and its bytes.
 _SECTIONS: Final = (
@@ -44,16 +47,13 @@ _SECTIONS: Final = (
     "excluded",  # JSON list of [path, is_dir]
     "dirs",  # directory paths, UTF-8, NUL-separated ("" for the root first)
     "prints",  # one fingerprint per directory
-    "stats",  # per entry five int64: kind code, size, mtime_ns, ctime_ns, inode
-    "shas",  # per entry 32 bytes (zeros for directories and symlinks)
-    "paths",  # entry paths, UTF-8, NUL-separated, in archive order
-    "targets",  # symlink targets, UTF-8, NUL-separated, in the order of the symlinks
+    "entries",  # the tree's entries (`entries.encode`)
+    "stamps",  # per entry three int64: mtime_ns, ctime_ns, inode (zeros but for files)
 )
-_FIELDS: Final = 5
-_SHA: Final = 32
-_KINDS: Final = {1: "dir", 2: "file", 3: "file", 4: "symlink"}
-_KIND_CODES: Final = {"dir": 1, "file": 2, "symlink": 4}
-_EXECUTABLE_FILE: Final = 3
+_STAMPS: Final = 3
+_CHECKSUM: Final = 16  # bytes of sha256 over all before it, at the end of the file
+_STAMPS_OF: Final = operator.attrgetter("mtime_ns", "ctime_ns", "ino")
+_FILE_CODES: Final = (entries.FILE, entries.EXECUTABLE)
 MAX_BYTES: Final = 1 << 30  # a larger cache file is not read: about 6 million entries
 # Timestamps within this of the hashing time may hide a change made in the same tick:
 # coarse kernel clocks lag by milliseconds, some file systems keep 2 s granularity.
@@ -72,9 +72,8 @@ class StatCache:
         self.path = path
         self.clock = clock  # ns since the epoch, as file timestamps are
         self._sections: dict[str, bytes] = {}
-        self._count = 0
-        self._file_count = 0
-        self._dirs = 0
+        self._entries = Entries(encode(()))
+        self._stamps = array("q")
         self._total = 0
         self._rules = b""
         self._trusted_before = 0  # stamps at or after this are racy
@@ -99,7 +98,8 @@ class StatCache:
 
     def __len__(self) -> int:
         """The number of files it remembers."""
-        return self._file_count
+        codes = self._entries.codes
+        return codes.count(entries.FILE) + codes.count(entries.EXECUTABLE)
 
     def confirm(self, build_dir: Path, exclude: Sequence[str]) -> TreeDigest | None:
         """The remembered tree, when `build_dir` is still exactly that tree under the same
@@ -121,50 +121,38 @@ class StatCache:
             return None
         digest = self._sections["digest"].decode()
         warnings = tuple(json.loads(self._sections["warnings"]))
-        return TreeDigest(digest, LazyEntries(self._entries), self._total, warnings)
+        return TreeDigest(digest, LazyEntries(self._entries.files), self._total, warnings)
 
     def lookup(self, nodes: Sequence[Node]) -> tuple[str | None, ...]:
         """Per node, the file's remembered sha256 (hex) if its lstat is unchanged and not
         racy; None for the others (and for dirs and symlinks). One loop: it runs per file."""
         index, racy = self._files(), self._trusted_before
-        stats, shas = self._stats(), self._sections.get("shas", b"")
+        sizes, stamps, sha = self._entries.sizes, self._stamps, self._entries.sha
         known: list[str | None] = []
         for node in nodes:
             i = index.get(node.rel, -1) if node.kind == "file" else -1
-            at = i * _FIELDS
+            at = i * _STAMPS
             if (
                 i < 0
-                or stats[at + 1] != node.size
-                or stats[at + 2] != node.mtime_ns
-                or stats[at + 3] != node.ctime_ns
-                or stats[at + 4] != node.ino
+                or sizes[i] != node.size
+                or stamps[at] != node.mtime_ns
+                or stamps[at + 1] != node.ctime_ns
+                or stamps[at + 2] != node.ino
                 or node.mtime_ns >= racy
                 or node.ctime_ns >= racy
             ):
                 known.append(None)
             else:
-                known.append(shas[i * _SHA : (i + 1) * _SHA].hex())
+                known.append(sha(i))
         return tuple(known)
 
     def save(self, tree: Tree, digest: TreeDigest, hashed_at_ns: int) -> None:
         """Remember this walked tree and its digest (whose entries carry the hashes),
         replacing what was kept; `hashed_at_ns` is a time no later than the first hash was
         taken. A cache that cannot be written is skipped."""
-        stats = array("q")
-        shas = bytearray()
-        targets = []
-        for node, entry in zip(tree.nodes, digest.files, strict=True):
-            if node.kind == "file":
-                if entry.sha256 is None:
-                    return  # not hashed: nothing to vouch for it
-                code = _EXECUTABLE_FILE if node.executable else _KIND_CODES["file"]
-                stats.extend((code, node.size, node.mtime_ns, node.ctime_ns, node.ino))
-                shas += bytes.fromhex(entry.sha256)
-            else:
-                stats.extend((_KIND_CODES[node.kind], 0, 0, 0, 0))
-                shas += bytes(_SHA)
-                if node.kind == "symlink":
-                    targets.append(node.target)
+        if any(f.sha256 is None for f in digest.files if f.kind == "file"):
+            return  # not hashed: nothing to vouch for them
+        stamps = array("q", chain.from_iterable(map(_STAMPS_OF, tree.nodes)))
         trusted_before = hashed_at_ns - RACY_NS
         dirs, prints = fingerprint.fingerprints(tree.nodes, tree.excluded, trusted_before)
         sections = {
@@ -173,19 +161,15 @@ class StatCache:
             "excluded": json.dumps([list(e) for e in tree.excluded]).encode(),
             "dirs": "\0".join(dirs).encode(),
             "prints": b"".join(prints),
-            "stats": stats.tobytes(),
-            "shas": bytes(shas),
-            "paths": "\0".join(node.rel for node in tree.nodes).encode(),
-            "targets": "\0".join(targets).encode(),
+            "entries": encode(digest.files),
+            "stamps": stamps.tobytes(),
         }
-        header = _HEADER.pack(
-            hashed_at_ns, len(tree.nodes), len(dirs), digest.total_size, tree.rules
-        )
-        parts = [_MAGIC, header]
+        parts = [_MAGIC, _HEADER.pack(hashed_at_ns, tree.rules)]
         for name in _SECTIONS:
             parts += [_LENGTH.pack(len(sections[name])), sections[name]]
+        data = b"".join(parts)
         try:
-            write_atomically(self.path, b"".join(parts))
+            write_atomically(self.path, data + _checksum(data))
         except OSError:
             return
 
@@ -199,49 +183,47 @@ class StatCache:
             return
         try:
             self._parse(data)
-        except (ValueError, struct.error, UnicodeDecodeError, KeyError):
-            self._sections, self._file_count = {}, 0
+        except (ValueError, struct.error, UnicodeDecodeError):
+            self._sections = {}
 
     def _parse(self, data: bytes) -> None:
-        if not data.startswith(_MAGIC):
-            raise ValueError("not a stat cache")
+        view = memoryview(data)  # the sections are read in place, not copied
+        if not data.startswith(_MAGIC) or _checksum(view[:-_CHECKSUM]) != view[-_CHECKSUM:]:
+            raise ValueError("not a stat cache, or a damaged one")
         at = len(_MAGIC)
-        hashed_at, count, dirs, total, rules = _HEADER.unpack_from(data, at)
+        hashed_at, rules = _HEADER.unpack_from(view, at)
         at += _HEADER.size
         sections = {}
         for name in _SECTIONS:
-            (length,) = _LENGTH.unpack_from(data, at)
+            (length,) = _LENGTH.unpack_from(view, at)
             at += _LENGTH.size
-            if at + length > len(data):
+            if at + length > len(view) - _CHECKSUM:
                 raise ValueError("truncated")
-            sections[name] = data[at : at + length]
+            sections[name] = view[at : at + length]
             at += length
-        if at != len(data):
+        if at != len(view) - _CHECKSUM:
             raise ValueError("trailing bytes")
-        files = _check(sections, count, dirs)
-        self._sections, self._file_count = sections, files
-        self._count, self._dirs, self._total, self._rules = count, dirs, total, rules
+        listed = Entries(sections.pop("entries"))
+        stamps = array("q")
+        stamps.frombytes(sections.pop("stamps"))
+        if len(stamps) != len(listed) * _STAMPS:
+            raise ValueError("wrong number of stamps")
+        small = {name: bytes(section) for name, section in sections.items()}
+        _check(small)
+        self._sections, self._entries, self._stamps = small, listed, stamps
+        self._total, self._rules = sum(listed.sizes), rules
         self._trusted_before = hashed_at - RACY_NS
-
-    def _stats(self) -> array[int]:
-        stats = array("q")
-        stats.frombytes(self._sections.get("stats", b""))
-        return stats
 
     def _files(self) -> dict[str, int]:
         """File path -> its entry number (directories and symlinks left out)."""
         if self._index is None:
-            paths = self._paths()
-            codes = self._stats()[::_FIELDS]
+            paths, codes = self._entries.paths(), self._entries.codes
             self._index = {
                 path: i
                 for i, (path, code) in enumerate(zip(paths, codes, strict=True))
-                if code in (2, 3)
+                if code in _FILE_CODES
             }
         return self._index
-
-    def _paths(self) -> list[str]:
-        return self._sections["paths"].decode().split("\0") if self._count else []
 
     def _left_out(self) -> dict[str, frozenset[str]]:
         """Per directory, the names of the entries the exclude rules left out."""
@@ -251,47 +233,18 @@ class StatCache:
             by_dir.setdefault(parent, set()).add(name)
         return {parent: frozenset(names) for parent, names in by_dir.items()}
 
-    def _entries(self) -> tuple[FileEntry, ...]:
-        """The remembered tree's entries, as its digest listed them."""
-        stats, shas = self._stats(), self._sections["shas"]
-        targets = iter(self._sections["targets"].decode().split("\0"))
-        entries = []
-        for i, path in enumerate(self._paths()):
-            code, size = stats[i * _FIELDS], stats[i * _FIELDS + 1]
-            kind = _KINDS[code]
-            if kind == "file":
-                sha = shas[i * _SHA : (i + 1) * _SHA].hex()
-                entries.append(FileEntry(path, "file", size, sha, code == _EXECUTABLE_FILE))
-            elif kind == "symlink":
-                entries.append(FileEntry(path, "symlink", target=next(targets)))
-            else:
-                entries.append(FileEntry(path, "dir"))
-        return tuple(entries)
+
+def _checksum(data: bytes | memoryview) -> bytes:
+    return hashlib.sha256(data).digest()[:_CHECKSUM]
 
 
-def _check(sections: dict[str, bytes], count: int, dirs: int) -> int:
-    """The number of files; ValueError unless the sections hold as many of each thing as
-    the header says, of the right types."""
-    if len(sections["stats"]) != count * _FIELDS * 8 or len(sections["shas"]) != count * _SHA:
-        raise ValueError("wrong number of entries")
-    if count and sections["paths"].count(b"\0") != count - 1:
-        raise ValueError("wrong number of paths")
-    if len(sections["prints"]) != dirs * fingerprint.SIZE or not dirs:
+def _check(sections: dict[str, bytes]) -> None:
+    """ValueError unless the sections hold what they should."""
+    dirs = sections["dirs"].decode().count("\0") + 1
+    if len(sections["prints"]) != dirs * fingerprint.SIZE:
         raise ValueError("wrong number of directories")
-    if sections["dirs"].count(b"\0") != dirs - 1:
-        raise ValueError("wrong number of directory paths")
-    codes = array("q")
-    codes.frombytes(sections["stats"])
-    kinds = codes[::_FIELDS]
-    if any(code not in _KINDS for code in set(kinds)):
-        raise ValueError("unknown entry kind")
-    links = kinds.count(4)
-    if links and sections["targets"].count(b"\0") != links - 1:
-        raise ValueError("wrong number of symlink targets")
-    if not sections["digest"].startswith(DIGEST_PREFIX.encode()):
+    if not sections["digest"].decode().startswith(DIGEST_PREFIX):
         raise ValueError("not a tree digest")
-    for text in ("digest", "dirs", "paths", "targets"):
-        sections[text].decode()
     excluded = json.loads(sections["excluded"])
     warnings = json.loads(sections["warnings"])
     if not isinstance(excluded, list) or not isinstance(warnings, list):
@@ -301,4 +254,3 @@ def _check(sections: dict[str, bytes], count: int, dirs: int) -> int:
         for e in excluded
     ):
         raise ValueError("wrong warnings or excluded paths")
-    return kinds.count(2) + kinds.count(3)

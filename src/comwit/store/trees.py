@@ -6,16 +6,18 @@ machine has digested live in `.comwit/trees/` next to the manifest, newest kept.
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from comwit.artifact.entries import Entries, encode
 from comwit.artifact.tree import FileEntry, TreeDigest
 from comwit.store.files import write_atomically
 
 KEEP = 100
+_MAGIC = b"comwit-tree-v2\n"
+_SUFFIX = ".tree"
 
 
 class TreeCache:
@@ -52,22 +54,27 @@ class TreeCache:
 
     def _read(self, digest: str) -> tuple[FileEntry, ...] | None:
         try:
-            rows = json.loads(gzip.decompress(self._path(digest).read_bytes()))
-            return tuple(FileEntry(*row) for row in rows)
-        except (OSError, ValueError, TypeError, EOFError):
+            data = self._path(digest).read_bytes()
+            if not data.startswith(_MAGIC):
+                return None
+            return Entries(data[len(_MAGIC) :]).files()
+        except (OSError, ValueError, struct.error):
             return None
 
     def _path(self, digest: str) -> Path:
-        return self._directory / (digest.removeprefix("sha256:") + ".json.gz")
+        return self._directory / (digest.removeprefix("sha256:") + _SUFFIX)
 
     def _prune(self, keep: int) -> None:
-        entries = sorted(self._directory.glob("*.json.gz"), key=lambda p: p.stat().st_mtime_ns)
-        for stale in entries[: max(0, len(entries) - keep)]:
+        # Lists of an older format (.json.gz) are pruned first: they are never read.
+        lists = sorted(
+            (p for p in self._directory.iterdir() if not p.name.startswith(".")),
+            key=lambda p: (p.suffix == _SUFFIX, p.stat().st_mtime_ns),
+        )
+        for stale in lists[: max(0, len(lists) - keep)]:
             stale.unlink(missing_ok=True)
 
 
 def _write(path: Path, files: Sequence[FileEntry]) -> None:
-    rows = [[f.path, f.kind, f.size, f.sha256, f.executable, f.target] for f in files]
-    data = json.dumps(rows, separators=(",", ":")).encode()
-    # Level 1: a 100,000-file list compresses in a tenth of the time of level 9, a bit larger.
-    write_atomically(path, gzip.compress(data, compresslevel=1, mtime=0))
+    # Binary (see `comwit.artifact.entries`): a 100,000-file list was half a second of
+    # CPU as gzipped JSON, a few hundredths of one this way.
+    write_atomically(path, _MAGIC + encode(files))
