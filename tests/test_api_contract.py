@@ -31,9 +31,15 @@ def _spec(tmp_path, **assumptions):
         store.close()
 
 
+@pytest.fixture(scope="module")
+def _default_spec(tmp_path_factory):
+    return _spec(tmp_path_factory.mktemp("spec"))
+
+
 @pytest.fixture
-def spec(tmp_path):
-    return _spec(tmp_path)
+def spec(_default_spec):
+    """The spec of an emulator with the default assumptions (a copy each test may change)."""
+    return copy.deepcopy(_default_spec)
 
 
 def test_the_emulator_spec_has_exactly_the_contracts_routes(spec):

@@ -77,6 +77,7 @@ def test_a_run_killed_between_the_upload_and_the_ledger_write_leaves_no_second_u
     finally:
         proc.kill()  # SIGKILL: nothing of comwit runs after this
         proc.wait(10)
+    assert (world.root / PENDING).exists(), "the run was killed only after its ledger write"
     world.admin("DELETE", "faults")
     world.reset_stats()
     again = world.comwit("apply", "--yes", "--app", "api")

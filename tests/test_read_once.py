@@ -4,6 +4,7 @@ plan of an unchanged tree: every file opened is counted (an audit hook sees each
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 import sys
@@ -30,6 +31,7 @@ from comwit.secret import Secret
 
 PROJECT = "proj"
 LATER = 10_000_000_000  # ns: hashes taken this long after the files were written are not racy
+pytestmark = pytest.mark.audit_hook  # run last (see `_count_opens_from_now_on`)
 
 _watching: list[Counter[str]] = []
 
@@ -39,13 +41,21 @@ def _count_opens(event: str, args: tuple[object, ...]) -> None:
         _watching[-1][args[0]] += 1
 
 
-sys.addaudithook(_count_opens)  # cannot be removed: it counts only inside `opened_under`
+@functools.cache
+def _count_opens_from_now_on() -> None:
+    # Added on first use, not on import (every process that collects the suite imports this
+    # module), and it cannot be removed: it counts only inside `opened_under`. On Python 3.11 a
+    # Python audit hook runs inside each sys.settrace(), where another thread's settrace() fails
+    # ("Cannot install a trace function while another..."): a thread that coverage's tracer
+    # follows could then die as it starts. The fewer tests that run with it, the better.
+    sys.addaudithook(_count_opens)
 
 
 @contextmanager
 def opened_under(root: Path) -> Iterator[Counter[str]]:
     """How often each file under `root` was opened (paths relative to it) in the block;
     filled in when the block ends."""
+    _count_opens_from_now_on()
     seen: Counter[str] = Counter()
     _watching.append(seen)
     try:

@@ -4,11 +4,16 @@ Every command `comwit --help` lists runs (a command without a case below fails t
 so a new one cannot escape the scan), then stdout, stderr and every file under the test's
 directories (the project, `.comwit/`, saved plans, packed artifacts decompressed too, the
 local ledger, temporary files, HOME, the emulator's data) are searched for each token used.
+Most runs call `main()` in this process; a few of each test run the `comwit` script (start-up,
+a deploy, a refused token, a dead API, a failed deploy with COMWIT_DEBUG, Ctrl-C, the embedded
+and the served emulator), for what only a process shows: tracebacks and exit as in production.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import re
 import secrets
@@ -16,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +30,9 @@ from pathlib import Path
 
 import pytest
 import zstandard
+
+from comwit.cli import main
+from comwit.cli.settings import Edges
 
 from tests.e2e_support import MANIFEST, PROJECT, Result, World
 
@@ -41,11 +50,14 @@ build_dir = "site"
 
 @dataclass
 class _Runs:
-    """Runs the real CLI like `World.comwit`, with TMPDIR inside the scanned directories, and
-    keeps every result for the scan."""
+    """Runs the real CLI and keeps every result for the scan: in this process through `main()`
+    (what reached file descriptors 1 and 2 past the streams it was given counts as its output
+    too), or with `process=True` as the `comwit` script. TMPDIR is inside the scanned
+    directories either way."""
 
     world: World
     tmp: Path
+    capfd: pytest.CaptureFixture[str]
     debug: bool = False
     results: list[tuple[str, Result]] = field(default_factory=list)
 
@@ -56,18 +68,23 @@ class _Runs:
         drop: Iterable[str] = (),
         codes: Iterable[int] = (0,),
         cwd: str = ".",
+        process: bool = False,
     ) -> Result:
         (self.world.root / cwd).mkdir(exist_ok=True)
-        proc = subprocess.run(
-            [sys.executable, "-m", "comwit", *args],
-            cwd=self.world.root / cwd,
-            env=self._environ(env, drop),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        result = Result(proc.returncode, proc.stdout, proc.stderr)
+        environ = self._environ(env, drop)
+        if process:
+            proc = subprocess.run(
+                [sys.executable, "-m", "comwit", *args],
+                cwd=self.world.root / cwd,
+                env=environ,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            result = Result(proc.returncode, proc.stdout, proc.stderr)
+        else:
+            result = self._in_process(args, environ, self.world.root / cwd)
         self.results.append((" ".join(args), result))
         assert result.code in tuple(codes), f"comwit {' '.join(args)}: {result}"
         return result
@@ -85,6 +102,14 @@ class _Runs:
     def keep(self, what: str, proc: subprocess.Popen[str]) -> None:
         out, err = proc.communicate(timeout=30)
         self.results.append((what, Result(proc.returncode, out, err)))
+
+    def _in_process(self, args: tuple[str, ...], environ: dict[str, str], cwd: Path) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        self.capfd.readouterr()
+        with contextlib.chdir(cwd):
+            code = main(list(args), edges=Edges(environ, io.StringIO(""), out, err))
+        beside = self.capfd.readouterr()
+        return Result(code, out.getvalue() + beside.out, err.getvalue() + beside.err)
 
     def _environ(self, env: dict[str, str] | None, drop: Iterable[str]) -> dict[str, str]:
         extra = {"TMPDIR": str(self.tmp)} | ({"COMWIT_DEBUG": "1"} if self.debug else {})
@@ -118,7 +143,7 @@ def _plan(world: World, run: _Runs) -> None:
         run("plan", "-v", "--format", output_format)
     run("plan", "--detailed-exitcode", codes=(2,))
     run("plan", "--env", "staging", "--out", "saved/staging.json")
-    run("plan", "--api-url", "local")
+    run("plan", "--api-url", "local", process=True)  # the embedded emulator, in a process
 
 
 def _apply(world: World, run: _Runs) -> None:
@@ -236,26 +261,36 @@ _EMULATOR_COMMANDS = {"serve", "token", "domain"}  # what `_emulator` runs
 
 @pytest.fixture
 def world(process_world):
-    """The real `comwit` script as a process: TMPDIR, HOME and tracebacks as in production."""
+    """The emulator over loopback HTTP, so that the runs made as processes reach it too."""
     return process_world
 
 
-def test_every_command_listed_by_help_has_a_case_in_this_scan(world):
-    listed = _listed_commands(world)
+@pytest.fixture
+def run(world, tmp_path, capfd, monkeypatch):
+    """Runs of the CLI; temporary files of either kind of run land in the scanned TMPDIR."""
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again, in this process too
+    return _Runs(world, tmp, capfd)
+
+
+def test_every_command_listed_by_help_has_a_case_in_this_scan(run):
+    listed = _listed_commands(run)
     assert "plan" in listed and "apply" in listed
     assert sorted(set(listed) - set(_CASES)) == [], "add a case for each new command"
-    assert set(_listed_commands(world, "emulator")) == _EMULATOR_COMMANDS
+    assert set(_listed_commands(run, "emulator")) == _EMULATOR_COMMANDS
 
 
-def test_no_command_shows_or_writes_the_token(world, tmp_path):
+def test_no_command_shows_or_writes_the_token(world, run, tmp_path):
     _project(world)
-    run = _Runs(world, _tmpdir(tmp_path))
-    run("--help")
-    run("--version")
-    run("apply", "--yes")
+    # The script itself, as CI runs it: start-up, a first deploy, exit without teardown.
+    run("--help", process=True)
+    run("--version", process=True)
+    run("apply", "--yes", process=True)
     world.write("web/index.html", "<h1>v2</h1>")
     run("apply", "--yes")
-    for command in _listed_commands(world):
+    for command in _listed_commands(run):
         _CASES[command](world, run)
 
     assert (world.root / "local" / ".comwit" / "state.json").is_file()
@@ -267,16 +302,17 @@ def test_no_command_shows_or_writes_the_token(world, tmp_path):
     assert _holding([tmp_path / "emulator-data"], [stored]), "the scan missed the emulator's data"
 
 
-def test_refused_tokens_and_errors_never_show_or_write_a_token(world, tmp_path):
+def test_refused_tokens_and_errors_never_show_or_write_a_token(world, run, tmp_path):
     _project(world)
-    run = _Runs(world, _tmpdir(tmp_path), debug=True)  # COMWIT_DEBUG=1: tracebacks for bugs
+    run.debug = True  # COMWIT_DEBUG=1: tracebacks for bugs
     unknown = f"cwt_{secrets.token_hex(20)}"  # the right shape; the emulator answers 401
     junk = f"cwt_junk-{secrets.token_hex(12)}"  # a header value the emulator cannot parse: 401
     spaced = f"cwt_ {secrets.token_hex(12)}"  # refused before any request
     listing_only = world.issue_token("project:read")  # 403 on the app list
     read_only = world.issue_token("project:read", "app:read")  # 403 on the first write
-    for args in _api_commands(world):
+    for args in _api_commands(run):
         run(*args, env={"COMWIT_TOKEN": unknown}, codes=(1,))
+    run("plan", env={"COMWIT_TOKEN": unknown}, codes=(1,), process=True)
     for token in (junk, spaced):
         run("plan", env={"COMWIT_TOKEN": token}, codes=(1,))
         run("apply", "--yes", env={"COMWIT_TOKEN": token}, codes=(1,))
@@ -286,7 +322,7 @@ def test_refused_tokens_and_errors_never_show_or_write_a_token(world, tmp_path):
 
     closed = {"COMWIT_API_URL": f"http://127.0.0.1:{_closed_port()}", "COMWIT_TIMEOUT": "2"}
     run("plan", env=closed, codes=(1,))
-    run("apply", "--yes", env=closed, codes=(1,))
+    run("apply", "--yes", env=closed, codes=(1,), process=True)
     run("doctor", env=closed, codes=(1,))
 
     in_config = [f"cwt_{secrets.token_hex(20)}" for _ in range(3)]
@@ -297,7 +333,7 @@ def test_refused_tokens_and_errors_never_show_or_write_a_token(world, tmp_path):
     run("plan", drop=no_token, codes=(1,))  # the malformed one in $XDG_CONFIG_HOME
 
     world.admin("POST", "faults/fail", {"route": "deploy", "count": 5, "status": 502})
-    run("apply", "--yes", codes=(1,))
+    run("apply", "--yes", codes=(1,), process=True)
     world.admin("DELETE", "faults")
     world.admin("POST", "faults/drop", {"route": "create_app", "count": 5, "when": "after"})
     run("apply", "--yes", "--app", "api", codes=(0, 1))
@@ -324,21 +360,14 @@ def _project(world: World) -> None:
         (world.root / output).mkdir()
 
 
-def _tmpdir(tmp_path: Path) -> Path:
-    path = tmp_path / "tmpdir"
-    path.mkdir()
-    return path
-
-
-def _listed_commands(world: World, *group: str) -> list[str]:
+def _listed_commands(run: _Runs, *group: str) -> list[str]:
     """The commands `comwit [GROUP] --help` lists, in its order."""
-    result = world.comwit(*group, "--help")
-    assert result.code == 0, result.err
+    result = run(*group, "--help")
     listing = result.out.split("Commands:", 1)[1]
     return re.findall(r"^  ([a-z][a-z-]*)\b", listing, flags=re.MULTILINE)
 
 
-def _api_commands(world: World) -> list[tuple[str, ...]]:
+def _api_commands(run: _Runs) -> list[tuple[str, ...]]:
     """A run of each listed command that needs the API (others cannot refuse a token)."""
     runs = {
         "plan": ("plan",),
@@ -352,7 +381,7 @@ def _api_commands(world: World) -> list[tuple[str, ...]]:
         "import": ("import", "--project", PROJECT, "--out", "-"),
         "dns": ("dns",),
     }
-    return [runs[name] for name in _listed_commands(world) if name in runs]
+    return [runs[name] for name in _listed_commands(run) if name in runs]
 
 
 def _closed_port() -> int:
