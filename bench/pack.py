@@ -229,7 +229,9 @@ def _comwit_cli(project: Path, out: Path) -> Sample:
 
 
 def _cli_environ() -> dict[str, str]:
-    drop = ("FORCE_COLOR", "SOURCE_DATE_EPOCH")
+    # Without PYTHONDONTWRITEBYTECODE the warm-up round writes comwit's .pyc files, as
+    # installing it does; with it, every timed run would compile comwit's modules again.
+    drop = ("FORCE_COLOR", "SOURCE_DATE_EPOCH", "PYTHONDONTWRITEBYTECODE")
     return {k: v for k, v in os.environ.items() if not k.startswith("COMWIT_") and k not in drop}
 
 

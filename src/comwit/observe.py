@@ -14,7 +14,7 @@ from typing import TypeVar
 from comwit.api.client import ComwitClient
 from comwit.api.models import App, Build, Domain, EnvVar
 from comwit.errors import ComwitError, PlanError
-from comwit.plan.ledger import LEDGER_ENV_KEY
+from comwit.plan import LEDGER_ENV_KEY
 from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost, ObservedState
 from comwit.store.ledger import LedgerReader
 

@@ -6,7 +6,6 @@ token (see `credentials`).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -100,6 +99,8 @@ def _start_emulator(data_dir: Path, project: str | None) -> _Emulator:
             "the local emulator needs a project id: pass --project, set COMWIT_PROJECT, "
             "or name the project in comwit.toml"
         )
+    import sqlite3  # the emulator's store: loaded only when the emulator runs here
+
     try:
         from comwit.emulator.embedded import start_embedded
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 
 class _Answer(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Validators are built when a model is first used: a command reads only a few of these.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class ProblemDetail(_Answer):

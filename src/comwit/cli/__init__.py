@@ -31,11 +31,7 @@ def main(argv: Sequence[str] | None = None, *, edges: Edges | None = None) -> in
         return EXIT_OK
     import contextlib
 
-    # httpx imports its own command line (click, rich and pygments: more than half of its
-    # import time) whenever those are installed, as they are next to the emulator extra.
-    # comwit never runs it; without it, `import httpx` falls back to a stub `httpx.main`.
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
+    _leave_out_unused_modules()
     from comwit.cli.settings import Edges
 
     edges = edges or Edges.of_process()
@@ -44,6 +40,30 @@ def main(argv: Sequence[str] | None = None, *, edges: Edges | None = None) -> in
     remember_tokens(edges.environ)  # CI tokens are redacted from everything, from the start
     with contextlib.redirect_stdout(edges.stdout), contextlib.redirect_stderr(edges.stderr):
         return _run(args, edges)
+
+
+def _leave_out_unused_modules() -> None:
+    """Keep two modules that libraries import but comwit never uses from loading."""
+    # httpx imports its own command line (click, rich and pygments: more than half of its
+    # import time) whenever those are installed, as they are next to the emulator extra.
+    # comwit never runs it; without it, `import httpx` falls back to a stub `httpx.main`.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    # Pydantic's plugin loader imports importlib.metadata (with email, zipfile and csv: about
+    # a twentieth of a `validate`) before it reads PYDANTIC_DISABLE_PLUGINS. When that says
+    # "no plugins", a loader that finds none is the same loader, without the imports.
+    if os.environ.get("PYDANTIC_DISABLE_PLUGINS") in _NO_PLUGINS:
+        import types
+
+        loader = types.ModuleType("pydantic.plugin._loader", "No pydantic plugins: disabled.")
+        loader.get_plugins = _no_plugins  # type: ignore[attr-defined]
+        sys.modules.setdefault(loader.__name__, loader)
+
+
+_NO_PLUGINS = ("__all__", "1", "true")  # the values pydantic reads as "load none"
+
+
+def _no_plugins() -> tuple[()]:
+    return ()
 
 
 def _annotate(edges: Edges, exc: Exception) -> None:

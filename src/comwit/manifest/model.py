@@ -22,7 +22,7 @@ from pydantic import (
 from comwit.api.assumed import APP_NAME
 from comwit.manifest.hostname import normalize_hostname
 from comwit.manifest.interpolate import check_template
-from comwit.plan.ledger import LEDGER_ENV_KEY
+from comwit.plan import LEDGER_ENV_KEY
 
 ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

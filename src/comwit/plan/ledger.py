@@ -35,8 +35,6 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-# The env var in which the `app-env` ledger backend keeps its state; users cannot set it.
-LEDGER_ENV_KEY = "COMWIT_LEDGER"
 LEDGER_VERSION = 1
 DIGEST_PREFIX = "sha256:"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from comwit.api.client import ComwitClient
+from comwit.plan import LEDGER_ENV_KEY
 from comwit.plan.ledger import (
-    LEDGER_ENV_KEY,
     AppLedger,
     LedgerFormatError,
     decode,

@@ -1,0 +1,92 @@
+"""What the hot commands load: each module a command imports costs every run of it.
+
+Each case runs the command in a fresh interpreter (as the `comwit` script does, plugins of
+pydantic disabled) and reads `sys.modules` once it has answered (a name kept out on purpose,
+set to None, is not loaded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from comwit.cli import main
+from comwit.cli.settings import Edges
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Never needed by a command that only reads: the emulator and its server, packing, the
+# emulator's database, and the package metadata that pydantic's plugin loader reads.
+NOT_FOR_READING = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "comwit.emulator",
+    "comwit.artifact.pack",
+    "tarfile",
+    "sqlite3",
+    "importlib.metadata",
+)
+# Not needed offline: HTTP, the event loop, compression, and the ledger (read from the API).
+NOT_OFFLINE = ("httpx", "httpcore", "anyio", "asyncio", "zstandard", "comwit.plan.ledger")
+
+_CHILD = """
+import json, sys
+from comwit.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+sys.stderr.write(json.dumps({"code": code, "modules": [m for m, v in sys.modules.items() if v]}) + "\\n")
+"""
+
+
+def _loaded(args: list[str], cwd: Path, environ: dict[str, str]) -> tuple[int, str, set[str]]:
+    """The exit code, stdout and loaded modules of `comwit ARGS` run in a new interpreter."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args],
+        cwd=cwd,
+        env=environ | {"PYDANTIC_DISABLE_PLUGINS": "__all__", "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    report = json.loads(proc.stderr.splitlines()[-1])
+    return report["code"], proc.stdout, set(report["modules"])
+
+
+def _within(loaded: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in loaded if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def test_validate_loads_nothing_of_http_the_emulator_packing_or_the_ledger():
+    code, out, loaded = _loaded(["validate", "-f", "comwit.toml.example"], REPO, _clean())
+    assert code == 0, out
+    assert "is valid" in out
+    assert _within(loaded, NOT_FOR_READING + NOT_OFFLINE) == []
+    assert "comwit.manifest.model" in loaded
+
+
+def test_a_no_change_plan_loads_nothing_of_the_emulator_packing_or_its_database(process_world):
+    environ = process_world.environ()
+    assert _run_here(process_world.root, environ, "apply", "--yes") == 0
+    code, out, loaded = _loaded(["plan", "--detailed-exitcode"], process_world.root, environ)
+    assert code == 0, out
+    assert "No changes" in out
+    assert _within(loaded, NOT_FOR_READING) == []
+    assert {"httpx", "comwit.plan.diff"} <= loaded
+
+
+def _run_here(root: Path, environ: dict[str, str], *args: str) -> int:
+    """`comwit ARGS` in this process, over loopback HTTP like the process under test."""
+    edges = Edges(environ, io.StringIO(), io.StringIO(), io.StringIO())
+    with contextlib.chdir(root):
+        return main(list(args), edges=edges)
+
+
+def _clean() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("COMWIT_")}
