@@ -113,19 +113,21 @@ class ComwitClient:
         self._pacing = Pacing(sleep=sleep, clock=clock, jitter=jitter)
         self._requests_sent = 0
         verify = _tls(base_url)
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            transport=transport or _pool(verify, connections),
-            verify=verify,
-            # Used only without a transport (a proxy from the environment): the same bound.
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            timeout=timeout,
-            headers={
-                "User-Agent": f"comwit/{__version__}",
-                "Accept": "application/json",
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-        )
+        self._root = str(httpx.URL(base_url)).rstrip("/")
+        self._headers = {
+            "User-Agent": f"comwit/{__version__}",
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+        self._timeouts = httpx.Timeout(timeout).as_dict()
+        self._carrier = transport or _pool(verify, connections)
+        # Without one (a proxy from the environment), httpx's client picks its own transport.
+        self._proxied = None
+        if self._carrier is None:
+            limits = httpx.Limits(
+                max_connections=connections, max_keepalive_connections=connections
+            )
+            self._proxied = httpx.AsyncClient(verify=verify, limits=limits, timeout=timeout)
 
     @property
     def timeout(self) -> float:
@@ -154,7 +156,10 @@ class ComwitClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._carrier is not None:
+            await self._carrier.aclose()
+        if self._proxied is not None:
+            await self._proxied.aclose()
 
     # -- projects and apps ----------------------------------------------------------------
 
@@ -373,10 +378,17 @@ class ComwitClient:
         headers: dict[str, str] | None = None,
         **request: Any,
     ) -> httpx.Response:
-        all_headers = dict(headers or {})
+        all_headers = {**self._headers, **(headers or {})}
         if auth:
             all_headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        built = self._http.build_request(method, path, headers=all_headers, **request)
+        timeout: httpx.Timeout | None = request.pop("timeout", None)
+        built = httpx.Request(
+            method,
+            httpx.URL(self._root + path),
+            headers=all_headers,
+            extensions={"timeout": self._timeouts if timeout is None else timeout.as_dict()},
+            **request,
+        )
         limit = deadline or self._deadlines.for_request()
         retry = retry_of(route)
         if retry == "never":
@@ -390,7 +402,17 @@ class ComwitClient:
 
     async def _send(self, request: httpx.Request, deadline: Deadline) -> httpx.Response:
         self._requests_sent += 1
-        return await send(self._http, request, deadline=deadline)
+        return await send(self._exchange, request, deadline=deadline)
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """The answer's head, its body still to read. Straight to the transport: httpx's
+        client would merge URLs and headers again and parse cookies an API never sets."""
+        if self._proxied is not None:
+            return await self._proxied.send(request, stream=True)
+        assert self._carrier is not None
+        response = await self._carrier.handle_async_request(request)
+        response.request = request
+        return response
 
 
 _ROLLBACK_ASSUMPTION: Final = (

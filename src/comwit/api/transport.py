@@ -10,6 +10,7 @@ import asyncio
 import json
 import ssl
 import zlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, TypeVar
@@ -61,18 +62,19 @@ _CHECK_URL: Final = "check the API URL (--api-url or COMWIT_API_URL) and the net
 
 
 async def send(
-    http: httpx.AsyncClient,
+    exchange: Callable[[httpx.Request], Awaitable[httpx.Response]],
     request: httpx.Request,
     *,
     deadline: Deadline,
     limit: int = MAX_ANSWER_BYTES,
 ) -> httpx.Response:
-    """Send `request` and read the whole answer, at most `limit` bytes once decoded, all
-    within `deadline`; raise an `ApiError` unless it is a 2xx."""
+    """Send `request` through `exchange` (which returns the answer with its body unread)
+    and read the whole answer, at most `limit` bytes once decoded, all within `deadline`;
+    raise an `ApiError` unless it is a 2xx."""
     stage = ["connecting, sending or waiting for the answer"]
     try:
         async with asyncio.timeout(deadline.seconds):
-            streamed = await http.send(request, stream=True)
+            streamed = await exchange(request)
             stage[0] = "reading the answer"
             try:
                 body = await _read_capped(streamed, limit)
