@@ -35,6 +35,42 @@ def test_plan_help_shows_the_metavars_the_docs_use(capsys):
         assert shown in out
 
 
+@pytest.mark.parametrize(
+    ("words", "shown"),
+    [
+        (["apply"], ["--parallel N", "--shard I/N", "--lock-timeout SECONDS"]),
+        (["plan"], ["--shards N", "--shard-size K"]),
+    ],
+    ids=["apply", "plan"],
+)
+def test_apply_and_plan_help_name_counts_and_shards_by_what_they_are(words, shown, capsys):
+    assert main([*words, "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in shown:
+        assert option in out
+
+
+@pytest.mark.parametrize(
+    ("words", "usage"),
+    [
+        (["builds"], "Usage: comwit builds [OPTIONS] APP"),
+        (["report"], "Usage: comwit report [OPTIONS] RESULTS..."),
+        (["apply"], "Usage: comwit apply [OPTIONS] [PLANFILE]"),
+    ],
+    ids=["required", "many", "optional"],
+)
+def test_usage_lines_write_arguments_plainly(words, usage, capsys):
+    assert main([*words, "--help"]) == 0
+    assert usage in capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.parametrize("words", COMMAND_LINES, ids=" ".join)
+def test_no_usage_line_puts_an_argument_in_braces(words, capsys):
+    assert main([*words, "--help"]) == 0
+    usage = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Usage"))
+    assert "{" not in usage and "}" not in usage, usage
+
+
 def test_import_help_does_not_speak_of_a_manifest_it_does_not_read(capsys):
     assert main(["import", "--help"]) == 0
     out = capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import gc
 import importlib
 from typing import TYPE_CHECKING, Final, Literal, get_origin
@@ -18,6 +19,7 @@ from comwit.exit_codes import EXIT_OK
 if TYPE_CHECKING:
     from typer._click import Command as ClickCommand
     from typer._click import Context, HelpFormatter
+    from typer._click import Parameter as ClickParameter
 
 HELP: Final = "Declarative deploys for Comwit Cloud apps: plan, apply, roll back."
 CONTEXT: Final = {"help_option_names": ["-h", "--help"]}
@@ -108,6 +110,9 @@ METAVARS: Final = {
     "allow_detach": "HOST",
     "allow_delete_env": "KEY",
     "concurrency": "N",
+    "parallel": "N",
+    "shards": "N",
+    "shard_size": "K",
     "level": "N",
     "port": "N",
     "max_artifact_bytes": "BYTES",
@@ -125,6 +130,8 @@ def name_metavars(command: ClickCommand) -> ClickCommand:
             param.metavar = name.upper()  # APP, PLANFILE: as the usage line and docs say
             if hasattr(param, "display_type_rich"):  # typer >= 0.2x appends `<str>` to it
                 param.display_type_rich = _no_type
+            if hasattr(param, "_usage_display_name"):  # and writes a required one `{APP}`
+                param._usage_display_name = functools.partial(_usage_name, param)
         takes_value = param.param_type_name == "option" and not getattr(param, "is_flag", False)
         if takes_value and param.metavar is None and not _has_choices(param):
             param.metavar = METAVARS.get(name, name.upper())
@@ -135,6 +142,14 @@ def name_metavars(command: ClickCommand) -> ClickCommand:
 
 def _no_type(ctx: object = None) -> None:
     return None
+
+
+def _usage_name(param: ClickParameter) -> str:
+    """An argument as click's usage line writes it: APP, [PLANFILE], RESULTS..."""
+    name = param.metavar or (param.name or "").upper()
+    if not param.required:
+        name = f"[{name}]"
+    return name + ("..." if param.nargs != 1 else "")
 
 
 def _has_choices(param: object) -> bool:

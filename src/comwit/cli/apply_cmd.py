@@ -79,7 +79,7 @@ ShardOption = Annotated[
     str | None,
     typer.Option(
         "--shard",
-        metavar="SHARD",
+        metavar="I/N",
         help="Apply only shard I/N of the saved plan, as named in its matrix.",
     ),
 ]
