@@ -107,6 +107,20 @@ def test_down_deletes_exactly_the_marked_previews_of_that_pull_request(world):
     assert again.code == 0 and "No changes" in again.out
 
 
+def test_down_and_prune_speak_of_previews_not_of_the_manifest(world):
+    assert world.comwit("apply", "--yes").code == 0
+    assert world.comwit("preview", "up", "--pr", "7").code == 0
+    down = world.comwit("preview", "down", "--pr", "7", "--yes")
+    assert down.code == 0, down.err
+    lines = down.out.splitlines()
+    assert lines[0] == "comwit plan for project proj: 2 previews to delete"
+    assert "Left alone: 2 other live apps (api, web)." in lines
+    prune = world.comwit("preview", "prune", "--older-than", "1d", "--yes")
+    assert prune.code == 0, prune.err
+    assert prune.out.splitlines()[0] == "comwit plan for project proj: no previews to delete"
+    assert "in the manifest" not in down.out + prune.out
+
+
 def test_down_asks_before_deleting_without_a_terminal_or_yes(world):
     assert world.comwit("preview", "up", "--pr", "7").code == 0
     result = world.comwit("preview", "down", "--pr", "7")
@@ -123,7 +137,7 @@ def test_prune_with_an_injected_clock_deletes_only_stale_previews(world):
     dry = world.comwit("preview", "prune", "--older-than", "7d", "--dry-run", clock=lambda: now)
     assert dry.code == 0, dry.err
     assert "Plan: 4 apps to delete." in dry.out
-    assert "left alone: 2 live apps (api-pr-3, web-pr-3)" in dry.out
+    assert "Left alone: 2 other live apps (api-pr-3, web-pr-3)." in dry.out
     assert len(_names(world)) == 6
     pruned = world.comwit(
         "preview", "prune", "--older-than", "7d", "--keep", "2", "--yes", clock=lambda: now

@@ -211,6 +211,7 @@ class Plan(_Value):
     apps: tuple[AppPlan, ...] = ()
     unmanaged: tuple[str, ...] = ()  # live apps the manifest does not name: left alone
     not_selected: tuple[str, ...] = ()  # manifest apps --app / --exclude-app left out
+    subject: Literal["manifest", "previews"] = "manifest"  # previews: `preview down | prune`
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -75,4 +75,4 @@ def _deleting(project: str, chosen: list[ObservedApp], apps: Mapping[str, Observ
             AppPlan(app=app.name, preconditions=read_preconditions(app), actions=(action,))
         )
     left = tuple(sorted(set(apps) - {app.name for app in chosen}))
-    return Plan(project=project, apps=tuple(plans), unmanaged=left)
+    return Plan(project=project, apps=tuple(plans), unmanaged=left, subject="previews")

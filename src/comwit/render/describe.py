@@ -86,8 +86,11 @@ _NAMES_SHOWN = 20
 
 
 def selection(plan: Plan) -> str:
-    """'3 apps in the manifest', or '1 of 3 apps selected' under --app / --exclude-app."""
+    """'3 apps in the manifest', or '1 of 3 apps selected' under --app / --exclude-app;
+    '2 previews to delete' for `preview down | prune`."""
     chosen, total = len(plan.apps), len(plan.apps) + len(plan.not_selected)
+    if plan.subject == "previews":
+        return f"{chosen or 'no'} preview{'s' if chosen != 1 else ''} to delete"
     if plan.not_selected:
         return f"{chosen} of {total} app{'s' if total != 1 else ''} selected"
     return f"{total} app{'s' if total != 1 else ''} in the manifest"
@@ -102,6 +105,8 @@ def unmanaged_line(plan: Plan) -> str | None:
     if len(names) > _NAMES_SHOWN:
         shown += f" and {len(names) - _NAMES_SHOWN} more"
     noun = "app" if len(names) == 1 else "apps"
+    if plan.subject == "previews":
+        return f"Left alone: {len(names)} other live {noun} ({shown})"
     return f"Not in the manifest, left alone: {len(names)} live {noun} ({shown})"
 
 
