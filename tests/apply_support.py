@@ -17,6 +17,7 @@ from comwit.apply.execute import Executor, Inputs
 from comwit.apply.reporter import QuietReporter
 from comwit.apply.result import ApplyResult
 from comwit.apply.stale import recheck_saved_plan
+from comwit.apply.stop import Stop
 from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.store import SCOPES
 from comwit.manifest import load_manifest
@@ -97,17 +98,20 @@ class Site:
         parallel: int = 4,
         between: Callable[[Planned], None] | None = None,
         saved: bool = False,
+        stop: Stop | None = None,
         **policy: tuple[str, ...],
     ) -> tuple[Plan, ApplyResult]:
         """Plan, then execute the plan. `between` runs in between (to change things under
-        the plan); `saved` executes it as a saved plan is (each app re-read first)."""
+        the plan); `saved` executes it as a saved plan is (each app re-read first); `stop`
+        is the executor's (request it to stop the run part-way)."""
 
         async def run(client: ComwitClient) -> tuple[Plan, ApplyResult]:
             planned = await self._plan(client, policy)
             kept = _saved(planned, self.emulator.url) if saved else None
             if between is not None:
                 await asyncio.to_thread(between, planned)
-            return planned.plan, await self.execute(client, planned, parallel, saved=kept)
+            result = await self.execute(client, planned, parallel, saved=kept, stop=stop)
+            return planned.plan, result
 
         return asyncio.run(self._with_client(run))
 
@@ -118,6 +122,7 @@ class Site:
         parallel: int,
         *,
         saved: SavedPlan | None = None,
+        stop: Stop | None = None,
     ) -> ApplyResult:
         loaded = load_manifest(self.root / "comwit.toml")
         plan = planned.plan
@@ -144,6 +149,8 @@ class Site:
             plan = rechecked.plan
         store = open_ledger_store(loaded.state, client, PROJECT)
         executor = Executor(client, store, inputs, QuietReporter(), parallel=parallel)
+        if stop is not None:
+            executor.stop = stop
         return await executor.apply(plan)
 
     async def _plan(self, client: ComwitClient, policy: dict[str, tuple[str, ...]]) -> Planned:

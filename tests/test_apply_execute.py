@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from comwit.apply.stop import Stop
 from comwit.emulator.inprocess import InProcessEmulator
 from comwit.render.summary import render_summary, render_summary_json
 
@@ -303,3 +304,43 @@ def test_an_app_with_a_plan_error_is_skipped_and_an_unchanged_one_is_unchanged(s
     assert _outcome(result, "api").status == "skipped"
     assert _outcome(result, "web").status == "unchanged"
     assert "nothing to do" not in render_summary(result)
+
+
+_WEB_ALONE = """\
+version = 1
+project = "proj"
+[apps.web]
+build_dir = "web"
+hosts = ["www.example.com"]
+[apps.web.env]
+LEVEL = "info"
+"""
+
+
+def test_an_app_stopped_between_its_own_steps_is_interrupted_and_a_rerun_finishes_it(site):
+    site.manifest(_WEB_ALONE)
+    site.admin("POST", "faults/latency", {"route": "deploy", "ms": 200})
+    stop = Stop(grace=30)
+
+    def stop_once_the_upload_is_sent(request: httpx.Request) -> None:
+        if request.url.path.endswith("/deployments"):
+            stop.request()  # as Ctrl-C would; the upload in flight may finish
+
+    site.transport.fail = stop_once_the_upload_is_sent
+    _, result = site.apply(stop=stop)
+    web = _outcome(result, "web")
+    assert (web.status, result.exit_code) == ("interrupted", 130)
+    assert web.detail == "interrupted: stopped before its next step; run apply again"
+    assert web.steps == ("create app", 'env LEVEL = "info"', "upload build: new app")
+    assert site.app("web")["active_build_id"] == web.build_id
+    assert site.hosts("web") == {}  # its next step, the hostname, never began
+    assert render_summary(result).splitlines()[1] == (
+        "  interrupted  web  interrupted: stopped before its next step; run apply again; "
+        'done before: create app; env LEVEL = "info"; upload build: new app'
+    )
+    site.transport.fail = lambda request: None
+    site.admin("DELETE", "faults")
+    _, rerun = site.apply()
+    assert rerun.ok
+    assert site.hosts("web") == {"www.example.com": "active"}
+    assert len(site.builds("web")) == 1  # the upload is not made again
