@@ -1,11 +1,14 @@
 """State survives restarts; the embedded emulator keeps it in the directory it is given."""
 
 import asyncio
+import sqlite3
 
 import httpx
+import pytest
 
 from comwit.api.connect import open_client
 from comwit.emulator.embedded import start_embedded
+from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.server import serve_in_thread
 from comwit.secret import Secret
 
@@ -67,3 +70,16 @@ def test_api_url_local_runs_see_the_state_of_earlier_runs(tmp_path):
     _, apps = asyncio.run(run(lambda api: api.list_apps("team")))
     assert "emulator" in notice
     assert [a.name for a in apps] == ["web"]
+
+
+def test_a_with_block_closes_each_emulator_handle_and_the_state_stays(tmp_path):
+    with start_embedded(tmp_path / "embedded", project="team") as embedded:
+        assert httpx.get(f"{embedded.url}/healthz", timeout=5).status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{embedded.url}/healthz", timeout=5)  # no longer served
+    with InProcessEmulator(tmp_path / "inprocess") as emulator:
+        token = emulator.issue_token(ALL_SCOPES, [PROJECT])
+    with pytest.raises(sqlite3.ProgrammingError):  # its database is closed
+        emulator.issue_token(ALL_SCOPES, [PROJECT])
+    with InProcessEmulator(tmp_path / "inprocess") as again:
+        assert again.store.authenticate(token) is not None

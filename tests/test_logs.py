@@ -8,10 +8,11 @@ import httpx
 import pytest
 
 from comwit.api.client import ComwitClient
+from comwit.api.models import DEFAULT_TAIL, LogQuery
 from comwit.emulator.app import create_app
 from comwit.emulator.settings import Settings
 from comwit.emulator.store import SCOPES, Store
-from comwit.logs import FOLLOW_INTERVAL, LogQuery, follow_logs, read_logs
+from comwit.logs import FOLLOW_INTERVAL, follow_logs, read_logs
 from comwit.render.logs import log_json, log_text
 from comwit.secret import Secret
 
@@ -63,6 +64,19 @@ def test_read_logs_stops_at_tail(store):
     assert [line.message for line in _run(store, scenario)] == [
         f"env var {key} set" for key in "BCDE"
     ]
+
+
+def test_a_page_asked_without_tail_and_read_logs_by_default_stop_at_the_same_tail(store):
+    keys = [f"K{i:03}" for i in range(DEFAULT_TAIL + 5)]
+
+    async def scenario(client, app_id):
+        await _set(client, app_id, *keys)
+        page = await client.list_logs(PROJECT, app_id)  # no tail: the route's own default
+        return page, await read_logs(client, PROJECT, app_id, LogQuery())
+
+    page, lines = _run(store, scenario, page_size=1000)
+    assert len(page.logs) == len(lines) == DEFAULT_TAIL
+    assert lines[-1].message == f"env var {keys[-1]} set"
 
 
 def test_follow_shows_the_tail_then_each_new_line_once_until_its_time_is_up(store):

@@ -10,28 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Final
 
 from comwit.api.client import ComwitClient
-from comwit.api.models import LogLine
+from comwit.api.models import LogLine, LogQuery
 
 FOLLOW_INTERVAL: Final = 2.0
-DEFAULT_TAIL: Final = 100
 # More pages than any honest listing needs: a server that keeps answering a token is cut off.
 MAX_PAGES: Final = 1000
-
-
-@dataclass(frozen=True)
-class LogQuery:
-    """What to read: the route's filters, as the official CLI names them."""
-
-    tail: int = DEFAULT_TAIL
-    since: str | None = None
-    level: str | None = None
-    build_id: str | None = None
-    route: str | None = None
-    request_id: str | None = None
 
 
 async def read_logs(

@@ -6,6 +6,9 @@ Collections are tuples so that observed state stays immutable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Final
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -144,6 +147,23 @@ class LogPage(_Answer):
 
     logs: tuple[LogLine, ...]
     next_page_token: str | None = None
+
+
+DEFAULT_TAIL: Final = 100  # lines of the log route's answer when the query sets no `tail`
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """The log route's query, as the official CLI names it; `page_token` continues a listing
+    (the client pages by itself: see `comwit.logs`)."""
+
+    tail: int = DEFAULT_TAIL
+    since: str | None = None
+    level: str | None = None
+    build_id: str | None = None
+    route: str | None = None
+    request_id: str | None = None
+    page_token: str | None = None
 
 
 class Delegation(_Answer):

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
+from comwit.api.models import DEFAULT_TAIL, LogQuery
 from comwit.cli.session import Target, connect, load_target, require_app
 from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, OutputFormat, Settings, command
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
-from comwit.logs import DEFAULT_TAIL, LogQuery, follow_logs, read_logs
+from comwit.logs import follow_logs, read_logs
 from comwit.render.logs import log_json, log_text, logs_json
 
 DEFAULT_FOLLOW_SECONDS = 600

@@ -7,6 +7,8 @@ A development and test tool, not a production server. Its web parts need the opt
 from __future__ import annotations
 
 import importlib.util
+from types import TracebackType
+from typing import Self
 
 from comwit.errors import ComwitError
 
@@ -20,3 +22,21 @@ def require_extra() -> None:
         raise ComwitError(
             f"The local emulator needs {' and '.join(missing)}: run pip install 'comwit[emulator]'."
         )
+
+
+class Closing:
+    """A handle on an emulator that `with` closes at the end of the block."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
-from types import TracebackType
 
-from comwit.emulator import require_extra
+from comwit.emulator import Closing, require_extra
 from comwit.emulator.store import SCOPES
 from comwit.secret import Secret
 
 
-class EmbeddedEmulator:
+class EmbeddedEmulator(Closing):
     """A running emulator with a token holding every scope, a member of one project."""
 
     def __init__(self, url: str, token: Secret, data_dir: Path, stack: ExitStack) -> None:
@@ -32,17 +31,6 @@ class EmbeddedEmulator:
     def close(self) -> None:
         """Stop serving; the state stays on disk for the next run."""
         self._stack.close()
-
-    def __enter__(self) -> EmbeddedEmulator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def start_embedded(data_dir: Path, *, project: str, auto_dns: bool = True) -> EmbeddedEmulator:

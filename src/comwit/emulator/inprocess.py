@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from comwit.emulator import Closing
 from comwit.emulator.app import create_app
 from comwit.emulator.faults import Faults
 from comwit.emulator.settings import DEFAULT_MAX_ARTIFACT_BYTES, Settings
@@ -67,7 +67,7 @@ class _WholeAnswers:
             )
 
 
-class InProcessEmulator:
+class InProcessEmulator(Closing):
     """An emulator with its state in `data_dir`, served through `transport`."""
 
     def __init__(
@@ -97,14 +97,3 @@ class InProcessEmulator:
 
     def close(self) -> None:
         self.store.close()
-
-    def __enter__(self) -> InProcessEmulator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -9,32 +9,18 @@ import calendar
 import re
 import sqlite3
 import time
-from dataclasses import dataclass
 from typing import Final
 
 from comwit.api import assumed
+from comwit.api.models import LogQuery
 from comwit.emulator import schemas
 from comwit.emulator.problems import bad_request
 from comwit.emulator.store import Principal, Store
 
-DEFAULT_TAIL: Final = 100
 MAX_TAIL: Final = 10_000
 _SEVERITY: Final = {name: rank for rank, name in enumerate(assumed.LOG_LEVELS)}
 _DURATION: Final = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _RFC3339: Final = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)")
-
-
-@dataclass(frozen=True)
-class LogQuery:
-    """The route's query, as the official CLI sends it; `page_token` continues a listing."""
-
-    tail: int = DEFAULT_TAIL
-    since: str | None = None
-    level: str | None = None
-    build_id: str | None = None
-    route: str | None = None
-    request_id: str | None = None
-    page_token: str | None = None
 
 
 def record(

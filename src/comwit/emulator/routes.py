@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from comwit.api import assumed
+from comwit.api.models import DEFAULT_TAIL, LogQuery
 from comwit.emulator import apps, hostnames, logs, project_domains, schemas, variables
 from comwit.emulator.artifacts import (
     OCTET_STREAM,
@@ -244,7 +245,7 @@ def list_logs(
     who: Reader,
     project_id: str,
     app_id: str,
-    tail: Annotated[int, Query(ge=1, le=logs.MAX_TAIL)] = logs.DEFAULT_TAIL,
+    tail: Annotated[int, Query(ge=1, le=logs.MAX_TAIL)] = DEFAULT_TAIL,
     since: str | None = None,
     level: str | None = None,
     build_id: str | None = None,
@@ -253,7 +254,7 @@ def list_logs(
 ) -> schemas.LogPage:
     """Newest first; the page token's query parameter is `assumed.LOGS_PAGE_TOKEN_PARAM`."""
     token = request.query_params.get(settings.assumptions.logs_page_token)
-    query = logs.LogQuery(tail, since, level, build_id, route, request_id, token)
+    query = LogQuery(tail, since, level, build_id, route, request_id, token)
     return logs.list_logs(store, who, project_id, app_id, query, settings.logs_page_size)
 
 
