@@ -14,7 +14,7 @@ import fcntl
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from comwit.api.client import ComwitClient
 from comwit.plan import LEDGER_ENV_KEY
@@ -33,6 +33,7 @@ LOCAL_VERSION = 1
 UPDATE_ATTEMPTS = 3
 Change = Callable[[AppLedger], AppLedger]
 Check = Callable[[AppLedger], bool]
+T = TypeVar("T")
 
 
 class LedgerReader(Protocol):
@@ -107,10 +108,7 @@ class AppEnvStore:
             raise RuntimeError("this ledger store was opened read-only")
         variables = await self._client.list_env(self._project, app_id)
         value = next((v.value for v in variables if v.key == LEDGER_ENV_KEY), None)
-        try:
-            return decode(value) if value is not None else AppLedger()
-        except LedgerFormatError:
-            return AppLedger()
+        return _or_empty(decode, value)
 
     async def update(
         self, app: str, app_id: str, change: Change, check: Check | None = None
@@ -151,10 +149,7 @@ class LocalStore:
         del app
         document = (await asyncio.to_thread(_projects, self._path)).get(self._project)
         entry = document.get(app_id) if isinstance(document, dict) else None
-        try:
-            return from_document(entry) if entry is not None else AppLedger()
-        except LedgerFormatError:
-            return AppLedger()
+        return _or_empty(from_document, entry)
 
     async def update(
         self, app: str, app_id: str, change: Change, check: Check | None = None
@@ -175,14 +170,21 @@ class LocalStore:
             projects = _projects(self._path)
             apps = projects.get(self._project)
             apps = dict(apps) if isinstance(apps, dict) else {}
-            try:
-                now = from_document(apps[app_id]) if app_id in apps else AppLedger()
-            except LedgerFormatError:
-                now = AppLedger()
+            now = _or_empty(from_document, apps.get(app_id))
             self._apps[app_id] = apps[app_id] = to_document(change(now))
             projects[self._project] = dict(sorted(apps.items()))
             document = {"version": LOCAL_VERSION, "projects": projects}
             write_atomically(self._path, json.dumps(document, indent=1, sort_keys=True) + "\n")
+
+
+def _or_empty(read: Callable[[T], AppLedger], stored: T | None) -> AppLedger:
+    """The ledger `stored` holds; none, or one that cannot be read, is an empty ledger."""
+    if stored is None:
+        return AppLedger()
+    try:
+        return read(stored)
+    except LedgerFormatError:
+        return AppLedger()
 
 
 def _projects(path: Path) -> dict[str, Any]:
