@@ -306,15 +306,7 @@ def test_an_app_with_a_plan_error_is_skipped_and_an_unchanged_one_is_unchanged(s
     assert "nothing to do" not in render_summary(result)
 
 
-_WEB_ALONE = """\
-version = 1
-project = "proj"
-[apps.web]
-build_dir = "web"
-hosts = ["www.example.com"]
-[apps.web.env]
-LEVEL = "info"
-"""
+_WEB_ALONE = _TWO_APPS.split("[apps.api]")[0]  # web: its env var, build and hostname
 
 
 def test_an_app_stopped_between_its_own_steps_is_interrupted_and_a_rerun_finishes_it(site):
