@@ -44,6 +44,18 @@ def test_latency_can_target_a_method_on_every_route(http):
     assert time.monotonic() - started >= 0.2
 
 
+def test_latency_may_let_the_first_calls_pass(http):
+    http.post("/_emulator/faults/latency", json={"ms": 300, "route": "list_apps", "skip": 2})
+    timings = []
+    for _ in range(3):
+        started = time.monotonic()
+        http.get(APPS)
+        timings.append(time.monotonic() - started)
+    assert timings[2] >= 0.3
+    assert max(timings[:2]) < timings[2]
+    assert http.get("/_emulator/faults").json()["latency"][0]["skip"] == 0
+
+
 def test_the_next_n_calls_fail_with_502_and_a_problem_body_then_recover(http):
     http.post("/_emulator/faults/fail", json={"route": "list_apps", "count": 2})
     assert_problem(http.get(APPS), 502, "injected_fault")
@@ -93,7 +105,7 @@ def test_faults_are_listed_and_cleared(http):
     http.post("/_emulator/faults/latency", json={"ms": 5})
     http.post("/_emulator/faults/drop", json={"route": "rollback", "count": 3})
     shown = http.get("/_emulator/faults").json()
-    assert shown["latency"] == [{"ms": 5, "route": None, "method": None}]
+    assert shown["latency"] == [{"ms": 5, "route": None, "method": None, "skip": 0}]
     assert shown["shots"][0]["remaining"] == 3
     assert http.delete("/_emulator/faults").json() == {"latency": [], "shots": []}
 

@@ -34,6 +34,7 @@ class LatencyBody(_Strict):
     ms: int = Field(ge=0, le=60_000)
     route: str | None = None
     method: str | None = None
+    skip: int = Field(default=0, ge=0)  # the first `skip` matching calls pass at once
 
 
 class FailBody(_Strict):
@@ -97,7 +98,7 @@ async def clear_faults(faults: FaultsDep) -> dict[str, Any]:
 async def add_latency(faults: FaultsDep, body: LatencyBody) -> dict[str, Any]:
     _check_route(body.route)
     method = body.method.upper() if body.method else None
-    faults.add_latency(Latency(ms=body.ms, route=body.route, method=method))
+    faults.add_latency(Latency(ms=body.ms, route=body.route, method=method, skip=body.skip))
     return faults.describe()
 
 

@@ -38,11 +38,14 @@ class _Call:
     route: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Latency:
+    """A delay for matching calls, after the first `skip` of them (counted down as they pass)."""
+
     ms: int
     route: str | None = None
     method: str | None = None
+    skip: int = 0
 
 
 @dataclass
@@ -116,7 +119,12 @@ class Faults:
     def on_request(self, call: _Call) -> tuple[float, Shot | None]:
         """Seconds to wait and the one-shot fault (if any) for this call; uses up the shot."""
         with self._lock:
-            delay = sum(x.ms for x in self._latencies if _matches(x, call))
+            delay = 0
+            for latency in (x for x in self._latencies if _matches(x, call)):
+                if latency.skip > 0:
+                    latency.skip -= 1
+                else:
+                    delay += latency.ms
             shot = next((s for s in self._shots if _matches(s, call)), None)
             if shot is not None:
                 shot.remaining -= 1
