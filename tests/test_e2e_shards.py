@@ -68,6 +68,10 @@ def test_shards_apply_their_apps_once_and_report_merges_them(world, tmp_path):
         path = tmp_path / f"result-{entry['shard'].replace('/', '-')}.json"
         run = world.comwit("apply", str(planfile), "--shard", entry["shard"], "--result", str(path))
         assert run.code == 0, run.out + run.err
+        shown = len(entry["apps"].split(",")) + (3 if entry["shard"] == "1/3" else 0)
+        assert run.out.splitlines()[0] == (
+            f"comwit plan for project proj: {shown} of 12 apps in shard {entry['shard']}"
+        )
         document = json.loads(path.read_text())
         done = sorted(
             a["outcome"]["app"] for a in document["apps"] if a["outcome"]["status"] == "done"

@@ -46,7 +46,9 @@ def select_shard(saved: SavedPlan, text: str) -> tuple[SavedPlan, tuple[tuple[st
         if app.app in chosen or (index == 1 and not app.changed and not app.error)
     )
     names = {app.app for app in apps}
-    plan = saved.plan.model_copy(update={"apps": apps})
+    others = tuple(sorted({*saved.plan.not_selected, *(a.app for a in saved.plan.apps)} - names))
+    shard = f"{index}/{count}"
+    plan = saved.plan.model_copy(update={"apps": apps, "not_selected": others, "shard": shard})
     return saved.model_copy(
         update={
             "plan": plan,

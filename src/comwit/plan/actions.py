@@ -212,6 +212,7 @@ class Plan(_Value):
     unmanaged: tuple[str, ...] = ()  # live apps the manifest does not name: left alone
     not_selected: tuple[str, ...] = ()  # manifest apps --app / --exclude-app left out
     subject: Literal["manifest", "previews"] = "manifest"  # previews: `preview down | prune`
+    shard: str | None = None  # "2/4": one shard of a saved plan (`apply --shard`)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

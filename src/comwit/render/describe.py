@@ -87,10 +87,12 @@ _NAMES_SHOWN = 20
 
 def selection(plan: Plan) -> str:
     """'3 apps in the manifest', or '1 of 3 apps selected' under --app / --exclude-app;
-    '2 previews to delete' for `preview down | prune`."""
+    '2 previews to delete' for `preview down | prune`; '4 of 12 apps in shard 1/3'."""
     chosen, total = len(plan.apps), len(plan.apps) + len(plan.not_selected)
     if plan.subject == "previews":
         return f"{chosen or 'no'} preview{'s' if chosen != 1 else ''} to delete"
+    if plan.shard:
+        return f"{chosen} of {total} app{'s' if total != 1 else ''} in shard {plan.shard}"
     if plan.not_selected:
         return f"{chosen} of {total} app{'s' if total != 1 else ''} selected"
     return f"{total} app{'s' if total != 1 else ''} in the manifest"

@@ -35,7 +35,8 @@ def render_text(plan: Plan, *, paint: Paint | None = None, verbose: bool = False
         if app.changed or app.error or app.held or app.notes or verbose:
             lines += _app_block(app, color, verbose)
     if verbose and plan.not_selected:
-        lines += ["Not selected (--app / --exclude-app): " + ", ".join(plan.not_selected), ""]
+        why = "Not in this shard" if plan.shard else "Not selected (--app / --exclude-app)"
+        lines += [f"{why}: " + ", ".join(plan.not_selected), ""]
     unmanaged = unmanaged_line(plan)
     if unmanaged:
         lines += [f"{unmanaged}.", ""]
