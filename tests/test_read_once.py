@@ -26,6 +26,7 @@ from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.emulator.app import create_app
 from comwit.emulator.store import SCOPES, Store
 from comwit.manifest import load_manifest
+from comwit.plan.actions import Deploy
 from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
 from comwit.secret import Secret
 
@@ -272,3 +273,32 @@ def test_an_archive_packed_while_planning_is_dropped_when_an_existing_build_matc
     assert type(planned.plan.apps[0].actions[0]).__name__ == "Activate"
     assert planned.packed == {}
     assert list((project.root.parent / "work").iterdir()) == []
+
+
+def _deploy(planned: Planned) -> Deploy:
+    (deploy,) = [a for a in planned.plan.apps[0].actions if isinstance(a, Deploy)]
+    return deploy
+
+
+def test_a_plan_after_the_manifests_exclude_changed_leaves_those_files_out(project):
+    project.apply()
+    project.age()
+    manifest = project.root / "comwit.toml"
+    manifest.write_text(manifest.read_text() + 'exclude = ["d0/"]\n')
+    changes = _deploy(project.plan(pack=False)).tree_changes
+    assert changes is not None
+    assert changes.removed == sum(1 for path in project.sizes if path.startswith("d0/"))
+    assert changes.dirs_removed == 1
+
+
+def test_a_tree_confirmed_unchanged_since_the_last_plan_still_lists_what_changed_live(project):
+    project.apply()
+    project.age()
+    (project.build / "d2" / "f2.bin").write_bytes(b"changed")
+    first = _deploy(project.plan(pack=False)).tree_changes  # walked, remembered
+    project.age()
+    with opened_under(project.build) as opened:
+        again = _deploy(project.plan(pack=False)).tree_changes  # confirmed, no walk
+    assert opened == Counter()
+    assert again == first
+    assert again is not None and again.changed_paths == ("d2/f2.bin",)

@@ -5,7 +5,8 @@ for files the executable bit, size, mtime_ns, ctime_ns and inode, for symlinks t
 entries the exclude rules left out count by name and kind alone. When every directory of
 a walked tree still has its fingerprint (and the rules are the same), the tree is the one
 digested before, which `unchanged` finds with one scandir per directory and one lstat per
-file, and no per-entry objects. A directory holding a racy file never matches.
+file, and no per-entry objects. A directory holding a racy file (stamped too close to the
+time the hashes were taken) is never taken as unchanged.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from comwit.artifact.walk import INO_MASK, Node, link_target
 from comwit.errors import ArtifactError
 
 SIZE = 16  # bytes of a fingerprint
-RACY = bytes(SIZE)  # the fingerprint of a directory that must be looked at again
+NEVER = bytes(SIZE)  # what a directory that must be walked again never matches
 
 # Per entry, five int64: the kind code, then size, mtime_ns, ctime_ns, inode (files only).
 _DIR, _FILE, _EXECUTABLE, _SYMLINK, _LEFT_OUT_FILE, _LEFT_OUT_DIR = range(1, 7)
@@ -35,12 +36,13 @@ _NAME = operator.attrgetter("name")
 class _Listing:
     """One directory's entries, in name order, as its fingerprint covers them."""
 
-    __slots__ = ("names", "records", "targets")
+    __slots__ = ("names", "newest", "records", "targets")
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self.records = array("q")
         self.targets: list[str] = []
+        self.newest = 0  # the latest mtime_ns or ctime_ns of a file in it
 
     def fingerprint(self) -> bytes:
         return _fingerprint(self.records, self.names, self.targets)
@@ -55,6 +57,7 @@ class _Listing:
             ((name), (_LEFT_OUT_DIR if d else _LEFT_OUT_FILE, *_NO_STAT)) for name, d in left_out
         ]
         merged = _Listing()
+        merged.newest = self.newest
         targets = iter(self.targets)
         for name, record in sorted(entries):  # names are unique in a directory
             merged.names.append(name)
@@ -65,14 +68,13 @@ class _Listing:
 
 
 def fingerprints(
-    nodes: Sequence[Node], excluded: Iterable[tuple[str, bool]], trusted_before: int
-) -> tuple[list[str], list[bytes]]:
+    nodes: Sequence[Node], excluded: Iterable[tuple[str, bool]]
+) -> tuple[list[str], list[bytes], list[int]]:
     """The walked directories ("" for the root, then each directory node, in archive
-    order) and their fingerprints, from a walk's nodes (each directory's entries come in
-    name order) and the paths it left out. A directory holding a file stamped at or after
-    `trusted_before` gets `RACY`. One loop: it runs per entry."""
+    order), their fingerprints and the latest stamp of a file in each, from a walk's nodes
+    (each directory's entries come in name order) and the paths it left out. One loop: it
+    runs per entry."""
     listings = {"": _Listing()}
-    racy: set[str] = set()
     for node in nodes:
         rel = node.rel
         cut = rel.rfind("/")
@@ -82,8 +84,7 @@ def fingerprints(
         if kind == "file":
             code = _EXECUTABLE if node.executable else _FILE
             listing.records.extend((code, node.size, node.mtime_ns, node.ctime_ns, node.ino))
-            if node.mtime_ns >= trusted_before or node.ctime_ns >= trusted_before:
-                racy.add(rel[:cut] if cut >= 0 else "")
+            listing.newest = max(listing.newest, node.mtime_ns, node.ctime_ns)
         elif kind == "dir":
             listing.records.extend(_DIR_RECORD)
             listings[rel] = _Listing()
@@ -97,8 +98,8 @@ def fingerprints(
     for parent, entries in left_out.items():
         listings[parent] = listings[parent].merged(entries)
     dirs = list(listings)
-    prints = [RACY if rel in racy else listings[rel].fingerprint() for rel in dirs]
-    return dirs, prints
+    prints = [listings[rel].fingerprint() for rel in dirs]
+    return dirs, prints, [listings[rel].newest for rel in dirs]
 
 
 def unchanged(
@@ -114,7 +115,7 @@ def unchanged(
         return False
     try:
         for rel, expected in zip(dirs, prints, strict=True):
-            if expected == RACY or _listing(root, rel, left_out.get(rel)) != expected:
+            if _listing(root, rel, left_out.get(rel)) != expected:
                 return False
     except (OSError, OverflowError, ArtifactError):  # OverflowError: not an int64
         return False
@@ -156,7 +157,7 @@ def _listing(root: str, rel: str, left_out: frozenset[str] | None) -> bytes:
                 entry_rel = rel + "/" + name if rel else name
                 targets.append(link_target(root, entry.path, entry_rel))
             else:
-                return RACY  # a socket, FIFO or device: the full walk says what to do
+                return NEVER  # a socket, FIFO or device: the full walk says what to do
     return _fingerprint(records, names, targets)
 
 

@@ -47,6 +47,7 @@ _SECTIONS: Final = (
     "excluded",  # JSON list of [path, is_dir]
     "dirs",  # directory paths, UTF-8, NUL-separated ("" for the root first)
     "prints",  # one fingerprint per directory
+    "newest",  # per directory one int64: the latest mtime_ns or ctime_ns of a file in it
     "entries",  # the tree's entries (`entries.encode`)
     "stamps",  # per entry three int64: mtime_ns, ctime_ns, inode (zeros but for files)
 )
@@ -103,8 +104,13 @@ class StatCache:
 
     def confirm(self, build_dir: Path, exclude: Sequence[str]) -> TreeDigest | None:
         """The remembered tree, when `build_dir` is still exactly that tree under the same
-        exclude rules (every directory fingerprint matches); else None. Reads no file."""
+        exclude rules (every directory fingerprint matches, none holds a racy file); else
+        None. Reads no file."""
         if not self._sections:
+            return None
+        newest = array("q")
+        newest.frombytes(self._sections["newest"])
+        if max(newest) >= self._trusted_before:
             return None
         try:
             root = check_root(build_dir)
@@ -153,14 +159,14 @@ class StatCache:
         if any(f.sha256 is None for f in digest.files if f.kind == "file"):
             return  # not hashed: nothing to vouch for them
         stamps = array("q", chain.from_iterable(map(_STAMPS_OF, tree.nodes)))
-        trusted_before = hashed_at_ns - RACY_NS
-        dirs, prints = fingerprint.fingerprints(tree.nodes, tree.excluded, trusted_before)
+        dirs, prints, newest = fingerprint.fingerprints(tree.nodes, tree.excluded)
         sections = {
             "digest": digest.digest.encode(),
             "warnings": json.dumps(list(digest.warnings)).encode(),
             "excluded": json.dumps([list(e) for e in tree.excluded]).encode(),
             "dirs": "\0".join(dirs).encode(),
             "prints": b"".join(prints),
+            "newest": array("q", newest).tobytes(),
             "entries": encode(digest.files),
             "stamps": stamps.tobytes(),
         }
@@ -241,7 +247,7 @@ def _checksum(data: bytes | memoryview) -> bytes:
 def _check(sections: dict[str, bytes]) -> None:
     """ValueError unless the sections hold what they should."""
     dirs = sections["dirs"].decode().count("\0") + 1
-    if len(sections["prints"]) != dirs * fingerprint.SIZE:
+    if len(sections["prints"]) != dirs * fingerprint.SIZE or len(sections["newest"]) != dirs * 8:
         raise ValueError("wrong number of directories")
     if not sections["digest"].decode().startswith(DIGEST_PREFIX):
         raise ValueError("not a tree digest")
