@@ -15,6 +15,7 @@ import hashlib
 import operator
 import os
 import stat
+import threading
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -107,19 +108,39 @@ def unchanged(
     dirs: Sequence[str],
     prints: Sequence[bytes],
     left_out: Mapping[str, frozenset[str]],
+    *,
+    threads: int = min(2, os.cpu_count() or 1),
 ) -> bool:
     """Whether each of `dirs` (under the real path `root`) still lists what gave its
     fingerprint in `prints`; `left_out` names, per directory, the entries the same rules
-    leave out. False at the first difference, and on any error (the full walk reports it)."""
+    leave out. False at the first difference, and on any error (the full walk reports it).
+
+    `threads` threads share the directories out: scandir and lstat release the GIL, so
+    the system calls of one run on another core while the other hashes its listings."""
     if len(dirs) != len(prints):
         return False
-    try:
-        for rel, expected in zip(dirs, prints, strict=True):
-            if _listing(root, rel, left_out.get(rel)) != expected:
-                return False
-    except (OSError, OverflowError, ArtifactError):  # OverflowError: not an int64
-        return False
-    return True
+    stop = threading.Event()  # set at the first difference: the others end early too
+    results = [False] * threads
+
+    def check(n: int) -> None:
+        try:
+            for i in range(n, len(dirs), threads):
+                if stop.is_set() or _listing(root, dirs[i], left_out.get(dirs[i])) != prints[i]:
+                    break
+            else:
+                results[n] = True
+        except (OSError, OverflowError, ArtifactError):  # OverflowError: not an int64
+            pass
+        if not results[n]:
+            stop.set()
+
+    helpers = [threading.Thread(target=check, args=(n,), daemon=True) for n in range(1, threads)]
+    for helper in helpers:
+        helper.start()
+    check(0)
+    for helper in helpers:
+        helper.join()
+    return all(results)
 
 
 def _listing(root: str, rel: str, left_out: frozenset[str] | None) -> bytes:
