@@ -109,6 +109,9 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         )
 
     async def _take_slot(self, request: httpx.Request, seconds: float | None) -> None:
+        if not self._slots.locked():
+            await self._slots.acquire()  # at once
+            return
         try:
             async with asyncio.timeout(seconds):
                 await self._slots.acquire()
@@ -198,7 +201,8 @@ class _Connection:
         try:
             await self._write(head, write)
             async for chunk in request.stream:  # the body's own errors pass as they are
-                await self._write(h11.Data(data=chunk), write)
+                if chunk:
+                    await self._write(h11.Data(data=chunk), write)
             await self._write(h11.EndOfMessage(), write)
         except httpx.WriteError as exc:
             failed = exc  # a server may answer (413, 401) and close before reading it all
@@ -253,8 +257,9 @@ class _Connection:
         try:
             if data:
                 self._writer.write(data)
-            async with asyncio.timeout(seconds):
-                await self._writer.drain()
+            if self._writer.transport.get_write_buffer_size():  # else the kernel took it all
+                async with asyncio.timeout(seconds):
+                    await self._writer.drain()
         except TimeoutError:
             raise httpx.WriteTimeout("timed out sending", request=self.request) from None
         except OSError as exc:
