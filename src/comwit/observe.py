@@ -45,8 +45,11 @@ async def observe(
     listed = await client.list_apps(project)
     by_name = {app.name: app for app in listed}
     wanted = set(names)
+    ids_by_name: dict[str, list[str]] = {}
+    for live in listed:
+        ids_by_name.setdefault(live.name, []).append(live.app_id)
     for name in sorted(wanted):
-        twins = [app.app_id for app in listed if app.name == name]
+        twins = ids_by_name.get(name, [])
         if len(twins) > 1:
             raise PlanError(
                 f"project {project} has {len(twins)} apps named {name!r} ({', '.join(twins)}); "
