@@ -69,17 +69,19 @@ async def make_plan(
     *,
     environ: Mapping[str, str],
     pack_into: Path | None = None,
-    guard: OrderGuard | None = None,
+    make_guard: Callable[[], OrderGuard] | None = None,
     before_packing: Callable[[], Awaitable[bool]] | None = None,
 ) -> Planned:
     """The plan for the request's apps. With `pack_into` (an apply about to run), build
     dirs that will likely be uploaded are packed there now, so they are read only once;
-    `before_packing`, when given, is asked first, once, and False means digest only."""
+    `before_packing`, when given, is asked first, once, and False means digest only.
+    `make_guard` (it asks git) runs in a thread while the API is observed."""
     apps = select_apps(loaded, request.include, request.exclude)
     names = [app.name for app in apps]
     env = check_machine(loaded, environ, names)
     store = open_ledger_store(loaded.state, client, request.project)
     stat_dir = stat_cache_dir(loaded.root)
+    guarding = asyncio.ensure_future(asyncio.to_thread(make_guard)) if make_guard else None
     observing = asyncio.create_task(
         observe(client, request.project, names, store, concurrency=request.concurrency)
     )
@@ -98,6 +100,8 @@ async def make_plan(
         )
     except BaseException:
         observing.cancel()
+        if guarding:
+            guarding.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await observing
         raise
@@ -114,6 +118,7 @@ async def make_plan(
         request.project, apps, env=env, trees=trees, environment=loaded.env, root=loaded.root
     )
     desired = replace(desired, not_selected=tuple(n for n in loaded.apps if n not in names))
+    guard = await guarding if guarding else None
     newer = await asyncio.to_thread(_newer_live, guard, observation.state) if guard else {}
     plan = diff(desired, observation.state, policy=request.policy, trees=known, newer_live=newer)
     warnings = [w for tree in trees.values() for w in tree.warnings]

@@ -181,14 +181,13 @@ async def plan_target(
 ) -> Planned:
     """Make the plan and show its warnings (secret-looking files, unreadable ledgers).
     With `pack_into`, what the plan will upload is packed there on the way (see planner)."""
-    guard = order_guard(settings, target, request.policy.allow_older)
     planned = await make_plan(
         target.loaded,
         connection.client,
         request,
         environ=settings.environ,
         pack_into=pack_into,
-        guard=guard,
+        make_guard=lambda: order_guard(settings, target, request.policy.allow_older),
         before_packing=before_packing,
     )
     for warning in planned.warnings:
