@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from comwit.api.client import ComwitClient
-from comwit.api.projects import project_zones
 from comwit.artifact.digest import Survey, finish, survey
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import FileEntry, TreeDigest
@@ -123,6 +122,8 @@ async def make_plan(
     plan = diff(desired, observation.state, policy=request.policy, trees=known, newer_live=newer)
     warnings = [w for tree in trees.values() for w in tree.warnings]
     if managed_hosts(plan):
+        from comwit.api.projects import project_zones  # only managed DNS needs the zones
+
         zones, unchecked = await project_zones(client, request.project)
         plan = plan if zones is None else check_managed_hosts(plan, zones)
         warnings += [unchecked] if unchecked else []

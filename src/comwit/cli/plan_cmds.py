@@ -6,7 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 from secrets import token_hex
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -35,8 +35,10 @@ from comwit.exit_codes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.load import display_name
 from comwit.plan.actions import Plan, changes_beyond_dns, dns_waits
-from comwit.plan.shards import Shard, matrix, split
 from comwit.render.text import render_text
+
+if TYPE_CHECKING:  # shards are split only for --shards / --shard-size
+    from comwit.plan.shards import Shard
 
 AllowOlder = Annotated[
     bool,
@@ -162,10 +164,14 @@ def _check_shard_options(settings: Settings, shards: int | None, size: int | Non
 def _split(plan: Plan, shards: int | None, size: int | None) -> tuple[Shard, ...] | None:
     if shards is None and size is None:
         return None
+    from comwit.plan.shards import split
+
     return split(plan, shards=shards, size=size)
 
 
 def _matrix_json(shards: tuple[Shard, ...] | None) -> str:
+    from comwit.plan.shards import matrix
+
     return json.dumps(matrix(shards or ()), separators=(",", ":"))
 
 
