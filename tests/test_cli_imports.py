@@ -44,12 +44,18 @@ sys.stderr.write(json.dumps({"code": code, "modules": [m for m, v in sys.modules
 """
 
 
-def _loaded(args: list[str], cwd: Path, environ: dict[str, str]) -> tuple[int, str, set[str]]:
-    """The exit code, stdout and loaded modules of `comwit ARGS` run in a new interpreter."""
+def _loaded(
+    args: list[str], cwd: Path, environ: dict[str, str], *, plugins: str = "__all__"
+) -> tuple[int, str, set[str]]:
+    """The exit code, stdout and loaded modules of `comwit ARGS` run in a new interpreter,
+    with PYDANTIC_DISABLE_PLUGINS set to `plugins` (empty: unset)."""
+    environ = environ | {"PYDANTIC_DISABLE_PLUGINS": plugins, "NO_COLOR": "1"}
+    if not plugins:
+        del environ["PYDANTIC_DISABLE_PLUGINS"]
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, *args],
         cwd=cwd,
-        env=environ | {"PYDANTIC_DISABLE_PLUGINS": "__all__", "NO_COLOR": "1"},
+        env=environ,
         capture_output=True,
         text=True,
         timeout=120,
@@ -69,6 +75,14 @@ def test_validate_loads_nothing_of_http_the_emulator_packing_or_the_ledger():
     assert "is valid" in out
     assert _within(loaded, NOT_FOR_READING + NOT_OFFLINE) == []
     assert "comwit.manifest.model" in loaded
+
+
+def test_with_pydantic_plugins_allowed_validate_still_looks_for_them():
+    code, out, loaded = _loaded(
+        ["validate", "-f", "comwit.toml.example"], REPO, _clean(), plugins=""
+    )
+    assert code == 0, out
+    assert "importlib.metadata" in loaded  # pydantic's own loader ran: plugins are found
 
 
 def test_a_no_change_plan_loads_nothing_of_the_emulator_packing_or_its_database(process_world):
