@@ -84,25 +84,26 @@ def test_a_tampered_saved_plan_is_refused_whole_and_nothing_changes(world, tmp_p
     assert world.api("apps")["apps"] == []
 
 
-def test_an_untampered_plan_of_changes_to_live_apps_applies_and_converges(world, tmp_path):
+def _plan_of_changes_to_live_apps(world, tmp_path):
+    """Web's content and env var changed since the last apply: a plan saved of them."""
     assert world.comwit("apply", "--yes").code == 0
     world.write("web/index.html", "<h1>v2</h1>")
     text = (world.root / "comwit.toml").read_text()
     world.manifest(text.replace('LEVEL = "info"', 'LEVEL = "debug"'))
     planfile = tmp_path / "plan.json"
     assert world.comwit("plan", "--out", str(planfile)).code == 0
+    return planfile
+
+
+def test_an_untampered_plan_of_changes_to_live_apps_applies_and_converges(world, tmp_path):
+    planfile = _plan_of_changes_to_live_apps(world, tmp_path)
     result = world.comwit("apply", str(planfile))
     assert result.code == 0, result.out + result.err
     assert world.comwit("plan", "--detailed-exitcode").code == 0
 
 
 def test_a_rerun_of_a_plan_whose_run_stopped_part_way_applies_only_the_rest(world, tmp_path):
-    assert world.comwit("apply", "--yes").code == 0
-    world.write("web/index.html", "<h1>v2</h1>")
-    text = (world.root / "comwit.toml").read_text()
-    world.manifest(text.replace('LEVEL = "info"', 'LEVEL = "debug"'))
-    planfile = tmp_path / "plan.json"
-    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    planfile = _plan_of_changes_to_live_apps(world, tmp_path)
     # The first run set web's env var, then stopped before its deploy.
     app_id = world.app("web")["app_id"]
     path = f"/v1/projects/proj/apps/{app_id}/environment/LEVEL"
