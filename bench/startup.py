@@ -1,6 +1,6 @@
 """Benchmark: how long the `comwit` script takes to start, answer and leave.
 
-    .venv/bin/python bench/startup.py [--runs 10] [--workdir DIR]
+    .venv/bin/python bench/startup.py [--runs 10] [--workdir DIR] [--instructions]
 
 Times, as whole processes, `comwit --version`, `comwit --help`, `comwit validate` on
 comwit.toml.example and a no-change `comwit plan` of 3 apps against an emulator that is
@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -73,6 +75,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="rounds; the median is reported")
     parser.add_argument("--workdir", type=Path, help="where to make the project (default: tmp)")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each probe's instructions once under valgrind (a figure that other "
+        "work on a shared machine does not change); the targets are checked on wall time",
+    )
     args = parser.parse_args()
     with (
         scratch("comwit-startup-", args.workdir) as work,
@@ -81,8 +89,49 @@ def main() -> int:
         project, token = _make_project(work / "project", emulator)
         probes = _probes(project, emulator, token)
         medians = _measure(probes, args.runs)
+        counts = _count_instructions(probes) if args.instructions else {}
     print(_table(probes, medians, args.runs))
+    if counts:
+        print(_instruction_table(probes, counts))
     return _verdict(medians)
+
+
+def _count_instructions(probes: list[Probe]) -> dict[str, int]:
+    """Instructions each probe executes, counted by valgrind's cachegrind (no cache model)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind on PATH")
+    valgrind = (
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--cachegrind-out-file=/dev/null",
+    )
+    counts = {}
+    for probe in probes:
+        proc = subprocess.run(
+            [*valgrind, *probe.argv],
+            cwd=probe.cwd,
+            env=probe.env | {"PYTHONHASHSEED": "0"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
+        if proc.returncode != 0 or found is None:
+            raise SystemExit(f"{probe.label} failed under valgrind:\n{proc.stderr[-2000:]}")
+        counts[probe.label] = int(found.group(1).replace(",", ""))
+    return counts
+
+
+def _instruction_table(probes: list[Probe], counts: dict[str, int]) -> str:
+    base, typer = counts["python -c pass"], counts["python -c 'import typer'"]
+    cells = [("run", "M instructions", "x pass", "x import typer")]
+    for probe in probes:
+        n = counts[probe.label]
+        cells.append((probe.label, f"{n / 1e6:.0f}", f"{n / base:.2f}", f"{n / typer:.2f}"))
+    return "# instructions, one run each (valgrind)\n" + markdown_table(cells)
 
 
 def _comwit() -> list[str]:
