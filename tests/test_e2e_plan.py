@@ -243,3 +243,18 @@ def test_an_overlay_of_another_project_inheriting_hostnames_warns_and_its_409_na
         "attaching hostname www.example.com conflicts with existing state (409: Hostname "
         "www.example.com is already attached to another app.); no app this token can see holds it"
     ) in unseen.out
+
+
+def test_a_damaged_stat_cache_costs_a_rehash_and_says_nothing(world):
+    assert world.comwit("apply", "--yes").code == 0
+    caches = {path: path.read_bytes() for path in (world.root / ".comwit" / "stat").iterdir()}
+    assert len(caches) == 2  # one per build dir
+    for path, data in caches.items():
+        path.write_bytes(data[: len(data) // 2])
+    result = world.comwit("plan", "--detailed-exitcode")
+    assert result.code == 0, result.out + result.err
+    assert "No changes: 2 apps unchanged." in result.out
+    assert result.err == ""
+    assert {path: len(path.read_bytes()) for path in caches} == {
+        path: len(data) for path, data in caches.items()
+    }  # rewritten whole
