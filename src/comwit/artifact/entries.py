@@ -73,12 +73,16 @@ class Entries:
     def paths(self) -> list[str]:
         return str(self._paths, "utf-8").split("\0") if self.codes else []
 
+    def targets(self) -> list[str]:
+        """The symlinks' targets, in the order of the symlinks."""
+        return str(self._targets, "utf-8").split("\0") if SYMLINK in self.codes else []
+
     def sha(self, i: int) -> str:
         return self.shas[i * _SHA : (i + 1) * _SHA].hex()
 
     def files(self) -> tuple[FileEntry, ...]:
         """The entries as values, in their order."""
-        targets = iter(str(self._targets, "utf-8").split("\0"))
+        targets = iter(self.targets())
         sizes, sha = self.sizes, self.sha
         entries = []
         for i, (path, code) in enumerate(zip(self.paths(), self.codes, strict=True)):

@@ -4,9 +4,9 @@ A file whose size, mtime_ns, ctime_ns and inode are as remembered is taken to ho
 same bytes, so an unchanged build dir is confirmed by `lstat` alone. An entry whose mtime
 or ctime is too close to the moment its hash was taken is "racy" (the file may have changed
 again within the same timestamp tick) and is re-hashed, as git does. The cache also keeps
-the whole tree (its digest, entries and warnings) and a fingerprint per directory (see
-`fingerprint`): when every directory still matches, `confirm` gives the tree without
-making an object per entry.
+the whole tree (its digest, entries and warnings) and each directory's own stamps: when
+every entry is as remembered (see `confirm`), `StatCache.confirm` gives the tree without
+a walk.
 
 One binary file per build dir, native byte order (it never leaves the machine: inodes and
 ctimes would not match elsewhere): a magic line, a header, length-prefixed sections (see
@@ -28,30 +28,26 @@ from itertools import chain
 from pathlib import Path
 from typing import Final
 
-from comwit.artifact import entries, fingerprint
+from comwit.artifact import entries
+from comwit.artifact.confirm import STAMPS, unchanged
 from comwit.artifact.entries import Entries, encode
 from comwit.artifact.ignore import read_ignore_file, rules_key
 from comwit.artifact.tree import DIGEST_PREFIX, LazyEntries, TreeDigest
-from comwit.artifact.walk import Node, Tree, check_root
+from comwit.artifact.walk import INO_MASK, Node, Tree, check_root
 from comwit.errors import ArtifactError
 from comwit.store.files import write_atomically
 
 _MAGIC: Final = b"comwit-stat-v2\n"
-# hashed_at_ns, rules key
-_HEADER: Final = struct.Struct("=q32s")
+# hashed_at_ns, rules key, the build dir's own mtime_ns, ctime_ns and inode
+_HEADER: Final = struct.Struct("=q32s3q")
 _LENGTH: Final = struct.Struct("=Q")
 # In this order after the header, each as a length and its bytes.
 _SECTIONS: Final = (
     "digest",  # ASCII "sha256:..."
     "warnings",  # JSON list of strings
-    "excluded",  # JSON list of [path, is_dir]
-    "dirs",  # directory paths, UTF-8, NUL-separated ("" for the root first)
-    "prints",  # one fingerprint per directory
-    "newest",  # per directory one int64: the latest mtime_ns or ctime_ns of a file in it
     "entries",  # the tree's entries (`entries.encode`)
-    "stamps",  # per entry three int64: mtime_ns, ctime_ns, inode (zeros but for files)
+    "stamps",  # per entry three int64: mtime_ns, ctime_ns, inode (zeros for symlinks)
 )
-_STAMPS: Final = 3
 _CHECKSUM: Final = 16  # bytes of sha256 over all before it, at the end of the file
 _STAMPS_OF: Final = operator.attrgetter("mtime_ns", "ctime_ns", "ino")
 _FILE_CODES: Final = (entries.FILE, entries.EXECUTABLE)
@@ -76,6 +72,7 @@ class StatCache:
         self._entries = Entries(encode(()))
         self._stamps = array("q")
         self._total = 0
+        self._root_stamps = (0, 0, 0)
         self._rules = b""
         self._trusted_before = 0  # stamps at or after this are racy
         self._index: dict[str, int] | None = None  # file path -> entry, made when first needed
@@ -104,30 +101,30 @@ class StatCache:
 
     def confirm(self, build_dir: Path, exclude: Sequence[str]) -> TreeDigest | None:
         """The remembered tree, when `build_dir` is still exactly that tree under the same
-        exclude rules (every directory fingerprint matches, none holds a racy file); else
-        None. Reads no file."""
-        if not self._sections:
-            return None
-        newest = array("q")
-        newest.frombytes(self._sections["newest"])
-        if max(newest) >= self._trusted_before:
+        exclude rules (every entry as remembered, none racy); else None. Reads no file."""
+        if not self._sections or self._racy():
             return None
         try:
             root = check_root(build_dir)
             rules = rules_key(exclude, read_ignore_file(Path(root)))
-        except ArtifactError:
+            if rules != self._rules or _root_stamps(root) != self._root_stamps:
+                return None
+        except (ArtifactError, OSError):
             return None
-        if rules != self._rules:
-            return None
-        dirs = self._sections["dirs"].decode().split("\0")
-        prints = self._sections["prints"]
-        size = fingerprint.SIZE
-        each = [prints[i : i + size] for i in range(0, len(prints), size)]
-        if not fingerprint.unchanged(root, dirs, each, self._left_out()):
+        listed = self._entries
+        targets = iter(listed.targets())
+        links = {i: next(targets) for i, code in enumerate(listed.codes) if code == entries.SYMLINK}
+        if not unchanged(root, listed.paths(), listed.codes, listed.sizes, self._stamps, links):
             return None
         digest = self._sections["digest"].decode()
         warnings = tuple(json.loads(self._sections["warnings"]))
-        return TreeDigest(digest, LazyEntries(self._entries.files), self._total, warnings)
+        return TreeDigest(digest, LazyEntries(listed.files), self._total, warnings)
+
+    def _racy(self) -> bool:
+        """Whether a file or directory was stamped too close to the time of the hashes."""
+        stamps, trusted_before = self._stamps, self._trusted_before
+        newest = max(max(stamps[0::STAMPS], default=0), max(stamps[1::STAMPS], default=0))
+        return max(newest, *self._root_stamps[:2]) >= trusted_before
 
     def lookup(self, nodes: Sequence[Node]) -> tuple[str | None, ...]:
         """Per node, the file's remembered sha256 (hex) if its lstat is unchanged and not
@@ -137,7 +134,7 @@ class StatCache:
         known: list[str | None] = []
         for node in nodes:
             i = index.get(node.rel, -1) if node.kind == "file" else -1
-            at = i * _STAMPS
+            at = i * STAMPS
             if (
                 i < 0
                 or sizes[i] != node.size
@@ -159,18 +156,13 @@ class StatCache:
         if any(f.sha256 is None for f in digest.files if f.kind == "file"):
             return  # not hashed: nothing to vouch for them
         stamps = array("q", chain.from_iterable(map(_STAMPS_OF, tree.nodes)))
-        dirs, prints, newest = fingerprint.fingerprints(tree.nodes, tree.excluded)
         sections = {
             "digest": digest.digest.encode(),
             "warnings": json.dumps(list(digest.warnings)).encode(),
-            "excluded": json.dumps([list(e) for e in tree.excluded]).encode(),
-            "dirs": "\0".join(dirs).encode(),
-            "prints": b"".join(prints),
-            "newest": array("q", newest).tobytes(),
             "entries": encode(digest.files),
             "stamps": stamps.tobytes(),
         }
-        parts = [_MAGIC, _HEADER.pack(hashed_at_ns, tree.rules)]
+        parts = [_MAGIC, _HEADER.pack(hashed_at_ns, tree.rules, *tree.root_stamps)]
         for name in _SECTIONS:
             parts += [_LENGTH.pack(len(sections[name])), sections[name]]
         data = b"".join(parts)
@@ -197,7 +189,7 @@ class StatCache:
         if not data.startswith(_MAGIC) or _checksum(view[:-_CHECKSUM]) != view[-_CHECKSUM:]:
             raise ValueError("not a stat cache, or a damaged one")
         at = len(_MAGIC)
-        hashed_at, rules = _HEADER.unpack_from(view, at)
+        hashed_at, rules, *root_stamps = _HEADER.unpack_from(view, at)
         at += _HEADER.size
         sections = {}
         for name in _SECTIONS:
@@ -212,12 +204,13 @@ class StatCache:
         listed = Entries(sections.pop("entries"))
         stamps = array("q")
         stamps.frombytes(sections.pop("stamps"))
-        if len(stamps) != len(listed) * _STAMPS:
+        if len(stamps) != len(listed) * STAMPS:
             raise ValueError("wrong number of stamps")
         small = {name: bytes(section) for name, section in sections.items()}
         _check(small)
         self._sections, self._entries, self._stamps = small, listed, stamps
         self._total, self._rules = sum(listed.sizes), rules
+        self._root_stamps = (root_stamps[0], root_stamps[1], root_stamps[2])
         self._trusted_before = hashed_at - RACY_NS
 
     def _files(self) -> dict[str, int]:
@@ -231,32 +224,20 @@ class StatCache:
             }
         return self._index
 
-    def _left_out(self) -> dict[str, frozenset[str]]:
-        """Per directory, the names of the entries the exclude rules left out."""
-        by_dir: dict[str, set[str]] = {}
-        for rel, _ in json.loads(self._sections["excluded"]):
-            parent, _, name = str(rel).rpartition("/")
-            by_dir.setdefault(parent, set()).add(name)
-        return {parent: frozenset(names) for parent, names in by_dir.items()}
-
 
 def _checksum(data: bytes | memoryview) -> bytes:
     return hashlib.sha256(data).digest()[:_CHECKSUM]
 
 
+def _root_stamps(root: str) -> tuple[int, int, int]:
+    st = os.lstat(root)
+    return st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK
+
+
 def _check(sections: dict[str, bytes]) -> None:
     """ValueError unless the sections hold what they should."""
-    dirs = sections["dirs"].decode().count("\0") + 1
-    if len(sections["prints"]) != dirs * fingerprint.SIZE or len(sections["newest"]) != dirs * 8:
-        raise ValueError("wrong number of directories")
     if not sections["digest"].decode().startswith(DIGEST_PREFIX):
         raise ValueError("not a tree digest")
-    excluded = json.loads(sections["excluded"])
     warnings = json.loads(sections["warnings"])
-    if not isinstance(excluded, list) or not isinstance(warnings, list):
-        raise ValueError("not lists")
-    if not all(isinstance(w, str) for w in warnings) or not all(
-        isinstance(e, list) and len(e) == 2 and isinstance(e[0], str) and isinstance(e[1], bool)
-        for e in excluded
-    ):
-        raise ValueError("wrong warnings or excluded paths")
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise ValueError("wrong warnings")

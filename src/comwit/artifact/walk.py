@@ -44,6 +44,8 @@ class Node(NamedTuple):
     executable: bool  # the owner's execute bit, for files
     target: str  # for symlinks, "" otherwise
     # For files, what the stat cache compares: any change to the file changes one of them.
+    # For directories, taken before they were listed: adding, removing or renaming an
+    # entry in a directory changes its mtime and ctime.
     mtime_ns: int = 0
     ctime_ns: int = 0
     ino: int = 0
@@ -56,10 +58,10 @@ class Tree:
     root: Path
     nodes: tuple[Node, ...]
     warnings: tuple[str, ...]
-    # What the stat cache needs to reuse the exclude verdicts: the paths left out (with
-    # whether each is a directory), and the key of the rules that left them out.
-    excluded: tuple[tuple[str, bool], ...] = ()
-    rules: bytes = b""
+    rules: bytes = b""  # the key of the exclude rules (`ignore.rules_key`)
+    # The build dir's own (mtime_ns, ctime_ns, inode), taken before it was listed: the
+    # stat cache's proof that no entry was added or removed there (see `Node`).
+    root_stamps: tuple[int, int, int] = (0, 0, 0)
 
 
 def walk(build_dir: Path, exclude: Sequence[str] = ()) -> Tree:
@@ -80,13 +82,13 @@ class Walker:
     def __init__(self, build_dir: Path, exclude: Sequence[str] = ()) -> None:
         self.root = Path(check_root(build_dir))
         self.warnings: list[str] = []
-        self.excluded: list[tuple[str, bool]] = []  # (path, is a directory) left out
+        self.root_stamps = (0, 0, 0)
         self._excluder = load_excluder(self.root, exclude)
         self._flagged: dict[str, str] = {}  # path that should perhaps not be uploaded -> pattern
 
     def tree(self, nodes: Sequence[Node]) -> Tree:
         """The walked tree, once iterating has ended."""
-        return Tree(self.root, tuple(nodes), tuple(self.warnings), tuple(self.excluded), self.rules)
+        return Tree(self.root, tuple(nodes), tuple(self.warnings), self.rules, self.root_stamps)
 
     @property
     def rules(self) -> bytes:
@@ -95,10 +97,11 @@ class Walker:
     def __iter__(self) -> Iterator[Node]:
         root = str(self.root)
         files = 0
+        self.root_stamps = _stamps(root)
         stack = [_entries(root, root, "")]
         while stack:
             for entry, rel in stack[-1]:
-                node = _node(root, entry, rel, self._excluder, self.excluded)
+                node = _node(root, entry, rel, self._excluder)
                 if node is None:
                     continue
                 yield node
@@ -176,28 +179,30 @@ def _entries(root: str, path: str, prefix: str) -> Iterator[tuple[os.DirEntry[st
     return iter([(entry, prefix + entry.name) for entry in entries])
 
 
-def _node(
-    root: str,
-    entry: os.DirEntry[str],
-    rel: str,
-    excluder: Excluder,
-    excluded: list[tuple[str, bool]],
-) -> Node | None:
+def _stamps(root: str) -> tuple[int, int, int]:
     try:
-        # A directory needs no lstat: the kind comes with the directory listing (d_type).
-        is_dir = entry.is_dir(follow_symlinks=False)
-        st = None if is_dir else entry.stat(follow_symlinks=False)
+        st = os.lstat(root)
     except OSError as exc:
-        raise ArtifactError(
-            f"cannot read {rel} in {root}: {_reason(exc)}", path=entry.path
-        ) from exc
+        raise ArtifactError(f"cannot read build dir {root}: {_reason(exc)}", path=root) from exc
+    return st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK
+
+
+def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> Node | None:
+    # The kind comes with the directory listing (d_type): a left-out directory needs no
+    # lstat, a kept one gets it before it is listed.
+    try:
+        is_dir = entry.is_dir(follow_symlinks=False)
+    except OSError as exc:
+        raise _unreadable(root, entry, rel, exc) from exc
+    st = None if is_dir else _lstat(root, entry, rel)
     if excluder.excludes(rel, entry.name, is_dir=is_dir):
-        excluded.append((rel, is_dir))
         return None
     if not entry.name.isascii():
         _check_utf8(root, rel, rel)
     if st is None:
-        return Node(rel, "dir", 0, False, "")
+        st = _lstat(root, entry, rel)
+        stamps = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK)
+        return Node(rel, "dir", 0, False, "", *stamps)
     mode = st.st_mode
     if stat.S_ISREG(mode):
         if st.st_size > MAX_FILE_SIZE:
@@ -224,6 +229,17 @@ def _node(
         "remove it or add it to `exclude`",
         path=entry.path,
     )
+
+
+def _lstat(root: str, entry: os.DirEntry[str], rel: str) -> os.stat_result:
+    try:
+        return entry.stat(follow_symlinks=False)
+    except OSError as exc:
+        raise _unreadable(root, entry, rel, exc) from exc
+
+
+def _unreadable(root: str, entry: os.DirEntry[str], rel: str, exc: OSError) -> ArtifactError:
+    return ArtifactError(f"cannot read {rel} in {root}: {_reason(exc)}", path=entry.path)
 
 
 def link_target(root: str, path: str, rel: str) -> str:

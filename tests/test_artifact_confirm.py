@@ -1,6 +1,7 @@
-"""The stat cache's shortest path: a tree confirmed unchanged by one fingerprint per
-directory, with no walk; any change, a racy entry, other exclude rules or a damaged cache
-file take the full walk, which gives the same digest as no cache at all."""
+"""The stat cache's shortest path: a tree confirmed unchanged by one lstat per entry (each
+directory's own stamps show what was added, removed or renamed in it), with no walk; any
+change, a racy entry, other exclude rules or a damaged cache file take the full walk, which
+gives the same digest as no cache at all."""
 
 from __future__ import annotations
 
@@ -101,8 +102,10 @@ def test_a_file_replaced_by_another_inode_with_the_same_stamps_is_read_again(tmp
         lambda site: (site / DEEP / "one.js").rename(site / DEEP / "uno.js"),  # renamed
         lambda site: (site / DEEP / "f").mkdir(),  # an empty directory added
         lambda site: (site / DEEP / "one.js").chmod(0o755),  # made executable
+        lambda site: (site / "top.js").write_text("t"),  # added in the build dir itself
+        lambda site: (site / "a" / "b" / "c").rename(site / "a" / "c"),  # a directory moved
     ],
-    ids=["added", "removed", "renamed", "dir-added", "chmod"],
+    ids=["added", "removed", "renamed", "dir-added", "chmod", "top-added", "dir-moved"],
 )
 def test_a_change_deep_in_the_tree_takes_the_full_walk(tmp_path, change):
     site = _site(tmp_path)
@@ -133,7 +136,7 @@ def test_a_symlink_made_to_leave_the_build_dir_is_still_refused(tmp_path):
         digest_tree(site, ["logs/"], _cache(tmp_path, site))
 
 
-def test_a_racy_directory_is_never_confirmed(tmp_path):
+def test_a_tree_hashed_as_it_was_written_is_not_confirmed(tmp_path):
     site = _site(tmp_path)
     digest_tree(site, ["logs/"], _cache(tmp_path, site, time.time_ns))  # hashed as written
     assert not _confirmed(tmp_path, site)
