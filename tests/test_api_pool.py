@@ -16,7 +16,7 @@ from comwit.api.client import ComwitClient
 from comwit.api.connect import open_client
 from comwit.api.pool import IDLE_SECONDS, ConnectionPool
 from comwit.api.retry import NO_RETRY
-from comwit.errors import ConnectionDroppedError, TlsError
+from comwit.errors import ApiResponseError, ConnectionDroppedError, TlsError
 from comwit.secret import Secret
 
 from tests.keepalive_server import keepalive_server
@@ -90,20 +90,58 @@ def test_a_read_the_server_drops_on_a_reused_connection_is_sent_again_on_a_new_o
     assert server.connections == 2
 
 
-def test_a_post_the_server_drops_on_a_reused_connection_is_not_sent_again():
+@pytest.mark.parametrize(
+    ("second", "sent"),
+    [
+        ("create", "POST /v1/projects/p1/apps"),
+        ("detach", "DELETE /v1/projects/p1/apps/a1/domains/www.example.com"),
+        ("rollback", "POST /v1/projects/p1/apps/a1/rollbacks"),
+    ],
+)
+def test_a_write_its_route_sends_once_is_not_sent_again_after_a_dropped_reuse(second, sent):
     drops = pytest.raises(ConnectionDroppedError, match="may or may not have taken effect")
     with keepalive_server(lambda n: "answer" if n == 0 else "drop") as server, drops:
-        asyncio.run(_both(server.url, second="create"))
-    assert server.requests == ["GET /v1/projects/p1/apps", "POST /v1/projects/p1/apps"]
+        asyncio.run(_both(server.url, second=second))
+    assert server.requests == ["GET /v1/projects/p1/apps", sent]
+
+
+def test_an_idempotent_write_the_server_drops_on_a_reused_connection_is_sent_again():
+    unreadable = pytest.raises(ApiResponseError)  # the stand-in's answer is no env answer
+    with keepalive_server(lambda n: "answer" if n == 0 else "drop") as server, unreadable:
+        asyncio.run(_both(server.url, second="put_env"))
+    assert server.requests[1:] == ["PUT /v1/projects/p1/apps/a1/environment/K"] * 2
+    assert server.connections == 2
+
+
+def test_a_request_without_the_replay_mark_is_never_sent_twice():
+    """Only the client's routes decide: a bare GET through the pool is not resent."""
+    pool = ConnectionPool(size=2)
+
+    async def go():
+        async with httpx.AsyncClient(transport=pool, base_url=server.url) as http:
+            await http.get("/a")
+            with pytest.raises(httpx.RemoteProtocolError):
+                await http.get("/b")
+
+    with keepalive_server(lambda n: "answer" if n == 0 else "drop") as server:
+        asyncio.run(go())
+    assert server.requests == ["GET /a", "GET /b"]
 
 
 async def _both(url: str, second: str) -> None:
     async with client(url) as api:
         await api.list_apps("p1")
-        if second == "list":
-            assert await api.list_apps("p1") == ()
-        else:
-            await api.create_app("p1", "web")
+        match second:
+            case "list":
+                assert await api.list_apps("p1") == ()
+            case "create":
+                await api.create_app("p1", "web")
+            case "detach":
+                await api.detach_domain("p1", "a1", "www.example.com")
+            case "rollback":
+                await api.rollback("p1", "a1", "b1")
+            case "put_env":
+                await api.put_env("p1", "a1", "K", "v")
 
 
 def test_an_answer_closed_before_its_end_closes_its_connection():

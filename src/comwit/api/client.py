@@ -45,7 +45,7 @@ from comwit.api.models import (
     ProjectList,
     RollbackResult,
 )
-from comwit.api.pool import DEFAULT_SIZE, ConnectionPool
+from comwit.api.pool import DEFAULT_SIZE, REPLAYABLE, ConnectionPool
 from comwit.api.retry import DEFAULT_RETRY, Pacing, RetryPolicy, is_rate_limited, with_retries
 from comwit.api.routes import Route, retry_of
 from comwit.api.transport import ACCEPT_ENCODING, decode, decode_object, send
@@ -382,15 +382,18 @@ class ComwitClient:
         if auth:
             all_headers["Authorization"] = f"Bearer {self._token.reveal()}"
         timeout: httpx.Timeout | None = request.pop("timeout", None)
+        retry = retry_of(route)
         built = httpx.Request(
             method,
             httpx.URL(self._root + path),
             headers=all_headers,
-            extensions={"timeout": self._timeouts if timeout is None else timeout.as_dict()},
+            extensions={
+                "timeout": self._timeouts if timeout is None else timeout.as_dict(),
+                REPLAYABLE: retry == "repeat",  # the pool may resend it after a dropped reuse
+            },
             **request,
         )
         limit = deadline or self._deadlines.for_request()
-        retry = retry_of(route)
         if retry == "never":
             return await self._send(built, limit)
         return await with_retries(

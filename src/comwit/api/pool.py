@@ -24,7 +24,9 @@ DEFAULT_SIZE: Final = 16
 # Below uvicorn's 5 s keep-alive, so a server rarely closes a connection as it is reused.
 IDLE_SECONDS: Final = 4.0
 _READ_SIZE: Final = 64 * 1024
-_IDEMPOTENT: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# A request extension: True when the request may be sent twice (its route says so, see
+# `routes.retry_of`). Without it a request is never sent again after a dropped connection.
+REPLAYABLE: Final = "comwit.replayable"
 _Origin = tuple[bytes, str, int]
 
 
@@ -84,8 +86,9 @@ class ConnectionPool(httpx.AsyncBaseTransport):
             try:
                 return await self._answer(connection, request, timeouts)
             except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
-                # The server closed it as we reused it: nothing was answered. Send again
-                # once on a new connection, when sending twice cannot do anything twice.
+                # The server closed it as we reused it: nothing was answered, yet it may
+                # have acted. Send again once on a new connection only when the request's
+                # route allows a repeat (the method alone does not: a detach is a DELETE).
                 if connection.answered or not _replayable(request):
                     raise
         connection = await self._open(origin, request, timeouts.get("connect"))
@@ -319,5 +322,7 @@ def _origin(url: httpx.URL) -> _Origin:
 
 
 def _replayable(request: httpx.Request) -> bool:
-    """Safe to send again: an idempotent method whose body is in memory (not a stream)."""
-    return request.method in _IDEMPOTENT and isinstance(request.stream, httpx.ByteStream)
+    """Safe to send again: marked `REPLAYABLE`, with its body in memory (not a stream)."""
+    return request.extensions.get(REPLAYABLE) is True and isinstance(
+        request.stream, httpx.ByteStream
+    )
