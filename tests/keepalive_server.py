@@ -10,6 +10,7 @@ given an `ssl.SSLContext`.
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -38,8 +39,10 @@ def keepalive_server(
     *,
     delay: float = 0.0,
     tls: ssl.SSLContext | None = None,
+    answers: Callable[[str], object] = lambda request: {"apps": []},
 ) -> Iterator[Seen]:
-    """Answer `{"apps": []}` to every request after `delay` seconds, as `script` says."""
+    """Answer each request ("METHOD /path") with `answers(request)` as JSON after `delay`
+    seconds, as `script` says."""
     seen = Seen()
     loop = asyncio.new_event_loop()
     started = threading.Event()
@@ -51,12 +54,13 @@ def keepalive_server(
             for n in range(10_000):
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
-                seen.requests.append(" ".join(lines[0].split(" ")[:2]))
+                request = " ".join(lines[0].split(" ")[:2])
+                seen.requests.append(request)
                 await reader.readexactly(_length(lines))
                 step = script(n)
                 if step == "drop":
                     return
-                await _answer(writer, delay, seen)
+                await _answer(writer, delay, seen, json.dumps(answers(request)).encode())
                 if step == "answer-close":
                     return
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
@@ -94,14 +98,13 @@ def keepalive_server(
         loop.close()
 
 
-async def _answer(writer: asyncio.StreamWriter, delay: float, seen: Seen) -> None:
+async def _answer(writer: asyncio.StreamWriter, delay: float, seen: Seen, body: bytes) -> None:
     seen.in_flight += 1
     seen.most_in_flight = max(seen.most_in_flight, seen.in_flight)
     try:
         await asyncio.sleep(delay)
     finally:
         seen.in_flight -= 1
-    body = b'{"apps": []}'
     writer.write(
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
         b"Content-Length: %d\r\n\r\n%s" % (len(body), body)

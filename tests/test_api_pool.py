@@ -4,6 +4,8 @@ the bound on requests in flight, connections the server closed, timeouts and TLS
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import shutil
 import ssl
 import subprocess
@@ -16,6 +18,8 @@ from comwit.api.client import ComwitClient
 from comwit.api.connect import open_client
 from comwit.api.pool import IDLE_SECONDS, ConnectionPool
 from comwit.api.retry import NO_RETRY
+from comwit.cli import main
+from comwit.cli.settings import Edges
 from comwit.errors import ApiResponseError, ConnectionDroppedError, TlsError
 from comwit.secret import Secret
 
@@ -69,6 +73,34 @@ def test_open_client_keeps_as_many_connections_as_it_is_given():
     with keepalive_server(delay=0.05) as server:
         asyncio.run(go())
     assert (server.most_in_flight, server.connections) == (3, 3)
+
+
+def test_plan_keeps_to_its_concurrency_on_the_wire(tmp_path):
+    names = [f"site{i}" for i in range(6)]
+    (tmp_path / "comwit.toml").write_text(
+        'version = 1\nproject = "p1"\n'
+        + "".join(f'[apps.{name}]\nbuild_dir = "{name}"\n' for name in names)
+    )
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "index.html").write_text(name)
+
+    def answers(request: str) -> object:
+        kind = request.rsplit("/", 1)[1]
+        if kind == "apps":
+            return {"apps": [{"app_id": f"app-{name}", "name": name} for name in names]}
+        return {"builds": {"builds": []}, "domains": {"domains": []}}.get(kind, {"variables": []})
+
+    with keepalive_server(delay=0.05, answers=answers) as server:
+        environ = {"COMWIT_API_URL": server.url, "COMWIT_TOKEN": TOKEN.reveal(), "NO_COLOR": "1"}
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.chdir(tmp_path):
+            code = main(
+                ["plan", "-q", "--concurrency", "2"], edges=Edges(environ, io.StringIO(), out, err)
+            )
+    assert code == 0, err.getvalue()
+    assert len(server.requests) == 1 + 3 * len(names)
+    assert (server.most_in_flight, server.connections) == (2, 2)
 
 
 def test_a_connection_the_server_closed_while_idle_is_not_used_again():
