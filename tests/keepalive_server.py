@@ -4,18 +4,24 @@ counts what a connection pool does to it: connections opened, requests, most at 
 `script(n)` says what to do with the n-th request (from 0) on a connection: "answer" (and
 keep the connection), "answer-close" (answer, then close it without saying so before) or
 "drop" (close it without answering). It runs its own event loop in a thread, over TLS when
-given an `ssl.SSLContext`.
+given an `ssl.SSLContext`. `run_resolving` runs a coroutine on an event loop whose name
+lookups answer from a table (no DNS), and `blackholed` is a loopback port whose connects
+never complete, like a route that drops packets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 Script = Callable[[int], str]
 
@@ -23,6 +29,7 @@ Script = Callable[[int], str]
 @dataclass
 class Seen:
     url: str = ""
+    port: int = 0
     connections: int = 0
     requests: list[str] = field(default_factory=list)  # "METHOD /path" as they came
     in_flight: int = 0
@@ -80,8 +87,8 @@ def keepalive_server(
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     started.wait(10)
-    port = servers[0].sockets[0].getsockname()[1]
-    seen.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    seen.port = servers[0].sockets[0].getsockname()[1]
+    seen.url = f"{'https' if tls else 'http'}://127.0.0.1:{seen.port}"
     try:
         yield seen
     finally:
@@ -117,3 +124,45 @@ def _length(lines: list[str]) -> int:
         if line.lower().startswith("content-length:"):
             return int(line.split(":", 1)[1])
     return 0
+
+
+class _ResolvingLoop(asyncio.SelectorEventLoop):
+    """Name lookups answered from `names`: host -> [(address, port)], in that order."""
+
+    def __init__(self, names: dict[str, list[tuple[str, int]]], asked: list[str]) -> None:
+        super().__init__()
+        self._names, self._asked = names, asked
+
+    async def getaddrinfo(self, host: Any, port: Any, **_: Any) -> list[Any]:  # type: ignore[override]
+        self._asked.append(host)
+        if host not in self._names:
+            raise socket.gaierror(socket.EAI_NONAME, f"{host} is not in the test's table")
+        return [_info(address, to) for address, to in self._names[host]]
+
+
+def _info(address: str, port: int) -> tuple[Any, ...]:
+    if ":" in address:
+        return socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0)
+    return socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)
+
+
+def run_resolving(
+    main: Coroutine[Any, Any, T], names: dict[str, list[tuple[str, int]]]
+) -> tuple[T, list[str]]:
+    """`main`'s result, and the host names it looked up, on a loop resolving from `names`."""
+    asked: list[str] = []
+    with asyncio.Runner(loop_factory=lambda: _ResolvingLoop(names, asked)) as runner:
+        return runner.run(main), asked
+
+
+@contextmanager
+def blackholed(address: str = "::1") -> Iterator[int]:
+    """A port on `address` whose new connections never complete: it listens with a full
+    backlog and accepts nothing, so the kernel drops the next SYNs."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family) as listener, socket.socket(family) as filler:
+        listener.bind((address, 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        filler.connect((address, port))  # fills the backlog of one
+        yield port

@@ -23,7 +23,7 @@ from comwit.cli.settings import Edges
 from comwit.errors import ApiResponseError, ConnectionDroppedError, TlsError
 from comwit.secret import Secret
 
-from tests.keepalive_server import keepalive_server
+from tests.keepalive_server import keepalive_server, run_resolving
 
 TOKEN = Secret("cwt_00ff")
 
@@ -246,6 +246,21 @@ def test_https_keeps_its_connection_alive_and_checks_the_certificate(tmp_path):
             asyncio.run(untrusted())
 
 
+def test_a_non_ascii_host_is_dialled_and_checked_by_its_idna_2008_name(tmp_path):
+    """faß.de is xn--fa-hia.de (IDNA 2008, as httpx encodes it), not IDNA 2003's fass.de."""
+    served, trusting = _tls_for(tmp_path, "xn--fa-hia.de")
+
+    async def go():
+        async with client(
+            f"https://faß.de:{server.port}", ConnectionPool(ssl_context=trusting)
+        ) as api:
+            return await api.list_apps("p1")
+
+    with keepalive_server(tls=served) as server:
+        apps, asked = run_resolving(go(), {"xn--fa-hia.de": [("127.0.0.1", server.port)]})
+    assert (apps, asked) == ((), ["xn--fa-hia.de"])
+
+
 def test_a_proxy_from_the_environment_still_carries_the_requests(monkeypatch):
     async def go():
         async with client("http://127.0.0.1:9") as api:  # nothing listens there
@@ -262,14 +277,24 @@ def test_a_pool_needs_a_connection():
         ConnectionPool(size=0)
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
+def _self_signed(directory: Path, name: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A certificate for `name` (an IP address or a DNS name) and its key."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
     certificate, key = directory / "cert.pem", directory / "key.pem"
+    kind = "IP" if name.replace(".", "").isdigit() else "DNS"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-nodes", "-days", "1", "-subj", f"/CN={name}", "-addext", f"subjectAltName={kind}:{name}",
          "-keyout", str(key), "-out", str(certificate)],
         check=True, capture_output=True, timeout=30,
     )  # fmt: skip
     return certificate, key
+
+
+def _tls_for(directory: Path, name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server's context with a certificate for `name`, and a client's that trusts it."""
+    certificate, key = _self_signed(directory, name)
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(certificate, key)
+    return served, ssl.create_default_context(cafile=str(certificate))

@@ -142,7 +142,10 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         try:
             async with asyncio.timeout(seconds):
                 reader, writer = await asyncio.open_connection(
-                    host, port, ssl=context, server_hostname=host if secure else None
+                    host,
+                    port,
+                    ssl=context,
+                    server_hostname=host if secure else None,
                 )
         except TimeoutError:
             raise httpx.ConnectTimeout("timed out connecting", request=request) from None
@@ -316,9 +319,12 @@ class _Body(httpx.AsyncByteStream):
 
 
 def _origin(url: httpx.URL) -> _Origin:
+    """Scheme, host and port; the host as it goes on the wire (a non-ASCII name in IDNA 2008,
+    as httpx encodes it: asyncio and ssl would encode `url.host` as IDNA 2003, and connect to
+    and check the certificate of another name, fass.de for faß.de)."""
     scheme = url.raw_scheme
     port = url.port or (443 if scheme == b"https" else 80)
-    return scheme, url.host, port
+    return scheme, url.raw_host.decode("ascii"), port
 
 
 def _replayable(request: httpx.Request) -> bool:
