@@ -23,7 +23,7 @@ from comwit.cli.settings import Edges
 from comwit.errors import ApiResponseError, ConnectionDroppedError, TlsError
 from comwit.secret import Secret
 
-from tests.keepalive_server import keepalive_server, run_resolving
+from tests.keepalive_server import blackholed, keepalive_server, run_resolving
 
 TOKEN = Secret("cwt_00ff")
 
@@ -244,6 +244,20 @@ def test_https_keeps_its_connection_alive_and_checks_the_certificate(tmp_path):
         assert server.connections == 1
         with pytest.raises(TlsError, match=r"TLS connection to 127\.0\.0\.1 failed"):
             asyncio.run(untrusted())
+
+
+def test_a_host_address_that_never_answers_does_not_keep_the_next_one_from_being_tried():
+    """Happy Eyeballs: the first address (an IPv6 route that drops packets) is given a
+    quarter second, then the next (IPv4) is tried; the connect timeout is far off."""
+
+    async def go():
+        async with client(f"http://dual.test:{server.port}", timeout=3.0) as api:
+            return await api.list_apps("p1")
+
+    with keepalive_server() as server, blackholed("::1") as dead:
+        names = {"dual.test": [("::1", dead), ("127.0.0.1", server.port)]}
+        apps, asked = run_resolving(go(), names)
+    assert (apps, asked, server.connections) == ((), ["dual.test"], 1)
 
 
 def test_a_non_ascii_host_is_dialled_and_checked_by_its_idna_2008_name(tmp_path):

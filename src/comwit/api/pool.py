@@ -24,6 +24,7 @@ DEFAULT_SIZE: Final = 16
 # Below uvicorn's 5 s keep-alive, so a server rarely closes a connection as it is reused.
 IDLE_SECONDS: Final = 4.0
 _READ_SIZE: Final = 64 * 1024
+_NEXT_ADDRESS_SECONDS: Final = 0.25  # try the host's next address after this long
 # A request extension: True when the request may be sent twice (its route says so, see
 # `routes.retry_of`). Without it a request is never sent again after a dropped connection.
 REPLAYABLE: Final = "comwit.replayable"
@@ -146,6 +147,10 @@ class ConnectionPool(httpx.AsyncBaseTransport):
                     port,
                     ssl=context,
                     server_hostname=host if secure else None,
+                    # Happy Eyeballs (RFC 8305), as httpcore did: an address that never
+                    # answers (a blackholed IPv6 route) does not use up the connect timeout.
+                    happy_eyeballs_delay=_NEXT_ADDRESS_SECONDS,
+                    interleave=1,
                 )
         except TimeoutError:
             raise httpx.ConnectTimeout("timed out connecting", request=request) from None
