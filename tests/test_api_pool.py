@@ -20,7 +20,7 @@ from comwit.api.pool import IDLE_SECONDS, ConnectionPool
 from comwit.api.retry import NO_RETRY
 from comwit.cli import main
 from comwit.cli.settings import Edges
-from comwit.errors import ApiResponseError, ConnectionDroppedError, TlsError
+from comwit.errors import ApiResponseError, ApiTransportError, ConnectionDroppedError, TlsError
 from comwit.secret import Secret
 
 from tests.keepalive_server import blackholed, keepalive_server, run_resolving
@@ -273,6 +273,32 @@ def test_a_non_ascii_host_is_dialled_and_checked_by_its_idna_2008_name(tmp_path)
     with keepalive_server(tls=served) as server:
         apps, asked = run_resolving(go(), {"xn--fa-hia.de": [("127.0.0.1", server.port)]})
     assert (apps, asked) == ((), ["xn--fa-hia.de"])
+
+
+def test_a_header_http_1_1_forbids_is_one_clear_error_that_does_not_show_the_token():
+    token = Secret("cwt_0a\x00b7")
+
+    async def go():
+        async with ComwitClient(server.url, token, retry=NO_RETRY) as api:
+            await api.list_apps("p1")
+
+    with keepalive_server() as server, pytest.raises(ApiTransportError) as caught:
+        asyncio.run(go())
+    message = str(caught.value)
+    assert message == (
+        "GET /v1/projects/p1/apps: a header of the request holds a character HTTP/1.1 does "
+        "not allow (a control character or a line break)"
+    )
+    assert "cwt_0a" not in "".join(map(str, _chain(caught.value)))
+    assert (server.connections, server.requests) == (0, [])
+
+
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    links = []
+    while exc is not None:
+        links.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return links
 
 
 def test_a_proxy_from_the_environment_still_carries_the_requests(monkeypatch):

@@ -62,9 +62,10 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         if self._closed:
             raise httpx.ConnectError("the connection pool is closed", request=request)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        head = _head_of(request)  # a request HTTP/1.1 cannot carry fails before connecting
         await self._take_slot(request, timeouts.get("pool"))
         try:
-            return await self._exchange(request, timeouts)
+            return await self._exchange(request, head, timeouts)
         except BaseException:
             self._slots.release()
             raise
@@ -79,13 +80,13 @@ class ConnectionPool(httpx.AsyncBaseTransport):
     # -- one request on one connection --------------------------------------------------------
 
     async def _exchange(
-        self, request: httpx.Request, timeouts: dict[str, float | None]
+        self, request: httpx.Request, head: h11.Request, timeouts: dict[str, float | None]
     ) -> httpx.Response:
         origin = _origin(request.url)
         connection = self._reusable(origin)
         if connection is not None:
             try:
-                return await self._answer(connection, request, timeouts)
+                return await self._answer(connection, request, head, timeouts)
             except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
                 # The server closed it as we reused it: nothing was answered, yet it may
                 # have acted. Send again once on a new connection only when the request's
@@ -93,22 +94,28 @@ class ConnectionPool(httpx.AsyncBaseTransport):
                 if connection.answered or not _replayable(request):
                     raise
         connection = await self._open(origin, request, timeouts.get("connect"))
-        return await self._answer(connection, request, timeouts)
+        return await self._answer(connection, request, head, timeouts)
 
     async def _answer(
-        self, connection: _Connection, request: httpx.Request, timeouts: dict[str, float | None]
+        self,
+        connection: _Connection,
+        request: httpx.Request,
+        head: h11.Request,
+        timeouts: dict[str, float | None],
     ) -> httpx.Response:
         try:
-            head = await connection.send(request, timeouts.get("write"), timeouts.get("read"))
+            answer = await connection.send(
+                request, head, timeouts.get("write"), timeouts.get("read")
+            )
         except BaseException:
             connection.close()
             raise
         body = _Body(self, connection, timeouts.get("read"))
         return httpx.Response(
-            head.status_code,
-            headers=head.headers.raw_items(),
+            answer.status_code,
+            headers=answer.headers.raw_items(),
             stream=body,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": answer.reason},
             request=request,
         )
 
@@ -199,14 +206,11 @@ class _Connection:
         return alive and self.idle_since >= idle_after
 
     async def send(
-        self, request: httpx.Request, write: float | None, read: float | None
+        self, request: httpx.Request, head: h11.Request, write: float | None, read: float | None
     ) -> h11.Response:
         """Send the whole request, then read up to the answer's head."""
         self.request = request
         self.answered = False
-        head = h11.Request(
-            method=request.method, target=request.url.raw_path, headers=request.headers.raw
-        )
         assert isinstance(request.stream, httpx.AsyncByteStream)  # an AsyncClient's request
         failed: httpx.WriteError | None = None
         try:
@@ -330,6 +334,22 @@ def _origin(url: httpx.URL) -> _Origin:
     scheme = url.raw_scheme
     port = url.port or (443 if scheme == b"https" else 80)
     return scheme, url.raw_host.decode("ascii"), port
+
+
+def _head_of(request: httpx.Request) -> h11.Request:
+    """The request line and headers; httpx's LocalProtocolError when HTTP/1.1 forbids one.
+    h11's own message quotes the header, which may be the Authorization one: not kept."""
+    try:
+        return h11.Request(
+            method=request.method, target=request.url.raw_path, headers=request.headers.raw
+        )
+    except h11.LocalProtocolError:
+        pass  # raised outside the handler, so that no traceback can show h11's message
+    raise httpx.LocalProtocolError(
+        "a header of the request holds a character HTTP/1.1 does not allow "
+        "(a control character or a line break)",
+        request=request,
+    )
 
 
 def _replayable(request: httpx.Request) -> bool:
