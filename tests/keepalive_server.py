@@ -2,8 +2,10 @@
 counts what a connection pool does to it: connections opened, requests, most at once.
 
 `script(n)` says what to do with the n-th request (from 0) on a connection: "answer" (and
-keep the connection), "answer-close" (answer, then close it without saying so before) or
-"drop" (close it without answering). It runs its own event loop in a thread, over TLS when
+keep the connection), "answer-close" (answer, then close it without saying so before),
+"drop" (close it without answering), "answer-then-408" (answer, and a moment later send an
+unasked 408, as a server does when it gives up on an idle connection), "answer-then-408-close"
+(the same, then close), or a `Raw` answer written as it is. It runs its own event loop in a thread, over TLS when
 given an `ssl.SSLContext`. `run_resolving` runs a coroutine on an event loop whose name
 lookups answer from a table (no DNS), and `blackholed` is a loopback port whose connects
 never complete, like a route that drops packets.
@@ -19,11 +21,21 @@ import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 T = TypeVar("T")
 
-Script = Callable[[int], str]
+
+@dataclass(frozen=True)
+class Raw:
+    """An answer written byte for byte; the connection is closed after it when `close`."""
+
+    data: bytes
+    close: bool = False
+
+
+Script = Callable[[int], "str | Raw"]
+GAVE_UP: Final = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
 @dataclass
@@ -65,10 +77,19 @@ def keepalive_server(
                 seen.requests.append(request)
                 await reader.readexactly(_length(lines))
                 step = script(n)
+                if isinstance(step, Raw):
+                    writer.write(step.data)
+                    if step.close:
+                        return
+                    continue
                 if step == "drop":
                     return
                 await _answer(writer, delay, seen, json.dumps(answers(request)).encode())
-                if step == "answer-close":
+                if step.startswith("answer-then-408"):
+                    await asyncio.sleep(0.05)  # the client has read the answer by now
+                    writer.write(GAVE_UP)
+                    await writer.drain()
+                if step.endswith("close"):
                     return
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass

@@ -16,14 +16,14 @@ import pytest
 
 from comwit.api.client import ComwitClient
 from comwit.api.connect import open_client
-from comwit.api.pool import IDLE_SECONDS, ConnectionPool
+from comwit.api.pool import FRESH_SECONDS, IDLE_SECONDS, ConnectionPool
 from comwit.api.retry import NO_RETRY
 from comwit.cli import main
 from comwit.cli.settings import Edges
 from comwit.errors import ApiResponseError, ApiTransportError, ConnectionDroppedError, TlsError
 from comwit.secret import Secret
 
-from tests.keepalive_server import blackholed, keepalive_server, run_resolving
+from tests.keepalive_server import GAVE_UP, Raw, blackholed, keepalive_server, run_resolving
 
 TOKEN = Secret("cwt_00ff")
 
@@ -160,9 +160,10 @@ def test_a_request_without_the_replay_mark_is_never_sent_twice():
     assert server.requests == ["GET /a", "GET /b"]
 
 
-async def _both(url: str, second: str) -> None:
+async def _both(url: str, second: str, pause: float = 0.0) -> None:
     async with client(url) as api:
         await api.list_apps("p1")
+        await asyncio.sleep(pause)
         match second:
             case "list":
                 assert await api.list_apps("p1") == ()
@@ -174,6 +175,53 @@ async def _both(url: str, second: str) -> None:
                 await api.rollback("p1", "a1", "b1")
             case "put_env":
                 await api.put_env("p1", "a1", "K", "v")
+
+
+@pytest.mark.parametrize("second", ["list", "create"])
+@pytest.mark.parametrize("gave_up", ["answer-then-408", "answer-then-408-close"])
+def test_a_kept_connection_that_received_anything_while_idle_is_not_used_again(gave_up, second):
+    """The server's unasked 408 is not read as the next request's answer, and that request
+    goes out once, on a new connection."""
+    with keepalive_server(lambda n: gave_up if n == 0 else "answer", answers=_apps) as server:
+        asyncio.run(_both(server.url, second=second, pause=0.2))
+    assert server.requests[1:] == [_SENT[second]]
+    assert server.connections == 2
+
+
+def test_bytes_that_came_right_after_an_answer_make_its_connection_unusable():
+    answer = b'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{"apps": []}'
+    steps = iter([Raw(answer + GAVE_UP)])  # the first request's answer; then plain ones
+    with keepalive_server(lambda n: next(steps, "answer"), answers=_apps) as server:
+        asyncio.run(_both(server.url, second="create"))
+    assert (server.requests[1:], server.connections) == ([_SENT["create"]], 2)
+
+
+def test_a_request_never_sent_twice_goes_on_a_new_connection_or_one_used_within_a_second():
+    now = [0.0]
+    pool = ConnectionPool(size=4, clock=lambda: now[0])
+
+    async def go():
+        async with client(server.url, pool) as api:
+            await api.list_apps("p1")
+            now[0] += FRESH_SECONDS / 2
+            await api.create_app("p1", "web")  # on the connection just used
+            now[0] += FRESH_SECONDS + 0.5
+            await api.create_app("p1", "web")  # a new connection
+            now[0] += FRESH_SECONDS + 0.5
+            await api.list_apps("p1")  # a read may take one idle for longer
+
+    with keepalive_server(answers=_apps) as server:
+        asyncio.run(go())
+    assert (len(server.requests), server.connections, pool.opened) == (4, 2, 2)
+
+
+_SENT = {"list": "GET /v1/projects/p1/apps", "create": "POST /v1/projects/p1/apps"}
+
+
+def _apps(request: str) -> object:
+    if request.startswith("POST"):
+        return {"app": {"app_id": "a1", "name": "web"}}
+    return {"apps": []}
 
 
 def test_an_answer_closed_before_its_end_closes_its_connection():

@@ -25,6 +25,9 @@ from comwit.api.wire import Body, Connection, Origin, open_connection
 DEFAULT_SIZE: Final = 16
 # Below uvicorn's 5 s keep-alive, so a server rarely closes a connection as it is reused.
 IDLE_SECONDS: Final = 4.0
+# A request that is never sent twice goes on a new connection or one this recently used:
+# a server closes a connection it kept when it chooses, and may be doing so as we send.
+FRESH_SECONDS: Final = 1.0
 # A request extension: True when the request may be sent twice (its route says so, see
 # `routes.retry_of`). Without it a request is never sent again after a dropped connection.
 REPLAYABLE: Final = "comwit.replayable"
@@ -82,7 +85,8 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         self, request: httpx.Request, head: h11.Request, timeouts: dict[str, float | None]
     ) -> httpx.Response:
         origin = _origin(request.url)
-        connection = self._reusable(origin)
+        replayable = _replayable(request)
+        connection = self._reusable(origin, self._idle_seconds if replayable else FRESH_SECONDS)
         if connection is not None:
             try:
                 return await self._answer(connection, request, head, timeouts)
@@ -90,7 +94,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
                 # The server closed it as we reused it: nothing was answered, yet it may
                 # have acted. Send again once on a new connection only when the request's
                 # route allows a repeat (the method alone does not: a detach is a DELETE).
-                if connection.answered or not _replayable(request):
+                if connection.answered or not replayable:
                     raise
         connection = await self._open(origin, request, timeouts.get("connect"))
         return await self._answer(connection, request, head, timeouts)
@@ -130,14 +134,19 @@ class ConnectionPool(httpx.AsyncBaseTransport):
                 f"all {self.size} connections stayed busy", request=request
             ) from None
 
-    def _reusable(self, origin: Origin) -> Connection | None:
+    def _reusable(self, origin: Origin, idle_for: float) -> Connection | None:
+        """The most recently used idle connection, when idle for at most `idle_for`; the
+        unusable ones met on the way are closed, older usable ones kept for others."""
         kept = self._idle.get(origin)
         now = self._clock()
         while kept:
-            connection = kept.pop()  # the most recent: the least likely to be closed by now
-            if connection.usable(now - self._idle_seconds):
-                return connection
-            connection.close()
+            connection = kept[-1]  # the most recent: the least likely to be closed by now
+            if not connection.usable(now - self._idle_seconds):
+                kept.pop().close()
+            elif connection.idle_since < now - idle_for:
+                return None
+            else:
+                return kept.pop()
         return None
 
     async def _open(

@@ -25,9 +25,12 @@ async def open_connection(
 ) -> Connection:
     """A new connection to `origin` (TLS with `context` for https), within `seconds`."""
     _, host, port = origin
+    loop = asyncio.get_running_loop()
+    reader = _Reader()
     try:
         async with asyncio.timeout(seconds):
-            reader, writer = await asyncio.open_connection(
+            transport, protocol = await loop.create_connection(
+                lambda: asyncio.StreamReaderProtocol(reader),
                 host,
                 port,
                 ssl=context,
@@ -41,7 +44,26 @@ async def open_connection(
         raise httpx.ConnectTimeout("timed out connecting", request=request) from None
     except OSError as exc:  # ssl.SSLError too: `transport` finds it in the chain
         raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
+    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
     return Connection(origin, reader, writer, request)
+
+
+class _Reader(asyncio.StreamReader):
+    """A socket's incoming bytes, counted: a connection that received any while idle (a
+    408, a close) is not used again."""
+
+    def __init__(self) -> None:
+        super().__init__(limit=_READ_SIZE)
+        self.received = 0
+        self.ended = False
+
+    def feed_data(self, data: bytes) -> None:  # type: ignore[override]  # a socket gives bytes
+        self.received += len(data)
+        super().feed_data(data)
+
+    def feed_eof(self) -> None:
+        self.ended = True
+        super().feed_eof()
 
 
 class Connection:
@@ -50,7 +72,7 @@ class Connection:
     def __init__(
         self,
         origin: Origin,
-        reader: asyncio.StreamReader,
+        reader: _Reader,
         writer: asyncio.StreamWriter,
         request: httpx.Request,
     ) -> None:
@@ -58,14 +80,17 @@ class Connection:
         self.idle_since = 0.0
         self.answered = False  # some byte of an answer to the current request has come
         self._reader = reader
+        self._taken = 0  # bytes of `reader` handed to h11
         self._writer = writer
         self._h11 = h11.Connection(h11.CLIENT)
         self.request = request  # the one being sent, for the exceptions' `request`
 
     def usable(self, idle_after: float) -> bool:
-        """Not closed by the server, not idle since before `idle_after`."""
-        alive = not self._reader.at_eof() and not self._writer.is_closing()
-        return alive and self.idle_since >= idle_after
+        """Nothing came since the last answer (no byte, no close) and it has not been idle
+        since before `idle_after`. A server that gave up on a connection may have said so
+        (a 408) before closing it: such bytes would be read as the next request's answer."""
+        quiet = self._reader.received == self._taken and not self._reader.ended
+        return quiet and not self._writer.is_closing() and self.idle_since >= idle_after
 
     async def send(
         self, request: httpx.Request, head: h11.Request, write: float | None, read: float | None
@@ -105,8 +130,10 @@ class Connection:
             self._h11.receive_data(await self._read(read))
 
     def reusable(self) -> bool:
-        """The exchange ended cleanly and neither side asked to close."""
-        return self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
+        """The exchange ended cleanly, neither side asked to close, and nothing came after
+        the answer (h11 keeps such bytes for the next one)."""
+        done = self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
+        return done and self._h11.trailing_data == (b"", False)
 
     def start_next(self) -> None:
         self._h11.start_next_cycle()
@@ -146,6 +173,7 @@ class Connection:
         try:
             async with asyncio.timeout(seconds):
                 data = await self._reader.read(_READ_SIZE)
+                self._taken += len(data)
         except TimeoutError:
             raise httpx.ReadTimeout("timed out waiting", request=self.request) from None
         except OSError as exc:
