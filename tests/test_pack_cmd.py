@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from comwit.artifact.digest import digest_tree
+from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.cli import main
 from comwit.cli.settings import Edges
 
@@ -53,6 +54,21 @@ def test_pack_writes_app_tar_zst_and_prints_path_size_and_digest(project, capsys
     ).stdout.splitlines()
     assert "./index.html" in listing
     assert "./app.js.map" not in listing
+
+
+def test_pack_keeps_the_stat_cache_plan_uses_and_packs_the_same_bytes_again(project, capsys):
+    assert main(["pack", "web", "-o", "one.tar.zst"]) == 0
+    cache = StatCache.open(stat_cache_dir(project), project / "dist")
+    tree = digest_tree(project / "dist", ["*.map"])
+    assert len(cache) == sum(1 for f in tree.files if f.kind == "file")
+    assert main(["pack", "web", "-o", "two.tar.zst"]) == 0
+    one, two = capsys.readouterr().out.split("path: two.tar.zst")
+    assert (project / "one.tar.zst").read_bytes() == (project / "two.tar.zst").read_bytes()
+    assert (
+        one.splitlines()[-1]
+        == two.splitlines()[-1]
+        == f"digest: {digest_tree(project / 'dist', ['*.map']).digest}"
+    )
 
 
 def test_out_and_level_options(project, capsys):

@@ -4,7 +4,9 @@ Each file is read once into a reused staging buffer that feeds both its sha256 a
 compressor: a second thread hashes each full buffer and hands it to zstd (and zstd's own
 workers compress it) while the next one fills, so reading, hashing and compressing
 overlap. Memory stays bounded by the few staging buffers and zstd's job buffers, whatever
-the size of the tree.
+the size of the tree. A file whose hash the stat cache vouches for (same rules as the
+plan's: lstat unchanged, not racy) is read for the archive but not hashed again; an
+fstat after reading it proves it did not change meanwhile.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from comwit.artifact.digest import changed_while_reading, entry_of, unreadable
 from comwit.artifact.stat_cache import StatCache
 from comwit.artifact.tarformat import HeaderMaker, end_of_archive
 from comwit.artifact.tree import TreeDigest, make_tree_digest
-from comwit.artifact.walk import Node, Walker
+from comwit.artifact.walk import INO_MASK, Node, Walker
 from comwit.errors import ArtifactError
 
 DEFAULT_LEVEL = 3
@@ -61,7 +63,8 @@ def pack(
 
     `mtime` None means SOURCE_DATE_EPOCH, else DEFAULT_MTIME. `progress`, when given, is
     called with the number of uncompressed bytes added since its previous call. `cache`,
-    when given, learns every file's hash, so digesting this tree again reads nothing.
+    when given, spares hashing the files it vouches for and then learns every file's
+    hash, so digesting or packing this tree again hashes nothing.
     """
     if not 1 <= level <= MAX_LEVEL:
         raise ArtifactError(f"compression level {level} is out of range; use 1 to {MAX_LEVEL}")
@@ -72,7 +75,7 @@ def pack(
     fd, tmp = _create_partial(out)
     try:
         with os.fdopen(fd, "wb", buffering=0) as sink:
-            packer = _Packer(walker, sink, level, when, progress or _no_progress)
+            packer = _Packer(walker, sink, level, when, progress or _no_progress, cache)
             tree = packer.run()
             size = sink.tell()
         tmp.replace(out)
@@ -94,15 +97,22 @@ def pack_stream(
     exclude: Sequence[str] = (),
     level: int = DEFAULT_LEVEL,
     mtime: int | None = None,
+    cache: StatCache | None = None,
 ) -> tuple[int, TreeDigest]:
     """Pack `build_dir` into `sink` (a pipe, stdout): the bytes `pack` writes to a file.
-    Returns their count and the tree. On an error, what was written stays written."""
+    Returns their count and the tree. On an error, what was written stays written.
+    `cache` as for `pack`."""
     if not 1 <= level <= MAX_LEVEL:
         raise ArtifactError(f"compression level {level} is out of range; use 1 to {MAX_LEVEL}")
     when = resolve_mtime(mtime)
+    started = cache.clock() if cache is not None else 0
     counted = _Counted(sink)
     writer = cast(BinaryIO, counted)  # zstd only calls write() and flush()
-    tree = _Packer(Walker(build_dir, exclude), writer, level, when, _no_progress).run()
+    walker = Walker(build_dir, exclude)
+    packer = _Packer(walker, writer, level, when, _no_progress, cache)
+    tree = packer.run()
+    if cache is not None:
+        cache.save(walker.tree(packer.nodes), tree, started)
     return counted.size, tree
 
 
@@ -192,7 +202,8 @@ _Segment = tuple[Callable[[memoryview], None], int, int]
 
 class _Packer:
     """Fills staging buffers with the tar stream on the calling thread; a second thread
-    hashes each file's bytes from the full buffers, then feeds them to zstd."""
+    hashes each file's bytes from the full buffers (unless `cache` vouches for the file),
+    then feeds them to zstd."""
 
     def __init__(
         self,
@@ -201,8 +212,10 @@ class _Packer:
         level: int,
         mtime: int,
         progress: Callable[[int], None],
+        cache: StatCache | None = None,
     ) -> None:
         self._walker = walker
+        self._cache = cache if cache is not None and len(cache) else None
         self._root = str(walker.root)
         self.nodes: list[Node] = []  # walked so far, in archive order
         self._headers = HeaderMaker(mtime)
@@ -233,7 +246,7 @@ class _Packer:
             self._hashed.wait()  # zstd may still be finishing its last jobs: use the time
             tree = make_tree_digest(
                 [
-                    entry_of(node, h.hexdigest() if h is not None else None)
+                    entry_of(node, h if h is None or isinstance(h, str) else h.hexdigest())
                     for node, h in zip(self.nodes, hashes, strict=True)
                 ],
                 self._walker.warnings,
@@ -248,17 +261,19 @@ class _Packer:
             raise self._error
         return tree
 
-    def _stream(self) -> list[hashlib._Hash | None]:
-        """Write every member as the walk finds it; return each node's hash object (None
-        for dirs and links). The nodes are kept in `_nodes`."""
-        headers = self._headers
-        hashes: list[hashlib._Hash | None] = []
+    def _stream(self) -> list[hashlib._Hash | str | None]:
+        """Write every member as the walk finds it; return each node's hash object, or
+        the cache's hex sha256 (None for dirs and links). The nodes are kept in `nodes`."""
+        headers, cache = self._headers, self._cache
+        hashes: list[hashlib._Hash | str | None] = []
         self._put(headers.dir(""))
         for node in self._walker:
             self.nodes.append(node)
             if node.kind == "file":
                 self._put(headers.file(node.rel, node.size, executable=node.executable))
-                hashes.append(self._put_file(node.rel, node.size))
+                known = cache.lookup((node,))[0] if cache is not None else None
+                h = self._put_file(node, hashed=known is None)
+                hashes.append(known if h is None else h)
                 continue
             if node.kind == "dir":
                 self._put(headers.dir(node.rel))
@@ -277,13 +292,16 @@ class _Packer:
         self._buf[self._pos : end] = data
         self._pos = end
 
-    def _put_file(self, rel: str, size: int) -> hashlib._Hash:
-        """Read one file into the stream; its bytes are hashed later, from the buffer."""
+    def _put_file(self, node: Node, *, hashed: bool) -> hashlib._Hash | None:
+        """Read one file into the stream; its bytes are hashed later, from the buffer.
+        Not `hashed` (the cache knows its hash): after reading, its fstat must still match
+        the walk's lstat, which the cache vouched for."""
+        rel, size = node.rel, node.size
         try:
             fd = os.open(self._root + "/" + rel, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise unreadable(self._root, rel, exc) from exc
-        h = hashlib.sha256()
+        h = hashlib.sha256() if hashed else None
         try:
             left = size
             while left:
@@ -293,10 +311,16 @@ class _Packer:
                 n = os.readv(fd, [self._view[start : start + min(left, _STAGE_SIZE - start)]])
                 if n == 0:
                     raise changed_while_reading(self._root, rel)
-                self._segments.append((h.update, start, start + n))
+                if h is not None:
+                    self._segments.append((h.update, start, start + n))
                 self._pos = start + n
                 left -= n
-            if os.fstat(fd).st_size != size:
+            st = os.fstat(fd)
+            if st.st_size != size or (
+                h is None
+                and (st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK)
+                != (node.mtime_ns, node.ctime_ns, node.ino)
+            ):
                 raise changed_while_reading(self._root, rel)
         except OSError as exc:
             raise unreadable(self._root, rel, exc) from exc

@@ -10,6 +10,7 @@ import typer
 
 from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL, pack_stream
 from comwit.artifact.pack import pack as pack_tree
+from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import TreeDigest
 from comwit.cli.settings import MANIFEST, Settings, command
 from comwit.console import Console
@@ -38,7 +39,10 @@ def pack(
         int, typer.Option("--level", min=1, max=MAX_LEVEL, help="zstd compression level.")
     ] = DEFAULT_LEVEL,
 ) -> int:
-    """Pack an app's build_dir as `apply` uploads it; print the path, size and tree digest."""
+    """Pack an app's build_dir as `apply` uploads it; print the path, size and tree digest.
+
+    The build dir's stat cache (the one `plan` keeps) spares hashing unchanged files, and
+    learns this tree: a pack or plan after it hashes nothing that did not change."""
     console, manifest = settings.console, settings.manifest
     loaded = load_manifest(manifest, env=settings.env)
     config = loaded.apps.get(app)
@@ -50,14 +54,20 @@ def pack(
             f"app {app!r} in {display_name(manifest)} has no build_dir (it pins a build); "
             "there is nothing to pack"
         )
+    cache = StatCache.open(stat_cache_dir(loaded.root), config.build_dir)
     if str(out) == "-":
+        sink = _binary_stdout(settings)
         size, tree = pack_stream(
-            config.build_dir, _binary_stdout(settings), exclude=config.exclude, level=level
+            config.build_dir, sink, exclude=config.exclude, level=level, cache=cache
         )
         _report(console, "-", size, tree, say=console.info)  # stdout holds the archive
         return EXIT_OK
     result = pack_tree(
-        config.build_dir, out or Path(f"{app}.tar.zst"), exclude=config.exclude, level=level
+        config.build_dir,
+        out or Path(f"{app}.tar.zst"),
+        exclude=config.exclude,
+        level=level,
+        cache=cache,
     )
     _report(console, str(result.path), result.size, result.tree, say=console.print)
     return EXIT_OK

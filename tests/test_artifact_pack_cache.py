@@ -1,0 +1,104 @@
+"""Packing with a stat cache: hashes it vouches for are not taken again, the bytes stay the same."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import pytest
+
+from comwit.artifact.digest import digest_tree
+from comwit.artifact.pack import pack, pack_stream
+from comwit.artifact.stat_cache import StatCache
+from comwit.artifact.tree import make_tree_digest
+from comwit.artifact.walk import walk
+from comwit.errors import ArtifactError
+
+from tests.artifact_support import SITE, write_tree
+
+LATER_NS = 10_000_000_000  # the hashes look taken well after the files' last change
+
+
+def later() -> int:
+    return time.time_ns() + LATER_NS
+
+
+def cache_of(tmp_path, site, clock=later):
+    return StatCache.open(tmp_path / "stat", site, clock)
+
+
+def lying_cache(tmp_path, site, rel, clock=later):
+    """A cache that remembers `rel` with a wrong hash (every stamp right): a pack that
+    reports that hash took it from the cache instead of reading the file's bytes."""
+    tree = walk(site)
+    truth = digest_tree(site)
+    files = [f._replace(sha256="0" * 64) if f.path == rel else f for f in truth.files]
+    StatCache.blank(tmp_path / "stat", site, clock).save(
+        tree, make_tree_digest(files, truth.warnings), clock()
+    )
+    return cache_of(tmp_path, site, clock), truth
+
+
+def test_a_warm_pack_writes_the_same_archive_and_digest_as_a_cold_one(tmp_path):
+    site = write_tree(tmp_path / "site", SITE)
+    cold = pack(site, tmp_path / "cold.tar.zst")
+    first = pack(site, tmp_path / "first.tar.zst", cache=cache_of(tmp_path, site))
+    warm = pack(site, tmp_path / "warm.tar.zst", cache=cache_of(tmp_path, site))
+    assert len(cache_of(tmp_path, site)) == sum(1 for f in cold.tree.files if f.kind == "file")
+    assert first.tree == warm.tree == cold.tree
+    assert warm.path.read_bytes() == first.path.read_bytes() == cold.path.read_bytes()
+
+
+def test_a_warm_pack_takes_the_hashes_the_cache_vouches_for(tmp_path):
+    site = write_tree(tmp_path / "site", SITE)
+    cache, truth = lying_cache(tmp_path, site, "index.html")
+    cold = pack(site, tmp_path / "cold.tar.zst")
+    warm = pack(site, tmp_path / "warm.tar.zst", cache=cache)
+    lied = next(f for f in warm.tree.files if f.path == "index.html")
+    assert lied.sha256 == "0" * 64
+    assert warm.tree.digest != truth.digest
+    assert warm.path.read_bytes() == cold.path.read_bytes()  # the bytes were read all the same
+
+
+def test_pack_stream_takes_hashes_from_the_cache_and_saves_it(tmp_path):
+    site = write_tree(tmp_path / "site", SITE)
+    cache, truth = lying_cache(tmp_path, site, "index.html")
+    sink = io.BytesIO()
+    _, tree = pack_stream(site, sink, cache=cache)
+    assert tree.digest != truth.digest
+    assert sink.getvalue() == pack(site, tmp_path / "cold.tar.zst").path.read_bytes()
+    assert cache_of(tmp_path, site).confirm(site, ()) == tree  # saved what it packed
+
+
+def test_racy_entries_are_hashed_again(tmp_path):
+    site = write_tree(tmp_path / "site", SITE)
+    now = time.time_ns
+    cache, truth = lying_cache(tmp_path, site, "index.html", clock=now)  # files just written
+    assert pack(site, tmp_path / "out.tar.zst", cache=cache).tree == truth
+
+
+def test_a_file_rewritten_with_its_size_and_mtime_put_back_is_hashed_again(tmp_path):
+    site = write_tree(tmp_path / "site", SITE)
+    before = pack(site, tmp_path / "a.tar.zst", cache=cache_of(tmp_path, site)).tree
+    page = site / "index.html"
+    st = page.stat()
+    page.write_bytes(bytes(b ^ 1 for b in page.read_bytes()))  # same size
+    os.utime(page, ns=(st.st_atime_ns, st.st_mtime_ns))  # ctime still shows the change
+    after = pack(site, tmp_path / "b.tar.zst", cache=cache_of(tmp_path, site)).tree
+    assert after == digest_tree(site)
+    assert after.digest != before.digest
+
+
+def test_a_file_the_cache_vouched_for_that_changes_while_read_is_an_error(tmp_path):
+    site = write_tree(tmp_path / "site", {**SITE, "big.bin": os.urandom(3 << 20)})
+    pack(site, tmp_path / "a.tar.zst", cache=cache_of(tmp_path, site))
+    big = site / "big.bin"
+
+    def touch(n: int) -> None:  # called between staging buffers, in the middle of big.bin
+        del n
+        os.utime(big, ns=(1, 1))
+
+    with pytest.raises(ArtifactError, match=r"big\.bin in .* changed while it was being read"):
+        pack(site, tmp_path / "b.tar.zst", progress=touch, cache=cache_of(tmp_path, site))
+    assert not (tmp_path / "b.tar.zst").exists()
