@@ -16,7 +16,7 @@ import pytest
 
 from comwit.api.client import ComwitClient
 from comwit.api.connect import open_client
-from comwit.api.pool import FRESH_SECONDS, IDLE_SECONDS, ConnectionPool
+from comwit.api.pool import FRESH_SECONDS, IDLE_SECONDS, ConnectionPool, urgent
 from comwit.api.retry import NO_RETRY
 from comwit.cli import main
 from comwit.cli.settings import Edges
@@ -270,6 +270,41 @@ def test_waiting_for_a_free_connection_ends_at_the_pool_timeout():
     assert first.status_code == 200
     assert isinstance(second, httpx.PoolTimeout)
     assert server.requests == ["GET /a"]
+
+
+def test_a_pool_grown_lets_that_many_requests_be_in_flight():
+    pool = ConnectionPool(size=1)
+
+    async def go():
+        async with client(server.url, pool) as api:
+            api.keep_connections(3)
+            api.keep_connections(2)  # never fewer than before
+            await asyncio.gather(*(api.list_apps("p1") for _ in range(6)))
+
+    with keepalive_server(delay=0.1) as server:
+        asyncio.run(go())
+    assert (pool.size, server.most_in_flight, server.connections) == (3, 3, 3)
+
+
+def test_an_urgent_request_takes_a_reserved_slot_while_every_other_one_is_busy():
+    """A lease's renewal is not kept waiting by a long upload holding the only slot."""
+    pool = ConnectionPool(size=1)
+
+    async def go():
+        timeout = httpx.Timeout(5.0, pool=0.1)
+        async with httpx.AsyncClient(transport=pool, base_url=server.url, timeout=timeout) as http:
+            upload = asyncio.create_task(http.get("/upload"))
+            await asyncio.sleep(0.1)  # it holds the pool's one slot
+            other = asyncio.create_task(http.get("/other"))
+            with urgent():
+                renewed = await http.get("/renew")
+            late = await asyncio.gather(other, return_exceptions=True)
+            return renewed.status_code, (await upload).status_code, late[0]
+
+    with keepalive_server(delay=0.4) as server:
+        renewed, uploaded, other = asyncio.run(go())
+    assert (renewed, uploaded) == (200, 200)
+    assert isinstance(other, httpx.PoolTimeout)  # the reserve is for urgent requests only
 
 
 def test_https_keeps_its_connection_alive_and_checks_the_certificate(tmp_path):

@@ -139,6 +139,12 @@ class ComwitClient:
         """The total time each request may take (uploads: by their size)."""
         return self._deadlines
 
+    def keep_connections(self, count: int) -> None:
+        """Let at least `count` requests be in flight at once from now on: the pool grows.
+        An injected transport, or httpx's behind a proxy, keeps the limits it was made with."""
+        if isinstance(self._carrier, ConnectionPool):
+            self._carrier.grow(count)
+
     @property
     def requests_sent(self) -> int:
         """HTTP requests sent so far, retries included."""

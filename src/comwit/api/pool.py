@@ -12,9 +12,12 @@ from the environment are not seen here: httpx routes a proxied URL to its own tr
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Final
 
 import h11
@@ -31,6 +34,21 @@ FRESH_SECONDS: Final = 1.0
 # A request extension: True when the request may be sent twice (its route says so, see
 # `routes.retry_of`). Without it a request is never sent again after a dropped connection.
 REPLAYABLE: Final = "comwit.replayable"
+# Slots beyond `size` that only urgent requests take (see `urgent`), when the others are busy.
+RESERVED: Final = 2
+_URGENT: ContextVar[bool] = ContextVar("comwit_urgent_requests", default=False)
+
+
+@contextmanager
+def urgent() -> Iterator[None]:
+    """Requests sent inside (in this task) may take one of the `RESERVED` slots when every
+    other one is busy: a lease's renewal must not wait behind long uploads, or the lease
+    runs out while the app is applied."""
+    token = _URGENT.set(True)
+    try:
+        yield
+    finally:
+        _URGENT.reset(token)
 
 
 class ConnectionPool(httpx.AsyncBaseTransport):
@@ -51,9 +69,16 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         self._idle_seconds = idle_seconds
         self._clock = clock
         self._slots = asyncio.Semaphore(size)
+        self._reserved = asyncio.Semaphore(RESERVED)
         self._idle: dict[Origin, list[Connection]] = {}
         self._closed = False
         self.opened = 0  # connections made so far: how well keep-alive works
+
+    def grow(self, size: int) -> None:
+        """Allow at least `size` requests in flight from now on (a pool never shrinks)."""
+        for _ in range(size - self.size):
+            self._slots.release()
+        self.size = max(self.size, size)
 
     @property
     def idle(self) -> int:
@@ -65,11 +90,11 @@ class ConnectionPool(httpx.AsyncBaseTransport):
             raise httpx.ConnectError("the connection pool is closed", request=request)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         head = _head_of(request)  # a request HTTP/1.1 cannot carry fails before connecting
-        await self._take_slot(request, timeouts.get("pool"))
+        slot = await self._take_slot(request, timeouts.get("pool"))
         try:
-            return await self._exchange(request, head, timeouts)
+            return await self._exchange(request, head, timeouts, slot)
         except BaseException:
-            self._slots.release()
+            slot.release()
             raise
 
     async def aclose(self) -> None:
@@ -82,14 +107,18 @@ class ConnectionPool(httpx.AsyncBaseTransport):
     # -- one request on one connection --------------------------------------------------------
 
     async def _exchange(
-        self, request: httpx.Request, head: h11.Request, timeouts: dict[str, float | None]
+        self,
+        request: httpx.Request,
+        head: h11.Request,
+        timeouts: dict[str, float | None],
+        slot: asyncio.Semaphore,
     ) -> httpx.Response:
         origin = _origin(request.url)
         replayable = _replayable(request)
         connection = self._reusable(origin, self._idle_seconds if replayable else FRESH_SECONDS)
         if connection is not None:
             try:
-                return await self._answer(connection, request, head, timeouts)
+                return await self._answer(connection, request, head, timeouts, slot)
             except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
                 # The server closed it as we reused it: nothing was answered, yet it may
                 # have acted. Send again once on a new connection only when the request's
@@ -97,7 +126,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
                 if connection.answered or not replayable:
                     raise
         connection = await self._open(origin, request, timeouts.get("connect"))
-        return await self._answer(connection, request, head, timeouts)
+        return await self._answer(connection, request, head, timeouts, slot)
 
     async def _answer(
         self,
@@ -105,6 +134,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         request: httpx.Request,
         head: h11.Request,
         timeouts: dict[str, float | None],
+        slot: asyncio.Semaphore,
     ) -> httpx.Response:
         try:
             answer = await connection.send(
@@ -113,7 +143,7 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         except BaseException:
             connection.close()
             raise
-        body = Body(connection, timeouts.get("read"), self._release)
+        body = Body(connection, timeouts.get("read"), functools.partial(self._release, slot=slot))
         return httpx.Response(
             answer.status_code,
             headers=answer.headers.raw_items(),
@@ -122,17 +152,22 @@ class ConnectionPool(httpx.AsyncBaseTransport):
             request=request,
         )
 
-    async def _take_slot(self, request: httpx.Request, seconds: float | None) -> None:
-        if not self._slots.locked():
-            await self._slots.acquire()  # at once
-            return
+    async def _take_slot(self, request: httpx.Request, seconds: float | None) -> asyncio.Semaphore:
+        """The semaphore a slot was taken from, to give it back to; waits at most `seconds`."""
+        slots = self._slots
+        if not slots.locked():
+            await slots.acquire()  # at once
+            return slots
+        if _URGENT.get():
+            slots = self._reserved
         try:
             async with asyncio.timeout(seconds):
-                await self._slots.acquire()
+                await slots.acquire()
         except TimeoutError:
             raise httpx.PoolTimeout(
                 f"all {self.size} connections stayed busy", request=request
             ) from None
+        return slots
 
     def _reusable(self, origin: Origin, idle_for: float) -> Connection | None:
         """The most recently used idle connection, when idle for at most `idle_for`; the
@@ -162,8 +197,8 @@ class ConnectionPool(httpx.AsyncBaseTransport):
             self._ssl = httpx.create_ssl_context()
         return self._ssl
 
-    def _release(self, connection: Connection, reusable: bool) -> None:
-        self._slots.release()
+    def _release(self, connection: Connection, reusable: bool, *, slot: asyncio.Semaphore) -> None:
+        slot.release()
         if reusable and not self._closed:
             kept = self._idle.setdefault(connection.origin, [])
             if len(kept) < self.size:

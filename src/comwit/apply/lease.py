@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from comwit.api.pool import urgent
 from comwit.errors import ApplyError
 from comwit.plan.ledger import AppLedger, Lease, Upload
 from comwit.store.ledger import LedgerStore
@@ -95,7 +96,7 @@ class AppLease:
         """Renew every third of the lease's lifetime until cancelled."""
         while True:
             await self._sleep(self._policy.ttl / 3)
-            with contextlib.suppress(Exception):  # the next renewal tries again
+            with contextlib.suppress(Exception), urgent():  # the next renewal tries again
                 await self.renew()
 
     def _take(self, ledger: AppLedger) -> AppLedger:

@@ -218,7 +218,7 @@ def show_result(
 async def _plan_and_apply(
     settings: Settings, target: Target, request: PlanRequest, options: RunOptions, yes: bool
 ) -> tuple[Plan, ApplyResult]:
-    async with connect(settings, target, parallel=options.parallel) as connection:
+    async with connect(settings, target) as connection:
         with WorkDir(target.loaded.root) as work:  # in .comwit/: a killed run's is cleaned up
             return await _apply_planned(
                 settings, target, request, connection, options, yes, work.path
@@ -271,7 +271,7 @@ async def _apply_saved(
     settings: Settings, saved: SavedPlan, target: Target, options: RunOptions
 ) -> ApplyResult:
     console = settings.console
-    async with connect(settings, target, parallel=options.parallel) as connection:
+    async with connect(settings, target) as connection:
         check_saved_plan(
             saved, target.loaded, project=target.project, api_url=api_identity(connection)
         )

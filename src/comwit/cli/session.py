@@ -68,13 +68,11 @@ def _warn_inherited_hosts(settings: Settings, loaded: LoadedManifest) -> None:
 
 
 @asynccontextmanager
-async def connect(
-    settings: Settings, target: Target, *, parallel: int = 0
-) -> AsyncIterator[Connection]:
+async def connect(settings: Settings, target: Target) -> AsyncIterator[Connection]:
     """An open API connection; against the local emulator, the first line says so.
 
-    It keeps as many connections as --concurrency reads at once, and for an apply of
-    `parallel` apps at once two per app (an upload and its lease's renewal), if more."""
+    It keeps as many connections as --concurrency reads at once; an apply's executor adds
+    what its parallel apps need (`Executor.apply`)."""
     async with open_client(
         settings.api_url,
         environ=settings.environ,
@@ -82,7 +80,7 @@ async def connect(
         project=target.project,
         timeout=settings.timeout,
         transport=settings.transport,
-        connections=max(settings.concurrency or DEFAULT_CONCURRENCY, 2 * parallel),
+        connections=settings.concurrency or DEFAULT_CONCURRENCY,
     ) as connection:
         if connection.notice:
             settings.console.notice(connection.notice)
