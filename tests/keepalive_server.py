@@ -3,7 +3,7 @@ counts what a connection pool does to it: connections opened, requests, most at 
 
 `script(n)` says what to do with the n-th request (from 0) on a connection: "answer" (and
 keep the connection), "answer-close" (answer, then close it without saying so before),
-"drop" (close it without answering), "answer-then-408" (answer, and a moment later send an
+"drop" (close it without answering), "stall" (never answer), "answer-then-408" (answer, and a moment later send an
 unasked 408, as a server does when it gives up on an idle connection), "answer-then-408-close"
 (the same, then close), or a `Raw` answer written as it is. It runs its own event loop in a thread, over TLS when
 given an `ssl.SSLContext`. `run_resolving` runs a coroutine on an event loop whose name
@@ -84,6 +84,8 @@ def keepalive_server(
                     continue
                 if step == "drop":
                     return
+                if step == "stall":  # read, never answered: the client gives up first
+                    await asyncio.Event().wait()
                 await _answer(writer, delay, seen, json.dumps(answers(request)).encode())
                 if step.startswith("answer-then-408"):
                     await asyncio.sleep(0.05)  # the client has read the answer by now

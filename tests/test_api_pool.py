@@ -384,6 +384,111 @@ def _chain(exc: BaseException | None) -> list[BaseException]:
     return links
 
 
+# -- what the pool must get right, each of which fails the test when it breaks ------------
+
+
+_CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("method", "answer", "close", "body", "connections"),
+    [
+        ("GET", _CHUNKED, False, b"hello", 1),
+        ("GET", b"HTTP/1.1 200 OK\r\n\r\nhello", True, b"hello", 2),  # ends at the close
+        ("GET", b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello", False, b"hello", 2),
+        ("GET", b"HTTP/1.1 204 No Content\r\n\r\n", False, b"", 1),
+        ("GET", b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", False, b"", 1),
+        ("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", False, b"", 1),
+    ],
+    ids=["chunked", "close-delimited", "http-1.0", "204", "304", "head"],
+)
+def test_each_body_framing_is_read_whole_and_its_connection_kept_only_when_it_may_be(
+    method, answer, close, body, connections
+):
+    """An HTTP/1.0 answer without keep-alive is not reused although the server keeps the
+    socket open: the client decides by the protocol, not by the socket."""
+    pool = ConnectionPool(size=2)
+
+    async def go():
+        async with httpx.AsyncClient(transport=pool, base_url=server.url) as http:
+            return [(await http.request(method, f"/{n}")).content for n in range(2)]
+
+    with keepalive_server(lambda n: Raw(answer, close=close)) as server:
+        assert asyncio.run(go()) == [body, body]
+    assert (server.connections, len(server.requests)) == (connections, 2)
+
+
+def test_an_answer_half_read_then_closed_is_not_kept():
+    pool = ConnectionPool(size=2)
+
+    async def go():
+        async with httpx.AsyncClient(transport=pool, base_url=server.url) as http:
+            response = await http.send(http.build_request("GET", "/a"), stream=True)
+            async for _ in response.aiter_raw():
+                break  # one chunk of two
+            await response.aclose()
+            assert pool.idle == 0
+            assert (await http.get("/b")).content == b"hello"
+
+    with keepalive_server(lambda n: Raw(_CHUNKED)) as server:
+        asyncio.run(go())
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize("when", ["waiting for the head", "reading the body"])
+def test_a_request_cancelled_mid_answer_frees_its_slot_and_its_connection_is_not_kept(when):
+    stalled = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b"  # 90 bytes never come
+    pool = ConnectionPool(size=1)
+
+    async def go():
+        async with httpx.AsyncClient(transport=pool, base_url=server.url) as http:
+            if when == "reading the body":
+                response = await http.send(http.build_request("GET", "/a"), stream=True)
+                reading = asyncio.create_task(response.aread())
+            else:
+                reading = asyncio.create_task(http.get("/a"))
+            await asyncio.sleep(0.2)
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+            if when == "reading the body":
+                await response.aclose()
+            assert pool.idle == 0
+            second = await http.get("/b", timeout=httpx.Timeout(5.0, pool=0.5))
+            return second.content
+
+    first = Raw(stalled) if when == "reading the body" else "stall"
+    steps = iter([first])  # the first request's answer; then plain ones
+    with keepalive_server(lambda n: next(steps, "answer")) as server:
+        assert asyncio.run(go()) == b'{"apps": []}'
+    assert server.connections == 2
+
+
+def test_a_certificate_for_another_name_is_refused(tmp_path):
+    served, trusting = _tls_for(tmp_path, "other.test")
+
+    async def go():
+        async with client(server.url, ConnectionPool(ssl_context=trusting)) as api:
+            await api.list_apps("p1")
+
+    with keepalive_server(tls=served) as server, pytest.raises(TlsError, match="match"):
+        asyncio.run(go())
+    assert server.requests == []
+
+
+def test_the_ca_bundle_named_by_ssl_cert_file_is_trusted(tmp_path, monkeypatch):
+    served, _ = _tls_for(tmp_path, "127.0.0.1")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+
+    async def go():
+        async with client(server.url) as api:  # the pool's own context, made from the env
+            await list_apps_in_turn(api, 2)
+
+    with keepalive_server(tls=served) as server:
+        asyncio.run(go())
+    assert (server.connections, len(server.requests)) == (1, 2)
+
+
 def test_a_proxy_from_the_environment_still_carries_the_requests(monkeypatch):
     async def go():
         async with client("http://127.0.0.1:9") as api:  # nothing listens there
