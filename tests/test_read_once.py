@@ -48,7 +48,8 @@ def _count_opens_from_now_on() -> None:
     # module), and it cannot be removed: it counts only inside `opened_under`. On Python 3.11 a
     # Python audit hook runs inside each sys.settrace(), where another thread's settrace() fails
     # ("Cannot install a trace function while another..."): a thread that coverage's tracer
-    # follows could then die as it starts. The fewer tests that run with it, the better.
+    # follows could then die as it starts. So these tests run last, and never in a process
+    # that runs other tests afterwards (tests/conftest.py, ./scripts/check).
     sys.addaudithook(_count_opens)
 
 
