@@ -75,3 +75,19 @@ def test_a_renewal_that_finds_the_lease_taken_says_so(tmp_path):
     assert first.lost == "its apply lease was taken over by second while it was applied"
     asyncio.run(first.release())  # not its lease any more: left alone
     assert _held(tmp_path).holder == "second"
+
+
+def test_a_lease_replaced_and_let_go_by_another_run_is_refused_without_a_holder(tmp_path):
+    # Two runs wrote their leases at once; the other's write came last, and it has applied the
+    # app and released its lease before this run read its own back.
+    clock = Clock()
+    first = _lease(tmp_path, clock, "first")
+    asyncio.run(first.acquire())
+    store = LocalStore(tmp_path / "state.json", "demo")
+    asyncio.run(store.update("web", "app-web", lambda ledger: ledger.with_lease(None)))
+    with pytest.raises(LeaseHeldError) as refused:
+        asyncio.run(first.confirm())
+    assert str(refused.value) == (
+        "app 'web' was leased by another run at the same time, and that run has let it go "
+        "since: plan again to see what it changed"
+    )

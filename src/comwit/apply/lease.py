@@ -71,17 +71,19 @@ class AppLease:
             if back.lease is None and freed < 3:  # released between our read and write
                 freed += 1
                 continue
-            held = back.lease or Lease("another run", "unknown", 0, "")
+            if back.lease is None:
+                raise LeaseHeldError(_gone(self._app))
             if self._clock() >= deadline:
-                raise LeaseHeldError(_held(self._app, held, self._policy.wait))
+                raise LeaseHeldError(_held(self._app, back.lease, self._policy.wait))
             await self._sleep(max(0.0, min(self._policy.poll, deadline - self._clock())))
 
     async def confirm(self) -> None:
         """Read the lease once more; LeaseHeldError when another run's write replaced it."""
         back = await self._store.load(self._app, self._app_id)
         if not self._mine(back):
-            holder = back.lease or Lease("another run", "unknown", 0, "")
-            raise LeaseHeldError(_held(self._app, holder, 0))
+            raise LeaseHeldError(
+                _held(self._app, back.lease, 0) if back.lease else _gone(self._app)
+            )
 
     async def renew(self) -> None:
         back = await self._store.update(self._app, self._app_id, self._extend, lambda _: True)
@@ -143,6 +145,15 @@ def _held(app: str, lease: Lease, waited: float) -> str:
         f"app {app!r} is being applied by {lease.holder} ({lease.run}); its lease runs until "
         f"{until}{after}. Pass --lock-timeout SECONDS to wait for it, or run "
         f"`comwit unlock {app}` if that run is gone"
+    )
+
+
+def _gone(app: str) -> str:
+    # Another run's write replaced this run's lease and that run released its own since: it
+    # has applied the app (or given up) in the meantime, so there is no holder to name.
+    return (
+        f"app {app!r} was leased by another run at the same time, and that run has let it go "
+        "since: plan again to see what it changed"
     )
 
 
