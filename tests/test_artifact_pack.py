@@ -227,3 +227,25 @@ def test_executable_bit_travels_with_the_file(tmp_path):
     site = write_tree(tmp_path / "site", {"run": Exe("#!/bin/sh\n"), "data": "x"})
     modes = {m.name: m.mode for m in members(tar_zstd(tmp_path, site).path)}
     assert (modes["./run"], modes["./data"]) == (0o755, 0o644)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"small.txt": "x"},  # the end: waiting for the last bytes to be hashed
+        {"big.bin": b"\0" * (9 << 20)},  # the middle: waiting for a free staging buffer
+    ],
+    ids=["at-the-end", "midway"],
+)
+def test_a_compression_thread_that_ends_before_its_work_is_an_error_not_a_hang(
+    tmp_path, monkeypatch, files
+):
+    from comwit.artifact import pack as packing
+
+    monkeypatch.setattr(packing._Packer, "_compress", lambda self: None)  # dies at start
+    site = write_tree(tmp_path / "site", files)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ArtifactError, match=r"compression thread ended .*run the command again"):
+        pack(site, out / "app.tar.zst")
+    assert list(out.iterdir()) == []

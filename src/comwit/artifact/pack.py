@@ -39,6 +39,7 @@ _MAX_MTIME = 0o77777777777  # what the 11 octal digits of a ustar mtime hold
 _STAGE_SIZE = 1 << 20
 _STAGES = 6  # one filling, one hashing and compressing, four to smooth out stalls
 _OUT_CHUNK = 1 << 20
+_POLL_SECONDS = 0.5  # how often a wait on the second thread checks that it still runs
 _ZEROS = bytes(512)
 
 
@@ -236,14 +237,18 @@ class _Packer:
         self._error: BaseException | None = None
         self._cancelled = False
         self._hashed = threading.Event()  # every byte handed over has been hashed
+        self._thread = threading.Thread(target=self._compress, name="comwit-pack", daemon=True)
 
     def run(self) -> TreeDigest:
-        thread = threading.Thread(target=self._compress, name="comwit-pack", daemon=True)
+        thread = self._thread
         thread.start()
         try:
             hashes = self._stream()
             self._full.put(None)
-            self._hashed.wait()  # zstd may still be finishing its last jobs: use the time
+            # zstd may still be finishing its last jobs: use the time
+            while not self._hashed.wait(_POLL_SECONDS):
+                if not thread.is_alive() and not self._hashed.is_set():
+                    raise self._stopped()
             tree = make_tree_digest(
                 [
                     entry_of(node, h if h is None or isinstance(h, str) else h.hexdigest())
@@ -339,10 +344,29 @@ class _Packer:
         self._total += self._pos
         if last:
             return
-        self._buf = self._free.get()
+        self._buf = self._free_buffer()
         self._view = memoryview(self._buf)
         self._pos = 0
         self._segments = []
+
+    def _free_buffer(self) -> bytearray:
+        """A buffer the second thread is done with, waiting only while that thread lives."""
+        while True:
+            try:
+                return self._free.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if not self._thread.is_alive():
+                    raise self._stopped() from None
+
+    def _stopped(self) -> BaseException:
+        """What to raise when the second thread ended before its work did: nothing else
+        would hand back a buffer or mark the bytes hashed, so waiting on would hang."""
+        if self._error is not None:
+            return self._error
+        return ArtifactError(
+            "packing stopped: its compression thread ended before the archive was complete;"
+            " run the command again"
+        )
 
     def _compress(self) -> None:
         """The second thread: until the end marker, hash, feed zstd and recycle buffers.
