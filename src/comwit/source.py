@@ -89,22 +89,19 @@ class OrderGuard:
 
 def _is_ancestor(root: Path, older: str, newer: str) -> bool | None:
     """`git merge-base --is-ancestor`: True, False, or None when git lacks either commit."""
-    try:
-        done = subprocess.run(
-            ["git", "merge-base", "--is-ancestor", older, newer],
-            cwd=root,
-            capture_output=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return {0: True, 1: False}.get(done.returncode)
+    done = _run_git(root, "merge-base", "--is-ancestor", older, newer)
+    return None if done is None else {0: True, 1: False}.get(done.returncode)
 
 
 def _git(root: Path, *args: str) -> str | None:
+    done = _run_git(root, *args)
+    return done.stdout.strip() if done is not None and done.returncode == 0 else None
+
+
+def _run_git(root: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
+    """git's finished run, or None when git cannot be run or takes too long."""
     try:
-        done = subprocess.run(
+        return subprocess.run(
             ["git", *args],
             cwd=root,
             capture_output=True,
@@ -114,4 +111,3 @@ def _git(root: Path, *args: str) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
