@@ -47,15 +47,7 @@ def create(
     created_at, _ = store.now()
     with store.transaction() as db:
         store.check_project(db, who, project_id)
-        row = _row(db, domain)
-        if row is not None and row["project_id"] != project_id:
-            raise conflict(f"Domain {domain} belongs to another project.", "domain_taken")
-        if row is None:
-            db.execute(
-                "INSERT INTO project_domains VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (domain, new_id("pdom"), project_id, f"Z{secrets.token_hex(8).upper()}",
-                 int(delegated), created_at, created_at),
-            )  # fmt: skip
+        _claim(db, project_id, domain, delegated=delegated, created_at=created_at)
         return schemas.ProjectDomainEnvelope(domain=_view(_row(db, domain)))
 
 
@@ -66,16 +58,24 @@ def seed(store: Store, project_id: str, domain: str) -> schemas.ProjectDomainEnv
     created_at, _ = store.now()
     with store.transaction() as db:
         db.execute("INSERT OR IGNORE INTO projects VALUES (?, ?)", (project_id, project_id))
-        row = _row(db, domain)
-        if row is not None and row["project_id"] != project_id:
-            raise conflict(f"Domain {domain} belongs to another project.", "domain_taken")
-        if row is None:
-            db.execute(
-                "INSERT INTO project_domains VALUES (?, ?, ?, ?, 1, ?, ?)",
-                (domain, new_id("pdom"), project_id, f"Z{secrets.token_hex(8).upper()}",
-                 created_at, created_at),
-            )  # fmt: skip
+        _claim(db, project_id, domain, delegated=True, created_at=created_at)
     return delegate(store, domain)
+
+
+def _claim(
+    db: sqlite3.Connection, project_id: str, domain: str, *, delegated: bool, created_at: str
+) -> None:
+    """Give `project_id` the zone `domain` unless it has it already; another project's is a
+    conflict."""
+    row = _row(db, domain)
+    if row is not None and row["project_id"] != project_id:
+        raise conflict(f"Domain {domain} belongs to another project.", "domain_taken")
+    if row is None:
+        db.execute(
+            "INSERT INTO project_domains VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (domain, new_id("pdom"), project_id, f"Z{secrets.token_hex(8).upper()}",
+             int(delegated), created_at, created_at),
+        )  # fmt: skip
 
 
 def delegate(store: Store, domain: str) -> schemas.ProjectDomainEnvelope:
