@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
@@ -24,38 +25,56 @@ class Hostile:
     requests: list[str] = field(default_factory=list)  # "METHOD /path" as they came
 
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
 @contextmanager
 def hostile_server(behaviour: Behaviour) -> Iterator[Hostile]:
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    made: dict[str, asyncio.Server] = {}
     hostile = Hostile(url="")
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                request = " ".join(lines[0].split(" ")[:2])
+                request = await read_request(reader)
                 hostile.requests.append(request)
-                length = next(
-                    (
-                        int(line.split(":", 1)[1])
-                        for line in lines
-                        if line.lower().startswith("content-length:")
-                    ),
-                    0,
-                )
-                await reader.readexactly(length)
                 await behaviour(writer, request)
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
 
+    with serving(handle) as port:
+        hostile.url = f"http://127.0.0.1:{port}"
+        yield hostile
+
+
+async def read_request(reader: asyncio.StreamReader) -> str:
+    """Read one request's head and Content-Length body; return it as "METHOD /path"."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(
+        (
+            int(line.split(":", 1)[1])
+            for line in lines
+            if line.lower().startswith("content-length:")
+        ),
+        0,
+    )
+    await reader.readexactly(length)
+    return " ".join(lines[0].split(" ")[:2])
+
+
+@contextmanager
+def serving(handle: Handler, tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    """Run `handle` for each connection to a loopback port (yielded) on an event loop of
+    its own in a thread; on the way out, close the server and cancel what still runs."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    servers: list[asyncio.Server] = []
+
     async def start() -> None:
-        made["server"] = await asyncio.start_server(handle, "127.0.0.1", 0)
-        ready.set()
+        servers.append(await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls))
+        started.set()
 
     def run() -> None:
         asyncio.set_event_loop(loop)
@@ -64,15 +83,13 @@ def hostile_server(behaviour: Behaviour) -> Iterator[Hostile]:
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    ready.wait(10)
-    port = made["server"].sockets[0].getsockname()[1]
-    hostile.url = f"http://127.0.0.1:{port}"
+    started.wait(10)
     try:
-        yield hostile
+        yield servers[0].sockets[0].getsockname()[1]
     finally:
 
         async def stop() -> None:
-            made["server"].close()
+            servers[0].close()
             for task in asyncio.all_tasks():
                 if task is not asyncio.current_task():
                     task.cancel()

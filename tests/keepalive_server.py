@@ -17,11 +17,12 @@ import asyncio
 import json
 import socket
 import ssl
-import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
+
+from tests.hostile import read_request, serving
 
 T = TypeVar("T")
 
@@ -63,19 +64,13 @@ def keepalive_server(
     """Answer each request ("METHOD /path") with `answers(request)` as JSON after `delay`
     seconds, as `script` says."""
     seen = Seen()
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    servers: list[asyncio.Server] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         seen.connections += 1
         try:
             for n in range(10_000):
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                request = " ".join(lines[0].split(" ")[:2])
+                request = await read_request(reader)
                 seen.requests.append(request)
-                await reader.readexactly(_length(lines))
                 step = script(n)
                 if isinstance(step, Raw):
                     writer.write(step.data)
@@ -98,34 +93,10 @@ def keepalive_server(
         finally:
             writer.transport.abort()
 
-    async def start() -> None:
-        servers.append(await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls))
-        started.set()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    started.wait(10)
-    seen.port = servers[0].sockets[0].getsockname()[1]
-    seen.url = f"{'https' if tls else 'http'}://127.0.0.1:{seen.port}"
-    try:
+    with serving(handle, tls) as port:
+        seen.port = port
+        seen.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         yield seen
-    finally:
-
-        async def stop() -> None:
-            servers[0].close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
-
-        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 async def _answer(writer: asyncio.StreamWriter, delay: float, seen: Seen, body: bytes) -> None:
@@ -140,13 +111,6 @@ async def _answer(writer: asyncio.StreamWriter, delay: float, seen: Seen, body: 
         b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
     )
     await writer.drain()
-
-
-def _length(lines: list[str]) -> int:
-    for line in lines:
-        if line.lower().startswith("content-length:"):
-            return int(line.split(":", 1)[1])
-    return 0
 
 
 class _ResolvingLoop(asyncio.SelectorEventLoop):
