@@ -20,6 +20,7 @@ from comwit.apply.shard import TimedReporter, select_shard
 from comwit.apply.stale import check_saved_plan, recheck_saved_plan
 from comwit.apply.stop import Stop
 from comwit.apply.workdir import WorkDir
+from comwit.artifact.pack import PackResult
 from comwit.cli.ci_options import (
     CiChoice,
     Comment,
@@ -53,6 +54,7 @@ from comwit.cli.settings import (
 from comwit.console import Console
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_BUG, EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import Plan
 from comwit.plan.state import ObservedApp
 from comwit.planner import PlanRequest, open_ledger_store
@@ -254,14 +256,7 @@ async def _apply_planned(
     await complete_pending(settings, target, connection, planned.observed.apps)
     if planned.plan.has_changes:
         await confirm(planned.plan, settings.console, yes)
-    inputs = Inputs(
-        project=target.project,
-        root=target.loaded.root,
-        env=planned.env,
-        observed=planned.observed.apps,
-        keep=target.loaded.state.keep,
-        packed=planned.packed,
-    )
+    inputs = run_inputs(target, planned.observed.apps, planned.env, packed=planned.packed)
     guard = planned.guard or order_guard(settings, target, options.allow_older)
     result = await execute_plan(settings, planned.plan, inputs, connection, target, options, guard)
     return planned.plan, result
@@ -279,12 +274,8 @@ async def _apply_saved(
         rechecked = await recheck_saved_plan(
             saved, target.loaded, connection.client, store, settings.environ
         )
-        inputs = Inputs(
-            project=target.project,
-            root=target.loaded.root,
-            env=rechecked.env,
-            observed=rechecked.observed.apps,
-            keep=target.loaded.state.keep,
+        inputs = dataclasses.replace(
+            run_inputs(target, rechecked.observed.apps, rechecked.env),
             stale=rechecked.stale,
             resumed=frozenset(rechecked.resumed),
         )
@@ -298,6 +289,26 @@ async def _apply_saved(
         await complete_pending(settings, target, connection, rechecked.observed.apps)
         guard = order_guard(settings, target, options.allow_older)
         return await execute_plan(settings, plan, inputs, connection, target, options, guard)
+
+
+def run_inputs(
+    target: Target,
+    observed: Mapping[str, ObservedApp],
+    env: Mapping[str, Mapping[str, Interpolated]] | None = None,
+    *,
+    packed: Mapping[str, PackResult] | None = None,
+) -> Inputs:
+    """What executing needs beside the plan: the manifest's project, root and `keep`, what
+    was observed, the resolved ${VAR} values (none when deleting or rolling back) and what
+    planning packed already."""
+    return Inputs(
+        project=target.project,
+        root=target.loaded.root,
+        env=env or {},
+        observed=observed,
+        keep=target.loaded.state.keep,
+        packed=packed or {},
+    )
 
 
 async def missing_scopes(connection: Connection, target: Target) -> frozenset[str]:

@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-from comwit.apply.execute import Inputs
 from comwit.apply.result import ApplyResult
 from comwit.apply.workdir import WorkDir
 from comwit.cli.app import FullHelpGroup, typer_app
@@ -23,6 +22,7 @@ from comwit.cli.apply_cmd import (
     complete_pending,
     confirm,
     execute_plan,
+    run_inputs,
     show_applied_plan,
     show_result,
 )
@@ -132,14 +132,7 @@ async def _up(
                     raise PlanError(why)
             show_applied_plan(plan, settings)
             await complete_pending(settings, target, connection, planned.observed.apps)
-            inputs = Inputs(
-                project=target.project,
-                root=target.loaded.root,
-                env=planned.env,
-                observed=planned.observed.apps,
-                keep=target.loaded.state.keep,
-                packed=planned.packed,
-            )
+            inputs = run_inputs(target, planned.observed.apps, planned.env, packed=planned.packed)
             options = RunOptions()
             result = await execute_plan(
                 settings, plan, inputs, connection, target, options, planned.guard
@@ -213,13 +206,7 @@ async def _delete(
         if dry_run or not plan.has_changes:
             return None
         await confirm(plan, settings.console, yes)
-        inputs = Inputs(
-            project=target.project,
-            root=target.loaded.root,
-            env={},
-            observed=observation.state.apps,
-            keep=target.loaded.state.keep,
-        )
+        inputs = run_inputs(target, observation.state.apps)
         return await execute_plan(
             settings, plan, inputs, connection, target, RunOptions(), None, lease=False
         )

@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
-from comwit.apply.execute import Inputs
 from comwit.apply.result import ApplyResult
 from comwit.cli.apply_cmd import (
     LockTimeout,
     RunOptions,
     confirm,
     execute_plan,
+    run_inputs,
     show_applied_plan,
     show_result,
 )
@@ -56,13 +56,7 @@ async def _rollback(
             console.info(f"Build {observed.active_build_id} is already live: nothing to do.")
         else:
             await confirm(plan, console, yes)
-        inputs = Inputs(
-            project=target.project,
-            root=target.loaded.root,
-            env={},
-            observed=observation.state.apps,
-            keep=target.loaded.state.keep,
-        )
+        inputs = run_inputs(target, observation.state.apps)
         # An explicit choice: never held back by the ordering guard (its commit is recorded).
         result = await execute_plan(settings, plan, inputs, connection, target, options, None)
     outcome = result.outcomes[0]
