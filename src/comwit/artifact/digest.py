@@ -66,7 +66,7 @@ def survey(build_dir: Path, exclude: Sequence[str] = (), cache: StatCache | None
 
 def finish(surveyed: Survey) -> TreeDigest:
     """The digest of a surveyed tree: read the files the cache did not vouch for, and
-    remember them (the cache file is rewritten only when something was read or removed)."""
+    remember the tree (the cache file is rewritten unless it confirmed the tree as it was)."""
     with collection_paused():
         return _finish(surveyed)
 
