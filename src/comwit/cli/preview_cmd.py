@@ -34,7 +34,14 @@ from comwit.cli.ci_options import (
     NoSummary,
     after_apply,
 )
-from comwit.cli.session import Target, connect, load_target, plan_request, plan_target
+from comwit.cli.session import (
+    Target,
+    concurrency,
+    connect,
+    load_target,
+    plan_request,
+    plan_target,
+)
 from comwit.cli.settings import (
     API,
     CONCURRENCY,
@@ -48,7 +55,6 @@ from comwit.cli.settings import (
 )
 from comwit.errors import ComwitError, PlanError
 from comwit.exit_codes import EXIT_OK
-from comwit.observe import DEFAULT_CONCURRENCY
 from comwit.plan.actions import Plan
 from comwit.plan.ledger import SourceCommit
 from comwit.plan.state import ObservedApp
@@ -124,7 +130,7 @@ async def _up(
             if any(app.actions and app.actions[0].type == "create_app" for app in plan.apps):
                 store = open_ledger_store(target.loaded.state, connection.client, target.project)
                 everything = await observe_project(
-                    connection.client, target.project, store, _concurrency(settings)
+                    connection.client, target.project, store, concurrency(settings)
                 )
                 marks = {n: a.ledger.preview for n, a in marked(everything.state.apps).items()}
                 why = over_cap(plan, {n: m for n, m in marks.items() if m}, preview.max_apps)
@@ -197,7 +203,7 @@ async def _delete(
     async with connect(settings, target) as connection:
         store = open_ledger_store(target.loaded.state, connection.client, target.project)
         observation = await observe_project(
-            connection.client, target.project, store, _concurrency(settings)
+            connection.client, target.project, store, concurrency(settings)
         )
         for warning in observation.warnings:
             settings.console.warn(warning)
@@ -210,10 +216,6 @@ async def _delete(
         return await execute_plan(
             settings, plan, inputs, connection, target, RunOptions(), None, lease=False
         )
-
-
-def _concurrency(settings: Settings) -> int:
-    return settings.concurrency or DEFAULT_CONCURRENCY
 
 
 def _pull_request(settings: Settings, given: int | None) -> int:

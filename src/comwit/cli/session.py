@@ -80,7 +80,7 @@ async def connect(settings: Settings, target: Target) -> AsyncIterator[Connectio
         project=target.project,
         timeout=settings.timeout,
         transport=settings.transport,
-        connections=settings.concurrency or DEFAULT_CONCURRENCY,
+        connections=concurrency(settings),
     ) as connection:
         if connection.notice:
             settings.console.notice(connection.notice)
@@ -141,6 +141,11 @@ async def observe_one(
     return observation
 
 
+def concurrency(settings: Settings) -> int:
+    """API requests in flight at once: --concurrency, or the default."""
+    return settings.concurrency or DEFAULT_CONCURRENCY
+
+
 def order_guard(settings: Settings, target: Target, allow_older: bool) -> OrderGuard:
     """Never older over newer, for the commit of the manifest's checkout (or the CI's)."""
     return make_order_guard(target.loaded.root, settings.environ, allow_older=allow_older)
@@ -165,7 +170,7 @@ def plan_request(
         include=settings.include,
         exclude=settings.exclude,
         policy=Policy(tuple(allow_detach or ()), tuple(allow_delete_env or ()), allow_older),
-        concurrency=settings.concurrency or DEFAULT_CONCURRENCY,
+        concurrency=concurrency(settings),
     )
 
 
