@@ -182,12 +182,7 @@ def _inflate(response: httpx.Response, inflate: zlib._Decompress, raw: bytes, mo
 
 
 def _corrupt(response: httpx.Response, why: str) -> ApiResponseError:
-    method, path = _where(response.request)
-    return ApiResponseError(
-        f"{method} {path}: the answer's gzip encoding is corrupt ({why}); {_CHECK_URL}",
-        method=method,
-        path=path,
-    )
+    return _answer_error(response, f": the answer's gzip encoding is corrupt ({why}); {_CHECK_URL}")
 
 
 def _decoder(response: httpx.Response) -> zlib._Decompress | None:
@@ -196,22 +191,18 @@ def _decoder(response: httpx.Response) -> zlib._Decompress | None:
         return None
     if encoding in ("gzip", "x-gzip"):
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    method, path = _where(response.request)
-    raise ApiResponseError(
-        f"{method} {path}: the answer is encoded as {_clean(encoding)!r}, which comwit "
-        f"did not ask for; {_CHECK_URL}",
-        method=method,
-        path=path,
+    raise _answer_error(
+        response,
+        f": the answer is encoded as {_clean(encoding)!r}, which comwit did not ask for; "
+        f"{_CHECK_URL}",
     )
 
 
 def _too_large(response: httpx.Response, limit: int) -> ApiResponseError:
-    method, path = _where(response.request)
-    return ApiResponseError(
-        f"{method} {path}: the answer is larger than {limit // (1024 * 1024)} MiB, more than "
-        f"any answer of the Comwit API; {_CHECK_URL}",
-        method=method,
-        path=path,
+    return _answer_error(
+        response,
+        f": the answer is larger than {limit // (1024 * 1024)} MiB, more than any answer of "
+        f"the Comwit API; {_CHECK_URL}",
     )
 
 
@@ -258,13 +249,17 @@ def _first_problem(exc: ValidationError) -> str:
 
 
 def _response_error(response: httpx.Response, problem: str) -> ApiResponseError:
-    method, path = _where(response.request)
-    return ApiResponseError(
-        f"{method} {path} answered {response.status_code} with a body comwit cannot read "
-        f"({problem}); the API may have changed: check for a newer comwit",
-        method=method,
-        path=path,
+    return _answer_error(
+        response,
+        f" answered {response.status_code} with a body comwit cannot read ({problem}); "
+        "the API may have changed: check for a newer comwit",
     )
+
+
+def _answer_error(response: httpx.Response, says: str) -> ApiResponseError:
+    """An answer comwit cannot use: `says` follows the request's method and path."""
+    method, path = _where(response.request)
+    return ApiResponseError(f"{method} {path}{says}", method=method, path=path)
 
 
 # -- no usable answer -------------------------------------------------------------------
