@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import fcntl
 import io
 import json
 import os
@@ -26,6 +27,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import termios
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -97,39 +99,10 @@ class World:
         """Run the CLI on a pseudo-terminal, type `answer` when `marker` appears; `out` is
         everything the terminal showed (stdout and stderr share it). A process world only."""
         assert self.transport is None, "a terminal needs a process: use the process_world fixture"
-        environ = self.environ({"TERM": "xterm", "COLUMNS": "100"})
-        del environ["NO_COLOR"]
-        main, child = pty.openpty()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "comwit", *args],
-            cwd=self.root,
-            env=environ,
-            stdin=child,
-            stdout=child,
-            stderr=child,
-        )
-        os.close(child)
-        shown = b""
-        answered = False
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([main], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(main, 65536)
-                except OSError:  # the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                shown += chunk
-            if not answered and marker.encode() in shown:
-                os.write(main, answer.encode() + b"\n")
-                answered = True
-            if proc.poll() is not None and not ready:
-                break
-        os.close(main)
-        code = proc.wait(timeout=30)
-        return Result(code, shown.decode(errors="replace"), "")
+        terminal = Terminal(self, *args, env={"TERM": "xterm", "COLUMNS": "100"}, colour=True)
+        terminal.wait_for(marker, timeout=60)
+        terminal.type(answer.encode() + b"\n")
+        return Result(terminal.finish(), terminal.text, "")
 
     def comwit(
         self,
@@ -226,6 +199,69 @@ class World:
     def builds(self, name: str) -> list[dict[str, Any]]:
         builds: list[dict[str, Any]] = self.api(f"apps/{self.app(name)['app_id']}/builds")["builds"]
         return builds
+
+
+class Terminal:
+    """`python -m comwit ARGS` with a pseudo-terminal as its controlling terminal, so a typed
+    Ctrl-C reaches it as SIGINT the way a shell delivers it."""
+
+    def __init__(
+        self, world: World, *args: str, env: dict[str, str] | None = None, colour: bool = False
+    ) -> None:
+        environ = world.environ({"TERM": "dumb", "COLUMNS": "120", **(env or {})})
+        if colour:
+            del environ["NO_COLOR"]
+        self._main, child = pty.openpty()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "comwit", *args],
+            cwd=world.root,
+            env=environ,
+            stdin=child,
+            stdout=child,
+            stderr=child,
+            preexec_fn=_take_terminal,  # noqa: PLW1509 - the child becomes the terminal's session
+        )
+        os.close(child)
+        self.shown = b""
+
+    def wait_for(self, marker: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while marker.encode() not in self.shown:
+            assert time.monotonic() < deadline, f"no {marker!r} in:\n{self.text}"
+            self._read(0.1)
+
+    def type(self, data: bytes) -> None:
+        os.write(self._main, data)
+
+    def finish(self, timeout: float = 30) -> int:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            assert time.monotonic() < deadline, f"still running:\n{self.text}"
+            self._read(0.05)
+        while self._read(0.05):
+            pass
+        os.close(self._main)
+        return self.proc.returncode
+
+    @property
+    def text(self) -> str:
+        return self.shown.decode(errors="replace").replace("\r\n", "\n")
+
+    def _read(self, wait: float) -> bool:
+        ready, _, _ = select.select([self._main], [], [], wait)
+        if not ready:
+            return False
+        try:
+            chunk = os.read(self._main, 65536)
+        except OSError:
+            return False
+        self.shown += chunk
+        return bool(chunk)
+
+
+def _take_terminal() -> None:
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def actions(plan: dict[str, Any], app: str | None = None) -> list[str]:

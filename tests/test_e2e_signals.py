@@ -4,81 +4,15 @@ behind that the next apply does not clean up or converge from."""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
-import select
 import signal
-import subprocess
-import sys
-import termios
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e_support import World, actions
+from tests.e2e_support import Terminal, World, actions
 
 pytestmark = pytest.mark.timeout(90)
-
-
-class Terminal:
-    """`python -m comwit ARGS` with a pseudo-terminal as its controlling terminal, so a typed
-    Ctrl-C reaches it as SIGINT the way a shell delivers it."""
-
-    def __init__(self, world: World, *args: str, env: dict[str, str] | None = None) -> None:
-        environ = world.environ({"TERM": "dumb", "COLUMNS": "120", **(env or {})})
-        self._main, child = pty.openpty()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "comwit", *args],
-            cwd=world.root,
-            env=environ,
-            stdin=child,
-            stdout=child,
-            stderr=child,
-            preexec_fn=_take_terminal,  # noqa: PLW1509 - the child becomes the terminal's session
-        )
-        os.close(child)
-        self.shown = b""
-
-    def wait_for(self, marker: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while marker.encode() not in self.shown:
-            assert time.monotonic() < deadline, f"no {marker!r} in:\n{self.text}"
-            self._read(0.1)
-
-    def type(self, data: bytes) -> None:
-        os.write(self._main, data)
-
-    def finish(self, timeout: float = 30) -> int:
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None:
-            assert time.monotonic() < deadline, f"still running:\n{self.text}"
-            self._read(0.05)
-        while self._read(0.05):
-            pass
-        os.close(self._main)
-        return self.proc.returncode
-
-    @property
-    def text(self) -> str:
-        return self.shown.decode(errors="replace").replace("\r\n", "\n")
-
-    def _read(self, wait: float) -> bool:
-        ready, _, _ = select.select([self._main], [], [], wait)
-        if not ready:
-            return False
-        try:
-            chunk = os.read(self._main, 65536)
-        except OSError:
-            return False
-        self.shown += chunk
-        return bool(chunk)
-
-
-def _take_terminal() -> None:
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def _slow_uploads(world: World, ms: int) -> None:
