@@ -59,7 +59,7 @@ from comwit.plan.actions import Plan
 from comwit.plan.ledger import SourceCommit
 from comwit.plan.state import ObservedApp
 from comwit.planner import open_ledger_store
-from comwit.preview.claim import PreviewTarget, claim, over_cap
+from comwit.preview.claim import PreviewTarget, claim, created_apps, over_cap
 from comwit.preview.find import observe_project
 from comwit.preview.forge import closed_pull_requests
 from comwit.preview.names import MAX_PR, preview_name
@@ -127,13 +127,12 @@ async def _up(
             plan = plan.model_copy(
                 update={"environment": f"{plan.environment} {where}" if plan.environment else where}
             )
-            if any(app.actions and app.actions[0].type == "create_app" for app in plan.apps):
+            if created_apps(plan):
                 store = open_ledger_store(target.loaded.state, connection.client, target.project)
                 everything = await observe_project(
                     connection.client, target.project, store, concurrency(settings)
                 )
-                marks = {n: a.ledger.preview for n, a in marked(everything.state.apps).items()}
-                why = over_cap(plan, {n: m for n, m in marks.items() if m}, preview.max_apps)
+                why = over_cap(plan, marked(everything.state.apps), preview.max_apps)
                 if why:
                     raise PlanError(why)
             show_applied_plan(plan, settings)

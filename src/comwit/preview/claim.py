@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from comwit.plan.actions import AppPlan, AttachHost, CreateApp, Plan, RecordLedger
-from comwit.plan.ledger import PreviewMark, PreviewOf
+from comwit.plan.ledger import PreviewOf
 from comwit.plan.state import ObservedApp
 
 
@@ -26,9 +26,15 @@ def claim(plan: Plan, observed: Mapping[str, ObservedApp], target: PreviewTarget
     return plan.model_copy(update={"apps": tuple(_claim(a, observed, target) for a in plan.apps)})
 
 
-def over_cap(plan: Plan, previews: Mapping[str, PreviewMark], max_apps: int) -> str | None:
-    """Why the plan's new preview apps would pass [preview] max_apps (None: they fit)."""
-    creating = [a.app for a in plan.apps if any(isinstance(x, CreateApp) for x in a.actions)]
+def created_apps(plan: Plan) -> list[str]:
+    """The apps the plan creates."""
+    return [a.app for a in plan.apps if any(isinstance(x, CreateApp) for x in a.actions)]
+
+
+def over_cap(plan: Plan, previews: Collection[str], max_apps: int) -> str | None:
+    """Why the plan's new preview apps would pass [preview] max_apps, given the names of the
+    previews that exist (None: they fit)."""
+    creating = created_apps(plan)
     total = len(set(previews) | set(creating))
     if not creating or total <= max_apps:
         return None
