@@ -33,7 +33,7 @@ from comwit.artifact.confirm import STAMPS, unchanged
 from comwit.artifact.entries import Entries, encode
 from comwit.artifact.ignore import read_ignore_file, rules_key
 from comwit.artifact.tree import DIGEST_PREFIX, LazyEntries, TreeDigest
-from comwit.artifact.walk import INO_MASK, Node, Tree, check_root
+from comwit.artifact.walk import Node, Tree, check_root, dir_stamps
 from comwit.errors import ArtifactError
 from comwit.store.files import write_atomically
 
@@ -107,7 +107,7 @@ class StatCache:
         try:
             root = check_root(build_dir)
             rules = rules_key(exclude, read_ignore_file(Path(root)))
-            if rules != self._rules or _root_stamps(root) != self._root_stamps:
+            if rules != self._rules or dir_stamps(root) != self._root_stamps:
                 return None
         except (ArtifactError, OSError):
             return None
@@ -227,11 +227,6 @@ class StatCache:
 
 def _checksum(data: bytes | memoryview) -> bytes:
     return hashlib.sha256(data).digest()[:_CHECKSUM]
-
-
-def _root_stamps(root: str) -> tuple[int, int, int]:
-    st = os.lstat(root)
-    return st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK
 
 
 def _check(sections: dict[str, bytes]) -> None:

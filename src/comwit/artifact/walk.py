@@ -97,7 +97,7 @@ class Walker:
     def __iter__(self) -> Iterator[Node]:
         root = str(self.root)
         files = 0
-        self.root_stamps = _stamps(root)
+        self.root_stamps = dir_stamps(root)
         stack = [_entries(root, root, "")]
         while stack:
             for entry, rel in stack[-1]:
@@ -179,7 +179,8 @@ def _entries(root: str, path: str, prefix: str) -> Iterator[tuple[os.DirEntry[st
     return iter([(entry, prefix + entry.name) for entry in entries])
 
 
-def _stamps(root: str) -> tuple[int, int, int]:
+def dir_stamps(root: str) -> tuple[int, int, int]:
+    """The build dir's own (mtime_ns, ctime_ns, inode), as `Tree.root_stamps` keeps them."""
     try:
         st = os.lstat(root)
     except OSError as exc:
