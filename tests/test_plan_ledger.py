@@ -186,9 +186,16 @@ def test_an_activation_records_its_commit_and_builds_that_are_dropped_lose_their
         ('{"v": 1, "b": {}, "h": [], "c": []}', "its commits are not a table"),
         ('{"v": 1, "b": {}, "h": [], "c": {"b1": ["x", "soon", 0]}}', "the commit of b1"),
         ('{"v": 1, "b": {}, "h": [], "l": ["who", "run", "later", "t"]}', "its lease"),
+        ('{"v": 1, "b": {}, "h": [], "u": ["ab", 10, null, null]}', "its upload"),
+        ('{"v": 1, "b": {}, "h": [], "u": ["ab", true, null, null, null]}', "its upload"),
+        ('{"v": 1, "b": {}, "h": [], "u": ["ab", 10, 7, null, null]}', "its upload"),
+        ('{"v": 1, "b": {}, "h": [], "u": ["ab", 10, null, null, "50"]}', "its upload"),
+        ('{"v": 1, "b": {}, "h": [], "p": ["web", 7, null, 1]}', "its preview mark"),
+        ('{"v": 1, "b": {}, "h": [], "p": ["web", 7, 3, 1, 2]}', "its preview mark"),
+        ('{"v": 1, "b": {}, "h": [], "p": ["web", "7", null, 1, 2]}', "its preview mark"),
     ],
 )
-def test_malformed_commits_and_leases_are_refused(value, why):
+def test_malformed_commits_leases_uploads_and_preview_marks_are_refused(value, why):
     with pytest.raises(LedgerFormatError, match=why):
         decode(value)
 
