@@ -381,9 +381,8 @@ def _preview(value: Any) -> PreviewMark | None:
     if not isinstance(value, list) or len(value) != 5:
         raise LedgerFormatError("its preview mark is malformed")
     base, pr, commit, created, deployed = value
-    if not isinstance(base, str) or not (commit is None or isinstance(commit, str)):
-        raise LedgerFormatError("its preview mark is malformed")
-    if not (_is_int(pr) and _is_int(created) and _is_int(deployed)):
+    ints = _is_int(pr) and _is_int(created) and _is_int(deployed)
+    if not (isinstance(base, str) and _is_str_or_none(commit) and ints):
         raise LedgerFormatError("its preview mark is malformed")
     return PreviewMark(base, pr, commit, created, deployed)
 
@@ -440,11 +439,8 @@ def _upload(value: Any) -> Upload | None:
     if not isinstance(value, list) or len(value) != 5:
         raise LedgerFormatError("its upload is malformed")
     digest, size, before, env_ref, max_requests = value
-    if not isinstance(digest, str) or not _is_int(size):
-        raise LedgerFormatError("its upload is malformed")
-    if not all(v is None or isinstance(v, str) for v in (before, env_ref)):
-        raise LedgerFormatError("its upload is malformed")
-    if not (max_requests is None or _is_int(max_requests)):
+    strings = isinstance(digest, str) and _is_str_or_none(before) and _is_str_or_none(env_ref)
+    if not (strings and _is_int(size) and (max_requests is None or _is_int(max_requests))):
         raise LedgerFormatError("its upload is malformed")
     return Upload(DIGEST_PREFIX + digest, size, before, env_ref, max_requests)
 
@@ -464,3 +460,7 @@ def _lease(value: Any) -> Lease | None:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_str_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
