@@ -112,8 +112,7 @@ class StatCache:
         except (ArtifactError, OSError):
             return None
         listed = self._entries
-        targets = iter(listed.targets())
-        links = {i: next(targets) for i, code in enumerate(listed.codes) if code == entries.SYMLINK}
+        links = _links(listed)
         if not unchanged(root, listed.paths(), listed.codes, listed.sizes, self._stamps, links):
             return None
         digest = self._sections["digest"].decode()
@@ -223,6 +222,17 @@ class StatCache:
                 if code in _FILE_CODES
             }
         return self._index
+
+
+def _links(listed: Entries) -> dict[int, str]:
+    """Entry number -> target of each symlink; a scan per symlink, none per entry."""
+    codes, targets = listed.codes, iter(listed.targets())
+    found: dict[int, str] = {}
+    i = codes.find(entries.SYMLINK)
+    while i >= 0:
+        found[i] = next(targets)
+        i = codes.find(entries.SYMLINK, i + 1)
+    return found
 
 
 def _checksum(data: bytes | memoryview) -> bytes:
