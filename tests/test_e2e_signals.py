@@ -68,6 +68,7 @@ def test_kill_9_during_an_upload_then_the_next_apply_converges_with_one_build(
     terminal.proc.send_signal(signal.SIGKILL)
     terminal.finish()
     leftovers = list((process_world.root / ".comwit" / "tmp").glob("*/*"))
+    assert leftovers  # the killed run had packed its artifact
     process_world.admin("DELETE", "faults")
 
     result = process_world.comwit("apply", "--yes", env={"TMPDIR": str(tmpdir)})
