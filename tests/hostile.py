@@ -89,10 +89,15 @@ def serving(handle: Handler, tls: ssl.SSLContext | None = None) -> Iterator[int]
     finally:
 
         async def stop() -> None:
+            # Cancel the handlers and wait for them: each closes its connection on the way
+            # out, and the loop must still run the transports' close callbacks, or a socket
+            # is left open when the loop stops (a ResourceWarning in whichever test is next).
             servers[0].close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
+            while tasks := [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
+                for task in tasks:
                     task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0)  # the close callbacks the handlers' aborts scheduled
 
         asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
