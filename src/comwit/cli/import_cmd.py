@@ -24,7 +24,7 @@ from comwit.observe import observe
 from comwit.plan.desired import split_patterns
 from comwit.plan.state import ObservedApp
 from comwit.render.manifest_toml import ImportedApp, render_manifest
-from comwit.store.files import write_atomically
+from comwit.store.files import write_text
 from comwit.store.ledger import AppEnvStore
 
 STDOUT = "-"
@@ -57,7 +57,7 @@ def import_(
     if path is None:
         console.print(text.rstrip("\n"))
     else:
-        _write(path, text)
+        write_text(path, text, hint="pick another -o FILE")
         console.info(f"Wrote {path}: {_names(apps)}; replace each build_dir placeholder.")
     with_env = [each.name for each in apps if each.env]
     if with_env:
@@ -139,14 +139,6 @@ def _hosts(app: str, names: Sequence[str], console: Console) -> list[str]:
         except ValueError as exc:
             console.warn(f"app {app!r}: skipping hostname {name!r}: {exc}")
     return kept
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        write_atomically(path, text)
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise ComwitError(f"cannot write {path} ({why}); pick another -o FILE") from exc
 
 
 def _names(apps: Sequence[ImportedApp]) -> str:

@@ -15,7 +15,7 @@ from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.starter import find_build_dirs, ignore_state_dir, render_starter
-from comwit.store.files import write_atomically
+from comwit.store.files import write_text
 
 
 @command(API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY)
@@ -43,7 +43,7 @@ def init(
         text, names = _imported(settings, project, {app.name: app.build_dir for app in found})
     else:
         text, names = render_starter(project, found), [app.name for app in found]
-    _write(path, text)
+    write_text(path, text)
     what = f"{len(names)} app{'s' if len(names) != 1 else ''} ({', '.join(names)})"
     console.info(f"Wrote {DEFAULT_FILE}: {what}." if names else f"Wrote {DEFAULT_FILE}.")
     if ignore_state_dir(root):
@@ -73,11 +73,3 @@ def _next_step(text: str, project: str | None) -> str:
         steps.append('set project = "..." in comwit.toml')
     steps.append("run `comwit validate`, then `comwit plan`")
     return "; ".join(steps) + "."
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        write_atomically(path, text)
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise ComwitError(f"cannot write {path} ({why})") from exc

@@ -1,10 +1,12 @@
-"""Files comwit writes (saved plans, caches, the local ledger): whole or not at all."""
+"""Files comwit writes (saved plans, caches, the local ledger, manifests): whole or not at all."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+from comwit.errors import ComwitError
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
@@ -18,3 +20,14 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_text(path: Path, text: str, *, hint: str = "") -> None:
+    """Write a file the user asked for (a manifest) whole or not at all; one that cannot be
+    written is a ComwitError naming it, why, and `hint` when there is something to do."""
+    try:
+        write_atomically(path, text)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        then = f"; {hint}" if hint else ""
+        raise ComwitError(f"cannot write {path} ({why}){then}") from exc
