@@ -3,10 +3,15 @@ naming it, why, and what to do."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from comwit.errors import ComwitError
-from comwit.store.files import write_text
+from comwit.errors import ComwitError, PlanError
+from comwit.plan.actions import Plan
+from comwit.store.files import write_json, write_text
+from comwit.store.results import ShardResult, read_result, write_result
+from comwit.store.saved import ManifestRef, SavedPlan, SavedPolicy, read_plan, write_plan
 
 from tests.e2e_support import PROJECT
 
@@ -30,6 +35,72 @@ def test_a_text_file_that_cannot_be_written_names_it_why_and_the_hint(tmp_path, 
         write_text(path, "version = 1\n", hint=hint)
     assert str(raised.value) == f"cannot write {path} {ending}"
     assert list(tmp_path.iterdir()) == [path]  # the temporary file is gone
+
+
+@pytest.mark.parametrize(
+    ("ensure_ascii", "written"),
+    [
+        (False, '{\n  "a": [\n    1\n  ],\n  "b": "d\u00e9p\u00f4t"\n}\n'.encode()),
+        (True, b'{\n  "a": [\n    1\n  ],\n  "b": "d\\u00e9p\\u00f4t"\n}\n'),
+    ],
+    ids=["utf-8", "ascii"],
+)
+def test_json_is_indented_sorted_and_ends_with_a_newline(tmp_path, ensure_ascii, written):
+    path = tmp_path / "out.json"
+    write_json(path, {"b": "d\u00e9p\u00f4t", "a": [1]}, what="plan", ensure_ascii=ensure_ascii)
+    assert path.read_bytes() == written
+
+
+def test_json_that_cannot_be_written_names_what_and_where(tmp_path):
+    with pytest.raises(PlanError) as raised:
+        write_json(tmp_path, {}, what="result", ensure_ascii=True)
+    assert str(raised.value) == f"cannot write the result to {tmp_path}: Is a directory"
+
+
+MANIFEST_PATH = "d\u00e9p\u00f4t/comwit.toml"  # not ASCII: the two files differ in how they keep it
+
+
+def _today(document: object, *, ensure_ascii: bool) -> bytes:
+    """The bytes saved plans and result files have always had."""
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=ensure_ascii)
+    return (text + "\n").encode()
+
+
+def test_a_saved_plan_keeps_its_utf8_bytes_and_reads_back(tmp_path):
+    saved = SavedPlan(
+        api_url="local",
+        manifest=ManifestRef(path=MANIFEST_PATH, digest="sha256:x"),
+        salt="ab" * 16,
+        build_dirs={},
+        interpolated={},
+        live_env={},
+        policy=SavedPolicy(),
+        observed={},
+        plan=Plan(project="demo"),
+    )
+    path = tmp_path / "plan.json"
+    write_plan(path, saved)
+    assert path.read_bytes() == _today(saved.model_dump(mode="json"), ensure_ascii=False)
+    assert f'"path": "{MANIFEST_PATH}"'.encode() in path.read_bytes()
+    assert read_plan(path) == saved
+
+
+def test_a_result_file_keeps_its_ascii_bytes_and_reads_back(tmp_path):
+    result = ShardResult(
+        plan_id="0" * 16,
+        manifest=MANIFEST_PATH,
+        shard="1/2",
+        started="2026-12-02T03:00:00+00:00",
+        seconds=1.5,
+        exit_code=0,
+        apps=(),
+        plan=Plan(project="demo"),
+    )
+    path = tmp_path / "result.json"
+    write_result(path, result)
+    assert path.read_bytes() == _today(result.model_dump(mode="json"), ensure_ascii=True)
+    assert b'"manifest": "d\\u00e9p\\u00f4t/comwit.toml"' in path.read_bytes()
+    assert read_result(path) == result
 
 
 def test_init_over_a_directory_says_it_cannot_write_the_manifest(world):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 
-from comwit.errors import ComwitError
+from comwit.errors import ComwitError, PlanError
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
@@ -31,3 +32,14 @@ def write_text(path: Path, text: str, *, hint: str = "") -> None:
         why = exc.strerror or type(exc).__name__
         then = f"; {hint}" if hint else ""
         raise ComwitError(f"cannot write {path} ({why}){then}") from exc
+
+
+def write_json(path: Path, document: object, *, what: str, ensure_ascii: bool) -> None:
+    """`document` as indented JSON with sorted keys and a final newline, whole or not at all;
+    one that cannot be written is a PlanError naming `what` it is and where. Saved plans are
+    UTF-8, result files escape what is not ASCII (`ensure_ascii`): each keeps its bytes."""
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=ensure_ascii)
+    try:
+        write_atomically(path, text + "\n")
+    except OSError as exc:
+        raise PlanError(f"cannot write the {what} to {path}: {exc.strerror}") from None

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.errors import PlanError
 from comwit.plan.actions import Plan
-from comwit.store.files import write_atomically
+from comwit.store.files import write_json
 from comwit.store.saved import _without_derived
 
 KIND = "comwit-result"
@@ -54,11 +54,7 @@ def outcomes_of(result: ShardResult) -> ApplyResult:
 
 
 def write_result(path: Path, result: ShardResult) -> None:
-    text = json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True)
-    try:
-        write_atomically(path, text + "\n")
-    except OSError as exc:
-        raise PlanError(f"cannot write the result to {path}: {exc.strerror}") from None
+    write_json(path, result.model_dump(mode="json"), what="result", ensure_ascii=True)
 
 
 def read_result(path: Path) -> ShardResult:

@@ -22,7 +22,7 @@ from comwit.plan.actions import FORMAT_VERSION, Plan
 from comwit.plan.ledger import encode
 from comwit.plan.state import ObservedApp
 from comwit.planner import Planned
-from comwit.store.files import write_atomically
+from comwit.store.files import write_json
 
 KIND = "comwit-plan"
 # A plan of 1,000 apps is about 3 MB; reading stops past this (a device, a wrong file).
@@ -142,11 +142,7 @@ def interpolated_hashes(
 
 
 def write_plan(path: Path, saved: SavedPlan) -> None:
-    text = json.dumps(saved.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False)
-    try:
-        write_atomically(path, text + "\n")
-    except OSError as exc:
-        raise PlanError(f"cannot write the plan to {path}: {exc.strerror}") from None
+    write_json(path, saved.model_dump(mode="json"), what="plan", ensure_ascii=False)
 
 
 def read_plan(path: Path) -> SavedPlan:
