@@ -1,9 +1,12 @@
 """Faults and statistics through the `/_emulator/` routes: latency, errors, dropped connections."""
 
 import time
+from dataclasses import asdict
 
 import httpx
 import pytest
+
+from comwit.emulator.faults import Faults, Latency, Shot, _Call
 
 from tests.emulator_support import PROJECT, assert_problem, client, create_app, deploy, gnu_tar_zst
 
@@ -162,3 +165,28 @@ def test_stats_count_requests_by_route_mutations_bytes_and_deploys(http, artifac
     reset = http.delete("/_emulator/stats").json()
     assert reset["total"] == 0
     assert reset["requests"] == {}
+
+
+LIST_APPS = _Call("GET", "/v1/projects/{project_id}/apps", "list_apps")
+
+
+def test_a_latency_counts_its_skips_itself_not_on_the_rule_it_was_given():
+    rule = Latency(ms=300, route="list_apps", skip=1)
+    first, second = Faults(), Faults()
+    first.add_latency(rule)
+    second.add_latency(rule)
+    assert [first.on_request(LIST_APPS)[0] for _ in range(3)] == [0, 0.3, 0.3]
+    assert second.on_request(LIST_APPS)[0] == 0  # its own first call still passes at once
+    assert rule == Latency(ms=300, route="list_apps", skip=1)
+    assert first.describe()["latency"][0]["skip"] == 0
+    assert second.describe()["latency"][0]["skip"] == 0
+
+
+def test_a_shot_counts_its_calls_itself_not_on_the_rule_it_was_given():
+    rule = Shot(kind="fail", route="list_apps", remaining=2)
+    first, second = Faults(), Faults()
+    first.add_shot(rule)
+    second.add_shot(rule)
+    assert [first.on_request(LIST_APPS)[1] for _ in range(3)] == [rule, rule, None]
+    assert second.describe()["shots"] == [asdict(rule)]
+    assert [second.on_request(LIST_APPS)[1] for _ in range(3)] == [rule, rule, None]

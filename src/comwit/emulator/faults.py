@@ -13,8 +13,8 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Generic, Literal, TypeVar
 
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,9 +38,9 @@ class _Call:
     route: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Latency:
-    """A delay for matching calls, after the first `skip` of them (counted down as they pass)."""
+    """A delay for matching calls, after the first `skip` of them."""
 
     ms: int
     route: str | None = None
@@ -48,7 +48,7 @@ class Latency:
     skip: int = 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class Shot:
     """A fault for the next `remaining` matching calls: an error status, or a dropped connection."""
 
@@ -60,13 +60,25 @@ class Shot:
     retry_after: int | None = None
 
 
+_Rule = TypeVar("_Rule", Latency, Shot)
+
+
+@dataclass
+class _InForce(Generic[_Rule]):
+    """A rule as added, and how many calls it still counts: a latency's calls still to pass
+    at once, a shot's calls still to hit. The count is the faults' own, not the caller's."""
+
+    rule: _Rule
+    left: int
+
+
 class Faults:
     """The faults in force and the request statistics; shared by the middleware and admin routes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._latencies: list[Latency] = []
-        self._shots: list[Shot] = []
+        self._latencies: list[_InForce[Latency]] = []
+        self._shots: list[_InForce[Shot]] = []
         self._requests: Counter[str] = Counter()
         self._statuses: Counter[str] = Counter()
         self._mutating = 0
@@ -76,11 +88,11 @@ class Faults:
 
     def add_latency(self, latency: Latency) -> None:
         with self._lock:
-            self._latencies.append(latency)
+            self._latencies.append(_InForce(latency, latency.skip))
 
     def add_shot(self, shot: Shot) -> None:
         with self._lock:
-            self._shots.append(shot)
+            self._shots.append(_InForce(shot, shot.remaining))
 
     def clear(self) -> None:
         with self._lock:
@@ -90,8 +102,8 @@ class Faults:
     def describe(self) -> dict[str, Any]:
         with self._lock:
             return {
-                "latency": [asdict(x) for x in self._latencies],
-                "shots": [asdict(x) for x in self._shots],
+                "latency": [asdict(replace(x.rule, skip=x.left)) for x in self._latencies],
+                "shots": [asdict(replace(x.rule, remaining=x.left)) for x in self._shots],
             }
 
     def stats(self) -> dict[str, Any]:
@@ -120,17 +132,18 @@ class Faults:
         """Seconds to wait and the one-shot fault (if any) for this call; uses up the shot."""
         with self._lock:
             delay = 0
-            for latency in (x for x in self._latencies if _matches(x, call)):
-                if latency.skip > 0:
-                    latency.skip -= 1
+            for latency in (x for x in self._latencies if _matches(x.rule, call)):
+                if latency.left > 0:
+                    latency.left -= 1
                 else:
-                    delay += latency.ms
-            shot = next((s for s in self._shots if _matches(s, call)), None)
-            if shot is not None:
-                shot.remaining -= 1
-                if shot.remaining <= 0:
-                    self._shots.remove(shot)
-            return delay / 1000, shot
+                    delay += latency.rule.ms
+            shot = next((s for s in self._shots if _matches(s.rule, call)), None)
+            if shot is None:
+                return delay / 1000, None
+            shot.left -= 1
+            if shot.left <= 0:
+                self._shots.remove(shot)
+            return delay / 1000, shot.rule
 
     def on_response(self, call: _Call, *, status: int, dropped: bool) -> None:
         """Count one finished call; `status` is what the app answered, even if it was dropped."""
