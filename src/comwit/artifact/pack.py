@@ -17,7 +17,7 @@ import os
 import queue
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -67,27 +67,9 @@ def pack(
     when given, spares hashing the files it vouches for and then learns every file's
     hash, so digesting or packing this tree again hashes nothing.
     """
-    if not 1 <= level <= MAX_LEVEL:
-        raise ArtifactError(f"compression level {level} is out of range; use 1 to {MAX_LEVEL}")
-    when = resolve_mtime(mtime)
-    started = cache.clock() if cache is not None else 0
-    walker = Walker(build_dir, exclude)
-    _check_out(out, walker.root)
-    fd, tmp = _create_partial(out)
-    try:
-        with os.fdopen(fd, "wb", buffering=0) as sink:
-            packer = _Packer(walker, sink, level, when, progress or _no_progress, cache)
-            tree = packer.run()
-            size = sink.tell()
-        tmp.replace(out)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):  # reading errors are ArtifactErrors already
-            raise _cannot_write(out, exc) from exc
-        raise
-    if cache is not None:
-        cache.save(walker.tree(packer.nodes), tree, started)
+    size, tree = _pack(
+        build_dir, lambda root: _partial_file(out, root), exclude, level, mtime, progress, cache
+    )
     return PackResult(path=out, size=size, tree=tree)
 
 
@@ -103,18 +85,52 @@ def pack_stream(
     """Pack `build_dir` into `sink` (a pipe, stdout): the bytes `pack` writes to a file.
     Returns their count and the tree. On an error, what was written stays written.
     `cache` as for `pack`."""
+    return _pack(
+        build_dir, lambda root: contextlib.nullcontext(sink), exclude, level, mtime, None, cache
+    )
+
+
+def _pack(
+    build_dir: Path,
+    open_sink: Callable[[Path], contextlib.AbstractContextManager[BinaryIO]],
+    exclude: Sequence[str],
+    level: int,
+    mtime: int | None,
+    progress: Callable[[int], None] | None,
+    cache: StatCache | None,
+) -> tuple[int, TreeDigest]:
+    """The one way both pack: check the settings, walk and pack into the sink that
+    `open_sink` gives for the build dir's real path, then let `cache` learn the tree."""
     if not 1 <= level <= MAX_LEVEL:
         raise ArtifactError(f"compression level {level} is out of range; use 1 to {MAX_LEVEL}")
     when = resolve_mtime(mtime)
     started = cache.clock() if cache is not None else 0
-    counted = _Counted(sink)
-    writer = cast(BinaryIO, counted)  # zstd only calls write() and flush()
     walker = Walker(build_dir, exclude)
-    packer = _Packer(walker, writer, level, when, _no_progress, cache)
-    tree = packer.run()
+    with open_sink(walker.root) as sink:
+        counted = _Counted(sink)
+        writer = cast(BinaryIO, counted)  # zstd only calls write() and flush()
+        packer = _Packer(walker, writer, level, when, progress or _no_progress, cache)
+        tree = packer.run()
     if cache is not None:
         cache.save(walker.tree(packer.nodes), tree, started)
     return counted.size, tree
+
+
+@contextlib.contextmanager
+def _partial_file(out: Path, root: Path) -> Iterator[BinaryIO]:
+    """A new file beside `out`, renamed over it when the body succeeds, else removed."""
+    _check_out(out, root)
+    fd, tmp = _create_partial(out)
+    try:
+        with os.fdopen(fd, "wb", buffering=0) as sink:
+            yield sink
+        tmp.replace(out)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):  # reading errors are ArtifactErrors already
+            raise _cannot_write(out, exc) from exc
+        raise
 
 
 class _Counted:
@@ -214,7 +230,9 @@ class _Packer:
         mtime: int,
         progress: Callable[[int], None],
         cache: StatCache | None = None,
+        worker: Callable[[_Packer], None] | None = None,
     ) -> None:
+        """`worker` is the second thread's work (`_Packer.compress` unless given)."""
         self._walker = walker
         self._cache = cache if cache is not None and len(cache) else None
         self._root = str(walker.root)
@@ -237,7 +255,8 @@ class _Packer:
         self._error: BaseException | None = None
         self._cancelled = False
         self._hashed = threading.Event()  # every byte handed over has been hashed
-        self._thread = threading.Thread(target=self._compress, name="comwit-pack", daemon=True)
+        work = worker or _Packer.compress
+        self._thread = threading.Thread(target=work, args=(self,), name="comwit-pack", daemon=True)
 
     def run(self) -> TreeDigest:
         thread = self._thread
@@ -368,7 +387,7 @@ class _Packer:
             " run the command again"
         )
 
-    def _compress(self) -> None:
+    def compress(self) -> None:
         """The second thread: until the end marker, hash, feed zstd and recycle buffers.
 
         hashlib and zstd release the GIL on large buffers, so this overlaps the reading.
