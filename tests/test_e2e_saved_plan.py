@@ -190,3 +190,31 @@ def test_a_held_back_detach_moved_into_the_actions_is_refused(world, tmp_path):
         in result.err
     )
     assert world.stats()["mutating"] == 0
+
+
+PLANNING_ONLY = "a saved plan is applied exactly as planned: --app, --exclude-app, --allow-detach"
+SAVED_ONLY = "--shard and --result work on a saved plan: `comwit plan --out FILE --shards N`"
+
+
+@pytest.mark.parametrize(
+    ("args", "refused"),
+    [
+        (["PLAN", "--app", "web"], PLANNING_ONLY),
+        (["PLAN", "--exclude-app", "web"], PLANNING_ONLY),
+        (["PLAN", "--allow-detach", "*"], PLANNING_ONLY),
+        (["PLAN", "--allow-delete-env", "*"], PLANNING_ONLY),
+        (["--yes", "--shard", "1/2"], SAVED_ONLY),
+        (["--yes", "--result", "result.json"], SAVED_ONLY),
+    ],
+    ids=["app", "exclude-app", "allow-detach", "allow-delete-env", "shard", "result"],
+)
+def test_options_of_planning_or_of_a_saved_plan_are_refused_where_they_do_not_belong(
+    world, tmp_path, args, refused
+):
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    result = world.comwit("apply", *(str(planfile) if a == "PLAN" else a for a in args))
+    assert result.code == 1
+    assert result.err.strip().startswith(f"error: {refused}")
+    assert world.stats()["mutating"] == 0
+    assert not (world.root / "result.json").exists()

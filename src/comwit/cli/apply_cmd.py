@@ -133,66 +133,112 @@ def apply(
     result_file: ResultOption = None,
 ) -> int:
     """Make the apps match the manifest: upload, roll back, bind and unbind, set env vars."""
-    if planfile is None and (shard is not None or result_file is not None):
+    planning = bool(settings.include or settings.exclude or allow_detach or allow_delete_env)
+    sharding = shard is not None or result_file is not None
+    _refuse_misplaced(planfile, planning=planning, sharding=sharding)
+    options = RunOptions(parallel, lock_timeout, allow_older)
+    choice = CiChoice(comment, comment_on, no_summary)
+    if planfile is not None:
+        return _apply_file(
+            settings, planfile, options, choice, detailed_exitcode, shard, result_file
+        )
+    target = load_target(settings)
+    request = plan_request(
+        settings,
+        target,
+        allow_detach=allow_detach,
+        allow_delete_env=allow_delete_env,
+        allow_older=allow_older,
+    )
+    plan, result = asyncio.run(_plan_and_apply(settings, target, request, options, yes))
+    code = show_result(result, settings.output_format, settings.console, detailed=detailed_exitcode)
+    after_apply(settings, plan, result, choice=choice)
+    return code
+
+
+def _refuse_misplaced(planfile: Path | None, *, planning: bool, sharding: bool) -> None:
+    """Options of planning go with no saved plan, --shard and --result with one only."""
+    if planfile is not None and planning:
+        raise ComwitError(
+            "a saved plan is applied exactly as planned: --app, --exclude-app, "
+            "--allow-detach and --allow-delete-env belong to `comwit plan`"
+        )
+    if planfile is None and sharding:
         raise ComwitError(
             "--shard and --result work on a saved plan: `comwit plan --out FILE --shards N`, "
             "then `comwit apply FILE --shard I/N --result RESULT`"
         )
-    if planfile is not None:
-        if settings.include or settings.exclude or allow_detach or allow_delete_env:
-            raise ComwitError(
-                "a saved plan is applied exactly as planned: --app, --exclude-app, "
-                "--allow-detach and --allow-delete-env belong to `comwit plan`"
-            )
-        whole = saved = read_plan(planfile)
-        shards: tuple[tuple[str, ...], ...] = ()
-        if shard is not None:
-            saved, shards = select_shard(whole, shard)
-        settings = dataclasses.replace(
-            settings,
-            manifest_file=settings.manifest_file or Path(saved.manifest.path),
-            env=settings.env or saved.manifest.environment,
-            # COMWIT_PROJECT counts like --project: a plan for another project is refused.
-            project=settings.project
-            or settings.environ.get("COMWIT_PROJECT")
-            or saved.plan.project,
-        )
-        plan = saved.plan
-        timer = TimedReporter() if result_file is not None else None
-        options = RunOptions(parallel, lock_timeout, allow_older, timer)
-        started = datetime.datetime.now(datetime.UTC)
-        result = asyncio.run(_apply_saved(settings, saved, load_target(settings), options))
-    else:
-        target = load_target(settings)
-        request = plan_request(
-            settings,
-            target,
-            allow_detach=allow_detach,
-            allow_delete_env=allow_delete_env,
-            allow_older=allow_older,
-        )
-        options = RunOptions(parallel, lock_timeout, allow_older)
-        plan, result = asyncio.run(_plan_and_apply(settings, target, request, options, yes))
-    code = show_result(result, settings.output_format, settings.console, detailed=detailed_exitcode)
-    if result_file is not None and planfile is not None and timer is not None:
-        document = ShardResult(
-            plan_id=plan_id(whole.salt),
-            manifest=whole.manifest.path,
-            shard=shard,
-            shards=shards,
-            started=started.isoformat(timespec="seconds"),
-            seconds=round(time.monotonic() - timer.started, 3),
-            exit_code=code,
-            apps=tuple(
-                AppResult(outcome=o, seconds=timer.seconds.get(o.app)) for o in result.outcomes
-            ),
-            hints=result.hints,
-            plan=whole.plan,
-        )
-        write_result(result_file, document)
-        settings.console.info(f"Wrote the result to {result_file}; merge with `comwit report`.")
-    after_apply(settings, plan, result, choice=CiChoice(comment, comment_on, no_summary))
+
+
+def _apply_file(
+    settings: Settings,
+    planfile: Path,
+    options: RunOptions,
+    choice: CiChoice,
+    detailed: bool,
+    shard: str | None,
+    result_file: Path | None,
+) -> int:
+    """`apply PLANFILE`: the saved plan, or shard `shard` of it, exactly as planned; with
+    `result_file`, what was done per app is written there for `comwit report`."""
+    whole = saved = read_plan(planfile)
+    shards: tuple[tuple[str, ...], ...] = ()
+    if shard is not None:
+        saved, shards = select_shard(whole, shard)
+    settings = _settings_of_plan(settings, saved)
+    record = _ResultFile(result_file, whole, shard, shards) if result_file is not None else None
+    options = dataclasses.replace(options, timer=record.timer if record else None)
+    result = asyncio.run(_apply_saved(settings, saved, load_target(settings), options))
+    code = show_result(result, settings.output_format, settings.console, detailed=detailed)
+    if record is not None:
+        record.write(result, code, settings.console)
+    after_apply(settings, saved.plan, result, choice=choice)
     return code
+
+
+def _settings_of_plan(settings: Settings, saved: SavedPlan) -> Settings:
+    """The manifest, environment and project the plan was made for, unless given here."""
+    return dataclasses.replace(
+        settings,
+        manifest_file=settings.manifest_file or Path(saved.manifest.path),
+        env=settings.env or saved.manifest.environment,
+        # COMWIT_PROJECT counts like --project: a plan for another project is refused.
+        project=settings.project or settings.environ.get("COMWIT_PROJECT") or saved.plan.project,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _ResultFile:
+    """`--result FILE`: what this run of a saved plan (one shard, or all of it) did, per app,
+    timed from when the run began."""
+
+    path: Path
+    whole: SavedPlan
+    shard: str | None
+    shards: tuple[tuple[str, ...], ...]
+    timer: TimedReporter = dataclasses.field(default_factory=TimedReporter)
+    started: datetime.datetime = dataclasses.field(
+        default_factory=lambda: datetime.datetime.now(datetime.UTC)
+    )
+
+    def write(self, result: ApplyResult, code: int, console: Console) -> None:
+        apps = tuple(
+            AppResult(outcome=o, seconds=self.timer.seconds.get(o.app)) for o in result.outcomes
+        )
+        document = ShardResult(
+            plan_id=plan_id(self.whole.salt),
+            manifest=self.whole.manifest.path,
+            shard=self.shard,
+            shards=self.shards,
+            started=self.started.isoformat(timespec="seconds"),
+            seconds=round(time.monotonic() - self.timer.started, 3),
+            exit_code=code,
+            apps=apps,
+            hints=result.hints,
+            plan=self.whole.plan,
+        )
+        write_result(self.path, document)
+        console.info(f"Wrote the result to {self.path}; merge with `comwit report`.")
 
 
 def show_result(
