@@ -10,10 +10,12 @@ import asyncio
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from comwit.api.connect import Connection
 from comwit.apply.result import ApplyResult
 from comwit.apply.workdir import WorkDir
 from comwit.cli.app import FullHelpGroup, typer_app
@@ -58,7 +60,7 @@ from comwit.exit_codes import EXIT_OK
 from comwit.plan.actions import Plan
 from comwit.plan.ledger import SourceCommit
 from comwit.plan.state import ObservedApp
-from comwit.planner import open_ledger_store
+from comwit.planner import PlanRequest, open_ledger_store
 from comwit.preview.claim import PreviewTarget, claim, created_apps, over_cap
 from comwit.preview.find import observe_project
 from comwit.preview.forge import closed_pull_requests
@@ -121,30 +123,53 @@ async def _up(
     request = replace(plan_request(settings, target), include=(), exclude=())
     async with connect(settings, target) as connection:
         with WorkDir(target.loaded.root) as work:
-            planned = await plan_target(settings, target, connection, request, pack_into=work.path)
-            plan = claim(planned.plan, planned.observed.apps, preview)
-            where = f"preview of #{preview.pr}"
-            plan = plan.model_copy(
-                update={"environment": f"{plan.environment} {where}" if plan.environment else where}
-            )
-            if created_apps(plan):
-                store = open_ledger_store(target.loaded.state, connection.client, target.project)
-                everything = await observe_project(
-                    connection.client, target.project, store, concurrency(settings)
-                )
-                why = over_cap(plan, marked(everything.state.apps), preview.max_apps)
-                if why:
-                    raise PlanError(why)
-            show_applied_plan(plan, settings)
-            await complete_pending(settings, target, connection, planned.observed.apps)
-            inputs = run_inputs(target, planned.observed.apps, planned.env, packed=planned.packed)
-            options = RunOptions()
-            result = await execute_plan(
-                settings, plan, inputs, connection, target, options, planned.guard
-            )
-            source = planned.guard.source if planned.guard else None
-            rows = _rows(result, planned.observed.apps, source, int(settings.clock() * 1000))
-            return plan, result, render_previews(rows)
+            return await _up_planned(settings, target, preview, request, connection, work.path)
+
+
+async def _up_planned(
+    settings: Settings,
+    target: Target,
+    preview: PreviewTarget,
+    request: PlanRequest,
+    connection: Connection,
+    work: Path,
+) -> tuple[Plan, ApplyResult, str]:
+    """Plan the preview apps (packing into `work`), claim them, apply; and their table."""
+    planned = await plan_target(settings, target, connection, request, pack_into=work)
+    plan = _named_preview(claim(planned.plan, planned.observed.apps, preview), preview.pr)
+    await _refuse_over_cap(settings, target, connection, plan, preview.max_apps)
+    show_applied_plan(plan, settings)
+    await complete_pending(settings, target, connection, planned.observed.apps)
+    inputs = run_inputs(target, planned.observed.apps, planned.env, packed=planned.packed)
+    result = await execute_plan(
+        settings, plan, inputs, connection, target, RunOptions(), planned.guard
+    )
+    source = planned.guard.source if planned.guard else None
+    rows = _rows(result, planned.observed.apps, source, int(settings.clock() * 1000))
+    return plan, result, render_previews(rows)
+
+
+def _named_preview(plan: Plan, pr: int) -> Plan:
+    """The plan's environment says whose preview it is: "staging preview of #3"."""
+    where = f"preview of #{pr}"
+    environment = f"{plan.environment} {where}" if plan.environment else where
+    return plan.model_copy(update={"environment": environment})
+
+
+async def _refuse_over_cap(
+    settings: Settings, target: Target, connection: Connection, plan: Plan, max_apps: int
+) -> None:
+    """A plan that creates preview apps is refused when they and the previews the project
+    has (every app is read for its mark) would pass [preview] max_apps."""
+    if not created_apps(plan):
+        return
+    store = open_ledger_store(target.loaded.state, connection.client, target.project)
+    everything = await observe_project(
+        connection.client, target.project, store, concurrency(settings)
+    )
+    why = over_cap(plan, marked(everything.state.apps), max_apps)
+    if why:
+        raise PlanError(why)
 
 
 @command(MANIFEST, API, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
