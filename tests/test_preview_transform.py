@@ -1,4 +1,5 @@
-"""The preview transform and the preview selections, on values: no API, no clock."""
+"""The preview transform of a manifest, and the preview mark, on values: no API, no clock.
+Which previews down and prune delete: tests/test_preview_select.py."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import pytest
 from comwit.errors import PlanError
 from comwit.manifest import load_manifest
 from comwit.plan.ledger import AppLedger, PreviewMark, decode, encode
-from comwit.plan.state import ObservedApp
-from comwit.preview.select import down_plan, parse_duration, prune_plan
 from comwit.preview.transform import preview_manifest
 
 MANIFEST = """\
@@ -63,48 +62,3 @@ def test_the_mark_round_trips_through_the_ledger_encoding():
     ledger = AppLedger(preview=PreviewMark("web", 7, "abc1234", 1000, 2000))
     assert decode(encode(ledger)).preview == ledger.preview
     assert decode(encode(AppLedger())).preview is None
-
-
-def _app(name: str, mark: PreviewMark | None) -> ObservedApp:
-    return ObservedApp(name=name, app_id=f"id-{name}", ledger=AppLedger(preview=mark))
-
-
-DAY = 86_400_000
-APPS = {
-    "web-pr-7": _app("web-pr-7", PreviewMark("web", 7, None, 0, 1 * DAY)),
-    "api-pr-7": _app("api-pr-7", PreviewMark("api", 7, None, 0, 1 * DAY)),
-    "web-pr-9": _app("web-pr-9", PreviewMark("web", 9, None, 0, 10 * DAY)),
-    "web-pr-8": _app("web-pr-8", None),  # same shape of name, no mark
-}
-
-
-def _deleted(plan) -> list[str]:
-    return [app.app for app in plan.apps if app.actions]
-
-
-def test_down_picks_only_marked_apps_of_the_pull_request():
-    assert _deleted(down_plan("proj", APPS, 7)) == ["api-pr-7", "web-pr-7"]
-    assert _deleted(down_plan("proj", APPS, 8)) == []
-
-
-def test_prune_picks_stale_and_closed_previews_and_spares_kept_ones():
-    now = 12 * DAY
-    assert _deleted(prune_plan("proj", APPS, now_ms=now, older_than_ms=7 * DAY)) == [
-        "api-pr-7",
-        "web-pr-7",
-    ]
-    kept = prune_plan("proj", APPS, now_ms=now, older_than_ms=7 * DAY, keep=(7,), closed=(9,))
-    assert _deleted(kept) == ["web-pr-9"]
-
-
-@pytest.mark.parametrize(
-    ("text", "ms"), [("7d", 7 * DAY), ("12h", 12 * 3_600_000), ("2w", 14 * DAY)]
-)
-def test_durations(text, ms):
-    assert parse_duration(text) == ms
-
-
-@pytest.mark.parametrize("text", ["", "7", "d", "0d", "1y", "-1d"])
-def test_malformed_durations_are_refused(text):
-    with pytest.raises(ValueError, match="write a number and a unit"):
-        parse_duration(text)
