@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from comwit.cli import main
+from comwit.cli.commands import COMMANDS
 from comwit.cli.settings import Edges
 
 REPO = Path(__file__).resolve().parent.parent
@@ -104,3 +105,58 @@ def _run_here(root: Path, environ: dict[str, str], *args: str) -> int:
 
 def _clean() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("COMWIT_")}
+
+
+# Reads command lines as `comwit` does, up to each command's body, and prints the modules that
+# reading them loaded (not those that importing a command's own module loads).
+_READ_CHILD = """
+import json, sys
+from comwit.cli.app import root_command
+read = set()
+
+def parse(command, name, args, parent):
+    before = set(sys.modules)
+    ctx = command.make_context(name, list(args), parent=parent, resilient_parsing=True)
+    read.update(set(sys.modules) - before)
+    return ctx
+
+def visit(command, name, args, parent):
+    ctx = parse(command, name, args, parent)
+    if not hasattr(command, "resolve_command"):
+        return
+    for line in [args] if args else [[sub] for sub in command.list_commands(ctx)]:
+        sub_name, sub, rest = command.resolve_command(ctx, line)  # imports its module
+        visit(sub, sub_name, rest, ctx)
+
+for line in json.loads(sys.argv[1]):
+    visit(root_command(), "comwit", line, None)
+print(json.dumps(sorted(read)))
+"""
+# What typer imports to check option values with pydantic.
+PYDANTIC = ("pydantic", "pydantic_core", "typer._adapters")
+
+
+def test_reading_the_command_line_of_any_command_loads_no_pydantic():
+    lines = [
+        ["pack", "--level", "3", "web", "-o", "x"],
+        ["plan", "--concurrency", "4", "--app", "w*", "--format", "json"],
+        ["report", "a.json", "b.json"],
+        *([entry.name] for entry in COMMANDS if entry.name not in ("pack", "plan", "report")),
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", _READ_CHILD, json.dumps(lines)],
+        env=_clean() | {"PYDANTIC_DISABLE_PLUGINS": "__all__"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    read = set(json.loads(proc.stdout))
+    assert _within(read, PYDANTIC) == []
+
+
+def test_a_command_that_needs_no_pydantic_runs_and_refuses_a_bad_value_without_it(tmp_path):
+    for shell, expected in (("bash", 0), ("tcsh", 1)):
+        code, out, loaded = _loaded(["completion", shell], tmp_path, _clean())
+        assert code == expected, out
+        assert loaded.isdisjoint(PYDANTIC)  # main() stands in for pydantic.plugin._loader

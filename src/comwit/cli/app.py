@@ -13,6 +13,7 @@ import typer.core
 import typer.main
 
 from comwit import __version__
+from comwit.cli.coercion import coerce_param, coerce_plainly
 from comwit.cli.commands import COMMANDS, Command
 from comwit.exit_codes import EXIT_OK
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from typer._click import Command as ClickCommand
     from typer._click import Context, HelpFormatter
     from typer._click import Parameter as ClickParameter
+    from typer.core import TyperOption
 
 HELP: Final = "Declarative deploys for Comwit Cloud apps: plan, apply, roll back."
 CONTEXT: Final = {"help_option_names": ["-h", "--help"]}
@@ -36,8 +38,23 @@ def typer_app(**attrs: object) -> typer.Typer:
     )
 
 
+class ComwitCommand(typer.core.TyperCommand):
+    """A command as comwit makes each: the -h/--help option that typer adds while parsing
+    converts its value without pydantic, like the command's own options."""
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        coerce_param(option)
+        return option
+
+
 class FullHelpGroup(typer.core.TyperGroup):
     """A group whose `--help` lists each command's summary in full, wrapped, never cut short."""
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        coerce_param(option)  # as ComwitCommand's
+        return option
 
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         rows = [(name, self.summary(ctx, name)) for name in self.list_commands(ctx)]
@@ -91,10 +108,17 @@ def load_command(entry: Command) -> ClickCommand:
     if isinstance(target, typer.Typer):
         group = typer.main.get_command(target)
         group.name = entry.name
-        return name_metavars(group)
+        return _adapted(group)
     single = typer_app()
-    single.command(entry.name)(target)
-    return name_metavars(typer.main.get_command(single))
+    single.command(entry.name, cls=ComwitCommand)(target)
+    return _adapted(typer.main.get_command(single))
+
+
+def _adapted(command: ClickCommand) -> ClickCommand:
+    """typer's command as comwit shows and parses it: named metavars, and plain values
+    converted by comwit (no pydantic while the command line is read)."""
+    coerce_plainly(command)
+    return name_metavars(command)
 
 
 # What an option's value is, as help shows it (`--app GLOB`), instead of a Python type
