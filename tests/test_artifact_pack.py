@@ -243,3 +243,43 @@ def test_a_compression_thread_that_ends_before_its_work_is_an_error_not_a_hang(t
     packer = _Packer(Walker(site), io.BytesIO(), 3, 0, lambda n: None, worker=lambda p: None)
     with pytest.raises(ArtifactError, match=r"compression thread ended .*run the command again"):
         packer.run()
+
+
+def test_a_staged_pack_is_at_out_only_once_committed_and_discarding_leaves_nothing(tmp_path):
+    from comwit.artifact.pack import stage_pack
+    from comwit.artifact.stat_cache import StatCache
+
+    site = write_tree(tmp_path / "site", SITE)
+    out = tmp_path / "out"
+    out.mkdir()
+    cache = StatCache.open(tmp_path / "stat", site)
+    staged = stage_pack(site, out / "app.tar.zst", cache=cache)
+    assert [p.name for p in out.iterdir()] == [staged.partial.name]
+    assert not cache.path.exists()  # learnt only once the archive is in place
+    result = staged.commit()
+    assert [p.name for p in out.iterdir()] == ["app.tar.zst"] and cache.path.exists()
+    assert result.tree == digest_tree(site)
+    assert result.path.read_bytes() == _packed_elsewhere(tmp_path, site)
+    stage_pack(site, out / "other.tar.zst").discard()
+    assert [p.name for p in out.iterdir()] == ["app.tar.zst"]
+
+
+def test_a_cancelled_staged_pack_stops_and_leaves_nothing(tmp_path):
+    import threading
+
+    from comwit.artifact.pack import PackCancelled, stage_pack
+
+    site = write_tree(tmp_path / "site", {"big.bin": os.urandom(3 << 20)})
+    out = tmp_path / "out"
+    out.mkdir()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(PackCancelled):
+        stage_pack(site, out / "app.tar.zst", cancel=cancel)
+    assert list(out.iterdir()) == []
+
+
+def _packed_elsewhere(tmp_path, site):
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    return pack(site, other / "app.tar.zst").path.read_bytes()

@@ -12,12 +12,12 @@ from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL, pack_stream
 from comwit.artifact.pack import pack as pack_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import TreeDigest
+from comwit.cli.pack_ahead import PackAhead, PackInputs
 from comwit.cli.settings import MANIFEST, Settings, command
 from comwit.console import Console
 from comwit.errors import ArtifactError
 from comwit.exit_codes import EXIT_OK
-from comwit.manifest import load_manifest
-from comwit.manifest.load import display_name
+from comwit.manifest.peek import BuildDir, peek_build_dir
 
 
 @command(MANIFEST)
@@ -43,7 +43,40 @@ def pack(
 
     The build dir's stat cache (the one `plan` keeps) spares hashing unchanged files, and
     learns this tree: a pack or plan after it hashes nothing that did not change."""
-    console, manifest = settings.console, settings.manifest
+    if str(out) == "-":  # never packed ahead: what went to stdout cannot be taken back
+        return _pack_to_stdout(settings, app, level)
+    out = out or Path(f"{app}.tar.zst")
+    peeked = peek_build_dir(settings.manifest, app, env=settings.env)
+    ahead = PackInputs.of(peeked, out, level) if peeked else None
+    debug = _debug(settings)
+    with PackAhead.start(ahead, debug) as packing:
+        wanted = PackInputs.of(_validated(settings, app), out, level)
+        result = packing.take(wanted)
+    if result is None:
+        debug("packing after validation")
+        build = wanted.build
+        cache = StatCache.open(stat_cache_dir(build.root), build.build_dir)
+        result = pack_tree(build.build_dir, out, exclude=build.exclude, level=level, cache=cache)
+    console = settings.console
+    _report(console, str(result.path), result.size, result.tree, say=console.print)
+    return EXIT_OK
+
+
+def _pack_to_stdout(settings: Settings, app: str, level: int) -> int:
+    build = _validated(settings, app)
+    cache = StatCache.open(stat_cache_dir(build.root), build.build_dir)
+    sink = _binary_stdout(settings)
+    size, tree = pack_stream(build.build_dir, sink, exclude=build.exclude, level=level, cache=cache)
+    console = settings.console
+    _report(console, "-", size, tree, say=console.info)  # stdout holds the archive
+    return EXIT_OK
+
+
+def _validated(settings: Settings, app: str) -> BuildDir:
+    """The app's build dir as the validated manifest says (pydantic is imported here)."""
+    from comwit.manifest.load import display_name, load_manifest
+
+    manifest = settings.manifest
     loaded = load_manifest(manifest, env=settings.env)
     config = loaded.apps.get(app)
     if config is None:
@@ -54,23 +87,13 @@ def pack(
             f"app {app!r} in {display_name(manifest)} has no build_dir (it pins a build); "
             "there is nothing to pack"
         )
-    cache = StatCache.open(stat_cache_dir(loaded.root), config.build_dir)
-    if str(out) == "-":
-        sink = _binary_stdout(settings)
-        size, tree = pack_stream(
-            config.build_dir, sink, exclude=config.exclude, level=level, cache=cache
-        )
-        _report(console, "-", size, tree, say=console.info)  # stdout holds the archive
-        return EXIT_OK
-    result = pack_tree(
-        config.build_dir,
-        out or Path(f"{app}.tar.zst"),
-        exclude=config.exclude,
-        level=level,
-        cache=cache,
-    )
-    _report(console, str(result.path), result.size, result.tree, say=console.print)
-    return EXIT_OK
+    return BuildDir(loaded.root, config.build_dir, config.exclude)
+
+
+def _debug(settings: Settings) -> Callable[[str], None]:
+    """With COMWIT_DEBUG set, how the archive was packed goes to stderr."""
+    console, on = settings.console, bool(settings.environ.get("COMWIT_DEBUG"))
+    return lambda text: console.notice(f"debug: {text}") if on else None
 
 
 def _report(
