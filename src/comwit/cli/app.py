@@ -6,7 +6,7 @@ import enum
 import functools
 import gc
 import importlib
-from typing import TYPE_CHECKING, Final, Literal, get_origin
+from typing import TYPE_CHECKING, Any, Final, Literal, get_origin
 
 import typer
 import typer.core
@@ -18,10 +18,13 @@ from comwit.cli.commands import COMMANDS, Command
 from comwit.exit_codes import EXIT_OK
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from typer._click import Command as ClickCommand
     from typer._click import Context, HelpFormatter
     from typer._click import Parameter as ClickParameter
-    from typer.core import TyperOption
+    from typer.core import TyperCommand, TyperOption
+    from typer.models import CommandFunctionType
 
 HELP: Final = "Declarative deploys for Comwit Cloud apps: plan, apply, roll back."
 CONTEXT: Final = {"help_option_names": ["-h", "--help"]}
@@ -29,7 +32,7 @@ CONTEXT: Final = {"help_option_names": ["-h", "--help"]}
 
 def typer_app(**attrs: object) -> typer.Typer:
     """A typer app made the way every comwit command group is made."""
-    return typer.Typer(
+    return _Typer(
         add_completion=False,
         pretty_exceptions_show_locals=False,  # locals hold tokens
         rich_markup_mode=None,
@@ -46,6 +49,15 @@ class ComwitCommand(typer.core.TyperCommand):
         option = super().get_help_option(ctx)
         coerce_param(option)
         return option
+
+
+class _Typer(typer.Typer):
+    """A typer app whose commands are `ComwitCommand`s unless declared otherwise."""
+
+    def command(
+        self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **attrs: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        return super().command(name, cls=cls or ComwitCommand, **attrs)
 
 
 class FullHelpGroup(typer.core.TyperGroup):
@@ -110,7 +122,7 @@ def load_command(entry: Command) -> ClickCommand:
         group.name = entry.name
         return _adapted(group)
     single = typer_app()
-    single.command(entry.name, cls=ComwitCommand)(target)
+    single.command(entry.name)(target)
     return _adapted(typer.main.get_command(single))
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from comwit.cli.app import ComwitCommand, FullHelpGroup, typer_app
+from comwit.cli.app import FullHelpGroup, typer_app
 from comwit.cli.settings import Settings, command
 from comwit.emulator import require_extra
 from comwit.emulator.settings import (
@@ -201,6 +201,6 @@ def _issue(store: Store, scopes: list[str] | tuple[str, ...], projects: list[str
 
 emulator = typer_app(cls=FullHelpGroup)
 emulator.callback(invoke_without_command=True)(_group)
-emulator.command(cls=ComwitCommand)(serve)
-emulator.command(cls=ComwitCommand)(token)
-emulator.command(cls=ComwitCommand)(domain)
+emulator.command()(serve)
+emulator.command()(token)
+emulator.command()(domain)

@@ -18,7 +18,7 @@ import typer
 from comwit.api.connect import Connection
 from comwit.apply.result import ApplyResult
 from comwit.apply.workdir import WorkDir
-from comwit.cli.app import ComwitCommand, FullHelpGroup, typer_app
+from comwit.cli.app import FullHelpGroup, typer_app
 from comwit.cli.apply_cmd import (
     RunOptions,
     complete_pending,
@@ -295,6 +295,6 @@ def _group(ctx: typer.Context) -> None:
 
 preview = typer_app(cls=FullHelpGroup)
 preview.callback(invoke_without_command=True)(_group)
-preview.command(cls=ComwitCommand)(up)
-preview.command(cls=ComwitCommand)(down)
-preview.command(cls=ComwitCommand)(prune)
+preview.command()(up)
+preview.command()(down)
+preview.command()(prune)
