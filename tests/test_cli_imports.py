@@ -201,3 +201,10 @@ def test_pack_to_a_file_starts_packing_before_it_imports_pydantic(tmp_path):
         "import: comwit.manifest.model",
         "debug: kept the archive packed ahead of validation",
     ]
+
+
+def test_pack_with_options_reads_them_and_stops_at_a_missing_manifest_without_pydantic(tmp_path):
+    code, _, loaded = _loaded(["pack", "--level", "3", "web", "-o", "x"], tmp_path, _clean())
+    assert code == 1
+    assert loaded.isdisjoint(PYDANTIC)
+    assert "comwit.cli.pack_cmd" in loaded  # the command ran: its body found no comwit.toml
