@@ -2,14 +2,13 @@
 
 `running_emulator` starts `comwit emulator serve --port 0`, reads the URL and token it
 prints, and stops it (SIGINT, as Ctrl-C would, then SIGKILL) when the block ends, also on
-errors and interrupts. `run_comwit` runs the CLI against it and times the process;
-`scratch` is the temp dir a benchmark works in.
+errors and interrupts (comwit.emulator.process does that, for the tests too). `run_comwit`
+runs the CLI against it and times the process; `scratch` is the temp dir a benchmark works in.
 """
 
 from __future__ import annotations
 
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -17,15 +16,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-_START_TIMEOUT_S = 30.0
-_STOP_TIMEOUT_S = 10.0
+from comwit.emulator.process import serve_process
+from comwit.errors import ComwitError
+
 _CLI_TIMEOUT_S = 1800.0
 _GNU_TIME = "/usr/bin/time"
 
@@ -79,20 +79,15 @@ class Run:
 @contextmanager
 def running_emulator(data: Path, log: Path, *args: str) -> Iterator[Emulator]:
     """`comwit emulator serve` on a free loopback port, state in `data`, access log in `log`."""
-    command = [sys.executable, "-m", "comwit", "emulator", "serve", "--port", "0"]
-    environ = _clean_environ() | {"PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [*command, "--data", str(data), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            env=environ,
-        )
-    try:
-        yield _read_banner(proc, log)
-    finally:
-        _stop(proc)
+    with log.open("wb") as log_file, ExitStack() as stack:
+        try:
+            served = stack.enter_context(
+                serve_process(data, *args, environ=_clean_environ(), stderr=log_file)
+            )
+        except ComwitError as exc:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise SystemExit(f"{exc}:\n{tail}") from None
+        yield Emulator(served.url, served.token, served.pid)
 
 
 @contextmanager
@@ -198,40 +193,6 @@ def check(run: Run, what: str, *codes: int) -> Run:
 def _clean_environ() -> dict[str, str]:
     drop = ("FORCE_COLOR", "SOURCE_DATE_EPOCH")
     return {k: v for k, v in os.environ.items() if not k.startswith("COMWIT_") and k not in drop}
-
-
-def _read_banner(proc: subprocess.Popen[bytes], log: Path) -> Emulator:
-    """The URL and token from the `export NAME=value` lines the server prints at start."""
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    seen = b""
-    deadline = time.monotonic() + _START_TIMEOUT_S
-    while b"export COMWIT_TOKEN=" not in seen or not seen.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
-        chunk = os.read(fd, 4096) if ready else b""
-        if not chunk:
-            tail = log.read_text(errors="replace")[-2000:]
-            raise SystemExit(f"the emulator did not start (exit code {proc.poll()}):\n{tail}")
-        seen += chunk
-    exports = dict(
-        line.removeprefix("export ").split("=", 1)
-        for line in seen.decode().splitlines()
-        if line.startswith("export ")
-    )
-    return Emulator(exports["COMWIT_API_URL"], exports["COMWIT_TOKEN"], proc.pid)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -23,7 +23,6 @@ import json
 import os
 import pty
 import select
-import signal
 import ssl
 import subprocess
 import sys
@@ -39,6 +38,7 @@ import httpx
 
 from comwit.cli import main
 from comwit.cli.settings import Edges
+from comwit.emulator.process import Served, serve_process
 
 PROJECT = "proj"
 # The two apps every end-to-end test starts from.
@@ -276,10 +276,6 @@ def actions(plan: dict[str, Any], app: str | None = None) -> list[str]:
     return found
 
 
-SERVE_START_SECONDS = 30.0  # `comwit emulator serve` prints its URL within this
-SERVE_STOP_SECONDS = 10.0  # and stops within this after SIGINT, else it is killed
-
-
 class LoopbackHTTP(httpx.AsyncBaseTransport):
     """Real HTTP to a served emulator for CLI runs in this process: a new connection for each
     request, so that one transport serves every run (each run has an event loop of its own)."""
@@ -297,60 +293,10 @@ class LoopbackHTTP(httpx.AsyncBaseTransport):
         return httpx.Response(response.status_code, headers=response.headers, content=raw)
 
 
-@dataclass(frozen=True)
-class Served:
-    """`comwit emulator serve` running as a process of its own."""
-
-    url: str
-    token: str  # every scope, a member of PROJECT
-    pid: int
-
-
 @contextlib.contextmanager
 def serve_emulator(data: Path, *args: str) -> Iterator[Served]:
-    """`comwit emulator serve --port 0` on loopback, state in `data`; stopped when the block
-    ends (SIGINT as Ctrl-C would, then SIGKILL), also on errors. Start-up is waited for at most
-    SERVE_START_SECONDS."""
-    command = [sys.executable, "-m", "comwit", "emulator", "serve", "--port", "0"]
+    """`comwit emulator serve --port 0` on loopback, state in `data`, its token a member of
+    PROJECT; stopped when the block ends, also on errors (see comwit.emulator.process)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("COMWIT_")}
-    proc = subprocess.Popen(
-        [*command, "--data", str(data), "--project", PROJECT, *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=environ | {"PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        exports = _read_exports(proc)
-        yield Served(exports["COMWIT_API_URL"], exports["COMWIT_TOKEN"], proc.pid)
-    finally:
-        _stop(proc)
-
-
-def _read_exports(proc: subprocess.Popen[bytes]) -> dict[str, str]:
-    """The `export NAME=value` lines the server prints once it listens."""
-    assert proc.stdout is not None
-    seen = b""
-    deadline = time.monotonic() + SERVE_START_SECONDS
-    while b"export COMWIT_TOKEN=" not in seen or not seen.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        ready = left > 0 and select.select([proc.stdout], [], [], left)[0]
-        chunk = os.read(proc.stdout.fileno(), 4096) if ready else b""
-        if not chunk:
-            raise AssertionError(f"the emulator did not start (exit code {proc.poll()})")
-        seen += chunk
-    lines = seen.decode().splitlines()
-    exports = [line.removeprefix("export ") for line in lines if line.startswith("export ")]
-    return dict(line.split("=", 1) for line in exports)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(SERVE_STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(SERVE_STOP_SECONDS)
-    if proc.stdout is not None:
-        proc.stdout.close()
+    with serve_process(data, "--project", PROJECT, *args, environ=environ) as served:
+        yield served

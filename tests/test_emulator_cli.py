@@ -1,40 +1,21 @@
 """`comwit emulator serve` and `comwit emulator token`, run as a user would."""
 
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from comwit.cli import main
+from comwit.emulator.process import read_exports
 from comwit.emulator.server import serve_in_thread
 
 from tests.emulator_support import OCTET, PROJECT, assert_problem, create_app
 
 _NO_EXTRA = "import sys; sys.modules['fastapi'] = None; from comwit.cli import main; "
-
-
-def _read_exports(proc, deadline_s=20.0):
-    """The `export NAME=value` lines `serve` prints at start, read within a deadline."""
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
-    found = {}
-    deadline = time.monotonic() + deadline_s
-    while "COMWIT_TOKEN" not in found and time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        if line.startswith("export "):
-            name, _, value = line.removeprefix("export ").strip().partition("=")
-            found[name] = value
-    return found
 
 
 def _vm_hwm_kib(pid):
@@ -50,10 +31,9 @@ def test_serve_prints_url_and_token_streams_big_uploads_and_stops_on_ctrl_c(tmp_
          "--data", str(tmp_path / "data"), "--project", PROJECT],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )  # fmt: skip
     try:
-        exports = _read_exports(proc)
+        exports = read_exports(proc)
         assert exports["COMWIT_PROJECT"] == PROJECT
         headers = {"Authorization": f"Bearer {exports['COMWIT_TOKEN']}"}
         with httpx.Client(base_url=exports["COMWIT_API_URL"], headers=headers, timeout=60) as http:
@@ -69,7 +49,7 @@ def test_serve_prints_url_and_token_streams_big_uploads_and_stops_on_ctrl_c(tmp_
         assert _vm_hwm_kib(proc.pid) < 160 * 1024  # far below the 256 MiB it received
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
-        err = proc.stderr.read()
+        err = proc.stderr.read().decode()
         assert "Traceback" not in err and "error:" not in err
         assert err.rstrip().endswith("Stopped.")
     finally:
@@ -86,14 +66,13 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path):
          "--data", str(tmp_path / "data")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )  # fmt: skip
     try:
-        exports = _read_exports(proc)
+        exports = read_exports(proc)
         assert httpx.get(exports["COMWIT_API_URL"] + "/healthz", timeout=10).status_code == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
-        err = proc.stderr.read()
+        err = proc.stderr.read().decode()
         assert "error:" not in err and "Traceback" not in err
         assert "Stopping the emulator." in err and err.splitlines()[-1] == "Stopped."
     finally:
