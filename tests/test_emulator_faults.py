@@ -1,5 +1,6 @@
 """Faults and statistics through the `/_emulator/` routes: latency, errors, dropped connections."""
 
+import threading
 import time
 from dataclasses import asdict
 
@@ -59,6 +60,52 @@ def test_latency_may_let_the_first_calls_pass(http):
     assert http.get("/_emulator/faults").json()["latency"][0]["skip"] == 0
 
 
+def _held_call(http, emulator, token):
+    """GET the apps in a thread of its own; once the emulator holds it, the thread and the
+    seconds the call took so far are returned with a list its answer's status goes in."""
+    answers = []
+
+    def call():
+        headers = {"Authorization": f"Bearer {token}"}
+        answers.append(httpx.get(emulator.url + APPS, headers=headers, timeout=30).status_code)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=call)
+    thread.start()
+    deadline = started + 10
+    while http.get("/_emulator/faults").json()["held"] != 1:
+        assert time.monotonic() < deadline, "the call was never held"
+        time.sleep(0.01)
+    return thread, started, answers
+
+
+def test_a_held_call_waits_until_it_is_released(http, emulator, emulator_token):
+    http.post("/_emulator/faults/latency", json={"ms": 20_000, "route": "list_apps", "hold": True})
+    thread, started, answers = _held_call(http, emulator, emulator_token)
+    time.sleep(0.2)
+    assert thread.is_alive()  # still held
+    assert http.post("/_emulator/faults/release").json()["released"] == 1
+    thread.join(10)
+    assert answers == [200]
+    assert time.monotonic() - started < 10  # released, not its 20 s cap
+    assert http.get("/_emulator/faults").json()["held"] == 0
+
+
+def test_a_hold_ends_by_itself_after_its_ms_and_clearing_the_faults_releases(
+    http, emulator, emulator_token
+):
+    http.post("/_emulator/faults/latency", json={"ms": 300, "route": "list_apps", "hold": True})
+    started = time.monotonic()
+    assert http.get(APPS).status_code == 200
+    assert time.monotonic() - started >= 0.3
+    http.post("/_emulator/faults/latency", json={"ms": 20_000, "route": "list_apps", "hold": True})
+    thread, started, answers = _held_call(http, emulator, emulator_token)
+    assert http.delete("/_emulator/faults").json() == {"latency": [], "shots": [], "held": 0}
+    thread.join(10)
+    assert answers == [200]
+    assert time.monotonic() - started < 10
+
+
 def test_the_next_n_calls_fail_with_502_and_a_problem_body_then_recover(http):
     http.post("/_emulator/faults/fail", json={"route": "list_apps", "count": 2})
     assert_problem(http.get(APPS), 502, "injected_fault")
@@ -108,9 +155,9 @@ def test_faults_are_listed_and_cleared(http):
     http.post("/_emulator/faults/latency", json={"ms": 5})
     http.post("/_emulator/faults/drop", json={"route": "rollback", "count": 3})
     shown = http.get("/_emulator/faults").json()
-    assert shown["latency"] == [{"ms": 5, "route": None, "method": None, "skip": 0}]
+    assert shown["latency"] == [{"ms": 5, "route": None, "method": None, "skip": 0, "hold": False}]
     assert shown["shots"][0]["remaining"] == 3
-    assert http.delete("/_emulator/faults").json() == {"latency": [], "shots": []}
+    assert http.delete("/_emulator/faults").json() == {"latency": [], "shots": [], "held": 0}
 
 
 @pytest.mark.parametrize(

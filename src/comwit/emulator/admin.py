@@ -35,6 +35,7 @@ class LatencyBody(_Strict):
     route: str | None = None
     method: str | None = None
     skip: int = Field(default=0, ge=0)  # the first `skip` matching calls pass at once
+    hold: bool = False  # wait until POST /_emulator/faults/release, `ms` at the most
 
 
 class FailBody(_Strict):
@@ -98,8 +99,16 @@ async def clear_faults(faults: FaultsDep) -> dict[str, Any]:
 async def add_latency(faults: FaultsDep, body: LatencyBody) -> dict[str, Any]:
     _check_route(body.route)
     method = body.method.upper() if body.method else None
-    faults.add_latency(Latency(ms=body.ms, route=body.route, method=method, skip=body.skip))
+    rule = Latency(ms=body.ms, route=body.route, method=method, skip=body.skip, hold=body.hold)
+    faults.add_latency(rule)
     return faults.describe()
+
+
+@router.post("/faults/release")
+async def release_held(faults: FaultsDep) -> dict[str, Any]:
+    """Let every call a `hold` latency holds now go on."""
+    released = faults.release()
+    return {**faults.describe(), "released": released}
 
 
 @router.post("/faults/fail")

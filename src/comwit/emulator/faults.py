@@ -1,7 +1,8 @@
 """Fault injection and the request log, as pure ASGI middleware in front of the contract routes.
 
-Faults (latency, an error status for the next N calls, a dropped connection before or after
-the request is processed) are set through the emulator-only `/_emulator/` routes. A drop
+Faults (latency, or a hold until released; an error status for the next N calls; a dropped
+connection before or after the request is processed) are set through the emulator-only
+`/_emulator/` routes. A drop
 sends the status line and headers, then closes the connection without the body, so the
 client sees a transport error (httpx: `RemoteProtocolError`), never an answer.
 """
@@ -9,6 +10,7 @@ client sees a transport error (httpx: `RemoteProtocolError`), never an answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections import Counter
@@ -40,12 +42,14 @@ class _Call:
 
 @dataclass(frozen=True)
 class Latency:
-    """A delay for matching calls, after the first `skip` of them."""
+    """A delay for matching calls, after the first `skip` of them. With `hold`, a call waits
+    until the held calls are released (`Faults.release`), `ms` at the most."""
 
     ms: int
     route: str | None = None
     method: str | None = None
     skip: int = 0
+    hold: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Faults:
         self._lock = threading.Lock()
         self._latencies: list[_InForce[Latency]] = []
         self._shots: list[_InForce[Shot]] = []
+        self._held: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._requests: Counter[str] = Counter()
         self._statuses: Counter[str] = Counter()
         self._mutating = 0
@@ -98,12 +103,36 @@ class Faults:
         with self._lock:
             self._latencies.clear()
             self._shots.clear()
+        self.release()
+
+    def release(self) -> int:
+        """Let every call held now go on (each on its server's loop); how many there were."""
+        with self._lock:
+            held, self._held = self._held, []
+        for loop, released in held:
+            loop.call_soon_threadsafe(_resolve, released)
+        return len(held)
+
+    async def hold(self, seconds: float) -> None:
+        """Wait until `release`, `seconds` at the most; counted as held meanwhile."""
+        loop = asyncio.get_running_loop()
+        entry = (loop, loop.create_future())
+        with self._lock:
+            self._held.append(entry)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(entry[1], seconds)
+        finally:
+            with self._lock:
+                if entry in self._held:
+                    self._held.remove(entry)
 
     def describe(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "latency": [asdict(replace(x.rule, skip=x.left)) for x in self._latencies],
                 "shots": [asdict(replace(x.rule, remaining=x.left)) for x in self._shots],
+                "held": len(self._held),
             }
 
     def stats(self) -> dict[str, Any]:
@@ -128,22 +157,24 @@ class Faults:
         with self._lock:
             self._probes += 1
 
-    def on_request(self, call: _Call) -> tuple[float, Shot | None]:
-        """Seconds to wait and the one-shot fault (if any) for this call; uses up the shot."""
+    def on_request(self, call: _Call) -> tuple[float, Shot | None, bool]:
+        """Seconds to wait, the one-shot fault (if any) for this call, and whether the wait
+        is a hold (it ends sooner when released); uses up the shot."""
         with self._lock:
-            delay = 0
+            delay, hold = 0, False
             for latency in (x for x in self._latencies if _matches(x.rule, call)):
                 if latency.left > 0:
                     latency.left -= 1
                 else:
                     delay += latency.rule.ms
+                    hold = hold or latency.rule.hold
             shot = next((s for s in self._shots if _matches(s.rule, call)), None)
             if shot is None:
-                return delay / 1000, None
+                return delay / 1000, None, hold
             shot.left -= 1
             if shot.left <= 0:
                 self._shots.remove(shot)
-            return delay / 1000, shot.rule
+            return delay / 1000, shot.rule, hold
 
     def on_response(self, call: _Call, *, status: int, dropped: bool) -> None:
         """Count one finished call; `status` is what the app answered, even if it was dropped."""
@@ -156,6 +187,11 @@ class Faults:
     def on_upload(self, size: int) -> None:
         with self._lock:
             self._bytes += size
+
+
+def _resolve(released: asyncio.Future[None]) -> None:
+    if not released.done():
+        released.set_result(None)
 
 
 def _matches(rule: Latency | Shot, call: _Call) -> bool:
@@ -187,8 +223,10 @@ class FaultMiddleware:
             self.faults.on_probe()
             return
         call = self._resolve(scope)
-        delay, shot = self.faults.on_request(call)
-        if delay:
+        delay, shot, hold = self.faults.on_request(call)
+        if hold:
+            await self.faults.hold(delay)
+        elif delay:
             await asyncio.sleep(delay)
         body = _CountingBody(receive)
         exchange = _Exchange(send, body, drop=shot is not None and shot.when == "after")
