@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import socket
@@ -56,6 +57,18 @@ def test_same_tree_made_differently_packs_to_identical_bytes(tmp_path):
     b = pack(two, tmp_path / "b.tar.zst")
     assert a.path.read_bytes() == b.path.read_bytes()
     assert a.size == a.path.stat().st_size
+
+
+def test_the_tar_stream_and_digest_of_a_known_tree_stay_as_they_were(tmp_path):
+    # Pinned: a change to these is a change of every archive and digest comwit makes.
+    result = tar_zstd(tmp_path, write_tree(tmp_path / "site", ODD))
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(result.path.read_bytes())
+    assert hashlib.sha256(raw).hexdigest() == (
+        "ed372fbbc44ff47c6b6b02a4c9005b556957dffa1add3143c07982b11a48fee8"
+    )
+    assert result.tree.digest == (
+        "sha256:3801a60ac770c7ab35a9a4b8b077e7dbab750ad1fa1e50ca3f26cc4dfcfbede6"
+    )
 
 
 def test_pack_reports_the_same_tree_digest_as_digest_tree(tmp_path):
@@ -150,6 +163,59 @@ def test_a_tree_larger_than_the_staging_buffers_round_trips(tmp_path):
     )
     assert snapshot(tmp_path / "x") == snapshot(site)
     assert result.tree == digest_tree(site)
+
+
+STAGE = 1 << 20  # the staging buffer: the stream so far is "./" (512) and a header (512)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"a.bin": STAGE - 1025},
+        {"a.bin": STAGE - 1024},  # ends exactly at the buffer's end
+        {"a.bin": STAGE - 1023},
+        {"a.bin": 2 * STAGE - 1024, "b.bin": 0},
+        {"a.bin": STAGE - 1536, "b.bin": 0},  # b's header fills the buffer, b reads nothing
+        {"a.bin": STAGE - 1536, "b.bin": 1},
+        {"a.bin": STAGE - 5120, "b.bin": 5000},  # a small file split between two buffers
+        {"a.bin": 64 << 10, "b.bin": (64 << 10) + 1},  # two files in one buffer
+    ],
+    ids=[
+        "before",
+        "at",
+        "after",
+        "two-buffers-then-empty",
+        "empty-at-end",
+        "one-at-end",
+        "small-split",
+        "mid-sized",
+    ],
+)
+def test_files_ending_around_a_staging_buffers_end_round_trip(tmp_path, spec):
+    site = write_tree(tmp_path / "site", {k: os.urandom(n) for k, n in spec.items()})
+    result = tar_zstd(tmp_path, site)
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(result.path.read_bytes())
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        packed = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    assert packed == {f"./{k}": (site / k).read_bytes() for k in spec}
+    assert result.tree == digest_tree(site)
+
+
+@pytest.mark.parametrize("change", ["grows", "shrinks"])
+def test_a_file_whose_size_changes_while_it_is_read_is_an_error(tmp_path, change):
+    site = write_tree(tmp_path / "site", {"big.bin": os.urandom(3 * STAGE), "z.txt": "z"})
+    big = site / "big.bin"
+
+    def resize(n: int) -> None:  # called between staging buffers, in the middle of big.bin
+        del n
+        if big.stat().st_size == 3 * STAGE:
+            with big.open("ab") as f:
+                f.write(b"x") if change == "grows" else f.truncate(2 * STAGE)
+
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ArtifactError, match=r"big\.bin in .* changed while it was being read"):
+        pack(site, tmp_path / "out" / "app.tar.zst", progress=resize)
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 # -- errors leave nothing behind -------------------------------------------------------

@@ -24,7 +24,12 @@ from typing import BinaryIO, cast
 
 import zstandard
 
-from comwit.artifact.digest import changed_while_reading, entry_of, unreadable
+from comwit.artifact.digest import (
+    changed_while_reading,
+    collection_paused,
+    entry_of,
+    unreadable,
+)
 from comwit.artifact.stat_cache import StatCache
 from comwit.artifact.tarformat import HeaderMaker, end_of_archive
 from comwit.artifact.tree import TreeDigest, make_tree_digest
@@ -166,7 +171,7 @@ def _pack(
     when = resolve_mtime(mtime)
     started = cache.clock() if cache is not None else 0
     walker = Walker(build_dir, exclude)
-    with open_sink(walker.root) as sink:
+    with collection_paused(), open_sink(walker.root) as sink:
         counted = _Counted(sink)
         writer = cast(BinaryIO, counted)  # zstd only calls write() and flush()
         packer = _Packer(walker, writer, level, when, progress or _no_progress, cache)
@@ -329,8 +334,8 @@ class _Packer:
             queue.SimpleQueue()
         )
         for _ in range(_STAGES - 1):
-            self._free.put(bytearray(_STAGE_SIZE))
-        self._buf = bytearray(_STAGE_SIZE)
+            self._free.put(bytearray(_STAGE_SIZE + 1))
+        self._buf = bytearray(_STAGE_SIZE + 1)  # + 1: room for the read past a file's end
         self._view = memoryview(self._buf)
         self._pos = 0
         self._segments: list[_Segment] = []
@@ -369,25 +374,24 @@ class _Packer:
         return tree
 
     def _stream(self) -> list[hashlib._Hash | str | None]:
-        """Write every member as the walk finds it; return each node's hash object, or
-        the cache's hex sha256 (None for dirs and links). The nodes are kept in `nodes`."""
-        headers, cache = self._headers, self._cache
+        """Write every member as the walk finds it; return each node's hash: a hex sha256,
+        or a hash object the second thread completes (None for dirs and links). The nodes
+        are kept in `nodes`."""
+        headers, cache, put = self._headers, self._cache, self._put
+        nodes: list[Node] = self.nodes
         hashes: list[hashlib._Hash | str | None] = []
-        self._put(headers.dir(""))
+        put(headers.dir(""))
         for node in self._walker:
-            self.nodes.append(node)
-            if node.kind == "file":
-                self._put(headers.file(node.rel, node.size, executable=node.executable))
+            nodes.append(node)
+            kind = node.kind
+            if kind == "file":
+                put(headers.file(node.rel, node.size, executable=node.executable))
                 known = cache.lookup((node,))[0] if cache is not None else None
-                h = self._put_file(node, hashed=known is None)
-                hashes.append(known if h is None else h)
+                hashes.append(self._put_file(node, known))
                 continue
-            if node.kind == "dir":
-                self._put(headers.dir(node.rel))
-            else:
-                self._put(headers.symlink(node.rel, node.target))
+            put(headers.dir(node.rel) if kind == "dir" else headers.symlink(node.rel, node.target))
             hashes.append(None)
-        self._put(end_of_archive(self._total + self._pos))
+        put(end_of_archive(self._total + self._pos))
         self._hand_over(last=True)
         return hashes
 
@@ -399,43 +403,56 @@ class _Packer:
         self._buf[self._pos : end] = data
         self._pos = end
 
-    def _put_file(self, node: Node, *, hashed: bool) -> hashlib._Hash | None:
-        """Read one file into the stream; its bytes are hashed later, from the buffer.
-        Not `hashed` (the cache knows its hash): after reading, its fstat must still match
-        the walk's lstat, which the cache vouched for."""
+    def _put_file(self, node: Node, known: str | None) -> hashlib._Hash | str:
+        """Read one file into the stream; return its hash: `known` (the cache's), else a
+        hash object the second thread updates from the full buffers. A file the cache
+        vouched for must still match the walk's lstat after reading."""
         rel, size = node.rel, node.size
+        h = None if known is not None else hashlib.sha256()
         try:
             fd = os.open(self._root + "/" + rel, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise unreadable(self._root, rel, exc) from exc
-        h = hashlib.sha256() if hashed else None
         try:
-            left = size
-            while left:
-                if self._pos == _STAGE_SIZE:
-                    self._hand_over()
-                start = self._pos
-                n = os.readv(fd, [self._view[start : start + min(left, _STAGE_SIZE - start)]])
-                if n == 0:
+            self._read(fd, rel, size, h)
+            if h is None:
+                st = os.fstat(fd)
+                if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK) != (
+                    size,
+                    node.mtime_ns,
+                    node.ctime_ns,
+                    node.ino,
+                ):
                     raise changed_while_reading(self._root, rel)
-                if h is not None:
-                    self._segments.append((h.update, start, start + n))
-                self._pos = start + n
-                left -= n
-            st = os.fstat(fd)
-            if st.st_size != size or (
-                h is None
-                and (st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK)
-                != (node.mtime_ns, node.ctime_ns, node.ino)
-            ):
-                raise changed_while_reading(self._root, rel)
         except OSError as exc:
             raise unreadable(self._root, rel, exc) from exc
         finally:
             os.close(fd)
         if size % 512:
             self._put(_ZEROS[: -size % 512])
-        return h
+        return known or cast("hashlib._Hash", h)
+
+    def _read(self, fd: int, rel: str, size: int, h: hashlib._Hash | None) -> None:
+        """Read `size` bytes of `fd` into the stream, each stretch queued for `h` if given.
+
+        The read that should reach the end asks for one byte more: a file that grew since
+        the walk shows without an fstat, and one that shrank shows as an early end."""
+        left = size
+        while True:
+            if left and self._pos == _STAGE_SIZE:
+                self._hand_over()
+            start = self._pos
+            room = _STAGE_SIZE - start
+            want = left + 1 if left <= room else room  # the buffer's spare byte takes the +1
+            n = os.readv(fd, [self._view[start : start + want]])
+            if n > left or (n == 0 and left):
+                raise changed_while_reading(self._root, rel)
+            if n and h is not None:
+                self._segments.append((h.update, start, start + n))
+            self._pos = start + n
+            left -= n
+            if not left and n < want:
+                return
 
     def _hand_over(self, *, last: bool = False) -> None:
         """Queue the filled buffer for hashing and compression; continue in a free one."""
