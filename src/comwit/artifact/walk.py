@@ -26,6 +26,7 @@ INO_MASK = (1 << 63) - 1  # inodes as the stat cache keeps them: in an int64
 
 # For valid UTF-8 names (`_node` refuses others) code point order is UTF-8 byte order.
 _NAME = operator.attrgetter("name")
+_NEW = tuple.__new__  # a Node from a tuple, without NamedTuple's Python-level __new__
 
 _SPECIAL = {
     stat.S_IFSOCK: "a socket",
@@ -95,36 +96,36 @@ class Walker:
         return self._excluder.rules
 
     def __iter__(self) -> Iterator[Node]:
-        root = str(self.root)
+        root, excluder, flagged = str(self.root), self._excluder, self._flagged
         files = 0
         self.root_stamps = dir_stamps(root)
-        stack = [_entries(root, root, "")]
+        stack = [(_entries(root, root, ""), "")]
         while stack:
-            for entry, rel in stack[-1]:
-                node = _node(root, entry, rel, self._excluder)
+            entries, prefix = stack[-1]
+            for entry in entries:
+                node = _node(root, entry, prefix + entry.name, excluder)
                 if node is None:
                     continue
                 yield node
                 if node.kind == "dir":
-                    self._flag(rel + "/", vcs_pattern(entry.name))
-                    stack.append(_entries(root, entry.path, rel + "/"))
+                    rel = node.rel + "/"
+                    if (pattern := vcs_pattern(entry.name)) is not None:
+                        flagged[rel] = pattern
+                    stack.append((_entries(root, entry.path, rel), rel))
                     break
                 files += 1
-                self._flag(rel, secret_pattern(entry.name))
+                if (pattern := secret_pattern(entry.name)) is not None:
+                    flagged[node.rel] = pattern
             else:
                 stack.pop()
-        if self._flagged:
-            self.warnings.append(_flagged_warning(root, self._flagged))
+        if flagged:
+            self.warnings.append(_flagged_warning(root, flagged))
         if not files:
             raise ArtifactError(
                 f"build dir {root} has no files to pack (after excludes); build the app "
                 "first, or check `build_dir` and `exclude`",
                 path=root,
             )
-
-    def _flag(self, rel: str, pattern: str | None) -> None:
-        if pattern is not None:
-            self._flagged[rel] = pattern
 
 
 def _flagged_warning(root: str, flagged: dict[str, str]) -> str:
@@ -166,17 +167,16 @@ def check_root(build_dir: Path) -> str:
     return os.path.realpath(build_dir)
 
 
-def _entries(root: str, path: str, prefix: str) -> Iterator[tuple[os.DirEntry[str], str]]:
-    """The directory's entries sorted by name, each with its path relative to the root."""
+def _entries(root: str, path: str, prefix: str) -> Iterator[os.DirEntry[str]]:
+    """The directory's entries sorted by name; `prefix` is its path relative to the root."""
     try:
         with os.scandir(path) as it:
-            entries = sorted(it, key=_NAME)
+            return iter(sorted(it, key=_NAME))
     except OSError as exc:
         shown = prefix.rstrip("/") or "."
         raise ArtifactError(
             f"cannot read directory {shown} in {root}: {_reason(exc)}", path=path
         ) from exc
-    return iter([(entry, prefix + entry.name) for entry in entries])
 
 
 def dir_stamps(root: str) -> tuple[int, int, int]:
@@ -193,17 +193,19 @@ def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> N
     # lstat, a kept one gets it before it is listed.
     try:
         is_dir = entry.is_dir(follow_symlinks=False)
+        st = None if is_dir else entry.stat(follow_symlinks=False)
     except OSError as exc:
         raise _unreadable(root, entry, rel, exc) from exc
-    st = None if is_dir else _lstat(root, entry, rel)
     if excluder.excludes(rel, entry.name, is_dir=is_dir):
         return None
     if not entry.name.isascii():
         _check_utf8(root, rel, rel)
     if st is None:
-        st = _lstat(root, entry, rel)
-        stamps = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK)
-        return Node(rel, "dir", 0, False, "", *stamps)
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            raise _unreadable(root, entry, rel, exc) from exc
+        return _NEW(Node, (rel, "dir", 0, False, "", *_stamps(st)))
     mode = st.st_mode
     if stat.S_ISREG(mode):
         if st.st_size > MAX_FILE_SIZE:
@@ -212,16 +214,7 @@ def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> N
                 "add it to `exclude`",
                 path=entry.path,
             )
-        return Node(
-            rel,
-            "file",
-            st.st_size,
-            bool(mode & stat.S_IXUSR),
-            "",
-            st.st_mtime_ns,
-            st.st_ctime_ns,
-            st.st_ino & INO_MASK,
-        )
+        return _NEW(Node, (rel, "file", st.st_size, bool(mode & stat.S_IXUSR), "", *_stamps(st)))
     if stat.S_ISLNK(mode):
         return Node(rel, "symlink", 0, False, link_target(root, entry.path, rel))
     kind = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
@@ -232,11 +225,8 @@ def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> N
     )
 
 
-def _lstat(root: str, entry: os.DirEntry[str], rel: str) -> os.stat_result:
-    try:
-        return entry.stat(follow_symlinks=False)
-    except OSError as exc:
-        raise _unreadable(root, entry, rel, exc) from exc
+def _stamps(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK
 
 
 def _unreadable(root: str, entry: os.DirEntry[str], rel: str, exc: OSError) -> ArtifactError:
