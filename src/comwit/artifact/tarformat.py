@@ -7,6 +7,8 @@ mtime, uid/gid 0, empty user and group names, and a normalized mode. See docs/ar
 
 from __future__ import annotations
 
+import struct
+
 BLOCK = 512
 RECORD = 20 * BLOCK  # archives end on a record boundary, as GNU tar and tarfile write them
 
@@ -15,6 +17,9 @@ EXEC_MODE = 0o755
 DIR_MODE = 0o755
 LINK_MODE = 0o777  # what Linux reports for every symlink, and what GNU tar stores
 
+# name, mode+uid+gid, size, mtime, checksum, typeflag, linkname, magic to devminor, prefix,
+# then zeros to the block's end; each bytes field is padded with NULs, as ustar's are.
+_LAYOUT = struct.Struct("100s24s12s12s8s1s100s88s155s12x")
 _PAX_NAME = b"././@PaxHeader"
 _NAME_LEN, _PREFIX_LEN, _LINK_LEN = 100, 155, 100
 
@@ -63,16 +68,11 @@ class HeaderMaker:
     def _header(
         self, kind: bytes, mode: int, name: bytes, prefix: bytes, size: int, link: bytes
     ) -> bytes:
-        template, template_sum = self._templates[kind, mode]
+        ids, mtime, magic, fixed_sum = self._templates[kind, mode]
         size_field = b"%011o\0" % size
-        h = bytearray(template)
-        h[0 : len(name)] = name
-        h[124:136] = size_field
-        h[157 : 157 + len(link)] = link
-        h[345 : 345 + len(prefix)] = prefix
-        checksum = template_sum + sum(name) + sum(size_field) + sum(link) + sum(prefix)
-        h[148:156] = b"%06o\0 " % checksum
-        return bytes(h)
+        checksum = fixed_sum + sum(name) + sum(size_field) + sum(link) + sum(prefix)
+        checksum_field = b"%06o\0 " % checksum
+        return _LAYOUT.pack(name, ids, size_field, mtime, checksum_field, kind, link, magic, prefix)
 
 
 def pax_record(key: bytes, value: bytes) -> bytes:
@@ -94,19 +94,15 @@ def end_of_archive(size: int) -> bytes:
     return bytes(2 * BLOCK + (-(size + 2 * BLOCK) % RECORD))
 
 
-def _template(kind: bytes, mode: int, mtime: int) -> tuple[bytes, int]:
-    """A header with every fixed field set and the checksum field blank (8 spaces)."""
-    h = bytearray(BLOCK)
-    h[100:108] = b"%07o\0" % mode
-    h[108:116] = b"0000000\0"  # uid
-    h[116:124] = b"0000000\0"  # gid
-    h[136:148] = b"%011o\0" % mtime
-    h[148:156] = b" " * 8
-    h[156:157] = kind
-    h[257:265] = b"ustar\x0000"
-    h[329:337] = b"0000000\0"  # devmajor
-    h[337:345] = b"0000000\0"  # devminor
-    return bytes(h), sum(h)
+def _template(kind: bytes, mode: int, mtime: int) -> tuple[bytes, bytes, bytes, int]:
+    """The fixed fields of a header, as `_LAYOUT` takes them: mode, uid and gid; mtime; magic
+    to devminor; and the checksum of a header holding only them, `kind` and a blank checksum
+    field (8 spaces)."""
+    ids = b"%07o\0" % mode + b"0000000\0" + b"0000000\0"  # mode, uid, gid
+    mtime_field = b"%011o\0" % mtime
+    magic = b"ustar\x0000".ljust(72, b"\0") + b"0000000\0" + b"0000000\0"  # to devminor
+    fixed_sum = sum(ids) + sum(mtime_field) + sum(magic) + sum(b" " * 8) + sum(kind)
+    return ids, mtime_field, magic, fixed_sum
 
 
 def _split_name(name: bytes) -> tuple[bytes, bytes] | None:
