@@ -2,9 +2,9 @@
 
 Faults (latency, or a hold until released; an error status for the next N calls; a dropped
 connection before or after the request is processed) are set through the emulator-only
-`/_emulator/` routes. A drop
-sends the status line and headers, then closes the connection without the body, so the
-client sees a transport error (httpx: `RemoteProtocolError`), never an answer.
+`/_emulator/` routes. A drop sends the status line and headers, then closes the connection
+without the body, so the client sees a transport error (httpx: `RemoteProtocolError`), never
+an answer.
 """
 
 from __future__ import annotations
@@ -110,7 +110,9 @@ class Faults:
         with self._lock:
             held, self._held = self._held, []
         for loop, released in held:
-            loop.call_soon_threadsafe(_resolve, released)
+            # A loop closed since then has no call left waiting.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve, released)
         return len(held)
 
     async def hold(self, seconds: float) -> None:
