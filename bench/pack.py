@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from comwit.artifact.stat_cache import RACY_NS
 from corpus import make_corpus
-from emulator_process import describe_machine, scratch
+from emulator_process import describe_machine, markdown_table, scratch
 
 _CHILD = """
 import json, sys, time
@@ -192,18 +192,7 @@ def _table(tools: list[Tool], samples: dict[str, list[Sample]], total_bytes: int
                 f"{secs / median(against, 'seconds'):.2f}" if against else "",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    lines = [
-        "| "
-        + " | ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        + " |"
-        for row in rows
-    ]
-    rule = "|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|"
-    return "\n".join([lines[0], rule, *lines[1:]])
+    return markdown_table(rows)
 
 
 def _files(root: Path) -> list[Path]:
