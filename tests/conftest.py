@@ -76,16 +76,6 @@ def emulator_token(emulator):
     return emulator.issue_token(SCOPES, [PROJECT])
 
 
-def _populate(world):
-    from tests.e2e_support import MANIFEST
-
-    world.manifest(MANIFEST)
-    world.write("web/index.html", "<h1>v1</h1>")
-    world.write("web/assets/app.js", "console.log(1)")
-    world.write("api/server.js", "serve()")
-    return world
-
-
 @pytest.fixture
 def world(tmp_path):
     """A project directory with two apps and the CLI run in-process (`main()`), its HTTP going
@@ -94,13 +84,13 @@ def world(tmp_path):
     from comwit.emulator.inprocess import InProcessEmulator
     from comwit.emulator.store import SCOPES
 
-    from tests.e2e_support import PROJECT, World
+    from tests.e2e_support import PROJECT, World, populate
 
     root = tmp_path / "repo"
     root.mkdir()
     with InProcessEmulator(tmp_path / "emulator-data", auto_dns=True) as emulator:
         token = emulator.issue_token(SCOPES, [PROJECT])
-        yield _populate(World(root, emulator.url, token, {}, transport=emulator.transport))
+        yield populate(World(root, emulator.url, token, {}, transport=emulator.transport))
 
 
 @pytest.fixture
@@ -110,13 +100,13 @@ def process_world(tmp_path):
     from comwit.emulator.server import serve_in_thread
     from comwit.emulator.store import SCOPES
 
-    from tests.e2e_support import PROJECT, World
+    from tests.e2e_support import PROJECT, World, populate
 
     root = tmp_path / "repo"
     root.mkdir()
     with serve_in_thread(tmp_path / "emulator-data", auto_dns=True) as running:
         token = running.issue_token(SCOPES, [PROJECT])
-        yield _populate(World(root, running.url, token, {}))
+        yield populate(World(root, running.url, token, {}))
 
 
 @pytest.fixture

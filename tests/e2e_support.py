@@ -56,6 +56,16 @@ max_concurrent_requests = 10
 """
 
 
+def populate(world: World, manifest: str = MANIFEST) -> World:
+    """The project of the end-to-end tests in the world's directory: `manifest` (MANIFEST's
+    two apps unless given) and the web and api build dirs."""
+    world.manifest(manifest)
+    world.write("web/index.html", "<h1>v1</h1>")
+    world.write("web/assets/app.js", "console.log(1)")
+    world.write("api/server.js", "serve()")
+    return world
+
+
 @dataclass(frozen=True)
 class Result:
     code: int

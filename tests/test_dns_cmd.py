@@ -10,8 +10,7 @@ import pytest
 from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.store import SCOPES
 
-from tests.conftest import _populate
-from tests.e2e_support import PROJECT, World
+from tests.e2e_support import PROJECT, World, populate
 
 
 @pytest.fixture
@@ -21,7 +20,7 @@ def waiting(tmp_path):
     root.mkdir()
     with InProcessEmulator(tmp_path / "emulator-data", auto_dns=False) as emulator:
         token = emulator.issue_token(SCOPES, [PROJECT])
-        world = _populate(World(root, emulator.url, token, {}, transport=emulator.transport))
+        world = populate(World(root, emulator.url, token, {}, transport=emulator.transport))
         applied = world.comwit("apply", "--yes")
         assert applied.code == 0, applied.err
         yield world

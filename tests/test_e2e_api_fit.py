@@ -10,7 +10,7 @@ from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.settings import Assumptions, Settings
 from comwit.emulator.store import SCOPES
 
-from tests.e2e_support import MANIFEST, PROJECT, World, actions
+from tests.e2e_support import PROJECT, World, actions, populate
 
 GET_APP = "GET /v1/projects/{project_id}/apps/{app_id}"
 
@@ -23,10 +23,7 @@ def flat_world(tmp_path):
     with InProcessEmulator(tmp_path / "emulator-data", settings=settings) as emulator:
         token = emulator.issue_token(SCOPES, [PROJECT])
         made = World(root, emulator.url, token, {}, transport=emulator.transport)
-        made.manifest(MANIFEST)
-        made.write("web/index.html", "<h1>v1</h1>")
-        made.write("api/server.js", "serve()")
-        yield made
+        yield populate(made)
 
 
 def test_the_emulator_really_answers_the_app_flat(flat_world):

@@ -17,7 +17,7 @@ from comwit.emulator.settings import Assumptions, Settings
 from comwit.emulator.store import SCOPES
 from comwit.secret import Secret
 
-from tests.e2e_support import MANIFEST, PROJECT, World
+from tests.e2e_support import PROJECT, World, populate
 
 
 def _world(tmp_path, settings):
@@ -26,10 +26,7 @@ def _world(tmp_path, settings):
     emulator = InProcessEmulator(tmp_path / "emulator-data", settings=settings)
     token = emulator.issue_token(SCOPES, [PROJECT])
     made = World(root, emulator.url, token, {}, transport=emulator.transport)
-    made.manifest(MANIFEST)
-    made.write("web/index.html", "<h1>v1</h1>")
-    made.write("api/server.js", "serve()")
-    return made, emulator
+    return populate(made), emulator
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.settings import Assumptions, Settings
 from comwit.emulator.store import SCOPES
 
-from tests.e2e_support import MANIFEST, PROJECT, World
+from tests.e2e_support import PROJECT, World, populate
 
 LISTING = "GET /v1/projects"
 
@@ -25,10 +25,7 @@ def _world(tmp_path, settings, scopes=SCOPES):
         {},
         transport=emulator.transport,
     )
-    made.manifest(MANIFEST)
-    made.write("web/index.html", "<h1>v1</h1>")
-    made.write("api/server.js", "serve()")
-    return made, emulator
+    return populate(made), emulator
 
 
 @pytest.mark.parametrize(

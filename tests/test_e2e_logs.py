@@ -15,7 +15,7 @@ from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.settings import Settings
 from comwit.emulator.store import SCOPES
 
-from tests.e2e_support import MANIFEST, PROJECT, World
+from tests.e2e_support import PROJECT, World, populate
 
 LOGS = "GET /v1/projects/{project_id}/apps/{app_id}/logs"
 
@@ -67,10 +67,7 @@ def small_pages(tmp_path):
     with InProcessEmulator(tmp_path / "emulator-data", settings=settings) as emulator:
         token = emulator.issue_token(SCOPES, [PROJECT])
         made = World(root, emulator.url, token, {}, transport=emulator.transport)
-        made.manifest(MANIFEST)
-        made.write("web/index.html", "<h1>v1</h1>")
-        made.write("api/server.js", "serve()")
-        yield made
+        yield populate(made)
 
 
 def test_logs_follow_next_page_token_until_the_end(small_pages):

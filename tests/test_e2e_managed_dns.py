@@ -9,7 +9,7 @@ from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.settings import Settings
 from comwit.emulator.store import SCOPES
 
-from tests.e2e_support import PROJECT, World, actions
+from tests.e2e_support import PROJECT, World, actions, populate
 
 MANIFEST = f"""\
 version = 1
@@ -25,10 +25,7 @@ build_dir = "api"
 def _world(root, emulator):
     token = emulator.issue_token(SCOPES, [PROJECT])
     made = World(root, emulator.url, token, {}, transport=emulator.transport)
-    made.manifest(MANIFEST)
-    made.write("web/index.html", "<h1>v1</h1>")
-    made.write("api/server.js", "serve()")
-    return made
+    return populate(made, MANIFEST)
 
 
 @pytest.fixture
