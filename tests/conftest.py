@@ -77,6 +77,15 @@ def emulator_token(emulator):
 
 
 @pytest.fixture
+def http(emulator, emulator_token):
+    """An httpx client of the `emulator` that sends `emulator_token`."""
+    from tests.emulator_support import client
+
+    with client(emulator, emulator_token) as http:
+        yield http
+
+
+@pytest.fixture
 def world(tmp_path):
     """A project directory with two apps and the CLI run in-process (`main()`), its HTTP going
     straight into a fresh emulator's ASGI app (hostname records count as published, so

@@ -20,12 +20,6 @@ from tests.emulator_support import (
 )
 
 
-@pytest.fixture
-def http(emulator, emulator_token):
-    with client(emulator, emulator_token) as http:
-        yield http
-
-
 def test_a_gnu_tar_zstd_artifact_is_kept_byte_for_byte(emulator, http, tmp_path):
     artifact = gnu_tar_zst(tmp_path, {"index.html": "hi", "a/b/c.txt": "deep", "empty/.keep": ""})
     app_id = create_app(http)

@@ -17,12 +17,6 @@ from tests.emulator_support import (
 HOST = "www.example.com"
 
 
-@pytest.fixture
-def http(emulator, emulator_token):
-    with client(emulator, emulator_token) as http:
-        yield http
-
-
 def _domains(app_id):
     return f"/v1/projects/{PROJECT}/apps/{app_id}/domains"
 

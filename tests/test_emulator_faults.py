@@ -9,15 +9,9 @@ import pytest
 
 from comwit.emulator.faults import Faults, Latency, Shot, _Call
 
-from tests.emulator_support import PROJECT, assert_problem, client, create_app, deploy, gnu_tar_zst
+from tests.emulator_support import PROJECT, assert_problem, create_app, deploy, gnu_tar_zst
 
 APPS = f"/v1/projects/{PROJECT}/apps"
-
-
-@pytest.fixture
-def http(emulator, emulator_token):
-    with client(emulator, emulator_token) as http:
-        yield http
 
 
 @pytest.fixture

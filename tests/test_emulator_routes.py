@@ -6,19 +6,12 @@ from tests.emulator_support import (
     OCTET,
     PROJECT,
     assert_problem,
-    client,
     create_app,
     deploy,
     gnu_tar_zst,
 )
 
 APPS = f"/v1/projects/{PROJECT}/apps"
-
-
-@pytest.fixture
-def http(emulator, emulator_token):
-    with client(emulator, emulator_token) as http:
-        yield http
 
 
 @pytest.fixture
