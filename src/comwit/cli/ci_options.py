@@ -13,6 +13,7 @@ import typer
 
 if TYPE_CHECKING:
     from comwit.apply.result import ApplyResult
+    from comwit.ci.environment import CiContext
     from comwit.ci.publish import Channels
     from comwit.ci.workflow import Level
     from comwit.cli.settings import Settings
@@ -67,13 +68,9 @@ def after_plan(
     outputs: Mapping[str, str] | None = None,
 ) -> None:
     """Write the plan to the CI's channels (nothing happens outside CI without --comment)."""
-    from comwit.ci.tokens import in_ci
-
-    if not in_ci(settings.environ) and not choice.comment:
+    ctx = _publishing_to(settings, choice)
+    if ctx is None:
         return
-    from comwit.ci.environment import detect
-
-    ctx = detect(settings.environ)
     from comwit.ci.publish import publish_plan
 
     publish_plan(
@@ -97,13 +94,9 @@ def after_apply(
     previews: str = "",
 ) -> None:
     """Write what apply did to the CI's channels; the plan's comment moves to "applied"."""
-    from comwit.ci.tokens import in_ci
-
-    if not in_ci(settings.environ) and not choice.comment:
+    ctx = _publishing_to(settings, choice)
+    if ctx is None:
         return
-    from comwit.ci.environment import detect
-
-    ctx = detect(settings.environ)
     from comwit.ci.publish import publish_apply
 
     publish_apply(
@@ -117,6 +110,17 @@ def after_apply(
         outputs=outputs or {},
         previews=previews,
     )
+
+
+def _publishing_to(settings: Settings, choice: CiChoice) -> CiContext | None:
+    """The CI run whose channels to write; None outside CI without --comment."""
+    from comwit.ci.tokens import in_ci
+
+    if not in_ci(settings.environ) and not choice.comment:
+        return None
+    from comwit.ci.environment import detect
+
+    return detect(settings.environ)
 
 
 def live_urls(result: ApplyResult | None) -> Mapping[str, str]:
