@@ -19,7 +19,7 @@ from comwit.api.connect import Connection
 from comwit.apply.result import ApplyResult
 from comwit.apply.workdir import WorkDir
 from comwit.cli.app import FullHelpGroup, typer_app
-from comwit.cli.apply_cmd import (
+from comwit.cli.applying import (
     RunOptions,
     complete_pending,
     confirm,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from comwit.apply.merge import merge
-from comwit.cli.apply_cmd import show_result
+from comwit.cli.applying import show_result
 from comwit.cli.ci_options import CiChoice, Comment, CommentOn, CommentWhen, NoSummary, after_apply
 from comwit.cli.settings import FORMAT, VERBOSITY, Settings, command
 from comwit.exit_codes import EXIT_ERROR

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from comwit.apply.result import ApplyResult
-from comwit.cli.apply_cmd import (
+from comwit.cli.applying import (
     LockTimeout,
     RunOptions,
     confirm,
