@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO, NamedTuple, cast
 
 import zstandard
 
@@ -102,10 +102,10 @@ class PackCancelled(Exception):
     """`stage_pack` stopped early because its `cancel` event was set."""
 
 
-@dataclass(frozen=True)
-class StagedPack:
+class StagedPack(NamedTuple):
     """A complete archive still in its temporary file beside `out`, and the stat cache
-    update it would make: `commit` puts both in place, `discard` leaves no trace of either."""
+    update it would make: `commit` puts both in place, `discard` leaves no trace of either.
+    A NamedTuple: `comwit pack` makes its class on the way to packing."""
 
     out: Path
     partial: Path

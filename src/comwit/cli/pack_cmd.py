@@ -8,6 +8,7 @@ from typing import Annotated, BinaryIO
 
 import typer
 
+from comwit.artifact.digest import collection_paused
 from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL, pack_stream
 from comwit.artifact.pack import pack as pack_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
@@ -73,11 +74,14 @@ def _pack_to_stdout(settings: Settings, app: str, level: int) -> int:
 
 
 def _validated(settings: Settings, app: str) -> BuildDir:
-    """The app's build dir as the validated manifest says (pydantic is imported here)."""
-    from comwit.manifest.load import display_name, load_manifest
-
+    """The app's build dir as the validated manifest says. Pydantic is imported here, and
+    its models built: objects that live as long as the process, which the cyclic collector
+    would only sweep again and again (the rest of start-up runs without it too)."""
     manifest = settings.manifest
-    loaded = load_manifest(manifest, env=settings.env)
+    with collection_paused():
+        from comwit.manifest.load import display_name, load_manifest
+
+        loaded = load_manifest(manifest, env=settings.env)
     config = loaded.apps.get(app)
     if config is None:
         known = ", ".join(sorted(loaded.apps)) or "none"
