@@ -32,7 +32,7 @@ class _Release(threading.Thread):
         deadline = time.monotonic() + HOLD_SECONDS
         while self.most < len(APPS) and time.monotonic() < deadline:
             self.most = max(self.most, self.world.admin("GET", "faults")["held"])
-            time.sleep(0.02)
+            time.sleep(0.05)
         self.world.admin("DELETE", "faults")
 
 
