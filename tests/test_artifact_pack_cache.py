@@ -102,3 +102,26 @@ def test_a_file_the_cache_vouched_for_that_changes_while_read_is_an_error(tmp_pa
     with pytest.raises(ArtifactError, match=r"big\.bin in .* changed while it was being read"):
         pack(site, tmp_path / "b.tar.zst", progress=touch, cache=cache_of(tmp_path, site))
     assert not (tmp_path / "b.tar.zst").exists()
+
+
+def test_packing_an_unchanged_tree_again_leaves_the_cache_file_as_it_was(tmp_path):
+    site = write_tree(tmp_path / "site", SITE)
+    pack(site, tmp_path / "a.tar.zst", cache=cache_of(tmp_path, site))
+    (path,) = (tmp_path / "stat").iterdir()
+    written = path.read_bytes()
+    os.utime(path, ns=(1, 1))
+    pack(site, tmp_path / "b.tar.zst", cache=cache_of(tmp_path, site))
+    assert (path.stat().st_mtime_ns, path.read_bytes()) == (1, written)
+    (site / "index.html").write_text("<h1>changed</h1>\n")
+    changed = pack(site, tmp_path / "c.tar.zst", cache=cache_of(tmp_path, site)).tree
+    assert cache_of(tmp_path, site).confirm(site, ()) == changed == digest_tree(site)
+
+
+def test_a_cache_with_racy_entries_is_rewritten_even_when_nothing_changed(tmp_path):
+    site = write_tree(tmp_path / "site", SITE)
+    pack(site, tmp_path / "a.tar.zst", cache=cache_of(tmp_path, site, clock=time.time_ns))
+    (path,) = (tmp_path / "stat").iterdir()
+    os.utime(path, ns=(1, 1))
+    pack(site, tmp_path / "b.tar.zst", cache=cache_of(tmp_path, site))  # hashed "later" now
+    assert path.stat().st_mtime_ns != 1
+    assert cache_of(tmp_path, site).confirm(site, ()) == digest_tree(site)

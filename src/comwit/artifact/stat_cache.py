@@ -155,6 +155,8 @@ class StatCache:
         if any(f.sha256 is None for f in digest.files if f.kind == "file"):
             return  # not hashed: nothing to vouch for them
         stamps = array("q", chain.from_iterable(map(_STAMPS_OF, tree.nodes)))
+        if self._holds(tree, digest, stamps):
+            return  # it would write what it read: spare the rewrite
         sections = {
             "digest": digest.digest.encode(),
             "warnings": json.dumps(list(digest.warnings)).encode(),
@@ -169,6 +171,19 @@ class StatCache:
             write_atomically(self.path, data + _checksum(data))
         except OSError:
             return
+
+    def _holds(self, tree: Tree, digest: TreeDigest, stamps: array[int]) -> bool:
+        """Whether the file already says all this: the same digest (so the same entries and
+        hashes), stamps, rules and warnings. Only its hashing time would be newer, which
+        matters only for racy entries, so a cache with any is rewritten."""
+        return (
+            bool(self._sections)
+            and not self._racy()
+            and stamps == self._stamps
+            and (tree.rules, tree.root_stamps) == (self._rules, self._root_stamps)
+            and self._sections["digest"] == digest.digest.encode()
+            and json.loads(self._sections["warnings"]) == list(digest.warnings)
+        )
 
     def _load(self) -> None:
         try:
