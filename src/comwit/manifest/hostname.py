@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import idna
-
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _MAX_LENGTH = 253
 
@@ -40,6 +38,8 @@ def normalize_hostname(name: str) -> str:
 def _to_ascii(text: str) -> str:
     if text.isascii():
         return text.lower()
+    import idna  # only a non-ASCII name needs its tables (a tenth of a `validate`'s imports)
+
     try:
         return idna.encode(text, uts46=True).decode("ascii")
     except idna.IDNAError as exc:
