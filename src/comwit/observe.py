@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TypeVar
 
 from comwit.api.client import ComwitClient
 from comwit.api.models import App, Build, Domain, EnvVar
 from comwit.errors import ComwitError, PlanError
+from comwit.frozen import frozen
 from comwit.plan import LEDGER_ENV_KEY
 from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost, ObservedState
 from comwit.store.ledger import LedgerReader
@@ -27,7 +28,7 @@ _Reads = tuple[
 ]
 
 
-@dataclass(frozen=True)
+@frozen
 class Observation:
     state: ObservedState
     warnings: tuple[str, ...] = ()

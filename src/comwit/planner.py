@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from comwit.artifact.digest import Survey, finish, survey
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import FileEntry, TreeDigest
 from comwit.errors import ArtifactError, ManifestError
+from comwit.frozen import frozen
 from comwit.manifest import AppConfig, LoadedManifest, StateConfig
 from comwit.manifest.checks import build_dir_problem, check_machine
 from comwit.manifest.interpolate import Interpolated
@@ -38,7 +39,7 @@ if TYPE_CHECKING:  # zstandard is imported only when something is packed
     from comwit.artifact.pack import PackResult
 
 
-@dataclass(frozen=True)
+@frozen
 class PlanRequest:
     project: str
     include: tuple[str, ...] = ()
@@ -47,7 +48,7 @@ class PlanRequest:
     concurrency: int = DEFAULT_CONCURRENCY
 
 
-@dataclass(frozen=True)
+@frozen
 class Planned:
     """A plan and everything it was made from (apply needs the build dirs and env values)."""
 

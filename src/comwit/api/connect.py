@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -18,12 +17,13 @@ from comwit.api.client import DEFAULT_CONNECTIONS, ComwitClient
 from comwit.api.credentials import LOCAL, load_token, resolve_api_url, resolve_timeout
 from comwit.api.limits import DEPLOY_ANSWER_SECONDS, Deadlines
 from comwit.errors import ComwitError, CredentialsError
+from comwit.frozen import frozen
 from comwit.secret import Secret
 
 _EMULATOR_PACKAGES: Final = frozenset({"fastapi", "uvicorn", "starlette"})
 
 
-@dataclass(frozen=True)
+@frozen
 class Connection:
     client: ComwitClient
     base_url: str

@@ -8,7 +8,7 @@ emulator's own document equal to it. Route names are the client's (and the emula
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Final
 
 from pydantic import BaseModel
@@ -33,13 +33,14 @@ from comwit.api.models import (
     ProjectList,
     RollbackResult,
 )
+from comwit.frozen import frozen
 
 JSON: Final = "application/json"
 OCTET_STREAM: Final = "application/octet-stream"
 _APP: Final = "/v1/projects/{project_id}/apps/{app_id}"
 
 
-@dataclass(frozen=True)
+@frozen
 class Route:
     """One call. `answers`: the models a 2xx body may fit (the first is the usual one);
     `body`: the request's fields (in `media`); `query`: its query parameters; `statuses`:

@@ -7,8 +7,9 @@ wait, read); an upload gets one that grows with its size. docs/api-client.md sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
+
+from comwit.frozen import frozen
 
 DEFAULT_REQUEST_SECONDS: Final = 30.0
 # The slowest uplink an upload is given time for: 512 KiB/s (about 4 Mbit/s).
@@ -21,7 +22,7 @@ DEPLOY_ANSWER_SECONDS: Final = 600.0
 MAX_ANSWER_BYTES: Final = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@frozen
 class Deadline:
     """Seconds for one whole request, and the words that name this limit in an error."""
 
@@ -29,7 +30,7 @@ class Deadline:
     what: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Deadlines:
     """How long requests may take, all told.
 

@@ -6,10 +6,11 @@ Collections are tuples so that observed state stays immutable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict
+
+from comwit.frozen import frozen
 
 
 class _Answer(BaseModel):
@@ -152,7 +153,7 @@ class LogPage(_Answer):
 DEFAULT_TAIL: Final = 100  # lines of the log route's answer when the query sets no `tail`
 
 
-@dataclass(frozen=True)
+@frozen
 class LogQuery:
     """The log route's query, as the official CLI names it; `page_token` continues a listing
     (the client pages by itself: see `comwit.logs`)."""

@@ -9,16 +9,15 @@ the list is missing, and the caller carries on with the project it was given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from comwit.api import assumed
 from comwit.api.client import ComwitClient
 from comwit.api.models import Project
 from comwit.errors import ApiStatusError, FeatureDisabledError, ForbiddenError
+from comwit.frozen import frozen
 from comwit.plan.managed import ProjectZones
 
 
-@dataclass(frozen=True)
+@frozen
 class ProjectListing:
     """`projects` when the API listed them, else None and `unavailable` says why."""
 

@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Final, TypeVar
 
 from comwit.errors import (
@@ -24,6 +24,7 @@ from comwit.errors import (
     RateLimitedError,
     UpstreamError,
 )
+from comwit.frozen import frozen
 
 T = TypeVar("T")
 _log = logging.getLogger("comwit.api")
@@ -36,7 +37,7 @@ _RETRYABLE: Final = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class RetryPolicy:
     """How often and how long to retry. `attempts` counts the first try."""
 
@@ -56,7 +57,7 @@ DEFAULT_RETRY: Final = RetryPolicy()
 NO_RETRY: Final = RetryPolicy(attempts=1)
 
 
-@dataclass(frozen=True)
+@frozen
 class Pacing:
     """The clock, the sleep and the randomness retries use; tests inject fakes."""
 

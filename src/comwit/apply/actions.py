@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import assert_never
 
@@ -29,6 +29,7 @@ from comwit.errors import (
     StalePlanError,
     UpstreamError,
 )
+from comwit.frozen import frozen
 from comwit.plan.actions import (
     Action,
     Activate,
@@ -50,7 +51,7 @@ from comwit.render.describe import describe, short
 from comwit.store.ledger import LedgerStore
 
 
-@dataclass(frozen=True)
+@frozen
 class Artifact:
     """A packed build dir, waiting in the run's work dir to be uploaded."""
 
@@ -58,7 +59,7 @@ class Artifact:
     size: int  # bytes of the .tar.zst
 
 
-@dataclass(frozen=True)
+@frozen
 class Prepared:
     """Everything one app's handlers read, complete before its first mutation: what was
     observed, the resolved env values, and the packed artifact of its deploy."""

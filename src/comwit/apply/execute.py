@@ -36,6 +36,7 @@ from comwit.errors import (
     ForbiddenError,
     StalePlanError,
 )
+from comwit.frozen import frozen
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger
 from comwit.plan.ledger import AppLedger, SourceCommit, Upload
@@ -49,7 +50,7 @@ Guard = Callable[[AppLedger, str | None], str | None]  # why not to replace the 
 _RELEASE_WAIT = 10.0
 
 
-@dataclass(frozen=True)
+@frozen
 class Inputs:
     """What executing needs beyond the plan itself."""
 

@@ -7,18 +7,18 @@ may list (a token that may not list projects, or that sees too many, leaves them
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from comwit.api.client import ComwitClient
 from comwit.api.models import Domain
 from comwit.errors import ApiError
+from comwit.frozen import frozen
 
 MAX_PROJECTS = 10
 MAX_APPS = 200  # per project
 IN_FLIGHT = 8  # requests at once
 
 
-@dataclass(frozen=True)
+@frozen
 class Holder:
     project: str
     app: str

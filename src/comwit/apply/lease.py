@@ -17,18 +17,18 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from comwit.api.pool import urgent
 from comwit.errors import ApplyError
+from comwit.frozen import frozen
 from comwit.plan.ledger import AppLedger, Lease, Upload
 from comwit.store.ledger import LedgerStore
 
 DEFAULT_TTL = 120.0  # seconds; renewed every third of it while the app is applied
 
 
-@dataclass(frozen=True)
+@frozen
 class LeasePolicy:
     holder: str  # who: the CI job, or user@host
     run: str  # the CI run URL, or host:pid

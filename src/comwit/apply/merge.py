@@ -4,15 +4,15 @@ without a result is missing: its apps are reported not started, never as success
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.errors import PlanError
+from comwit.frozen import frozen
 from comwit.plan.actions import Plan
 from comwit.store.results import ShardResult
 
 
-@dataclass(frozen=True)
+@frozen
 class Merged:
     plan: Plan
     manifest: str

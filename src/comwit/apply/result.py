@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
+
+from comwit.frozen import frozen
 
 Status = Literal["done", "failed", "skipped", "unchanged", "interrupted", "not_started"]
 
 
-@dataclass(frozen=True)
+@frozen
 class DnsRecordToPublish:
     host: str
     record_type: str
@@ -17,7 +18,7 @@ class DnsRecordToPublish:
     value: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     app: str
     status: Status
@@ -40,7 +41,7 @@ def live_url(default_url: str | None, active_hosts: Iterable[str]) -> str | None
     return f"https://{first}" if first else None
 
 
-@dataclass(frozen=True)
+@frozen
 class ApplyResult:
     outcomes: tuple[Outcome, ...] = ()
     hints: tuple[str, ...] = ()  # what to know next, in lines (after a rollback: how to keep it)

@@ -12,7 +12,6 @@ is read-only and done before the first change.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from comwit.api.client import ComwitClient
 from comwit.apply.rederive import check_actions, check_apps_named, implied_apps, is_rest_of
@@ -20,6 +19,7 @@ from comwit.apply.verify import changed_apps
 from comwit.artifact.digest import digest_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.errors import ManifestError, StalePlanError
+from comwit.frozen import frozen
 from comwit.manifest import LoadedManifest
 from comwit.manifest.checks import build_dir_problems, resolve_env
 from comwit.manifest.interpolate import Interpolated
@@ -50,7 +50,7 @@ def check_saved_plan(
         raise StalePlanError(f"{saved.manifest.path} changed after the plan was made; plan again")
 
 
-@dataclass(frozen=True)
+@frozen
 class Rechecked:
     """A saved plan read again against the API, before its first change."""
 

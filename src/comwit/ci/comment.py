@@ -8,11 +8,11 @@ token's own user wrote; updated in place, created only when asked to. Moves from
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from comwit.ci.environment import CiContext
 from comwit.ci.forge import Comment, Forge, ForgeError
+from comwit.frozen import frozen
 
 if TYPE_CHECKING:
     import httpx
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 Done = Literal["created", "updated", "unchanged", "none"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Posted:
     done: Done
     number: int

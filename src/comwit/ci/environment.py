@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from comwit.ci.tokens import GITHUB_TOKENS, GITLAB_TOKENS, token
+from comwit.frozen import frozen
 from comwit.secret import Secret
 
 Kind = Literal["github", "gitlab", "other"]
@@ -24,7 +24,7 @@ _TRUE = ("true", "1", "yes")
 _PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review")
 
 
-@dataclass(frozen=True)
+@frozen
 class CiContext:
     """What comwit needs to know of the CI run, as plain values."""
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from comwit import __version__
+from comwit.frozen import frozen
 from comwit.secret import redact
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ DEADLINE = 60.0  # seconds, all requests of one comment together
 MAX_PAGES = 50  # of 100 comments each
 
 
-@dataclass(frozen=True)
+@frozen
 class Comment:
     id: int
     author: str  # login / username

@@ -6,7 +6,6 @@ that cannot be written is a warning.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TextIO
 
 from comwit.ci.environment import CiContext
@@ -14,6 +13,7 @@ from comwit.ci.forge import ForgeError
 from comwit.ci.workflow import Level, annotation
 from comwit.console import Console
 from comwit.errors import Problem
+from comwit.frozen import frozen
 
 if TYPE_CHECKING:
     import httpx
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 CommentOn = Literal["changes", "always"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Channels:
     """What the command line asked of the CI's channels."""
 

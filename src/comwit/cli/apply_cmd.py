@@ -59,6 +59,7 @@ from comwit.cli.settings import (
 )
 from comwit.console import Console
 from comwit.errors import ComwitError
+from comwit.frozen import frozen
 from comwit.plan.actions import Plan
 from comwit.planner import PlanRequest, open_ledger_store
 from comwit.store.results import AppResult, ShardResult, plan_id, write_result
@@ -184,7 +185,7 @@ def _settings_of_plan(settings: Settings, saved: SavedPlan) -> Settings:
     )
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class _ResultFile:
     """`--result FILE`: what this run of a saved plan (one shard, or all of it) did, per app,
     timed from when the run began."""

@@ -24,6 +24,7 @@ from comwit.cli.settings import OutputFormat, Settings
 from comwit.console import Console
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_BUG, EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from comwit.frozen import frozen
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import Plan
 from comwit.plan.state import ObservedApp
@@ -45,7 +46,7 @@ LockTimeout = Annotated[
 ]
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class RunOptions:
     """How apply runs, beyond what it applies."""
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from comwit.frozen import frozen
 
 if TYPE_CHECKING:
     from comwit.apply.result import ApplyResult
@@ -45,7 +46,7 @@ CommentOn = Annotated[
 NoSummary = Annotated[bool, typer.Option("--no-summary", help="Do not append to the job summary.")]
 
 
-@dataclass(frozen=True)
+@frozen
 class CiChoice:
     """What the command line asked of the CI's channels."""
 

@@ -16,11 +16,12 @@ import functools
 import os
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import typer
+
+from comwit.frozen import frozen
 
 if TYPE_CHECKING:
     from typer._click import Command, Context, Parameter
@@ -50,7 +51,7 @@ def coerce_param(param: Parameter | None) -> None:
         param._runtime_param = PlainValues(convert, many)  # type: ignore[union-attr]
 
 
-@dataclass(frozen=True)
+@frozen
 class PlainValues:
     """typer's runtime parameter (what `process_value` asks to coerce a value) for one
     plain annotation, or a list of it."""

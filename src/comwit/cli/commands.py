@@ -12,10 +12,10 @@ the function's docstring (a test holds them equal), shown in full by `comwit --h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from comwit.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Command:
     name: str
     target: str  # "module:attribute": a command function, or a typer.Typer of subcommands

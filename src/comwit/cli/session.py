@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from comwit.api.connect import Connection, open_client
@@ -13,6 +12,7 @@ from comwit.api.credentials import LOCAL, load_default_project
 from comwit.cli.ci_options import annotate_problems
 from comwit.cli.settings import Settings
 from comwit.errors import ComwitError, ForbiddenError, ManifestError, NotFoundError
+from comwit.frozen import frozen
 from comwit.manifest import LoadedManifest, load_manifest
 from comwit.manifest.checks import inherited_hosts
 from comwit.manifest.load import display_name
@@ -23,7 +23,7 @@ from comwit.source import OrderGuard
 from comwit.source import order_guard as make_order_guard
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     """The manifest and project a command works on."""
 

@@ -18,7 +18,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 import typer
 
 from comwit.console import NORMAL, QUIET, VERBOSE, Console, make_console
+from comwit.frozen import frozen
 
 if TYPE_CHECKING:
     import httpx
@@ -40,7 +40,7 @@ class OutputFormat(enum.StrEnum):
     matrix = "matrix"  # plan only: the CI job matrix of --shards alone
 
 
-@dataclass(frozen=True)
+@frozen
 class Edges:
     """What a run reads and writes outside itself; `main()` takes it so tests can pass their own
     (an environment, string streams, an in-process transport to the emulator)."""
@@ -57,7 +57,7 @@ class Edges:
         return cls(os.environ, sys.stdin, sys.stdout, sys.stderr)
 
 
-@dataclass(frozen=True)
+@frozen
 class Settings:
     """The shared options of one run, parsed once; commands read them, never argv."""
 
@@ -101,7 +101,7 @@ class Settings:
         return self.edges.clock
 
 
-@dataclass(frozen=True)
+@frozen
 class SharedOption:
     """One or more command-line options that parse into `Settings` fields."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from comwit.api import assumed
@@ -27,13 +26,14 @@ from comwit.errors import (
     NotFoundError,
     UnauthorizedError,
 )
+from comwit.frozen import frozen
 
 T = TypeVar("T")
 # No read shows these; a call that needs one answers 403 without it.
 _UNSEEN = "app:deploy and app:write cannot be checked without writing"
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     """What to check: the project (if known), whether a token was found, and whether the
     manifest has `dns = "managed"` hostnames (then managed DNS is needed)."""

@@ -5,7 +5,6 @@ Each change is also logged as an event of the app (see `logs`)."""
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,10 @@ from comwit.api import assumed
 from comwit.emulator import hostnames, logs, schemas
 from comwit.emulator.problems import bad_request, conflict, not_found
 from comwit.emulator.store import Principal, Store, new_id
+from comwit.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class DeployOptions:
     """The deploy's query: hostnames to attach and runtime options (stored, never returned)."""
 

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from comwit.api.assumed import SCOPE_PROBE_APP
 from comwit.emulator.problems import PROBLEM_MEDIA_TYPE, problem_body
+from comwit.frozen import frozen
 
 ADMIN_PREFIX = "/_emulator/"
 CONTRACT_PREFIX = "/v1/"
@@ -31,7 +32,7 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 When = Literal["before", "after"]
 
 
-@dataclass(frozen=True)
+@frozen
 class _Call:
     """One request as the rules see it: method, route template and route name."""
 
@@ -40,7 +41,7 @@ class _Call:
     route: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Latency:
     """A delay for matching calls, after the first `skip` of them. With `hold`, a call waits
     until the held calls are released (`Faults.release`), `ms` at the most."""
@@ -52,7 +53,7 @@ class Latency:
     hold: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Shot:
     """A fault for the next `remaining` matching calls: an error status, or a dropped connection."""
 

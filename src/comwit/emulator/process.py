@@ -13,17 +13,17 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from comwit.errors import ComwitError
+from comwit.frozen import frozen
 
 START_SECONDS = 30.0  # `comwit emulator serve` prints its URL within this
 STOP_SECONDS = 10.0  # and stops within this after SIGINT, else it is killed
 
 
-@dataclass(frozen=True)
+@frozen
 class Served:
     """`comwit emulator serve` running as a process of its own."""
 

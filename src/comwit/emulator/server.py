@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -21,13 +20,14 @@ from comwit.emulator.faults import Faults
 from comwit.emulator.settings import DEFAULT_MAX_ARTIFACT_BYTES, Settings
 from comwit.emulator.store import Store
 from comwit.errors import ComwitError
+from comwit.frozen import frozen
 
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 _START_TIMEOUT_S: Final = 10.0
 _STOP_TIMEOUT_S: Final = 10.0
 
 
-@dataclass(frozen=True)
+@frozen
 class RunningEmulator:
     """A live emulator: its base URL (no trailing slash) and its state."""
 

@@ -3,10 +3,11 @@ differently from `comwit.api.assumed` (to see what comwit does when one proves w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, fields, replace
 from typing import Final
 
 from comwit.api import assumed
+from comwit.frozen import frozen
 
 DEFAULT_MAX_ARTIFACT_BYTES: Final = 1024**3
 DEFAULT_LOGS_PAGE_SIZE: Final = 50
@@ -15,7 +16,7 @@ DEFAULT_LOGS_PAGE_SIZE: Final = 50
 LISTING_DISABLED_STATUSES: Final = (404, 501)
 
 
-@dataclass(frozen=True)
+@frozen
 class Assumptions:
     """The assumed parts of the contract as this emulator plays them; the defaults are
     comwit's own. `app_envelope=None` answers `GET .../apps/{a}` flat."""
@@ -65,7 +66,7 @@ def parse_assumption(text: str, into: Assumptions) -> Assumptions:
     return replace(into, logs_page_token=value)
 
 
-@dataclass(frozen=True)
+@frozen
 class Settings:
     """`auto_dns`: hostnames' DNS records and project domains' delegations count as done at once.
     `project_listing`: None lists projects; 404 or 501 answers that instead (not enabled).

@@ -14,13 +14,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from comwit.emulator import schemas
 from comwit.emulator.problems import forbidden, not_found
 from comwit.errors import ComwitError
+from comwit.frozen import frozen
 
 SCOPES: Final = ("project:read", "app:read", "app:deploy", "app:write")
 PROJECT_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS project_domains (
 """
 
 
-@dataclass(frozen=True)
+@frozen
 class Principal:
     """Who is calling: a token's user and the scopes the token carries."""
 

@@ -12,13 +12,14 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from comwit.errors import ManifestError, Problem
+from comwit.frozen import frozen
 from comwit.manifest.find import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
 from comwit.manifest.limits import MAX_BYTES, TOO_DEEP, overflow, too_deep
@@ -34,13 +35,13 @@ _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _LONG_NUMBER = re.compile(r"[0-9_]{4000,}")
 
 
-@dataclass(frozen=True)
+@frozen
 class Host:
     name: str
     dns: DnsMode = "external"
 
 
-@dataclass(frozen=True)
+@frozen
 class AppConfig:
     """One app as the manifest wants it, [defaults] applied; env values not yet interpolated."""
 
@@ -57,7 +58,7 @@ class AppConfig:
     preview: bool | None = None  # None: as the other apps say (see comwit.preview)
 
 
-@dataclass(frozen=True)
+@frozen
 class PreviewConfig:
     """[preview], as `comwit preview` applies it."""
 
@@ -70,7 +71,7 @@ class PreviewConfig:
     older_than: str = "7d"
 
 
-@dataclass(frozen=True)
+@frozen
 class StateConfig:
     backend: str = "app-env"
     path: Path | None = None
@@ -78,7 +79,7 @@ class StateConfig:
     pending: Path | None = None  # ledger records not written yet (comwit.store.pending)
 
 
-@dataclass(frozen=True)
+@frozen
 class LoadedManifest:
     path: Path
     env: str | None

@@ -7,13 +7,14 @@ import difflib
 import math
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from comwit.errors import Problem
+from comwit.frozen import frozen
 from comwit.manifest.locate import Path, Position
 from comwit.manifest.overlay import origin_of
 
@@ -28,7 +29,7 @@ _EXPECTED = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceMap:
     """Where things are in one manifest file, and where overlaid values came from."""
 

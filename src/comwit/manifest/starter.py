@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import tomli_w
 
 from comwit.api.assumed import APP_NAME
+from comwit.frozen import frozen
 
 # Where builds usually land, most likely first: one per directory is taken.
 BUILD_DIR_NAMES = ("dist", "build", "out", "_site", "public")
@@ -20,7 +20,7 @@ _DEPTH = 3  # apps/web/dist: deep enough for monorepos, shallow enough to stay q
 STATE_IGNORE = ".comwit/"
 
 
-@dataclass(frozen=True)
+@frozen
 class FoundApp:
     name: str
     build_dir: str  # POSIX, relative to the manifest's directory

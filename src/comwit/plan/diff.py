@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from comwit.api.assumed import DOMAIN_ACTIVE, DOMAIN_PENDING
 from comwit.artifact.tree import FileEntry, TreeChanges, compare
+from comwit.frozen import frozen
 from comwit.plan.actions import (
     Action,
     Activate,
@@ -47,7 +47,7 @@ _PINNED_OPTIONS = (
 )
 
 
-@dataclass(frozen=True)
+@frozen
 class Policy:
     """What destructive changes the user let through (globs over hostnames and env keys)."""
 
@@ -56,11 +56,14 @@ class Policy:
     allow_older: bool = False  # let a commit older than the live build's replace it
 
 
+_NOTHING_ALLOWED = Policy()
+
+
 def diff(
     desired: DesiredState,
     observed: ObservedState,
     *,
-    policy: Policy = Policy(),
+    policy: Policy = _NOTHING_ALLOWED,
     trees: Mapping[str, Sequence[FileEntry]] | None = None,
     newer_live: Mapping[str, str] | None = None,
 ) -> Plan:

@@ -32,14 +32,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
+
+from comwit.frozen import frozen
 
 LEDGER_VERSION = 1
 DIGEST_PREFIX = "sha256:"
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceCommit:
     """The commit a deploy or activation was made from."""
 
@@ -52,7 +54,7 @@ class SourceCommit:
         return self.sha[:7] + ("+dirty" if self.dirty else "")
 
 
-@dataclass(frozen=True)
+@frozen
 class Upload:
     """An upload the lease holder is about to send: if the run dies after the API took it,
     the next run recognises the new live build by its size and adopts it (no second upload)."""
@@ -64,7 +66,7 @@ class Upload:
     max_concurrent_requests: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Lease:
     """The apply run working on an app until `expires_ms`."""
 
@@ -77,7 +79,7 @@ class Lease:
         return now_ms < self.expires_ms
 
 
-@dataclass(frozen=True)
+@frozen
 class PreviewOf:
     """What a preview app is: the manifest app it previews, for this pull request."""
 
@@ -85,7 +87,7 @@ class PreviewOf:
     pr: int
 
 
-@dataclass(frozen=True)
+@frozen
 class PreviewMark:
     """The ownership mark of a preview app, renewed by each deploy."""
 
@@ -99,7 +101,7 @@ class PreviewMark:
         return PreviewMark(of.base, of.pr, commit or self.commit, self.created_ms, now_ms)
 
 
-@dataclass(frozen=True)
+@frozen
 class LedgerEntry:
     build_id: str
     digest: str
@@ -117,7 +119,7 @@ class LedgerEntry:
         )
 
 
-@dataclass(frozen=True)
+@frozen
 class AppFacts:
     """What the manifest said of an app at the last apply that changed it."""
 
@@ -135,7 +137,7 @@ def env_fingerprint(value: str) -> str:
     return hashlib.sha256(b"comwit-env\0" + value.encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
+@frozen
 class DnsRecord:
     """A record to publish before a hostname can be finalized, as the attach answered it."""
 
@@ -144,7 +146,7 @@ class DnsRecord:
     value: str
 
 
-@dataclass(frozen=True)
+@frozen
 class RememberDnsRecords:
     """A ledger change: these are the records `host` waits for (none: forget them)."""
 
@@ -158,7 +160,7 @@ class RememberDnsRecords:
         return replace(ledger, dns=dict(sorted(dns.items())))
 
 
-@dataclass(frozen=True)
+@frozen
 class AppLedger:
     """One app's ledger: entries by build id, the builds comwit activated (oldest first),
     and the app's facts."""

@@ -8,14 +8,13 @@ zones are read by the caller.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from comwit.frozen import frozen
 from comwit.plan.actions import AppPlan, AttachHost, Plan
 
 MANAGED = "managed_project_domain"
 
 
-@dataclass(frozen=True)
+@frozen
 class ProjectZones:
     """The project's domains as the API listed them (`active` ones usable, others not yet),
     or `disabled`: why managed DNS cannot be used at all (a 501 explained)."""

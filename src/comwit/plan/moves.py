@@ -10,13 +10,13 @@ refuses a hostname that another app holds.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from comwit.frozen import frozen
 from comwit.plan.actions import AppPlan, AttachHost, DetachHost, Held
 from comwit.plan.state import DesiredState, ObservedState
 
 
-@dataclass(frozen=True)
+@frozen
 class Move:
     host: str
     giver: str

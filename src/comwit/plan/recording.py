@@ -7,14 +7,15 @@ disk and completed by the next run (see `comwit.store.pending`).
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from comwit.frozen import frozen
 from comwit.plan.actions import RecordLedger
 from comwit.plan.ledger import AppLedger, LedgerEntry, PreviewMark, PreviewOf, SourceCommit
 
 
-@dataclass(frozen=True)
+@frozen
 class Recording:
     """`action` for `build_id` (None: the app's facts only), made at `now_ms`."""
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
+from comwit.frozen import frozen
 from comwit.plan.actions import AppPlan, AttachHost, Deploy, DetachHost, Plan
 
 # What an app with nothing to upload weighs: its API calls still take time.
@@ -21,7 +21,7 @@ MAX_SHARDS = 256  # GitHub Actions runs at most 256 jobs of one matrix
 _SHARD = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)$")
 
 
-@dataclass(frozen=True)
+@frozen
 class Shard:
     index: int  # 1-based
     count: int

@@ -6,10 +6,11 @@ Plain frozen values: building them is I/O (digests, HTTP), comparing them is not
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Literal
 
+from comwit.frozen import frozen
 from comwit.plan.ledger import AppLedger
 
 DnsMode = Literal["external_records", "managed_project_domain"]
@@ -19,7 +20,7 @@ DNS_MODES: Mapping[str, DnsMode] = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class EnvValue:
     """A desired env value; `sensitive` when it came from ${VAR} and must never be shown."""
 
@@ -27,7 +28,7 @@ class EnvValue:
     sensitive: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Options:
     """Runtime options sent with a deploy, recorded per build in the ledger."""
 
@@ -35,7 +36,7 @@ class Options:
     max_concurrent_requests: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class BuildDir:
     """Deploy the content of a directory, identified by its tree digest."""
 
@@ -46,20 +47,20 @@ class BuildDir:
     total_size: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class PinnedBuild:
     """Keep an existing build live (a rollback by pull request)."""
 
     build_id: str
 
 
-@dataclass(frozen=True)
+@frozen
 class DesiredHost:
     name: str
     dns_mode: DnsMode = "external_records"
 
 
-@dataclass(frozen=True)
+@frozen
 class DesiredApp:
     name: str
     source: BuildDir | PinnedBuild
@@ -69,7 +70,7 @@ class DesiredApp:
     protect: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class DesiredState:
     project: str
     apps: tuple[DesiredApp, ...] = ()
@@ -77,7 +78,7 @@ class DesiredState:
     not_selected: tuple[str, ...] = ()  # manifest apps that --app / --exclude-app left out
 
 
-@dataclass(frozen=True)
+@frozen
 class ObservedBuild:
     build_id: str
     created_at: str | None = None
@@ -85,13 +86,13 @@ class ObservedBuild:
     deployed_at_ms: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class ObservedHost:
     name: str
     status: str
 
 
-@dataclass(frozen=True)
+@frozen
 class ObservedApp:
     name: str
     app_id: str
@@ -107,7 +108,7 @@ class ObservedApp:
         return any(build.build_id == build_id for build in self.builds)
 
 
-@dataclass(frozen=True)
+@frozen
 class ObservedState:
     project: str
     apps: Mapping[str, ObservedApp] = field(default_factory=dict)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 
+from comwit.frozen import frozen
 from comwit.plan.actions import AppPlan, AttachHost, CreateApp, Plan, RecordLedger
 from comwit.plan.ledger import PreviewOf
 from comwit.plan.state import ObservedApp
 
 
-@dataclass(frozen=True)
+@frozen
 class PreviewTarget:
     """Pull request `pr`'s preview: preview app name -> the manifest app it previews."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Literal, assert_never
 
 from comwit.artifact.tree import TreeChanges
 from comwit.escape import one_line
+from comwit.frozen import frozen
 from comwit.plan.actions import (
     Action,
     Activate,
@@ -30,7 +30,7 @@ HIDDEN_VALUE = "(hidden: from the environment)"
 _VALUE_WIDTH = 60
 
 
-@dataclass(frozen=True)
+@frozen
 class Line:
     """One action in words: a sign, a headline, and optional detail lines."""
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from comwit.api.assumed import DOMAIN_PENDING
+from comwit.frozen import frozen
 from comwit.plan.ledger import DnsRecord
 from comwit.plan.state import ObservedApp
 
@@ -18,7 +18,7 @@ FORMAT_VERSION = 1
 UNKNOWN = "not known to comwit: it did not attach this hostname; see the Comwit console"
 
 
-@dataclass(frozen=True)
+@frozen
 class WaitingHost:
     app: str
     host: str

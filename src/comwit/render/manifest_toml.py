@@ -6,15 +6,17 @@ tomli-w writes no comments, so the header is plain text put before its output.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import tomli_w
 
+from comwit.frozen import frozen
+
 MANIFEST_VERSION = 1
 
 
-@dataclass(frozen=True)
+@frozen
 class ImportedApp:
     """An existing app as the API describes it, plus the runtime options the ledger knows."""
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from comwit.escape import one_line
+from comwit.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class PreviewRow:
     app: str
     url: str | None
