@@ -35,6 +35,9 @@ NOT_FOR_READING = (
 )
 # Not needed offline: HTTP, the event loop, compression, and the ledger (read from the API).
 NOT_OFFLINE = ("httpx", "httpcore", "anyio", "asyncio", "zstandard", "comwit.plan.ledger")
+# Not needed to validate the example: IDNA's tables (its hostnames are ASCII) and logging
+# (only the API's retries log).
+NOT_TO_VALIDATE = ("idna", "logging")
 
 _CHILD = """
 import json, sys
@@ -74,7 +77,7 @@ def test_validate_loads_nothing_of_http_the_emulator_packing_or_the_ledger():
     code, out, loaded = _loaded(["validate", "-f", "comwit.toml.example"], REPO, _clean())
     assert code == 0, out
     assert "is valid" in out
-    assert _within(loaded, NOT_FOR_READING + NOT_OFFLINE) == []
+    assert _within(loaded, NOT_FOR_READING + NOT_OFFLINE + NOT_TO_VALIDATE) == []
     assert "comwit.manifest.model" in loaded
 
 
@@ -208,3 +211,27 @@ def test_pack_with_options_reads_them_and_stops_at_a_missing_manifest_without_py
     assert code == 1
     assert loaded.isdisjoint(PYDANTIC)
     assert "comwit.cli.pack_cmd" in loaded  # the command ran: its body found no comwit.toml
+
+
+_LOG_CHILD = """
+import io, json, sys
+from comwit.console import logger, make_console
+err = io.StringIO()
+make_console(out=io.StringIO(), err=err, environ={"NO_COLOR": "1"})
+before = "logging" in sys.modules
+logger("comwit.api").warning("retry %d of %d", 1, 3)
+logger("comwit.api").info("not shown at the normal verbosity")
+print(json.dumps([before, err.getvalue()]))
+"""
+
+
+def test_a_console_made_before_logging_is_loaded_still_shows_comwit_log_records():
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOG_CHILD],
+        env=_clean(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(proc.stdout) == [False, "warning: retry 1 of 3\n"]

@@ -112,7 +112,7 @@ def test_fields_cannot_be_assigned_or_deleted() -> None:
     with pytest.raises(FrozenInstanceError):
         entry.name = "b"  # type: ignore[misc]
     with pytest.raises(FrozenInstanceError):
-        del entry.name  # type: ignore[misc]
+        del entry.name
     assert entry.name == "a"
 
 
@@ -201,3 +201,27 @@ def test_making_a_class_compiles_no_code_where_the_standard_decorator_does() -> 
     assert standard  # the probe sees dataclasses write its methods
     assert mine == []
     assert Mine("a") == Mine("a", 0) and Standard("a") == Standard("a", 0)
+
+
+@frozen(order=True)
+class Ranked:
+    line: int
+    name: str = ""
+
+
+@dataclass(frozen=True, order=True)
+class RankedTwin:
+    line: int
+    name: str = ""
+
+
+def test_order_true_sorts_by_the_fields_in_turn_as_the_standard_one_does() -> None:
+    pairs = [(3, "a"), (1, "z"), (1, "b"), (2, "")]
+    mine = sorted(Ranked(*pair) for pair in pairs)
+    theirs = sorted(RankedTwin(*pair) for pair in pairs)
+    assert [(r.line, r.name) for r in mine] == [(r.line, r.name) for r in theirs]
+    assert Ranked(1) <= Ranked(1) < Ranked(2) and Ranked(2) >= Ranked(2) > Ranked(1)
+    with pytest.raises(TypeError):
+        _ = Ranked(1) < RankedTwin(1)  # another class does not compare, as with dataclasses
+    with pytest.raises(TypeError):
+        _ = Key("a") < Key("b")  # type: ignore[operator]  # no order unless asked for

@@ -6,16 +6,18 @@ so `comwit plan --format json > plan.json` stays clean.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from comwit.escape import PAINT, printable
 from comwit.secret import redact
+
+if TYPE_CHECKING:
+    import logging
 
 QUIET = -1
 NORMAL = 0
@@ -110,25 +112,42 @@ def make_console(
         verbosity=verbosity,
         inp=inp or sys.stdin,
     )
-    logger = logging.getLogger("comwit")
-    logger.handlers[:] = [_ConsoleHandler(console)]
-    levels = {QUIET: logging.ERROR, VERBOSE: logging.INFO}
-    logger.setLevel(levels.get(verbosity, logging.WARNING))
-    logger.propagate = False
+    # Only API retries log: a command that loads no API (validate) loads no logging either.
+    _waiting[:] = [] if "logging" in sys.modules else [console]
+    if not _waiting:
+        _route(console)
     return console
 
 
-class _ConsoleHandler(logging.Handler):
-    def __init__(self, console: Console) -> None:
-        super().__init__()
-        self._console = console
+_waiting: list[Console] = []  # the console that records go to once `logger` is first used
 
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if record.levelno >= logging.WARNING:
-            self._console.warn(message)
-        else:
-            self._console.detail(message)
+
+def logger(name: str) -> logging.Logger:
+    """The logger a comwit module logs through (`name` under "comwit"): its records reach
+    the console of the run, warnings as warnings, info as details."""
+    import logging
+
+    while _waiting:
+        _route(_waiting.pop())
+    return logging.getLogger(name)
+
+
+def _route(console: Console) -> None:
+    import logging
+
+    class _ConsoleHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            if record.levelno >= logging.WARNING:
+                console.warn(message)
+            else:
+                console.detail(message)
+
+    root = logging.getLogger("comwit")
+    root.handlers[:] = [_ConsoleHandler()]
+    levels = {QUIET: logging.ERROR, VERBOSE: logging.INFO}
+    root.setLevel(levels.get(console.verbosity, logging.WARNING))
+    root.propagate = False
 
 
 def wants_color(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:

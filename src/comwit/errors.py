@@ -32,10 +32,9 @@ httpx exceptions become ApiError subclasses in exactly one place, `comwit.api.tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from comwit.escape import one_line
 from comwit.exit_codes import EXIT_ERROR
+from comwit.frozen import frozen
 
 
 class ComwitError(Exception):
@@ -47,7 +46,7 @@ class ComwitError(Exception):
 # -- manifest -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
+@frozen(order=True)
 class Problem:
     """One thing wrong in a manifest, located as precisely as the source allows."""
 

@@ -12,24 +12,51 @@ Calling `__init__` costs about twice a generated one's (0.8 us against 0.4): kee
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable, Mapping
-from operator import attrgetter
-from typing import Any, NamedTuple, TypeVar, dataclass_transform
+from typing import Any, TypeVar, dataclass_transform, overload
 
 _T = TypeVar("_T")
 _SPEC = "__frozen_spec__"
 
 
-class _Spec(NamedTuple):
-    names: tuple[str, ...]  # every field, in definition order (the parameters of __init__)
-    defaults: Mapping[str, Any]
-    factories: Mapping[str, Callable[[], Any]]
-    key: Callable[[Any], Any]  # the values that ==, hash and repr see
+class _Spec:
+    """What the shared methods read from a class (a plain class: a NamedTuple costs more)."""
+
+    __slots__ = ("defaults", "factories", "key", "names")
+
+    def __init__(
+        self,
+        names: tuple[str, ...],  # every field, in definition order: __init__'s parameters
+        defaults: Mapping[str, Any],
+        factories: Mapping[str, Callable[[], Any]],
+    ) -> None:
+        self.names = names
+        self.defaults = defaults
+        self.factories = factories
+        self.key = _key(names)  # the field values, as a tuple: what ==, < and hash compare
+
+
+@overload
+def frozen(cls: type[_T], /) -> type[_T]: ...
+
+
+@overload
+def frozen(*, order: bool = False) -> Callable[[type[_T]], type[_T]]: ...
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
-def frozen(cls: type[_T]) -> type[_T]:
-    """`cls` made a frozen dataclass, as `@dataclass(frozen=True)` would make it."""
+def frozen(
+    cls: type[_T] | None = None, /, *, order: bool = False
+) -> type[_T] | Callable[[type[_T]], type[_T]]:
+    """`cls` made a frozen dataclass, as `@dataclass(frozen=True)` (`@frozen(order=True)`:
+    `@dataclass(frozen=True, order=True)`) would make it."""
+    if cls is None:
+        return lambda each: _make(each, order=order)
+    return _make(cls, order=order)
+
+
+def _make(cls: type[_T], *, order: bool) -> type[_T]:
     if not cls.__dict__.get("__doc__"):
         # dataclass would write one from inspect.signature(cls): most of what it costs here
         cls.__doc__ = cls.__name__
@@ -40,19 +67,17 @@ def frozen(cls: type[_T]) -> type[_T]:
             raise TypeError(f"{cls.__name__}.{each.name}: @frozen takes plain fields only")
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: @frozen has no __post_init__; use @dataclass")
-    names = tuple(each.name for each in fields)
     spec = _Spec(
-        names,
+        tuple(each.name for each in fields),
         {each.name: each.default for each in fields if each.default is not dataclasses.MISSING},
         {
             each.name: each.default_factory
             for each in fields
             if each.default_factory is not dataclasses.MISSING
         },
-        _key(names),
     )
     setattr(cls, _SPEC, spec)
-    _install(cls)
+    _install(cls, order=order)
     return cls
 
 
@@ -60,19 +85,23 @@ def _key(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     if not names:
         return lambda value: ()
     if len(names) == 1:
-        one = attrgetter(names[0])
+        one = operator.attrgetter(names[0])
         return lambda value: (one(value),)
-    return attrgetter(*names)
+    return operator.attrgetter(*names)
 
 
-def _install(cls: type) -> None:
+def _install(cls: type, *, order: bool) -> None:
     own = cls.__dict__
-    for name in ("__setattr__", "__delattr__"):
+    guarded = ("__setattr__", "__delattr__", *(_ORDER if order else ()))
+    for name in guarded:
         if name in own:
             raise TypeError(f"{cls.__name__}: a frozen class cannot define {name}")
-    for name, method in (("__init__", _init), ("__repr__", _repr), ("__eq__", _eq)):
+    shared: dict[str, Callable[..., object]] = {"__init__": _init, "__repr__": _repr, "__eq__": _eq}
+    for name, method in shared.items():
         if name not in own:
             setattr(cls, name, method)
+    for name, method in _ORDER.items() if order else ():
+        setattr(cls, name, method)
     # As dataclass decides: a __hash__ of the class's own stays, unless it is the None that
     # defining __eq__ leaves behind.
     if own.get("__hash__") is None:
@@ -118,6 +147,24 @@ def _eq(self: Any, other: object) -> object:
         return NotImplemented
     key = getattr(self, _SPEC).key
     return key(self) == key(other)
+
+
+def _ordering(compare: Callable[[Any, Any], bool]) -> Callable[[Any, object], object]:
+    def method(self: Any, other: object) -> object:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        key = getattr(self, _SPEC).key
+        return compare(key(self), key(other))
+
+    return method
+
+
+_ORDER = {
+    "__lt__": _ordering(operator.lt),
+    "__le__": _ordering(operator.le),
+    "__gt__": _ordering(operator.gt),
+    "__ge__": _ordering(operator.ge),
+}
 
 
 def _hash(self: Any) -> int:

@@ -8,13 +8,13 @@ time. A Retry-After beyond the bounds fails at once, saying so.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import field
 from typing import Final, TypeVar
 
+from comwit.console import logger
 from comwit.errors import (
     ApiError,
     ApiStatusError,
@@ -27,7 +27,7 @@ from comwit.errors import (
 from comwit.frozen import frozen
 
 T = TypeVar("T")
-_log = logging.getLogger("comwit.api")
+_log = logger("comwit.api")
 _RETRYABLE: Final = (
     UpstreamError,
     RateLimitedError,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
+
+from comwit.frozen import frozen
 
 State = Literal["ok", "differs", "unknown"]
 
 
-@dataclass(frozen=True, order=True)
+@frozen(order=True)
 class Finding:
     """One check: what was checked, its state, and what was seen (for differs/unknown: why).
     `needed`: a difference here stops comwit working (else it copes, and says how)."""
