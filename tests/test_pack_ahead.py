@@ -161,6 +161,17 @@ def test_an_unsafe_symlink_found_while_packing_ahead_is_the_error_a_pack_reports
     assert _left_behind(project) == []
 
 
+@pytest.mark.timeout(60)
+def test_a_pack_ahead_whose_thread_ends_without_an_answer_is_not_waited_for(project, monkeypatch):
+    monkeypatch.setattr(PackAhead, "_pack", lambda self, inputs: None)  # ends at once, silent
+    code, err, debug = _pack("web", "-o", "web.tar.zst")
+    assert code == 0, err
+    assert debug == [AHEAD, AFTER]  # packed again, after validation
+    assert f"digest: {digest_tree(project / 'dist', ['*.map']).digest}" in _stdout_of(
+        "web", "-o", "web.tar.zst"
+    )
+
+
 def test_stdout_is_never_packed_ahead(project):
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
