@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import tarfile
 
@@ -9,6 +10,7 @@ import pytest
 import zstandard
 
 from comwit.artifact.digest import digest_tree
+from comwit.artifact.ignore import _SECRET_NAMES as SECRET_GLOBS
 from comwit.artifact.ignore import secret_pattern
 from comwit.artifact.pack import pack
 from comwit.errors import ArtifactError
@@ -93,6 +95,36 @@ def test_invalid_pattern_is_an_error_naming_it(tmp_path):
 )
 def test_secret_looking_names_map_to_the_exclude_entry_that_drops_them(name, pattern):
     assert secret_pattern(name) == pattern
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        ".env",
+        ".envrc",
+        ".env.",
+        "a.pem",
+        ".pem",
+        "pem",
+        "x.pem.bak",
+        "id_rsa",
+        "id_rs",
+        "my_id_rsa",
+        "a.p12",
+        "a.pfx",
+        ".netrc",
+        ".netrc2",
+        "b.key",
+        "key",
+        "a.KEY",
+        "\n.pem",
+        "index.js",
+        ".gitignore",
+    ],
+)
+def test_a_name_is_flagged_exactly_when_a_secret_glob_matches_it(name):
+    matching = [g for g in SECRET_GLOBS if fnmatch.fnmatchcase(name, g)]
+    assert secret_pattern(name) == (matching[0] if matching else None)
 
 
 VCS_TREE = {

@@ -33,6 +33,11 @@ _OTHER_VCS = frozenset({"CVS", ".bzr", "_darcs", ".pijul", ".jj", ".sl", ".fslck
 _SECRET_NAMES = (".env", ".env.*", "*.pem", "*.key", "id_rsa*", "*.p12", "*.pfx", ".netrc")
 # One regex for all of them, with a group per glob: every file name is checked.
 _SECRET_RE = re.compile("|".join(f"({fnmatch.translate(g)})" for g in _SECRET_NAMES))
+# What a name must start or end with to match any of them (the globs' text before their
+# first "*", or after the last one when they start with it): tested before the regex, which
+# costs about ten times as much, so the names that cannot match are spared it.
+_SECRET_HEADS = tuple(g.split("*")[0] for g in _SECRET_NAMES if not g.startswith("*"))
+_SECRET_TAILS = tuple(g.split("*")[-1] for g in _SECRET_NAMES if g.startswith("*"))
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ def rules_key(exclude: Sequence[str], ignore_text: str) -> bytes:
 
 def secret_pattern(name: str) -> str | None:
     """The `exclude` entry that would leave out a file named `name`, if it looks like a secret."""
+    if not (name.startswith(_SECRET_HEADS) or name.endswith(_SECRET_TAILS)):
+        return None
     match = _SECRET_RE.match(name)
     return _SECRET_NAMES[match.lastindex - 1] if match and match.lastindex else None
 
