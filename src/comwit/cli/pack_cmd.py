@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, BinaryIO
@@ -76,12 +77,16 @@ def _pack_to_stdout(settings: Settings, app: str, level: int) -> int:
 def _validated(settings: Settings, app: str) -> BuildDir:
     """The app's build dir as the validated manifest says. Pydantic is imported here, and
     its models built: objects that live as long as the process, which the cyclic collector
-    would only sweep again and again (the rest of start-up runs without it too)."""
+    would sweep again and again while the pack runs. So they are made as the rest of
+    start-up is: without the collector, then (in the `comwit` script, which froze its
+    start-up in `cli.app.load_command`) frozen out of its sweeps."""
     manifest = settings.manifest
     with collection_paused():
         from comwit.manifest.load import display_name, load_manifest
 
         loaded = load_manifest(manifest, env=settings.env)
+        if gc.get_freeze_count():
+            gc.freeze()
     config = loaded.apps.get(app)
     if config is None:
         known = ", ".join(sorted(loaded.apps)) or "none"
