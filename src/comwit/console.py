@@ -36,6 +36,8 @@ _STYLES = {
 
 @dataclass
 class Console:
+    """Where a run's output goes: data to `out`; warnings, errors and progress to `err`."""
+
     out: TextIO
     err: TextIO
     color: bool = False

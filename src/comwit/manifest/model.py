@@ -4,10 +4,8 @@ Strict: no type coercion ("1" is not 1), unknown keys are errors. The JSON Schem
 `comwit schema` is generated from these models, so editors check what comwit checks.
 """
 
-from __future__ import annotations
-
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -136,7 +134,7 @@ class AppSpec(AppOverlay):
     )
 
     @model_validator(mode="after")
-    def _one_source(self) -> AppSpec:
+    def _one_source(self) -> Self:
         if self.build_dir is None and self.build is None:
             raise ValueError(
                 "set either 'build_dir' (a directory to deploy) or 'build' (a build id to pin)"
@@ -202,7 +200,7 @@ class StateSpec(_Model):
     )
 
     @model_validator(mode="after")
-    def _path_only_when_local(self) -> StateSpec:
+    def _path_only_when_local(self) -> Self:
         if self.path is not None and self.backend != "local":
             raise ValueError("'path' applies only to backend = \"local\"; remove it")
         return self
