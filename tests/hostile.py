@@ -67,13 +67,28 @@ async def read_request(reader: asyncio.StreamReader) -> str:
 @contextmanager
 def serving(handle: Handler, tls: ssl.SSLContext | None = None) -> Iterator[int]:
     """Run `handle` for each connection to a loopback port (yielded) on an event loop of
-    its own in a thread; on the way out, close the server and cancel what still runs."""
+    its own in a thread, holding each handler until it ends; on the way out, close the
+    server and cancel what still runs."""
     loop = asyncio.new_event_loop()
     started = threading.Event()
     servers: list[asyncio.Server] = []
+    handling: set[asyncio.Task[None]] = set()
+
+    async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Held here until it ends: the loop holds a connection (and so its handler) only
+        # while it reads or writes it. A handler that waits on nothing of the loop's, say
+        # an answer stalled for good once the client has half-closed, is otherwise garbage
+        # with its socket open, and a collection before `stop` warns in whatever test runs.
+        task = asyncio.current_task()
+        assert task is not None
+        handling.add(task)
+        try:
+            await handle(reader, writer)
+        finally:
+            handling.discard(task)
 
     async def start() -> None:
-        servers.append(await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls))
+        servers.append(await asyncio.start_server(held, "127.0.0.1", 0, ssl=tls))
         started.set()
 
     def run() -> None:
