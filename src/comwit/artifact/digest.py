@@ -13,18 +13,18 @@ import gc
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from comwit.artifact.stat_cache import StatCache
 from comwit.artifact.tree import FileEntry, TreeDigest, make_tree_digest
 from comwit.artifact.walk import Node, Tree, walk
 from comwit.errors import ArtifactError
+from comwit.frozen import frozen
 
 _READ_SIZE = 1 << 20
 
 
-@dataclass(frozen=True)
+@frozen
 class Survey:
     """A walked build dir and the hashes its stat cache vouches for (None: to be read),
     or the tree its stat cache confirmed unchanged (`confirmed`, with no walk)."""

@@ -14,11 +14,11 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from comwit.errors import ArtifactError
+from comwit.frozen import frozen
 
 if TYPE_CHECKING:  # imported when there are patterns: a tree confirmed unchanged needs none
     import pathspec
@@ -40,7 +40,7 @@ _SECRET_HEADS = tuple(g.split("*")[0] for g in _SECRET_NAMES if not g.startswith
 _SECRET_TAILS = tuple(g.split("*")[-1] for g in _SECRET_NAMES if g.startswith("*"))
 
 
-@dataclass(frozen=True)
+@frozen
 class Excluder:
     """Decides, path by path, what stays out of the digest and the archive."""
 

@@ -18,7 +18,6 @@ import queue
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, cast
 
@@ -35,6 +34,7 @@ from comwit.artifact.tarformat import HeaderMaker, end_of_archive
 from comwit.artifact.tree import TreeDigest, make_tree_digest
 from comwit.artifact.walk import INO_MASK, Node, Walker
 from comwit.errors import ArtifactError
+from comwit.frozen import frozen
 
 DEFAULT_LEVEL = 3
 DEFAULT_MTIME = 315_532_800  # 1980-01-01T00:00:00Z, when SOURCE_DATE_EPOCH is not set
@@ -48,7 +48,7 @@ _POLL_SECONDS = 0.5  # how often a wait on the second thread checks that it stil
 _ZEROS = bytes(512)
 
 
-@dataclass(frozen=True)
+@frozen
 class PackResult:
     path: Path
     size: int  # bytes of the .tar.zst

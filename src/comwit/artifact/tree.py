@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal, NamedTuple, overload
+
+from comwit.frozen import frozen
 
 EntryKind = Literal["file", "dir", "symlink"]
 
@@ -66,7 +67,7 @@ class LazyEntries(Sequence[FileEntry]):
         return f"LazyEntries({self._entries!r})"
 
 
-@dataclass(frozen=True)
+@frozen
 class TreeDigest:
     digest: str  # "sha256:<64 hex digits>"
     files: Sequence[FileEntry]  # every entry, directories included, in archive order
@@ -77,7 +78,7 @@ class TreeDigest:
 MAX_PATHS = 1000  # changed paths a plan lists per kind (the counts stay exact)
 
 
-@dataclass(frozen=True)
+@frozen
 class TreeChanges:
     """What differs between two trees. Counts and bytes are of files and symlinks;
     directories are counted apart, so an added empty directory still shows."""

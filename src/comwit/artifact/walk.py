@@ -11,7 +11,6 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,6 +18,7 @@ from comwit.artifact.ignore import Excluder, load_excluder, secret_pattern, vcs_
 from comwit.artifact.tree import EntryKind
 from comwit.errors import ArtifactError
 from comwit.escape import one_line
+from comwit.frozen import frozen
 
 MAX_FILE_SIZE = 0o77777777777  # the largest size a ustar header holds: 8 GiB - 1
 _SHOWN = 5  # paths a warning names before "and N more"
@@ -52,7 +52,7 @@ class Node(NamedTuple):
     ino: int = 0
 
 
-@dataclass(frozen=True)
+@frozen
 class Tree:
     """A walked build dir: `nodes` in archive order (each dir before its contents)."""
 
