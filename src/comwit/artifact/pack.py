@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import os
 import queue
-import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -269,7 +268,8 @@ def _create_partial(out: Path) -> tuple[int, Path]:
     """A new file next to `out`, renamed over it at the end; created 0666 less the umask."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     while True:
-        tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.partial")
+        # os.urandom as secrets.token_hex does: importing secrets costs 3.5 M instructions
+        tmp = out.with_name(f".{out.name}.{os.urandom(4).hex()}.partial")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
