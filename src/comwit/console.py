@@ -10,10 +10,11 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, TextIO
 
 from comwit.escape import PAINT, printable
+from comwit.frozen import frozen
 from comwit.secret import redact
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ _STYLES = {
 }
 
 
-@dataclass
+@frozen
 class Console:
     """Where a run's output goes: data to `out`; warnings, errors and progress to `err`."""
 

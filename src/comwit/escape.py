@@ -8,6 +8,7 @@ screen, hide text, or start a line that looks like comwit's own.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -15,7 +16,6 @@ from typing import Final
 # bidirectional formatting marks, line and paragraph separators, the byte-order mark, and
 # the marker the console paints with (see `PAINT`).
 _FORMATTING: Final = "\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ue000"
-_ANY: Final = re.compile(f"[\x00-\x1f{_FORMATTING}]")
 _KEEP_LINES: Final = re.compile(f"[\x00-\x08\x0b-\x1f{_FORMATTING}]")
 PAINT: Final = "\ue000"  # stands for ESC in comwit's own colour codes until the console writes
 
@@ -27,7 +27,14 @@ def _escape(match: re.Match[str]) -> str:
 
 def one_line(text: str) -> str:
     """`text` with every control and formatting character escaped, newlines included."""
-    return _ANY.sub(_escape, text)
+    return _any().sub(_escape, text)
+
+
+@functools.cache
+def _any() -> re.Pattern[str]:
+    # Compiled when first used: a class of non-Latin-1 characters costs ~3 M instructions,
+    # and a command that prints nothing from outside (validate) never needs it.
+    return re.compile(f"[\x00-\x1f{_FORMATTING}]")
 
 
 def printable(text: str) -> str:
