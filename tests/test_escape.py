@@ -35,6 +35,16 @@ def test_one_line_escapes_controls_newlines_and_formatting_marks():
     assert printable("two\nlines\tand\x07bell") == "two\nlines\tand\\u0007bell"
 
 
+def test_ascii_text_is_escaped_as_any_text_is():
+    every_ascii = "".join(map(chr, range(128)))
+    # a non-ASCII character takes the whole class: the ASCII part must come out alike
+    for text, rest in ((every_ascii + "\u00e9", "\u00e9"), (every_ascii + "\x9b", "\\u009b")):
+        assert one_line(text) == one_line(every_ascii) + rest
+        assert printable(text) == printable(every_ascii) + rest
+    assert one_line("del\x7f") == printable("del\x7f") == "del\\u007f"
+    assert printable("keep\nline\ttab\rcr") == "keep\nline\ttab\\rcr"
+
+
 def test_the_console_keeps_its_own_colours_and_escapes_everything_else():
     out = io.StringIO()
     console = Console(out=out, err=out, color=True)

@@ -16,7 +16,12 @@ from typing import Final
 # bidirectional formatting marks, line and paragraph separators, the byte-order mark, and
 # the marker the console paints with (see `PAINT`).
 _FORMATTING: Final = "\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ue000"
-_KEEP_LINES: Final = re.compile(f"[\x00-\x08\x0b-\x1f{_FORMATTING}]")
+# ASCII text (nearly all that comwit writes) can hold only the C0 controls and DEL of these:
+# a small class, where the whole one (non-Latin-1 ranges) costs ~3 M instructions to compile.
+_ASCII_ANY: Final = re.compile("[\x00-\x1f\x7f]")
+_ASCII_KEEP_LINES: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_ANY: Final = f"[\x00-\x1f{_FORMATTING}]"
+_KEEP_LINES: Final = f"[\x00-\x08\x0b-\x1f{_FORMATTING}]"
 PAINT: Final = "\ue000"  # stands for ESC in comwit's own colour codes until the console writes
 
 
@@ -27,19 +32,19 @@ def _escape(match: re.Match[str]) -> str:
 
 def one_line(text: str) -> str:
     """`text` with every control and formatting character escaped, newlines included."""
-    return _any().sub(_escape, text)
-
-
-@functools.cache
-def _any() -> re.Pattern[str]:
-    # Compiled when first used: a class of non-Latin-1 characters costs ~3 M instructions,
-    # and a command that prints nothing from outside (validate) never needs it.
-    return re.compile(f"[\x00-\x1f{_FORMATTING}]")
+    pattern = _ASCII_ANY if text.isascii() else _compiled(_ANY)
+    return pattern.sub(_escape, text)
 
 
 def printable(text: str) -> str:
     """`text` with control and formatting characters escaped, except newlines and tabs."""
-    return _KEEP_LINES.sub(_escape, text)
+    pattern = _ASCII_KEEP_LINES if text.isascii() else _compiled(_KEEP_LINES)
+    return pattern.sub(_escape, text)
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)  # once, when a text first needs the whole class
 
 
 def quoted(value: object) -> str:
