@@ -165,47 +165,6 @@ def test_a_command_that_needs_no_pydantic_runs_and_refuses_a_bad_value_without_i
         assert loaded.isdisjoint(PYDANTIC)  # main() stands in for pydantic.plugin._loader
 
 
-_ORDER_CHILD = """
-import sys
-from comwit.cli import main
-
-class Watch:
-    seen = set()
-    def find_spec(self, name, path=None, target=None):
-        if name in ("pydantic", "comwit.manifest.model") and name not in self.seen:
-            self.seen.add(name)
-            sys.stderr.write(f"import: {name}\\n")
-        return None
-
-sys.meta_path.insert(0, Watch())
-sys.exit(main(sys.argv[1:]))
-"""
-
-
-def test_pack_to_a_file_starts_packing_before_it_imports_pydantic(tmp_path):
-    (tmp_path / "site").mkdir()
-    (tmp_path / "site/index.html").write_text("hi\n")
-    (tmp_path / "comwit.toml").write_text('version = 1\n[apps.site]\nbuild_dir = "site"\n')
-    environ = _clean() | {"COMWIT_DEBUG": "1", "PYDANTIC_DISABLE_PLUGINS": "__all__"}
-    proc = subprocess.run(
-        [sys.executable, "-c", _ORDER_CHILD, "pack", "site", "-o", "site.tar.zst"],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    events = [line for line in proc.stderr.splitlines() if line.startswith(("import:", "debug:"))]
-    assert events == [
-        "debug: packing ahead of validation",
-        "import: pydantic",
-        "import: comwit.manifest.model",
-        "debug: kept the archive packed ahead of validation",
-    ]
-
-
 def test_pack_with_options_reads_them_and_stops_at_a_missing_manifest_without_pydantic(tmp_path):
     code, _, loaded = _loaded(["pack", "--level", "3", "web", "-o", "x"], tmp_path, _clean())
     assert code == 1

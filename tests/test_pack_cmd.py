@@ -97,6 +97,15 @@ def test_app_pinning_a_build_has_nothing_to_pack(project, capsys):
     assert "app 'old' in comwit.toml has no build_dir" in capsys.readouterr().err
 
 
+def test_an_invalid_manifest_is_reported_and_nothing_is_packed(project, capsys):
+    (project / "comwit.toml").write_text(MANIFEST.replace('exclude = ["*.map"]', "exclude = 3"))
+    assert main(["pack", "web", "-o", "web.tar.zst"]) == 1
+    err = capsys.readouterr().err
+    assert "comwit.toml:6:" in err and "exclude" in err
+    assert not list(project.glob("*.tar.zst*")) and not list(project.glob(".web.tar.zst*"))
+    assert not stat_cache_dir(project).exists()
+
+
 def test_unsafe_build_dir_is_exit_1_and_writes_nothing(project, capsys):
     write_tree(project / "dist", {"up": Link("../comwit.toml")})
     assert main(["pack", "web"]) == 1

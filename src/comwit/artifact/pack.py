@@ -18,7 +18,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, cast
+from typing import BinaryIO, cast
 
 import zstandard
 
@@ -71,10 +71,9 @@ def pack(
     when given, spares hashing the files it vouches for and then learns every file's
     hash, so digesting or packing this tree again hashes nothing.
     """
-    size, tree, learn = _pack(
+    size, tree = _pack(
         build_dir, lambda root: _partial_file(out, root), exclude, level, mtime, progress, cache
     )
-    learn()
     return PackResult(path=out, size=size, tree=tree)
 
 
@@ -90,67 +89,9 @@ def pack_stream(
     """Pack `build_dir` into `sink` (a pipe, stdout): the bytes `pack` writes to a file.
     Returns their count and the tree. On an error, what was written stays written.
     `cache` as for `pack`."""
-    size, tree, learn = _pack(
+    return _pack(
         build_dir, lambda root: contextlib.nullcontext(sink), exclude, level, mtime, None, cache
     )
-    learn()
-    return size, tree
-
-
-class PackCancelled(Exception):
-    """`stage_pack` stopped early because its `cancel` event was set."""
-
-
-class StagedPack(NamedTuple):
-    """A complete archive still in its temporary file beside `out`, and the stat cache
-    update it would make: `commit` puts both in place, `discard` leaves no trace of either.
-    A NamedTuple: `comwit pack` makes its class on the way to packing."""
-
-    out: Path
-    partial: Path
-    size: int
-    tree: TreeDigest
-    learn: Callable[[], None]  # saves the stat cache
-
-    def commit(self) -> PackResult:
-        """Move the archive to `out`, then save the stat cache; on an error, discard."""
-        try:
-            self.partial.replace(self.out)
-        except OSError as exc:
-            self.discard()
-            raise _cannot_write(self.out, exc) from exc
-        self.learn()
-        return PackResult(path=self.out, size=self.size, tree=self.tree)
-
-    def discard(self) -> None:
-        with contextlib.suppress(OSError):
-            self.partial.unlink()
-
-
-def stage_pack(
-    build_dir: Path,
-    out: Path,
-    *,
-    exclude: Sequence[str] = (),
-    level: int = DEFAULT_LEVEL,
-    mtime: int | None = None,
-    cache: StatCache | None = None,
-    cancel: threading.Event | None = None,
-) -> StagedPack:
-    """`pack`, all but its last step: the archive stays beside `out` and the cache unsaved
-    until `commit()`, so a pack started before it is known to be wanted can be taken back.
-    Once `cancel` is set it stops within a staging buffer (PackCancelled), leaving nothing."""
-    staged: list[Path] = []
-    size, tree, learn = _pack(
-        build_dir,
-        lambda root: _partial_file(out, root, keep=staged.append),
-        exclude,
-        level,
-        mtime,
-        _cancellable(cancel),
-        cache,
-    )
-    return StagedPack(out, staged[0], size, tree, learn)
 
 
 def _pack(
@@ -161,10 +102,9 @@ def _pack(
     mtime: int | None,
     progress: Callable[[int], None] | None,
     cache: StatCache | None,
-) -> tuple[int, TreeDigest, Callable[[], None]]:
-    """The one way all pack: check the settings, walk and pack into the sink that
-    `open_sink` gives for the build dir's real path; the last value lets `cache` learn
-    the tree (the caller calls it once the archive is in place)."""
+) -> tuple[int, TreeDigest]:
+    """The one way both pack: check the settings, walk and pack into the sink that
+    `open_sink` gives for the build dir's real path, then let `cache` learn the tree."""
     if not 1 <= level <= MAX_LEVEL:
         raise ArtifactError(f"compression level {level} is out of range; use 1 to {MAX_LEVEL}")
     when = resolve_mtime(mtime)
@@ -175,29 +115,20 @@ def _pack(
         writer = cast(BinaryIO, counted)  # zstd only calls write() and flush()
         packer = _Packer(walker, writer, level, when, progress or _no_progress, cache)
         tree = packer.run()
-
-    def learn() -> None:
-        if cache is not None:
-            cache.save(walker.tree(packer.nodes), tree, started)
-
-    return counted.size, tree, learn
+    if cache is not None:
+        cache.save(walker.tree(packer.nodes), tree, started)
+    return counted.size, tree
 
 
 @contextlib.contextmanager
-def _partial_file(
-    out: Path, root: Path, keep: Callable[[Path], None] | None = None
-) -> Iterator[BinaryIO]:
-    """A new file beside `out`, renamed over it when the body succeeds (or, with `keep`,
-    handed to it to be renamed later), else removed."""
+def _partial_file(out: Path, root: Path) -> Iterator[BinaryIO]:
+    """A new file beside `out`, renamed over it when the body succeeds, else removed."""
     _check_out(out, root)
     fd, tmp = _create_partial(out)
     try:
         with os.fdopen(fd, "wb", buffering=0) as sink:
             yield sink
-        if keep is None:
-            tmp.replace(out)
-        else:
-            keep(tmp)
+        tmp.replace(out)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -285,20 +216,6 @@ def _cannot_write(out: Path, exc: OSError) -> ArtifactError:
 
 def _no_progress(n: int) -> None:
     del n
-
-
-def _cancellable(cancel: threading.Event | None) -> Callable[[int], None] | None:
-    """A progress callback (called per staging buffer) that raises PackCancelled once
-    `cancel` is set."""
-    if cancel is None:
-        return None
-
-    def report(n: int) -> None:
-        del n
-        if cancel.is_set():
-            raise PackCancelled
-
-    return report
 
 
 # A stretch of the staging buffer that belongs to one file: its hash's update, start, end.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated, BinaryIO, NamedTuple
 
 import typer
 
@@ -14,12 +14,10 @@ from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL, pack_stream
 from comwit.artifact.pack import pack as pack_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import TreeDigest
-from comwit.cli.pack_ahead import PackAhead, PackInputs
 from comwit.cli.settings import MANIFEST, Settings, command
 from comwit.console import Console
 from comwit.errors import ArtifactError
 from comwit.exit_codes import EXIT_OK
-from comwit.manifest.peek import BuildDir, peek_build_dir
 
 
 @command(MANIFEST)
@@ -45,41 +43,39 @@ def pack(
 
     The build dir's stat cache (the one `plan` keeps) spares hashing unchanged files, and
     learns this tree: a pack or plan after it hashes nothing that did not change."""
-    if str(out) == "-":  # never packed ahead: what went to stdout cannot be taken back
-        return _pack_to_stdout(settings, app, level)
-    out = out or Path(f"{app}.tar.zst")
-    peeked = peek_build_dir(settings.manifest, app, env=settings.env)
-    ahead = PackInputs.of(peeked, out, level) if peeked else None
-    debug = _debug(settings)
-    with PackAhead.start(ahead, debug) as packing:
-        wanted = PackInputs.of(_validated(settings, app), out, level)
-        result = packing.take(wanted)
-    if result is None:
-        debug("packing after validation")
-        build = wanted.build
-        cache = StatCache.open(stat_cache_dir(build.root), build.build_dir)
-        result = pack_tree(build.build_dir, out, exclude=build.exclude, level=level, cache=cache)
+    build = _validated(settings, app)
+    cache = StatCache.open(stat_cache_dir(build.root), build.build_dir)
     console = settings.console
+    if str(out) == "-":
+        sink = _binary_stdout(settings)
+        size, tree = pack_stream(
+            build.build_dir, sink, exclude=build.exclude, level=level, cache=cache
+        )
+        _report(console, "-", size, tree, say=console.info)  # stdout holds the archive
+        return EXIT_OK
+    result = pack_tree(
+        build.build_dir,
+        out or Path(f"{app}.tar.zst"),
+        exclude=build.exclude,
+        level=level,
+        cache=cache,
+    )
     _report(console, str(result.path), result.size, result.tree, say=console.print)
     return EXIT_OK
 
 
-def _pack_to_stdout(settings: Settings, app: str, level: int) -> int:
-    build = _validated(settings, app)
-    cache = StatCache.open(stat_cache_dir(build.root), build.build_dir)
-    sink = _binary_stdout(settings)
-    size, tree = pack_stream(build.build_dir, sink, exclude=build.exclude, level=level, cache=cache)
-    console = settings.console
-    _report(console, "-", size, tree, say=console.info)  # stdout holds the archive
-    return EXIT_OK
+class _Build(NamedTuple):
+    root: Path  # the manifest's directory, whose .comwit/ holds the stat cache
+    build_dir: Path
+    exclude: tuple[str, ...]
 
 
-def _validated(settings: Settings, app: str) -> BuildDir:
-    """The app's build dir as the validated manifest says. Pydantic is imported here, and
-    its models built: objects that live as long as the process, which the cyclic collector
-    would sweep again and again while the pack runs. So they are made as the rest of
-    start-up is: without the collector, then (in the `comwit` script, which froze its
-    start-up in `cli.app.load_command`) frozen out of its sweeps."""
+def _validated(settings: Settings, app: str) -> _Build:
+    """The app's build dir as the validated manifest says. Pydantic is imported here (reading
+    argv needs none), after start-up froze its objects; so its objects and the models, which
+    live as long as the process, are made as the rest of start-up: without the cyclic
+    collector, then (in the `comwit` script, which froze its start-up in
+    `cli.app.load_command`) frozen out of its sweeps."""
     manifest = settings.manifest
     with collection_paused():
         from comwit.manifest.load import display_name, load_manifest
@@ -96,13 +92,7 @@ def _validated(settings: Settings, app: str) -> BuildDir:
             f"app {app!r} in {display_name(manifest)} has no build_dir (it pins a build); "
             "there is nothing to pack"
         )
-    return BuildDir(loaded.root, config.build_dir, config.exclude)
-
-
-def _debug(settings: Settings) -> Callable[[str], None]:
-    """With COMWIT_DEBUG set, how the archive was packed goes to stderr."""
-    console, on = settings.console, bool(settings.environ.get("COMWIT_DEBUG"))
-    return lambda text: console.notice(f"debug: {text}") if on else None
+    return _Build(loaded.root, config.build_dir, config.exclude)
 
 
 def _report(

@@ -1,7 +1,7 @@
 """comwit.toml: the manifest, from file to validated, overlaid app configurations.
 
-The names below load `comwit.manifest.load` (and pydantic with it) when first used, so the
-modules that need no validation (`find`, `peek`) import without it.
+The names below load `comwit.manifest.load` (and pydantic with it) when first used, so
+`comwit.manifest.find`, which needs no validation, imports without it.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ from comwit.manifest.limits import MAX_BYTES, TOO_DEEP, overflow, too_deep
 from comwit.manifest.locate import locate
 from comwit.manifest.model import AppSettings, AppSpec, DnsMode, Manifest, PreviewSpec
 from comwit.manifest.overlay import merge
-from comwit.manifest.peek import own_state_pattern
 from comwit.manifest.problems import SourceMap, suggest, validation_problems
 
 DEFAULT_LEDGER_FILE = ".comwit/state.json"
@@ -331,7 +330,7 @@ def _app_config(name: str, spec: AppSpec, defaults: AppSettings, root: Path) -> 
 
     build_dir = root / spec.build_dir if spec.build_dir is not None else None
     exclude = tuple(pick("exclude") or ())
-    own = own_state_pattern(root, build_dir) if build_dir is not None else None
+    own = _own_state(root, build_dir) if build_dir is not None else None
     env = None
     if defaults.env is not None or spec.env is not None:
         env = {**(defaults.env or {}), **(spec.env or {})}
@@ -348,6 +347,15 @@ def _app_config(name: str, spec: AppSpec, defaults: AppSettings, root: Path) -> 
         preview=spec.preview,
         env=dict(sorted(env.items())) if env is not None else None,
     )
+
+
+def _own_state(root: Path, build_dir: Path) -> str | None:
+    """The exclude pattern for comwit's own .comwit/ directory when it lies inside the build
+    dir: its caches change between digesting and packing, and are never part of an app."""
+    inside = os.path.relpath(root, os.path.normpath(build_dir))
+    if inside == ".." or inside.startswith(".." + os.sep):
+        return None
+    return "/.comwit/" if inside == "." else f"/{Path(inside).as_posix()}/.comwit/"
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
