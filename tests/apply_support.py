@@ -148,9 +148,14 @@ class Site:
             )
             plan = rechecked.plan
         store = open_ledger_store(loaded.state, client, PROJECT)
-        executor = Executor(client, store, inputs, QuietReporter(), parallel=parallel)
-        if stop is not None:
-            executor.stop = stop
+        executor = Executor(
+            client,
+            store,
+            inputs,
+            QuietReporter(),
+            parallel=parallel,
+            stop=stop if stop is not None else Stop(),
+        )
         return await executor.apply(plan)
 
     async def _plan(self, client: ComwitClient, policy: dict[str, tuple[str, ...]]) -> Planned:
