@@ -3,12 +3,13 @@ counts what a connection pool does to it: connections opened, requests, most at 
 
 `script(n)` says what to do with the n-th request (from 0) on a connection: "answer" (and
 keep the connection), "answer-close" (answer, then close it without saying so before),
-"drop" (close it without answering), "stall" (never answer), "answer-then-408" (answer, and a moment later send an
-unasked 408, as a server does when it gives up on an idle connection), "answer-then-408-close"
-(the same, then close), or a `Raw` answer written as it is. It runs its own event loop in a thread, over TLS when
-given an `ssl.SSLContext`. `run_resolving` runs a coroutine on an event loop whose name
-lookups answer from a table (no DNS), and `blackholed` is a loopback port whose connects
-never complete, like a route that drops packets.
+"drop" (close it without answering), "stall" (never answer), "answer-then-408" (answer, and
+a moment later send an unasked 408, as a server does when it gives up on an idle
+connection), "answer-then-408-close" (the same, then close), or a `Raw` answer written as
+it is. It runs its own event loop in a thread, over TLS when given an `ssl.SSLContext`.
+`run_resolving` runs a coroutine on an event loop whose name lookups answer from a table
+(no DNS), and `blackholed` is a loopback port whose connects never complete, like a route
+that drops packets.
 """
 
 from __future__ import annotations
@@ -120,7 +121,9 @@ class _ResolvingLoop(asyncio.SelectorEventLoop):
         super().__init__()
         self._names, self._asked = names, asked
 
-    async def getaddrinfo(self, host: Any, port: Any, **_: Any) -> list[Any]:  # type: ignore[override]
+    async def getaddrinfo(  # type: ignore[override]
+        self, host: Any, port: Any, **_: Any
+    ) -> list[Any]:
         self._asked.append(host)
         if host not in self._names:
             raise socket.gaierror(socket.EAI_NONAME, f"{host} is not in the test's table")
