@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from comwit.artifact.digest import digest_tree, survey
-from comwit.artifact.stat_cache import MAX_BYTES, StatCache
+from comwit.artifact.stat_cache import _CHECKSUM, _MAGIC, MAX_BYTES, StatCache, _checksum
 from comwit.errors import ArtifactError
 
 from tests.artifact_support import SITE, Exe, Link, write_tree
@@ -190,7 +190,7 @@ def _damage(data: bytes) -> list[bytes]:
         damaged[at] ^= 0x04
         return bytes(damaged)
 
-    header = len(b"comwit-stat-v2\n")
+    header = len(_MAGIC)
     return [
         b"",
         data[:10],
@@ -224,11 +224,13 @@ def test_a_huge_cache_file_is_not_read(tmp_path):
     assert path.stat().st_size < 1 << 20
 
 
-def test_an_older_format_counts_as_empty(tmp_path):
+@pytest.mark.parametrize("version", [b"comwit-stat-v1\n", b"comwit-stat-v2\n"])
+def test_an_older_format_counts_as_empty(tmp_path, version):
     site = _site(tmp_path)
+    digest_tree(site, cache=_cache(tmp_path, site))
     path = _cache(tmp_path, site).path
-    path.parent.mkdir(parents=True)
-    path.write_bytes(b"comwit-stat-v1\n" + bytes(64))
+    body = version + path.read_bytes()[len(_MAGIC) : -_CHECKSUM]
+    path.write_bytes(body + _checksum(body))  # whole and checksummed: only its version is old
     assert len(_cache(tmp_path, site)) == 0
     _digest_again(tmp_path, site)
 

@@ -22,7 +22,7 @@ from comwit.apply.execute import Executor, Inputs
 from comwit.apply.reporter import QuietReporter
 from comwit.apply.result import ApplyResult
 from comwit.artifact.digest import digest_tree
-from comwit.artifact.stat_cache import StatCache, stat_cache_dir
+from comwit.artifact.stat_cache import _MAGIC, StatCache, stat_cache_dir
 from comwit.emulator.app import create_app
 from comwit.emulator.store import SCOPES, Store
 from comwit.manifest import load_manifest
@@ -211,7 +211,7 @@ class Project:
         as they are when the build finished a few seconds before the plan."""
         for path in stat_cache_dir(self.root).glob("*.stat"):
             data = bytearray(path.read_bytes()[:-16])  # less the checksum (sha256, 16 bytes)
-            at = len(b"comwit-stat-v2\n")
+            at = len(_MAGIC)
             hashed_at = int.from_bytes(data[at : at + 8], sys.byteorder, signed=True) + LATER
             data[at : at + 8] = hashed_at.to_bytes(8, sys.byteorder, signed=True)
             path.write_bytes(bytes(data) + hashlib.sha256(data).digest()[:16])

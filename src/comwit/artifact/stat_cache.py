@@ -37,7 +37,7 @@ from comwit.artifact.walk import Node, Tree, check_root, dir_stamps
 from comwit.errors import ArtifactError
 from comwit.store.files import write_atomically
 
-_MAGIC: Final = b"comwit-stat-v2\n"
+_MAGIC: Final = b"comwit-stat-v3\n"
 # hashed_at_ns, rules key, the build dir's own mtime_ns, ctime_ns and inode
 _HEADER: Final = struct.Struct("=q32s3q")
 _LENGTH: Final = struct.Struct("=Q")
