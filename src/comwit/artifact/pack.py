@@ -31,7 +31,7 @@ from comwit.artifact.digest import (
 from comwit.artifact.stat_cache import StatCache
 from comwit.artifact.tarformat import HeaderMaker, end_of_archive
 from comwit.artifact.tree import TreeDigest, make_tree_digest
-from comwit.artifact.walk import INO_MASK, Node, Walker
+from comwit.artifact.walk import Node, Walker, stamps
 from comwit.errors import ArtifactError
 from comwit.frozen import frozen
 
@@ -334,12 +334,7 @@ class _Packer:
             self._read(fd, rel, size, h)
             if h is None:
                 st = os.fstat(fd)
-                if (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK) != (
-                    size,
-                    node.mtime_ns,
-                    node.ctime_ns,
-                    node.ino,
-                ):
+                if (st.st_size, *stamps(st)) != (size, node.mtime_ns, node.ctime_ns, node.ino):
                     raise changed_while_reading(self._root, rel)
         except OSError as exc:
             raise unreadable(self._root, rel, exc) from exc

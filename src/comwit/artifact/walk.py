@@ -185,7 +185,7 @@ def dir_stamps(root: str) -> tuple[int, int, int]:
         st = os.lstat(root)
     except OSError as exc:
         raise ArtifactError(f"cannot read build dir {root}: {_reason(exc)}", path=root) from exc
-    return st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK
+    return stamps(st)
 
 
 def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> Node | None:
@@ -205,7 +205,7 @@ def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> N
             st = entry.stat(follow_symlinks=False)
         except OSError as exc:
             raise _unreadable(root, entry, rel, exc) from exc
-        return _NEW(Node, (rel, "dir", 0, False, "", *_stamps(st)))
+        return _NEW(Node, (rel, "dir", 0, False, "", *stamps(st)))
     mode = st.st_mode
     if stat.S_ISREG(mode):
         if st.st_size > MAX_FILE_SIZE:
@@ -214,7 +214,7 @@ def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> N
                 "add it to `exclude`",
                 path=entry.path,
             )
-        return _NEW(Node, (rel, "file", st.st_size, bool(mode & stat.S_IXUSR), "", *_stamps(st)))
+        return _NEW(Node, (rel, "file", st.st_size, bool(mode & stat.S_IXUSR), "", *stamps(st)))
     if stat.S_ISLNK(mode):
         return Node(rel, "symlink", 0, False, link_target(root, entry.path, rel))
     kind = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
@@ -225,7 +225,8 @@ def _node(root: str, entry: os.DirEntry[str], rel: str, excluder: Excluder) -> N
     )
 
 
-def _stamps(st: os.stat_result) -> tuple[int, int, int]:
+def stamps(st: os.stat_result) -> tuple[int, int, int]:
+    """What tells an entry changed besides its size: (mtime_ns, ctime_ns, inode)."""
     return st.st_mtime_ns, st.st_ctime_ns, st.st_ino & INO_MASK
 
 
