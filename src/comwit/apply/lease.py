@@ -71,19 +71,15 @@ class AppLease:
             if back.lease is None and freed < 3:  # released between our read and write
                 freed += 1
                 continue
-            if back.lease is None:
-                raise LeaseHeldError(_gone(self._app))
-            if self._clock() >= deadline:
-                raise LeaseHeldError(_held(self._app, back.lease, self._policy.wait))
+            if back.lease is None or self._clock() >= deadline:
+                raise LeaseHeldError(_refused(self._app, back.lease, self._policy.wait))
             await self._sleep(max(0.0, min(self._policy.poll, deadline - self._clock())))
 
     async def confirm(self) -> None:
         """Read the lease once more; LeaseHeldError when another run's write replaced it."""
         back = await self._store.load(self._app, self._app_id)
         if not self._mine(back):
-            raise LeaseHeldError(
-                _held(self._app, back.lease, 0) if back.lease else _gone(self._app)
-            )
+            raise LeaseHeldError(_refused(self._app, back.lease, 0))
 
     async def renew(self) -> None:
         back = await self._store.update(self._app, self._app_id, self._extend, lambda _: True)
@@ -136,6 +132,11 @@ def _dead_here(lease: Lease) -> bool:
     except OSError:
         return False
     return False
+
+
+def _refused(app: str, lease: Lease | None, waited: float) -> str:
+    """Why this run cannot have the app's lease: who holds it, or that nobody does now."""
+    return _held(app, lease, waited) if lease is not None else _gone(app)
 
 
 def _held(app: str, lease: Lease, waited: float) -> str:
