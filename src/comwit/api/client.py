@@ -127,7 +127,8 @@ class ComwitClient:
             limits = httpx.Limits(
                 max_connections=connections, max_keepalive_connections=connections
             )
-            self._proxied = httpx.AsyncClient(verify=verify, limits=limits, timeout=timeout)
+            # Each request carries its own timeouts (`_request`): the client needs none.
+            self._proxied = httpx.AsyncClient(verify=verify, limits=limits)
 
     @property
     def timeout(self) -> float:

@@ -1,7 +1,8 @@
 """Observe and execute steps, under the wire: HTTP/1.1 keep-alive connections to the API.
 
-An httpx transport with a bounded pool: at most `size` requests in flight, each on its own
-connection, and at most `size` idle connections kept for reuse. Taking or returning one is
+An httpx transport with a bounded pool: at most `size` requests in flight (and `RESERVED`
+more for `urgent` ones, such as lease renewals), each on its own connection, and at most
+`size` idle connections kept for reuse. Taking or returning one is
 a list pop or append (httpcore's pool re-examines every pooled connection, polling its
 socket, several times per request: at hundreds of apps that was most of comwit's CPU).
 Each connection (socket, h11, the answer's body) is a `wire.Connection`; timeouts and
