@@ -54,7 +54,7 @@ def serve_process(
         exports = read_exports(proc)
         yield Served(exports["COMWIT_API_URL"], exports["COMWIT_TOKEN"], proc.pid)
     finally:
-        stop(proc)
+        _stop(proc)
 
 
 def read_exports(proc: subprocess.Popen[bytes], seconds: float = START_SECONDS) -> dict[str, str]:
@@ -84,7 +84,7 @@ def _exit_code(proc: subprocess.Popen[bytes]) -> int | None:
         return None
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGINT, as Ctrl-C would; SIGKILL when it has not stopped within STOP_SECONDS."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
