@@ -81,7 +81,7 @@ async def make_plan(
     env = check_machine(loaded, environ, names)
     store = open_ledger_store(loaded.state, client, request.project)
     stat_dir = stat_cache_dir(loaded.root)
-    guarding = asyncio.ensure_future(asyncio.to_thread(make_guard)) if make_guard else None
+    guarding = asyncio.create_task(asyncio.to_thread(make_guard)) if make_guard else None
     observing = asyncio.create_task(
         observe(client, request.project, names, store, concurrency=request.concurrency)
     )
@@ -98,27 +98,29 @@ async def make_plan(
         trees, packed = await asyncio.to_thread(
             _digest_or_pack, apps, surveys, observation.state, pack_into
         )
+        # Live apps the manifest does not name at all; the ones left out by --app are not those.
+        unmanaged = tuple(name for name in observation.state.unmanaged if name not in loaded.apps)
+        observation = replace(observation, state=replace(observation.state, unmanaged=unmanaged))
+        cache = TreeCache(loaded.root / ".comwit" / "trees")
+        cache.save({tree.digest: tree for tree in trees.values()})
+        known: dict[str, Sequence[FileEntry]] = dict(
+            cache.load(_digests_to_compare(trees, observation.state))
+        )
+        known.update({tree.digest: tree.files for tree in trees.values()})
+        desired = desired_state(
+            request.project, apps, env=env, trees=trees, environment=loaded.env, root=loaded.root
+        )
+        desired = replace(desired, not_selected=tuple(n for n in loaded.apps if n not in names))
+        guard = await guarding if guarding else None
     except BaseException:
         observing.cancel()
-        if guarding:
-            guarding.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await observing
+        if guarding:
+            guarding.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await guarding
         raise
-    # Live apps the manifest does not name at all; the ones left out by --app are not those.
-    unmanaged = tuple(name for name in observation.state.unmanaged if name not in loaded.apps)
-    observation = replace(observation, state=replace(observation.state, unmanaged=unmanaged))
-    cache = TreeCache(loaded.root / ".comwit" / "trees")
-    cache.save({tree.digest: tree for tree in trees.values()})
-    known: dict[str, Sequence[FileEntry]] = dict(
-        cache.load(_digests_to_compare(trees, observation.state))
-    )
-    known.update({tree.digest: tree.files for tree in trees.values()})
-    desired = desired_state(
-        request.project, apps, env=env, trees=trees, environment=loaded.env, root=loaded.root
-    )
-    desired = replace(desired, not_selected=tuple(n for n in loaded.apps if n not in names))
-    guard = await guarding if guarding else None
     newer = await asyncio.to_thread(_newer_live, guard, observation.state) if guard else {}
     plan = diff(desired, observation.state, policy=request.policy, trees=known, newer_live=newer)
     warnings = [w for tree in trees.values() for w in tree.warnings]
