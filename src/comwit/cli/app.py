@@ -9,6 +9,7 @@ import importlib
 from typing import TYPE_CHECKING, Any, Final, Literal, get_origin
 
 import typer
+import typer._click
 import typer.core
 import typer.main
 
@@ -41,14 +42,18 @@ def typer_app(**attrs: object) -> typer.Typer:
     )
 
 
-class ComwitCommand(typer.core.TyperCommand):
-    """A command as comwit makes each: the -h/--help option that typer adds while parsing
-    converts its value without pydantic, like the command's own options."""
+class _CoercedHelp(typer._click.Command):
+    """The -h/--help option that typer adds while parsing converts its value without
+    pydantic, like the command's own options (commands and groups alike)."""
 
     def get_help_option(self, ctx: Context) -> TyperOption | None:
         option = super().get_help_option(ctx)
         coerce_param(option)
         return option
+
+
+class ComwitCommand(_CoercedHelp, typer.core.TyperCommand):
+    """A command as comwit makes each (its help option as `_CoercedHelp` says)."""
 
 
 class _Typer(typer.Typer):
@@ -60,13 +65,8 @@ class _Typer(typer.Typer):
         return super().command(name, cls=cls or ComwitCommand, **attrs)
 
 
-class FullHelpGroup(typer.core.TyperGroup):
+class FullHelpGroup(_CoercedHelp, typer.core.TyperGroup):
     """A group whose `--help` lists each command's summary in full, wrapped, never cut short."""
-
-    def get_help_option(self, ctx: Context) -> TyperOption | None:
-        option = super().get_help_option(ctx)
-        coerce_param(option)  # as ComwitCommand's
-        return option
 
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         rows = [(name, self.summary(ctx, name)) for name in self.list_commands(ctx)]
