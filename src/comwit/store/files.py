@@ -6,8 +6,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from comwit.errors import ComwitError, PlanError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
@@ -26,12 +30,8 @@ def write_atomically(path: Path, data: str | bytes) -> None:
 def write_text(path: Path, text: str, *, hint: str = "") -> None:
     """Write a file the user asked for (a manifest) whole or not at all; one that cannot be
     written is a ComwitError naming it, why, and `hint` when there is something to do."""
-    try:
-        write_atomically(path, text)
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        then = f"; {hint}" if hint else ""
-        raise ComwitError(f"cannot write {path} ({why}){then}") from exc
+    then = f"; {hint}" if hint else ""
+    _write_or_raise(path, text, lambda why: ComwitError(f"cannot write {path} ({why}){then}"))
 
 
 def write_json(path: Path, document: object, *, what: str, ensure_ascii: bool) -> None:
@@ -39,7 +39,15 @@ def write_json(path: Path, document: object, *, what: str, ensure_ascii: bool) -
     one that cannot be written is a PlanError naming `what` it is and where. Saved plans are
     UTF-8, result files escape what is not ASCII (`ensure_ascii`): each keeps its bytes."""
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=ensure_ascii)
+    _write_or_raise(
+        path, text + "\n", lambda why: PlanError(f"cannot write the {what} to {path}: {why}")
+    )
+
+
+def _write_or_raise(path: Path, data: str, error: Callable[[str], Exception]) -> None:
+    """`write_atomically`; an OSError becomes `error(why)`, why being its strerror (its
+    class's name when it has none)."""
     try:
-        write_atomically(path, text + "\n")
+        write_atomically(path, data)
     except OSError as exc:
-        raise PlanError(f"cannot write the {what} to {path}: {exc.strerror}") from None
+        raise error(exc.strerror or type(exc).__name__) from exc
