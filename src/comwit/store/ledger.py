@@ -33,7 +33,7 @@ LOCAL_VERSION = 1
 UPDATE_ATTEMPTS = 3
 Change = Callable[[AppLedger], AppLedger]
 Check = Callable[[AppLedger], bool]
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 class LedgerReader(Protocol):
@@ -177,7 +177,7 @@ class LocalStore:
             write_atomically(self._path, json.dumps(document, indent=1, sort_keys=True) + "\n")
 
 
-def _or_empty(read: Callable[[T], AppLedger], stored: T | None) -> AppLedger:
+def _or_empty(read: Callable[[_T], AppLedger], stored: _T | None) -> AppLedger:
     """The ledger `stored` holds; none, or one that cannot be read, is an empty ledger."""
     if stored is None:
         return AppLedger()
