@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import gc
@@ -19,7 +20,7 @@ from comwit.cli.commands import COMMANDS, Command
 from comwit.exit_codes import EXIT_OK
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from typer._click import Command as ClickCommand
     from typer._click import Context, HelpFormatter
@@ -110,13 +111,29 @@ class LazyGroup(FullHelpGroup):
         return load_command(entry) if entry else None
 
 
+@contextlib.contextmanager
+def made_to_last() -> Iterator[None]:
+    """What is made inside (modules, classes, models) lives as long as the process: it is made
+    without the cyclic collector and, in the `comwit` script (whose start-up `cli.run` runs
+    without it; the first command module loaded ends that start-up), frozen out of the
+    collector's sweeps after, the collector then on for what the command makes."""
+    was_enabled = gc.isenabled()
+    in_script = not was_enabled or gc.get_freeze_count() > 0
+    gc.disable()
+    try:
+        yield
+    finally:
+        if in_script:
+            gc.freeze()
+        if in_script or was_enabled:
+            gc.enable()
+
+
 def load_command(entry: Command) -> ClickCommand:
     """The click command of a table entry (a function, or a typer app of subcommands)."""
     module, _, attribute = entry.target.partition(":")
-    target = getattr(importlib.import_module(module), attribute)
-    if not gc.isenabled():  # the script's start-up is over: what it made stays, unswept
-        gc.freeze()
-        gc.enable()
+    with made_to_last():
+        target = getattr(importlib.import_module(module), attribute)
     if isinstance(target, typer.Typer):
         group = typer.main.get_command(target)
         group.name = entry.name

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, BinaryIO, NamedTuple
 
 import typer
 
-from comwit.artifact.digest import collection_paused
 from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL, pack_stream
 from comwit.artifact.pack import pack as pack_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import TreeDigest
+from comwit.cli.app import made_to_last
 from comwit.cli.settings import MANIFEST, Settings, command
 from comwit.console import Console
 from comwit.errors import ArtifactError
@@ -73,16 +72,12 @@ class _Build(NamedTuple):
 def _validated(settings: Settings, app: str) -> _Build:
     """The app's build dir as the validated manifest says. Pydantic is imported here (reading
     argv needs none), after start-up froze its objects; so its objects and the models, which
-    live as long as the process, are made as the rest of start-up: without the cyclic
-    collector, then (in the `comwit` script, which froze its start-up in
-    `cli.app.load_command`) frozen out of its sweeps."""
+    live as long as the process, are made as the rest of start-up (`cli.app.made_to_last`)."""
     manifest = settings.manifest
-    with collection_paused():
+    with made_to_last():
         from comwit.manifest.load import display_name, load_manifest
 
         loaded = load_manifest(manifest, env=settings.env)
-        if gc.get_freeze_count():
-            gc.freeze()
     config = loaded.apps.get(app)
     if config is None:
         known = ", ".join(sorted(loaded.apps)) or "none"
