@@ -6,11 +6,15 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from comwit.artifact.stat_cache import StatCache
+
 NOBODY = 65534
+LATER_NS = 10_000_000_000  # hashes taken this long after the files were written are not racy
 
 
 @dataclass(frozen=True)
@@ -106,3 +110,13 @@ def unprivileged(*paths: Path) -> Iterator[None]:
     finally:
         os.seteuid(0)
         os.setegid(0)
+
+
+def later() -> int:
+    """A clock that says the hashes were taken `LATER_NS` after now (none of them racy)."""
+    return time.time_ns() + LATER_NS
+
+
+def cache_of(tmp_path: Path, site: Path, clock: Callable[[], int] = later) -> StatCache:
+    """`site`'s stat cache, kept in `tmp_path / "stat"`, on `clock` (by default `later`)."""
+    return StatCache.open(tmp_path / "stat", site, clock)

@@ -12,17 +12,12 @@ from pathlib import Path
 import pytest
 
 from comwit.artifact.digest import digest_tree, survey
-from comwit.artifact.stat_cache import _CHECKSUM, _MAGIC, MAX_BYTES, StatCache, _checksum
+from comwit.artifact.stat_cache import _CHECKSUM, _MAGIC, MAX_BYTES, _checksum
 from comwit.errors import ArtifactError
 
-from tests.artifact_support import SITE, Exe, Link, write_tree
+from tests.artifact_support import SITE, Exe, Link, cache_of, write_tree
 
-LATER = 10_000_000_000  # ns: hashes taken this long after the files were written are not racy
 DEEP = "a/b/c/d/e"
-
-
-def _later() -> int:
-    return time.time_ns() + LATER
 
 
 def _site(tmp_path: Path) -> Path:
@@ -39,30 +34,26 @@ def _site(tmp_path: Path) -> Path:
     )
 
 
-def _cache(tmp_path: Path, site: Path, clock=_later) -> StatCache:
-    return StatCache.open(tmp_path / "stat", site, clock)
-
-
 def _remember(tmp_path: Path, site: Path, exclude=("logs/",)) -> None:
-    digest_tree(site, exclude, _cache(tmp_path, site))
+    digest_tree(site, exclude, cache_of(tmp_path, site))
 
 
 def _confirmed(tmp_path: Path, site: Path, exclude=("logs/",)) -> bool:
-    surveyed = survey(site, exclude, _cache(tmp_path, site))
+    surveyed = survey(site, exclude, cache_of(tmp_path, site))
     return surveyed.confirmed is not None
 
 
 def _digest_again(tmp_path: Path, site: Path, exclude=("logs/",)):
     """The digest through the cache, checked against the digest made without one."""
-    cached = digest_tree(site, exclude, _cache(tmp_path, site))
+    cached = digest_tree(site, exclude, cache_of(tmp_path, site))
     assert cached == digest_tree(site, exclude)
     return cached
 
 
 def test_an_unchanged_tree_is_confirmed_without_a_walk_with_its_entries_and_warnings(tmp_path):
     site = _site(tmp_path)
-    first = digest_tree(site, ["logs/"], _cache(tmp_path, site))
-    surveyed = survey(site, ["logs/"], _cache(tmp_path, site))
+    first = digest_tree(site, ["logs/"], cache_of(tmp_path, site))
+    surveyed = survey(site, ["logs/"], cache_of(tmp_path, site))
     assert surveyed.tree is None
     assert surveyed.confirmed == first  # digest, every entry, size and warnings
     assert surveyed.confirmed.warnings == first.warnings != ()
@@ -109,7 +100,7 @@ def test_a_file_replaced_by_another_inode_with_the_same_stamps_is_read_again(tmp
 )
 def test_a_change_deep_in_the_tree_takes_the_full_walk(tmp_path, change):
     site = _site(tmp_path)
-    before = digest_tree(site, ["logs/"], _cache(tmp_path, site))
+    before = digest_tree(site, ["logs/"], cache_of(tmp_path, site))
     change(site)
     assert not _confirmed(tmp_path, site)
     assert _digest_again(tmp_path, site).digest != before.digest
@@ -118,7 +109,7 @@ def test_a_change_deep_in_the_tree_takes_the_full_walk(tmp_path, change):
 
 def test_a_retargeted_symlink_is_seen(tmp_path):
     site = _site(tmp_path)
-    before = digest_tree(site, ["logs/"], _cache(tmp_path, site))
+    before = digest_tree(site, ["logs/"], cache_of(tmp_path, site))
     (site / "latest.js").unlink()
     (site / "latest.js").symlink_to("index.html")
     assert not _confirmed(tmp_path, site)
@@ -133,12 +124,12 @@ def test_a_symlink_made_to_leave_the_build_dir_is_still_refused(tmp_path):
     (site / "latest.js").unlink()
     (site / "latest.js").symlink_to("../outside.js")
     with pytest.raises(ArtifactError, match="outside the build dir"):
-        digest_tree(site, ["logs/"], _cache(tmp_path, site))
+        digest_tree(site, ["logs/"], cache_of(tmp_path, site))
 
 
 def test_a_tree_hashed_as_it_was_written_is_not_confirmed(tmp_path):
     site = _site(tmp_path)
-    digest_tree(site, ["logs/"], _cache(tmp_path, site, time.time_ns))  # hashed as written
+    digest_tree(site, ["logs/"], cache_of(tmp_path, site, time.time_ns))  # hashed as written
     assert not _confirmed(tmp_path, site)
 
 
@@ -157,7 +148,7 @@ def test_changes_to_left_out_files_keep_the_tree_confirmed(tmp_path):
 )
 def test_other_exclude_rules_do_not_reuse_the_cached_verdicts(tmp_path, exclude, ignore_file):
     site = _site(tmp_path)
-    before = digest_tree(site, ["logs/"], _cache(tmp_path, site))
+    before = digest_tree(site, ["logs/"], cache_of(tmp_path, site))
     if ignore_file is not None:
         (site / ".comwitignore").write_text(ignore_file)
     assert not _confirmed(tmp_path, site, exclude)
@@ -181,7 +172,7 @@ def test_a_special_file_that_appears_is_refused_by_the_full_walk(tmp_path):
     _remember(tmp_path, site)
     os.mkfifo(site / DEEP / "pipe")
     with pytest.raises(ArtifactError, match="is a FIFO"):
-        digest_tree(site, ["logs/"], _cache(tmp_path, site))
+        digest_tree(site, ["logs/"], cache_of(tmp_path, site))
 
 
 def _damage(data: bytes) -> list[bytes]:
@@ -206,7 +197,7 @@ def _damage(data: bytes) -> list[bytes]:
 def test_a_corrupt_or_truncated_cache_is_ignored_and_rewritten(tmp_path):
     site = _site(tmp_path)
     _remember(tmp_path, site)
-    path = _cache(tmp_path, site).path
+    path = cache_of(tmp_path, site).path
     for damaged in _damage(path.read_bytes()):
         path.write_bytes(damaged)
         _digest_again(tmp_path, site)  # no error, the same digest as without a cache
@@ -216,10 +207,10 @@ def test_a_corrupt_or_truncated_cache_is_ignored_and_rewritten(tmp_path):
 def test_a_huge_cache_file_is_not_read(tmp_path):
     site = _site(tmp_path)
     _remember(tmp_path, site)
-    path = _cache(tmp_path, site).path
+    path = cache_of(tmp_path, site).path
     with path.open("r+b") as file:
         file.truncate(MAX_BYTES + 1)  # sparse: takes no space
-    assert len(_cache(tmp_path, site)) == 0
+    assert len(cache_of(tmp_path, site)) == 0
     _digest_again(tmp_path, site)
     assert path.stat().st_size < 1 << 20
 
@@ -227,11 +218,11 @@ def test_a_huge_cache_file_is_not_read(tmp_path):
 @pytest.mark.parametrize("version", [b"comwit-stat-v1\n", b"comwit-stat-v2\n"])
 def test_an_older_format_counts_as_empty(tmp_path, version):
     site = _site(tmp_path)
-    digest_tree(site, cache=_cache(tmp_path, site))
-    path = _cache(tmp_path, site).path
+    digest_tree(site, cache=cache_of(tmp_path, site))
+    path = cache_of(tmp_path, site).path
     body = version + path.read_bytes()[len(_MAGIC) : -_CHECKSUM]
     path.write_bytes(body + _checksum(body))  # whole and checksummed: only its version is old
-    assert len(_cache(tmp_path, site)) == 0
+    assert len(cache_of(tmp_path, site)) == 0
     _digest_again(tmp_path, site)
 
 
@@ -239,8 +230,8 @@ def test_an_executable_and_symlink_tree_round_trips_through_the_cache(tmp_path):
     site = write_tree(
         tmp_path / "site", {"run.sh": Exe("#!/bin/sh\n"), "l": Link("run.sh"), "e/": None}
     )
-    first = digest_tree(site, cache=_cache(tmp_path, site))
-    again = survey(site, cache=_cache(tmp_path, site)).confirmed
+    first = digest_tree(site, cache=cache_of(tmp_path, site))
+    again = survey(site, cache=cache_of(tmp_path, site)).confirmed
     assert again is not None
     assert tuple(again.files) == tuple(first.files)
 
@@ -254,4 +245,4 @@ def test_a_symlink_whose_path_leaves_through_a_left_out_directory_is_refused(tmp
     (site / "ex" / "l").unlink()
     (site / "ex" / "l").symlink_to(outside)  # left out, so no fingerprint covers it
     with pytest.raises(ArtifactError, match="outside the build dir"):
-        digest_tree(site, ["ex/"], _cache(tmp_path, site))
+        digest_tree(site, ["ex/"], cache_of(tmp_path, site))

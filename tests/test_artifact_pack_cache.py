@@ -15,17 +15,7 @@ from comwit.artifact.tree import make_tree_digest
 from comwit.artifact.walk import walk
 from comwit.errors import ArtifactError
 
-from tests.artifact_support import SITE, write_tree
-
-LATER_NS = 10_000_000_000  # the hashes look taken well after the files' last change
-
-
-def later() -> int:
-    return time.time_ns() + LATER_NS
-
-
-def cache_of(tmp_path, site, clock=later):
-    return StatCache.open(tmp_path / "stat", site, clock)
+from tests.artifact_support import SITE, cache_of, later, write_tree
 
 
 def lying_cache(tmp_path, site, rel, clock=later):

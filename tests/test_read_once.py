@@ -30,8 +30,9 @@ from comwit.plan.actions import Deploy
 from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
 from comwit.secret import Secret
 
+from tests.artifact_support import LATER_NS, cache_of
+
 PROJECT = "proj"
-LATER = 10_000_000_000  # ns: hashes taken this long after the files were written are not racy
 pytestmark = pytest.mark.audit_hook  # run last (see `_count_opens_from_now_on`)
 
 _watching: list[Counter[str]] = []
@@ -74,10 +75,6 @@ def opened_under(root: Path) -> Iterator[Counter[str]]:
         )
 
 
-def _later() -> int:
-    return time.time_ns() + LATER
-
-
 def _tree(root: Path, files: int = 30) -> dict[str, int]:
     sizes = {}
     for i in range(files):
@@ -91,9 +88,9 @@ def _tree(root: Path, files: int = 30) -> dict[str, int]:
 def test_an_unchanged_tree_is_confirmed_by_lstat_alone(tmp_path):
     build = tmp_path / "dist"
     _tree(build)
-    first = digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+    first = digest_tree(build, cache=cache_of(tmp_path, build))
     with opened_under(build) as opened:
-        again = digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+        again = digest_tree(build, cache=cache_of(tmp_path, build))
     assert again == first
     assert opened == Counter()
 
@@ -101,10 +98,10 @@ def test_an_unchanged_tree_is_confirmed_by_lstat_alone(tmp_path):
 def test_a_changed_file_is_read_again_and_only_it(tmp_path):
     build = tmp_path / "dist"
     _tree(build)
-    digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+    digest_tree(build, cache=cache_of(tmp_path, build))
     (build / "d1" / "f1.bin").write_bytes(b"new content")
     with opened_under(build) as opened:
-        changed = digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+        changed = digest_tree(build, cache=cache_of(tmp_path, build))
     assert opened == Counter({"d1/f1.bin": 1})
     assert changed == digest_tree(build)  # the same digest as without any cache
 
@@ -123,7 +120,7 @@ def test_a_racy_entry_is_hashed_again(tmp_path):
 def test_same_size_and_mtime_but_a_new_inode_is_hashed_again(tmp_path):
     build = tmp_path / "dist"
     _tree(build, files=2)
-    digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+    digest_tree(build, cache=cache_of(tmp_path, build))
     target = build / "d0" / "f0.bin"
     st = target.stat()
     replacement = tmp_path / "other.bin"
@@ -131,7 +128,7 @@ def test_same_size_and_mtime_but_a_new_inode_is_hashed_again(tmp_path):
     os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))
     replacement.replace(target)  # like a build tool writing a new file and renaming it
     with opened_under(build) as opened:
-        tree = digest_tree(build, cache=StatCache.open(tmp_path / "stat", build, _later))
+        tree = digest_tree(build, cache=cache_of(tmp_path, build))
     assert opened == Counter({"d0/f0.bin": 1})
     assert tree == digest_tree(build)
 
@@ -142,10 +139,10 @@ def test_same_size_and_mtime_but_a_new_inode_is_hashed_again(tmp_path):
 def test_an_unreadable_cache_counts_as_empty(tmp_path, garbage):
     build = tmp_path / "dist"
     _tree(build, files=2)
-    cache = StatCache.open(tmp_path / "stat", build, _later)
+    cache = cache_of(tmp_path, build)
     cache.path.parent.mkdir(parents=True)
     cache.path.write_bytes(garbage)
-    assert len(StatCache.open(tmp_path / "stat", build, _later)) == 0
+    assert len(cache_of(tmp_path, build)) == 0
     assert digest_tree(build, cache=StatCache.open(tmp_path / "stat", build)) == digest_tree(build)
 
 
@@ -212,7 +209,7 @@ class Project:
         for path in stat_cache_dir(self.root).glob("*.stat"):
             data = bytearray(path.read_bytes()[:-16])  # less the checksum (sha256, 16 bytes)
             at = len(_MAGIC)
-            hashed_at = int.from_bytes(data[at : at + 8], sys.byteorder, signed=True) + LATER
+            hashed_at = int.from_bytes(data[at : at + 8], sys.byteorder, signed=True) + LATER_NS
             data[at : at + 8] = hashed_at.to_bytes(8, sys.byteorder, signed=True)
             path.write_bytes(bytes(data) + hashlib.sha256(data).digest()[:16])
 
