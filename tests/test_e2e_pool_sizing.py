@@ -10,8 +10,6 @@ import time
 
 from comwit.cli import main
 from comwit.cli.settings import Edges
-from comwit.emulator.server import serve_in_thread
-from comwit.emulator.store import SCOPES
 
 from tests.e2e_support import PROJECT, World
 
@@ -37,34 +35,31 @@ class _Release(threading.Thread):
 
 
 def test_preview_up_of_four_apps_at_concurrency_1_has_all_four_uploads_in_flight_at_once(
-    tmp_path,
+    process_world,
 ):
     """Every upload is held until all four are in flight together: a pool of the one
     connection --concurrency 1 asks for (or of any fewer than four) would never get there,
     and the other apps' requests would wait for a free connection until they fail."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    with serve_in_thread(tmp_path / "emulator-data", auto_dns=True) as running:
-        world = World(root, running.url, running.issue_token(SCOPES, [PROJECT]), {})
-        world.manifest(
-            f'version = 1\nproject = "{PROJECT}"\n[preview]\n'
-            + "".join(f'[apps.{name}]\nbuild_dir = "{name}"\n' for name in APPS)
-        )
-        for name in APPS:
-            world.write(f"{name}/index.html", name)
-        hold = {"route": "deploy", "ms": int(HOLD_SECONDS * 1000) + 10_000, "hold": True}
-        world.admin("POST", "faults/latency", hold)
-        out, err = io.StringIO(), io.StringIO()
-        # Time enough for the held upload (COMWIT_TIMEOUT x 2) whatever the machine's load.
-        edges = Edges(world.environ({"COMWIT_TIMEOUT": "10"}), io.StringIO(), out, err)
-        release = _Release(world)
-        release.start()
-        try:
-            with contextlib.chdir(root):
-                code = main(["preview", "up", "--pr", "3", "--concurrency", "1"], edges=edges)
-        finally:
-            release.join()
-        builds = [len(world.builds(f"{name}-pr-3")) for name in APPS]
+    world = process_world  # over loopback HTTP; its manifest is replaced by APPS' own
+    world.manifest(
+        f'version = 1\nproject = "{PROJECT}"\n[preview]\n'
+        + "".join(f'[apps.{name}]\nbuild_dir = "{name}"\n' for name in APPS)
+    )
+    for name in APPS:
+        world.write(f"{name}/index.html", name)
+    hold = {"route": "deploy", "ms": int(HOLD_SECONDS * 1000) + 10_000, "hold": True}
+    world.admin("POST", "faults/latency", hold)
+    out, err = io.StringIO(), io.StringIO()
+    # Time enough for the held upload (COMWIT_TIMEOUT x 2) whatever the machine's load.
+    edges = Edges(world.environ({"COMWIT_TIMEOUT": "10"}), io.StringIO(), out, err)
+    release = _Release(world)
+    release.start()
+    try:
+        with contextlib.chdir(world.root):
+            code = main(["preview", "up", "--pr", "3", "--concurrency", "1"], edges=edges)
+    finally:
+        release.join()
+    builds = [len(world.builds(f"{name}-pr-3")) for name in APPS]
     assert code == 0, err.getvalue() + out.getvalue()
     assert release.most == len(APPS)
     assert "free connection" not in err.getvalue() + out.getvalue()
