@@ -82,7 +82,7 @@ def running_emulator(data: Path, log: Path, *args: str) -> Iterator[Emulator]:
     with log.open("wb") as log_file, ExitStack() as stack:
         try:
             served = stack.enter_context(
-                serve_process(data, *args, environ=_clean_environ(), stderr=log_file)
+                serve_process(data, *args, environ=clean_environ(), stderr=log_file)
             )
         except ComwitError as exc:
             tail = log.read_text(errors="replace")[-2000:]
@@ -140,7 +140,7 @@ def run_comwit(
 
     It runs under GNU time, which reports the peak RSS of that process alone.
     """
-    environ = _clean_environ() | {"NO_COLOR": "1"} | dict(env or {})
+    environ = clean_environ() | {"NO_COLOR": "1"} | dict(env or {})
     if emulator is not None:
         environ |= {"COMWIT_API_URL": emulator.url, "COMWIT_TOKEN": token or emulator.token}
     fd, name = tempfile.mkstemp(prefix="comwit-time-")
@@ -190,8 +190,12 @@ def check(run: Run, what: str, *codes: int) -> Run:
     return run
 
 
-def _clean_environ() -> dict[str, str]:
-    drop = ("FORCE_COLOR", "SOURCE_DATE_EPOCH")
+def clean_environ() -> dict[str, str]:
+    """This process's environment without what would change what a bench measures: comwit's
+    own settings (COMWIT_*), FORCE_COLOR, SOURCE_DATE_EPOCH and PYTHONDONTWRITEBYTECODE (which
+    would leave an editable install's modules without .pyc files, so every timed run would
+    compile them again; an installed comwit has them, and an untimed first round writes them)."""
+    drop = ("FORCE_COLOR", "SOURCE_DATE_EPOCH", "PYTHONDONTWRITEBYTECODE")
     return {k: v for k, v in os.environ.items() if not k.startswith("COMWIT_") and k not in drop}
 
 

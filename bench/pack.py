@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from comwit.artifact.stat_cache import RACY_NS
 from corpus import make_corpus
-from emulator_process import describe_machine, markdown_table, scratch
+from emulator_process import clean_environ, describe_machine, markdown_table, scratch
 
 _CHILD = """
 import json, sys, time
@@ -250,7 +250,7 @@ def _comwit_cli(project: Path, out: Path, *, cold: bool) -> Sample:
         project,
         cwd=project,
         stdout=subprocess.PIPE,
-        env=_cli_environ(),
+        env=clean_environ(),
     )
     assert child.stdout is not None
     stdout = child.stdout.read().decode()
@@ -258,13 +258,6 @@ def _comwit_cli(project: Path, out: Path, *, cold: bool) -> Sample:
     elapsed = time.perf_counter() - start
     digest = next(line.split()[-1] for line in stdout.splitlines() if line.startswith("digest:"))
     return Sample(elapsed, elapsed, cpu, rss, out.stat().st_size, digest)
-
-
-def _cli_environ() -> dict[str, str]:
-    # Without PYTHONDONTWRITEBYTECODE the warm-up round writes comwit's .pyc files, as
-    # installing it does; with it, every timed run would compile comwit's modules again.
-    drop = ("FORCE_COLOR", "SOURCE_DATE_EPOCH", "PYTHONDONTWRITEBYTECODE")
-    return {k: v for k, v in os.environ.items() if not k.startswith("COMWIT_") and k not in drop}
 
 
 def _spawn(command: list[str], work: Path, **kwargs: Any) -> subprocess.Popen[bytes]:

@@ -16,7 +16,6 @@ Targets: `--version` within 2x of `python -c pass`; `--help` within 1.5x of `imp
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import resource
 import shutil
@@ -30,6 +29,7 @@ from pathlib import Path
 from emulator_process import (
     Emulator,
     check,
+    clean_environ,
     describe_machine,
     markdown_table,
     run_comwit,
@@ -141,12 +141,8 @@ def _comwit() -> list[str]:
 
 
 def _environ(extra: dict[str, str] | None = None) -> dict[str, str]:
-    # PYTHONDONTWRITEBYTECODE would leave comwit's own modules (an editable install) without
-    # .pyc files, so every timed run would compile them again (a quarter of a plan's time);
-    # an installed comwit has them, and the untimed first round writes them here.
-    drop = ("FORCE_COLOR", "SOURCE_DATE_EPOCH", "PYTHONDONTWRITEBYTECODE")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("COMWIT_") and k not in drop}
-    return clean | {"NO_COLOR": "1"} | (extra or {})
+    # The untimed first round writes comwit's .pyc files (see clean_environ).
+    return clean_environ() | {"NO_COLOR": "1"} | (extra or {})
 
 
 def _probes(project: Path, emulator: Emulator, token: str) -> list[Probe]:

@@ -22,7 +22,6 @@ left out). Everything is removed at the end, also on Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -64,8 +63,6 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=None, help="where the temp dir goes")
     args = parser.parse_args()
-    # Else every run compiles comwit's modules again (an editable install has no .pyc).
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     with scratch("comwit-bench-tree-", args.workdir) as work:
         root = work / "repo"
         corpus = make_site_repo(args.corpus, root, _PROJECT)
