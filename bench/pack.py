@@ -95,11 +95,12 @@ def main() -> int:
 def _bench_corpus(size: str, work: Path, runs: int, *, whole_process: bool = False) -> None:
     t0 = time.perf_counter()
     corpus = make_corpus(size, work / size)
+    written = time.time()  # no file of the corpus changes after this
     made = time.perf_counter() - t0
     file_list = work / f"{size}.files"
     file_list.write_bytes(b"".join(os.fsencode(p) + b"\0" for p in _files(corpus.path)))
     # A stat cache trusts no stamp within RACY_NS of its hashes: let the new files age.
-    time.sleep(max(0.0, corpus.path.stat().st_mtime + RACY_NS / 1e9 + 0.1 - time.time()))
+    time.sleep(max(0.0, written + RACY_NS / 1e9 + 0.1 - time.time()))
     tools = [
         Tool(_TAR, _tar_zstd),
         Tool(_PACK, lambda d, o: _comwit("pack", d, o)),
@@ -155,16 +156,17 @@ _AGAINST = {  # what each comwit figure is compared with
 }
 
 
+def _median(samples: dict[str, list[Sample]], name: str, field: str) -> float:
+    """The median of one field of a tool's samples."""
+    return float(statistics.median(getattr(s, field) for s in samples[name]))
+
+
 def _verdicts(samples: dict[str, list[Sample]]) -> str:
     """One line per whole-process row: its wall and CPU ratios, and the target met or not."""
-
-    def median(name: str, field: str) -> float:
-        return float(statistics.median(getattr(s, field) for s in samples[name]))
-
     lines = []
     for name in (_CLI, _CLI_WARM):
-        wall = median(name, "seconds") / median(_TAR, "seconds")
-        cpu = median(name, "cpu_seconds") / median(_TAR, "cpu_seconds")
+        wall = _median(samples, name, "seconds") / _median(samples, _TAR, "seconds")
+        cpu = _median(samples, name, "cpu_seconds") / _median(samples, _TAR, "cpu_seconds")
         verdict = "met" if wall <= _TARGET else "missed"
         lines.append(
             f"{name}: {wall:.2f}x tar|zstd wall, {cpu:.2f}x CPU; target {_TARGET}x wall {verdict}"
@@ -173,23 +175,20 @@ def _verdicts(samples: dict[str, list[Sample]]) -> str:
 
 
 def _table(tools: list[Tool], samples: dict[str, list[Sample]], total_bytes: int) -> str:
-    def median(name: str, field: str) -> float:
-        return float(statistics.median(getattr(s, field) for s in samples[name]))
-
     rows = [_COLUMNS]
     for tool in tools:
-        secs = median(tool.name, "seconds")
+        secs = _median(samples, tool.name, "seconds")
         against = _AGAINST.get(tool.name)
         rows.append(
             (
                 tool.name,
                 f"{secs:.3f}",
-                f"{median(tool.name, 'process_seconds'):.3f}",
-                f"{median(tool.name, 'cpu_seconds'):.2f}",
+                f"{_median(samples, tool.name, 'process_seconds'):.3f}",
+                f"{_median(samples, tool.name, 'cpu_seconds'):.2f}",
                 f"{total_bytes / 1e6 / secs:.0f}",
                 f"{max(s.rss_mb for s in samples[tool.name]):.1f}",
                 f"{samples[tool.name][-1].out_bytes / 1e6:.1f}",
-                f"{secs / median(against, 'seconds'):.2f}" if against else "",
+                f"{secs / _median(samples, against, 'seconds'):.2f}" if against else "",
             )
         )
     return markdown_table(rows)
