@@ -27,6 +27,8 @@ from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
 from comwit.secret import Secret
 from comwit.store.saved import ManifestRef, SavedPlan, saved_plan
 
+from tests.factories import no_commit_guard
+
 PROJECT = "proj"
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -164,7 +166,9 @@ class Site:
             project=PROJECT,
             policy=Policy(policy.get("allow_detach", ()), policy.get("allow_delete_env", ())),
         )
-        return await make_plan(loaded, client, request, environ={})
+        return await make_plan(
+            loaded, client, request, environ={}, make_guard=lambda: no_commit_guard(self.root)
+        )
 
     async def _with_client(self, body: Callable[[ComwitClient], Any]) -> Any:
         client = ComwitClient(

@@ -16,6 +16,7 @@ from comwit.plan.state import (
     Options,
     PinnedBuild,
 )
+from comwit.source import OrderGuard
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
@@ -83,3 +84,8 @@ def ledger(*entries: tuple[str, str] | LedgerEntry, active: str | None = None) -
     if active is not None:
         history = (*history, active)
     return AppLedger(entries={e.build_id: e for e in made}, history=history)
+
+
+def no_commit_guard(root: Path) -> OrderGuard:
+    """The ordering guard of a run outside git: no commit to compare, so nothing is held back."""
+    return OrderGuard(root, source=None)

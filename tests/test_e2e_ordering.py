@@ -6,6 +6,9 @@ import subprocess
 
 import pytest
 
+from comwit.plan import LEDGER_ENV_KEY
+from comwit.plan.ledger import AppLedger, decode
+
 from tests.e2e_support import World
 
 pytestmark = pytest.mark.timeout(90)
@@ -27,6 +30,11 @@ def _commit(world: World, content: str, when: str) -> str:
     _git(world, "add", "-A")
     _git(world, "commit", "-q", "-m", content, "--date", when)
     return _git(world, "rev-parse", "HEAD")
+
+
+def _ledger(world: World) -> AppLedger:
+    variables = world.api(f"apps/{world.app('web')['app_id']}/environment")["variables"]
+    return decode(next(v["value"] for v in variables if v["key"] == LEDGER_ENV_KEY))
 
 
 @pytest.fixture
@@ -66,3 +74,17 @@ def test_rollback_is_not_held_back_by_the_ordering_guard(repo):
     _git(repo, "checkout", "-q", older)
     result = repo.comwit("rollback", "web", "--yes")
     assert result.code == 0, result.out + result.err
+
+
+def test_rollback_records_the_commit_it_was_run_from(repo):
+    _commit(repo, "<h1>A</h1>", "2026-01-01T00:00:00Z")
+    assert repo.comwit("apply", "--yes").code == 0
+    build_a = repo.app("web")["active_build_id"]
+    _commit(repo, "<h1>B</h1>", "2026-01-02T00:00:00Z")
+    assert repo.comwit("apply", "--yes").code == 0
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "C", "--date", "2026-01-03T00:00:00Z")
+    head = _git(repo, "rev-parse", "HEAD")
+    result = repo.comwit("rollback", "web", "--yes")
+    assert result.code == 0, result.out + result.err
+    assert repo.app("web")["active_build_id"] == build_a
+    assert _ledger(repo).commit_of(build_a).sha == head

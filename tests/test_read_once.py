@@ -31,6 +31,7 @@ from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
 from comwit.secret import Secret
 
 from tests.artifact_support import LATER_NS, cache_of
+from tests.factories import no_commit_guard
 
 PROJECT = "proj"
 pytestmark = pytest.mark.audit_hook  # run last (see `_count_opens_from_now_on`)
@@ -177,6 +178,7 @@ class Project:
                 client,
                 PlanRequest(project=PROJECT),
                 environ={},
+                make_guard=lambda: no_commit_guard(loaded.root),
                 pack_into=work if pack else None,
             )
 
@@ -186,7 +188,12 @@ class Project:
         work.mkdir(exist_ok=True)
         async with self._client() as client:
             planned = await make_plan(
-                loaded, client, PlanRequest(project=PROJECT), environ={}, pack_into=work
+                loaded,
+                client,
+                PlanRequest(project=PROJECT),
+                environ={},
+                make_guard=lambda: no_commit_guard(loaded.root),
+                pack_into=work,
             )
             inputs = Inputs(
                 project=PROJECT,

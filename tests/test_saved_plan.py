@@ -16,7 +16,7 @@ from comwit.plan.state import DesiredState, EnvValue, ObservedState
 from comwit.planner import Planned
 from comwit.store.saved import ManifestRef, fingerprint, read_plan, saved_plan, write_plan
 
-from tests.factories import DIGEST_A, DIGEST_B, desired, ledger, observed
+from tests.factories import DIGEST_A, DIGEST_B, desired, ledger, no_commit_guard, observed
 
 SALT = "ab" * 16
 
@@ -39,6 +39,7 @@ def planned(tmp_path: Path) -> Planned:
         observed=ObservedState("demo", {"web": have}),
         trees={"web": digest_tree(tmp_path / "dist")},
         env={"web": {"DB": Interpolated("s3cr3t", True), "A": Interpolated("1", False)}},
+        guard=no_commit_guard(tmp_path),
     )
 
 

@@ -57,9 +57,9 @@ class Planned:
     observed: ObservedState
     trees: Mapping[str, TreeDigest]  # by app name
     env: Mapping[str, Mapping[str, Interpolated]]  # resolved values by app: keep in memory
+    guard: OrderGuard  # what told the plan which live builds are newer; apply keeps to it
     warnings: tuple[str, ...] = ()
     packed: Mapping[str, PackResult] = field(default_factory=dict)  # by app, to upload
-    guard: OrderGuard | None = None  # what told the plan which live builds are newer
 
 
 async def make_plan(
@@ -68,8 +68,8 @@ async def make_plan(
     request: PlanRequest,
     *,
     environ: Mapping[str, str],
+    make_guard: Callable[[], OrderGuard],
     pack_into: Path | None = None,
-    make_guard: Callable[[], OrderGuard] | None = None,
     before_packing: Callable[[], Awaitable[bool]] | None = None,
 ) -> Planned:
     """The plan for the request's apps. With `pack_into` (an apply about to run), build
@@ -81,7 +81,7 @@ async def make_plan(
     env = check_machine(loaded, environ, names)
     store = open_ledger_store(loaded.state, client, request.project)
     stat_dir = stat_cache_dir(loaded.root)
-    guarding = asyncio.create_task(asyncio.to_thread(make_guard)) if make_guard else None
+    guarding = asyncio.create_task(asyncio.to_thread(make_guard))
     observing = asyncio.create_task(
         observe(client, request.project, names, store, concurrency=request.concurrency)
     )
@@ -111,17 +111,16 @@ async def make_plan(
             request.project, apps, env=env, trees=trees, environment=loaded.env, root=loaded.root
         )
         desired = replace(desired, not_selected=tuple(n for n in loaded.apps if n not in names))
-        guard = await guarding if guarding else None
+        guard = await guarding
     except BaseException:
         observing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await observing
-        if guarding:
-            guarding.cancel()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await guarding
+        guarding.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await guarding
         raise
-    newer = await asyncio.to_thread(_newer_live, guard, observation.state) if guard else {}
+    newer = await asyncio.to_thread(_newer_live, guard, observation.state)
     plan = diff(desired, observation.state, policy=request.policy, trees=known, newer_live=newer)
     warnings = [w for tree in trees.values() for w in tree.warnings]
     if managed_hosts(plan):

@@ -64,7 +64,7 @@ class Inputs:
     resumed: frozenset[str] = frozenset()  # apps an interrupted run of the saved plan changed
     source: SourceCommit | None = None  # the commit this run deploys, recorded in the ledger
     packed: Mapping[str, PackResult] = field(default_factory=dict)  # app -> packed by the plan
-    guard: Guard | None = None  # never older over newer (None: not checked, e.g. rollback)
+    guard: Guard | None = None  # never older over newer (None: not checked)
     lease: LeasePolicy | None = None  # None: no lease is taken
 
 

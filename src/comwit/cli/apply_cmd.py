@@ -259,8 +259,9 @@ async def _apply_planned(
     if planned.plan.has_changes:
         await confirm(planned.plan, settings.console, yes)
     inputs = run_inputs(target, planned.observed.apps, planned.env, packed=planned.packed)
-    guard = planned.guard or order_guard(settings, target, options.allow_older)
-    result = await execute_plan(settings, planned.plan, inputs, connection, target, options, guard)
+    result = await execute_plan(
+        settings, planned.plan, inputs, connection, target, options, planned.guard
+    )
     return planned.plan, result
 
 

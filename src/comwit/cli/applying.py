@@ -19,7 +19,7 @@ from comwit.apply.stop import Stop
 from comwit.artifact.pack import PackResult
 from comwit.cli.plan_cmds import show_plan
 from comwit.cli.prompt import ask, catch_signals
-from comwit.cli.session import Target, order_guard
+from comwit.cli.session import Target
 from comwit.cli.settings import OutputFormat, Settings
 from comwit.console import Console
 from comwit.errors import ComwitError
@@ -133,19 +133,18 @@ async def execute_plan(
     connection: Connection,
     target: Target,
     options: RunOptions,
-    guard: OrderGuard | None,
+    guard: OrderGuard,
     *,
     lease: bool = True,
 ) -> ApplyResult:
     """Run the executor under this run's lease; Ctrl-C and SIGTERM stop it cleanly.
-    `guard` None: not held back by the ordering guard (rollback); the commit is recorded.
+    `guard` holds back what would make an older commit live, and its commit is recorded.
     `lease` False: no lease is taken (deleting apps, whose ledgers go with them)."""
     holder, run = run_identity(settings.environ)
-    source = (guard or order_guard(settings, target, False)).source
     inputs = dataclasses.replace(
         inputs,
-        source=source,
-        guard=guard.blocks if guard else None,
+        source=guard.source,
+        guard=guard.blocks,
         lease=LeasePolicy(holder, run, wait=options.lock_timeout) if lease else None,
     )
     store = open_ledger_store(target.loaded.state, connection.client, target.project)

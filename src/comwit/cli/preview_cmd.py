@@ -68,6 +68,7 @@ from comwit.preview.names import MAX_PR, preview_name
 from comwit.preview.select import down_plan, marked, parse_duration, prune_plan
 from comwit.preview.transform import preview_bases, preview_manifest, production_hosts
 from comwit.render.previews import PreviewRow, render_previews
+from comwit.source import OrderGuard
 
 PullRequest = Annotated[
     int | None,
@@ -144,8 +145,7 @@ async def _up_planned(
     result = await execute_plan(
         settings, plan, inputs, connection, target, RunOptions(), planned.guard
     )
-    source = planned.guard.source if planned.guard else None
-    rows = _rows(result, planned.observed.apps, source, int(settings.clock() * 1000))
+    rows = _rows(result, planned.observed.apps, planned.guard.source, int(settings.clock() * 1000))
     return plan, result, render_previews(rows)
 
 
@@ -237,8 +237,10 @@ async def _delete(
             return None
         await confirm(plan, settings.console, yes)
         inputs = run_inputs(target, observation.state.apps)
+        # Deleting makes no build live: no commit to record, nothing to hold back.
+        unordered = OrderGuard(target.loaded.root, source=None)
         return await execute_plan(
-            settings, plan, inputs, connection, target, RunOptions(), None, lease=False
+            settings, plan, inputs, connection, target, RunOptions(), unordered, lease=False
         )
 
 

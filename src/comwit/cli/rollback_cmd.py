@@ -18,7 +18,14 @@ from comwit.cli.applying import (
     show_applied_plan,
     show_result,
 )
-from comwit.cli.session import Target, connect, load_target, observe_one, require_app
+from comwit.cli.session import (
+    Target,
+    connect,
+    load_target,
+    observe_one,
+    order_guard,
+    require_app,
+)
 from comwit.cli.settings import FORMAT, TARGET, TIMEOUT, VERBOSITY, Settings, command
 from comwit.plan.rollback import PREVIOUS, rollback_plan
 
@@ -58,7 +65,8 @@ async def _rollback(
             await confirm(plan, console, yes)
         inputs = run_inputs(target, observation.state.apps)
         # An explicit choice: never held back by the ordering guard (its commit is recorded).
-        result = await execute_plan(settings, plan, inputs, connection, target, options, None)
+        guard = order_guard(settings, target, allow_older=True)
+        result = await execute_plan(settings, plan, inputs, connection, target, options, guard)
     outcome = result.outcomes[0]
     if outcome.status == "done" and outcome.build_id:
         return replace(result, hints=_keep_hints(target, app, outcome.build_id))
