@@ -12,7 +12,7 @@ import respx
 
 from comwit.api import assumed
 from comwit.api.client import ComwitClient
-from comwit.api.models import App, AppDeleteReport, Project
+from comwit.api.models import DEFAULT_TAIL, App, AppDeleteReport, LogQuery, Project
 from comwit.api.projects import visible_projects
 from comwit.errors import (
     TOKEN_ADVICE,
@@ -174,16 +174,24 @@ def test_list_logs_sends_the_official_query_and_the_page_token(api):
     route = api.get(f"{P}/logs").respond(json={**page, "next_page_token": "n2"})
     result, _ = run(
         api,
-        lambda c: c.list_logs(
-            "p1", "app-1", tail=5, since="30m", level="warn", build_id="build-1",
-            route="/x", request_id="r1", page_token="n1",
-        ),
+        lambda c: c.list_logs("p1", "app-1", LogQuery(
+            tail=5, since="30m", level="warn", build_id="build-1", route="/x",
+            request_id="r1", page_token="n1",
+        )),
     )  # fmt: skip
     assert dict(route.calls.last.request.url.params) == {
         "tail": "5", "since": "30m", "level": "warn", "build_id": "build-1", "route": "/x",
         "request_id": "r1", assumed.LOGS_PAGE_TOKEN_PARAM: "n1",
     }  # fmt: skip
     assert (result.next_page_token, result.logs[0].message) == ("n2", "m")
+
+
+def test_list_logs_sends_only_what_the_query_sets_and_nothing_without_one(api):
+    route = api.get(f"{P}/logs").respond(json={"logs": []})
+    run(api, lambda c: c.list_logs("p1", "app-1", LogQuery()))
+    assert dict(route.calls.last.request.url.params) == {"tail": str(DEFAULT_TAIL)}
+    run(api, lambda c: c.list_logs("p1", "app-1"))
+    assert dict(route.calls.last.request.url.params) == {}
 
 
 def test_project_domains_are_listed_and_created_as_the_official_cli_does(api):

@@ -29,17 +29,7 @@ async def read_logs(
     token: str | None = None
     seen_tokens: set[str] = set()
     for _ in range(MAX_PAGES):
-        page = await client.list_logs(
-            project,
-            app_id,
-            tail=query.tail,
-            since=query.since,
-            level=query.level,
-            build_id=query.build_id,
-            route=query.route,
-            request_id=query.request_id,
-            page_token=token,
-        )
+        page = await client.list_logs(project, app_id, replace(query, page_token=token))
         lines += page.logs
         token = page.next_page_token
         if not token or token in seen_tokens or len(lines) >= query.tail or not page.logs:

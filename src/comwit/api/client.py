@@ -38,6 +38,7 @@ from comwit.api.models import (
     EnvPutResult,
     EnvVar,
     LogPage,
+    LogQuery,
     Project,
     ProjectDomain,
     ProjectDomainEnvelope,
@@ -269,31 +270,11 @@ class ComwitClient:
 
     # -- logs -----------------------------------------------------------------------------
 
-    async def list_logs(
-        self,
-        project: str,
-        app_id: str,
-        *,
-        tail: int | None = None,
-        since: str | None = None,
-        level: str | None = None,
-        build_id: str | None = None,
-        route: str | None = None,
-        request_id: str | None = None,
-        page_token: str | None = None,
-    ) -> LogPage:
-        """One page of the app's log, newest first (see `comwit.logs` for all of them)."""
+    async def list_logs(self, project: str, app_id: str, query: LogQuery | None = None) -> LogPage:
+        """One page of the app's log, newest first (see `comwit.logs` for all of them).
+        Without `query`, the route's own defaults (its tail, every line)."""
         path = _v1("projects", project, "apps", app_id, "logs")
-        query = {
-            "tail": None if tail is None else str(tail),
-            "since": since,
-            "level": level,
-            "build_id": build_id,
-            "route": route,
-            "request_id": request_id,
-            assumed.LOGS_PAGE_TOKEN_PARAM: page_token,
-        }
-        params = {key: value for key, value in query.items() if value}
+        params = {} if query is None else _log_params(query)
         return decode(await self._call("GET", path, route="list_logs", params=params), LogPage)
 
     # -- project domains (managed DNS) ------------------------------------------------------
@@ -440,6 +421,20 @@ def _assumption_failed(exc: ApiError, assumption: str) -> ApiError:
         method=exc.method,
         path=exc.path,
     )
+
+
+def _log_params(query: LogQuery) -> dict[str, str]:
+    """The log route's query parameters: the fields `query` sets, by the API's names."""
+    given = {
+        "tail": str(query.tail),
+        "since": query.since,
+        "level": query.level,
+        "build_id": query.build_id,
+        "route": query.route,
+        "request_id": query.request_id,
+        assumed.LOGS_PAGE_TOKEN_PARAM: query.page_token,
+    }
+    return {key: value for key, value in given.items() if value}
 
 
 def _v1(*segments: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from comwit.api import assumed
 from comwit.api.client import ComwitClient
-from comwit.api.models import App, ProjectDomain
+from comwit.api.models import App, LogQuery, ProjectDomain
 from comwit.doctor.findings import Finding, differs, ok, unknown
 from comwit.doctor.spec import compare
 from comwit.errors import (
@@ -154,7 +154,7 @@ async def _app_reads(client: ComwitClient, project: str, apps: tuple[App, ...]) 
         "builds": lambda: client.list_builds(project, app.app_id),
         "hostnames": lambda: client.list_domains(project, app.app_id),
         "env vars": lambda: client.list_env(project, app.app_id),
-        "logs": lambda: client.list_logs(project, app.app_id, tail=1),
+        "logs": lambda: client.list_logs(project, app.app_id, LogQuery(tail=1)),
     }
     answers = await asyncio.gather(*(_outcome(read) for read in reads.values()))
     check = f"reads of app {app.name} ({', '.join(reads)})"
