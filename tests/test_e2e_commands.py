@@ -165,6 +165,15 @@ def test_import_of_an_applied_project_with_excludes_protect_and_managed_dns_plan
     assert "No changes: 2 apps unchanged." in again.out
 
 
+def test_import_to_a_path_below_a_file_says_to_pick_another_file(world):
+    assert world.comwit("apply", "--yes").code == 0
+    result = world.comwit("import", "--project", PROJECT, "-o", "comwit.toml/again.toml")
+    assert result.code == 1
+    assert result.err.strip() == (
+        "error: cannot write comwit.toml/again.toml (File exists); pick another -o FILE"
+    )
+
+
 def test_a_changed_plain_env_value_shows_its_live_value_a_var_value_never(world):
     world.manifest(MANIFEST.replace('LEVEL = "info"', 'LEVEL = "info"\nTOKEN = "${TOKEN}"'))
     assert world.comwit("apply", "--yes", env={"TOKEN": "s3cr3t-1"}).code == 0

@@ -72,6 +72,16 @@ def test_init_without_a_project_says_to_set_one(fresh):
     assert '# project = "your-project-id"' in (fresh.root / "comwit.toml").read_text()
 
 
+def test_init_over_a_directory_says_it_cannot_write_the_manifest(world):
+    (world.root / "comwit.toml").unlink()
+    (world.root / "comwit.toml").mkdir()
+    result = world.comwit("init", "--force")
+    assert result.code == 1
+    assert (
+        result.err.strip() == f"error: cannot write {world.root / 'comwit.toml'} (Is a directory)"
+    )
+
+
 def test_init_import_describes_the_projects_apps(world):
     assert world.comwit("apply", "--yes").code == 0
     (world.root / "comwit.toml").unlink()

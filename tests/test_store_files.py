@@ -13,8 +13,6 @@ from comwit.store.files import write_json, write_text
 from comwit.store.results import ShardResult, read_result, write_result
 from comwit.store.saved import ManifestRef, SavedPlan, SavedPolicy, read_plan, write_plan
 
-from tests.e2e_support import PROJECT
-
 
 def test_a_text_file_is_written_whole_and_leaves_no_temporary_file(tmp_path):
     path = tmp_path / "sub" / "comwit.toml"
@@ -101,22 +99,3 @@ def test_a_result_file_keeps_its_ascii_bytes_and_reads_back(tmp_path):
     assert path.read_bytes() == _today(result.model_dump(mode="json"), ensure_ascii=True)
     assert b'"manifest": "d\\u00e9p\\u00f4t/comwit.toml"' in path.read_bytes()
     assert read_result(path) == result
-
-
-def test_init_over_a_directory_says_it_cannot_write_the_manifest(world):
-    (world.root / "comwit.toml").unlink()
-    (world.root / "comwit.toml").mkdir()
-    result = world.comwit("init", "--force")
-    assert result.code == 1
-    assert (
-        result.err.strip() == f"error: cannot write {world.root / 'comwit.toml'} (Is a directory)"
-    )
-
-
-def test_import_to_a_path_below_a_file_says_to_pick_another_file(world):
-    assert world.comwit("apply", "--yes").code == 0
-    result = world.comwit("import", "--project", PROJECT, "-o", "comwit.toml/again.toml")
-    assert result.code == 1
-    assert result.err.strip() == (
-        "error: cannot write comwit.toml/again.toml (File exists); pick another -o FILE"
-    )
