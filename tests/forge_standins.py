@@ -7,6 +7,12 @@ living comment uses them, behaving like the real ones where it matters:
   (GITHUB_TOKEN), whose comments are by `github-actions[bot]`;
 - GitLab pages notes 20 at a time (up to 100) with `X-Next-Page`, authenticates with
   `PRIVATE-TOKEN`, hides nothing but marks its own notes `system`;
+- rate limits as each API states them: GitHub's primary limit per token (`x-ratelimit-*` on
+  every answer; 403 with `x-ratelimit-remaining: 0` and the reset's epoch once spent) and its
+  secondary limit (403 "You have exceeded a secondary rate limit", `retry-after` if given);
+  GitLab's 429 "Retry later" with `Retry-After` and `RateLimit-*`; a 502 when asked to;
+- time passes only when a client sleeps with `StandIn.sleep` (and reads `StandIn.clock`), so
+  waiting out a limit costs a test nothing;
 - every request is recorded (method, path, query, headers, body).
 """
 
@@ -16,15 +22,20 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 GITHUB_BODY_LIMIT = 65_536
 GITLAB_BODY_LIMIT = 1_000_000
+SECONDARY = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,43 @@ class _State:
     requests: list[Request] = field(default_factory=list)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    skew: float = 0.0  # seconds the stand-in's clock is ahead of the real one
+    slept: list[float] = field(default_factory=list)
+    budgets: dict[str, _Budget] = field(default_factory=dict)  # by token
+    refusals: list[_Refusal] = field(default_factory=list)  # the next answers to refuse with
+
+    def now(self) -> float:
+        return time.time() + self.skew
+
+    def budget(self, token: str, limit: int) -> _Budget:
+        """The token's primary rate limit window, renewed once its reset has passed."""
+        budget = self.budgets.get(token)
+        if budget is None or budget.reset <= self.now():
+            budget = self.budgets[token] = _Budget(limit, 0, int(self.now()) + 3600)
+        return budget
+
+    def refusal(self, method: str) -> _Refusal | None:
+        """The next refusal meant for a `method` request, taken off the list."""
+        for refusal in self.refusals:
+            if method in refusal.methods:
+                self.refusals.remove(refusal)
+                return refusal
+        return None
+
+
+@dataclass
+class _Budget:
+    limit: int
+    used: int
+    reset: int  # epoch seconds
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    kind: str  # "secondary" / "throttle" / "unavailable"
+    methods: tuple[str, ...]
+    retry_after: int | None = None
+    status: int = 403
 
 
 class StandIn:
@@ -93,6 +141,47 @@ class StandIn:
 
     def clear(self) -> None:
         self._state.requests.clear()
+
+    def clock(self) -> float:
+        """The stand-in's wall clock (epoch seconds): give it to a client as its clock."""
+        return self._state.now()
+
+    def sleep(self, seconds: float) -> None:
+        """A client's sleep: the stand-in's clock moves on at once."""
+        self._state.slept.append(seconds)
+        self._state.skew += seconds
+
+    @property
+    def slept(self) -> list[float]:
+        return list(self._state.slept)
+
+    def spend(self, token: str, *, left: int, reset_in: int = 60, limit: int = 1000) -> None:
+        """The primary rate limit of `token`: `left` requests until a reset in `reset_in` s."""
+        budget = self._state.budget(token, limit)
+        budget.used = limit - left
+        budget.reset = int(self._state.now()) + reset_in
+
+    def secondary_limit(
+        self,
+        times: int = 1,
+        *,
+        retry_after: int | None = None,
+        methods: tuple[str, ...] = ("POST", "PATCH", "PUT"),
+        status: int = 403,
+    ) -> None:
+        """The next `times` requests of `methods` hit GitHub's secondary rate limit."""
+        refusal = _Refusal("secondary", methods, retry_after, status)
+        self._state.refusals += [refusal] * times
+
+    def throttle(
+        self, times: int = 1, *, retry_after: int = 30, methods: tuple[str, ...] = ("GET",)
+    ) -> None:
+        """The next `times` requests of `methods` get GitLab's 429 "Retry later"."""
+        self._state.refusals += [_Refusal("throttle", methods, retry_after, 429)] * times
+
+    def unavailable(self, times: int = 1, *, methods: tuple[str, ...] = ("GET",)) -> None:
+        """The next `times` requests of `methods` get a 502 from the load balancer."""
+        self._state.refusals += [_Refusal("unavailable", methods, None, 502)] * times
 
 
 @contextmanager
@@ -154,10 +243,17 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         with self.state.lock:
             self.state.requests.append(Request(method, split.path, query, headers, body))
-        status, answer, extra = self.route(method, split.path, query, headers, body)
-        data = json.dumps(answer).encode()
+        with self.state.lock:
+            refused = self.refuse(method, headers)
+        if refused is None:
+            status, answer, extra = self.route(method, split.path, query, headers, body)
+        else:
+            status, answer, extra = refused
+        raw_answer = isinstance(answer, bytes)
+        data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        kind = "text/plain" if raw_answer else "application/json"
+        self.send_header("Content-Type", f"{kind}; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         for key, value in extra.items():
             self.send_header(key, value)
@@ -168,6 +264,19 @@ class _Handler(BaseHTTPRequestHandler):
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
     ) -> tuple[int, Any, dict[str, str]]:
         raise NotImplementedError
+
+    def refuse(
+        self, method: str, headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]] | None:
+        """A rate limit or an outage instead of the route's answer, when one is due."""
+        refusal = self.state.refusal(method)
+        if refusal is None or refusal.kind != "unavailable":
+            return None if refusal is None else self.limited(refusal)
+        return 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", {}
+
+    def limited(self, refusal: _Refusal) -> tuple[int, Any, dict[str, str]]:
+        extra = {} if refusal.retry_after is None else {"Retry-After": str(refusal.retry_after)}
+        return refusal.status, {"message": SECONDARY}, extra
 
     def base(self) -> str:
         return f"http://{self.headers.get('Host')}"
@@ -191,6 +300,37 @@ _NOT_ACCESSIBLE = {
 
 
 class _GitHubHandler(_Handler):
+    def refuse(
+        self, method: str, headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]] | None:
+        """GitHub's primary limit first (an answer that counts against it says so), then any
+        refusal due. A request refused for the primary limit does not count."""
+        self._rate: dict[str, str] = {}
+        token = headers.get("authorization", "").removeprefix("Bearer ").removeprefix("token ")
+        me = self.state.tokens.get(token)
+        if me is None:
+            return super().refuse(method, headers)
+        budget = self.state.budget(token, 1000 if me.installation else 5000)
+        spent = budget.used >= budget.limit
+        if not spent:
+            budget.used += 1
+        self._rate = {
+            "x-ratelimit-limit": str(budget.limit),
+            "x-ratelimit-remaining": str(budget.limit - budget.used),
+            "x-ratelimit-used": str(budget.used),
+            "x-ratelimit-reset": str(budget.reset),
+            "x-ratelimit-resource": "core",
+        }
+        if spent:
+            message = "API rate limit exceeded for installation ID 4242."
+            return 403, {"message": message, "documentation_url": "https://docs.github.com"}, {}
+        return super().refuse(method, headers)
+
+    def end_headers(self) -> None:
+        for key, value in getattr(self, "_rate", {}).items():
+            self.send_header(key, value)
+        super().end_headers()
+
     def route(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
     ) -> tuple[int, Any, dict[str, str]]:
@@ -313,6 +453,22 @@ _GL_MR = re.compile(r"/api/v4/projects/([^/]+)/merge_requests/(\d+)")
 
 
 class _GitLabHandler(_Handler):
+    def limited(self, refusal: _Refusal) -> tuple[int, Any, dict[str, str]]:
+        if refusal.kind != "throttle":
+            return super().limited(refusal)
+        after = refusal.retry_after or 60
+        reset = self.state.now() + after
+        extra = {
+            "RateLimit-Name": "throttle_authenticated_api",
+            "RateLimit-Limit": "2000",
+            "RateLimit-Observed": "2001",
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": str(int(reset)),
+            "RateLimit-ResetTime": formatdate(reset, usegmt=True),
+            "Retry-After": str(after),
+        }
+        return 429, b"Retry later\n", extra
+
     def route(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
     ) -> tuple[int, Any, dict[str, str]]:

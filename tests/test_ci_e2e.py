@@ -272,3 +272,16 @@ def test_applying_the_reviewed_saved_plan_moves_its_comment_to_applied(world, gi
     (comment,) = github.comments(7)
     assert f"**Applied at {MERGE}:** 2 done." in comment["body"]
     assert [r.method for r in github.writes()] == ["POST", "PATCH"]
+
+
+def test_a_rate_limit_longer_than_the_run_allows_warns_and_keeps_the_plans_exit_code(
+    github, job, comwit
+):
+    github.spend(GITHUB_TOKEN, left=0, reset_in=3000)
+    result = comwit("plan", "--comment", "--detailed-exitcode", env=job.github(github.url))
+    assert result.code == 2
+    (warning,) = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert "could not comment on the pull request" in warning
+    assert "rate limited (API rate limit exceeded" in warning
+    assert "the next run updates the comment; the plan itself is not affected" in warning
+    assert len(github.requests) == 1 and github.comments(7) == []

@@ -1,13 +1,16 @@
 """What comwit asks of GitHub or GitLab to keep its comment, and the one HTTP wrapper both
-clients share: every request bounded in time, every listing bounded in pages, every failure
-one `ForgeError` (a warning for the user, never a failed deploy).
+clients share: every request bounded in time, every listing bounded in pages, a rate limit
+waited out only while the wait fits in the deadline, every failure one `ForgeError` (a
+warning for the user, never a failed deploy).
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterator, Mapping
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from comwit import __version__
 from comwit.frozen import frozen
@@ -16,9 +19,24 @@ from comwit.secret import redact
 if TYPE_CHECKING:
     import httpx
 
+    class Options(TypedDict, total=False):
+        """What a GitHub or GitLab client passes on to `HttpForge` as is."""
+
+        transport: httpx.BaseTransport | None
+        timeout: float
+        deadline: float
+        max_pages: int
+        sleep: Callable[[float], None]
+        clock: Callable[[], float]
+
+
 REQUEST_TIMEOUT = 10.0  # seconds, each request
 DEADLINE = 60.0  # seconds, all requests of one comment together
 MAX_PAGES = 50  # of 100 comments each
+MAX_TRIES = 4  # of one request, when rate limited or the server is briefly unavailable
+UNSPECIFIED_WAIT = 60.0  # seconds: GitHub asks for at least a minute when it says no more
+_IDEMPOTENT = ("GET", "PATCH", "PUT")  # sent again after a 502/503/504; a POST never is
+_UNAVAILABLE = (502, 503, 504)
 
 
 @frozen
@@ -32,8 +50,11 @@ class Comment:
 class ForgeError(Exception):
     """A request to GitHub or GitLab failed; `status` is the HTTP status when there was one."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, *, rate_limited: bool = False
+    ) -> None:
         self.status = status
+        self.rate_limited = rate_limited
         super().__init__(redact(message))
 
 
@@ -69,6 +90,8 @@ class HttpForge:
         timeout: float = REQUEST_TIMEOUT,
         deadline: float = DEADLINE,
         max_pages: int = MAX_PAGES,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         import httpx  # only when a comment is asked for: start-up stays fast
 
@@ -82,29 +105,63 @@ class HttpForge:
         )
         self._deadline = deadline
         self._ends = time.monotonic() + deadline
+        self._sleep = sleep
+        self._clock = clock
         self.max_pages = max_pages
 
     def request(
         self, method: str, url: str, *, json: Any = None, params: Mapping[str, Any] | None = None
     ) -> httpx.Response:
-        """One request; an error status or no answer raises `ForgeError`."""
+        """One request, asked again (at most MAX_TRIES in all) when the API says to wait and
+        the wait fits in the deadline; an error status or no answer raises `ForgeError`."""
         what = f"{method} {url.split('?', 1)[0]}"
+        tries = 0
+        while True:
+            tries += 1
+            response = self._send(what, method, url, json, params)
+            if response.is_success:
+                return response
+            limit = rate_limit_wait(response, self._clock())
+            wait = limit
+            if wait is None and response.status_code in _UNAVAILABLE and method in _IDEMPOTENT:
+                wait = float(2 ** (tries - 1))
+            if wait is None or tries == MAX_TRIES:
+                raise ForgeError(
+                    f"{what} failed with {response.status_code}: {_message(response)}"
+                    + (f" (after {tries} tries)" if tries > 1 else ""),
+                    status=response.status_code,
+                    rate_limited=limit is not None,
+                )
+            self._pause(what, response, wait, rate_limited=limit is not None)
+
+    def _send(
+        self, what: str, method: str, url: str, json: Any, params: Mapping[str, Any] | None
+    ) -> httpx.Response:
         left = self._ends - time.monotonic()
         if left <= 0:
             raise ForgeError(f"{what}: gave up, the requests took longer than {self._deadline:g} s")
         timeout = min(left, self._client.timeout.read or REQUEST_TIMEOUT)
         try:
-            response = self._client.request(
+            return self._client.request(
                 method, url.lstrip("/"), json=json, params=params, timeout=timeout
             )
         except self._httpx.HTTPError as exc:
             raise ForgeError(f"{what} failed: {type(exc).__name__}: {exc}") from None
-        if response.is_success:
-            return response
-        raise ForgeError(
-            f"{what} failed with {response.status_code}: {_message(response)}",
-            status=response.status_code,
-        )
+
+    def _pause(
+        self, what: str, response: httpx.Response, wait: float, *, rate_limited: bool
+    ) -> None:
+        """Sleep `wait` seconds before asking again, unless that outlasts the deadline."""
+        left = self._ends - time.monotonic()
+        if wait >= left:
+            said = "rate limited" if rate_limited else f"answered {response.status_code}"
+            raise ForgeError(
+                f"{what}: {said} ({_message(response)}); waiting {wait:.0f} s would take more "
+                f"than the {max(left, 0):.0f} s left for it",
+                status=response.status_code,
+                rate_limited=rate_limited,
+            )
+        self._sleep(wait)
 
     def json(self, response: httpx.Response) -> Any:
         try:
@@ -116,6 +173,45 @@ class HttpForge:
 
     def close(self) -> None:
         self._client.close()
+
+
+def rate_limit_wait(response: httpx.Response, now: float) -> float | None:
+    """The seconds GitHub or GitLab asks to wait when `response` is a rate limit, else None.
+    A 403 that neither says "rate limit" nor gives `Retry-After` is a permission the token
+    lacks (it may still carry `x-ratelimit-remaining: 0`, as the window's last answer does).
+    `now`: the wall clock, as resets are given in epoch seconds."""
+    status, headers = response.status_code, response.headers
+    after = _retry_after(headers.get("retry-after", ""), now)
+    said = "rate limit" in _message(response).lower()
+    if status not in (403, 429) or (status == 403 and after is None and not said):
+        return None
+    if after is not None:
+        return after
+    for prefix in ("x-ratelimit-", "ratelimit-"):  # GitHub's names, GitLab's names
+        if headers.get(prefix + "remaining", "").strip() == "0":
+            reset = _number(headers.get(prefix + "reset", ""))
+            if reset is not None:
+                return max(reset - now, 0.0) + 1.0  # resets are whole seconds: one more
+    return UNSPECIFIED_WAIT
+
+
+def _retry_after(value: str, now: float) -> float | None:
+    """`Retry-After`: seconds, or an HTTP date."""
+    seconds = _number(value)
+    if seconds is not None:
+        return max(seconds, 0.0)
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - now, 0.0) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _number(value: str) -> float | None:
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _message(response: httpx.Response) -> str:

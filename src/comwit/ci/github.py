@@ -10,14 +10,16 @@ comments are written by `github-actions[bot]`; comwit then matches that login (o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import quote, urlsplit
 
-from comwit.ci.forge import MAX_PAGES, Comment, ForgeError, HttpForge
+from comwit.ci.forge import Comment, ForgeError, HttpForge
 from comwit.secret import Secret
 
 if TYPE_CHECKING:
     import httpx
+
+    from comwit.ci.forge import Options
 
 ACTIONS_BOT = "github-actions[bot]"
 PAGE_SIZE = 100  # GitHub's largest page; its default is 30
@@ -33,16 +35,15 @@ class GitHub(HttpForge):
         token: Secret,
         *,
         comment_author: str | None = None,
-        transport: httpx.BaseTransport | None = None,
         page_size: int = PAGE_SIZE,
-        max_pages: int = MAX_PAGES,
+        **options: Unpack[Options],
     ) -> None:
         headers = {
             "Authorization": f"Bearer {token.reveal()}",
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
         }
-        super().__init__(api_url, headers, transport=transport, max_pages=max_pages)
+        super().__init__(api_url, headers, **options)
         self._origin = urlsplit(api_url)[:2]
         self._repo = "/".join(quote(part, safe="") for part in repository.split("/", 1))
         self._author = comment_author
@@ -55,7 +56,7 @@ class GitHub(HttpForge):
         try:
             user = self.json(self.request("GET", "user"))
         except ForgeError as exc:
-            if exc.status == 403:  # an installation token (GITHUB_TOKEN) may not read /user
+            if exc.status == 403 and not exc.rate_limited:  # GITHUB_TOKEN may not read /user
                 return ACTIONS_BOT
             raise
         login = user.get("login") if isinstance(user, dict) else None

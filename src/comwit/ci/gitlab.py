@@ -8,14 +8,16 @@ in the `PRIVATE-TOKEN` header; CI_JOB_TOKEN may not write notes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import quote
 
-from comwit.ci.forge import MAX_PAGES, Comment, ForgeError, HttpForge
+from comwit.ci.forge import Comment, ForgeError, HttpForge
 from comwit.secret import Secret
 
 if TYPE_CHECKING:
     import httpx
+
+    from comwit.ci.forge import Options
 
 PAGE_SIZE = 100  # GitLab's largest page; its default is 20
 
@@ -29,12 +31,11 @@ class GitLab(HttpForge):
         project: str,
         token: Secret,
         *,
-        transport: httpx.BaseTransport | None = None,
         page_size: int = PAGE_SIZE,
-        max_pages: int = MAX_PAGES,
+        **options: Unpack[Options],
     ) -> None:
         headers = {"PRIVATE-TOKEN": token.reveal()}
-        super().__init__(api_url, headers, transport=transport, max_pages=max_pages)
+        super().__init__(api_url, headers, **options)
         self._project = f"projects/{quote(project, safe='')}"
         self._page_size = page_size
 

@@ -204,8 +204,8 @@ def _comment(
 
 
 def _hint(exc: ForgeError) -> str:
-    if exc.status in (403, 429) and "rate limit" in str(exc).lower():
-        return " (rate limited: the next run updates the comment)"
+    if exc.rate_limited:
+        return " (the next run updates the comment; the plan itself is not affected)"
     if exc.status == 403:
         return (
             " (the token may not comment: a fork's pull request gets a read-only token; "
