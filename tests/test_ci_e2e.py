@@ -143,6 +143,18 @@ def test_a_plan_over_the_comment_limit_is_cut_and_points_to_the_job_summary(
     assert "`site-259`" in summary and len(summary) > 65_536
 
 
+def test_a_merge_request_note_holds_what_a_github_comment_cannot(world, gitlab, job, comwit):
+    apps = "".join(
+        f'[apps.site-{n:03}]\nbuild_dir = "web"\nhosts = ["s{n}.example.com"]\n' for n in range(260)
+    )
+    world.manifest(f'version = 1\nproject = "proj"\n{apps}')
+    result = comwit("plan", "--comment", env=job.gitlab(gitlab.url))
+    assert result.code == 0, result.err
+    (post,) = gitlab.writes()
+    assert 65_536 < len(post.body["body"]) <= 1_000_000
+    assert "`site-259`" in post.body["body"] and "not shown" not in post.body["body"]
+
+
 def test_plan_writes_the_job_summary_and_outputs(world, github, job, comwit):
     result = comwit("plan", "--out", "plan.json", env=job.github(github.url))
     assert result.code == 0, result.err

@@ -62,6 +62,7 @@ class Forge(Protocol):
     """A pull request host, as far as the living comment needs one."""
 
     noun: str  # "pull request" / "merge request"
+    body_limit: int  # the longest comment the host takes, in characters
 
     def own_login(self) -> str: ...
 

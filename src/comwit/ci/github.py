@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 
 ACTIONS_BOT = "github-actions[bot]"
 PAGE_SIZE = 100  # GitHub's largest page; its default is 30
+BODY_LIMIT = 65_536  # characters: a longer comment is refused with 422
 
 
 class GitHub(HttpForge):
     noun = "pull request"
+    body_limit = BODY_LIMIT
 
     def __init__(
         self,

@@ -20,10 +20,12 @@ if TYPE_CHECKING:
     from comwit.ci.forge import Options
 
 PAGE_SIZE = 100  # GitLab's largest page; its default is 20
+BODY_LIMIT = 1_000_000  # characters of a note: a longer one is refused with 400
 
 
 class GitLab(HttpForge):
     noun = "merge request"
+    body_limit = BODY_LIMIT
 
     def __init__(
         self,

@@ -178,8 +178,8 @@ def _comment(
     transport: httpx.BaseTransport | None,
 ) -> None:
     from comwit.ci.comment import find_number, open_forge, upsert
-    from comwit.render.markdown import BUDGET, marker
-    from comwit.secret import redact
+    from comwit.ci.summary import fit
+    from comwit.render.markdown import marker
 
     try:
         forge = open_forge(ctx, transport)
@@ -192,7 +192,10 @@ def _comment(
             console.info(f"No {forge.noun} for this run (commit {ctx.sha}): no comment.")
             return
         hidden = marker(manifest, plan.project, plan.environment)
-        body = redact(render(BUDGET, _elsewhere(ctx)))
+        body = fit(lambda budget: render(budget, _elsewhere(ctx)), forge.body_limit, len)
+        if body is None:
+            console.warn(f"not commenting: the comment does not fit in {forge.body_limit} characters")
+            return
         posted = upsert(forge, number, hidden, body, create=wanted)
         console.info(posted.describe() + ".")
     except ForgeError as exc:

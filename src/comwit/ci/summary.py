@@ -26,22 +26,28 @@ def append_summary(path: Path, render: Callable[[int], str], limit: int = LIMIT)
     room = limit - used - 1  # the blank line that separates it from earlier summaries
     if room < _MINIMUM:
         return False
-    data = fit(render, room)
-    if data is None:
+    text = fit(render, room, _utf8)
+    if text is None:
         return False
     with path.open("ab") as file:
-        file.write(b"\n" + data)
+        file.write(b"\n" + text.encode("utf-8"))
     return True
 
 
-def fit(render: Callable[[int], str], room: int) -> bytes | None:
-    """`render`'s text as UTF-8 of at most `room` bytes, asking for less while it is more."""
+def fit(render: Callable[[int], str], room: int, measure: Callable[[str], int]) -> str | None:
+    """`render`'s text, secrets scrubbed, of at most `room` by `measure` (UTF-8 bytes for the
+    summary, characters for a comment), asking for less while it is more."""
     budget = room
     for _ in range(_TRIES):
-        data = redact(render(budget)).encode("utf-8")
-        if len(data) <= room:
-            return data
-        budget = budget * room // len(data) - 16  # multi-byte characters: ask for fewer
+        text = redact(render(budget))
+        size = measure(text)
+        if size <= room:
+            return text
+        budget = budget * room // size - 16  # multi-byte characters, longer redactions
         if budget < _MINIMUM:
             return None
     return None
+
+
+def _utf8(text: str) -> int:
+    return len(text.encode("utf-8"))
