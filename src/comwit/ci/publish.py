@@ -194,7 +194,8 @@ def _comment(
         hidden = marker(manifest, plan.project, plan.environment)
         body = fit(lambda budget: render(budget, _elsewhere(ctx)), forge.body_limit, len)
         if body is None:
-            console.warn(f"not commenting: the comment does not fit in {forge.body_limit} characters")
+            limit = forge.body_limit
+            console.warn(f"not commenting: the comment does not fit in {limit} characters")
             return
         posted = upsert(forge, number, hidden, body, create=wanted)
         console.info(posted.describe() + ".")
