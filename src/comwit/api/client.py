@@ -142,7 +142,8 @@ class ComwitClient:
         return self._deadlines
 
     def keep_connections(self, count: int) -> None:
-        """Let at least `count` requests be in flight at once from now on: the pool grows.
+        """Let at least `count` requests be in flight at once from now on (urgent ones have
+        the pool's reserve besides: `api.pool.urgent`): the pool grows.
         An injected transport, or httpx's behind a proxy, keeps the limits it was made with."""
         if isinstance(self._carrier, ConnectionPool):
             self._carrier.grow(count)

@@ -5,6 +5,10 @@ more for `urgent` ones, such as lease renewals), each on its own connection, and
 `size` idle connections kept for reuse. Taking or returning one is
 a list pop or append (httpcore's pool re-examines every pooled connection, polling its
 socket, several times per request: at hundreds of apps that was most of comwit's CPU).
+The reserve is what keeps a renewal from waiting behind uploads, not the pool's size: the
+executor sizes the pool for its apps' own requests (`grow`), but cannot count the leases
+being renewed (an app waiting for a hostname to move keeps its lease and lends its turn to
+another app), so only renewals take the reserve and they wait for nothing but each other.
 Each connection (socket, h11, the answer's body) is a `wire.Connection`; timeouts and
 failures are httpx's own exceptions, which `transport` turns into comwit errors. Proxies
 from the environment are not seen here: httpx routes a proxied URL to its own transport.
@@ -76,7 +80,8 @@ class ConnectionPool(httpx.AsyncBaseTransport):
         self.opened = 0  # connections made so far: how well keep-alive works
 
     def grow(self, size: int) -> None:
-        """Allow at least `size` requests in flight from now on (a pool never shrinks)."""
+        """Allow at least `size` requests in flight from now on, `RESERVED` urgent ones
+        besides (a pool never shrinks)."""
         for _ in range(size - self.size):
             self._slots.release()
         self.size = max(self.size, size)

@@ -86,9 +86,9 @@ class Executor:
 
     async def apply(self, plan: Plan) -> ApplyResult:
         self._limit = asyncio.Semaphore(self.parallel)
-        # Each app in flight sends one request at a time, and its lease's renewal another
-        # (renewals may also take the pool's reserved slots: `api.pool.urgent`).
-        self.client.keep_connections(2 * self.parallel)
+        # Each app in flight sends one request at a time; its lease's renewals take the
+        # pool's reserved slots when every other one is busy (`api.pool.urgent`).
+        self.client.keep_connections(self.parallel)
         self._handoffs = Handoffs(plan)
         with WorkDir(self.inputs.root) as work:  # in .comwit/: a killed run's is cleaned up
             tasks = [asyncio.create_task(self._bounded(app, work.path)) for app in plan.apps]
