@@ -88,16 +88,10 @@ async def make_plan(
     try:
         surveys = await asyncio.to_thread(survey_apps, apps, stat_dir, loaded)
         observation = await observing
-        if pack_into is not None and before_packing is not None:
-            will_pack = any(
-                _will_upload(surveyed, observation.state.apps.get(name))
-                for name, surveyed in surveys.items()
-            )
-            if will_pack and not await before_packing():
-                pack_into = None
-        trees, packed = await asyncio.to_thread(
-            _digest_or_pack, apps, surveys, observation.state, pack_into
-        )
+        outs = _pack_outs(surveys, observation.state, pack_into)
+        if outs and before_packing is not None and not await before_packing():
+            outs = {}
+        trees, packed = await asyncio.to_thread(_digest_or_pack, apps, surveys, outs)
         # Live apps the manifest does not name at all; the ones left out by --app are not those.
         unmanaged = tuple(name for name in observation.state.unmanaged if name not in loaded.apps)
         observation = replace(observation, state=replace(observation.state, unmanaged=unmanaged))
@@ -176,22 +170,33 @@ def survey_apps(
     return surveys
 
 
+def _pack_outs(
+    surveys: Mapping[str, Survey], observed: ObservedState, pack_into: Path | None
+) -> dict[str, Path]:
+    """Where each build dir that will likely be uploaded is packed (none without `pack_into`)."""
+    if pack_into is None:
+        return {}
+    return {
+        name: pack_into / f"{name}.tar.zst"
+        for name, surveyed in surveys.items()
+        if _will_upload(surveyed, observed.apps.get(name))
+    }
+
+
 def _digest_or_pack(
-    apps: Sequence[AppConfig],
-    surveys: Mapping[str, Survey],
-    observed: ObservedState,
-    pack_into: Path | None,
+    apps: Sequence[AppConfig], surveys: Mapping[str, Survey], outs: Mapping[str, Path]
 ) -> tuple[dict[str, TreeDigest], dict[str, PackResult]]:
+    """Each surveyed build dir's digest: from its pack when `outs` says where it goes."""
     trees: dict[str, TreeDigest] = {}
     packed: dict[str, PackResult] = {}
     for app in apps:
         surveyed = surveys.get(app.name)
         if surveyed is None or app.build_dir is None:
             continue
-        if pack_into is not None and _will_upload(surveyed, observed.apps.get(app.name)):
+        out = outs.get(app.name)
+        if out is not None:
             from comwit.artifact.pack import pack
 
-            out = pack_into / f"{app.name}.tar.zst"
             packed[app.name] = result = pack(
                 app.build_dir, out, exclude=app.exclude, cache=surveyed.cache
             )
