@@ -44,25 +44,15 @@ async def observe(
 ) -> Observation:
     """The live state of the apps called `names` in `project`, with their ledgers."""
     listed = await client.list_apps(project)
-    by_name = {app.name: app for app in listed}
     wanted = set(names)
-    ids_by_name: dict[str, list[str]] = {}
-    for live in listed:
-        ids_by_name.setdefault(live.name, []).append(live.app_id)
-    for name in sorted(wanted):
-        twins = ids_by_name.get(name, [])
-        if len(twins) > 1:
-            raise PlanError(
-                f"project {project} has {len(twins)} apps named {name!r} ({', '.join(twins)}); "
-                "comwit cannot tell which one to manage: delete or rename the others"
-            )
+    live = _live_apps(project, listed, wanted)
     limit = asyncio.Semaphore(concurrency)
     try:
         # One flat group: a failed read cancels every other read before the client closes.
         async with asyncio.TaskGroup() as group:
             reads = {
-                name: _read_app(group, limit, client, project, by_name[name].app_id)
-                for name in sorted(wanted & set(by_name))
+                name: _read_app(group, limit, client, project, app.app_id)
+                for name, app in live.items()
             }
     except* ComwitError as failed:
         first = failed.exceptions[0]  # as itself, not in a group: the CLI maps it to exit 1
@@ -71,14 +61,31 @@ async def observe(
     warnings: list[str] = []
     for name, (builds, domains, env) in reads.items():
         app, ledger_value = _observed_app(
-            by_name[name], builds.result(), domains.result(), env.result()
+            live[name], builds.result(), domains.result(), env.result()
         )
         ledger, warning = ledgers.read(app, ledger_value)
         apps[name] = replace(app, ledger=ledger)
         if warning:
             warnings.append(warning)
-    unmanaged = tuple(sorted(set(by_name) - wanted))
+    unmanaged = tuple(sorted({app.name for app in listed} - wanted))
     return Observation(ObservedState(project, apps, unmanaged), tuple(warnings))
+
+
+def _live_apps(project: str, listed: Sequence[App], wanted: set[str]) -> dict[str, App]:
+    """The live app of each wanted name, sorted by name; PlanError when a name has two."""
+    live: dict[str, App] = {}
+    for app in listed:
+        if app.name not in wanted:
+            continue
+        if app.name in live:
+            twins = [each.app_id for each in listed if each.name == app.name]
+            raise PlanError(
+                f"project {project} has {len(twins)} apps named {app.name!r} "
+                f"({', '.join(twins)}); comwit cannot tell which one to manage: delete or "
+                "rename the others"
+            )
+        live[app.name] = app
+    return dict(sorted(live.items()))
 
 
 def _read_app(
