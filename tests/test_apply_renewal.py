@@ -4,6 +4,7 @@ by an upload: the executor against the emulator over loopback HTTP, with comwit'
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from comwit.plan import LEDGER_ENV_KEY
 from comwit.plan.ledger import decode
 from comwit.planner import PlanRequest, make_plan, open_ledger_store
 from comwit.secret import Secret
+
+from tests.factories import no_commit_guard
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -86,7 +89,9 @@ def test_each_lease_is_renewed_while_every_connection_of_the_pool_carries_a_held
             httpx.AsyncClient(base_url=url, headers=auth, timeout=10) as http,
         ):
             side = _Side(http)
-            planned = await make_plan(loaded, client, PlanRequest(project=PROJECT), environ={})
+            request = PlanRequest(project=PROJECT)
+            guard = functools.partial(no_commit_guard, loaded.root)
+            planned = await make_plan(loaded, client, request, environ={}, make_guard=guard)
             inputs = Inputs(
                 project=PROJECT,
                 root=loaded.root,

@@ -17,6 +17,7 @@ from comwit.planner import Planned, PlanRequest, make_plan
 from comwit.secret import Secret
 
 from tests.apply_support import PROJECT, Site, make_site
+from tests.factories import no_commit_guard
 
 ONE_APP = f'version = 1\nproject = "{PROJECT}"\n[apps.live]\nbuild_dir = "live"\n'
 TWO_APPS = ONE_APP + '[apps.new]\nbuild_dir = "new"\n'
@@ -56,6 +57,7 @@ def _plan(site: Site, answer: bool) -> tuple[Planned, int]:
                 client,
                 PlanRequest(project=PROJECT),
                 environ={},
+                make_guard=lambda: no_commit_guard(site.root),
                 pack_into=work,
                 before_packing=before_packing,
             )
