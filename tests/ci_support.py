@@ -4,6 +4,7 @@ files (event, job summary, step outputs), pointing at a loopback stand-in of Git
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,10 @@ class Job:
             "GITHUB_OUTPUT": str(self.outputs),
         }
 
+    @property
+    def dotenv(self) -> Path:
+        return self.dir / "comwit.env"
+
     def gitlab(self, api_url: str, *, number: int | None = 3, sha: str = HEAD) -> dict[str, str]:
         environ = {
             "CI": "true",
@@ -57,6 +62,7 @@ class Job:
             "CI_API_V4_URL": api_url,
             "CI_JOB_URL": "https://gitlab.example/acme/shop/-/jobs/77",
             "COMWIT_GITLAB_TOKEN": GITLAB_TOKEN,
+            "COMWIT_DOTENV": str(self.dotenv),
         }
         if number is not None:
             environ["CI_MERGE_REQUEST_IID"] = str(number)
@@ -79,4 +85,22 @@ def parse_outputs(text: str) -> dict[str, str]:
         else:
             name, value = line.split("=", 1)
             values[name] = value
+    return values
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Read a dotenv report the way GitLab does, refusing what GitLab refuses (the whole report
+    then fails the job's artifacts upload): 5 KiB or more, more than 20 lines, a line without
+    `=`, a key other than ASCII letters, digits and `_`. Keys and values are stripped."""
+    data = path.read_bytes()
+    assert len(data) < 5 * 1024, f"Dotenv Artifact Too Big ({len(data)} bytes)"
+    lines = data.decode("utf-8").splitlines()
+    assert len(lines) <= 20, f"Dotenv files cannot have more than 20 variables ({len(lines)})"
+    values = {}
+    for line in lines:
+        match = re.fullmatch(r"(.*?)=(.*)", line)
+        assert match, f"Invalid Format: {line!r}"
+        key, value = match[1].strip(), match[2].strip()
+        assert re.fullmatch(r"[A-Za-z0-9_]+", key), f"invalid key {key!r}"
+        values[key] = value
     return values

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.ci_support import GITHUB_TOKEN, HEAD, MERGE, parse_outputs
+from tests.ci_support import GITHUB_TOKEN, GITLAB_TOKEN, HEAD, MERGE, parse_outputs, read_dotenv
 from tests.forge_standins import Identity
 
 MARKER = "<!-- comwit:plan manifest=comwit.toml project=proj environment= -->"
@@ -233,6 +233,20 @@ def test_gitlab_merge_request_note_created_then_updated_then_applied(world, gitl
     assert applied.code == 0, applied.err
     assert f"**Applied at {MERGE}:** 2 done." in gitlab.comments(3)[-1]["body"]
     assert len(gitlab.comments(3)) == 131
+
+
+def test_gitlab_jobs_get_the_outputs_as_a_dotenv_report(world, gitlab, job, comwit):
+    planned = comwit("plan", "--out", "plan.json", env=job.gitlab(gitlab.url))
+    assert planned.code == 0, planned.err
+    values = read_dotenv(job.dotenv)
+    assert (values["COMWIT_HAS_CHANGES"], values["COMWIT_TO_CREATE"]) == ("true", "2")
+    assert values["COMWIT_PLAN_PATH"] == "plan.json"
+    applied = comwit("apply", "plan.json", env=job.gitlab(gitlab.url))
+    assert applied.code == 0, applied.err
+    values = read_dotenv(job.dotenv)
+    assert sorted(json.loads(values["COMWIT_URLS"])) == ["api", "web"]
+    assert (values["COMWIT_DONE"], values["COMWIT_FAILED_APPS"]) == ("2", "[]")
+    assert "warning" not in applied.err and GITLAB_TOKEN not in job.dotenv.read_text()
 
 
 def test_no_token_to_comment_with_is_a_warning_that_says_how(github, job, comwit):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ class CiContext:
     token: Secret | None = None
     summary_path: Path | None = None  # $GITHUB_STEP_SUMMARY
     output_path: Path | None = None  # $GITHUB_OUTPUT
+    dotenv_path: Path | None = None  # $COMWIT_DOTENV: the outputs as a dotenv report
     workspace: Path | None = None  # the checkout: annotation paths are relative to it
     run_url: str | None = None  # this run's page (its job summary) or job log
     event: str | None = None
@@ -55,12 +57,14 @@ class CiContext:
 def detect(environ: Mapping[str, str]) -> CiContext:
     """The CI this process runs in, from its environment variables."""
     if _flag(environ, "GITHUB_ACTIONS"):
-        return _github(environ)
-    if _flag(environ, "GITLAB_CI"):
-        return _gitlab(environ)
-    if _flag(environ, "CI"):
-        return CiContext(kind="other")
-    return CiContext()
+        ctx = _github(environ)
+    elif _flag(environ, "GITLAB_CI"):
+        ctx = _gitlab(environ)
+    elif _flag(environ, "CI"):
+        ctx = CiContext(kind="other")
+    else:
+        return CiContext()
+    return replace(ctx, dotenv_path=_path(environ, "COMWIT_DOTENV"))
 
 
 def _github(environ: Mapping[str, str]) -> CiContext:

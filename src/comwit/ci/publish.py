@@ -6,6 +6,7 @@ that cannot be written is a warning.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO
 
 from comwit.ci.environment import CiContext
@@ -158,14 +159,30 @@ def _summary(ctx: CiContext, channels: Channels, render: Render, console: Consol
 
 
 def _outputs(ctx: CiContext, values: Mapping[str, str], console: Console) -> None:
-    if ctx.output_path is None:
-        return
-    from comwit.ci.outputs import write_outputs
+    if ctx.output_path is not None:
+        from comwit.ci.outputs import write_outputs
+
+        try:
+            write_outputs(ctx.output_path, values)
+        except OSError as exc:
+            console.warn(f"cannot write the step outputs {ctx.output_path}: {exc.strerror or exc}")
+    if ctx.dotenv_path is not None:
+        _dotenv(ctx.dotenv_path, values, console)
+
+
+def _dotenv(path: Path, values: Mapping[str, str], console: Console) -> None:
+    from comwit.ci.dotenv import MAX_BYTES, MAX_VARIABLES, write_dotenv
 
     try:
-        write_outputs(ctx.output_path, values)
+        left_out = write_dotenv(path, values)
     except OSError as exc:
-        console.warn(f"cannot write the step outputs {ctx.output_path}: {exc.strerror or exc}")
+        console.warn(f"cannot write the dotenv report {path}: {exc.strerror or exc}")
+        return
+    if left_out:
+        console.warn(
+            f"the dotenv report {path} leaves out {', '.join(left_out)}: GitLab takes one line "
+            f"per value, at most {MAX_VARIABLES} variables and under {MAX_BYTES} bytes"
+        )
 
 
 def _comment(
