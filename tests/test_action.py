@@ -14,12 +14,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from comwit import __version__
+
 from tests.ci_support import parse_outputs
 
 ROOT = Path(__file__).parent.parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 STEPS = ACTION["runs"]["steps"]
 _INPUT = re.compile(r"\$\{\{\s*inputs\.([a-z0-9-]+)\s*\}\}")
+_STEP_OUTPUT = re.compile(r"\$\{\{\s*steps\.([a-z0-9-]+)\.outputs\.([a-z0-9-]+)\s*\}\}")
 # Writes to these are the runner's job (a test run must not add to the real job's).
 _RUNNER_FILES = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_PATH", "GITHUB_ENV")
 
@@ -33,9 +36,11 @@ build_dir = "api"
 """
 
 
-def evaluate(value: str, inputs: dict[str, str]) -> str:
-    """`${{ inputs.NAME }}`, the only expression the action's env and paths may use."""
+def evaluate(value: str, inputs: dict[str, str], steps: dict[str, dict[str, str]]) -> str:
+    """`${{ inputs.NAME }}` and `${{ steps.ID.outputs.NAME }}` of an earlier step: the only
+    expressions the action's env and paths may use."""
     text = _INPUT.sub(lambda m: inputs[m[1]], str(value))
+    text = _STEP_OUTPUT.sub(lambda m: steps[m[1]][m[2]], text)
     assert "${{" not in text, f"unexpected expression in {value!r}"
     return text
 
@@ -52,23 +57,32 @@ def with_defaults(given: dict[str, str]) -> dict[str, str]:
 
 
 def run_step(
-    step_id: str, given: dict[str, str], job: Path, repo: Path
+    step_id: str,
+    given: dict[str, str],
+    job: Path,
+    repo: Path,
+    *,
+    steps: dict[str, dict[str, str]] | None = None,
+    output: str = "output",
 ) -> subprocess.CompletedProcess[str]:
+    """Run one `run:` step; `steps`: earlier steps' outputs, `output`: its $GITHUB_OUTPUT."""
     step = next(s for s in STEPS if s.get("id") == step_id)
     assert step["shell"] == "bash"
     inputs = with_defaults(given)
+    steps = steps or {}
     environ = {
         k: v
         for k, v in os.environ.items()
         if k not in _RUNNER_FILES and not k.startswith(("GITHUB_", "COMWIT_"))
     }
-    environ |= {key: evaluate(value, inputs) for key, value in step.get("env", {}).items()}
+    environ |= {key: evaluate(value, inputs, steps) for key, value in step.get("env", {}).items()}
     environ |= {
         "GITHUB_ACTIONS": "true",
         "CI": "true",
         "GITHUB_ACTION_PATH": str(ROOT),
         "GITHUB_WORKSPACE": str(repo),
-        "GITHUB_OUTPUT": str(job / "output"),
+        "GITHUB_OUTPUT": str(job / output),
+        "GITHUB_PATH": str(job / "path"),
         "GITHUB_STEP_SUMMARY": str(job / "summary.md"),
         "RUNNER_TEMP": str(job),
         "COMWIT_API_URL": "local",  # the embedded emulator, state in the repo's .comwit/
@@ -76,7 +90,7 @@ def run_step(
         # What the install step put on GITHUB_PATH: a Python with comwit installed.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
-    cwd = repo / evaluate(step.get("working-directory", "."), inputs)
+    cwd = repo / evaluate(step.get("working-directory", "."), inputs, steps)
     script = job / f"{step_id}.sh"
     script.write_text(step["run"])
     return subprocess.run(
@@ -174,28 +188,113 @@ def test_an_unknown_command_is_one_error(repo, job):
     )
 
 
-def test_the_outputs_are_the_ones_comwit_writes(repo, job):
-    written = {"has-changes", "to-create", "to-upload", "to-rollback", "to-attach", "to-finalize"}
-    written |= {"to-detach", "to-set-env", "to-delete-env", "held-back", "unchanged", "errors"}
-    written |= {"plan-path", "urls", "failed-apps", "done", "failed", "skipped", "preview-urls"}
+def written_outputs() -> set[str]:
+    """Every step output comwit writes, from the code that writes them."""
+    from comwit.ci.outputs import apply_outputs, plan_outputs
+    from comwit.plan.actions import Plan
+
+    plan = Plan(project="proj", environment=None, apps=())
+    return {*plan_outputs(plan, "plan.json"), *apply_outputs(None, {}), "preview-urls", "matrix"}
+
+
+def test_the_outputs_are_the_ones_comwit_writes():
     for name, spec in ACTION["outputs"].items():
         assert spec["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
-        assert name in written
+    assert set(ACTION["outputs"]) == written_outputs()
+
+
+def test_every_input_reaches_a_step_and_every_input_and_output_is_documented():
+    used = {
+        name
+        for step in STEPS
+        for value in [
+            *step.get("env", {}).values(),
+            step.get("if", ""),
+            step.get("working-directory", ""),
+            *step.get("with", {}).values(),
+        ]
+        for name in re.findall(r"inputs\.([a-z0-9-]+)", str(value))
+    }
+    assert used == set(ACTION["inputs"])
+    doc = (ROOT / "docs" / "ci.md").read_text()
+    for name in [*ACTION["inputs"], *ACTION["outputs"]]:
+        assert f"`{name}`" in doc, f"docs/ci.md does not describe {name}"
 
 
 def test_scripts_take_inputs_only_through_the_environment():
-    """No `${{ }}` inside a script: an input cannot inject shell code."""
+    """No `${{ }}` inside a script: an input cannot inject shell code. Env values are inputs or
+    outputs of steps before."""
+    before: set[str] = set()
     for step in STEPS:
-        assert "${{" not in step["run"], step["id"]
+        if "run" in step:
+            assert "${{" not in step["run"], step["id"]
+            assert "set -x" not in step["run"] and "xtrace" not in step["run"], step["id"]
         for key, value in step.get("env", {}).items():
             names = _INPUT.findall(value)
-            assert names and all(name in ACTION["inputs"] for name in names), (key, value)
+            earlier = [m[0] for m in _STEP_OUTPUT.findall(value)]
+            assert names or earlier, (key, value)
+            assert all(name in ACTION["inputs"] for name in names), (key, value)
+            assert set(earlier) <= before, (key, value)
+        before.add(step["id"])
+
+
+def test_other_actions_are_pinned_to_a_commit():
+    for step in STEPS:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+
+
+def key_of(job: Path, repo: Path, given: dict[str, str]) -> dict[str, str]:
+    result = run_step("key", given, job, repo, output="key.output")
+    assert result.returncode == 0, result.stderr
+    outputs = parse_outputs((job / "key.output").read_text())
+    (job / "key.output").unlink()
+    return outputs
+
+
+def test_the_install_is_cached_by_python_and_comwit_version(repo, job):
+    checkout = key_of(job, repo, {"command": "plan"})
+    assert checkout == key_of(job, repo, {"command": "plan"})
+    assert checkout["venv"] == str(job / "comwit-venv")
+    assert checkout["key"].startswith("comwit-")
+    release = key_of(job, repo, {"command": "plan", "comwit-version": "1.2.3"})
+    other = key_of(job, repo, {"command": "plan", "comwit-version": "1.2.4"})
+    assert len({checkout["key"], release["key"], other["key"]}) == 3
+    cache = next(s for s in STEPS if s["id"] == "cache")
+    assert cache["with"] == {
+        "path": "${{ steps.key.outputs.venv }}",
+        "key": "${{ steps.key.outputs.key }}",
+    }
+    assert cache["if"] == "${{ inputs.cache == 'true' }}"
+
+
+def test_a_cached_install_is_used_as_it_is(repo, job):
+    """What the cache restored (a venv whose comwit runs) is put on PATH, not installed again."""
+    key = key_of(job, repo, {"command": "plan"})
+    (job / "comwit-venv" / "bin").mkdir(parents=True)
+    cached = job / "comwit-venv" / "bin" / "comwit"
+    cached.symlink_to(Path(sys.executable).parent / "comwit")
+    result = run_step("install", {"command": "plan"}, job, repo, steps={"key": key})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "comwit 0.1.0, from the cache\n".replace("0.1.0", __version__)
+    assert (job / "path").read_text() == f"{job / 'comwit-venv' / 'bin'}\n"
+    assert cached.is_symlink()
 
 
 def test_the_install_step_installs_the_checkout_or_a_release():
     install = next(s for s in STEPS if s["id"] == "install")
     script = textwrap.dedent(install["run"])
     assert '"$GITHUB_ACTION_PATH"' in script and "comwit==$INPUT_COMWIT_VERSION" in script
-    assert 'echo "$venv/bin" >> "$GITHUB_PATH"' in script
+    assert 'echo "$VENV/bin" >> "$GITHUB_PATH"' in script
     # Installing needs the package index, which tests do not reach: bash only checks the syntax.
     assert subprocess.run(["bash", "-n"], input=script, text=True, check=False).returncode == 0
+
+
+def test_the_comment_token_is_never_shown(repo, job):
+    token = "ghs_action_input_token_never_shown_1"
+    given = {"working-directory": "deploy", "command": "plan", "github-token": token}
+    result = run_step("run", given, job, repo)
+    assert result.returncode == 0, result.stderr
+    for text in (result.stdout, result.stderr, (job / "output").read_text()):
+        assert token not in text
+    assert token not in (job / "summary.md").read_text()
