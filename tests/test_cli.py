@@ -115,6 +115,33 @@ def test_the_manifest_defaults_to_comwit_toml_when_not_given(tmp_path, monkeypat
     assert (settings.manifest_file, settings.manifest) == (None, Path("comwit.toml"))
 
 
+@pytest.mark.parametrize(
+    ("option", "variable", "manifest", "chosen"),
+    [
+        ("opt", "var", "toml", "opt"),
+        (None, "var", "toml", "var"),
+        (None, None, "toml", "toml"),
+        (None, None, None, "config"),
+        (None, "", "", "config"),
+    ],
+)
+def test_the_project_is_the_option_then_the_variable_then_the_manifest_then_the_config(
+    tmp_path, option, variable, manifest, chosen
+):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"default_project": "config"}))
+    environ = {"COMWIT_CONFIG": str(config)}
+    if variable is not None:
+        environ["COMWIT_PROJECT"] = variable
+    edges = Edges(environ, io.StringIO(), io.StringIO(), io.StringIO())
+    assert parse({"project": option}, edges).chosen_project(manifest) == chosen
+
+
+def test_no_project_anywhere_is_none(tmp_path):
+    edges = Edges({"XDG_CONFIG_HOME": str(tmp_path)}, *(io.StringIO(),) * 3)  # no file there
+    assert parse({}, edges).chosen_project() is None
+
+
 def test_a_command_writes_to_the_streams_main_is_given(tmp_path):
     (tmp_path / "comwit.toml").write_text('version = 1\n[apps.web]\nbuild_dir = "."\n')
     out, err = io.StringIO(), io.StringIO()

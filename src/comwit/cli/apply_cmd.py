@@ -181,7 +181,7 @@ def _settings_of_plan(settings: Settings, saved: SavedPlan) -> Settings:
         manifest_file=settings.manifest_file or Path(saved.manifest.path),
         env=settings.env or saved.manifest.environment,
         # COMWIT_PROJECT counts like --project: a plan for another project is refused.
-        project=settings.project or settings.environ.get("COMWIT_PROJECT") or saved.plan.project,
+        project=settings.chosen_project(saved.plan.project),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Final
 
 from comwit.api.client import ComwitClient
 from comwit.api.connect import open_client
-from comwit.api.credentials import LOCAL, load_default_project, load_token, resolve_api_url
+from comwit.api.credentials import LOCAL, load_token, resolve_api_url
 from comwit.api.limits import Deadlines
 from comwit.api.retry import NO_RETRY
 from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, OutputFormat, Settings, command
@@ -29,12 +29,7 @@ REQUEST_SECONDS: Final = 5.0
 def doctor(settings: Settings) -> int:
     """Check that the API in use offers what comwit relies on (read-only, a few seconds)."""
     loaded = _manifest(settings)
-    project = (
-        settings.project
-        or settings.environ.get("COMWIT_PROJECT")
-        or (loaded.project if loaded else None)
-        or load_default_project(settings.environ)
-    )
+    project = settings.chosen_project(loaded.project if loaded else None)
     managed = loaded is not None and any(
         host.dns == "managed" for app in loaded.apps.values() for host in app.hosts
     )

@@ -12,7 +12,6 @@ import typer
 
 from comwit.api.assumed import APP_NAME
 from comwit.api.connect import open_client
-from comwit.api.credentials import load_default_project
 from comwit.api.models import App
 from comwit.cli.settings import API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY, Settings, command
 from comwit.console import Console
@@ -39,8 +38,8 @@ def import_(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> int:
     """Write a comwit.toml for the project's existing apps (hostnames, env vars)."""
-    console, environ = settings.console, settings.environ
-    chosen = settings.project or environ.get("COMWIT_PROJECT") or load_default_project(environ)
+    console = settings.console
+    chosen = settings.chosen_project()
     if not chosen:
         raise ComwitError(
             "no project: pass --project, set COMWIT_PROJECT, "

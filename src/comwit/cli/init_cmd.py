@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from comwit.api.credentials import load_default_project
 from comwit.cli.settings import API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY, Settings, command
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
@@ -33,11 +32,11 @@ def init(
 
     Also adds `.comwit/` (comwit's caches, the embedded emulator's state) to .gitignore.
     """
-    console, environ, root = settings.console, settings.environ, Path.cwd()
+    console, root = settings.console, Path.cwd()
     path = root / DEFAULT_FILE
     if path.exists() and not force:
         raise ComwitError(f"{DEFAULT_FILE} already exists here; pass --force to overwrite it")
-    project = settings.project or environ.get("COMWIT_PROJECT") or load_default_project(environ)
+    project = settings.chosen_project()
     found = find_build_dirs(root)
     if from_project:
         text, names = _imported(settings, project, {app.name: app.build_dir for app in found})

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from comwit.api.connect import Connection, open_client
-from comwit.api.credentials import LOCAL, load_default_project
+from comwit.api.credentials import LOCAL
 from comwit.cli.ci_options import annotate_problems
 from comwit.cli.settings import Settings
 from comwit.errors import ComwitError, ForbiddenError, ManifestError, NotFoundError
@@ -36,14 +36,8 @@ class Target:
 
 
 def load_target(settings: Settings) -> Target:
-    environ = settings.environ
     loaded = load_manifest(settings.manifest, env=settings.env)
-    chosen = (
-        settings.project
-        or environ.get("COMWIT_PROJECT")
-        or loaded.project
-        or load_default_project(environ)
-    )
+    chosen = settings.chosen_project(loaded.project)
     if not chosen:
         raise ComwitError(
             f"no project: set `project` in {display_name(loaded.path)}, pass --project, "

@@ -88,6 +88,16 @@ class Settings:
         self.console.info(f"Using the manifest {relative}.")
         return relative
 
+    def chosen_project(self, manifest: str | None = None) -> str | None:
+        """--project, else COMWIT_PROJECT, else `manifest` (the manifest's or a saved plan's
+        project), else the official CLI's default project; None when none of them names one."""
+        given = self.project or self.environ.get("COMWIT_PROJECT") or manifest
+        if given:
+            return given
+        from comwit.api.credentials import load_default_project  # a file is read only here
+
+        return load_default_project(self.environ)
+
     @property
     def environ(self) -> Mapping[str, str]:
         return self.edges.environ
