@@ -107,5 +107,7 @@ def test_a_directory_or_binary_file_given_as_the_plan_is_a_short_error(tmp_path)
 
 
 def test_a_missing_plan_file_says_how_to_make_one(tmp_path):
-    with pytest.raises(PlanError, match="no such plan file; make one with `comwit plan --out"):
+    with pytest.raises(
+        PlanError, match=r"nope\.json: no such file; make one with `comwit plan --out "
+    ):
         read_plan(tmp_path / "nope.json")

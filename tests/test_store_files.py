@@ -1,5 +1,5 @@
 """Files comwit writes: whole or not at all, and a file that cannot be written is one line
-naming it, why, and what to do."""
+naming it, why, and what to do; its own JSON files read back, refused in one line each."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from comwit.errors import ComwitError, PlanError
 from comwit.plan.actions import Plan
-from comwit.store.files import write_json, write_text
+from comwit.store.files import JsonKind, read_document, write_json, write_text
 from comwit.store.results import ShardResult, read_result, write_result
 from comwit.store.saved import ManifestRef, SavedPlan, SavedPolicy, read_plan, write_plan
 
@@ -99,3 +99,52 @@ def test_a_result_file_keeps_its_ascii_bytes_and_reads_back(tmp_path):
     assert path.read_bytes() == _today(result.model_dump(mode="json"), ensure_ascii=True)
     assert b'"manifest": "d\\u00e9p\\u00f4t/comwit.toml"' in path.read_bytes()
     assert read_result(path) == result
+
+
+NOTE = JsonKind("comwit-note", "note file", "comwit note --out", 2**20)
+ASKED = "was it written by `comwit note --out`?"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"kind": "comwit-note", "n": 1}', None),
+        (b"\xff\xfe\x00", f"is not UTF-8 text; {ASKED}"),
+        (b"{not json", f"is not JSON; {ASKED}"),
+        (b"[" * 100_000 + b"]" * 100_000, f"is not JSON; {ASKED}"),  # too deep for json
+        (b'["comwit-note"]', 'is not a comwit note file (no "kind": "comwit-note")'),
+        (b'{"kind": "comwit-plan"}', 'is not a comwit note file (no "kind": "comwit-note")'),
+        (b" " * (2**20 + 1), f"is larger than 1 MiB, more than any note file; {ASKED}"),
+    ],
+    ids=["read", "binary", "not-json", "too-deep", "not-an-object", "other-kind", "too-large"],
+)
+def test_a_document_is_read_back_or_refused_in_one_line(tmp_path, content, message):
+    path = tmp_path / "note.json"
+    path.write_bytes(content)
+    if message is None:
+        assert read_document(path, NOTE) == {"kind": "comwit-note", "n": 1}
+        return
+    with pytest.raises(PlanError) as raised:
+        read_document(path, NOTE)
+    assert str(raised.value) == f"{path}: {message}"
+
+
+def test_a_missing_or_unreadable_document_says_so(tmp_path):
+    with pytest.raises(PlanError) as raised:
+        read_document(tmp_path / "n.json", NOTE)
+    assert str(raised.value) == (
+        f"{tmp_path / 'n.json'}: no such file; make one with `comwit note --out {tmp_path / 'n.json'}`"
+    )
+    with pytest.raises(PlanError) as raised:
+        read_document(tmp_path, NOTE)
+    assert str(raised.value) == f"{tmp_path}: cannot be read (Is a directory)"
+
+
+def test_a_saved_plan_given_as_a_result_file_is_refused_by_its_kind(tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text('{"kind": "comwit-plan", "format_version": 1}')
+    with pytest.raises(PlanError) as raised:
+        read_result(path)
+    assert str(raised.value) == (
+        f'{path}: is not a comwit result file (no "kind": "comwit-result")'
+    )

@@ -1,4 +1,5 @@
-"""Files comwit writes (saved plans, caches, the local ledger, manifests): whole or not at all."""
+"""Files comwit writes (saved plans, caches, the local ledger, manifests): whole or not at all;
+and its own JSON files read back, each refused in one line that names what is wrong."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from comwit.errors import ComwitError, PlanError
+from comwit.frozen import frozen
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,3 +53,38 @@ def _write_or_raise(path: Path, data: str, error: Callable[[str], Exception]) ->
         write_atomically(path, data)
     except OSError as exc:
         raise error(exc.strerror or type(exc).__name__) from exc
+
+
+@frozen
+class JsonKind:
+    """A JSON file of comwit's own, as messages about reading one back name it."""
+
+    kind: str  # its "kind" field: "comwit-plan"
+    what: str  # "saved plan"
+    writer: str  # the command that writes one: "comwit plan --out"
+    max_bytes: int  # more than any such file: reading stops past it (a device, a wrong file)
+
+
+def read_document(path: Path, of: JsonKind) -> dict[str, Any]:
+    """The JSON object in `path`, which says it is of `of.kind`; else a one-line PlanError
+    naming the file, what is wrong and, where it helps, the command that writes one."""
+    asked = f"was it written by `{of.writer}`?"
+    try:
+        with path.open("rb") as file:
+            data = file.read(of.max_bytes + 1)
+    except FileNotFoundError:
+        raise PlanError(f"{path}: no such file; make one with `{of.writer} {path}`") from None
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > of.max_bytes:
+        size = f"{of.max_bytes // 2**20} MiB"
+        raise PlanError(f"{path}: is larger than {size}, more than any {of.what}; {asked}")
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PlanError(f"{path}: is not UTF-8 text; {asked}") from None
+    except (ValueError, RecursionError):
+        raise PlanError(f"{path}: is not JSON; {asked}") from None
+    if not isinstance(document, dict) or document.get("kind") != of.kind:
+        raise PlanError(f'{path}: is not a comwit {of.what} (no "kind": "{of.kind}")')
+    return document

@@ -4,7 +4,6 @@ for `comwit report` to merge. Nothing secret goes in: the plan as saved, and the
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -13,11 +12,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.errors import PlanError
 from comwit.plan.actions import Plan
-from comwit.store.files import write_json
-from comwit.store.saved import _without_derived
+from comwit.store.files import JsonKind, read_document, write_json
+from comwit.store.saved import without_derived
 
-KIND = "comwit-result"
-MAX_RESULT_BYTES = 64 * 1024 * 1024
+RESULT_FILE = JsonKind(
+    "comwit-result", "result file", "comwit apply PLANFILE --result", 64 * 1024 * 1024
+)
 
 
 class AppResult(BaseModel):
@@ -59,20 +59,9 @@ def write_result(path: Path, result: ShardResult) -> None:
 
 def read_result(path: Path) -> ShardResult:
     """A result file; PlanError names the file and what is wrong with it."""
+    document = read_document(path, RESULT_FILE)
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_RESULT_BYTES + 1)
-        if len(data) > MAX_RESULT_BYTES:
-            raise PlanError(f"{path}: is larger than any result file")
-        document = json.loads(data.decode("utf-8"))
-    except FileNotFoundError:
-        raise PlanError(f"{path}: no such result file") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise PlanError(f"{path}: is not a result of `comwit apply --result` ({exc})") from None
-    if not isinstance(document, dict) or document.get("kind") != KIND:
-        raise PlanError(f'{path}: is not a comwit result file (no "kind": "{KIND}")')
-    try:
-        return ShardResult.model_validate(_without_derived(document))
+        return ShardResult.model_validate(without_derived(document))
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])

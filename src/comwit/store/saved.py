@@ -22,11 +22,10 @@ from comwit.plan.actions import FORMAT_VERSION, Plan
 from comwit.plan.ledger import encode
 from comwit.plan.state import ObservedApp
 from comwit.planner import Planned
-from comwit.store.files import write_json
+from comwit.store.files import JsonKind, read_document, write_json
 
-KIND = "comwit-plan"
-# A plan of 1,000 apps is about 3 MB; reading stops past this (a device, a wrong file).
-MAX_PLAN_BYTES = 32 * 1024 * 1024
+# A plan of 1,000 apps is about 3 MB.
+SAVED_PLAN = JsonKind("comwit-plan", "saved plan", "comwit plan --out", 32 * 1024 * 1024)
 
 
 class ManifestRef(BaseModel):
@@ -147,46 +146,20 @@ def write_plan(path: Path, saved: SavedPlan) -> None:
 
 def read_plan(path: Path) -> SavedPlan:
     """A saved plan; PlanError names the file and what is wrong with it."""
-    try:
-        document = json.loads(_read_capped(path).decode("utf-8"))
-    except FileNotFoundError:
-        raise PlanError(
-            f"{path}: no such plan file; make one with `comwit plan --out {path}`"
-        ) from None
-    except OSError as exc:
-        raise PlanError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise PlanError(
-            f"{path}: is not UTF-8 text; was it written by `comwit plan --out`?"
-        ) from None
-    except (ValueError, RecursionError):
-        raise PlanError(f"{path}: is not JSON; was it written by `comwit plan --out`?") from None
-    if not isinstance(document, dict) or document.get("kind") != KIND:
-        raise PlanError(f'{path}: is not a comwit saved plan (no "kind": "{KIND}")')
+    document = read_document(path, SAVED_PLAN)
     if document.get("format_version") != FORMAT_VERSION:
         raise PlanError(
             f"{path}: plan format {document.get('format_version')!r} is not supported by "
             f"comwit {__version__} (it reads format {FORMAT_VERSION}); plan again"
         )
     try:
-        return SavedPlan.model_validate(_without_derived(document))
+        return SavedPlan.model_validate(without_derived(document))
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
         raise PlanError(
             f"{path}: {where}: {first['msg']}; plan again with `comwit plan --out`"
         ) from None
-
-
-def _read_capped(path: Path) -> bytes:
-    with path.open("rb") as file:
-        data = file.read(MAX_PLAN_BYTES + 1)
-    if len(data) > MAX_PLAN_BYTES:
-        raise PlanError(
-            f"{path}: is larger than {MAX_PLAN_BYTES // 2**20} MiB, more than any saved plan; "
-            "was it written by `comwit plan --out`?"
-        )
-    return data
 
 
 def public_url(url: str) -> str:
@@ -201,7 +174,7 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
-def _without_derived(document: dict[str, Any]) -> dict[str, Any]:
+def without_derived(document: dict[str, Any]) -> dict[str, Any]:
     """The saved document without the fields the plan's models compute (ids, summary...)."""
     plan = document.get("plan")
     if not isinstance(plan, dict):
