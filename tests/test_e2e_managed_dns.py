@@ -57,6 +57,14 @@ def test_a_managed_hostname_under_no_project_domain_is_a_plan_error_and_apply_sk
     assert managed_world.builds("api") and managed_world.api("apps")["apps"][0]["name"] == "api"
 
 
+def test_a_plan_with_an_error_is_not_saved(managed_world, tmp_path):
+    out = tmp_path / "plan.json"
+    planned = managed_world.comwit("plan", "--out", str(out))
+    assert planned.code == 1
+    assert f"warning: not saving the plan to {out}: fix the errors above first" in planned.err
+    assert not out.exists()
+
+
 def test_under_an_active_project_domain_it_plans_and_applies_active(managed_world):
     _add_zone(managed_world, "example.com")
     applied = managed_world.comwit("apply", "--yes")

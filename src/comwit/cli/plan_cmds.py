@@ -18,7 +18,14 @@ from comwit.cli.ci_options import (
     NoSummary,
     after_plan,
 )
-from comwit.cli.session import api_identity, connect, load_target, plan_request, plan_target
+from comwit.cli.session import (
+    Target,
+    api_identity,
+    connect,
+    load_target,
+    plan_request,
+    plan_target,
+)
 from comwit.cli.settings import (
     APPS,
     CONCURRENCY,
@@ -39,6 +46,7 @@ from comwit.render.text import render_text
 
 if TYPE_CHECKING:  # shards are split only for --shards / --shard-size
     from comwit.plan.shards import Shard
+    from comwit.planner import Planned, PlanRequest
 
 AllowOlder = Annotated[
     bool,
@@ -112,33 +120,21 @@ def plan(
                 console.print(_matrix_json(split))
             else:
                 show_plan(planned.plan, settings.output_format, console, manifest=manifest)
-            if out is not None and planned.plan.has_errors:
-                console.warn(f"not saving the plan to {out}: fix the errors above first")
-            elif out is not None:
-                from comwit.store.saved import ManifestRef, SavedPolicy, saved_plan, write_plan
-
-                ref = ManifestRef(
-                    path=manifest,
-                    digest=target.loaded.digest,
-                    environment=target.loaded.env,
-                )
-                saved = saved_plan(
-                    planned,
-                    api_url=api_identity(connection),
-                    manifest=ref,
-                    salt=token_hex(16),
-                    policy=SavedPolicy(
-                        allow_detach=request.policy.allow_detach,
-                        allow_delete_env=request.policy.allow_delete_env,
-                    ),
-                )
-                if split is not None:
-                    apps = tuple(s.apps for s in split)
-                    count = shards or len(apps)
-                    saved = saved.model_copy(update={"shards": apps, "shard_count": count})
-                write_plan(out, saved)
-                console.info(f"Saved the plan to {out}; apply it with `comwit apply {out}`.")
             saved_to = out if out is not None and not planned.plan.has_errors else None
+            if out is not None and saved_to is None:
+                console.warn(f"not saving the plan to {out}: fix the errors above first")
+            elif saved_to is not None:
+                _save(
+                    saved_to,
+                    planned,
+                    target,
+                    request,
+                    manifest=manifest,
+                    api_url=api_identity(connection),
+                    split=split,
+                    shards=shards,
+                )
+                console.info(f"Saved the plan to {out}; apply it with `comwit apply {out}`.")
             choice = CiChoice(comment, comment_on, no_summary)
             outputs = {"matrix": _matrix_json(split)} if split is not None else None
             after_plan(settings, planned.plan, plan_path=saved_to, choice=choice, outputs=outputs)
@@ -152,6 +148,38 @@ def plan(
             "(`comwit dns` shows the records to publish; the next apply finalizes them)."
         )
     return plan_exit_code(made, detailed=detailed_exitcode)
+
+
+def _save(
+    out: Path,
+    planned: Planned,
+    target: Target,
+    request: PlanRequest,
+    *,
+    manifest: str,
+    api_url: str,
+    split: tuple[Shard, ...] | None,
+    shards: int | None,
+) -> None:
+    """`--out FILE`: the plan and what `apply FILE` checks first (see comwit.store.saved),
+    and with --shards N / --shard-size K each shard's apps."""
+    from comwit.store.saved import ManifestRef, SavedPolicy, saved_plan, write_plan
+
+    ref = ManifestRef(path=manifest, digest=target.loaded.digest, environment=target.loaded.env)
+    policy = request.policy
+    saved = saved_plan(
+        planned,
+        api_url=api_url,
+        manifest=ref,
+        salt=token_hex(16),
+        policy=SavedPolicy(
+            allow_detach=policy.allow_detach, allow_delete_env=policy.allow_delete_env
+        ),
+    )
+    if split is not None:
+        apps = tuple(s.apps for s in split)
+        saved = saved.model_copy(update={"shards": apps, "shard_count": shards or len(apps)})
+    write_plan(out, saved)
 
 
 def _check_shard_options(settings: Settings, shards: int | None, size: int | None) -> None:
