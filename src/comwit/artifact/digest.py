@@ -21,7 +21,7 @@ from comwit.artifact.walk import Node, Tree, walk
 from comwit.errors import ArtifactError
 from comwit.frozen import frozen
 
-_READ_SIZE = 1 << 20
+_READ_SIZE = 1 << 20  # bytes of the reused read buffer
 
 
 @frozen
@@ -76,7 +76,7 @@ def _finish(surveyed: Survey) -> TreeDigest:
         return surveyed.confirmed
     tree = surveyed.tree
     assert tree is not None  # a survey has a walk or a confirmed tree
-    buf = bytearray(_READ_SIZE + 1)
+    buf = bytearray(_READ_SIZE)
     root = str(tree.root)
     hashes: Sequence[str | None] = surveyed.known
     if surveyed.unknown:
@@ -115,9 +115,7 @@ def entry_of(node: Node, sha256: str | None) -> FileEntry:
 
 
 def _hash_file(root: str, node: Node, buf: bytearray) -> str:
-    """sha256 of one file, read through the reused buffer `buf` (`_READ_SIZE` + 1 bytes);
-    exactly `node.size` bytes. Each read asks for one byte more than is left, so a file
-    that grew shows without an fstat, and one that shrank shows as an early end."""
+    """sha256 of one file, read through the reused buffer `buf`: exactly `node.size` bytes."""
     path = root + "/" + node.rel
     h = hashlib.sha256()
     view = memoryview(buf)
@@ -128,20 +126,32 @@ def _hash_file(root: str, node: Node, buf: bytearray) -> str:
     try:
         left = node.size
         while True:
-            want = min(left, _READ_SIZE) + 1
-            n = os.readv(fd, [view[:want]])
-            if n > left or (n == 0 and left):
-                raise changed_while_reading(root, node.rel)
+            n, whole = read_next(fd, view, left, root, node.rel)
             if n:
                 h.update(view[:n])
-                left -= n
-            if n < want and not left:
+            if whole:
                 break
+            left -= n
     except OSError as exc:
         raise unreadable(root, node.rel, exc) from exc
     finally:
         os.close(fd)
     return h.hexdigest()
+
+
+def read_next(fd: int, view: memoryview, left: int, root: str, rel: str) -> tuple[int, bool]:
+    """Read the next part of the file `rel` into `view`, when `left` bytes should still come;
+    return how many came, and whether that was the end of the file.
+
+    It asks for one byte more than `left` when `view` has room for it: a file that grew
+    since the walk then shows without an fstat, and one that shrank shows as an early end
+    (ArtifactError either way). A read that got all of `left` without that extra byte cannot
+    tell the end yet: the next one (into a view with room) will."""
+    want = min(left + 1, len(view))
+    n = os.readv(fd, [view[:want]])
+    if n > left or (n == 0 and left):
+        raise changed_while_reading(root, rel)
+    return n, n == left < want
 
 
 def unreadable(root: str, rel: str, exc: OSError) -> ArtifactError:

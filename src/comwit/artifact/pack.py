@@ -26,6 +26,7 @@ from comwit.artifact.digest import (
     changed_while_reading,
     collection_paused,
     entry_of,
+    read_next,
     unreadable,
 )
 from comwit.artifact.stat_cache import StatCache
@@ -251,8 +252,8 @@ class _Packer:
             queue.SimpleQueue()
         )
         for _ in range(_STAGES - 1):
-            self._free.put(bytearray(_STAGE_SIZE + 1))
-        self._buf = bytearray(_STAGE_SIZE + 1)  # + 1: room for the read past a file's end
+            self._free.put(bytearray(_STAGE_SIZE))
+        self._buf = bytearray(_STAGE_SIZE)
         self._view = memoryview(self._buf)
         self._pos = 0
         self._segments: list[_Segment] = []
@@ -303,7 +304,7 @@ class _Packer:
             kind = node.kind
             if kind == "file":
                 put(headers.file(node.rel, node.size, executable=node.executable))
-                known = cache.lookup((node,))[0] if cache is not None else None
+                known = cache.known(node) if cache is not None else None
                 hashes.append(self._put_file(node, known))
                 continue
             put(headers.dir(node.rel) if kind == "dir" else headers.symlink(node.rel, node.target))
@@ -345,26 +346,19 @@ class _Packer:
         return known or cast("hashlib._Hash", h)
 
     def _read(self, fd: int, rel: str, size: int, h: hashlib._Hash | None) -> None:
-        """Read `size` bytes of `fd` into the stream, each stretch queued for `h` if given.
-
-        The read that should reach the end asks for one byte more: a file that grew since
-        the walk shows without an fstat, and one that shrank shows as an early end."""
+        """Read `size` bytes of `fd` into the stream, each stretch queued for `h` if given."""
         left = size
         while True:
-            if left and self._pos == _STAGE_SIZE:
+            if self._pos == _STAGE_SIZE:
                 self._hand_over()
             start = self._pos
-            room = _STAGE_SIZE - start
-            want = left + 1 if left <= room else room  # the buffer's spare byte takes the +1
-            n = os.readv(fd, [self._view[start : start + want]])
-            if n > left or (n == 0 and left):
-                raise changed_while_reading(self._root, rel)
+            n, whole = read_next(fd, self._view[start:], left, self._root, rel)
             if n and h is not None:
                 self._segments.append((h.update, start, start + n))
             self._pos = start + n
-            left -= n
-            if not left and n < want:
+            if whole:
                 return
+            left -= n
 
     def _hand_over(self, *, last: bool = False) -> None:
         """Queue the filled buffer for hashing and compression; continue in a free one."""

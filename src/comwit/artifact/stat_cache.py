@@ -126,27 +126,28 @@ class StatCache:
         return max(newest, *self._root_stamps[:2]) >= trusted_before
 
     def lookup(self, nodes: Sequence[Node]) -> tuple[str | None, ...]:
-        """Per node, the file's remembered sha256 (hex) if its lstat is unchanged and not
-        racy; None for the others (and for dirs and symlinks). One loop: it runs per file."""
-        index, racy = self._files(), self._trusted_before
-        sizes, stamps, sha = self._entries.sizes, self._stamps, self._entries.sha
-        known: list[str | None] = []
-        for node in nodes:
-            i = index.get(node.rel, -1) if node.kind == "file" else -1
-            at = i * STAMPS
-            if (
-                i < 0
-                or sizes[i] != node.size
-                or stamps[at] != node.mtime_ns
-                or stamps[at + 1] != node.ctime_ns
-                or stamps[at + 2] != node.ino
-                or node.mtime_ns >= racy
-                or node.ctime_ns >= racy
-            ):
-                known.append(None)
-            else:
-                known.append(sha(i))
-        return tuple(known)
+        """Per node, what `known` says of it."""
+        return tuple(map(self.known, nodes))
+
+    def known(self, node: Node) -> str | None:
+        """The file's remembered sha256 (hex) if its lstat is unchanged and not racy; else
+        None (always for dirs and symlinks)."""
+        if node.kind != "file":
+            return None
+        i = self._files().get(node.rel, -1)
+        at = i * STAMPS
+        stamps, racy = self._stamps, self._trusted_before
+        if (
+            i < 0
+            or self._entries.sizes[i] != node.size
+            or stamps[at] != node.mtime_ns
+            or stamps[at + 1] != node.ctime_ns
+            or stamps[at + 2] != node.ino
+            or node.mtime_ns >= racy
+            or node.ctime_ns >= racy
+        ):
+            return None
+        return self._entries.sha(i)
 
     def save(self, tree: Tree, digest: TreeDigest, hashed_at_ns: int) -> None:
         """Remember this walked tree and its digest (whose entries carry the hashes),
