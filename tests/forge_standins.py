@@ -68,6 +68,8 @@ class _State:
     slept: list[float] = field(default_factory=list)
     budgets: dict[str, _Budget] = field(default_factory=dict)  # by token
     refusals: list[_Refusal] = field(default_factory=list)  # the next answers to refuse with
+    vanishing: set[int] = field(default_factory=set)  # comment ids deleted once listed
+    x_headers_dropped: bool = False  # GitLab behind a proxy that drops X-* headers
 
     def now(self) -> float:
         return time.time() + self.skew
@@ -141,6 +143,14 @@ class StandIn:
 
     def clear(self) -> None:
         self._state.requests.clear()
+
+    def vanish_after_listing(self, comment_id: int) -> None:
+        """Delete the comment right after a listing shows it, as if a person deleted it then."""
+        self._state.vanishing.add(comment_id)
+
+    def drop_x_headers(self) -> None:
+        """Answer without X-Page, X-Next-Page, X-Total...: only the `Link` header pages."""
+        self._state.x_headers_dropped = True
 
     def clock(self) -> float:
         """The stand-in's wall clock (epoch seconds): give it to a client as its clock."""
@@ -281,6 +291,14 @@ class _Handler(BaseHTTPRequestHandler):
     def base(self) -> str:
         return f"http://{self.headers.get('Host')}"
 
+    def _vanish(self, listed: list[dict[str, Any]]) -> None:
+        """Delete the comments meant to vanish once listed (a person deleting one meanwhile)."""
+        for comment in listed:
+            if comment["id"] in self.state.vanishing:
+                for comments in self.state.comments.values():
+                    if comment in comments:
+                        comments.remove(comment)
+
 
 def _page(query: dict[str, str], default: int) -> tuple[int, int]:
     page = max(int(query.get("page", "1") or 1), 1)
@@ -392,6 +410,7 @@ class _GitHubHandler(_Handler):
             links += [link(page - 1, "prev"), link(1, "first")]
         if page < last:
             links += [link(page + 1, "next"), link(last, "last")]
+        self._vanish(chunk)
         return 200, [self._json(c) for c in chunk], ({"Link": ", ".join(links)} if links else {})
 
     def _write(
@@ -491,26 +510,40 @@ class _GitLabHandler(_Handler):
         if match := _GL_NOTES.fullmatch(path):
             number = int(match[2])
             if method == "GET":
-                return self._list(query, number)
+                return self._list(path, query, number)
             if method == "POST":
                 return self._write(me, body, number, None)
         if (match := _GL_NOTE.fullmatch(path)) and method == "PUT":
             return self._write(me, body, int(match[2]), int(match[3]))
         return 404, {"message": "404 Not found"}, {}
 
-    def _list(self, query: dict[str, str], number: int) -> tuple[int, Any, dict[str, str]]:
+    def _list(
+        self, path: str, query: dict[str, str], number: int
+    ) -> tuple[int, Any, dict[str, str]]:
         page, per_page = _page(query, 20)
         everything = self.state.comments.get(number, [])
         pages = max((len(everything) + per_page - 1) // per_page, 1)
         chunk = everything[(page - 1) * per_page : page * per_page]
-        headers = {
-            "X-Page": str(page),
-            "X-Per-Page": str(per_page),
-            "X-Next-Page": str(page + 1) if page < pages else "",
-            "X-Prev-Page": str(page - 1) if page > 1 else "",
-            "X-Total": str(len(everything)),
-            "X-Total-Pages": str(pages),
-        }
+
+        def link(n: int, rel: str) -> str:
+            kept = {k: v for k, v in query.items() if k not in ("page", "per_page")}
+            page_query = urlencode({"page": n, "per_page": per_page, **kept})
+            return f'<{self.base()}{path}?{page_query}>; rel="{rel}"'
+
+        links = [link(page + 1, "next")] if page < pages else []
+        links += [link(page - 1, "prev")] if page > 1 else []
+        links += [link(1, "first"), link(pages, "last")]
+        headers = {"Link": ", ".join(links)}
+        if not self.state.x_headers_dropped:
+            headers |= {
+                "X-Page": str(page),
+                "X-Per-Page": str(per_page),
+                "X-Next-Page": str(page + 1) if page < pages else "",
+                "X-Prev-Page": str(page - 1) if page > 1 else "",
+                "X-Total": str(len(everything)),
+                "X-Total-Pages": str(pages),
+            }
+        self._vanish(chunk)
         return 200, [self._json(c) for c in chunk], headers
 
     def _write(

@@ -311,3 +311,13 @@ def test_a_rate_limit_longer_than_the_run_allows_warns_and_keeps_the_plans_exit_
     assert "rate limited (API rate limit exceeded" in warning
     assert "the next run updates the comment; the plan itself is not affected" in warning
     assert len(github.requests) == 1 and github.comments(7) == []
+
+
+def test_gitlab_without_a_note_token_says_the_job_token_cannot_write_notes(gitlab, job, comwit):
+    environ = job.gitlab(gitlab.url) | {"COMWIT_GITLAB_TOKEN": "", "CI_JOB_TOKEN": "job-token-x1"}
+    result = comwit("plan", "--comment", "--detailed-exitcode", env=environ)
+    assert result.code == 2
+    (warning,) = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert "set COMWIT_GITLAB_TOKEN to a project access token with the api scope" in warning
+    assert "CI_JOB_TOKEN may not write merge-request notes" in warning
+    assert gitlab.requests == [] and "job-token-x1" not in result.out + result.err

@@ -186,3 +186,18 @@ def test_after_the_deadline_no_request_is_sent(github):
         forge.request("GET", "user")
     forge.close()
     assert github.requests == []
+
+
+def test_a_comment_deleted_after_it_was_listed_is_posted_again(github, client):
+    mine = github.seed(7, "deployer", MARKER + "\nplan v1")
+    github.vanish_after_listing(mine)
+    posted = upsert(client(github), 7, MARKER, MARKER + "\nplan v2", create=True)
+    assert posted.done == "created"
+    assert [r.method for r in github.writes()] == ["PATCH", "POST"]
+    assert [c["body"] for c in github.comments(7)] == [MARKER + "\nplan v2"]
+
+
+def test_a_deleted_comment_is_not_posted_again_when_there_is_nothing_to_say(github, client):
+    github.vanish_after_listing(github.seed(7, "deployer", MARKER + "\nplan v1"))
+    assert upsert(client(github), 7, MARKER, MARKER + "\nno changes", create=False).done == "none"
+    assert github.comments(7) == []

@@ -81,3 +81,22 @@ def test_the_merge_request_of_a_merge_commit(gitlab, client):
     gitlab.merged("e" * 40, 9)
     assert client(gitlab).pull_request_of("e" * 40) == 9
     assert client(gitlab).pull_request_of("0" * 40) is None
+
+
+def test_notes_are_paged_by_link_where_a_proxy_dropped_the_x_headers(gitlab, client):
+    gitlab.drop_x_headers()
+    for n in range(45):
+        gitlab.seed(3, "reviewer", f"note {n}")
+    mine = gitlab.seed(3, "deploy-bot", MARKER + "\nv1")
+    posted = upsert(client(gitlab, page_size=20), 3, MARKER, MARKER + "\nv2", create=True)
+    assert posted.done == "updated"
+    lists = [r for r in gitlab.requests if r.method == "GET" and r.path.endswith("/notes")]
+    assert [r.query["page"] for r in lists] == ["1", "2", "3"]
+    assert all(r.query["sort"] == "asc" and r.query["per_page"] == "20" for r in lists)
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in gitlab.writes()] == [("PUT", str(mine))]
+
+
+def test_a_note_deleted_after_it_was_listed_is_posted_again(gitlab, client):
+    gitlab.vanish_after_listing(gitlab.seed(3, "deploy-bot", MARKER + "\nv1"))
+    assert upsert(client(gitlab), 3, MARKER, MARKER + "\nv2", create=True).done == "created"
+    assert [c["body"] for c in gitlab.comments(3)] == [MARKER + "\nv2"]

@@ -72,14 +72,21 @@ def find_number(ctx: CiContext, forge: Forge) -> int | None:
 
 
 def upsert(forge: Forge, number: int, marker: str, body: str, *, create: bool) -> Posted:
-    """Update our comment carrying `marker`, or create it when `create` and there is none."""
+    """Update our comment carrying `marker`, or create it when `create` and there is none
+    (or it was deleted between listing and updating it)."""
     login = forge.own_login()
     mine = find_comment(forge.comments(number), marker, login)
     if mine is not None:
         if mine.body == body:
             return Posted("unchanged", number, forge.noun, mine.url)
-        updated = forge.update(number, mine, body)
-        return Posted("updated", number, forge.noun, updated.url or mine.url)
+        try:
+            updated = forge.update(number, mine, body)
+        except ForgeError as exc:
+            if exc.status != 404:
+                raise
+            # Deleted since it was listed: it is missing now, as if it had never been.
+        else:
+            return Posted("updated", number, forge.noun, updated.url or mine.url)
     if not create:
         return Posted("none", number, forge.noun)
     created = forge.create(number, body)
@@ -100,6 +107,9 @@ _NO_TOKEN = {
         "no token to comment with: give the step `GITHUB_TOKEN: ${{ github.token }}` "
         "(with `permissions: pull-requests: write`) or set COMWIT_GITHUB_TOKEN"
     ),
-    "gitlab": "no token to comment with: set COMWIT_GITLAB_TOKEN (an access token with api scope)",
+    "gitlab": (
+        "no token to comment with: set COMWIT_GITLAB_TOKEN to a project access token with the "
+        "api scope (CI_JOB_TOKEN may not write merge-request notes)"
+    ),
     "other": "--comment works in GitHub Actions and GitLab CI; this CI has no comment to update",
 }

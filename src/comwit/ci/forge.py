@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from urllib.parse import urlsplit
 
 from comwit import __version__
 from comwit.frozen import frozen
@@ -108,6 +109,7 @@ class HttpForge:
         self._ends = time.monotonic() + deadline
         self._sleep = sleep
         self._clock = clock
+        self._origin = urlsplit(base_url)[:2]
         self.max_pages = max_pages
 
     def request(
@@ -163,6 +165,16 @@ class HttpForge:
                 rate_limited=rate_limited,
             )
         self._sleep(wait)
+
+    def next_link(self, response: httpx.Response) -> str | None:
+        """The `Link: <…>; rel="next"` page, only on the API's own host: the token goes
+        nowhere else."""
+        url = response.links.get("next", {}).get("url")
+        if not url:
+            return None
+        if urlsplit(url)[:2] != self._origin:
+            raise ForgeError(f"the next page of comments is on another host ({url}); stopping")
+        return str(url)
 
     def json(self, response: httpx.Response) -> Any:
         try:

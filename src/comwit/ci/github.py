@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Unpack
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from comwit.ci.forge import Comment, ForgeError, HttpForge
 from comwit.secret import Secret
@@ -46,7 +46,6 @@ class GitHub(HttpForge):
             "X-GitHub-Api-Version": "2022-11-28",
         }
         super().__init__(api_url, headers, **options)
-        self._origin = urlsplit(api_url)[:2]
         self._repo = "/".join(quote(part, safe="") for part in repository.split("/", 1))
         self._author = comment_author
         self._page_size = page_size
@@ -95,7 +94,7 @@ class GitHub(HttpForge):
                 comment = _comment(item)
                 if comment is not None:
                     yield comment
-            url = self._next(response)
+            url = self.next_link(response)
         if url is not None:
             raise ForgeError(
                 f"pull request #{number} has more than {self.max_pages} pages of comments; "
@@ -115,15 +114,6 @@ class GitHub(HttpForge):
         if comment is None:
             raise ForgeError(f"{response.request.method} {response.request.url.path}: no comment")
         return comment
-
-    def _next(self, response: httpx.Response) -> str | None:
-        """The next page, only on the API's own host: the token goes nowhere else."""
-        url = response.links.get("next", {}).get("url")
-        if not url:
-            return None
-        if urlsplit(url)[:2] != self._origin:
-            raise ForgeError(f"the next page of comments is on another host ({url}); stopping")
-        return str(url)
 
 
 def _comment(item: Any) -> Comment | None:

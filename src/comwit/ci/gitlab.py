@@ -68,21 +68,28 @@ class GitLab(HttpForge):
         return bool(state == "opened")
 
     def comments(self, number: int) -> Iterator[Comment]:
-        """Every note of the merge request but GitLab's own system notes, oldest first."""
-        path = f"{self._project}/merge_requests/{number}/notes"
-        page: str | None = "1"
+        """Every note of the merge request but GitLab's own system notes, oldest first; the
+        next page by `X-Next-Page`, or by the `Link` header where a proxy dropped that."""
+        url: str | None = f"{self._project}/merge_requests/{number}/notes"
+        first = {"per_page": self._page_size, "sort": "asc", "order_by": "created_at"}
+        params: dict[str, Any] | None = first | {"page": 1}
         for _ in range(self.max_pages):
-            if not page:
+            if url is None:
                 return
-            params = {"per_page": self._page_size, "page": page, "sort": "asc"}
-            response = self.request("GET", path, params=params | {"order_by": "created_at"})
+            response = self.request("GET", url, params=params)
             answer = self.json(response)
             for item in answer if isinstance(answer, list) else []:
                 note = _note(item)
                 if note is not None:
                     yield note
-            page = response.headers.get("X-Next-Page", "").strip() or None
-        if page:
+            page = response.headers.get("X-Next-Page")
+            if page is None:
+                url, params = self.next_link(response), None
+            elif page.strip():
+                params = first | {"page": page.strip()}
+            else:
+                url = None
+        if url is not None:
             raise ForgeError(
                 f"merge request !{number} has more than {self.max_pages} pages of notes; "
                 "not looking further"
