@@ -135,10 +135,11 @@ class Handlers:
         self._active: set[str] | None = None  # active hostnames as this run leaves them
         self._deleted = False
 
-    def outcome(self, app: str, status: Status, detail: str = "") -> Outcome:
+    def outcome(self, status: Status, detail: str = "") -> Outcome:
+        """What this run did to the app, ending `status`."""
         return Outcome(
             url=self._url(),
-            app=app,
+            app=self._app,
             status=status,
             detail=detail,
             steps=tuple(self._steps),
@@ -156,11 +157,11 @@ class Handlers:
                 await self._create(ctx)
             case SetEnv():
                 value = action.value if action.value is not None else ctx.values[action.key]
-                await self._client.put_env(self._project, self._id(ctx), action.key, value)
+                await self._client.put_env(self._project, self.app_id(ctx), action.key, value)
             case DeleteEnv():
                 # A retried DELETE whose first answer was lost finds the key gone: done.
                 with contextlib.suppress(NotFoundError):
-                    await self._client.delete_env(self._project, self._id(ctx), action.key)
+                    await self._client.delete_env(self._project, self.app_id(ctx), action.key)
             case Deploy():
                 await self._deploy(action, ctx)
             case Activate():
@@ -233,7 +234,7 @@ class Handlers:
         try:
             result = await self._client.deploy(
                 self._project,
-                self._id(ctx),
+                self.app_id(ctx),
                 artifact.path,
                 hosts=action.hosts,
                 env_ref=action.options.env_ref,
@@ -261,11 +262,11 @@ class Handlers:
     async def _adopt(self, ctx: Prepared) -> str | None:
         """The build an upload whose answer was lost created: a new live build of the
         artifact's size (or of unknown size, when it is the only new build)."""
-        app = await self._client.find_app(self._project, self._id(ctx))
+        app = await self._client.find_app(self._project, self.app_id(ctx))
         active = app.active_build_id if app else None
         if active is None or active == ctx.live_before or active in ctx.known_builds:
             return None
-        builds = await self._client.list_builds(self._project, self._id(ctx))
+        builds = await self._client.list_builds(self._project, self.app_id(ctx))
         new = [b for b in builds if b.build_id not in ctx.known_builds]
         build = next((b for b in new if b.build_id == active), None)
         size = ctx.artifact.size if ctx.artifact is not None else None
@@ -279,9 +280,9 @@ class Handlers:
 
     async def _activate(self, action: Activate, ctx: Prepared) -> None:
         try:
-            await self._client.rollback(self._project, self._id(ctx), action.build_id)
+            await self._client.rollback(self._project, self.app_id(ctx), action.build_id)
         except ApiTransportError:
-            app = await self._client.find_app(self._project, self._id(ctx))
+            app = await self._client.find_app(self._project, self.app_id(ctx))
             if app is None or app.active_build_id != action.build_id:
                 raise
         self._build_id = action.build_id
@@ -295,7 +296,7 @@ class Handlers:
 
         what = f"what build {build_id} holds" if action.build else "the app's settings"
         try:
-            await self._store.update(self._app, self._id(ctx), change)
+            await self._store.update(self._app, self.app_id(ctx), change)
         except ForbiddenError:
             then = (
                 "the next plan will upload this content again"
@@ -312,7 +313,7 @@ class Handlers:
         """Keep the records in the ledger: no read route answers them again (`comwit dns`)."""
         kept = tuple(LedgerDnsRecord(r.record_type, r.name, r.value) for r in records)
         try:
-            await self._store.update(self._app, self._id(ctx), RememberDnsRecords(host, kept))
+            await self._store.update(self._app, self.app_id(ctx), RememberDnsRecords(host, kept))
         except (ApiError, OSError, ValueError, TypeError) as exc:
             self.warn(f"could not keep the DNS records of {host} for `comwit dns` ({exc})")
 
@@ -320,7 +321,7 @@ class Handlers:
         """The app's builds now (the ledger drops builds deleted at the API); None: unknown.
         Read now, not at plan time: another run may have deployed one since."""
         try:
-            builds = await self._client.list_builds(self._project, self._id(ctx))
+            builds = await self._client.list_builds(self._project, self.app_id(ctx))
         except ApiError:
             return None
         return frozenset(b.build_id for b in builds)
@@ -330,7 +331,7 @@ class Handlers:
             await self._handoffs.wait(action, self._unslotted or _direct)
         try:
             attached = await self._client.attach_domain(
-                self._project, self._id(ctx), action.host, action.dns_mode
+                self._project, self.app_id(ctx), action.host, action.dns_mode
             )
         except ConflictError as exc:
             holder = await find_holder(self._client, self._project, action.host)
@@ -353,7 +354,7 @@ class Handlers:
     async def _detach(self, action: DetachHost, ctx: Prepared) -> None:
         # A retried DELETE whose first answer was lost, or a detach another run did: gone.
         with contextlib.suppress(NotFoundError):
-            await self._client.detach_domain(self._project, self._id(ctx), action.host)
+            await self._client.detach_domain(self._project, self.app_id(ctx), action.host)
         self._active_hosts(ctx).discard(action.host)
         if self._handoffs is not None and action.moves_to:
             self._handoffs.freed(action.host)
@@ -363,7 +364,7 @@ class Handlers:
     ) -> None:
         """Finalize; records not in place yet (409) leave the hostname pending, not failed."""
         try:
-            await self._client.finalize_domain(self._project, self._id(ctx), host)
+            await self._client.finalize_domain(self._project, self.app_id(ctx), host)
         except ConflictError:
             self._pending.append(host)
             self._records += [
@@ -397,9 +398,6 @@ class Handlers:
 
     def app_id(self, ctx: Prepared) -> str:
         """The app's id: as observed, or as this run created it."""
-        return self._id(ctx)
-
-    def _id(self, ctx: Prepared) -> str:
         app_id = self._created or ctx.app_id
         assert app_id is not None, "the app is created before anything else"
         return app_id

@@ -146,20 +146,20 @@ class Executor:
         try:
             await self._run(app, ready, handlers)
         except _Skip as exc:
-            return handlers.outcome(app.app, "skipped", str(exc))
+            return handlers.outcome("skipped", str(exc))
         except Stopped:
-            return _stopped(handlers, app, "stopped before its next step")
+            return _stopped(handlers, "stopped before its next step")
         except asyncio.CancelledError:
-            return _stopped(handlers, app, "cancelled in the middle of a step")
+            return _stopped(handlers, "cancelled in the middle of a step")
         except (ApiError, ApplyError, ArtifactError) as exc:
-            return handlers.outcome(app.app, "failed", str(exc))
+            return handlers.outcome("failed", str(exc))
         except Exception as exc:  # a bug: report this app as failed, let the others finish
             detail = f"comwit hit a bug ({type(exc).__name__}: {exc}); please report it"
-            return replace(handlers.outcome(app.app, "failed", detail), bug=True)
+            return replace(handlers.outcome("failed", detail), bug=True)
         finally:
             if ready.artifact is not None:
                 ready.artifact.path.unlink(missing_ok=True)
-        return handlers.outcome(app.app, "done")
+        return handlers.outcome("done")
 
     def _done_before(self, app: AppPlan) -> Outcome:
         """An app that an interrupted run of this saved plan left with nothing more to do."""
@@ -316,5 +316,5 @@ def _not_started(app: str) -> Outcome:
     return Outcome(app, "not_started", "not started: apply was interrupted")
 
 
-def _stopped(handlers: Handlers, app: AppPlan, how: str) -> Outcome:
-    return handlers.outcome(app.app, "interrupted", f"interrupted: {how}; run apply again")
+def _stopped(handlers: Handlers, how: str) -> Outcome:
+    return handlers.outcome("interrupted", f"interrupted: {how}; run apply again")
