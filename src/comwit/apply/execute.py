@@ -269,7 +269,7 @@ class Executor:
     async def _prepare(self, app: AppPlan, work: Path, handlers: Handlers) -> Prepared:
         """Everything that can fail without changing anything: packing, checked."""
         observed = self.inputs.observed.get(app.app)
-        deploy = next((a for a in app.actions if isinstance(a, Deploy)), None)
+        deploy = _deploy_of(app)
         artifact = None
         early = self.inputs.packed.get(app.app)
         if deploy is not None and early is not None and early.tree.digest == deploy.digest:
@@ -299,7 +299,7 @@ async def _release(lease: AppLease, handlers: Handlers) -> None:
 
 def _upload(app: AppPlan, ready: Prepared) -> Upload | None:
     """What the app's deploy will send, kept with its lease until the ledger records it."""
-    deploy = next((a for a in app.actions if isinstance(a, Deploy)), None)
+    deploy = _deploy_of(app)
     if deploy is None or ready.artifact is None:
         return None
     options = deploy.options
@@ -310,6 +310,11 @@ def _upload(app: AppPlan, ready: Prepared) -> Upload | None:
         options.env_ref,
         options.max_concurrent_requests,
     )
+
+
+def _deploy_of(app: AppPlan) -> Deploy | None:
+    """The app's deploy, when its plan has one (at most one)."""
+    return next((a for a in app.actions if isinstance(a, Deploy)), None)
 
 
 def _not_started(app: str) -> Outcome:
