@@ -42,6 +42,7 @@ from comwit.cli.session import (
     Target,
     api_identity,
     connect,
+    ledger_store,
     load_target,
     order_guard,
     plan_request,
@@ -61,7 +62,7 @@ from comwit.console import Console
 from comwit.errors import ComwitError
 from comwit.frozen import frozen
 from comwit.plan.actions import Plan
-from comwit.planner import PlanRequest, open_ledger_store
+from comwit.planner import PlanRequest
 from comwit.store.results import AppResult, ShardResult, plan_id, write_result
 from comwit.store.saved import SavedPlan, read_plan
 
@@ -273,7 +274,7 @@ async def _apply_saved(
         check_saved_plan(
             saved, target.loaded, project=target.project, api_url=api_identity(connection)
         )
-        store = open_ledger_store(target.loaded.state, connection.client, target.project)
+        store = ledger_store(target, connection)
         rechecked = await recheck_saved_plan(
             saved, target.loaded, connection.client, store, settings.environ
         )

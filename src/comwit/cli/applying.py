@@ -19,7 +19,7 @@ from comwit.apply.stop import Stop
 from comwit.artifact.pack import PackResult
 from comwit.cli.plan_cmds import show_plan
 from comwit.cli.prompt import ask, catch_signals
-from comwit.cli.session import Target
+from comwit.cli.session import Target, ledger_store
 from comwit.cli.settings import OutputFormat, Settings
 from comwit.console import Console
 from comwit.errors import ComwitError
@@ -28,7 +28,6 @@ from comwit.frozen import frozen
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import Plan
 from comwit.plan.state import ObservedApp
-from comwit.planner import open_ledger_store
 from comwit.render.progress import make_reporter
 from comwit.render.summary import render_summary, render_summary_json
 from comwit.render.text import render_text
@@ -147,7 +146,7 @@ async def execute_plan(
         guard=guard.blocks,
         lease=LeasePolicy(holder, run, wait=options.lock_timeout) if lease else None,
     )
-    store = open_ledger_store(target.loaded.state, connection.client, target.project)
+    store = ledger_store(target, connection)
     reporter = make_reporter(settings.console)
     if options.timer is not None:
         reporter = options.timer.wrap(reporter)
@@ -175,7 +174,7 @@ async def complete_pending(
     observed: Mapping[str, ObservedApp],
 ) -> None:
     """Write the ledger records an earlier run kept in .comwit/ because it could not."""
-    store = open_ledger_store(target.loaded.state, connection.client, target.project)
+    store = ledger_store(target, connection)
     if isinstance(store, PendingAwareStore):
         for warning in await store.complete(observed):
             settings.console.warn(warning)

@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from comwit.cli.session import connect, load_target, require_app
+from comwit.cli.session import connect, ledger_store, load_target, require_app
 from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, OutputFormat, Settings, command
 from comwit.exit_codes import EXIT_OK
 from comwit.observe import observe
-from comwit.planner import open_ledger_store
 from comwit.render.dns import WaitingHost, render_dns_json, render_dns_text, waiting_hosts
 
 
@@ -34,7 +33,7 @@ def dns(
 
     async def run() -> list[WaitingHost]:
         async with connect(settings, target) as connection:
-            store = open_ledger_store(target.loaded.state, connection.client, target.project)
+            store = ledger_store(target, connection)
             observation = await observe(connection.client, target.project, names, store)
         for warning in observation.warnings:
             settings.console.warn(warning)

@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from comwit.api.models import DEFAULT_TAIL, LogQuery
-from comwit.cli.session import Target, connect, load_target, require_app
+from comwit.cli.session import Target, connect, load_target, not_created, require_app
 from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, OutputFormat, Settings, command
-from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
 from comwit.logs import follow_logs, read_logs
 from comwit.render.logs import log_json, log_text, logs_json
@@ -74,10 +73,7 @@ async def _show(
         client = connection.client
         found = next((a for a in await client.list_apps(target.project) if a.name == app), None)
         if found is None:
-            raise ComwitError(
-                f"app {app!r} does not exist in project {target.project} yet; "
-                "`comwit apply` creates it"
-            )
+            raise not_created(target, app)
         if follow_for is None:
             lines = await read_logs(client, target.project, found.app_id, query)
             if as_json:

@@ -40,6 +40,7 @@ from comwit.cli.session import (
     Target,
     concurrency,
     connect,
+    ledger_store,
     load_target,
     plan_request,
     plan_target,
@@ -60,7 +61,7 @@ from comwit.exit_codes import EXIT_OK
 from comwit.plan.actions import Plan
 from comwit.plan.ledger import SourceCommit
 from comwit.plan.state import ObservedApp
-from comwit.planner import PlanRequest, open_ledger_store
+from comwit.planner import PlanRequest
 from comwit.preview.claim import PreviewTarget, claim, created_apps, over_cap
 from comwit.preview.find import observe_project
 from comwit.preview.forge import closed_pull_requests
@@ -163,7 +164,7 @@ async def _refuse_over_cap(
     has (every app is read for its mark) would pass [preview] max_apps."""
     if not created_apps(plan):
         return
-    store = open_ledger_store(target.loaded.state, connection.client, target.project)
+    store = ledger_store(target, connection)
     everything = await observe_project(
         connection.client, target.project, store, concurrency(settings)
     )
@@ -225,7 +226,7 @@ async def _delete(
 ) -> ApplyResult | None:
     """Observe every app, delete the marked previews `choose` picks (None: nothing run)."""
     async with connect(settings, target) as connection:
-        store = open_ledger_store(target.loaded.state, connection.client, target.project)
+        store = ledger_store(target, connection)
         observation = await observe_project(
             connection.client, target.project, store, concurrency(settings)
         )

@@ -21,6 +21,7 @@ from comwit.plan.diff import Policy
 from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
 from comwit.source import OrderGuard
 from comwit.source import order_guard as make_order_guard
+from comwit.store.ledger import LedgerStore
 
 
 @frozen
@@ -112,6 +113,18 @@ async def _wrong_project(
     )
 
 
+def ledger_store(target: Target, connection: Connection) -> LedgerStore:
+    """The ledger backend the manifest's [state] names, for the target's project."""
+    return open_ledger_store(target.loaded.state, connection.client, target.project)
+
+
+def not_created(target: Target, app: str) -> ComwitError:
+    """APP of the manifest, which the project has no app of yet."""
+    return ComwitError(
+        f"app {app!r} does not exist in project {target.project} yet; `comwit apply` creates it"
+    )
+
+
 def require_app(target: Target, app: str) -> None:
     """APP arguments name an app of the manifest."""
     if app not in target.loaded.apps:
@@ -124,14 +137,12 @@ async def observe_one(
     settings: Settings, target: Target, connection: Connection, app: str
 ) -> Observation:
     """One app's live state and ledger; an app not created yet is an error."""
-    store = open_ledger_store(target.loaded.state, connection.client, target.project)
+    store = ledger_store(target, connection)
     observation = await observe(connection.client, target.project, [app], store)
     for warning in observation.warnings:
         settings.console.warn(warning)
     if app not in observation.state.apps:
-        raise ComwitError(
-            f"app {app!r} does not exist in project {target.project} yet; `comwit apply` creates it"
-        )
+        raise not_created(target, app)
     return observation
 
 

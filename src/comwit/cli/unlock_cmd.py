@@ -9,10 +9,16 @@ from typing import Annotated
 import typer
 
 from comwit.apply.lease import unlock as without_lease
-from comwit.cli.session import Target, connect, load_target, observe_one, require_app
+from comwit.cli.session import (
+    Target,
+    connect,
+    ledger_store,
+    load_target,
+    observe_one,
+    require_app,
+)
 from comwit.cli.settings import TARGET, VERBOSITY, Settings, command
 from comwit.exit_codes import EXIT_OK
-from comwit.planner import open_ledger_store
 
 
 @command(TARGET, VERBOSITY)
@@ -32,7 +38,7 @@ async def _unlock(settings: Settings, target: Target, app: str) -> None:
     async with connect(settings, target) as connection:
         observation = await observe_one(settings, target, connection, app)
         app_id = observation.state.apps[app].app_id
-        store = open_ledger_store(target.loaded.state, connection.client, target.project)
+        store = ledger_store(target, connection)
         lease = (await store.load(app, app_id)).lease
         if lease is None:
             console.info(f"App {app!r} has no apply lease: nothing to do.")
