@@ -124,7 +124,7 @@ def _option(name: str, annotation: object, default: object) -> inspect.Parameter
     )
 
 
-def _target() -> list[inspect.Parameter]:
+def _manifest() -> list[inspect.Parameter]:
     return [
         _option(
             "manifest",
@@ -146,8 +146,11 @@ def _target() -> list[inspect.Parameter]:
             ],
             None,
         ),
-        *_api(),
     ]
+
+
+def _target() -> list[inspect.Parameter]:
+    return [*_manifest(), *_api()]
 
 
 def _api(*, manifest: bool = True) -> list[inspect.Parameter]:
@@ -194,10 +197,6 @@ def _timeout() -> list[inspect.Parameter]:
             None,
         ),
     ]
-
-
-def _manifest() -> list[inspect.Parameter]:
-    return _target()[:2]
 
 
 def _include() -> list[inspect.Parameter]:
