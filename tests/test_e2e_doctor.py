@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 
 import httpx
 import pytest
@@ -94,6 +95,20 @@ def test_doctor_without_a_token_says_so_and_exits_1(world):
     assert "token: differs: none found: set COMWIT_TOKEN" in result.out
     assert "spec: GET /v1/projects: ok" in result.out
     assert world.stats()["total"] == 3  # /healthz, /readyz, /openapi.json
+
+
+def test_doctor_of_the_local_emulator_uses_the_manifests_state_and_needs_a_manifest(world):
+    result = world.comwit("doctor", "--api-url", "local")
+    assert "spec: GET /v1/projects: ok" in result.out, result.out + result.err
+    assert (world.root / ".comwit" / "emulator").is_dir()
+    shutil.rmtree(world.root / ".comwit" / "emulator")
+    (world.root / "comwit.toml").unlink()
+    result = world.comwit("doctor", "--api-url", "local")
+    assert result.code == 1
+    assert result.err.strip() == (
+        "error: --api-url local needs a manifest (its .comwit/emulator state)"
+    )
+    assert not (world.root / ".comwit" / "emulator").exists()
 
 
 def test_doctor_on_a_missing_project_or_refused_token_exits_1(world):

@@ -31,6 +31,12 @@ class Connection:
     notice: str | None = None  # shown before any output when set (the emulator says so)
 
 
+def emulator_dir(root: Path) -> Path:
+    """Where `--api-url local` keeps the embedded emulator's state (its database and
+    artifacts) for the checkout at `root`."""
+    return root / ".comwit" / "emulator"
+
+
 @asynccontextmanager
 async def open_client(
     api_url: str | None,

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Final
 
 from comwit.api.client import ComwitClient
-from comwit.api.connect import open_client
+from comwit.api.connect import emulator_dir, open_client
 from comwit.api.credentials import LOCAL, load_token, resolve_api_url
 from comwit.api.limits import Deadlines
 from comwit.api.retry import NO_RETRY
@@ -57,12 +57,10 @@ async def _client(
     environ = settings.environ
     url = resolve_api_url(settings.api_url, environ)
     if url == LOCAL:
-        root = loaded.root if loaded else None
-        data = (root / ".comwit" / "emulator") if root else None
-        if data is None:
+        if loaded is None:
             raise CredentialsError("--api-url local needs a manifest (its .comwit/emulator state)")
         async with open_client(
-            url, environ=environ, local_data_dir=data, project=project
+            url, environ=environ, local_data_dir=emulator_dir(loaded.root), project=project
         ) as connection:
             if connection.notice:
                 settings.console.notice(connection.notice)

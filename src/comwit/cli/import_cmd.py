@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from comwit.api.assumed import APP_NAME
-from comwit.api.connect import open_client
+from comwit.api.connect import emulator_dir, open_client
 from comwit.api.models import App
 from comwit.cli.settings import API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY, Settings, command
 from comwit.console import Console
@@ -51,7 +51,7 @@ def import_(
     if path is not None and path.exists() and not force:
         raise ComwitError(f"{path} already exists; pass --force to overwrite it")
     here = Path.cwd() if path is None else path.absolute().parent
-    apps = asyncio.run(read_apps(settings, chosen, here / ".comwit" / "emulator"))
+    apps = asyncio.run(read_apps(settings, chosen, emulator_dir(here)))
     text = render_manifest(chosen, apps)
     if path is None:
         console.print(text.rstrip("\n"))

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from comwit.api.connect import emulator_dir
 from comwit.cli.settings import API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY, Settings, command
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
@@ -59,7 +60,7 @@ def _imported(
 
     if not project:
         raise ComwitError("--import needs a project: pass --project or set COMWIT_PROJECT")
-    apps = asyncio.run(read_apps(settings, project, Path.cwd() / ".comwit" / "emulator"))
+    apps = asyncio.run(read_apps(settings, project, emulator_dir(Path.cwd())))
     apps = [dataclasses.replace(app, build_dir=build_dirs.get(app.name)) for app in apps]
     return render_manifest(project, apps), [app.name for app in apps]
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from comwit.api.connect import Connection, open_client
+from comwit.api.connect import Connection, emulator_dir, open_client
 from comwit.api.credentials import LOCAL
 from comwit.cli.ci_options import annotate_problems
 from comwit.cli.settings import Settings
@@ -30,10 +30,6 @@ class Target:
 
     loaded: LoadedManifest
     project: str
-
-    @property
-    def emulator_dir(self) -> Path:
-        return self.loaded.root / ".comwit" / "emulator"
 
 
 def load_target(settings: Settings) -> Target:
@@ -71,7 +67,7 @@ async def connect(settings: Settings, target: Target) -> AsyncIterator[Connectio
     async with open_client(
         settings.api_url,
         environ=settings.environ,
-        local_data_dir=target.emulator_dir,
+        local_data_dir=emulator_dir(target.loaded.root),
         project=target.project,
         timeout=settings.timeout,
         transport=settings.transport,
