@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ from comwit.apply.execute import Executor, Inputs
 from comwit.apply.reporter import QuietReporter
 from comwit.apply.result import ApplyResult
 from comwit.artifact.digest import digest_tree
-from comwit.artifact.stat_cache import _MAGIC, StatCache, stat_cache_dir
+from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.emulator.app import create_app
 from comwit.emulator.store import SCOPES, Store
 from comwit.manifest import load_manifest
@@ -30,7 +29,7 @@ from comwit.plan.actions import Deploy
 from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
 from comwit.secret import Secret
 
-from tests.artifact_support import LATER_NS, cache_of
+from tests.artifact_support import cache_of, later
 from tests.factories import no_commit_guard
 
 PROJECT = "proj"
@@ -211,14 +210,12 @@ class Project:
         return ComwitClient("http://emulator.test", Secret(self.token), transport=self.transport)
 
     def age(self) -> None:
-        """Make the stat cache's hashes older than the files' last change by the racy margin,
-        as they are when the build finished a few seconds before the plan."""
-        for path in stat_cache_dir(self.root).glob("*.stat"):
-            data = bytearray(path.read_bytes()[:-16])  # less the checksum (sha256, 16 bytes)
-            at = len(_MAGIC)
-            hashed_at = int.from_bytes(data[at : at + 8], sys.byteorder, signed=True) + LATER_NS
-            data[at : at + 8] = hashed_at.to_bytes(8, sys.byteorder, signed=True)
-            path.write_bytes(bytes(data) + hashlib.sha256(data).digest()[:16])
+        """Take the stat cache's hashes again as if `LATER_NS` from now, as they are when the
+        build finished a few seconds before the plan: no file is racy then."""
+        web = load_manifest(self.root / "comwit.toml").apps["web"]
+        digest_tree(
+            self.build, web.exclude, StatCache.open(stat_cache_dir(self.root), self.build, later)
+        )
 
 
 @pytest.fixture
