@@ -307,6 +307,8 @@ def _page(query: dict[str, str], default: int) -> tuple[int, int]:
 
 
 _GH_COMMENTS = re.compile(r"/repos/([^/]+)/([^/]+)/issues/(\d+)/comments")
+_GH_REPO_ID_COMMENTS = re.compile(r"/repositories/(\d+)/issues/(\d+)/comments")
+_REPO_ID = 4242  # GitHub's next-page links name the repository by its id
 _GH_COMMENT = re.compile(r"/repos/([^/]+)/([^/]+)/issues/comments/(\d+)")
 _GH_PULLS = re.compile(r"/repos/([^/]+)/([^/]+)/commits/([0-9a-f]+)/pulls")
 _GH_PULL = re.compile(r"/repos/([^/]+)/([^/]+)/pulls/(\d+)")
@@ -382,19 +384,19 @@ class _GitHubHandler(_Handler):
             if state is None:
                 return 404, {"message": "Not Found"}, {}
             return 200, {"number": int(match[3]), "state": "open" if state else "closed"}, {}
+        if (match := _GH_REPO_ID_COMMENTS.fullmatch(path)) and method == "GET":
+            return self._list(query, int(match[2]))
         if match := _GH_COMMENTS.fullmatch(path):
             number = int(match[3])
             if method == "GET":
-                return self._list(path, query, number)
+                return self._list(query, number)
             if method == "POST":
                 return self._write(me, body, number=number)
         if (match := _GH_COMMENT.fullmatch(path)) and method == "PATCH":
             return self._write(me, body, comment_id=int(match[3]))
         return 404, {"message": "Not Found"}, {}
 
-    def _list(
-        self, path: str, query: dict[str, str], number: int
-    ) -> tuple[int, Any, dict[str, str]]:
+    def _list(self, query: dict[str, str], number: int) -> tuple[int, Any, dict[str, str]]:
         page, per_page = _page(query, 30)
         everything = self.state.comments.get(number, [])
         last = max((len(everything) + per_page - 1) // per_page, 1)
@@ -403,7 +405,8 @@ class _GitHubHandler(_Handler):
 
         def link(n: int, rel: str) -> str:
             return (
-                f'<{self.base()}{path}?{urlencode({"per_page": per_page, "page": n})}>; rel="{rel}"'
+                f"<{self.base()}/repositories/{_REPO_ID}/issues/{number}/comments?"
+                f'{urlencode({"per_page": per_page, "page": n})}>; rel="{rel}"'
             )
 
         if page > 1:

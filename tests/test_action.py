@@ -298,3 +298,15 @@ def test_the_comment_token_is_never_shown(repo, job):
     for text in (result.stdout, result.stderr, (job / "output").read_text()):
         assert token not in text
     assert token not in (job / "summary.md").read_text()
+
+
+def test_args_on_several_lines_all_reach_comwit(repo, job):
+    given = {
+        "working-directory": "deploy",
+        "command": "plan",
+        "args": "--no-summary\n--out\nx.json",
+    }
+    result = run_step("run", given, job, repo)
+    assert result.returncode == 0, result.stderr
+    assert parse_outputs((job / "output").read_text())["plan-path"] == "x.json"
+    assert (repo / "deploy" / "x.json").is_file() and not (job / "summary.md").exists()

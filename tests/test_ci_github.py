@@ -51,12 +51,10 @@ def test_the_comment_is_found_on_page_three_behind_seventy_others(github, client
     mine = github.seed(7, "deployer", MARKER + "\nplan v1")
     posted = upsert(client(github, page_size=30), 7, MARKER, MARKER + "\nplan v2", create=True)
     assert posted.done == "updated"
-    pages = [
-        r.query.get("page", "1")
-        for r in github.requests
-        if r.method == "GET" and "comments" in r.path
-    ]
-    assert pages == ["1", "2", "3"]
+    lists = [r for r in github.requests if r.method == "GET" and "comments" in r.path]
+    assert [r.query.get("page", "1") for r in lists] == ["1", "2", "3"]
+    # The next pages are where GitHub's Link header says: under the repository's id.
+    assert [r.path for r in lists[1:]] == ["/repositories/4242/issues/7/comments"] * 2
     assert [(r.method, r.path) for r in github.writes()] == [
         ("PATCH", f"/repos/acme/shop/issues/comments/{mine}")
     ]
