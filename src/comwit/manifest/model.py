@@ -7,6 +7,9 @@ Strict: no type coercion ("1" is not 1), unknown keys are errors. The JSON Schem
 import re
 from typing import Annotated, Any, Literal, Self
 
+# Bounds are pydantic's own constraint metadata (annotated_types' Gt, Le): the same checks
+# and error types as Field(gt=, le=), without a FieldInfo made and merged for each use.
+from annotated_types import Gt, Le
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -69,12 +72,15 @@ Hostname = Annotated[str, AfterValidator(normalize_hostname)]
 DnsMode = Literal["external", "managed"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+# Every model's config. A shared base class carrying it would be one more model that pydantic
+# builds (a schema, a validator and a serializer) on every load, used by nothing.
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class HostSpec(_Model):
+class HostSpec(BaseModel):
     """A hostname bound to an app, with how its DNS records get published."""
+
+    model_config = _STRICT
 
     name: Hostname = Field(description="The hostname, e.g. 'www.example.com'.")
     dns: DnsMode = Field(
@@ -89,11 +95,13 @@ HostEntry = Annotated[
 ]
 
 
-class AppSettings(_Model):
+class AppSettings(BaseModel):
     """Settings an app can take from [defaults]."""
 
+    model_config = _STRICT
+
     env_ref: NonEmpty | None = Field(None, description="Runtime environment reference.")
-    max_concurrent_requests: Annotated[int, Field(gt=0, le=1_000_000)] | None = Field(
+    max_concurrent_requests: Annotated[int, Gt(0), Le(1_000_000)] | None = Field(
         None, description="Runtime concurrency cap (a positive integer)."
     )
     exclude: list[Pattern] | None = Field(
@@ -158,8 +166,10 @@ def _check_duration(text: str) -> str:
 Duration = Annotated[str, AfterValidator(_check_duration)]
 
 
-class PreviewSpec(_Model):
+class PreviewSpec(BaseModel):
     """[preview]: how `comwit preview up --pr N` turns the apps into preview apps."""
+
+    model_config = _STRICT
 
     env: dict[EnvKey, EnvValue] | None = Field(
         None,
@@ -167,7 +177,7 @@ class PreviewSpec(_Model):
         "pull request number.",
     )
     env_ref: NonEmpty | None = Field(None, description="Runtime environment reference.")
-    max_concurrent_requests: Annotated[int, Field(gt=0, le=1_000_000)] | None = Field(
+    max_concurrent_requests: Annotated[int, Gt(0), Le(1_000_000)] | None = Field(
         None, description="Runtime concurrency cap of previews."
     )
     domain: Hostname | None = Field(
@@ -176,7 +186,7 @@ class PreviewSpec(_Model):
         "preview has only the API's default URL. Production hostnames are never bound.",
     )
     dns: DnsMode = Field("external", description="How the preview hostnames' DNS is published.")
-    max_apps: Annotated[int, Field(gt=0, le=10_000)] = Field(
+    max_apps: Annotated[int, Gt(0), Le(10_000)] = Field(
         20, description="At most this many preview apps in the project."
     )
     older_than: Duration = Field(
@@ -184,8 +194,10 @@ class PreviewSpec(_Model):
     )
 
 
-class StateSpec(_Model):
+class StateSpec(BaseModel):
     """Where comwit records what content each build holds (the ledger)."""
+
+    model_config = _STRICT
 
     backend: Literal["app-env", "local"] = Field(
         "app-env",
@@ -195,7 +207,7 @@ class StateSpec(_Model):
     path: NonEmpty | None = Field(
         None, description="For backend 'local': the file, relative to the manifest."
     )
-    keep: Annotated[int, Field(gt=0, le=500)] = Field(
+    keep: Annotated[int, Gt(0), Le(500)] = Field(
         50, description="How many builds per app the ledger remembers."
     )
 
@@ -206,14 +218,18 @@ class StateSpec(_Model):
         return self
 
 
-class StateOverlay(_Model):
+class StateOverlay(BaseModel):
+    model_config = _STRICT
+
     backend: Literal["app-env", "local"] | None = None
     path: NonEmpty | None = None
-    keep: Annotated[int, Field(gt=0, le=500)] | None = None
+    keep: Annotated[int, Gt(0), Le(500)] | None = None
 
 
-class EnvironmentOverlay(_Model):
+class EnvironmentOverlay(BaseModel):
     """[environments.NAME]: merged over the top level when selected with --env NAME."""
+
+    model_config = _STRICT
 
     project: NonEmpty | None = None
     defaults: AppSettings | None = None
@@ -221,7 +237,7 @@ class EnvironmentOverlay(_Model):
     state: StateOverlay | None = None
 
 
-class Manifest(_Model):
+class Manifest(BaseModel):
     """comwit.toml."""
 
     model_config = ConfigDict(
