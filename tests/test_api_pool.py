@@ -16,7 +16,7 @@ import pytest
 
 from comwit.api.client import ComwitClient
 from comwit.api.connect import open_client
-from comwit.api.pool import FRESH_SECONDS, IDLE_SECONDS, ConnectionPool, urgent
+from comwit.api.pool import FRESH_SECONDS, IDLE_SECONDS, RESERVED, ConnectionPool, urgent
 from comwit.api.retry import NO_RETRY
 from comwit.cli import main
 from comwit.cli.settings import Edges
@@ -305,6 +305,24 @@ def test_an_urgent_request_takes_a_reserved_slot_while_every_other_one_is_busy()
         renewed, uploaded, other = asyncio.run(go())
     assert (renewed, uploaded) == (200, 200)
     assert isinstance(other, httpx.PoolTimeout)  # the reserve is for urgent requests only
+
+
+def test_urgent_requests_beyond_the_reserve_wait_for_it_so_the_pool_stays_bounded():
+    """However many renewals come at once, at most size + RESERVED requests are in flight."""
+    pool = ConnectionPool(size=1)
+
+    async def go():
+        async with httpx.AsyncClient(transport=pool, base_url=server.url) as http:
+            upload = asyncio.create_task(http.get("/upload"))
+            await asyncio.sleep(0.1)  # it holds the pool's one slot
+            with urgent():
+                renewals = await asyncio.gather(*(http.get(f"/renew/{n}") for n in range(5)))
+            return [r.status_code for r in (await upload, *renewals)]
+
+    with keepalive_server(delay=0.3) as server:
+        codes = asyncio.run(go())
+    assert codes == [200] * 6
+    assert server.most_in_flight == 1 + RESERVED
 
 
 def test_https_keeps_its_connection_alive_and_checks_the_certificate(tmp_path):
