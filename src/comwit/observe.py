@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from comwit.api.client import ComwitClient
+from comwit.api.client import DEFAULT_CONNECTIONS, ComwitClient
 from comwit.api.models import App, Build, Domain, EnvVar
 from comwit.errors import ComwitError, PlanError
 from comwit.frozen import frozen
@@ -19,7 +19,8 @@ from comwit.plan import LEDGER_ENV_KEY
 from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost, ObservedState
 from comwit.store.ledger import LedgerReader
 
-DEFAULT_CONCURRENCY = 16
+# Reads in flight at once: as many as a client has connections (`--concurrency`).
+DEFAULT_CONCURRENCY = DEFAULT_CONNECTIONS
 T = TypeVar("T")
 _Reads = tuple[
     asyncio.Task[tuple[Build, ...]],
