@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import socket
 import time
@@ -20,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from comwit.api.pool import urgent
+from comwit.apply.workdir import process_exists
 from comwit.errors import ApplyError
 from comwit.frozen import frozen
 from comwit.plan.ledger import AppLedger, Lease, Upload
@@ -123,15 +123,7 @@ class AppLease:
 def _dead_here(lease: Lease) -> bool:
     """The lease's holder is a process of this machine that no longer exists."""
     host, _, pid = lease.run.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
+    return host == socket.gethostname() and pid.isdigit() and not process_exists(int(pid))
 
 
 def _refused(app: str, lease: Lease | None, waited: float) -> str:

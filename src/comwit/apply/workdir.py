@@ -47,13 +47,14 @@ def remove_abandoned(base: Path) -> list[Path]:
         return removed
     for child in children:
         owned = _OWNED.fullmatch(child.name)
-        if owned and not _alive(int(owned.group(1))):
+        if owned and not process_exists(int(owned.group(1))):
             shutil.rmtree(child, ignore_errors=True)
             removed.append(child)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
+    """A process of this machine has this id (one we may not signal counts: it exists)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
