@@ -125,3 +125,18 @@ def test_log_lines_render_as_text_and_json_with_control_characters_shown(store):
         "    x",
         "    y",
     ]
+
+
+def test_a_log_row_that_looks_like_a_workflow_command_is_shown_not_obeyed(store):
+    async def scenario(client, app_id):
+        page = await client.list_logs(PROJECT, app_id)
+        return page.logs[0]
+
+    line = _run(store, scenario)
+    rude = line.model_copy(
+        update={"timestamp": "::warning::t", "error_stack": "Boom\n::stop-commands::x\n  ::a::b"}
+    )
+    rows = log_text(rude).splitlines()
+    assert rows[0].startswith("%3A:warning::t  info")
+    assert rows[1:] == ["    Boom", "    %3A:stop-commands::x", "      %3A:a::b"]
+    assert not any(row.lstrip().startswith("::") for row in rows)

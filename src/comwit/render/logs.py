@@ -18,10 +18,17 @@ def log_text(line: LogLine) -> str:
     if line.error_class:
         parts.append(f"error={line.error_class}")
     # Text from the API reaches a terminal: control characters are shown, never obeyed.
-    text = "  ".join(one_line(part) for part in parts)
-    if line.error_stack:
-        text += "\n" + "\n".join(f"    {one_line(row)}" for row in line.error_stack.splitlines())
-    return text
+    rows = ["  ".join(one_line(part) for part in parts)]
+    rows += [f"    {one_line(row)}" for row in (line.error_stack or "").splitlines()]
+    return "\n".join(_inert(row) for row in rows)
+
+
+def _inert(row: str) -> str:
+    """A row the CI runner would read as a workflow command (`::…` after spaces: an app's
+    error can say anything, e.g. `::stop-commands::`) shows its first `:` as GitHub escapes
+    one, `%3A`, so it is shown in the job's log, never obeyed."""
+    text = row.lstrip()
+    return row if not text.startswith("::") else row[: len(row) - len(text)] + "%3A" + text[1:]
 
 
 def log_json(line: LogLine) -> str:
