@@ -43,6 +43,17 @@ def test_no_arguments_prints_help_and_exits_0(capsys):
     assert "Usage: comwit" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("group", "commands"), [("preview", ("up", "down", "prune")), ("emulator", ("serve", "token"))]
+)
+def test_a_group_without_a_command_prints_its_help_and_exits_0(capsys, group, commands):
+    assert main([group]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Usage: comwit {group} ")
+    listed = out.split("Commands:\n", 1)[1].split()
+    assert set(commands) <= set(listed)
+
+
 def test_help_lists_every_command_with_its_whole_summary(capsys):
     assert main(["--help"]) == 0
     commands = capsys.readouterr().out.split("Commands:\n", 1)[1]

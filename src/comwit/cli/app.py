@@ -232,6 +232,11 @@ def _root(
     ),
 ) -> None:
     """Declarative deploys for Comwit Cloud apps: plan, apply, roll back."""
+    help_without_command(ctx)
+
+
+def help_without_command(ctx: typer.Context) -> None:
+    """A group's callback: run without a command, the group shows its help (exit 0)."""
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(EXIT_OK)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from comwit.cli.app import FullHelpGroup, typer_app
+from comwit.cli.app import FullHelpGroup, help_without_command, typer_app
 from comwit.cli.settings import Settings, command
 from comwit.emulator import require_extra
 from comwit.emulator.settings import (
@@ -187,9 +187,7 @@ def domain(
 
 def _group(ctx: typer.Context) -> None:
     """The local emulator of the Comwit API (for development, tests and demos)."""
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(EXIT_OK)
+    help_without_command(ctx)
 
 
 def _issue(store: Store, scopes: list[str] | tuple[str, ...], projects: list[str]) -> str:

@@ -18,7 +18,7 @@ import typer
 from comwit.api.connect import Connection
 from comwit.apply.result import ApplyResult
 from comwit.apply.workdir import WorkDir
-from comwit.cli.app import FullHelpGroup, typer_app
+from comwit.cli.app import FullHelpGroup, help_without_command, typer_app
 from comwit.cli.applying import (
     RunOptions,
     complete_pending,
@@ -291,9 +291,7 @@ def _after(
 
 def _group(ctx: typer.Context) -> None:
     """A live copy of the apps per pull request: up, down, prune."""
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(EXIT_OK)
+    help_without_command(ctx)
 
 
 preview = typer_app(cls=FullHelpGroup)
