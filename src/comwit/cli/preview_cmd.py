@@ -178,12 +178,7 @@ def down(settings: Settings, pr: PullRequest = None, yes: Yes = False) -> int:
     """Delete pull request N's preview apps (only apps whose ledger marks them as previews)."""
     number = _pull_request(settings, pr)
     target = load_target(settings)
-    result = asyncio.run(
-        _delete(settings, target, yes, lambda apps: down_plan(target.project, apps, number))
-    )
-    return (
-        EXIT_OK if result is None else show_result(result, settings.output_format, settings.console)
-    )
+    return _delete(settings, target, yes, lambda apps: down_plan(target.project, apps, number))
 
 
 @command(MANIFEST, API, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
@@ -210,19 +205,31 @@ def prune(
             target.project, apps, now_ms=now_ms, older_than_ms=age_ms, keep=spared, closed=closed
         )
 
-    result = asyncio.run(_delete(settings, target, yes, choose, dry_run=dry_run))
-    return (
-        EXIT_OK if result is None else show_result(result, settings.output_format, settings.console)
-    )
+    return _delete(settings, target, yes, choose, dry_run=dry_run)
 
 
-async def _delete(
+def _delete(
     settings: Settings,
     target: Target,
     yes: bool,
     choose: Callable[[Mapping[str, ObservedApp]], Plan],
     *,
     dry_run: bool = False,
+) -> int:
+    """Delete the marked previews `choose` picks; the exit code (0: nothing to delete)."""
+    result = asyncio.run(_deleting(settings, target, yes, choose, dry_run=dry_run))
+    if result is None:
+        return EXIT_OK
+    return show_result(result, settings.output_format, settings.console)
+
+
+async def _deleting(
+    settings: Settings,
+    target: Target,
+    yes: bool,
+    choose: Callable[[Mapping[str, ObservedApp]], Plan],
+    *,
+    dry_run: bool,
 ) -> ApplyResult | None:
     """Observe every app, delete the marked previews `choose` picks (None: nothing run)."""
     async with connect(settings, target) as connection:
