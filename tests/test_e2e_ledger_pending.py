@@ -55,6 +55,14 @@ def test_a_ledger_write_that_keeps_failing_is_kept_and_completed_by_the_next_run
     assert actions(world.plan_json("--app", "api")) == []
 
 
+def test_a_foreign_pending_file_counts_as_empty_and_apply_replaces_it(world):
+    world.write(PENDING, '{"projects": []}')
+    applied = world.comwit("apply", "--yes", "--app", "api")
+    assert applied.code == 0, applied.out + applied.err
+    assert json.loads((world.root / PENDING).read_text()) == {"projects": {}, "version": 1}
+    assert actions(world.plan_json("--app", "api")) == []
+
+
 def test_a_run_killed_between_the_upload_and_the_ledger_write_leaves_no_second_upload(
     process_world,
 ):

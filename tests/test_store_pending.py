@@ -72,3 +72,25 @@ def test_a_pending_record_of_a_deleted_build_is_dropped(tmp_path):
     assert store.read(gone, None)[0] == AppLedger()
     assert asyncio.run(store.complete({"web": gone})) == []
     assert pending.records("app-web") == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"projects": []}',
+        '{"projects": {"proj": []}}',
+        '{"projects": {"proj": {"app-web": 3}}}',
+        "[]",
+        "{",
+    ],
+    ids=["projects-a-list", "apps-a-list", "records-a-number", "a-list", "not-json"],
+)
+def test_a_foreign_pending_file_counts_as_empty_and_is_replaced_when_written(tmp_path, content):
+    path = tmp_path / "pending.json"
+    path.write_text(content)
+    pending = PendingLedgers(path, "proj")
+    assert pending.records("app-web") == []
+    pending.add("app-web", RECORDING)
+    assert pending.records("app-web") == [RECORDING]
+    pending.remove("app-web", RECORDING)
+    assert pending.records("app-web") == []

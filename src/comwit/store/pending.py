@@ -40,7 +40,7 @@ class PendingLedgers:
     def records(self, app_id: str) -> list[Recording]:
         """The app's pending records, oldest first; unreadable ones are left out."""
         found = []
-        for document in _apps(self.path, self._project).get(app_id, []):
+        for document in _records(_projects(self.path), self._project, app_id):
             try:
                 found.append(from_document(document))
             except ValueError:
@@ -60,16 +60,15 @@ class PendingLedgers:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.with_name(self.path.name + ".lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            document = _read(self.path)
-            projects = document.setdefault("projects", {})
-            apps = projects.setdefault(self._project, {})
-            kept = change(list(apps.get(app_id, [])))
+            projects = _projects(self.path)
+            apps = _dict(projects.pop(self._project, None))
+            kept = change(_list(apps.get(app_id)))
             if kept:
                 apps[app_id] = kept
             else:
                 apps.pop(app_id, None)
-            if not apps:
-                projects.pop(self._project)
+            if apps:
+                projects[self._project] = apps
             text = json.dumps({"version": FILE_VERSION, "projects": projects}, sort_keys=True)
             write_atomically(self.path, text + "\n")
 
@@ -152,15 +151,22 @@ def _server_error(error: ApiError) -> bool:
     return isinstance(error, UnexpectedStatusError) and error.status >= 500
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _projects(path: Path) -> dict[str, Any]:
+    """The file's projects; a missing, unreadable or foreign file (or part) counts as empty."""
     try:
         document = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    return document if isinstance(document, dict) else {}
+    return _dict(document.get("projects") if isinstance(document, dict) else None)
 
 
-def _apps(path: Path, project: str) -> dict[str, Any]:
-    projects = _read(path).get("projects")
-    apps = projects.get(project) if isinstance(projects, dict) else None
-    return apps if isinstance(apps, dict) else {}
+def _records(projects: dict[str, Any], project: str, app_id: str) -> list[Any]:
+    return _list(_dict(projects.get(project)).get(app_id))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else []
