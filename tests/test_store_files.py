@@ -148,3 +148,11 @@ def test_a_saved_plan_given_as_a_result_file_is_refused_by_its_kind(tmp_path):
     assert str(raised.value) == (
         f'{path}: is not a comwit result file (no "kind": "comwit-result")'
     )
+
+
+def test_a_result_file_missing_a_field_names_the_field(tmp_path):
+    path = tmp_path / "result.json"
+    path.write_text('{"kind": "comwit-result", "format_version": 1}')
+    with pytest.raises(PlanError) as raised:
+        read_result(path)
+    assert str(raised.value) == f"{path}: plan_id: Field required"

@@ -15,6 +15,8 @@ from comwit.frozen import frozen
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from pydantic import ValidationError
+
 
 def write_atomically(path: Path, data: str | bytes) -> None:
     """Write a whole file or nothing: a temporary file in the same directory, renamed."""
@@ -88,3 +90,9 @@ def read_document(path: Path, of: JsonKind) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("kind") != of.kind:
         raise PlanError(f'{path}: is not a comwit {of.what} (no "kind": "{of.kind}")')
     return document
+
+
+def first_problem(exc: ValidationError) -> str:
+    """The first thing wrong with a document read back, as `field.path: what`."""
+    first = exc.errors(include_url=False)[0]
+    return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.errors import PlanError
 from comwit.plan.actions import Plan
-from comwit.store.files import JsonKind, read_document, write_json
+from comwit.store.files import JsonKind, first_problem, read_document, write_json
 from comwit.store.saved import without_derived
 
 RESULT_FILE = JsonKind(
@@ -63,6 +63,4 @@ def read_result(path: Path) -> ShardResult:
     try:
         return ShardResult.model_validate(without_derived(document))
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise PlanError(f"{path}: {where}: {first['msg']}") from None
+        raise PlanError(f"{path}: {first_problem(exc)}") from None

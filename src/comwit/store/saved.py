@@ -22,7 +22,7 @@ from comwit.plan.actions import FORMAT_VERSION, Plan
 from comwit.plan.ledger import encode
 from comwit.plan.state import ObservedApp
 from comwit.planner import Planned
-from comwit.store.files import JsonKind, read_document, write_json
+from comwit.store.files import JsonKind, first_problem, read_document, write_json
 
 # A plan of 1,000 apps is about 3 MB.
 SAVED_PLAN = JsonKind("comwit-plan", "saved plan", "comwit plan --out", 32 * 1024 * 1024)
@@ -155,11 +155,8 @@ def read_plan(path: Path) -> SavedPlan:
     try:
         return SavedPlan.model_validate(without_derived(document))
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise PlanError(
-            f"{path}: {where}: {first['msg']}; plan again with `comwit plan --out`"
-        ) from None
+        problem = first_problem(exc)
+        raise PlanError(f"{path}: {problem}; plan again with `comwit plan --out`") from None
 
 
 def public_url(url: str) -> str:
