@@ -172,6 +172,42 @@ def test_pack_with_options_reads_them_and_stops_at_a_missing_manifest_without_py
     assert "comwit.cli.pack_cmd" in loaded  # the command ran: its body found no comwit.toml
 
 
+# Not needed to pack a tree that no pattern excludes from: the gitignore matcher (pathspec is a
+# tenth of a pack's start-up), nor HTTP, the ledger, the emulator or its database.
+NOT_TO_PACK = (
+    "pathspec",
+    "httpx",
+    "anyio",
+    "asyncio",
+    "comwit.plan.ledger",
+    "fastapi",
+    "comwit.emulator",
+    "sqlite3",
+    "tarfile",
+    "importlib.metadata",
+    *NOT_TO_VALIDATE,
+)
+
+
+def test_pack_loads_the_gitignore_matcher_only_when_a_pattern_excludes_something(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("hi")
+    (tmp_path / "site" / "debug.log").write_text("trace")
+    manifest = 'version = 1\nproject = "p"\n[apps.web]\nbuild_dir = "site"\n'
+    (tmp_path / "comwit.toml").write_text(manifest)
+    code, out, loaded = _loaded(["pack", "web", "-o", "plain.tar.zst"], tmp_path, _clean())
+    assert code == 0, out
+    assert "files: 2 " in out
+    assert _within(loaded, NOT_TO_PACK) == []
+    assert {"zstandard", "comwit.manifest.model"} <= loaded
+
+    (tmp_path / "comwit.toml").write_text(manifest + 'exclude = ["*.log"]\n')
+    code, out, loaded = _loaded(["pack", "web", "-o", "excluded.tar.zst"], tmp_path, _clean())
+    assert code == 0, out
+    assert "files: 1 " in out
+    assert "pathspec" in loaded
+
+
 _LOG_CHILD = """
 import io, json, sys
 from comwit.console import logger, make_console
