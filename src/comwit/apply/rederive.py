@@ -32,8 +32,8 @@ def check_actions(
     skip: Sequence[str] = (),
 ) -> None:
     """Raise TamperedPlanError at the first way the saved plan's actions differ from the
-    ones the manifest implies given `observed` (apps in `skip` are not applied: stale)."""
-    check_apps_named(saved, loaded)
+    ones the manifest implies given `observed` (apps in `skip` are not applied: stale).
+    Every app of the plan is an app of the manifest by now (`check_apps_named`)."""
     names = [app.app for app in saved.plan.apps if app.app not in skip]
     implied = implied_apps(saved, loaded, env, observed, names)
     for planned in saved.plan.apps:
