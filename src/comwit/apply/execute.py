@@ -86,8 +86,8 @@ class Executor:
 
     async def apply(self, plan: Plan) -> ApplyResult:
         self._limit = asyncio.Semaphore(self.parallel)
-        # Each app in flight sends one request at a time; its lease's renewals take the
-        # pool's reserved slots when every other one is busy (`api.pool.urgent`).
+        # A connection for each app in flight (its steps mostly send one request at a time);
+        # lease renewals take the pool's reserve when every other one is busy (`api.pool`).
         self.client.keep_connections(self.parallel)
         self._handoffs = Handoffs(plan)
         with WorkDir(self.inputs.root) as work:  # in .comwit/: a killed run's is cleaned up
