@@ -43,7 +43,6 @@ _MAX_MTIME = 0o77777777777  # what the 11 octal digits of a ustar mtime hold
 
 _STAGE_SIZE = 1 << 20
 _STAGES = 6  # one filling, one hashing and compressing, four to smooth out stalls
-_OUT_CHUNK = 1 << 20
 _POLL_SECONDS = 0.5  # how often a wait on the second thread checks that it still runs
 _ZEROS = bytes(512)
 
@@ -246,7 +245,12 @@ class _Packer:
         self._headers = HeaderMaker(mtime)
         self._progress = progress
         compressor = zstandard.ZstdCompressor(compression_params=compression_params(level))
-        self._writer = compressor.stream_writer(sink, write_size=_OUT_CHUNK, closefd=False)
+        # zstd's own output size (128 KiB): each chunk is copied twice more (into a bytes
+        # object, then into the file), and a chunk that stays in the L2 cache made the
+        # whole pack about 6 % cheaper in CPU than 1 MiB chunks did.
+        self._writer = compressor.stream_writer(
+            sink, write_size=zstandard.COMPRESSION_RECOMMENDED_OUTPUT_SIZE, closefd=False
+        )
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         self._full: queue.SimpleQueue[tuple[bytearray, int, list[_Segment]] | None] = (
             queue.SimpleQueue()
