@@ -43,11 +43,10 @@ def validate(
     shown = sorted(set(warnings), key=_order)
     for warning in shown:
         settings.console.warn(str(warning))
-    if shown:
-        from comwit.ci.environment import detect
-        from comwit.ci.publish import annotate
+    if shown:  # the CI's annotations are loaded only when there is something to show
+        from comwit.cli.ci_options import annotate_problems
 
-        annotate(detect(settings.environ), shown, "warning", settings.console.err)
+        annotate_problems(settings, shown, "warning")
     if problems:
         raise ManifestError(sorted(set(problems), key=_order))
     settings.console.print(_summary(display_name(manifest), loaded))
