@@ -174,6 +174,15 @@ def test_import_to_a_path_below_a_file_says_to_pick_another_file(world):
     )
 
 
+def test_import_of_a_project_the_token_cannot_see_names_those_it_can(world):
+    result = world.comwit("import", "--project", "prj", "-o", "-")
+    assert result.code == 1
+    assert result.err.strip() == (
+        f"error: project 'prj' is not one this token can see (404); it can see: {PROJECT}; "
+        f"did you mean {PROJECT!r}? (pass --project or set COMWIT_PROJECT)"
+    )
+
+
 def test_a_changed_plain_env_value_shows_its_live_value_a_var_value_never(world):
     world.manifest(MANIFEST.replace('LEVEL = "info"', 'LEVEL = "info"\nTOKEN = "${TOKEN}"'))
     assert world.comwit("apply", "--yes", env={"TOKEN": "s3cr3t-1"}).code == 0

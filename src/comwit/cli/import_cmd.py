@@ -11,8 +11,9 @@ from typing import Annotated
 import typer
 
 from comwit.api.assumed import APP_NAME
-from comwit.api.connect import emulator_dir, open_client
+from comwit.api.connect import emulator_dir
 from comwit.api.models import App
+from comwit.cli.session import connect_project
 from comwit.cli.settings import API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY, Settings, command
 from comwit.console import Console
 from comwit.errors import ComwitError
@@ -71,15 +72,8 @@ def import_(
 async def read_apps(settings: Settings, project: str, emulator: Path) -> list[ImportedApp]:
     """The project's apps (those --app selects) as a manifest would describe them."""
     console = settings.console
-    async with open_client(
-        settings.api_url,
-        environ=settings.environ,
-        local_data_dir=emulator,
-        project=project,
-        transport=settings.transport,
-    ) as connection:
-        if connection.notice:
-            console.notice(connection.notice)
+    fix = "pass --project or set COMWIT_PROJECT"
+    async with connect_project(settings, project, emulator, fix=fix) as connection:
         listed = await connection.client.list_apps(project)
         names = _select(project, listed, settings.include, console)
         # Read-only: the ledger tells the live build's options and excludes, and the facts.

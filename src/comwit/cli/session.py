@@ -64,11 +64,26 @@ async def connect(settings: Settings, target: Target) -> AsyncIterator[Connectio
 
     It keeps as many connections as --concurrency reads at once; an apply's executor adds
     what its parallel apps need (`Executor.apply`)."""
+    async with connect_project(
+        settings,
+        target.project,
+        emulator_dir(target.loaded.root),
+        fix="pass --project, set COMWIT_PROJECT or fix `project` in the manifest",
+    ) as connection:
+        yield connection
+
+
+@asynccontextmanager
+async def connect_project(
+    settings: Settings, project: str, local_data_dir: Path, *, fix: str
+) -> AsyncIterator[Connection]:
+    """`connect` for a project without a manifest (`import`); a project the token cannot
+    see is an error naming those it can, and `fix`, what to do."""
     async with open_client(
         settings.api_url,
         environ=settings.environ,
-        local_data_dir=emulator_dir(target.loaded.root),
-        project=target.project,
+        local_data_dir=local_data_dir,
+        project=project,
         timeout=settings.timeout,
         transport=settings.transport,
         connections=concurrency(settings),
@@ -78,14 +93,14 @@ async def connect(settings: Settings, target: Target) -> AsyncIterator[Connectio
         try:
             yield connection
         except (ForbiddenError, NotFoundError) as exc:
-            hint = await _wrong_project(connection, target.project, exc)
+            hint = await _wrong_project(connection, project, exc, fix)
             if hint is None:
                 raise
             raise ComwitError(hint) from exc
 
 
 async def _wrong_project(
-    connection: Connection, project: str, exc: ForbiddenError | NotFoundError
+    connection: Connection, project: str, exc: ForbiddenError | NotFoundError, fix: str
 ) -> str | None:
     """When the project's own app list is refused: is it a project the token cannot see?
     Then say which ones it can (when the API lists them for it); else None."""
@@ -98,14 +113,13 @@ async def _wrong_project(
         return None
     seen = [p.project_id if p.name in (p.project_id, "") else f"{p.project_id} ({p.name})"
             for p in listing.projects]  # fmt: skip
-    where = "pass --project, set COMWIT_PROJECT or fix `project` in the manifest"
     if not seen:
-        return f"project {project!r} is not one this token can see, and it sees none; {where}"
+        return f"project {project!r} is not one this token can see, and it sees none; {fix}"
     close = difflib.get_close_matches(project, [p.project_id for p in listing.projects], n=1)
     meant = f"; did you mean {close[0]!r}?" if close else ""
     return (
         f"project {project!r} is not one this token can see ({exc.status}); it can see: "
-        f"{', '.join(seen)}{meant} ({where})"
+        f"{', '.join(seen)}{meant} ({fix})"
     )
 
 
