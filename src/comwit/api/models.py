@@ -4,8 +4,6 @@ Unknown fields are ignored (the contract says so); optional fields default to No
 Collections are tuples so that observed state stays immutable.
 """
 
-from __future__ import annotations
-
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict

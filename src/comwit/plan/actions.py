@@ -4,8 +4,6 @@
 `assert_never`, so an action that one of them does not handle fails the type check.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal, assert_never, cast
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
@@ -21,18 +19,23 @@ DeployReason = Literal[
 ]
 
 
-class _Value(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+# Every value's config. A shared base class carrying it would be one more model that pydantic
+# builds (a schema, a validator and a serializer) at import, used by nothing.
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class OptionChange(_Value):
+class OptionChange(BaseModel):
+    model_config = _FROZEN
+
     name: str
     old: str | int | None
     new: str | int | None
 
 
-class _Action(_Value):
+class _Action(BaseModel):
     """Fields every action has; `id` and `destructive` are derived and appear in JSON."""
+
+    model_config = _FROZEN
 
     app: str
 
@@ -157,15 +160,19 @@ AnyAction = (
 Action = Annotated[AnyAction, Field(discriminator="type")]
 
 
-class Held(_Value):
+class Held(BaseModel):
     """A destructive action the policy held back, and how to let it through."""
+
+    model_config = _FROZEN
 
     action: Action
     reason: str
 
 
-class Preconditions(_Value):
+class Preconditions(BaseModel):
     """What the plan read for an app; a saved plan is stale for the app if this changed."""
+
+    model_config = _FROZEN
 
     exists: bool
     app_id: str | None = None
@@ -174,7 +181,9 @@ class Preconditions(_Value):
     env_keys: tuple[str, ...] = ()
 
 
-class AppPlan(_Value):
+class AppPlan(BaseModel):
+    model_config = _FROZEN
+
     app: str
     preconditions: Preconditions
     actions: tuple[Action, ...] = ()
@@ -189,7 +198,9 @@ class AppPlan(_Value):
         return bool(self.actions)
 
 
-class Summary(_Value):
+class Summary(BaseModel):
+    model_config = _FROZEN
+
     create: int = 0
     upload: int = 0
     roll_back: int = 0
@@ -205,7 +216,9 @@ class Summary(_Value):
     errors: int = 0
 
 
-class Plan(_Value):
+class Plan(BaseModel):
+    model_config = _FROZEN
+
     project: str
     environment: str | None = None
     apps: tuple[AppPlan, ...] = ()
