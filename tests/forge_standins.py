@@ -53,6 +53,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
+    at: float  # the stand-in's clock when the request came in
 
 
 @dataclass
@@ -165,11 +166,13 @@ class StandIn:
     def slept(self) -> list[float]:
         return list(self._state.slept)
 
-    def spend(self, token: str, *, left: int, reset_in: int = 60, limit: int = 1000) -> None:
-        """The primary rate limit of `token`: `left` requests until a reset in `reset_in` s."""
+    def spend(self, token: str, *, left: int, reset_in: int = 60, limit: int = 1000) -> int:
+        """The primary rate limit of `token`: `left` requests until a reset in `reset_in` s
+        (whole epoch seconds, as GitHub gives it). Returns the reset."""
         budget = self._state.budget(token, limit)
         budget.used = limit - left
         budget.reset = int(self._state.now()) + reset_in
+        return budget.reset
 
     def secondary_limit(
         self,
@@ -252,7 +255,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(raw) if raw else None
         headers = {k.lower(): v for k, v in self.headers.items()}
         with self.state.lock:
-            self.state.requests.append(Request(method, split.path, query, headers, body))
+            self.state.requests.append(
+                Request(method, split.path, query, headers, body, self.state.now())
+            )
         with self.state.lock:
             refused = self.refuse(method, headers)
         if refused is None:
