@@ -110,37 +110,10 @@ def plan(
         allow_delete_env=allow_delete_env,
         allow_older=allow_older,
     )
-
-    async def run() -> Plan:
-        async with connect(settings, target) as connection:
-            planned = await plan_target(settings, target, connection, request)
-            manifest = display_name(settings.manifest)
-            split = _split(planned.plan, shards, shard_size)
-            if settings.output_format is OutputFormat.matrix:
-                console.print(_matrix_json(split))
-            else:
-                show_plan(planned.plan, settings.output_format, console, manifest=manifest)
-            saved_to = out if out is not None and not planned.plan.has_errors else None
-            if out is not None and saved_to is None:
-                console.warn(f"not saving the plan to {out}: fix the errors above first")
-            elif saved_to is not None:
-                _save(
-                    saved_to,
-                    planned,
-                    target,
-                    request,
-                    manifest=manifest,
-                    api_url=api_identity(connection),
-                    split=split,
-                    shards=shards,
-                )
-                console.info(f"Saved the plan to {out}; apply it with `comwit apply {out}`.")
-            choice = CiChoice(comment, comment_on, no_summary)
-            outputs = {"matrix": _matrix_json(split)} if split is not None else None
-            after_plan(settings, planned.plan, plan_path=saved_to, choice=choice, outputs=outputs)
-        return planned.plan
-
-    made = asyncio.run(run())
+    choice = CiChoice(comment, comment_on, no_summary)
+    made = asyncio.run(
+        _plan(settings, target, request, out, choice, shards=shards, shard_size=shard_size)
+    )
     waiting = dns_waits(made)
     if detailed_exitcode and waiting and not changes_beyond_dns(made) and not made.has_errors:
         console.info(
@@ -148,6 +121,47 @@ def plan(
             "(`comwit dns` shows the records to publish; the next apply finalizes them)."
         )
     return plan_exit_code(made, detailed=detailed_exitcode)
+
+
+async def _plan(
+    settings: Settings,
+    target: Target,
+    request: PlanRequest,
+    out: Path | None,
+    choice: CiChoice,
+    *,
+    shards: int | None,
+    shard_size: int | None,
+) -> Plan:
+    """Make the plan and show it (or its shards' matrix); save it to `out` unless it has
+    errors; write it to the CI's channels."""
+    console = settings.console
+    async with connect(settings, target) as connection:
+        planned = await plan_target(settings, target, connection, request)
+        manifest = display_name(settings.manifest)
+        split = _split(planned.plan, shards, shard_size)
+        if settings.output_format is OutputFormat.matrix:
+            console.print(_matrix_json(split))
+        else:
+            show_plan(planned.plan, settings.output_format, console, manifest=manifest)
+        saved_to = out if out is not None and not planned.plan.has_errors else None
+        if out is not None and saved_to is None:
+            console.warn(f"not saving the plan to {out}: fix the errors above first")
+        elif saved_to is not None:
+            _save(
+                saved_to,
+                planned,
+                target,
+                request,
+                manifest=manifest,
+                api_url=api_identity(connection),
+                split=split,
+                shards=shards,
+            )
+            console.info(f"Saved the plan to {out}; apply it with `comwit apply {out}`.")
+        outputs = {"matrix": _matrix_json(split)} if split is not None else None
+        after_plan(settings, planned.plan, plan_path=saved_to, choice=choice, outputs=outputs)
+    return planned.plan
 
 
 def _save(
