@@ -10,11 +10,12 @@ import pytest
 import zstandard
 
 from comwit.artifact.digest import digest_tree
-from comwit.artifact.ignore import secret_pattern
+from comwit.artifact.ignore import MAX_IGNORE_BYTES, secret_pattern
 from comwit.artifact.pack import pack
 from comwit.errors import ArtifactError
 
 from tests.artifact_support import write_tree
+from tests.special_files import fifo_opened_later
 
 # The names that look like secrets, in the order docs/artifacts.md lists them: the first
 # one that matches is the `exclude` entry a warning suggests.
@@ -80,6 +81,29 @@ def test_only_the_root_comwitignore_is_left_out(tmp_path):
 def test_invalid_pattern_is_an_error_naming_it(tmp_path):
     site = write_tree(tmp_path / "site", {"index.html": "hi", ".comwitignore": "[z-a]\n"})
     with pytest.raises(ArtifactError, match=r"\.comwitignore: invalid exclude pattern '\[z-a\]'"):
+        digest_tree(site)
+
+
+def test_a_comwitignore_that_is_a_fifo_is_an_error_at_once_not_a_wait(tmp_path):
+    site = write_tree(tmp_path / "site", {"index.html": "hi"})
+    with (
+        fifo_opened_later(site / ".comwitignore", "w"),
+        pytest.raises(ArtifactError) as err,
+    ):
+        digest_tree(site)
+    assert str(err.value) == (
+        f"cannot read {site / '.comwitignore'}: is a FIFO, not a regular file; fix or remove it"
+    )
+
+
+def test_a_comwitignore_linked_to_a_device_or_past_the_size_limit_is_not_read(tmp_path):
+    site = write_tree(tmp_path / "site", {"index.html": "hi"})
+    (site / ".comwitignore").symlink_to("/dev/zero")  # endless: reading it would never end
+    with pytest.raises(ArtifactError, match=r"\.comwitignore: is a character device, not a"):
+        digest_tree(site)
+    (site / ".comwitignore").unlink()
+    (site / ".comwitignore").write_text("*.map\n" * (MAX_IGNORE_BYTES // 6 + 1))
+    with pytest.raises(ArtifactError, match=r"\.comwitignore: it is larger than 1 MiB; fix or"):
         digest_tree(site)
 
 

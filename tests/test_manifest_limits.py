@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from comwit.cli import main
 
+from tests.special_files import fifo_opened_later
+
 MAX_DEPTH = 32  # documented in docs/manifest.md
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -168,6 +170,28 @@ def test_a_manifest_larger_than_the_limit_is_refused_before_parsing(tmp_path, mo
     code, lines = _validate(tmp_path, text, capsys)
     assert code == 1
     assert lines == ["error: comwit.toml:1:1: is 16.0 MiB; a manifest is at most 16 MiB"]
+
+
+def test_a_manifest_that_is_a_fifo_is_one_error_at_once_not_a_wait_for_a_writer(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    with fifo_opened_later(tmp_path / "comwit.toml", "w"):
+        code = main(["validate"])
+    assert code == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: comwit.toml: is a FIFO, not a regular file; pass the manifest file with -f FILE"
+    ]
+
+
+def test_a_device_as_the_manifest_is_one_error_and_never_read(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "comwit.toml").symlink_to("/dev/zero")  # endless: reading it would never end
+    assert main(["validate", "-f", "comwit.toml"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: comwit.toml: is a character device, not a regular file; "
+        "pass the manifest file with -f FILE"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING
 
 from comwit.errors import ArtifactError
 from comwit.frozen import frozen
+from comwit.store.regular import NotRegularFile, read_regular
 
 if TYPE_CHECKING:  # imported when there are patterns: a tree confirmed unchanged needs none
     import pathspec
 
 IGNORE_FILE = ".comwitignore"
+MAX_IGNORE_BYTES = 1 << 20  # tens of thousands of patterns; a larger file is not read
 
 # Version-control data that is never an app's content: left out unless a `!` pattern says so.
 VCS_NAMES = frozenset({".git", ".hg", ".svn"})
@@ -82,10 +84,13 @@ def read_ignore_file(build_dir: Path) -> str:
     """The text of the build dir's `.comwitignore` ("" when there is none)."""
     ignore_file = build_dir / IGNORE_FILE
     try:
-        return ignore_file.read_text(encoding="utf-8")
+        data = read_regular(ignore_file, MAX_IGNORE_BYTES)
+        if len(data) > MAX_IGNORE_BYTES:
+            raise ValueError(f"it is larger than {MAX_IGNORE_BYTES // 2**20} MiB")
+        return data.decode("utf-8")
     except FileNotFoundError:
         return ""
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise ArtifactError(
             f"cannot read {ignore_file}: {_reason(exc)}; fix or remove it",
             path=str(ignore_file),
@@ -125,6 +130,8 @@ def _check_pattern(pattern: str, origin: str) -> None:
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, NotRegularFile):
+        return exc.reason
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
     return "it is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)

@@ -27,6 +27,7 @@ from comwit.manifest.locate import locate
 from comwit.manifest.model import AppSettings, AppSpec, DnsMode, Manifest, PreviewSpec
 from comwit.manifest.overlay import merge
 from comwit.manifest.problems import SourceMap, suggest, validation_problems
+from comwit.store.regular import NotRegularFile, read_regular
 
 DEFAULT_LEDGER_FILE = ".comwit/state.json"
 PENDING_LEDGER_FILE = ".comwit/pending-ledger.json"
@@ -136,7 +137,7 @@ def display_name(path: Path) -> str:
 def _read(path: Path) -> tuple[bytes, dict[str, Any], SourceMap]:
     name = display_name(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_BYTES)
     except FileNotFoundError:
         where = path.resolve()
         raise ManifestError(
@@ -146,12 +147,16 @@ def _read(path: Path) -> tuple[bytes, dict[str, Any], SourceMap]:
         raise ManifestError(
             [Problem(name, None, None, "", "is a directory; pass the manifest file with -f FILE")]
         ) from None
+    except NotRegularFile as exc:
+        raise ManifestError(
+            [Problem(name, None, None, "", f"{exc.reason}; pass the manifest file with -f FILE")]
+        ) from None
     except OSError as exc:
         raise ManifestError(
             [Problem(name, None, None, "", f"cannot be read: {exc.strerror}")]
         ) from None
     if len(raw) > MAX_BYTES:
-        size = f"{len(raw) / 1024 / 1024:.1f} MiB"
+        size = _size_of(path, len(raw))
         limit = f"{MAX_BYTES // 1024 // 1024} MiB"
         raise ManifestError([Problem(name, 1, 1, "", f"is {size}; a manifest is at most {limit}")])
     text = _decode(raw, name)
@@ -161,6 +166,15 @@ def _read(path: Path) -> tuple[bytes, dict[str, Any], SourceMap]:
     if deep is not None:
         raise ManifestError([source.problem(deep, TOO_DEEP)])
     return raw, document, source
+
+
+def _size_of(path: Path, read: int) -> str:
+    """The file's size in MiB, as a message says it ("more than" what was read when the
+    file cannot be measured again)."""
+    try:
+        return f"{path.stat().st_size / 1024 / 1024:.1f} MiB"
+    except OSError:
+        return f"more than {read // 1024 // 1024} MiB"
 
 
 def _parse(text: str, name: str) -> dict[str, Any]:

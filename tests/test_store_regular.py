@@ -1,0 +1,58 @@
+"""Regular files only: a FIFO, a device or a socket where comwit reads or writes a file is one
+clear error, never a wait for a FIFO's other end, an endless read or a replaced device node."""
+
+from __future__ import annotations
+
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from comwit.store.regular import NotRegularFile, open_append, read_regular, refuse_special
+
+from tests.special_files import fifo_opened_later
+
+
+def test_a_regular_file_is_read_up_to_one_byte_past_the_limit(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 10)
+    assert read_regular(path, 20) == b"x" * 10
+    assert read_regular(path, 4) == b"x" * 5
+
+
+def test_a_fifo_is_refused_at_once_without_waiting_for_a_writer(tmp_path):
+    with fifo_opened_later(tmp_path / "pipe", "w") as pipe, pytest.raises(NotRegularFile) as err:
+        read_regular(pipe, 100)
+    assert err.value.strerror == "is a FIFO, not a regular file"
+
+
+def test_a_device_and_a_socket_are_refused_and_a_directory_is_a_directory(tmp_path):
+    with pytest.raises(NotRegularFile, match="is a character device, not a regular file"):
+        read_regular(Path("/dev/zero"), 100)
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "sock"))
+        with pytest.raises(NotRegularFile, match="is a socket"):
+            refuse_special(tmp_path / "sock")
+    with pytest.raises(IsADirectoryError):
+        read_regular(tmp_path, 100)
+
+
+def test_refuse_special_lets_missing_files_regular_files_and_directories_through(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for path in (tmp_path / "missing", tmp_path / "file", tmp_path):
+        refuse_special(path)
+    (tmp_path / "null").symlink_to("/dev/null")
+    with pytest.raises(NotRegularFile, match="character device"):
+        refuse_special(tmp_path / "null")
+
+
+def test_open_append_appends_to_a_file_and_refuses_a_fifo_without_waiting_for_a_reader(tmp_path):
+    path = tmp_path / "out"
+    for line in (b"a\n", b"b\n"):
+        with open_append(path) as file:
+            file.write(line)
+    assert path.read_bytes() == b"a\nb\n"
+    with fifo_opened_later(tmp_path / "pipe", "r") as pipe, pytest.raises(NotRegularFile):
+        open_append(pipe)
+    assert stat.S_ISFIFO((tmp_path / "pipe").stat().st_mode)
