@@ -17,6 +17,8 @@ from comwit.api.credentials import (
 from comwit.errors import CredentialsError
 from comwit.secret import Secret, redact
 
+from tests.special_files import fifo_opened_later
+
 TOKEN = "cwt_0123abcd"
 
 
@@ -207,3 +209,16 @@ def test_timeout_precedence():
 def test_a_bad_timeout_is_refused(value):
     with pytest.raises(CredentialsError, match="COMWIT_TIMEOUT"):
         resolve_timeout(None, {"COMWIT_TIMEOUT": value})
+
+
+def test_a_config_file_that_is_a_fifo_or_nested_without_end_is_one_line(tmp_path):
+    fifo = tmp_path / "fifo.json"
+    with fifo_opened_later(fifo, "w"), pytest.raises(CredentialsError) as caught:
+        load_token({"COMWIT_CONFIG": str(fifo)})
+    assert str(caught.value) == (
+        f"cannot read {fifo} (is a FIFO, not a regular file); set COMWIT_TOKEN to a cwt_ "
+        "token, or log in with the official comwit CLI"
+    )
+    deep = write_config(tmp_path / "deep.json", "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CredentialsError, match=r"deep\.json is not valid JSON"):
+        load_token({"COMWIT_CONFIG": str(deep)})

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import stat
+
+import pytest
 
 from comwit.api.client import ComwitClient
 from comwit.emulator.inprocess import InProcessEmulator
@@ -13,8 +16,10 @@ from comwit.plan import LEDGER_ENV_KEY
 from comwit.plan.ledger import AppLedger, LedgerEntry, decode
 from comwit.secret import Secret
 from comwit.store.ledger import AppEnvStore, LocalStore
+from comwit.store.regular import NotRegularFile
 
-from tests.factories import DIGEST_A
+from tests.factories import DIGEST_A, observed
+from tests.special_files import fifo_opened_later
 
 PROJECT = "proj"
 ENTRY = LedgerEntry("b1", DIGEST_A, recorded_at_ms=1)
@@ -52,3 +57,24 @@ def test_an_env_var_ledger_that_cannot_be_read_loads_empty_and_an_update_replace
         loaded, updated, stored = asyncio.run(scenario())
     assert loaded == AppLedger()
     assert updated == _add_build(AppLedger()) == decode(stored)
+
+
+def test_a_local_ledger_path_that_is_a_fifo_loads_empty_at_once_and_is_never_replaced(tmp_path):
+    with fifo_opened_later(tmp_path / "ledger.json", "w") as fifo:
+        store = LocalStore(fifo, PROJECT)
+        assert asyncio.run(store.load("web", "app-1")) == AppLedger()
+        assert store.read(observed("web"), None)[1] == (
+            f"ledger of app 'web': cannot read {fifo} (is a FIFO, not a regular file); "
+            "treating it as empty"
+        )
+        with pytest.raises(NotRegularFile):
+            asyncio.run(store.update("web", "app-1", _add_build))
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_a_local_ledger_nested_without_end_is_not_a_ledger_file(tmp_path):
+    path = tmp_path / "ledger.json"
+    path.write_text('{"projects": ' * 100_000 + "{}" + "}" * 100_000)
+    assert LocalStore(path, PROJECT).read(observed("web"), None)[1] == (
+        f"ledger of app 'web': {path} is not a comwit ledger file; treating it as empty"
+    )

@@ -56,3 +56,23 @@ def test_open_append_appends_to_a_file_and_refuses_a_fifo_without_waiting_for_a_
     with fifo_opened_later(tmp_path / "pipe", "r") as pipe, pytest.raises(NotRegularFile):
         open_append(pipe)
     assert stat.S_ISFIFO((tmp_path / "pipe").stat().st_mode)
+
+
+def test_plan_out_to_a_device_is_one_error_and_leaves_the_device_alone(world):
+    (world.root / "plan.json").symlink_to("/dev/null")
+    result = world.comwit("plan", "--out", "plan.json")
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "error: cannot write the plan to plan.json: is a character device, not a regular file"
+    ]
+    assert (world.root / "plan.json").readlink() == Path("/dev/null")
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
+
+
+def test_apply_of_a_saved_plan_that_is_a_fifo_is_one_error_at_once(world):
+    with fifo_opened_later(world.root / "plan.json", "w"):
+        result = world.comwit("apply", "plan.json")
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "error: plan.json: cannot be read (is a FIFO, not a regular file)"
+    ]

@@ -17,9 +17,11 @@ from urllib.parse import urlsplit
 from comwit.api.client import DEFAULT_TIMEOUT
 from comwit.errors import CredentialsError
 from comwit.secret import Secret
+from comwit.store.regular import read_regular
 
 DEFAULT_API_URL: Final = "https://api.cloud.comwit.io"
 LOCAL: Final = "local"  # --api-url local: the embedded emulator
+MAX_CONFIG_BYTES: Final = 1 << 20  # the official CLI's config: a few lines; not read past it
 _TOKEN_SHAPE: Final = re.compile(r"cwt_[\x21-\x7e]+")  # printable, no spaces: a header value
 _LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 _HOW: Final = "set COMWIT_TOKEN to a cwt_ token, or log in with the official comwit CLI"
@@ -109,18 +111,21 @@ def _checked(raw: str, source: str) -> Secret:
 def _read_config(path: Path, *, explicit: bool) -> dict[str, Any] | None:
     """The config file's JSON object, or None when it does not exist (and was not asked for)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_regular(path, MAX_CONFIG_BYTES)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ValueError(f"larger than {MAX_CONFIG_BYTES // 2**20} MiB")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         if explicit:
             raise CredentialsError(
                 f"COMWIT_CONFIG names {path}, which does not exist; fix or unset COMWIT_CONFIG"
             ) from None
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise CredentialsError(f"cannot read {path} ({_reason(exc)}); {_HOW}") from None
     try:
         config = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         line = getattr(exc, "lineno", "?")
         raise CredentialsError(
             f"{path} is not valid JSON (line {line}); fix it, or {_HOW}"
@@ -131,7 +136,12 @@ def _read_config(path: Path, *, explicit: bool) -> dict[str, Any] | None:
 
 
 def _reason(exc: Exception) -> str:
-    return exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+    """Why a config file cannot be read, never quoting it (it holds the token)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    return str(exc) if type(exc) is ValueError else type(exc).__name__
 
 
 def _check_url(url: str) -> None:

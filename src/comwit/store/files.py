@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from comwit.errors import ComwitError, PlanError
 from comwit.frozen import frozen
+from comwit.store.regular import read_regular, refuse_special
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,7 +20,9 @@ if TYPE_CHECKING:
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
-    """Write a whole file or nothing: a temporary file in the same directory, renamed."""
+    """Write a whole file or nothing: a temporary file in the same directory, renamed. A FIFO,
+    socket or device at `path` is NotRegularFile (a rename would replace the node)."""
+    refuse_special(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -72,8 +75,7 @@ def read_document(path: Path, of: JsonKind) -> dict[str, Any]:
     naming the file, what is wrong and, where it helps, the command that writes one."""
     asked = f"was it written by `{of.writer}`?"
     try:
-        with path.open("rb") as file:
-            data = file.read(of.max_bytes + 1)
+        data = read_regular(path, of.max_bytes)
     except FileNotFoundError:
         raise PlanError(f"{path}: no such file; make one with `{of.writer} {path}`") from None
     except OSError as exc:

@@ -28,9 +28,11 @@ from comwit.plan.ledger import (
 )
 from comwit.plan.state import ObservedApp
 from comwit.store.files import write_atomically
+from comwit.store.regular import read_regular
 
 LOCAL_VERSION = 1
 UPDATE_ATTEMPTS = 3
+MAX_FILE_BYTES = 1 << 30  # far more than 500 builds of thousands of apps; not read past it
 Change = Callable[[AppLedger], AppLedger]
 Check = Callable[[AppLedger], bool]
 _T = TypeVar("_T")
@@ -190,8 +192,8 @@ def _or_empty(read: Callable[[_T], AppLedger], stored: _T | None) -> AppLedger:
 def _projects(path: Path) -> dict[str, Any]:
     """The file's projects table; a missing, unreadable or foreign file gives an empty one."""
     try:
-        loaded = json.loads(path.read_text())
-    except (OSError, ValueError):
+        loaded = json.loads(read_regular(path, MAX_FILE_BYTES))
+    except (OSError, ValueError, RecursionError):
         return {}
     projects = loaded.get("projects") if isinstance(loaded, dict) else None
     return dict(projects) if isinstance(projects, dict) else {}
@@ -199,17 +201,19 @@ def _projects(path: Path) -> dict[str, Any]:
 
 def _read_file(path: Path, project: str) -> tuple[dict[str, Any], str | None]:
     try:
-        text = path.read_text()
+        data = read_regular(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         return {}, None
     except OSError as exc:
         return {}, f"cannot read {path} ({exc.strerror}); treating it as empty"
     try:
-        document = json.loads(text)
+        if len(data) > MAX_FILE_BYTES:
+            raise ValueError
+        document = json.loads(data)
         apps = document["projects"].get(project, {})
         if not isinstance(apps, dict):
             raise TypeError
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return {}, f"{path} is not a comwit ledger file; treating it as empty"
     return dict(apps), None
 

@@ -22,7 +22,8 @@ from comwit.plan.ledger import AppLedger
 from comwit.plan.recording import Recording, from_document, to_document
 from comwit.plan.state import ObservedApp
 from comwit.store.files import write_atomically
-from comwit.store.ledger import Change, Check, LedgerStore
+from comwit.store.ledger import MAX_FILE_BYTES, Change, Check, LedgerStore
+from comwit.store.regular import read_regular
 
 FILE_VERSION = 1
 # The ledger write itself is retried by the client on 502, 429 and lost connections; a
@@ -154,8 +155,8 @@ def _server_error(error: ApiError) -> bool:
 def _projects(path: Path) -> dict[str, Any]:
     """The file's projects; a missing, unreadable or foreign file (or part) counts as empty."""
     try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError):
+        document = json.loads(read_regular(path, MAX_FILE_BYTES))
+    except (OSError, ValueError, RecursionError):
         return {}
     return _dict(document.get("projects") if isinstance(document, dict) else None)
 
