@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from comwit.secret import redact
+from comwit.store.regular import refuse_special
 
 MAX_BYTES = 5 * 1024  # the file must be smaller than this
 MAX_VARIABLES = 20
@@ -31,6 +32,7 @@ def dotenv_name(output: str) -> str:
 def write_dotenv(path: Path, values: Mapping[str, str]) -> list[str]:
     """Put `values` in the dotenv file at `path`, replacing comwit's earlier lines there.
     Returns the keys left out (a line break in the value, or the file's limits)."""
+    refuse_special(path)  # a FIFO would wait for a writer, then for a reader
     ours = {
         dotenv_name(name): redact(value)
         for name, value in values.items()

@@ -15,12 +15,15 @@ from typing import Any, Literal
 
 from comwit.ci.tokens import GITHUB_TOKENS, GITLAB_TOKENS, token
 from comwit.frozen import frozen
+from comwit.preview.names import MAX_PR
 from comwit.secret import Secret
+from comwit.store.regular import read_regular
 
 Kind = Literal["github", "gitlab", "other"]
 
 GITHUB_API = "https://api.github.com"
 GITLAB_API = "https://gitlab.com/api/v4"
+MAX_EVENT_BYTES = 64 << 20  # webhook payloads are at most 25 MB; not read past it
 _TRUE = ("true", "1", "yes")
 _PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review")
 
@@ -96,7 +99,7 @@ def _gitlab(environ: Mapping[str, str]) -> CiContext:
     return CiContext(
         kind="gitlab",
         repository=environ.get("CI_PROJECT_ID") or None,
-        pull_request=int(iid) if iid.isdigit() else None,
+        pull_request=_int(int(iid)) if iid.isascii() and iid.isdigit() and len(iid) < 20 else None,
         sha=environ.get("CI_COMMIT_SHA") or None,
         api_url=(environ.get("CI_API_V4_URL") or GITLAB_API).rstrip("/"),
         token=token(environ, GITLAB_TOKENS),
@@ -111,9 +114,13 @@ def _event(path: str | None) -> tuple[dict[str, Any], tuple[str, ...]]:
     if not path:
         return {}, ()
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return {}, (f"cannot read the event file $GITHUB_EVENT_PATH ({exc}); no pull request",)
+        data = read_regular(Path(path), MAX_EVENT_BYTES)
+        if len(data) > MAX_EVENT_BYTES:
+            raise ValueError(f"larger than {MAX_EVENT_BYTES // 2**20} MiB")
+        document = json.loads(data.decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else _reason(exc)
+        return {}, (f"cannot read the event file $GITHUB_EVENT_PATH ({why}); no pull request",)
     return (document, ()) if isinstance(document, dict) else ({}, ())
 
 
@@ -141,5 +148,12 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
     return environ.get(name, "").strip().lower() in _TRUE
 
 
+def _reason(exc: Exception) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
 def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A pull request number: a whole number from 1 to MAX_PR, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_PR:
+        return value
+    return None

@@ -98,13 +98,18 @@ class HttpForge:
         import httpx  # only when a comment is asked for: start-up stays fast
 
         self._httpx = httpx
-        self._client = httpx.Client(
-            base_url=base_url.rstrip("/") + "/",
-            headers={"User-Agent": f"comwit/{__version__}", **headers},
-            timeout=timeout,
-            transport=transport,
-            follow_redirects=False,
-        )
+        try:
+            self._client = httpx.Client(
+                base_url=base_url.rstrip("/") + "/",
+                headers={"User-Agent": f"comwit/{__version__}", **headers},
+                timeout=timeout,
+                transport=transport,
+                follow_redirects=False,
+            )
+        except httpx.InvalidURL as exc:
+            raise ForgeError(
+                f"the CI's API URL (GITHUB_API_URL / CI_API_V4_URL) is not a URL ({exc}); fix it"
+            ) from None
         self._deadline = deadline
         self._ends = time.monotonic() + deadline
         self._sleep = sleep

@@ -15,6 +15,7 @@ from pathlib import Path
 from comwit.apply.result import ApplyResult
 from comwit.plan.actions import Plan
 from comwit.secret import redact
+from comwit.store.regular import open_append
 
 _COUNTS = (
     ("to-create", "create"),
@@ -69,8 +70,8 @@ def format_outputs(values: Mapping[str, str]) -> str:
 
 
 def write_outputs(path: Path, values: Mapping[str, str]) -> None:
-    with path.open("a", encoding="utf-8", newline="\n") as file:
-        file.write(format_outputs(values))
+    with open_append(path) as file:
+        file.write(format_outputs(values).encode("utf-8"))
 
 
 def _delimiter(name: str, value: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from comwit.secret import redact
+from comwit.store.regular import open_append
 
 LIMIT = 1024 * 1024  # bytes, for the whole file of one step
 _TRIES = 4
@@ -29,7 +30,7 @@ def append_summary(path: Path, render: Callable[[int], str], limit: int = LIMIT)
     text = fit(render, room, _utf8)
     if text is None:
         return False
-    with path.open("ab") as file:
+    with open_append(path) as file:
         file.write(b"\n" + text.encode("utf-8"))
     return True
 

@@ -1,0 +1,76 @@
+"""A CI job's environment at its worst: event files nested without end, FIFOs and devices
+where the summary and outputs go, odd merge request numbers, a malformed API URL. Each is a
+warning or no pull request; the plan itself still ends with its own exit code, at once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from comwit.ci.environment import detect
+from comwit.preview.names import MAX_PR
+
+from tests.ci_support import parse_outputs
+from tests.special_files import fifo_opened_later
+from tests.test_ci_environment import github_env
+
+
+def test_an_event_file_nested_too_deeply_is_a_warning_not_a_bug(tmp_path):
+    environ = github_env(tmp_path)
+    (tmp_path / "event.json").write_text('{"pull_request": ' * 100_000 + "{}" + "}" * 100_000)
+    ctx = detect(environ)
+    assert ctx.pull_request is None
+    assert ctx.warnings == (
+        "cannot read the event file $GITHUB_EVENT_PATH (nested too deeply); no pull request",
+    )
+
+
+def test_an_event_file_that_is_a_fifo_or_a_device_is_not_waited_on_or_read(tmp_path):
+    environ = github_env(tmp_path)
+    (tmp_path / "event.json").unlink()
+    with fifo_opened_later(tmp_path / "event.json", "w"):
+        ctx = detect(environ)
+    assert "(is a FIFO, not a regular file)" in ctx.warnings[0]
+    ctx = detect(environ | {"GITHUB_EVENT_PATH": "/dev/zero"})
+    assert "(is a character device, not a regular file)" in ctx.warnings[0]
+
+
+@pytest.mark.parametrize("iid", ["²", "9" * 5000, "0", str(MAX_PR + 1), "-3", " 4"])
+def test_a_merge_request_iid_that_is_no_usable_number_means_no_merge_request(iid):
+    environ = {"GITLAB_CI": "true", "CI_PROJECT_ID": "1", "CI_MERGE_REQUEST_IID": iid}
+    assert detect(environ).pull_request is None
+    assert detect(environ | {"CI_MERGE_REQUEST_IID": "17"}).pull_request == 17
+
+
+@pytest.mark.parametrize("number", [0, -1, MAX_PR + 1, 10**40, True, 1.0, "7"])
+def test_an_event_pull_request_number_out_of_range_means_no_pull_request(tmp_path, number):
+    event = {"pull_request": {"number": number, "head": {"sha": "a" * 40}}}
+    assert detect(github_env(tmp_path, event=event)).pull_request is None
+
+
+def test_a_fifo_as_job_summary_and_outputs_warns_and_the_plan_ends(world, github, job):
+    env = job.github(github.url)
+    with (
+        fifo_opened_later(job.summary, "r"),
+        fifo_opened_later(job.outputs, "r"),
+    ):
+        result = world.comwit("plan", env=env)
+    assert result.code == 0, result.err
+    assert f"cannot write the job summary {job.summary}: is a FIFO" in result.err
+    assert f"cannot write the step outputs {job.outputs}: is a FIFO" in result.err
+
+
+def test_outputs_are_still_appended_to_a_regular_file(world, github, job):
+    job.outputs.write_text("earlier=1\n")
+    assert world.comwit("plan", env=job.github(github.url)).code == 0
+    outputs = parse_outputs(job.outputs.read_text())
+    assert outputs["earlier"] == "1" and outputs["has-changes"] == "true"
+
+
+def test_a_malformed_ci_api_url_is_a_warning_and_the_plan_keeps_its_exit_code(world, job):
+    result = world.comwit("plan", "--comment", env=job.github("http://[::1"))
+    assert result.code == 0, result.err
+    assert "warning: not commenting: the CI's API URL" in result.err
+    assert "hit a bug" not in result.err
+    assert json.dumps(result.err).count("\\n") <= 3
