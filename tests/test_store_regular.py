@@ -76,3 +76,14 @@ def test_apply_of_a_saved_plan_that_is_a_fifo_is_one_error_at_once(world):
     assert result.err.splitlines() == [
         "error: plan.json: cannot be read (is a FIFO, not a regular file)"
     ]
+
+
+def test_a_saved_plan_past_the_size_limit_is_refused_after_reading_just_past_it(world):
+    with (world.root / "plan.json").open("wb") as file:
+        file.truncate(33 * 2**20)  # sparse: nothing is written
+    result = world.comwit("apply", "plan.json")
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "error: plan.json: is larger than 32 MiB, more than any saved plan; "
+        "was it written by `comwit plan --out`?"
+    ]
