@@ -183,6 +183,38 @@ def test_apply_outputs_failed_apps_and_urls(world, github, job, comwit):
     assert "### comwit apply for `proj`" in job.summary.read_text()
 
 
+def test_rollback_in_a_ci_job_writes_the_job_summary_and_outputs(world, github, job, comwit):
+    assert comwit("apply", "--yes", env={}).code == 0
+    first = world.app("web")["active_build_id"]
+    world.write("web/index.html", "<h1>v2</h1>")
+    assert comwit("apply", "--yes", env={}).code == 0
+    result = comwit("rollback", "web", "--yes", env=job.github(github.url, event="push"))
+    assert result.code == 0, result.err
+    assert world.app("web")["active_build_id"] == first
+    outputs = parse_outputs(job.outputs.read_text())
+    assert (outputs["done"], outputs["to-rollback"], json.loads(outputs["failed-apps"])) == (
+        "1",
+        "1",
+        [],
+    )
+    assert json.loads(outputs["urls"])["web"] in result.out
+    summary = job.summary.read_text()
+    assert first in summary and "web" in summary
+    assert github.writes() == []  # a rollback is no pull request's: no comment
+
+
+def test_a_failed_rollback_in_a_ci_job_names_the_app_in_failed_apps(world, github, job, comwit):
+    assert comwit("apply", "--yes", env={}).code == 0
+    world.write("web/index.html", "<h1>v2</h1>")
+    assert comwit("apply", "--yes", env={}).code == 0
+    world.admin("POST", "faults/fail", {"route": "rollback", "count": 10, "status": 500})
+    result = comwit("rollback", "web", "--yes", env=job.github(github.url, event="push"))
+    assert result.code == 1
+    outputs = parse_outputs(job.outputs.read_text())
+    assert json.loads(outputs["failed-apps"]) == ["web"]
+    assert outputs["failed"] == "1"
+
+
 def test_tokens_never_reach_output_summary_outputs_or_comments(world, github, job, comwit):
     world.write("web/leak.txt", GITHUB_TOKEN)  # a token that ends up in a build dir's file
     result = comwit("plan", "--comment", "-v", env=job.github(github.url))

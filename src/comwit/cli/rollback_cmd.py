@@ -18,6 +18,7 @@ from comwit.cli.applying import (
     show_applied_plan,
     show_result,
 )
+from comwit.cli.ci_options import CiChoice, NoSummary, after_apply
 from comwit.cli.session import (
     Target,
     connect,
@@ -27,6 +28,7 @@ from comwit.cli.session import (
     require_app,
 )
 from comwit.cli.settings import FORMAT, TARGET, TIMEOUT, VERBOSITY, Settings, command
+from comwit.plan.actions import Plan
 from comwit.plan.rollback import PREVIOUS, rollback_plan
 
 
@@ -39,18 +41,22 @@ def rollback(
     ] = PREVIOUS,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Roll back without asking.")] = False,
     lock_timeout: LockTimeout = 0.0,
+    no_summary: NoSummary = False,
 ) -> int:
     """Make an existing build of APP live again (no upload); the ledger records it."""
     target = load_target(settings)
     require_app(target, app)
     options = RunOptions(parallel=1, lock_timeout=lock_timeout)
-    result = asyncio.run(_rollback(settings, target, app, to, yes, options))
-    return show_result(result, settings.output_format, settings.console)
+    plan, result = asyncio.run(_rollback(settings, target, app, to, yes, options))
+    code = show_result(result, settings.output_format, settings.console)
+    # In CI, the job summary and step outputs (urls, failed-apps, done) say it as apply's do.
+    after_apply(settings, plan, result, choice=CiChoice(no_summary=no_summary))
+    return code
 
 
 async def _rollback(
     settings: Settings, target: Target, app: str, to: str, yes: bool, options: RunOptions
-) -> ApplyResult:
+) -> tuple[Plan, ApplyResult]:
     console = settings.console
     async with connect(settings, target) as connection:
         observation = await observe_one(settings, target, connection, app)
@@ -69,8 +75,8 @@ async def _rollback(
         result = await execute_plan(settings, plan, inputs, connection, target, options, guard)
     outcome = result.outcomes[0]
     if outcome.status == "done" and outcome.build_id:
-        return replace(result, hints=_keep_hints(target, app, outcome.build_id))
-    return result
+        return plan, replace(result, hints=_keep_hints(target, app, outcome.build_id))
+    return plan, result
 
 
 def _keep_hints(target: Target, app: str, build_id: str) -> tuple[str, ...]:
