@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
+
+from comwit.plan.ledger import AppLedger, Lease, encode
 
 PREVIEW = """\
 [preview]
@@ -63,6 +66,29 @@ def test_up_refuses_an_existing_app_of_that_name_without_the_mark(world):
     result = world.comwit("preview", "up", "--pr", "8")
     assert result.code == 1
     assert "web-pr-8 exists and is not comwit's preview" in result.out + result.err
+    assert world.builds("web-pr-8") == []
+
+
+def test_up_racing_an_earlier_push_that_is_creating_the_preview_says_so(world):
+    # What an earlier push's run leaves while it creates the preview: the app, and in its
+    # ledger that run's lease but no mark yet (the mark comes with the deploy's record).
+    world.request("POST", "/v1/projects/proj/apps", json={"name": "web-pr-8"}, token=world.token)
+    lease = Lease(
+        "ci@elsewhere", "https://ci.example/runs/7", int(time.time() * 1000) + 60_000, "x"
+    )
+    world.request(
+        "PUT",
+        f"/v1/projects/proj/apps/{world.app('web-pr-8')['app_id']}/environment/COMWIT_LEDGER",
+        json={"value": encode(AppLedger().with_lease(lease)), "secret": False},
+        token=world.token,
+    ).raise_for_status()
+    result = world.comwit("preview", "up", "--pr", "8", "--app", "web")
+    assert result.code == 1
+    assert (
+        "app web-pr-8 has no preview mark yet and another run is applying it: ci@elsewhere "
+        "(https://ci.example/runs/7)" in result.out
+    )
+    assert "run again once it is done" in result.out
     assert world.builds("web-pr-8") == []
 
 

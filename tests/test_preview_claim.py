@@ -14,7 +14,7 @@ from comwit.plan.actions import (
     Preconditions,
     RecordLedger,
 )
-from comwit.plan.ledger import AppLedger, PreviewMark, PreviewOf
+from comwit.plan.ledger import AppLedger, Lease, PreviewMark, PreviewOf
 from comwit.plan.state import ObservedApp
 from comwit.preview.claim import PreviewTarget, claim, created_apps, over_cap
 
@@ -40,8 +40,14 @@ def _refused(preconditions: Preconditions, why: str) -> Plan:
     return Plan(project="proj", apps=(app,))
 
 
-def _existing(mark: PreviewMark | None) -> dict[str, ObservedApp]:
-    return {APP: ObservedApp(name=APP, app_id="id-1", ledger=AppLedger(preview=mark))}
+NOW_MS = 1_700_000_000_000
+THEIRS = Lease("ci@elsewhere", "https://ci.example/runs/7", NOW_MS + 60_000, "theirs")
+GONE = Lease("ci@elsewhere", "https://ci.example/runs/6", NOW_MS - 1, "gone")
+
+
+def _existing(mark: PreviewMark | None, lease: Lease | None = None) -> dict[str, ObservedApp]:
+    ledger = AppLedger(preview=mark, lease=lease)
+    return {APP: ObservedApp(name=APP, app_id="id-1", ledger=ledger)}
 
 
 NOT_OURS = (
@@ -71,6 +77,22 @@ NOT_OURS = (
         ),
         (
             _plan(LIVE, RECORD),
+            _existing(None, THEIRS),
+            _refused(
+                LIVE,
+                f"app {APP} has no preview mark yet and another run is applying it: "
+                "ci@elsewhere (https://ci.example/runs/7), its lease runs until 22:14:20 UTC. "
+                "If that run is creating this pull request's preview, run again once it is "
+                "done; comwit never adopts an app without the mark",
+            ),
+        ),
+        (
+            _plan(LIVE, RECORD),
+            _existing(None, GONE),
+            _refused(LIVE, NOT_OURS.format(whose="has no preview mark")),
+        ),
+        (
+            _plan(LIVE, RECORD),
             _existing(PreviewMark("web", 4, None, 1, 2)),
             _refused(LIVE, NOT_OURS.format(whose="marks pull request #4")),
         ),
@@ -90,13 +112,15 @@ NOT_OURS = (
         "own-preview-is-marked-again",
         "own-preview-without-changes",
         "unmarked-app-refused-held-dropped",
+        "unmarked-app-another-run-is-creating",
+        "unmarked-app-with-an-expired-lease",
         "other-pull-request-refused",
         "other-base-refused",
         "production-hostname-refused",
     ],
 )
 def test_claim_marks_its_own_previews_and_refuses_every_other_app(plan, observed, expected):
-    assert claim(plan, observed, TARGET) == expected
+    assert claim(plan, observed, TARGET, now_ms=NOW_MS) == expected
 
 
 def _creating(*names: str) -> Plan:

@@ -138,7 +138,9 @@ async def _up_planned(
 ) -> tuple[Plan, ApplyResult, str]:
     """Plan the preview apps (packing into `work`), claim them, apply; and their table."""
     planned = await plan_target(settings, target, connection, request, pack_into=work)
-    plan = _named_preview(claim(planned.plan, planned.observed.apps, preview), preview.pr)
+    now_ms = int(settings.clock() * 1000)
+    claimed = claim(planned.plan, planned.observed.apps, preview, now_ms=now_ms)
+    plan = _named_preview(claimed, preview.pr)
     await _refuse_over_cap(settings, target, connection, plan, preview.max_apps)
     show_applied_plan(plan, settings)
     await complete_pending(settings, target, connection, planned.observed.apps)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
 
 from comwit.frozen import frozen
 from comwit.plan.actions import AppPlan, AttachHost, CreateApp, Plan, RecordLedger
-from comwit.plan.ledger import PreviewOf
+from comwit.plan.ledger import Lease, PreviewOf
 from comwit.plan.state import ObservedApp
 
 
@@ -20,10 +21,13 @@ class PreviewTarget:
     max_apps: int = 20
 
 
-def claim(plan: Plan, observed: Mapping[str, ObservedApp], target: PreviewTarget) -> Plan:
+def claim(
+    plan: Plan, observed: Mapping[str, ObservedApp], target: PreviewTarget, *, now_ms: int
+) -> Plan:
     """Every ledger record of the plan marks its app as the preview; an existing app without
     this pull request's mark, or an attach of a production hostname, is an app error."""
-    return plan.model_copy(update={"apps": tuple(_claim(a, observed, target) for a in plan.apps)})
+    apps = tuple(_claim(a, observed, target, now_ms) for a in plan.apps)
+    return plan.model_copy(update={"apps": apps})
 
 
 def created_apps(plan: Plan) -> list[str]:
@@ -45,10 +49,15 @@ def over_cap(plan: Plan, previews: Collection[str], max_apps: int) -> str | None
     )
 
 
-def _claim(app: AppPlan, observed: Mapping[str, ObservedApp], target: PreviewTarget) -> AppPlan:
+def _claim(
+    app: AppPlan, observed: Mapping[str, ObservedApp], target: PreviewTarget, now_ms: int
+) -> AppPlan:
     base = target.bases[app.app]
     have = observed.get(app.app)
     mark = have.ledger.preview if have is not None else None
+    lease = have.ledger.lease if have is not None else None
+    if mark is None and lease is not None and lease.live(now_ms):
+        return _refused(app, _being_created(app.app, lease))
     if have is not None and (mark is None or (mark.base, mark.pr) != (base, target.pr)):
         whose = "has no preview mark" if mark is None else f"marks pull request #{mark.pr}"
         return _refused(
@@ -65,6 +74,17 @@ def _claim(app: AppPlan, observed: Mapping[str, ObservedApp], target: PreviewTar
         for a in app.actions
     )
     return app.model_copy(update={"actions": actions})
+
+
+def _being_created(app: str, lease: Lease) -> str:
+    # A run creating the preview (an earlier push racing this one) marks it only when it
+    # records the deploy: until then the app has its lease and no mark.
+    until = datetime.fromtimestamp(lease.expires_ms / 1000, UTC).strftime("%H:%M:%S UTC")
+    return (
+        f"app {app} has no preview mark yet and another run is applying it: {lease.holder} "
+        f"({lease.run}), its lease runs until {until}. If that run is creating this pull "
+        "request's preview, run again once it is done; comwit never adopts an app without the mark"
+    )
 
 
 def _refused(app: AppPlan, why: str) -> AppPlan:
