@@ -112,6 +112,18 @@ def test_headers_are_normalized(tmp_path):
     assert found["."] == (tarfile.DIRTYPE, 0o755, *fixed)
 
 
+@pytest.mark.parametrize("length", [97, 98, 99, 100])
+def test_names_around_the_ustar_name_fields_length_are_read_back_whole(tmp_path, length):
+    # "./" + the name: 99 to 102 bytes, on either side of the 100-byte name field
+    name = "d/" + "n" * (length - 2)
+    site = write_tree(tmp_path / "site", {name: "x"})
+    archive = tar_zstd(tmp_path, site).path.read_bytes()
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(archive)
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        files = [m for m in tar.getmembers() if m.isfile()]
+    assert [(m.name, m.size, m.pax_headers) for m in files] == [(f"./{name}", 1, {})]
+
+
 def test_mtime_comes_from_the_argument_then_source_date_epoch(tmp_path, monkeypatch):
     site = write_tree(tmp_path / "site", SITE)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1600000000")

@@ -41,7 +41,10 @@ class HeaderMaker:
 
     def file(self, rel: str, size: int, *, executable: bool) -> bytes:
         mode = EXEC_MODE if executable else FILE_MODE
-        return self._member(b"0", mode, ("./" + rel).encode(), size, b"")
+        name = ("./" + rel).encode()
+        if len(name) <= _NAME_LEN and name.isascii():  # most names: one plain ustar header
+            return self._header(b"0", mode, name, b"", size, b"")
+        return self._member(b"0", mode, name, size, b"")
 
     def dir(self, rel: str) -> bytes:
         name = ("./" + rel + "/").encode() if rel else b"./"
@@ -70,7 +73,7 @@ class HeaderMaker:
     ) -> bytes:
         ids, mtime, magic, fixed_sum = self._templates[kind, mode]
         size_field = b"%011o\0" % size
-        checksum = fixed_sum + sum(name) + sum(size_field) + sum(link) + sum(prefix)
+        checksum = fixed_sum + sum(name + size_field + link + prefix)
         checksum_field = b"%06o\0 " % checksum
         return _LAYOUT.pack(name, ids, size_field, mtime, checksum_field, kind, link, magic, prefix)
 
