@@ -3,13 +3,22 @@ naming it, why, and what to do; its own JSON files read back, refused in one lin
 
 from __future__ import annotations
 
+import fcntl
 import json
+import time
 
 import pytest
 
 from comwit.errors import ComwitError, PlanError
 from comwit.plan.actions import Plan
-from comwit.store.files import JsonKind, read_document, write_json, write_text
+from comwit.store.files import (
+    JsonKind,
+    LockTimeoutError,
+    locked,
+    read_document,
+    write_json,
+    write_text,
+)
 from comwit.store.results import ShardResult, read_result, write_result
 from comwit.store.saved import ManifestRef, SavedPlan, SavedPolicy, read_plan, write_plan
 
@@ -156,3 +165,20 @@ def test_a_result_file_missing_a_field_names_the_field(tmp_path):
     with pytest.raises(PlanError) as raised:
         read_result(path)
     assert str(raised.value) == f"{path}: plan_id: Field required"
+
+
+def test_a_lock_held_elsewhere_is_waited_for_a_bounded_time_then_named(tmp_path):
+    path = tmp_path / "ledger.json"
+    with (tmp_path / "ledger.json.lock").open("a") as other:  # another run's hold on it
+        fcntl.flock(other, fcntl.LOCK_EX)
+        started = time.monotonic()
+        with pytest.raises(LockTimeoutError) as raised, locked(path, seconds=0.2):
+            pass
+        assert 0.2 <= time.monotonic() - started < 5
+        assert str(raised.value) == (
+            f"{tmp_path / 'ledger.json.lock'} stayed locked by another comwit process for 0.2 s; "
+            "is one stopped or hung?"
+        )
+        fcntl.flock(other, fcntl.LOCK_UN)
+        with locked(path, seconds=0.2):  # let go: taken at once
+            assert path.parent.is_dir()

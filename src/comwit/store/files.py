@@ -3,9 +3,12 @@ and its own JSON files read back, each refused in one line that names what is wr
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +17,7 @@ from comwit.frozen import frozen
 from comwit.store.regular import read_regular, refuse_special
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from pydantic import ValidationError
 
@@ -32,6 +35,36 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# Another run holds a file's lock for one read and write; waiting longer means it is stopped.
+LOCK_SECONDS = 30.0
+
+
+class LockTimeoutError(OSError):
+    """Another process kept a file comwit shares between runs locked for too long."""
+
+
+@contextlib.contextmanager
+def locked(path: Path, *, seconds: float = LOCK_SECONDS) -> Iterator[None]:
+    """Hold `path`'s lock (`path`.lock) while the block reads and writes `path`: other comwit
+    runs on this machine wait, for `seconds` at most (then LockTimeoutError)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".lock")
+    with lock_path.open("a") as lock:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeoutError(
+                        f"{lock_path} stayed locked by another comwit process for {seconds:g} s; "
+                        "is one stopped or hung?"
+                    ) from None
+                time.sleep(0.05)
+        yield
 
 
 def write_text(path: Path, text: str, *, hint: str = "") -> None:

@@ -10,7 +10,6 @@ another write came in between.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +26,7 @@ from comwit.plan.ledger import (
     to_document,
 )
 from comwit.plan.state import ObservedApp
-from comwit.store.files import write_atomically
+from comwit.store.files import locked, write_atomically
 from comwit.store.regular import read_regular
 
 LOCAL_VERSION = 1
@@ -166,9 +165,7 @@ class LocalStore:
     def _save(self, app_id: str, change: Change) -> None:
         """Apply `change` to this app's entry as the file has it now, under a lock: other
         comwit runs may be writing this or other apps' entries at the same time."""
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with self._path.with_name(self._path.name + ".lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with locked(self._path):
             projects = _projects(self._path)
             apps = projects.get(self._project)
             apps = dict(apps) if isinstance(apps, dict) else {}

@@ -10,7 +10,6 @@ writes it first. The file: {"version": 1, "projects": {project: {app_id: [record
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -21,7 +20,7 @@ from comwit.errors import ApiError, UnexpectedStatusError
 from comwit.plan.ledger import AppLedger
 from comwit.plan.recording import Recording, from_document, to_document
 from comwit.plan.state import ObservedApp
-from comwit.store.files import write_atomically
+from comwit.store.files import locked, write_atomically
 from comwit.store.ledger import MAX_FILE_BYTES, Change, Check, LedgerStore
 from comwit.store.regular import read_regular
 
@@ -58,9 +57,7 @@ class PendingLedgers:
 
     def _edit(self, app_id: str, change: Callable[[list[Any]], list[Any]]) -> None:
         """Change one app's list under a lock: other runs may be editing other apps'."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.with_name(self.path.name + ".lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with locked(self.path):
             projects = _projects(self.path)
             apps = _dict(projects.pop(self._project, None))
             kept = change(_list(apps.get(app_id)))
