@@ -109,6 +109,25 @@ def test_unsafe_build_dir_is_exit_1_and_writes_nothing(project, capsys):
     assert not list(project.glob("*.tar.zst*")) and not list(project.glob(".web.tar.zst*"))
 
 
+@pytest.mark.parametrize(("out", "shown"), [("", "."), ("/", "/"), (".", "."), ("..", "..")])
+def test_out_naming_a_directory_is_exit_1_naming_it(project, capsys, out, shown):
+    assert main(["pack", "web", "-o", out]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: cannot write {shown}: is a directory; pass a file name"
+    ]
+
+
+def test_out_naming_a_device_is_exit_1_and_leaves_the_device_alone(project, capsys):
+    (project / "web.tar.zst").symlink_to("/dev/null")
+    assert main(["pack", "web", "-o", "web.tar.zst"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: cannot write web.tar.zst: is a character device, not a regular file; "
+        "pass a file name, or - for stdout"
+    ]
+    assert (project / "web.tar.zst").is_symlink()
+    assert not list(project.glob(".web.tar.zst*"))
+
+
 @pytest.mark.skipif(not shutil.which("curl"), reason="needs curl")
 def test_the_archive_uploads_with_the_documented_curl_recipe(project, emulator, emulator_token):
     assert main(["pack", "web", "-o", "app.tar.zst"]) == 0

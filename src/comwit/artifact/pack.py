@@ -35,6 +35,7 @@ from comwit.artifact.tree import TreeDigest, make_tree_digest
 from comwit.artifact.walk import Node, Walker, stamps
 from comwit.errors import ArtifactError
 from comwit.frozen import frozen
+from comwit.store.regular import NotRegularFile, refuse_special
 
 DEFAULT_LEVEL = 3
 DEFAULT_MTIME = 315_532_800  # 1980-01-01T00:00:00Z, when SOURCE_DATE_EPOCH is not set
@@ -184,6 +185,14 @@ def resolve_mtime(mtime: int | None) -> int:
 
 
 def _check_out(out: Path, root: Path) -> None:
+    if out.name in ("", "..") or out.is_dir():  # "" for '.' and '/': no name to write
+        raise ArtifactError(f"cannot write {out}: is a directory; pass a file name", path=str(out))
+    try:
+        refuse_special(out)  # a rename over a device would replace the node
+    except NotRegularFile as exc:
+        raise ArtifactError(
+            f"cannot write {out}: {exc.reason}; pass a file name, or - for stdout", path=str(out)
+        ) from None
     parent = out.parent.resolve()
     if not parent.is_dir():
         what = "is not a directory" if parent.exists() else "does not exist"
