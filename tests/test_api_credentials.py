@@ -205,7 +205,7 @@ def test_timeout_precedence():
     assert resolve_timeout(7, {"COMWIT_TIMEOUT": "2.5"}) == 7.0
 
 
-@pytest.mark.parametrize("value", ["soon", "0", "-3", "nan"])
+@pytest.mark.parametrize("value", ["soon", "0", "-3", "nan", "inf", "1e309", "86401"])
 def test_a_bad_timeout_is_refused(value):
     with pytest.raises(CredentialsError, match="COMWIT_TIMEOUT"):
         resolve_timeout(None, {"COMWIT_TIMEOUT": value})

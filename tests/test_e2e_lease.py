@@ -121,3 +121,13 @@ def test_a_run_killed_after_the_api_took_its_upload_is_adopted_not_uploaded_agai
     assert len(world.builds("web")) == 2  # no second build of the same content
     assert actions(world.plan_json()) == []
     assert _ledger(world, "web").upload is None
+
+
+@pytest.mark.parametrize("seconds", ["inf", "86401"])
+def test_a_lock_timeout_past_a_day_is_refused_nothing_waits_forever(world, seconds):
+    result = world.comwit("apply", "--yes", "--lock-timeout", seconds)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "error: --lock-timeout: must be at most 86400 (see `comwit apply --help`)"
+    ]
+    assert world.api("apps")["apps"] == []  # nothing was applied

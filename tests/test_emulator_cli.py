@@ -142,6 +142,14 @@ def test_without_the_extra_help_works_and_serve_says_what_to_install(tmp_path):
     assert "pip install 'comwit[emulator]'" in served.stderr
 
 
+@pytest.mark.parametrize(("port", "says"), [("-1", "at least 0"), ("65536", "at most 65535")])
+def test_serve_on_a_port_out_of_range_is_a_one_line_error(tmp_path, capsys, port, says):
+    assert main(["emulator", "serve", "--data", str(tmp_path), "--port", port]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: --port: must be {says} (see `comwit emulator serve --help`)"
+    ]
+
+
 def test_serve_on_a_port_in_use_is_a_one_line_error(tmp_path, emulator, capsys):
     port = emulator.url.rsplit(":", 1)[1]
     assert main(["emulator", "serve", "--data", str(tmp_path / "d"), "--port", port]) == 1

@@ -21,6 +21,7 @@ from comwit.store.regular import read_regular
 
 DEFAULT_API_URL: Final = "https://api.cloud.comwit.io"
 LOCAL: Final = "local"  # --api-url local: the embedded emulator
+MAX_WAIT_SECONDS: Final = 86400  # the longest --timeout / --lock-timeout: a day
 MAX_CONFIG_BYTES: Final = 1 << 20  # the official CLI's config: a few lines; not read past it
 _TOKEN_SHAPE: Final = re.compile(r"cwt_[\x21-\x7e]+")  # printable, no spaces: a header value
 _LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -178,6 +179,8 @@ def _instead(url: str) -> str:
 
 
 def _positive(seconds: float, source: str) -> float:
-    if not seconds > 0:
-        raise CredentialsError(f"{source} must be a positive number of seconds")
+    if not 0 < seconds <= MAX_WAIT_SECONDS:  # also refuses nan and inf: nothing waits forever
+        raise CredentialsError(
+            f"{source} must be a positive number of seconds, at most {MAX_WAIT_SECONDS} (a day)"
+        )
     return float(seconds)

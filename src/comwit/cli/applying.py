@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from comwit.api.connect import Connection
+from comwit.api.credentials import MAX_WAIT_SECONDS
 from comwit.apply.execute import DEFAULT_PARALLEL, Executor, Inputs
 from comwit.apply.lease import LeasePolicy
 from comwit.apply.result import ApplyResult
@@ -39,6 +40,7 @@ LockTimeout = Annotated[
     typer.Option(
         "--lock-timeout",
         min=0,
+        max=MAX_WAIT_SECONDS,
         metavar="SECONDS",
         help="Wait this long for another run's lease on an app (0: fail at once, naming it).",
     ),

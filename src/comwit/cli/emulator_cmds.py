@@ -44,7 +44,9 @@ def serve(
     settings: Settings,
     data: DataDir = DEFAULT_DATA,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8787,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")
+    ] = 8787,
     auto_dns: Annotated[
         bool,
         typer.Option(
