@@ -148,7 +148,7 @@ class LocalStore:
 
     async def load(self, app: str, app_id: str) -> AppLedger:
         del app
-        document = (await asyncio.to_thread(_projects, self._path)).get(self._project)
+        document = (await asyncio.to_thread(read_projects, self._path)).get(self._project)
         entry = document.get(app_id) if isinstance(document, dict) else None
         return _or_empty(from_document, entry)
 
@@ -166,7 +166,7 @@ class LocalStore:
         """Apply `change` to this app's entry as the file has it now, under a lock: other
         comwit runs may be writing this or other apps' entries at the same time."""
         with locked(self._path):
-            projects = _projects(self._path)
+            projects = read_projects(self._path)
             apps = projects.get(self._project)
             apps = dict(apps) if isinstance(apps, dict) else {}
             now = _or_empty(from_document, apps.get(app_id))
@@ -186,8 +186,9 @@ def _or_empty(read: Callable[[_T], AppLedger], stored: _T | None) -> AppLedger:
         return AppLedger()
 
 
-def _projects(path: Path) -> dict[str, Any]:
-    """The file's projects table; a missing, unreadable or foreign file gives an empty one."""
+def read_projects(path: Path) -> dict[str, Any]:
+    """The projects table of a file of comwit's (the local ledger, the pending records); a
+    missing, unreadable or foreign file gives an empty one."""
     try:
         loaded = json.loads(read_regular(path, MAX_FILE_BYTES))
     except (OSError, ValueError, RecursionError):

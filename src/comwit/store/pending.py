@@ -21,8 +21,7 @@ from comwit.plan.ledger import AppLedger
 from comwit.plan.recording import Recording, from_document, to_document
 from comwit.plan.state import ObservedApp
 from comwit.store.files import locked, write_atomically
-from comwit.store.ledger import MAX_FILE_BYTES, Change, Check, LedgerStore
-from comwit.store.regular import read_regular
+from comwit.store.ledger import Change, Check, LedgerStore, read_projects
 
 FILE_VERSION = 1
 # The ledger write itself is retried by the client on 502, 429 and lost connections; a
@@ -40,7 +39,7 @@ class PendingLedgers:
     def records(self, app_id: str) -> list[Recording]:
         """The app's pending records, oldest first; unreadable ones are left out."""
         found = []
-        for document in _records(_projects(self.path), self._project, app_id):
+        for document in _records(read_projects(self.path), self._project, app_id):
             try:
                 found.append(from_document(document))
             except ValueError:
@@ -58,7 +57,7 @@ class PendingLedgers:
     def _edit(self, app_id: str, change: Callable[[list[Any]], list[Any]]) -> None:
         """Change one app's list under a lock: other runs may be editing other apps'."""
         with locked(self.path):
-            projects = _projects(self.path)
+            projects = read_projects(self.path)
             apps = _dict(projects.pop(self._project, None))
             kept = change(_list(apps.get(app_id)))
             if kept:
@@ -147,15 +146,6 @@ class PendingAwareStore:
 
 def _server_error(error: ApiError) -> bool:
     return isinstance(error, UnexpectedStatusError) and error.status >= 500
-
-
-def _projects(path: Path) -> dict[str, Any]:
-    """The file's projects; a missing, unreadable or foreign file (or part) counts as empty."""
-    try:
-        document = json.loads(read_regular(path, MAX_FILE_BYTES))
-    except (OSError, ValueError, RecursionError):
-        return {}
-    return _dict(document.get("projects") if isinstance(document, dict) else None)
 
 
 def _records(projects: dict[str, Any], project: str, app_id: str) -> list[Any]:
