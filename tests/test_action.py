@@ -156,9 +156,10 @@ def test_preview_up_then_down(repo, job):
     assert up.returncode == 0, up.stderr
     urls = json.loads(parse_outputs((job / "output").read_text())["preview-urls"])
     assert list(urls) == ["web-pr-7"]
-    down = run_step("run", base | {"command": "preview-down"}, job, repo)
+    down = run_step("run", base | {"command": "preview-down", "comment": "true"}, job, repo)
     assert down.returncode == 0, down.stderr
     assert "Apply complete: 1 done" in down.stdout
+    assert "no token to comment with" in down.stderr  # --comment reached preview down
 
 
 def test_apps_input_selects_apps(repo, job):

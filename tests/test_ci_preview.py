@@ -54,3 +54,30 @@ def test_prune_outside_a_ci_prunes_by_age_only(world):
     assert world.comwit("preview", "up", "--pr", "5").code == 0
     assert world.comwit("preview", "prune", "--yes").code == 0
     assert _names(world) == {"web-pr-5", "api-pr-5"}
+
+
+def test_down_in_the_closed_pull_requests_job_moves_the_preview_comment_off_its_urls(
+    world, github, job
+):
+    env = job.github(github.url)
+    assert world.comwit("plan", "--comment", env=env).code == 0
+    assert world.comwit("preview", "up", "--comment", env=env).code == 0
+    plan_comment, preview = github.comments(7)
+    urls = json.loads(parse_outputs(job.outputs.read_text())["preview-urls"])
+    app_ids = {name: world.app(name)["app_id"] for name in urls}
+    github.clear()
+    result = world.comwit("preview", "down", "--yes", "--comment", env=env)
+    assert result.code == 0, result.err
+    assert _names(world) == set()
+    assert [(r.method, r.path) for r in github.writes()] == [
+        ("PATCH", f"/repos/acme/shop/issues/comments/{preview['id']}")
+    ]
+    plan_after, preview_after = github.comments(7)
+    assert plan_after == plan_comment
+    body = preview_after["body"]
+    assert body.splitlines()[0] == preview["body"].splitlines()[0]  # the same marker
+    assert "2 done" in body
+    assert (
+        f"| `web-pr-7` | :white_check_mark: done: delete app {app_ids['web-pr-7']} with its" in body
+    )
+    assert not any(url in body for url in urls.values())

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -176,11 +177,27 @@ async def _refuse_over_cap(
 
 
 @command(MANIFEST, API, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
-def down(settings: Settings, pr: PullRequest = None, yes: Yes = False) -> int:
+def down(
+    settings: Settings,
+    pr: PullRequest = None,
+    yes: Yes = False,
+    comment: Comment = False,
+    comment_on: CommentOn = CommentWhen.changes,
+    no_summary: NoSummary = False,
+) -> int:
     """Delete pull request N's preview apps (only apps whose ledger marks them as previews)."""
     number = _pull_request(settings, pr)
     target = load_target(settings)
-    return _delete(settings, target, yes, lambda apps: down_plan(target.project, apps, number))
+    choice = CiChoice(comment, comment_on, no_summary)
+
+    def after(plan: Plan, result: ApplyResult) -> None:
+        # The preview's own comment (up's marker: this environment's preview of #N) moves to
+        # "applied": its apps deleted, so no reader follows a URL that is gone.
+        named = _named_preview(plan.model_copy(update={"environment": target.loaded.env}), number)
+        after_apply(settings, named, result, choice=choice)
+
+    choose = partial(down_plan, target.project, pr=number)
+    return _delete(settings, target, yes, choose, after=after)
 
 
 @command(MANIFEST, API, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
@@ -217,12 +234,17 @@ def _delete(
     choose: Callable[[Mapping[str, ObservedApp]], Plan],
     *,
     dry_run: bool = False,
+    after: Callable[[Plan, ApplyResult], None] | None = None,
 ) -> int:
-    """Delete the marked previews `choose` picks; the exit code (0: nothing to delete)."""
-    result = asyncio.run(_deleting(settings, target, yes, choose, dry_run=dry_run))
+    """Delete the marked previews `choose` picks, then `after` (the CI's channels); the exit
+    code (0: nothing to delete)."""
+    plan, result = asyncio.run(_deleting(settings, target, yes, choose, dry_run=dry_run))
     if result is None:
         return EXIT_OK
-    return show_result(result, settings.output_format, settings.console)
+    code = show_result(result, settings.output_format, settings.console)
+    if after is not None:
+        after(plan, result)
+    return code
 
 
 async def _deleting(
@@ -232,7 +254,7 @@ async def _deleting(
     choose: Callable[[Mapping[str, ObservedApp]], Plan],
     *,
     dry_run: bool,
-) -> ApplyResult | None:
+) -> tuple[Plan, ApplyResult | None]:
     """Observe every app, delete the marked previews `choose` picks (None: nothing run)."""
     async with connect(settings, target) as connection:
         store = ledger_store(target, connection)
@@ -244,14 +266,15 @@ async def _deleting(
         plan = choose(observation.state.apps)
         show_applied_plan(plan, settings)
         if dry_run or not plan.has_changes:
-            return None
+            return plan, None
         await confirm(plan, settings.console, yes)
         inputs = run_inputs(target, observation.state.apps)
         # Deleting makes no build live: no commit to record, nothing to hold back.
         unordered = OrderGuard(target.loaded.root, source=None)
-        return await execute_plan(
+        result = await execute_plan(
             settings, plan, inputs, connection, target, RunOptions(), unordered, lease=False
         )
+        return plan, result
 
 
 def _pull_request(settings: Settings, given: int | None) -> int:

@@ -76,13 +76,18 @@ def _head(plan: Plan, outcomes: tuple[Outcome, ...], manifest: str, commit: str 
 
 def _row(outcome: Outcome, url: str | None) -> str:
     if outcome.status == "done":
-        what = f"build `{outcome.build_id}` is live" if outcome.build_id else "done"
+        # Without a build made live (env vars, hostnames, a deleted preview): what it did.
+        what = f"build `{outcome.build_id}` is live" if outcome.build_id else _did(outcome)
     elif outcome.status == "unchanged":
         what = "no changes"
     else:
         what = outcome.detail or outcome.status
     link = f" · <{url}>" if url else ""
     return f"| `{outcome.app}` | {_ICON[outcome.status]} {outcome.status}: {_cell(what)}{link} |"
+
+
+def _did(outcome: Outcome) -> str:
+    return "; ".join(outcome.steps) or outcome.detail or "done"
 
 
 def _cell(text: str) -> str:
