@@ -277,7 +277,7 @@ def test_a_cached_install_is_used_as_it_is(repo, job):
     cached.symlink_to(Path(sys.executable).parent / "comwit")
     result = run_step("install", {"command": "plan"}, job, repo, steps={"key": key})
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "comwit 0.1.0, from the cache\n".replace("0.1.0", __version__)
+    assert result.stdout == f"comwit {__version__}, from the cache\n"
     assert (job / "path").read_text() == f"{job / 'comwit-venv' / 'bin'}\n"
     assert cached.is_symlink()
 
