@@ -39,6 +39,8 @@ import httpx
 from comwit.cli import main
 from comwit.cli.settings import Edges
 from comwit.emulator.process import Served, serve_process
+from comwit.plan import LEDGER_ENV_KEY
+from comwit.plan.ledger import AppLedger, decode
 
 PROJECT = "proj"
 # The two apps every end-to-end test starts from.
@@ -209,6 +211,11 @@ class World:
     def builds(self, name: str) -> list[dict[str, Any]]:
         builds: list[dict[str, Any]] = self.api(f"apps/{self.app(name)['app_id']}/builds")["builds"]
         return builds
+
+    def ledger(self, name: str) -> AppLedger:
+        """The app's ledger as its env var holds it now."""
+        variables = self.api(f"apps/{self.app(name)['app_id']}/environment")["variables"]
+        return decode(next(v["value"] for v in variables if v["key"] == LEDGER_ENV_KEY))
 
 
 class Terminal:

@@ -8,23 +8,17 @@ import time
 
 import pytest
 
-from comwit.plan.ledger import Lease, Upload, decode, encode
+from comwit.plan.ledger import Lease, Upload, encode
 
 from tests.e2e_support import PROJECT, World, actions
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def _ledger(world: World, app: str):
-    app_id = world.app(app)["app_id"]
-    variables = world.api(f"apps/{app_id}/environment")["variables"]
-    return decode(next(v["value"] for v in variables if v["key"] == "COMWIT_LEDGER"))
-
-
 def _hold(world: World, app: str, run: str, seconds: float) -> None:
     """Another run's lease on `app`, expiring in `seconds`."""
     expires = int((time.time() + seconds) * 1000)
-    ledger = _ledger(world, app).with_lease(Lease("ci@elsewhere", run, expires, "theirs"))
+    ledger = world.ledger(app).with_lease(Lease("ci@elsewhere", run, expires, "theirs"))
     app_id = world.app(app)["app_id"]
     response = world.request(
         "PUT",
@@ -42,7 +36,7 @@ def _change_web(world: World) -> None:
 def test_a_finished_apply_releases_its_lease_and_detailed_exitcode_says_what_happened(world):
     result = world.comwit("apply", "--yes", "--detailed-exitcode")
     assert result.code == 2, result.out + result.err
-    assert _ledger(world, "web").lease is None
+    assert world.ledger("web").lease is None
     assert world.comwit("apply", "--yes", "--detailed-exitcode").code == 0
 
 
@@ -59,7 +53,7 @@ def test_another_runs_lease_fails_the_app_at_once_naming_the_holder_and_unlock_r
         "until" in result.out
     )
     assert "`comwit unlock web` if that run is gone" in result.out
-    assert _ledger(world, "web").lease.token == "theirs"  # never taken over
+    assert world.ledger("web").lease.token == "theirs"  # never taken over
 
     unlocked = world.comwit("unlock", "web")
     assert unlocked.code == 0, unlocked.err
@@ -98,7 +92,7 @@ def test_a_run_killed_after_the_api_took_its_upload_is_adopted_not_uploaded_agai
     dead = Lease(
         "root@gone", f"{socket.gethostname()}:99999999", int(time.time() * 1000) + 60_000, "x"
     )
-    ledger = _ledger(world, "web").with_lease(dead, left)
+    ledger = world.ledger("web").with_lease(dead, left)
     world.request(
         "PUT",
         f"/v1/projects/{PROJECT}/apps/{app_id}/environment/COMWIT_LEDGER",
@@ -120,7 +114,7 @@ def test_a_run_killed_after_the_api_took_its_upload_is_adopted_not_uploaded_agai
     assert result.code == 0, result.out + result.err
     assert len(world.builds("web")) == 2  # no second build of the same content
     assert actions(world.plan_json()) == []
-    assert _ledger(world, "web").upload is None
+    assert world.ledger("web").upload is None
 
 
 @pytest.mark.parametrize("seconds", ["inf", "86401"])

@@ -6,9 +6,6 @@ import subprocess
 
 import pytest
 
-from comwit.plan import LEDGER_ENV_KEY
-from comwit.plan.ledger import AppLedger, decode
-
 from tests.e2e_support import World
 
 pytestmark = pytest.mark.timeout(90)
@@ -30,11 +27,6 @@ def _commit(world: World, content: str, when: str) -> str:
     _git(world, "add", "-A")
     _git(world, "commit", "-q", "-m", content, "--date", when)
     return _git(world, "rev-parse", "HEAD")
-
-
-def _ledger(world: World) -> AppLedger:
-    variables = world.api(f"apps/{world.app('web')['app_id']}/environment")["variables"]
-    return decode(next(v["value"] for v in variables if v["key"] == LEDGER_ENV_KEY))
 
 
 @pytest.fixture
@@ -87,4 +79,4 @@ def test_rollback_records_the_commit_it_was_run_from(repo):
     result = repo.comwit("rollback", "web", "--yes")
     assert result.code == 0, result.out + result.err
     assert repo.app("web")["active_build_id"] == build_a
-    assert _ledger(repo).commit_of(build_a).sha == head
+    assert repo.ledger("web").commit_of(build_a).sha == head
