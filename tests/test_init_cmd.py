@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from tests.e2e_support import PROJECT
+from tests.special_files import fifo_opened_later
 
 
 @pytest.fixture
@@ -61,6 +62,42 @@ def test_init_keeps_an_existing_ignore_line_and_an_existing_manifest(fresh):
     assert again.code == 1
     assert again.err == "error: comwit.toml already exists here; pass --force to overwrite it\n"
     assert fresh.comwit("init", "--force").code == 0
+
+
+def _odd_gitignore(root, kind):
+    path = root / ".gitignore"
+    if kind == "not UTF-8":
+        path.write_bytes(b"node_modules\n\xff\xfe\n")
+    elif kind == "a directory":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/zero")  # endless: reading it would never end
+
+
+@pytest.mark.parametrize(
+    ("kind", "why"),
+    [
+        ("not UTF-8", "not UTF-8 text"),
+        ("a directory", "Is a directory"),
+        ("a device", "is a character device, not a regular file"),
+    ],
+)
+def test_an_odd_gitignore_is_a_warning_after_the_manifest_is_written(fresh, kind, why):
+    _odd_gitignore(fresh.root, kind)
+    result = fresh.comwit("init", "--project", PROJECT)
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[1:] == [
+        f"warning: could not add .comwit/ to .gitignore ({why}); add that line yourself",
+        "Next: run `comwit validate`, then `comwit plan`.",
+    ]
+    assert fresh.comwit("validate").code == 0
+
+
+def test_a_gitignore_that_is_a_fifo_is_not_waited_on(fresh):
+    with fifo_opened_later(fresh.root / ".gitignore", "w"):
+        result = fresh.comwit("init", "--project", PROJECT)
+    assert result.code == 0, result.err
+    assert "(is a FIFO, not a regular file); add that line yourself" in result.err
 
 
 def test_init_without_a_project_says_to_set_one(fresh):

@@ -46,8 +46,14 @@ def init(
     write_text(path, text)
     what = f"{len(names)} app{'s' if len(names) != 1 else ''} ({', '.join(names)})"
     console.info(f"Wrote {DEFAULT_FILE}: {what}." if names else f"Wrote {DEFAULT_FILE}.")
-    if ignore_state_dir(root):
-        console.info("Added .comwit/ to .gitignore (comwit's caches and local state).")
+    try:
+        if ignore_state_dir(root):
+            console.info("Added .comwit/ to .gitignore (comwit's caches and local state).")
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, UnicodeDecodeError):
+            why = "not UTF-8 text"
+        console.warn(f"could not add .comwit/ to .gitignore ({why}); add that line yourself")
     console.info(f"Next: {_next_step(text, project)}")
     return EXIT_OK
 

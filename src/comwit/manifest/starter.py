@@ -12,9 +12,11 @@ import tomli_w
 
 from comwit.api.assumed import APP_NAME
 from comwit.frozen import frozen
+from comwit.store.regular import read_regular
 
 # Where builds usually land, most likely first: one per directory is taken.
 BUILD_DIR_NAMES = ("dist", "build", "out", "_site", "public")
+_MAX_GITIGNORE = 16 << 20  # not read past it
 _SKIPPED = frozenset({"node_modules", "vendor", "venv", "target", "__pycache__"})
 _DEPTH = 3  # apps/web/dist: deep enough for monorepos, shallow enough to stay quick
 STATE_IGNORE = ".comwit/"
@@ -60,10 +62,14 @@ def render_starter(project: str | None, apps: Sequence[FoundApp]) -> str:
 
 
 def ignore_state_dir(root: Path) -> bool:
-    """Add `.comwit/` to `root`/.gitignore unless a line already ignores it; True if added."""
+    """Add `.comwit/` to `root`/.gitignore unless a line already ignores it; True if added.
+    OSError or ValueError when the file cannot be read as UTF-8 text (or is too large)."""
     path = root / ".gitignore"
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_regular(path, _MAX_GITIGNORE)
+        if len(data) > _MAX_GITIGNORE:
+            raise ValueError(f"larger than {_MAX_GITIGNORE // 2**20} MiB")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         text = ""
     lines = {line.strip().strip("/") for line in text.splitlines()}
