@@ -4,6 +4,7 @@ and its own JSON files read back, each refused in one line that names what is wr
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -24,8 +25,11 @@ if TYPE_CHECKING:
 
 def write_atomically(path: Path, data: str | bytes) -> None:
     """Write a whole file or nothing: a temporary file in the same directory, renamed. A FIFO,
-    socket or device at `path` is NotRegularFile (a rename would replace the node)."""
+    socket or device at `path` is NotRegularFile (a rename would replace the node), and a
+    directory IsADirectoryError (`.` as well, whose rename would say "busy")."""
     refuse_special(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
