@@ -314,12 +314,13 @@ def test_urgent_requests_beyond_the_reserve_wait_for_it_so_the_pool_stays_bounde
     async def go():
         async with httpx.AsyncClient(transport=pool, base_url=server.url) as http:
             upload = asyncio.create_task(http.get("/upload"))
-            await asyncio.sleep(0.1)  # it holds the pool's one slot
+            while not server.in_flight:  # it holds the pool's one slot, the server has it
+                await asyncio.sleep(0.01)
             with urgent():
                 renewals = await asyncio.gather(*(http.get(f"/renew/{n}") for n in range(5)))
             return [r.status_code for r in (await upload, *renewals)]
 
-    with keepalive_server(delay=0.3) as server:
+    with keepalive_server(delay=0.5) as server:
         codes = asyncio.run(go())
     assert codes == [200] * 6
     assert server.most_in_flight == 1 + RESERVED
