@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from comwit.plan.ledger import AppLedger, Lease, encode
+from comwit.plan.ledger import AppLedger, Lease, decode, encode
 
 PREVIEW = """\
 [preview]
@@ -184,3 +184,43 @@ def test_prune_refuses_a_malformed_age(world):
     result = world.comwit("preview", "prune", "--older-than", "week")
     assert result.code == 1
     assert "--older-than: duration 'week' is invalid" in result.err
+
+
+def _hold(world, app: str, seconds: float) -> None:
+    """Another run's lease on the preview app `app`, expiring in `seconds`."""
+    app_id = world.app(app)["app_id"]
+    expires = int((time.time() + seconds) * 1000)
+    ledger = decode(_env(world, app)["COMWIT_LEDGER"]).with_lease(
+        Lease("ci@elsewhere", "https://ci.example/runs/9", expires, "theirs")
+    )
+    world.request(
+        "PUT",
+        f"/v1/projects/proj/apps/{app_id}/environment/COMWIT_LEDGER",
+        json={"value": encode(ledger), "secret": False},
+        token=world.token,
+    ).raise_for_status()
+
+
+def test_up_waits_for_a_preview_lease_with_lock_timeout(world):
+    assert world.comwit("preview", "up", "--pr", "7", "--app", "web").code == 0
+    _hold(world, "web-pr-7", seconds=1.5)
+    world.write("web/index.html", "<h1>v2</h1>")
+    refused = world.comwit("preview", "up", "--pr", "7", "--app", "web")
+    assert refused.code == 1
+    assert "app 'web-pr-7' is being applied by ci@elsewhere" in refused.out
+    waited = world.comwit("preview", "up", "--pr", "7", "--app", "web", "--lock-timeout", "20")
+    assert waited.code == 0, waited.out + waited.err
+    assert len(world.builds("web-pr-7")) == 2
+
+
+def test_unlock_removes_the_lease_of_a_preview_app(world):
+    assert world.comwit("preview", "up", "--pr", "7", "--app", "web").code == 0
+    _hold(world, "web-pr-7", seconds=600)
+    unlocked = world.comwit("unlock", "web-pr-7")
+    assert unlocked.code == 0, unlocked.err
+    assert "Removed the apply lease of app 'web-pr-7' held by ci@elsewhere" in unlocked.err
+    world.write("web/index.html", "<h1>v2</h1>")
+    assert world.comwit("preview", "up", "--pr", "7", "--app", "web").code == 0
+    stranger = world.comwit("unlock", "web-pr-x7")
+    assert stranger.code == 1
+    assert "app 'web-pr-x7' is not in comwit.toml" in stranger.err

@@ -21,6 +21,7 @@ from comwit.apply.result import ApplyResult
 from comwit.apply.workdir import WorkDir
 from comwit.cli.app import FullHelpGroup, help_without_command, typer_app
 from comwit.cli.applying import (
+    LockTimeout,
     RunOptions,
     complete_pending,
     confirm,
@@ -105,6 +106,7 @@ def up(
     comment: Comment = False,
     comment_on: CommentOn = CommentWhen.changes,
     no_summary: NoSummary = False,
+    lock_timeout: LockTimeout = 0.0,
 ) -> int:
     """Create or update pull request N's preview apps ({app}-pr-{N}), plan first, then apply."""
     pr = _pull_request(settings, pr)
@@ -113,20 +115,23 @@ def up(
     bases = {preview_name(b.name, pr): b.name for b in preview_bases(base.loaded, settings.include)}
     target = Target(loaded, base.project)
     preview = PreviewTarget(pr, bases, production_hosts(base.loaded), base.loaded.preview.max_apps)
-    plan, result, table = asyncio.run(_up(settings, target, preview))
+    options = RunOptions(lock_timeout=lock_timeout)
+    plan, result, table = asyncio.run(_up(settings, target, preview, options))
     code = show_result(result, settings.output_format, settings.console)
     _after(settings, plan, result, CiChoice(comment, comment_on, no_summary), table)
     return code
 
 
 async def _up(
-    settings: Settings, target: Target, preview: PreviewTarget
+    settings: Settings, target: Target, preview: PreviewTarget, options: RunOptions
 ) -> tuple[Plan, ApplyResult, str]:
     # The --app globs chose the base apps already: plan every preview app.
     request = replace(plan_request(settings, target), include=(), exclude=())
     async with connect(settings, target) as connection:
         with WorkDir(target.loaded.root) as work:
-            return await _up_planned(settings, target, preview, request, connection, work.path)
+            return await _up_planned(
+                settings, target, preview, request, connection, work.path, options
+            )
 
 
 async def _up_planned(
@@ -136,6 +141,7 @@ async def _up_planned(
     request: PlanRequest,
     connection: Connection,
     work: Path,
+    options: RunOptions,
 ) -> tuple[Plan, ApplyResult, str]:
     """Plan the preview apps (packing into `work`), claim them, apply; and their table."""
     planned = await plan_target(settings, target, connection, request, pack_into=work)
@@ -146,9 +152,7 @@ async def _up_planned(
     show_applied_plan(plan, settings)
     await complete_pending(settings, target, connection, planned.observed.apps)
     inputs = run_inputs(target, planned.observed.apps, planned.env, packed=planned.packed)
-    result = await execute_plan(
-        settings, plan, inputs, connection, target, RunOptions(), planned.guard
-    )
+    result = await execute_plan(settings, plan, inputs, connection, target, options, planned.guard)
     rows = _rows(result, planned.observed.apps, planned.guard.source, int(settings.clock() * 1000))
     return plan, result, render_previews(rows)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -19,18 +20,36 @@ from comwit.cli.session import (
 )
 from comwit.cli.settings import TARGET, VERBOSITY, Settings, command
 from comwit.exit_codes import EXIT_OK
+from comwit.preview.names import MAX_PR, preview_name
 
 
 @command(TARGET, VERBOSITY)
 def unlock(
     settings: Settings,
-    app: Annotated[str, typer.Argument(help="The app, as named in the manifest.")],
+    app: Annotated[
+        str, typer.Argument(help="The app, as named in the manifest, or a preview app of one.")
+    ],
 ) -> int:
     """Remove APP's apply lease, left by a run that is gone (a live run loses its guard)."""
-    target = load_target(settings)
+    target = _naming(load_target(settings), app)
     require_app(target, app)
     asyncio.run(_unlock(settings, target, app))
     return EXIT_OK
+
+
+def _naming(target: Target, app: str) -> Target:
+    """The target, with a preview app (`{app}-pr-{N}` of a manifest app) as one of its apps:
+    its lease lives in its ledger as any app's does."""
+    if app in target.loaded.apps:
+        return target
+    _, _, number = app.rpartition("-pr-")
+    pr = int(number) if number.isdigit() and len(number) <= len(str(MAX_PR)) else 0
+    for config in target.loaded.apps.values():
+        if 0 < pr <= MAX_PR and preview_name(config.name, pr) == app:
+            return replace(
+                target, loaded=replace(target.loaded, apps={app: replace(config, name=app)})
+            )
+    return target
 
 
 async def _unlock(settings: Settings, target: Target, app: str) -> None:
