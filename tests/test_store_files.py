@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import time
 
 import pytest
 
@@ -167,18 +166,40 @@ def test_a_result_file_missing_a_field_names_the_field(tmp_path):
     assert str(raised.value) == f"{path}: plan_id: Field required"
 
 
+class _Clock:
+    """Time that passes only when the lock's wait sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.naps: list[float] = []  # when each nap began
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.naps.append(self.now)
+        self.now += seconds
+
+
 def test_a_lock_held_elsewhere_is_waited_for_a_bounded_time_then_named(tmp_path):
     path = tmp_path / "ledger.json"
+    clock = _Clock()
     with (tmp_path / "ledger.json.lock").open("a") as other:  # another run's hold on it
         fcntl.flock(other, fcntl.LOCK_EX)
-        started = time.monotonic()
-        with pytest.raises(LockTimeoutError) as raised, locked(path, seconds=0.2):
+        with (
+            pytest.raises(LockTimeoutError) as raised,
+            locked(path, seconds=0.2, clock=clock, sleep=clock.sleep),
+        ):
             pass
-        assert time.monotonic() - started >= 0.2  # its whole wait: it gave up at the deadline
+        deadline = 1_000.0 + 0.2
+        assert clock.now >= deadline  # its whole wait: it gave up at the deadline
+        assert clock.naps and max(clock.naps) < deadline  # and napped no more after it
         assert str(raised.value) == (
             f"{tmp_path / 'ledger.json.lock'} stayed locked by another comwit process for 0.2 s; "
             "is one stopped or hung?"
         )
         fcntl.flock(other, fcntl.LOCK_UN)
-        with locked(path, seconds=0.2):  # let go: taken at once
+        naps = len(clock.naps)
+        with locked(path, seconds=0.2, clock=clock, sleep=clock.sleep):  # let go: taken at once
             assert path.parent.is_dir()
+        assert len(clock.naps) == naps

@@ -43,6 +43,7 @@ def write_atomically(path: Path, data: str | bytes) -> None:
 
 # Another run holds a file's lock for one read and write; waiting longer means it is stopped.
 LOCK_SECONDS = 30.0
+_LOCK_POLL = 0.05
 
 
 class LockTimeoutError(OSError):
@@ -50,24 +51,30 @@ class LockTimeoutError(OSError):
 
 
 @contextlib.contextmanager
-def locked(path: Path, *, seconds: float = LOCK_SECONDS) -> Iterator[None]:
+def locked(
+    path: Path,
+    *,
+    seconds: float = LOCK_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[None]:
     """Hold `path`'s lock (`path`.lock) while the block reads and writes `path`: other comwit
-    runs on this machine wait, for `seconds` at most (then LockTimeoutError)."""
+    runs on this machine wait, for `seconds` at most by `clock` (then LockTimeoutError)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.with_name(path.name + ".lock")
     with lock_path.open("a") as lock:
-        deadline = time.monotonic() + seconds
+        deadline = clock() + seconds
         while True:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                if clock() >= deadline:
                     raise LockTimeoutError(
                         f"{lock_path} stayed locked by another comwit process for {seconds:g} s; "
                         "is one stopped or hung?"
                     ) from None
-                time.sleep(0.05)
+                sleep(_LOCK_POLL)
         yield
 
 
