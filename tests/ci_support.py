@@ -104,3 +104,19 @@ def read_dotenv(path: Path) -> dict[str, str]:
         assert re.fullmatch(r"[A-Za-z0-9_]+", key), f"invalid key {key!r}"
         values[key] = value
     return values
+
+
+def github_env(tmp_path, event_name="pull_request", event=None, **extra):
+    """GitHub Actions' variables for `detect`, its event file (`event`) written in `tmp_path`."""
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(event if event is not None else {}))
+    return {
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_REPOSITORY": "acme/shop",
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(event_file),
+        "GITHUB_SHA": "f" * 40,
+        "GITHUB_RUN_ID": "99",
+        **extra,
+    }

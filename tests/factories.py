@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from comwit.plan.actions import Plan
+from comwit.plan.diff import Policy, diff
 from comwit.plan.ledger import AppLedger, LedgerEntry
 from comwit.plan.state import (
     BuildDir,
     DesiredApp,
     DesiredHost,
+    DesiredState,
     EnvValue,
     ObservedApp,
     ObservedBuild,
     ObservedHost,
+    ObservedState,
     Options,
     PinnedBuild,
 )
@@ -89,3 +93,38 @@ def ledger(*entries: tuple[str, str] | LedgerEntry, active: str | None = None) -
 def no_commit_guard(root: Path) -> OrderGuard:
     """The ordering guard of a run outside git: no commit to compare, so nothing is held back."""
     return OrderGuard(root, source=None)
+
+
+def sample_plan() -> Plan:
+    """A plan with something of each kind: a changed app with hosts and env (one sensitive),
+    one unchanged, one protected losing a host, and an unmanaged app."""
+    apps = (
+        desired(
+            "api",
+            hosts=("api.example.com",),
+            env={"LEVEL": "warn", "DB": EnvValue("s3cr3t", sensitive=True)},
+        ),
+        desired("docs"),
+        desired("web", hosts=("www.example.com",), protect=True),
+    )
+    have = {
+        "api": observed(
+            "api",
+            live="build-1",
+            ledger=ledger(("build-1", DIGEST_B)),
+            env={"LEVEL": "info", "OLD": "x"},
+            hosts={"old.example.com": "active"},
+        ),
+        "docs": observed("docs", live="build-2", ledger=ledger(("build-2", DIGEST_A))),
+        "web": observed(
+            "web",
+            live="build-3",
+            ledger=ledger(("build-3", DIGEST_A)),
+            hosts={"www.example.com": "active", "legacy.example.com": "active"},
+        ),
+    }
+    return diff(
+        DesiredState("demo", apps),
+        ObservedState("demo", have, unmanaged=("batch",)),
+        policy=Policy(allow_detach=("old.example.com",)),
+    )

@@ -11,7 +11,7 @@ from comwit.ci.outputs import apply_outputs, plan_outputs
 from comwit.secret import Secret
 
 from tests.ci_support import read_dotenv
-from tests.test_render import sample_plan
+from tests.factories import sample_plan
 
 
 def test_names_are_what_gitlab_takes_as_keys():

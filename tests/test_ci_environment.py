@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from comwit.ci.environment import detect
 from comwit.ci.tokens import remember_tokens
 from comwit.secret import redact
 
-
-def github_env(tmp_path, event_name="pull_request", event=None, **extra):
-    event_file = tmp_path / "event.json"
-    event_file.write_text(json.dumps(event if event is not None else {}))
-    return {
-        "GITHUB_ACTIONS": "true",
-        "CI": "true",
-        "GITHUB_REPOSITORY": "acme/shop",
-        "GITHUB_EVENT_NAME": event_name,
-        "GITHUB_EVENT_PATH": str(event_file),
-        "GITHUB_SHA": "f" * 40,
-        "GITHUB_RUN_ID": "99",
-        **extra,
-    }
+from tests.ci_support import github_env
 
 
 def test_outside_ci_nothing_is_detected():

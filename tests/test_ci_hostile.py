@@ -9,9 +9,8 @@ import pytest
 from comwit.ci.environment import detect
 from comwit.preview.names import MAX_PR
 
-from tests.ci_support import parse_outputs
+from tests.ci_support import github_env, parse_outputs
 from tests.special_files import fifo_opened_later
-from tests.test_ci_environment import github_env
 
 
 def test_an_event_file_nested_too_deeply_is_a_warning_not_a_bug(tmp_path):

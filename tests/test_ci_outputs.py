@@ -10,7 +10,7 @@ from comwit.ci.summary import LIMIT, append_summary
 from comwit.render.markdown import render_markdown
 
 from tests.ci_support import parse_outputs
-from tests.test_render import sample_plan
+from tests.factories import sample_plan
 
 
 def test_plan_outputs_say_whether_anything_changes_and_how_much():

@@ -8,48 +8,15 @@ from pathlib import Path
 import jsonschema
 
 from comwit.artifact.tree import FileEntry
-from comwit.plan.diff import Policy, diff
-from comwit.plan.state import DesiredState, EnvValue, ObservedState
+from comwit.plan.diff import diff
+from comwit.plan.state import DesiredState, ObservedState
 from comwit.render.jsonplan import plan_document, plan_schema, render_json
 from comwit.render.markdown import BUDGET, marker, render_markdown
 from comwit.render.text import render_text
 
-from tests.factories import DIGEST_A, DIGEST_B, desired, ledger, observed
+from tests.factories import DIGEST_A, DIGEST_B, desired, ledger, observed, sample_plan
 
 SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "plan.schema.json"
-
-
-def sample_plan():
-    apps = (
-        desired(
-            "api",
-            hosts=("api.example.com",),
-            env={"LEVEL": "warn", "DB": EnvValue("s3cr3t", sensitive=True)},
-        ),
-        desired("docs"),
-        desired("web", hosts=("www.example.com",), protect=True),
-    )
-    have = {
-        "api": observed(
-            "api",
-            live="build-1",
-            ledger=ledger(("build-1", DIGEST_B)),
-            env={"LEVEL": "info", "OLD": "x"},
-            hosts={"old.example.com": "active"},
-        ),
-        "docs": observed("docs", live="build-2", ledger=ledger(("build-2", DIGEST_A))),
-        "web": observed(
-            "web",
-            live="build-3",
-            ledger=ledger(("build-3", DIGEST_A)),
-            hosts={"www.example.com": "active", "legacy.example.com": "active"},
-        ),
-    }
-    return diff(
-        DesiredState("demo", apps),
-        ObservedState("demo", have, unmanaged=("batch",)),
-        policy=Policy(allow_detach=("old.example.com",)),
-    )
 
 
 def test_text_plan_reads_like_terraform():

@@ -6,7 +6,7 @@ from comwit.apply.result import ApplyResult, Outcome
 from comwit.render.applied import render_applied
 from comwit.render.markdown import marker
 
-from tests.test_render import sample_plan
+from tests.factories import sample_plan
 
 
 def test_applied_keeps_the_plans_marker_and_says_what_happened():
