@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
+import stat
 
 import pytest
 
@@ -27,6 +29,27 @@ def test_a_text_file_is_written_whole_and_leaves_no_temporary_file(tmp_path):
     write_text(path, "version = 1\n")
     assert path.read_text() == "version = 1\n"
     assert [p.name for p in path.parent.iterdir()] == ["comwit.toml"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_a_new_file_gets_the_permissions_the_umask_gives_not_the_temporary_files(tmp_path, umask):
+    before = os.umask(umask)
+    try:
+        write_text(tmp_path / "comwit.toml", "version = 1\n")
+        write_json(tmp_path / "plan.json", {"a": 1}, what="the plan", ensure_ascii=False)
+    finally:
+        os.umask(before)
+    for name in ("comwit.toml", "plan.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_file_written_again_keeps_its_permissions(tmp_path):
+    path = tmp_path / "comwit.toml"
+    path.write_text("old\n")
+    path.chmod(0o640)
+    write_text(path, "new\n")
+    assert path.read_text() == "new\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 
 @pytest.mark.parametrize(
