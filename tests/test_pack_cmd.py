@@ -117,6 +117,19 @@ def test_out_naming_a_directory_is_exit_1_naming_it(project, capsys, out, shown)
     ]
 
 
+@pytest.mark.parametrize("out", ["comwit.toml", "sub/../comwit.toml", "link.toml"])
+def test_out_naming_the_manifest_is_exit_1_and_leaves_the_manifest_alone(project, capsys, out):
+    (project / "sub").mkdir()
+    (project / "link.toml").symlink_to("comwit.toml")
+    assert main(["pack", "web", "-o", out]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: cannot write {out}: it is the manifest; pass another -o FILE"
+    ]
+    assert (project / "comwit.toml").read_text() == MANIFEST
+    assert (project / "link.toml").is_symlink()
+    assert not list(project.glob(".comwit.toml*")) + list(project.glob(".link.toml*"))
+
+
 def test_out_naming_a_device_is_exit_1_and_leaves_the_device_alone(project, capsys):
     (project / "web.tar.zst").symlink_to("/dev/null")
     assert main(["pack", "web", "-o", "web.tar.zst"]) == 1

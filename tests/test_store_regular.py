@@ -106,3 +106,14 @@ def test_plan_out_naming_a_directory_says_it_is_a_directory(world, out, shown):
     result = world.comwit("plan", "--out", out)
     assert result.code == 1
     assert result.err.splitlines() == [f"error: cannot write the plan to {shown}: Is a directory"]
+
+
+def test_plan_out_naming_the_manifest_is_refused_before_planning(world):
+    manifest = world.root / "comwit.toml"
+    before = manifest.read_bytes()
+    result = world.comwit("plan", "--out", "comwit.toml")
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "error: cannot save the plan to comwit.toml: it is the manifest; pass another -o FILE"
+    ]
+    assert manifest.read_bytes() == before

@@ -17,6 +17,7 @@ from comwit.cli.settings import MANIFEST, Settings, command
 from comwit.console import Console
 from comwit.errors import ArtifactError
 from comwit.exit_codes import EXIT_OK
+from comwit.store.files import is_same_file
 
 
 @command(MANIFEST)
@@ -52,9 +53,14 @@ def pack(
         )
         _report(console, "-", size, tree, say=console.info)  # stdout holds the archive
         return EXIT_OK
+    out = out or Path(f"{app}.tar.zst")
+    if is_same_file(out, build.manifest):
+        raise ArtifactError(
+            f"cannot write {out}: it is the manifest; pass another -o FILE", path=str(out)
+        )
     result = pack_tree(
         build.build_dir,
-        out or Path(f"{app}.tar.zst"),
+        out,
         exclude=build.exclude,
         level=level,
         cache=cache,
@@ -64,6 +70,7 @@ def pack(
 
 
 class _Build(NamedTuple):
+    manifest: Path
     root: Path  # the manifest's directory, whose .comwit/ holds the stat cache
     build_dir: Path
     exclude: tuple[str, ...]
@@ -87,7 +94,7 @@ def _validated(settings: Settings, app: str) -> _Build:
             f"app {app!r} in {display_name(manifest)} has no build_dir (it pins a build); "
             "there is nothing to pack"
         )
-    return _Build(loaded.root, config.build_dir, config.exclude)
+    return _Build(loaded.path, loaded.root, config.build_dir, config.exclude)
 
 
 def _report(

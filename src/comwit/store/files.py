@@ -44,6 +44,15 @@ def write_atomically(path: Path, data: str | bytes) -> None:
         raise
 
 
+def is_same_file(path: Path, other: Path) -> bool:
+    """Whether `path` and `other` name one existing file, through links and `..` alike: an
+    output that would be written over an input (`-o comwit.toml`) is refused by it."""
+    try:
+        return path.samefile(other)
+    except OSError:
+        return False
+
+
 def _mode_for(path: Path) -> int:
     """The permissions `path` is written with: those it has, else what `open(path, "w")` would
     give a new file (0o666 less the umask), not mkstemp's 0o600, which would keep a manifest
