@@ -39,6 +39,13 @@ def test_json_values_use_the_delimiter_form_and_read_back(tmp_path):
     assert (read["done"], read["failed"], read["skipped"]) == ("1", "1", "1")
 
 
+def test_urls_and_failed_apps_are_in_name_order_whatever_order_they_came_in():
+    result = ApplyResult((Outcome("web", "failed", "boom"), Outcome("api", "skipped")))
+    values = apply_outputs(result, {"web": "https://w.example.net", "api": "https://a.example.net"})
+    assert values["urls"] == '{"api": "https://a.example.net", "web": "https://w.example.net"}'
+    assert values["failed-apps"] == '["api", "web"]'
+
+
 def test_a_value_with_a_line_break_cannot_inject_another_output():
     text = format_outputs({"x": "a\nhas-changes=false"})
     assert parse_outputs(text) == {"x": "a\nhas-changes=false"}

@@ -48,7 +48,7 @@ def apply_outputs(result: ApplyResult | None, urls: Mapping[str, str]) -> dict[s
     outcomes = result.outcomes if result else ()
     failed = sorted(o.app for o in outcomes if o.status in ("failed", "skipped"))
     values = {
-        "urls": json.dumps(dict(sorted(urls.items())), sort_keys=True),
+        "urls": json.dumps(dict(urls), sort_keys=True),
         "failed-apps": json.dumps(failed),
     }
     for status in ("done", "failed", "skipped", "unchanged"):
