@@ -95,11 +95,10 @@ def _github(environ: Mapping[str, str]) -> CiContext:
 
 
 def _gitlab(environ: Mapping[str, str]) -> CiContext:
-    iid = environ.get("CI_MERGE_REQUEST_IID", "")
     return CiContext(
         kind="gitlab",
         repository=environ.get("CI_PROJECT_ID") or None,
-        pull_request=_int(int(iid)) if iid.isascii() and iid.isdigit() and len(iid) < 20 else None,
+        pull_request=_iid(environ.get("CI_MERGE_REQUEST_IID", "")),
         sha=environ.get("CI_COMMIT_SHA") or None,
         api_url=(environ.get("CI_API_V4_URL") or GITLAB_API).rstrip("/"),
         token=token(environ, GITLAB_TOKENS),
@@ -150,6 +149,14 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
 
 def _reason(exc: Exception) -> str:
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+def _iid(text: str) -> int | None:
+    """A merge request's IID as GitLab gives it (ASCII digits) as a pull request number, else
+    None. Twenty digits or more are past MAX_PR, and int() refuses thousands of them."""
+    if text.isascii() and text.isdigit() and len(text) < 20:
+        return _int(int(text))
+    return None
 
 
 def _int(value: object) -> int | None:
