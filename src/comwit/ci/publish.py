@@ -195,7 +195,7 @@ def _comment(
     transport: httpx.BaseTransport | None,
 ) -> None:
     from comwit.ci.comment import find_number, open_forge, upsert
-    from comwit.ci.summary import fit
+    from comwit.ci.fit import fit
     from comwit.render.markdown import marker
 
     try:

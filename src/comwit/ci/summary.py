@@ -9,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from comwit.secret import redact
+from comwit.ci.fit import MINIMUM, fit
 from comwit.store.regular import open_append
 
 LIMIT = 1024 * 1024  # bytes, for the whole file of one step
-_TRIES = 4
-_MINIMUM = 200  # below this, a summary would only be a truncation notice
 
 
 def append_summary(path: Path, render: Callable[[int], str], limit: int = LIMIT) -> bool:
@@ -25,7 +23,7 @@ def append_summary(path: Path, render: Callable[[int], str], limit: int = LIMIT)
     except FileNotFoundError:
         used = 0
     room = limit - used - 1  # the blank line that separates it from earlier summaries
-    if room < _MINIMUM:
+    if room < MINIMUM:
         return False
     text = fit(render, room, _utf8)
     if text is None:
@@ -33,21 +31,6 @@ def append_summary(path: Path, render: Callable[[int], str], limit: int = LIMIT)
     with open_append(path) as file:
         file.write(b"\n" + text.encode("utf-8"))
     return True
-
-
-def fit(render: Callable[[int], str], room: int, measure: Callable[[str], int]) -> str | None:
-    """`render`'s text, secrets scrubbed, of at most `room` by `measure` (UTF-8 bytes for the
-    summary, characters for a comment), asking for less while it is more."""
-    budget = room
-    for _ in range(_TRIES):
-        text = redact(render(budget))
-        size = measure(text)
-        if size <= room:
-            return text
-        budget = budget * room // size - 16  # multi-byte characters, longer redactions
-        if budget < _MINIMUM:
-            return None
-    return None
 
 
 def _utf8(text: str) -> int:
