@@ -90,6 +90,19 @@ def test_follow_shows_the_tail_and_stops_when_its_time_is_up(world):
     assert lines[0]["message"] == "app api created"
 
 
+def test_a_follow_stops_when_its_time_is_up_even_while_the_api_is_slow_to_answer(world):
+    """The log read is held past --for: following ends then (exit 0), not when the request's
+    own timeout (here 4 s) gives up with an error."""
+    assert world.comwit("apply", "--yes", "--app", "api").code == 0
+    world.admin("POST", "faults/latency", {"route": "list_logs", "ms": 20_000, "hold": True})
+    try:
+        shown = world.comwit("logs", "api", "--follow", "--for", "1", env={"COMWIT_TIMEOUT": "4"})
+    finally:
+        world.admin("DELETE", "faults")
+    assert (shown.code, shown.out) == (0, "")
+    assert shown.err.strip() == "stopped following after 1 s (--for)"
+
+
 def test_logs_of_an_app_not_in_the_manifest_or_not_created_are_one_line_errors(world):
     unknown = world.comwit("logs", "nope")
     assert (unknown.code, unknown.err.count("\n")) == (1, 1)

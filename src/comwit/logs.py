@@ -3,11 +3,13 @@
 The API answers newest first, a page at a time (`next_page_token`); this reads pages until
 the API says there are no more or `tail` lines are in, then turns them around. Following
 polls every `FOLLOW_INTERVAL` seconds (the official CLI's cadence) for lines since the
-newest one shown, never showing one twice, until its time is up or it is interrupted.
+newest one shown, never showing one twice, until its time is up or it is interrupted. A read
+that would outlast that time is cut short (`_within`), not left to the API's own timeout.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -19,6 +21,8 @@ from comwit.api.models import LogLine, LogQuery
 FOLLOW_INTERVAL: Final = 2.0
 # More pages than any honest listing needs: a server that keeps answering a token is cut off.
 MAX_PAGES: Final = 1000
+# A poll made just before the time is up still gets this long to answer.
+LAST_POLL_SECONDS: Final = 1.0
 
 
 async def read_logs(
@@ -55,19 +59,35 @@ async def follow_logs(
     """Emit the last lines, then new ones as they come, for `seconds`; the number emitted."""
     shown = 0
     newest = _Newest()
-    for line in await read_logs(client, project, app_id, query):
+    deadline = clock() + seconds
+    first = await _within(deadline - clock(), read_logs(client, project, app_id, query))
+    for line in first or ():
         newest.add(line)
         emit(line)
         shown += 1
-    deadline = clock() + seconds
-    while clock() + FOLLOW_INTERVAL <= deadline:
+    while first is not None and clock() + FOLLOW_INTERVAL <= deadline:
         await sleep(FOLLOW_INTERVAL)
         since = newest.timestamp or query.since
-        for line in await read_logs(client, project, app_id, replace(query, since=since)):
+        polled = await _within(
+            deadline - clock(), read_logs(client, project, app_id, replace(query, since=since))
+        )
+        if polled is None:
+            break
+        for line in polled:
             if newest.add(line):
                 emit(line)
                 shown += 1
     return shown
+
+
+async def _within(seconds: float, reading: Awaitable[list[LogLine]]) -> list[LogLine] | None:
+    """What `reading` gives, or None once it has taken `seconds` (LAST_POLL_SECONDS at least):
+    a slow API ends the following when its time is up, not a request timeout later."""
+    try:
+        async with asyncio.timeout(max(seconds, LAST_POLL_SECONDS)):
+            return await reading
+    except TimeoutError:
+        return None
 
 
 class _Newest:
