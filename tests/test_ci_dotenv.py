@@ -3,7 +3,12 @@ reads one (tests/ci_support.read_dotenv refuses what GitLab refuses)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import resource
+import signal
+
+import pytest
 
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.ci.dotenv import MAX_BYTES, dotenv_name, write_dotenv
@@ -64,3 +69,26 @@ def test_secrets_never_reach_the_report(tmp_path):
     path = tmp_path / "comwit.env"
     write_dotenv(path, {"plan-path": "glpat-dotenv-secret-1/plan.json"})
     assert read_dotenv(path) == {"COMWIT_PLAN_PATH": "<hidden>/plan.json"}
+
+
+def test_a_write_that_fails_half_way_leaves_the_jobs_own_report_as_it_was(tmp_path):
+    path = tmp_path / "comwit.env"
+    mine = "".join(f"MINE_{n}=x\n" for n in range(10))
+    path.write_text(mine)
+    with _files_at_most(len(mine) + 10), pytest.raises(OSError):  # the new report is longer
+        write_dotenv(path, {"has-changes": "true", "urls": "x" * 100})
+    assert path.read_text() == mine
+    assert [p.name for p in tmp_path.iterdir()] == ["comwit.env"]  # no temporary file left
+
+
+@contextlib.contextmanager
+def _files_at_most(size):
+    """Writes past `size` bytes of any file fail (EFBIG), as on a full disk."""
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, limits[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)

@@ -5,7 +5,8 @@ GitLab refuses the whole report (and the job's artifacts upload fails) unless ev
 `KEY=VALUE` on one line, the file is under 5 KiB and it holds at most 20 variables (the
 smallest plan's limit; every line counts, repeated keys too). So comwit rewrites the file
 with each of its keys once, keeps other lines as they are, and leaves out, by name, what
-would break those limits.
+would break those limits. The file is replaced whole (a job's own lines are never lost to a
+write that fails half-way).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from comwit.secret import redact
+from comwit.store.files import write_atomically
 from comwit.store.regular import refuse_special
 
 MAX_BYTES = 5 * 1024  # the file must be smaller than this
@@ -49,8 +51,7 @@ def write_dotenv(path: Path, values: Mapping[str, str]) -> list[str]:
             continue
         kept.append(line)
         size += cost
-    with path.open("w", encoding="utf-8", newline="\n") as file:
-        file.write("".join(line + "\n" for line in kept))
+    write_atomically(path, "".join(line + "\n" for line in kept))
     return left_out
 
 
