@@ -24,6 +24,12 @@ CASES = [
         'version = "1"\n' + VALID_APP,
         "comwit.toml:1:1: version: must be 1, got '1'",
     ),
+    (
+        "version true",
+        "version = true\n" + VALID_APP,
+        "comwit.toml:1:1: version: must be 1, got true",
+    ),
+    ("version 1.0", "version = 1.0\n" + VALID_APP, "comwit.toml:1:1: version: must be 1, got 1.0"),
     ("no apps", HEAD, "comwit.toml:1:1: apps: no apps: add at least one [apps.NAME] table"),
     ("empty apps table", HEAD + "[apps]\n", "comwit.toml:3:1: apps: no apps"),
     (

@@ -19,6 +19,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from comwit.api.assumed import APP_NAME
 from comwit.manifest.hostname import normalize_hostname
@@ -51,6 +52,13 @@ def _check_app_name(name: str) -> str:
             "starting and ending with a letter or digit"
         )
     return name
+
+
+def _integer_only(value: object) -> object:
+    """`true` and `1.0` are not the integer 1: Literal[1] would take them (True == 1 == 1.0)."""
+    if isinstance(value, bool | float):
+        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": "1"})
+    return value
 
 
 def _host_from_string(value: object) -> object:
@@ -248,7 +256,9 @@ class Manifest(BaseModel):
         json_schema_extra={"$id": "https://comwit.dev/schema/comwit.toml.json"},
     )
 
-    version: Literal[1] = Field(description="The manifest format version: 1.")
+    version: Annotated[Literal[1], BeforeValidator(_integer_only)] = Field(
+        description="The manifest format version: 1."
+    )
     project: NonEmpty | None = Field(
         None, description="The Comwit project id (or --project / COMWIT_PROJECT)."
     )
