@@ -63,3 +63,13 @@ def test_an_app_an_earlier_run_applied_says_so_instead_of_counting_no_steps():
         "  done     web  build b2 is live; applied by an earlier run of this plan",
         "  done     api  build b3 is live; 1 step",
     ]
+
+
+def test_an_app_another_run_applied_is_listed_unchanged_with_why_the_others_are_not():
+    other = Outcome("web", "unchanged", "already applied by another run: its live build b2 is ...")
+    quiet = Outcome("api", "unchanged")
+    lines = render_summary(ApplyResult((other, quiet))).splitlines()
+    assert lines == [
+        "Apply complete: 2 unchanged; 0 B uploaded.",
+        "  unchanged  web  already applied by another run: its live build b2 is ...",
+    ]

@@ -25,7 +25,7 @@ from comwit.manifest import AppConfig, LoadedManifest, StateConfig
 from comwit.manifest.checks import build_dir_problem, check_machine
 from comwit.manifest.interpolate import Interpolated
 from comwit.observe import DEFAULT_CONCURRENCY, observe
-from comwit.plan.actions import Deploy, Plan
+from comwit.plan.actions import AppPlan, Deploy, Plan
 from comwit.plan.desired import desired_state, select_apps
 from comwit.plan.diff import Policy, diff
 from comwit.plan.managed import check_managed_hosts, managed_hosts
@@ -138,6 +138,13 @@ async def make_plan(
         packed=packed,
         guard=guard,
     )
+
+
+def plan_app_again(desired: DesiredState, policy: Policy, observed: ObservedApp) -> AppPlan:
+    """The plan of the app `observed` from what is live now, as `make_plan` diffs it."""
+    want = tuple(app for app in desired.apps if app.name == observed.name)
+    now = ObservedState(desired.project, {observed.name: observed})
+    return diff(replace(desired, apps=want), now, policy=policy).apps[0]
 
 
 def _newer_live(guard: OrderGuard, observed: ObservedState) -> dict[str, str]:

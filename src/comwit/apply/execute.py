@@ -1,9 +1,10 @@
 """Execute a plan: apps concurrently (bounded), each app's actions in plan order.
 
 Per app: prepare (pack the build dir and check its digest) before the first mutation; then
-take the app's lease, check that no other run changed the app since the plan and that its
-live build does not come from a newer commit; then one handler per action; release the
-lease. A saved plan is checked against the API before any app starts (see `stale`).
+take the app's lease, check that no other run changed the app since the plan (when one
+did, and left the app as this run would, the app is unchanged) and that its live build does
+not come from a newer commit; then one handler per action; release the lease. A saved
+plan is checked against the API before any app starts (see `stale`).
 A failing app stops only itself; the result says what each app did. A stop request lets
 in-flight calls finish within a grace period and starts nothing new.
 """
@@ -38,6 +39,7 @@ from comwit.errors import (
 )
 from comwit.frozen import frozen
 from comwit.manifest.interpolate import Interpolated
+from comwit.observe import observe
 from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger
 from comwit.plan.ledger import AppLedger, SourceCommit, Upload
 from comwit.plan.ordering import skip_reason
@@ -47,6 +49,7 @@ from comwit.store.ledger import LedgerStore, LedgerWriteError
 DEFAULT_PARALLEL = 4
 T = TypeVar("T")
 Guard = Callable[[AppLedger, str | None], str | None]  # why not to replace the live build
+Replan = Callable[[ObservedApp], AppPlan]  # the app's plan, made again from what is live now
 _RELEASE_WAIT = 10.0
 
 
@@ -66,10 +69,19 @@ class Inputs:
     packed: Mapping[str, PackResult] = field(default_factory=dict)  # app -> packed by the plan
     guard: Guard | None = None  # never older over newer (None: not checked)
     lease: LeasePolicy | None = None  # None: no lease is taken
+    replan: Replan | None = None  # None: a live build changed since the plan skips the app
 
 
 class _Skip(Exception):
     """The app is left alone, and why (found after the lease was taken)."""
+
+
+class _AlreadyDone(Exception):
+    """Another run made the app what this run would have (found after the lease was taken)."""
+
+    def __init__(self, detail: str, url: str | None) -> None:
+        super().__init__(detail)
+        self.url = url
 
 
 @dataclass
@@ -147,6 +159,8 @@ class Executor:
             await self._run(app, ready, handlers)
         except _Skip as exc:
             return handlers.outcome("skipped", str(exc))
+        except _AlreadyDone as exc:
+            return replace(handlers.outcome("unchanged", str(exc)), url=exc.url)
         except Stopped:
             return _stopped(handlers, "stopped before its next step")
         except asyncio.CancelledError:
@@ -242,6 +256,7 @@ class Executor:
         found = await self.client.find_app(self.inputs.project, app_id)
         live = found.active_build_id if found else None
         if live != app.preconditions.active_build_id:
+            await self._check_already_done(app, live)
             raise _Skip(
                 f"another run changed its live build from {app.preconditions.active_build_id} "
                 f"to {live} since the plan; plan again"
@@ -253,6 +268,25 @@ class Executor:
         older = self._older(fresh, live)
         if older:
             raise _Skip(older)
+
+    async def _check_already_done(self, app: AppPlan, live: str | None) -> None:
+        """_AlreadyDone when the app, read again, needs nothing more from this run: the
+        run that changed it made it what this run's desired state says."""
+        if self.inputs.replan is None:
+            return
+        observation = await observe(self.client, self.inputs.project, [app.app], self.store)
+        now = observation.state.apps.get(app.app)
+        if now is None or now.active_build_id != live:
+            return  # changed once more since: leave it to the refusal
+        # The upload kept with this run's own lease is not an earlier run's to adopt.
+        again = self.inputs.replan(replace(now, ledger=now.ledger.with_lease(None)))
+        if again.error is None and not again.actions:
+            active = [host.name for host in now.hosts if host.status == DOMAIN_ACTIVE]
+            raise _AlreadyDone(
+                f"already applied by another run: its live build {live} is the one this run "
+                "would make live",
+                live_url(now.default_url, active),
+            )
 
     def _older(self, ledger: AppLedger, live: str | None) -> str | None:
         why = self.inputs.guard(ledger, live) if self.inputs.guard else None

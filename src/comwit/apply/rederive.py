@@ -18,7 +18,7 @@ from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import Action, AppPlan, Deploy
 from comwit.plan.desired import desired_state
 from comwit.plan.diff import Policy, diff
-from comwit.plan.state import ObservedState
+from comwit.plan.state import ObservedApp, ObservedState
 from comwit.store.saved import SavedPlan
 
 _DISPLAY_ONLY = {"tree_changes": None, "size": 0}  # what this machine's caches add to a Deploy
@@ -64,6 +64,17 @@ def implied_apps(
     )
     policy = Policy(saved.policy.allow_detach, saved.policy.allow_delete_env)
     return {app.app: app for app in diff(desired, observed, policy=policy).apps}
+
+
+def implied_app(
+    saved: SavedPlan,
+    loaded: LoadedManifest,
+    env: Mapping[str, Mapping[str, Interpolated]],
+    observed: ObservedApp,
+) -> AppPlan:
+    """The plan of the app `observed` that the manifest and the saved plan imply now."""
+    now = ObservedState(saved.plan.project, {observed.name: observed})
+    return implied_apps(saved, loaded, env, now, [observed.name])[observed.name]
 
 
 def is_rest_of(planned: AppPlan, implied: AppPlan) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
+import functools
 import time
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ import typer
 
 from comwit.api.connect import Connection
 from comwit.apply.execute import DEFAULT_PARALLEL
+from comwit.apply.rederive import implied_app
 from comwit.apply.result import ApplyResult
 from comwit.apply.shard import TimedReporter, select_shard
 from comwit.apply.stale import check_saved_plan, recheck_saved_plan
@@ -62,7 +64,7 @@ from comwit.console import Console
 from comwit.errors import ComwitError
 from comwit.frozen import frozen
 from comwit.plan.actions import Plan
-from comwit.planner import PlanRequest
+from comwit.planner import PlanRequest, plan_app_again
 from comwit.store.results import AppResult, ShardResult, plan_id, write_result
 from comwit.store.saved import SavedPlan, read_plan
 
@@ -259,7 +261,10 @@ async def _apply_planned(
     await complete_pending(settings, target, connection, planned.observed.apps)
     if planned.plan.has_changes:
         await confirm(planned.plan, settings.console, yes)
-    inputs = run_inputs(target, planned.observed.apps, planned.env, packed=planned.packed)
+    inputs = dataclasses.replace(
+        run_inputs(target, planned.observed.apps, planned.env, packed=planned.packed),
+        replan=functools.partial(plan_app_again, planned.desired, request.policy),
+    )
     result = await execute_plan(
         settings, planned.plan, inputs, connection, target, options, planned.guard
     )
@@ -282,6 +287,7 @@ async def _apply_saved(
             run_inputs(target, rechecked.observed.apps, rechecked.env),
             stale=rechecked.stale,
             resumed=frozenset(rechecked.resumed),
+            replan=functools.partial(implied_app, saved, target.loaded, rechecked.env),
         )
         plan = rechecked.plan
         if plan.has_changes:

@@ -79,7 +79,7 @@ def _row(outcome: Outcome, url: str | None) -> str:
         # Without a build made live (env vars, hostnames, a deleted preview): what it did.
         what = f"build `{outcome.build_id}` is live" if outcome.build_id else _did(outcome)
     elif outcome.status == "unchanged":
-        what = "no changes"
+        what = outcome.detail or "no changes"
     else:
         what = outcome.detail or outcome.status
     link = f" · <{url}>" if url else ""

@@ -30,11 +30,11 @@ def render_summary(result: ApplyResult, paint: Callable[[str, str], str] | None 
         verdict = "Apply interrupted"
     lines = [color("bold", f"{verdict}: {head}; {format_bytes(result.uploaded)} uploaded.")]
     width = max((len(o.app) for o in result.outcomes), default=0)
-    shown = [o for o in result.outcomes if o.status != "unchanged"]
+    # An unchanged app is listed only when there is more to say (another run applied it).
+    shown = [o for o in result.outcomes if o.status != "unchanged" or o.detail]
     column = max([8, *(len(_WORDS.get(o.status, o.status)) + 1 for o in shown)])
-    for outcome in result.outcomes:
-        if outcome.status != "unchanged":
-            lines.append(color(_STYLE[outcome.status], _line(outcome, width, column)))
+    for outcome in shown:
+        lines.append(color(_STYLE[outcome.status], _line(outcome, width, column)))
     warnings = [f"  {o.app}: {one_line(w)}" for o in result.outcomes for w in o.warnings]
     if warnings:
         lines += ["Warnings:", *warnings]

@@ -1,0 +1,138 @@
+"""Two applies in a row (two merges a minute apart): the second waits for the first's lease
+with --lock-timeout. When the first made live exactly what the second would, the second ends
+green with the app unchanged; when it made something else, a saved plan is still refused."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from comwit.cli import main
+from comwit.cli.settings import Edges
+from comwit.emulator.server import serve_in_thread
+from comwit.emulator.store import SCOPES
+
+from tests.e2e_support import PROJECT, LoopbackHTTP, Result, World, actions, populate
+
+pytestmark = pytest.mark.timeout(90)
+
+WAIT = 30.0  # seconds any step of these tests may take, whatever the machine's load
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[World]:
+    """The CLI in this process over loopback HTTP, so that two runs can overlap (threads)."""
+    with serve_in_thread(tmp_path / "emulator-data", auto_dns=True) as running:
+        token = running.issue_token(SCOPES, [PROJECT])
+        root = tmp_path / "repo"
+        root.mkdir()
+        yield populate(World(root, running.url, token, {}, transport=LoopbackHTTP()))
+
+
+class _Run(threading.Thread):
+    """`comwit ARGS` on the world's manifest in a thread of its own (no chdir: runs overlap)."""
+
+    def __init__(self, world: World, *args: str) -> None:
+        super().__init__(daemon=True)
+        self._world, self._args = world, args
+        self.out, self.err = io.StringIO(), io.StringIO()
+        self.code: int | None = None
+
+    def run(self) -> None:
+        edges = Edges(
+            self._world.environ(), io.StringIO(), self.out, self.err, self._world.transport
+        )
+        manifest = str(self._world.root / "comwit.toml")
+        self.code = main([*self._args, "--file", manifest], edges=edges)
+
+    def result(self) -> Result:
+        self.join(WAIT)
+        assert self.code is not None, "the run did not end in time"
+        return Result(self.code, self.out.getvalue(), self.err.getvalue())
+
+
+def _until(done: object, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not done():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def _first_holds_the_lease(world: World) -> _Run:
+    """The first run: its upload of web held by the emulator, so it keeps web's lease."""
+    world.admin("POST", "faults/latency", {"route": "deploy", "ms": 60_000, "hold": True})
+    first = _Run(world, "apply", "--yes")
+    first.start()
+    _until(lambda: world.admin("GET", "faults")["held"] == 1, "the first run's upload")
+    return first
+
+
+def _second_waits(world: World, *args: str, marker: str) -> _Run:
+    """The second run, started once the first holds the lease; the first goes on once the
+    second has read the app's state (`marker` in its output)."""
+    second = _Run(world, *args, "--yes", "--lock-timeout", str(WAIT))
+    second.start()
+    _until(lambda: marker in second.out.getvalue() + second.err.getvalue(), "the second's plan")
+    world.admin("POST", "faults/release")
+    world.admin("DELETE", "faults")
+    return second
+
+
+def _saved_plan(world: World) -> str:
+    out = str(world.root / "plan.json")
+    plan = _Run(world, "plan", "--out", out)
+    plan.start()
+    assert plan.result().code == 0, plan.err.getvalue()
+    return out
+
+
+@pytest.mark.parametrize("saved", [False, True], ids=["apply", "apply-plan"])
+def test_the_second_run_finds_the_build_it_wanted_live_and_ends_green_unchanged(served, saved):
+    world = served
+    assert world.comwit("apply", "--yes").code == 0
+    world.write("web/index.html", "<h1>v2</h1>")
+    args = ("apply", _saved_plan(world)) if saved else ("apply",)
+    first = _first_holds_the_lease(world)
+    second = _second_waits(world, *args, marker="Plan:")
+
+    one, two = first.result(), second.result()
+    assert one.code == 0, one.out + one.err
+    assert two.code == 0, two.out + two.err
+    live = world.app("web")["active_build_id"]
+    assert (
+        f"unchanged  web  already applied by another run: its live build {live} is the one "
+        "this run would make live"
+    ) in two.out
+    assert "0 B uploaded" in two.out
+    assert len(world.builds("web")) == 2  # v1 and the first run's v2: no second upload
+    ledger = world.ledger("web")
+    assert ledger.lease is None and ledger.upload is None
+    assert ledger.get(live) is not None
+    assert actions(world.plan_json()) == []
+
+
+def test_a_saved_plan_whose_app_another_run_made_different_is_still_refused(served):
+    world = served
+    assert world.comwit("apply", "--yes").code == 0
+    before = world.app("web")["active_build_id"]
+    world.write("web/index.html", "<h1>v2</h1>")
+    first = _first_holds_the_lease(world)
+    world.write("web/index.html", "<h1>v3</h1>")  # the second run's commit: other content
+    second = _second_waits(world, "apply", _saved_plan(world), marker="Plan:")
+
+    one, two = first.result(), second.result()
+    assert one.code == 0, one.out + one.err
+    assert two.code == 1, two.out + two.err
+    live = world.app("web")["active_build_id"]
+    assert (
+        f"skipped  web  another run changed its live build from {before} to {live} since the "
+        "plan; plan again"
+    ) in two.out
+    assert len(world.builds("web")) == 2  # v1 and the first run's v2; v3 was not uploaded
+    assert world.ledger("web").lease is None
+    assert actions(world.plan_json(), "web") == ["deploy", "record_ledger"]
