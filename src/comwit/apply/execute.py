@@ -274,7 +274,10 @@ class Executor:
         run that changed it made it what this run's desired state says."""
         if self.inputs.replan is None:
             return
-        observation = await observe(self.client, self.inputs.project, [app.app], self.store)
+        try:
+            observation = await observe(self.client, self.inputs.project, [app.app], self.store)
+        except ComwitError:  # it could not be read again: the refusal says to plan again
+            return
         now = observation.state.apps.get(app.app)
         if now is None or now.active_build_id != live:
             return  # changed once more since: leave it to the refusal
