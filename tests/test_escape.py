@@ -7,10 +7,12 @@ import contextlib
 import io
 import json
 
+import pytest
+
 from comwit.cli import main
 from comwit.cli.settings import Edges
 from comwit.console import Console
-from comwit.escape import one_line, printable
+from comwit.escape import cut, one_line, printable, quoted
 
 from tests.e2e_support import Result
 from tests.hostile import hostile_server, routes
@@ -136,3 +138,37 @@ def test_a_file_name_that_mimics_a_plan_line_is_shown_escaped(world):
     assert result.code == 0, result.err
     assert "\n~ upload build: INJECTED" not in result.out + result.err
     assert ".env.\\n~ upload build: INJECTED in " in result.err
+
+
+def test_a_long_value_is_cut_to_its_first_80_characters_and_its_length():
+    assert cut("a" * 80) == "a" * 80
+    assert cut("b" * 10_000) == "b" * 80 + "... (10,000 characters)"
+    assert quoted("c\n" * 5_000) == "'" + "c\\n" * 40 + "... (10,000 characters)'"
+
+
+LONG = "x" * 10_000
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("logs", LONG),
+        ("rollback", LONG),
+        ("pack", LONG),
+        ("plan", "--app", LONG),
+        ("preview", "up", "--pr", "3", "--app", LONG),
+        ("validate", "--env", LONG),
+        ("validate", "-f", LONG),
+        ("apply", LONG),
+        ("plan", "--project", LONG),
+    ],
+    ids=lambda args: " ".join(arg if arg != LONG else "LONG" for arg in args),
+)
+def test_a_very_long_argument_is_echoed_cut_in_its_one_line_error(world, args):
+    world.manifest(MANIFEST)
+    world.write("web/index.html", "hi")
+    result = world.comwit(*args)
+    assert result.code == 1
+    lines = result.err.strip().splitlines()
+    assert "x" * 80 + "... (10," in lines[-1], lines[-1][:300]
+    assert max(len(line) for line in lines) < 600

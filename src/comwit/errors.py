@@ -32,7 +32,7 @@ httpx exceptions become ApiError subclasses in exactly one place, `comwit.api.tr
 
 from __future__ import annotations
 
-from comwit.escape import one_line
+from comwit.escape import MAX_PATH_SHOWN, cut, one_line
 from comwit.exit_codes import EXIT_ERROR
 from comwit.frozen import frozen
 
@@ -131,7 +131,7 @@ class ApiStatusError(ApiError):
         self.code = code
         self.retry_after = retry_after  # seconds, from a Retry-After header
         what = detail or title or "no detail given"
-        message = f"{method} {path} failed with {status}: {what}"
+        message = f"{method} {cut(path, MAX_PATH_SHOWN)} failed with {status}: {what}"
         if self.hint:
             message += f" ({self.hint})"
         super().__init__(message, method=method, path=path)

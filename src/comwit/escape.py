@@ -3,7 +3,8 @@ are shown with their control characters escaped, so none can move the cursor, cl
 screen, hide text, or start a line that looks like comwit's own.
 
 `one_line` is for a string put into a line of output (a hostname, an env key, a file name);
-`printable` is what the console applies to everything it writes, newlines kept.
+`printable` is what the console applies to everything it writes, newlines kept. `cut` and
+`quoted` keep a value echoed in a one-line message (a 10,000-character app name) short.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ _ASCII_ANY: Final = re.compile("[\x00-\x1f\x7f]")
 _ASCII_KEEP_LINES: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _ANY: Final = f"[\x00-\x1f{_FORMATTING}]"
 _KEEP_LINES: Final = f"[\x00-\x08\x0b-\x1f{_FORMATTING}]"
+# How much of a value from outside a message echoes: a name, a path, a pattern.
+MAX_SHOWN: Final = 80
+MAX_PATH_SHOWN: Final = 200  # an API path holds ids: more than a name
 PAINT: Final = "\ue000"  # stands for ESC in comwit's own colour codes until the console writes
 
 
@@ -47,8 +51,15 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)  # once, when a text first needs the whole class
 
 
+def cut(text: str, limit: int = MAX_SHOWN) -> str:
+    """`text`, or its first `limit` characters, `...` and its length when it is longer."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def quoted(value: object) -> str:
-    """A value from outside as it appears in a message: strings in quotes, escaped."""
+    """A value from outside as it appears in a message: strings in quotes, escaped and `cut`."""
     if isinstance(value, str):
-        return "'" + one_line(value) + "'"
-    return one_line(str(value))
+        return "'" + one_line(cut(value)) + "'"
+    return one_line(cut(str(value)))

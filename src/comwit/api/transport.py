@@ -40,6 +40,7 @@ from comwit.errors import (
     UnexpectedStatusError,
     UpstreamError,
 )
+from comwit.escape import MAX_PATH_SHOWN, cut
 from comwit.secret import redact
 
 M = TypeVar("M", bound=BaseModel)
@@ -259,7 +260,7 @@ def _response_error(response: httpx.Response, problem: str) -> ApiResponseError:
 def _answer_error(response: httpx.Response, says: str) -> ApiResponseError:
     """An answer comwit cannot use: `says` follows the request's method and path."""
     method, path = _where(response.request)
-    return ApiResponseError(f"{method} {path}{says}", method=method, path=path)
+    return ApiResponseError(f"{_shown(method, path)}{says}", method=method, path=path)
 
 
 # -- no usable answer -------------------------------------------------------------------
@@ -271,7 +272,7 @@ def _transport_error(
     method, path = _where(request)
     host = request.url.host
     reason = redact(str(exc) or type(exc).__name__)
-    where = f"{method} {path}"
+    where = _shown(method, path)
     if isinstance(exc, TimeoutError) and not isinstance(exc, httpx.TimeoutException):
         return ApiTimeoutError(
             f"{where}: {host} did not answer in time: the {deadline.what} passed ({stage}); "
@@ -352,6 +353,11 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def _is_tls(exc: BaseException) -> bool:
     """httpx reports TLS failures as ConnectError; the cause chain holds the ssl error."""
     return any(isinstance(link, ssl.SSLError) for link in _chain(exc))
+
+
+def _shown(method: str, path: str) -> str:
+    """The request as a message names it: a path made long by a long argument is cut."""
+    return f"{method} {cut(path, MAX_PATH_SHOWN)}"
 
 
 def _where(request: httpx.Request) -> tuple[str, str]:

@@ -17,6 +17,7 @@ from comwit.cli.session import connect_project
 from comwit.cli.settings import API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY, Settings, command
 from comwit.console import Console
 from comwit.errors import ComwitError
+from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
@@ -91,7 +92,9 @@ def _select(
     for pattern in include:
         if not fnmatch.filter(names, pattern):
             known = ", ".join(names) or "none"
-            raise ComwitError(f"--app {pattern!r} matches no app in project {project} ({known})")
+            raise ComwitError(
+                f"--app {quoted(pattern)} matches no app in project {project} ({known})"
+            )
     chosen = [
         each
         for each in sorted(listed, key=lambda a: a.name)

@@ -16,6 +16,7 @@ from comwit.cli.app import made_to_last
 from comwit.cli.settings import MANIFEST, Settings, command
 from comwit.console import Console
 from comwit.errors import ArtifactError
+from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
 from comwit.store.files import is_same_file
 
@@ -88,10 +89,10 @@ def _validated(settings: Settings, app: str) -> _Build:
     config = loaded.apps.get(app)
     if config is None:
         known = ", ".join(sorted(loaded.apps)) or "none"
-        raise ArtifactError(f"{display_name(manifest)} has no app {app!r} (apps: {known})")
+        raise ArtifactError(f"{display_name(manifest)} has no app {quoted(app)} (apps: {known})")
     if config.build_dir is None:
         raise ArtifactError(
-            f"app {app!r} in {display_name(manifest)} has no build_dir (it pins a build); "
+            f"app {quoted(app)} in {display_name(manifest)} has no build_dir (it pins a build); "
             "there is nothing to pack"
         )
     return _Build(loaded.path, loaded.root, config.build_dir, config.exclude)

@@ -12,6 +12,7 @@ from comwit.api.credentials import LOCAL
 from comwit.cli.ci_options import annotate_problems
 from comwit.cli.settings import Settings
 from comwit.errors import ComwitError, ForbiddenError, ManifestError, NotFoundError
+from comwit.escape import quoted
 from comwit.frozen import frozen
 from comwit.manifest import LoadedManifest, load_manifest
 from comwit.manifest.checks import inherited_hosts
@@ -114,11 +115,11 @@ async def _wrong_project(
     seen = [p.project_id if p.name in (p.project_id, "") else f"{p.project_id} ({p.name})"
             for p in listing.projects]  # fmt: skip
     if not seen:
-        return f"project {project!r} is not one this token can see, and it sees none; {fix}"
+        return f"project {quoted(project)} is not one this token can see, and it sees none; {fix}"
     close = difflib.get_close_matches(project, [p.project_id for p in listing.projects], n=1)
     meant = f"; did you mean {close[0]!r}?" if close else ""
     return (
-        f"project {project!r} is not one this token can see ({exc.status}); it can see: "
+        f"project {quoted(project)} is not one this token can see ({exc.status}); it can see: "
         f"{', '.join(seen)}{meant} ({fix})"
     )
 
@@ -131,7 +132,8 @@ def ledger_store(target: Target, connection: Connection) -> LedgerStore:
 def not_created(target: Target, app: str) -> ComwitError:
     """APP of the manifest, which the project has no app of yet."""
     return ComwitError(
-        f"app {app!r} does not exist in project {target.project} yet; `comwit apply` creates it"
+        f"app {quoted(app)} does not exist in project {target.project} yet; "
+        "`comwit apply` creates it"
     )
 
 
@@ -140,7 +142,7 @@ def require_app(target: Target, app: str) -> None:
     if app not in target.loaded.apps:
         names = ", ".join(target.loaded.apps)
         where = display_name(target.loaded.path)
-        raise ComwitError(f"app {app!r} is not in {where} (apps: {names})")
+        raise ComwitError(f"app {quoted(app)} is not in {where} (apps: {names})")
 
 
 async def observe_one(

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from comwit.errors import ManifestError, Problem
+from comwit.escape import cut, quoted
 from comwit.frozen import frozen
 from comwit.manifest.find import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
@@ -138,23 +139,8 @@ def _read(path: Path) -> tuple[bytes, dict[str, Any], SourceMap]:
     name = display_name(path)
     try:
         raw = read_regular(path, MAX_BYTES)
-    except FileNotFoundError:
-        where = path.resolve()
-        raise ManifestError(
-            [Problem(name, None, None, "", f"no manifest at {where}; create one or pass -f FILE")]
-        ) from None
-    except IsADirectoryError:
-        raise ManifestError(
-            [Problem(name, None, None, "", "is a directory; pass the manifest file with -f FILE")]
-        ) from None
-    except NotRegularFile as exc:
-        raise ManifestError(
-            [Problem(name, None, None, "", f"{exc.reason}; pass the manifest file with -f FILE")]
-        ) from None
     except OSError as exc:
-        raise ManifestError(
-            [Problem(name, None, None, "", f"cannot be read: {exc.strerror}")]
-        ) from None
+        raise ManifestError([Problem(cut(name), None, None, "", _unreadable(path, exc))]) from None
     if len(raw) > MAX_BYTES:
         size = _size_of(path, len(raw))
         limit = f"{MAX_BYTES // 1024 // 1024} MiB"
@@ -166,6 +152,17 @@ def _read(path: Path) -> tuple[bytes, dict[str, Any], SourceMap]:
     if deep is not None:
         raise ManifestError([source.problem(deep, TOO_DEEP)])
     return raw, document, source
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    """Why the manifest at `path` cannot be read, and what to do."""
+    if isinstance(exc, FileNotFoundError):
+        return f"no manifest at {cut(str(path.resolve()))}; create one or pass -f FILE"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory; pass the manifest file with -f FILE"
+    if isinstance(exc, NotRegularFile):
+        return f"{exc.reason}; pass the manifest file with -f FILE"
+    return f"cannot be read: {exc.strerror}"
 
 
 def _size_of(path: Path, read: int) -> str:
@@ -244,8 +241,8 @@ def _select_environment(
 
 def _unknown_environment(env: str, known: list[str]) -> str:
     if not known:
-        return f"--env {env!r}: this manifest defines no [environments.NAME] tables"
-    message = f"--env {env!r}: unknown environment; known: {', '.join(known)}"
+        return f"--env {quoted(env)}: this manifest defines no [environments.NAME] tables"
+    message = f"--env {quoted(env)}: unknown environment; known: {', '.join(known)}"
     close = suggest(env, known)
     return f"{message}; did you mean {close!r}?" if close else message
 

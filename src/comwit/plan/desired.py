@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from comwit.artifact.tree import TreeDigest
 from comwit.errors import PlanError
+from comwit.escape import quoted
 from comwit.plan.state import (
     DNS_MODES,
     BuildDir,
@@ -35,7 +36,7 @@ def select_apps(
     for pattern in include:
         if not fnmatch.filter(names, pattern):
             raise PlanError(
-                f"--app {pattern!r} matches no app in the manifest (apps: {', '.join(names)})"
+                f"--app {quoted(pattern)} matches no app in the manifest (apps: {', '.join(names)})"
             )
     chosen = [
         app

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from comwit.errors import PlanError
+from comwit.escape import quoted
 from comwit.manifest import AppConfig, Host, LoadedManifest
 from comwit.plan.desired import split_patterns
 from comwit.preview.names import preview_name
@@ -25,7 +26,7 @@ def preview_bases(loaded: LoadedManifest, include: Sequence[str] = ()) -> list[A
     for pattern in patterns:
         if not fnmatch.filter([a.name for a in chosen], pattern):
             names = ", ".join(a.name for a in chosen) or "none"
-            raise PlanError(f"--app {pattern!r} matches no app that gets previews ({names})")
+            raise PlanError(f"--app {quoted(pattern)} matches no app that gets previews ({names})")
     if patterns:
         chosen = [a for a in chosen if any(fnmatch.fnmatchcase(a.name, p) for p in patterns)]
     if not chosen:

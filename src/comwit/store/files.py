@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from comwit.errors import ComwitError, PlanError
+from comwit.escape import cut
 from comwit.frozen import frozen
 from comwit.store.regular import read_regular, refuse_special
 
@@ -156,9 +157,10 @@ def read_document(path: Path, of: JsonKind) -> dict[str, Any]:
     try:
         data = read_regular(path, of.max_bytes)
     except FileNotFoundError:
-        raise PlanError(f"{path}: no such file; make one with `{of.writer} {path}`") from None
+        shown = cut(str(path))
+        raise PlanError(f"{shown}: no such file; make one with `{of.writer} {shown}`") from None
     except OSError as exc:
-        raise PlanError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise PlanError(f"{cut(str(path))}: cannot be read ({exc.strerror or exc})") from None
     if len(data) > of.max_bytes:
         size = f"{of.max_bytes // 2**20} MiB"
         raise PlanError(f"{path}: is larger than {size}, more than any {of.what}; {asked}")
