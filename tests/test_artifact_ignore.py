@@ -98,13 +98,35 @@ def test_a_comwitignore_that_is_a_fifo_is_an_error_at_once_not_a_wait(tmp_path):
 
 def test_a_comwitignore_linked_to_a_device_or_past_the_size_limit_is_not_read(tmp_path):
     site = write_tree(tmp_path / "site", {"index.html": "hi"})
-    (site / ".comwitignore").symlink_to("/dev/zero")  # endless: reading it would never end
-    with pytest.raises(ArtifactError, match=r"\.comwitignore: is a character device, not a"):
+    (site / "zero").symlink_to("/dev/zero")  # endless: reading it would never end
+    (site / ".comwitignore").symlink_to("zero")
+    with pytest.raises(ArtifactError, match=r"\.comwitignore is a symlink to zero, outside the"):
         digest_tree(site)
     (site / ".comwitignore").unlink()
     (site / ".comwitignore").write_text("*.map\n" * (MAX_IGNORE_BYTES // 6 + 1))
     with pytest.raises(ArtifactError, match=r"\.comwitignore: it is larger than 1 MiB; fix or"):
         digest_tree(site)
+
+
+def test_a_comwitignore_linked_out_of_the_build_dir_is_refused_without_reading_it(world):
+    world.manifest('version = 1\nproject = "proj"\n[apps.web]\nbuild_dir = "web"\n')
+    world.write("web/index.html", "hi")
+    world.write("elsewhere/ignore", "[z-a]\n")  # an invalid pattern, were it read
+    (world.root / "web" / ".comwitignore").symlink_to("../elsewhere/ignore")
+    for args in (("pack", "web", "-o", "web.tar.zst"), ("plan",)):
+        result = world.comwit(*args)
+        assert (result.code, result.err.count("\n")) == (1, 1), result.err
+        assert ".comwitignore is a symlink to ../elsewhere/ignore, outside the build dir" in (
+            result.err
+        )
+        assert "[z-a]" not in result.err
+
+
+def test_a_comwitignore_linked_to_a_file_inside_the_build_dir_is_read(tmp_path):
+    site = write_tree(tmp_path / "site", {"index.html": "hi", "app.js.map": "{}"})
+    (site / "rules").write_text("*.map\n")
+    (site / ".comwitignore").symlink_to("rules")
+    assert paths(site) == ["index.html", "rules"]
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,14 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from comwit.errors import ArtifactError
+from comwit.escape import cut
 from comwit.frozen import frozen
 from comwit.store.regular import NotRegularFile, read_regular
 
@@ -83,6 +85,7 @@ def load_excluder(build_dir: Path, exclude: Sequence[str]) -> Excluder:
 def read_ignore_file(build_dir: Path) -> str:
     """The text of the build dir's `.comwitignore` ("" when there is none)."""
     ignore_file = build_dir / IGNORE_FILE
+    _refuse_outside(build_dir, ignore_file)
     try:
         data = read_regular(ignore_file, MAX_IGNORE_BYTES)
         if len(data) > MAX_IGNORE_BYTES:
@@ -95,6 +98,21 @@ def read_ignore_file(build_dir: Path) -> str:
             f"cannot read {ignore_file}: {_reason(exc)}; fix or remove it",
             path=str(ignore_file),
         ) from exc
+
+
+def _refuse_outside(build_dir: Path, ignore_file: Path) -> None:
+    """A `.comwitignore` that is a symlink leaving the build dir is an error: its patterns
+    (and a line of it quoted in an error) would come from a file that is not the app's."""
+    try:
+        target = str(ignore_file.readlink())
+    except OSError:  # not a symlink, or no file at all: read (or missed) as it is
+        return
+    if not Path(os.path.realpath(ignore_file)).is_relative_to(os.path.realpath(build_dir)):
+        raise ArtifactError(
+            f"{ignore_file} is a symlink to {cut(target)}, outside the build dir; "
+            "make it a file in the build dir or remove it",
+            path=str(ignore_file),
+        )
 
 
 def rules_key(exclude: Sequence[str], ignore_text: str) -> bytes:
