@@ -161,6 +161,9 @@ LONG = "x" * 10_000
         ("validate", "-f", LONG),
         ("apply", LONG),
         ("plan", "--project", LONG),
+        ("import", LONG),
+        ("plan", "--format", LONG),
+        (LONG,),
     ],
     ids=lambda args: " ".join(arg if arg != LONG else "LONG" for arg in args),
 )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import re
 
+from comwit.escape import MAX_SHOWN, cut
+
 _SHOULD = "Input should be "
 _PLAIN = [
     ("Value error, ", ""),
@@ -27,6 +29,8 @@ _PLAIN = [
 ]
 _COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in _PLAIN]
 _NO_SUCH_COMMAND = re.compile(r"No such command '([^']*)'")
+# A word of the command line echoed back: a 10,000-character argument is `cut`.
+_LONG_WORD = re.compile(rf"[^\s'\"()]{{{MAX_SHOWN + 1},}}")
 
 
 def usage_error(exc: Exception) -> str:
@@ -37,6 +41,7 @@ def usage_error(exc: Exception) -> str:
         message = pattern.sub(replacement, message)
     message = message.rstrip(".")
     message += _did_you_mean(message)
+    message = _LONG_WORD.sub(lambda word: cut(word.group()), message)
     return f"error: {message} (see `{_help_of(exc)}`)"
 
 
