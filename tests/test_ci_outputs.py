@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.ci.outputs import apply_outputs, format_outputs, plan_outputs, write_outputs
 from comwit.ci.summary import LIMIT, append_summary
 from comwit.render.markdown import render_markdown
 
-from tests.ci_support import parse_outputs
+from tests.ci_support import github_env, parse_outputs
+from tests.e2e_support import populate
 from tests.factories import sample_plan
 
 
@@ -74,3 +76,16 @@ def test_a_full_summary_gets_nothing(tmp_path):
     path.write_bytes(b"x" * (LIMIT - 10))
     assert not append_summary(path, lambda budget: "# plan\n")
     assert path.stat().st_size == LIMIT - 10
+
+
+def test_a_plan_saved_under_a_name_that_is_not_utf8_is_named_by_its_own_bytes(world):
+    """`plan -o $'\xff.json'` in CI: the step outputs and the dotenv report hold the file's
+    name as the shell gave it (it ended in 'comwit hit a bug' after saving the plan)."""
+    populate(world)
+    output, dotenv = world.root / "github-output", world.root / "comwit.env"
+    env = github_env(world.root, "push", GITHUB_OUTPUT=str(output), COMWIT_DOTENV=str(dotenv))
+    result = world.comwit("plan", "-o", os.fsdecode(b"\xff.json"), env=env)
+    assert result.code == 0, result.err
+    assert (world.root / os.fsdecode(b"\xff.json")).is_file()
+    assert b"\nplan-path=\xff.json\n" in b"\n" + output.read_bytes()
+    assert b"\nCOMWIT_PLAN_PATH=\xff.json\n" in b"\n" + dotenv.read_bytes()

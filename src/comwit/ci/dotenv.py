@@ -41,18 +41,24 @@ def write_dotenv(path: Path, values: Mapping[str, str]) -> list[str]:
         if name not in _NOT_FOR_DOTENV
     }
     kept = [line for line in _lines(path) if _key(line) not in ours]
-    size = sum(len(line.encode("utf-8")) + 1 for line in kept)
+    size = sum(len(_bytes(line)) + 1 for line in kept)
     left_out = []
     for key, value in ours.items():
         line = f"{key}={value.strip()}"
-        cost = len(line.encode("utf-8")) + 1
+        cost = len(_bytes(line)) + 1
         if "\n" in value or "\r" in value or len(kept) >= MAX_VARIABLES or size + cost >= MAX_BYTES:
             left_out.append(key)
             continue
         kept.append(line)
         size += cost
-    write_atomically(path, "".join(line + "\n" for line in kept))
+    write_atomically(path, b"".join(_bytes(line) + b"\n" for line in kept))
     return left_out
+
+
+def _bytes(line: str) -> bytes:
+    """UTF-8; a file name that is not (`-o $'\\xff.json'`) keeps its own bytes, as the
+    shell gave them, so the next job finds that file."""
+    return line.encode("utf-8", "surrogateescape")
 
 
 def _lines(path: Path) -> list[str]:

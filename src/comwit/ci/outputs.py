@@ -71,7 +71,8 @@ def format_outputs(values: Mapping[str, str]) -> str:
 
 def write_outputs(path: Path, values: Mapping[str, str]) -> None:
     with open_append(path) as file:
-        file.write(format_outputs(values).encode("utf-8"))
+        # A file name that is not UTF-8 keeps its own bytes, so the next step finds the file.
+        file.write(format_outputs(values).encode("utf-8", "surrogateescape"))
 
 
 def _delimiter(name: str, value: str) -> str:
