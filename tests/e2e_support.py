@@ -40,7 +40,7 @@ from comwit.cli import main
 from comwit.cli.settings import Edges
 from comwit.emulator.process import Served, serve_process
 from comwit.plan import LEDGER_ENV_KEY
-from comwit.plan.ledger import AppLedger, decode
+from comwit.plan.ledger import AppLedger, decode, encode
 
 PROJECT = "proj"
 # The two apps every end-to-end test starts from.
@@ -216,6 +216,16 @@ class World:
         """The app's ledger as its env var holds it now."""
         variables = self.api(f"apps/{self.app(name)['app_id']}/environment")["variables"]
         return decode(next(v["value"] for v in variables if v["key"] == LEDGER_ENV_KEY))
+
+    def put_ledger(self, name: str, ledger: AppLedger) -> None:
+        """Write the app's ledger env var, as another run of comwit would."""
+        app_id = self.app(name)["app_id"]
+        self.request(
+            "PUT",
+            f"/v1/projects/{PROJECT}/apps/{app_id}/environment/{LEDGER_ENV_KEY}",
+            json={"value": encode(ledger), "secret": False},
+            token=self.token,
+        ).raise_for_status()
 
 
 class Terminal:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from comwit.plan.ledger import Lease, Upload, encode
+from comwit.plan.ledger import Lease, Upload
 
 from tests.e2e_support import PROJECT, World, actions
 
@@ -18,15 +18,9 @@ pytestmark = pytest.mark.timeout(60)
 def _hold(world: World, app: str, run: str, seconds: float) -> None:
     """Another run's lease on `app`, expiring in `seconds`."""
     expires = int((time.time() + seconds) * 1000)
-    ledger = world.ledger(app).with_lease(Lease("ci@elsewhere", run, expires, "theirs"))
-    app_id = world.app(app)["app_id"]
-    response = world.request(
-        "PUT",
-        f"/v1/projects/{PROJECT}/apps/{app_id}/environment/COMWIT_LEDGER",
-        json={"value": encode(ledger), "secret": False},
-        token=world.token,
+    world.put_ledger(
+        app, world.ledger(app).with_lease(Lease("ci@elsewhere", run, expires, "theirs"))
     )
-    response.raise_for_status()
 
 
 def _change_web(world: World) -> None:
@@ -92,13 +86,7 @@ def test_a_run_killed_after_the_api_took_its_upload_is_adopted_not_uploaded_agai
     dead = Lease(
         "root@gone", f"{socket.gethostname()}:99999999", int(time.time() * 1000) + 60_000, "x"
     )
-    ledger = world.ledger("web").with_lease(dead, left)
-    world.request(
-        "PUT",
-        f"/v1/projects/{PROJECT}/apps/{app_id}/environment/COMWIT_LEDGER",
-        json={"value": encode(ledger), "secret": False},
-        token=world.token,
-    ).raise_for_status()
+    world.put_ledger("web", world.ledger("web").with_lease(dead, left))
     world.request(
         "POST",
         f"/v1/projects/{PROJECT}/apps/{app_id}/deployments?hosts=www.example.com",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from comwit.plan.ledger import AppLedger, Lease, decode, encode
+from comwit.plan.ledger import AppLedger, Lease
 
 PREVIEW = """\
 [preview]
@@ -76,12 +76,7 @@ def test_up_racing_an_earlier_push_that_is_creating_the_preview_says_so(world):
     lease = Lease(
         "ci@elsewhere", "https://ci.example/runs/7", int(time.time() * 1000) + 60_000, "x"
     )
-    world.request(
-        "PUT",
-        f"/v1/projects/proj/apps/{world.app('web-pr-8')['app_id']}/environment/COMWIT_LEDGER",
-        json={"value": encode(AppLedger().with_lease(lease)), "secret": False},
-        token=world.token,
-    ).raise_for_status()
+    world.put_ledger("web-pr-8", AppLedger().with_lease(lease))
     result = world.comwit("preview", "up", "--pr", "8", "--app", "web")
     assert result.code == 1
     assert (
@@ -188,17 +183,9 @@ def test_prune_refuses_a_malformed_age(world):
 
 def _hold(world, app: str, seconds: float) -> None:
     """Another run's lease on the preview app `app`, expiring in `seconds`."""
-    app_id = world.app(app)["app_id"]
     expires = int((time.time() + seconds) * 1000)
-    ledger = decode(_env(world, app)["COMWIT_LEDGER"]).with_lease(
-        Lease("ci@elsewhere", "https://ci.example/runs/9", expires, "theirs")
-    )
-    world.request(
-        "PUT",
-        f"/v1/projects/proj/apps/{app_id}/environment/COMWIT_LEDGER",
-        json={"value": encode(ledger), "secret": False},
-        token=world.token,
-    ).raise_for_status()
+    lease = Lease("ci@elsewhere", "https://ci.example/runs/9", expires, "theirs")
+    world.put_ledger(app, world.ledger(app).with_lease(lease))
 
 
 def test_up_waits_for_a_preview_lease_with_lock_timeout(world):
