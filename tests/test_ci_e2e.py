@@ -11,6 +11,10 @@ from tests.ci_support import GITHUB_TOKEN, GITLAB_TOKEN, HEAD, MERGE, parse_outp
 from tests.forge_standins import Identity
 
 MARKER = "<!-- comwit:plan manifest=comwit.toml project=proj environment= -->"
+# 260 apps: a plan whose comment is longer than GitHub takes (65,536 characters).
+MANY_APPS = 'version = 1\nproject = "proj"\n' + "".join(
+    f'[apps.site-{n:03}]\nbuild_dir = "web"\nhosts = ["s{n}.example.com"]\n' for n in range(260)
+)
 
 
 @pytest.fixture
@@ -129,10 +133,7 @@ def test_apply_on_merge_moves_the_plans_comment_to_applied(world, github, job, c
 def test_a_plan_over_the_comment_limit_is_cut_and_points_to_the_job_summary(
     world, github, job, comwit
 ):
-    apps = "".join(
-        f'[apps.site-{n:03}]\nbuild_dir = "web"\nhosts = ["s{n}.example.com"]\n' for n in range(260)
-    )
-    world.manifest(f'version = 1\nproject = "proj"\n{apps}')
+    world.manifest(MANY_APPS)
     result = comwit("plan", "--comment", env=job.github(github.url))
     assert result.code == 0, result.err
     (post,) = github.writes()
@@ -144,10 +145,7 @@ def test_a_plan_over_the_comment_limit_is_cut_and_points_to_the_job_summary(
 
 
 def test_a_merge_request_note_holds_what_a_github_comment_cannot(world, gitlab, job, comwit):
-    apps = "".join(
-        f'[apps.site-{n:03}]\nbuild_dir = "web"\nhosts = ["s{n}.example.com"]\n' for n in range(260)
-    )
-    world.manifest(f'version = 1\nproject = "proj"\n{apps}')
+    world.manifest(MANY_APPS)
     result = comwit("plan", "--comment", env=job.gitlab(gitlab.url))
     assert result.code == 0, result.err
     (post,) = gitlab.writes()
