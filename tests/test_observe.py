@@ -40,6 +40,25 @@ def test_two_live_apps_of_one_name_stop_the_plan_before_any_app_is_read():
         asyncio.run(go())
 
 
+def test_of_two_names_with_twins_the_first_by_name_is_named_whatever_the_listing_order():
+    router = respx.Router(base_url=BASE, assert_all_mocked=True)  # only the list is answered
+    listed = [
+        {"app_id": "app-1", "name": "web"},
+        {"app_id": "app-2", "name": "web"},
+        {"app_id": "app-3", "name": "api"},
+        {"app_id": "app-4", "name": "api"},
+    ]
+    router.get("/v1/projects/p1/apps").respond(json={"apps": listed})
+
+    async def go():
+        transport = httpx.MockTransport(router.async_handler)
+        async with ComwitClient(BASE, Secret("cwt_00ff"), transport=transport) as client:
+            await observe(client, "p1", ["api", "web"], _NoLedgers())
+
+    with pytest.raises(PlanError, match=r"2 apps named 'api' \(app-3, app-4\)"):
+        asyncio.run(go())
+
+
 class _EmptyLedgers:
     def read(self, app, env_value):
         return AppLedger(), None

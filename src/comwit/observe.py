@@ -73,9 +73,10 @@ async def observe(
 
 
 def _live_apps(project: str, listed: Sequence[App], wanted: set[str]) -> dict[str, App]:
-    """The live app of each wanted name, sorted by name; PlanError when a name has two."""
+    """The live app of each wanted name, sorted by name; PlanError for the first name (in
+    name order, whatever order the API lists them in) that has two."""
     live: dict[str, App] = {}
-    for app in listed:
+    for app in sorted(listed, key=_name):
         if app.name not in wanted:
             continue
         if app.name in live:
@@ -86,7 +87,11 @@ def _live_apps(project: str, listed: Sequence[App], wanted: set[str]) -> dict[st
                 "rename the others"
             )
         live[app.name] = app
-    return dict(sorted(live.items()))
+    return live
+
+
+def _name(app: App) -> str:
+    return app.name
 
 
 def _read_app(
