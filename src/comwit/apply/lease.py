@@ -16,7 +16,6 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from comwit.api.pool import urgent
 from comwit.apply.workdir import process_exists
@@ -132,11 +131,10 @@ def _refused(app: str, lease: Lease | None, waited: float) -> str:
 
 
 def _held(app: str, lease: Lease, waited: float) -> str:
-    until = datetime.fromtimestamp(lease.expires_ms / 1000, UTC).strftime("%H:%M:%S UTC")
     after = f" after waiting {waited:.0f} s" if waited else ""
     return (
         f"app {app!r} is being applied by {lease.holder} ({lease.run}); its lease runs until "
-        f"{until}{after}. Pass --lock-timeout SECONDS to wait for it, or run "
+        f"{lease.until()}{after}. Pass --lock-timeout SECONDS to wait for it, or run "
         f"`comwit unlock {app}` if that run is gone"
     )
 

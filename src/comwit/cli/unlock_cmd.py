@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -63,8 +62,7 @@ async def _unlock(settings: Settings, target: Target, app: str) -> None:
             console.info(f"App {app!r} has no apply lease: nothing to do.")
             return
         await store.update(app, app_id, without_lease)
-        until = datetime.fromtimestamp(lease.expires_ms / 1000, UTC).strftime("%H:%M:%S UTC")
         console.info(
             f"Removed the apply lease of app {app!r} held by {lease.holder} ({lease.run}), "
-            f"which ran until {until}."
+            f"which ran until {lease.until()}."
         )

@@ -78,6 +78,12 @@ class Lease:
     def live(self, now_ms: int) -> bool:
         return now_ms < self.expires_ms
 
+    def until(self) -> str:
+        """When the lease runs out, as messages name it: "14:05:09 UTC"."""
+        from datetime import UTC, datetime  # only a message about a held lease needs it
+
+        return datetime.fromtimestamp(self.expires_ms / 1000, UTC).strftime("%H:%M:%S UTC")
+
 
 @frozen
 class PreviewOf:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
 
 from comwit.frozen import frozen
 from comwit.plan.actions import AppPlan, AttachHost, CreateApp, Plan, RecordLedger
@@ -79,10 +78,9 @@ def _claim(
 def _being_created(app: str, lease: Lease) -> str:
     # A run creating the preview (an earlier push racing this one) marks it only when it
     # records the deploy: until then the app has its lease and no mark.
-    until = datetime.fromtimestamp(lease.expires_ms / 1000, UTC).strftime("%H:%M:%S UTC")
     return (
         f"app {app} has no preview mark yet and another run is applying it: {lease.holder} "
-        f"({lease.run}), its lease runs until {until}. If that run is creating this pull "
+        f"({lease.run}), its lease runs until {lease.until()}. If that run is creating this pull "
         "request's preview, run again once it is done; comwit never adopts an app without the mark"
     )
 
