@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -56,9 +56,9 @@ class _Run(threading.Thread):
         return Result(self.code, self.out.getvalue(), self.err.getvalue())
 
 
-def _until(done: object, what: str) -> None:
+def _until(done: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + WAIT
-    while not done():  # type: ignore[operator]
+    while not done():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
 
@@ -86,6 +86,14 @@ def _second_waits(
     return second
 
 
+def _second_result(first: _Run, second: _Run, code: int) -> Result:
+    """The second run's result once both ended: the first green, the second with `code`."""
+    one, two = first.result(), second.result()
+    assert one.code == 0, one.out + one.err
+    assert two.code == code, two.out + two.err
+    return two
+
+
 def _saved_plan(world: World) -> str:
     out = str(world.root / "plan.json")
     plan = _Run(world, "plan", "--out", out)
@@ -103,9 +111,7 @@ def test_the_second_run_finds_the_build_it_wanted_live_and_ends_green_unchanged(
     first = _first_holds_the_lease(world)
     second = _second_waits(world, *args, marker="Plan:")
 
-    one, two = first.result(), second.result()
-    assert one.code == 0, one.out + one.err
-    assert two.code == 0, two.out + two.err
+    two = _second_result(first, second, code=0)
     live = world.app("web")["active_build_id"]
     assert (
         f"unchanged  web  already applied by another run: its live build {live} is the one "
@@ -130,9 +136,7 @@ def test_an_app_another_run_made_different_is_still_refused_plan_again(served, s
     args = ("apply", _saved_plan(world)) if saved else ("apply",)
     second = _second_waits(world, *args, marker="Plan:")
 
-    one, two = first.result(), second.result()
-    assert one.code == 0, one.out + one.err
-    assert two.code == 1, two.out + two.err
+    two = _second_result(first, second, code=1)
     live = world.app("web")["active_build_id"]
     assert (
         f"skipped  web  another run changed its live build from {before} to {live} since the "
@@ -153,9 +157,7 @@ def test_an_app_that_cannot_be_read_again_under_the_lease_is_skipped_not_failed(
     fail = {"route": "list_builds", "count": 2, "status": 404}
     second = _second_waits(world, "apply", marker="Plan:", fail=fail)
 
-    one, two = first.result(), second.result()
-    assert one.code == 0, one.out + one.err
-    assert two.code == 1, two.out + two.err
+    two = _second_result(first, second, code=1)
     assert "skipped  web  another run changed its live build from" in two.out
     assert "comwit hit a bug" not in two.out + two.err
     assert world.ledger("web").lease is None
