@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from comwit.api.client import ComwitClient
-from comwit.api.connect import deadlines_for
+from comwit.api.connect import deadlines_for, open_client
 from comwit.api.limits import DEPLOY_ANSWER_SECONDS
 from comwit.api.retry import NO_RETRY
 from comwit.emulator.faults import Latency
@@ -18,7 +18,8 @@ from comwit.errors import ApiTimeoutError
 from comwit.secret import Secret
 
 from tests.emulator_support import PROJECT, gnu_tar_zst
-from tests.test_api_connect import TOKEN
+
+TOKEN = "cwt_c0ffee"
 
 
 @pytest.mark.parametrize(
@@ -34,8 +35,6 @@ def test_the_deploy_answer_waits_10_minutes_unless_a_timeout_is_set(
     tmp_path, environ, option, request_s, answer_s
 ):
     async def go():
-        from comwit.api.connect import open_client
-
         async with open_client(
             "https://api.test",
             environ={"COMWIT_TOKEN": TOKEN, **environ},
