@@ -9,36 +9,11 @@ from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.store import SCOPES
 
 from tests.e2e_support import PROJECT, World
-
-APPS = [f"app{i:02}" for i in range(12)]
-CHANGED = APPS[:9]
-
-
-def _twelve_apps(world, changed=()):
-    world.manifest(
-        'version = 1\nproject = "proj"\n'
-        + "".join(f'[apps.{a}]\nbuild_dir = "{a}"\n' for a in APPS)
-    )
-    for i, app in enumerate(APPS):
-        version = 2 if app in changed else 1
-        world.write(f"{app}/index.html", f"<h1>{app} v{version}</h1>" + "x" * (i * 1000))
-
-
-def _plan_in_shards(world, tmp_path, count=3):
-    _twelve_apps(world)
-    assert world.comwit("apply", "--yes").code == 0
-    _twelve_apps(world, changed=CHANGED)
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    planfile = tmp_path / "plan.json"
-    result = world.comwit(
-        "plan", "--out", str(planfile), "--shards", str(count), "--format", "matrix"
-    )
-    assert result.code == 0, result.err
-    return planfile, result.json()
+from tests.shards_support import APPS, CHANGED, plan_in_shards, twelve_apps
 
 
 def test_plan_prints_the_matrix_of_changed_apps_alone(world, tmp_path):
-    planfile, matrix = _plan_in_shards(world, tmp_path)
+    planfile, matrix = plan_in_shards(world, tmp_path)
     shards = [entry["shard"] for entry in matrix["include"]]
     apps = sorted(a for entry in matrix["include"] for a in entry["apps"].split(","))
     assert shards == ["1/3", "2/3", "3/3"]
@@ -51,7 +26,7 @@ def test_plan_prints_the_matrix_of_changed_apps_alone(world, tmp_path):
 
 def test_the_matrix_goes_to_the_step_outputs(world, tmp_path):
     outputs = tmp_path / "outputs"
-    _twelve_apps(world)
+    twelve_apps(world)
     env = {"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(outputs)}
     result = world.comwit("plan", "--shards", "2", env=env)
     assert result.code == 0, result.err
@@ -61,7 +36,7 @@ def test_the_matrix_goes_to_the_step_outputs(world, tmp_path):
 
 
 def test_shards_apply_their_apps_once_and_report_merges_them(world, tmp_path):
-    planfile, matrix = _plan_in_shards(world, tmp_path)
+    planfile, matrix = plan_in_shards(world, tmp_path)
     world.reset_stats()
     results = []
     for entry in matrix["include"]:
@@ -88,7 +63,7 @@ def test_shards_apply_their_apps_once_and_report_merges_them(world, tmp_path):
 
 
 def test_a_missing_shard_fails_the_report_and_its_rerun_converges(world, tmp_path):
-    planfile, matrix = _plan_in_shards(world, tmp_path)
+    planfile, matrix = plan_in_shards(world, tmp_path)
     first, second, third = (entry["shard"] for entry in matrix["include"])
     paths = {s: tmp_path / f"r{s[0]}.json" for s in (first, second, third)}
     for shard in (first, third):
@@ -111,7 +86,7 @@ def test_a_missing_shard_fails_the_report_and_its_rerun_converges(world, tmp_pat
 
 
 def test_a_shard_of_another_count_is_refused(world, tmp_path):
-    planfile, _ = _plan_in_shards(world, tmp_path)
+    planfile, _ = plan_in_shards(world, tmp_path)
     result = world.comwit("apply", str(planfile), "--shard", "1/4")
     assert result.code == 1
     assert result.err.strip().splitlines()[-1] == (
@@ -128,7 +103,7 @@ def _comparable(document):
 
 
 def test_the_merged_summary_equals_a_single_jobs_apply_of_the_same_changes(world, tmp_path):
-    planfile, matrix = _plan_in_shards(world, tmp_path / "sharded")
+    planfile, matrix = plan_in_shards(world, tmp_path / "sharded")
     paths = []
     for entry in matrix["include"]:
         path = tmp_path / f"result-{entry['shard'][0]}.json"
@@ -145,16 +120,16 @@ def test_the_merged_summary_equals_a_single_jobs_apply_of_the_same_changes(world
     with InProcessEmulator(tmp_path / "single-data", auto_dns=True) as emulator:
         token = emulator.issue_token(SCOPES, [PROJECT])
         single = World(root, emulator.url, token, {}, transport=emulator.transport)
-        planned, _ = _plan_in_shards(single, tmp_path / "single-plan", count=1)
+        planned, _ = plan_in_shards(single, tmp_path / "single-plan", count=1)
         alone = single.comwit("apply", str(planned), "--format", "json")
     assert alone.code == merged.code == 0, alone.err + merged.err
     assert _comparable(merged.json()) == _comparable(alone.json())
 
 
 def test_a_static_matrix_larger_than_the_changes_gets_empty_shards(world, tmp_path):
-    _twelve_apps(world)
+    twelve_apps(world)
     assert world.comwit("apply", "--yes").code == 0
-    _twelve_apps(world, changed=CHANGED[:2])
+    twelve_apps(world, changed=CHANGED[:2])
     planfile = tmp_path / "plan.json"
     assert world.comwit("plan", "--out", str(planfile), "--shards", "4").code == 0
     paths = [str(tmp_path / f"r{i}.json") for i in range(1, 5)]

@@ -21,7 +21,7 @@ from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.store import SCOPES
 
 from tests.e2e_support import PROJECT, LoopbackHTTP, Result, World, serve_emulator
-from tests.test_e2e_shards import APPS, CHANGED, _plan_in_shards, _twelve_apps
+from tests.shards_support import APPS, CHANGED, plan_in_shards, twelve_apps
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -118,9 +118,9 @@ def _single_job(tmp_path: Path) -> tuple[Result, Result, dict[str, list[tuple[in
         token = emulator.issue_token(SCOPES, [PROJECT])
         twin = World(world_a / "repo", emulator.url, token, {}, transport=emulator.transport)
         twin.root.mkdir(parents=True)
-        _twelve_apps(twin)
+        twelve_apps(twin)
         assert twin.comwit("apply", "--yes").code == 0
-        _twelve_apps(twin, changed=CHANGED)
+        twelve_apps(twin, changed=CHANGED)
         assert twin.comwit("plan", "--out", str(planfile)).code == 0
     shutil.copytree(world_a, world_b)
     outputs = []
@@ -136,7 +136,7 @@ def test_three_shard_processes_at_once_apply_each_app_once_as_one_job_would(
     served_world, spawn, tmp_path
 ):
     world = served_world
-    planfile, matrix = _plan_in_shards(world, tmp_path / "plan")
+    planfile, matrix = plan_in_shards(world, tmp_path / "plan")
     shards = {e["shard"]: tmp_path / f"result-{e['shard'][0]}.json" for e in matrix["include"]}
     world.reset_stats()
 
@@ -167,7 +167,7 @@ def test_a_shard_killed_midway_is_reported_missing_and_its_rerun_converges(
     served_world, spawn, tmp_path
 ):
     world = served_world
-    planfile, matrix = _plan_in_shards(world, tmp_path / "plan")
+    planfile, matrix = plan_in_shards(world, tmp_path / "plan")
     shards = {e["shard"]: tmp_path / f"result-{e['shard'][0]}.json" for e in matrix["include"]}
     *first, last = shards
     last_apps = matrix["include"][-1]["apps"].split(",")
