@@ -43,8 +43,10 @@ def _naming(target: Target, app: str) -> Target:
         return target
     _, _, number = app.rpartition("-pr-")
     pr = int(number) if number.isdigit() and len(number) <= len(str(MAX_PR)) else 0
+    if not 0 < pr <= MAX_PR:
+        return target
     for config in target.loaded.apps.values():
-        if 0 < pr <= MAX_PR and preview_name(config.name, pr) == app:
+        if preview_name(config.name, pr) == app:
             return replace(
                 target, loaded=replace(target.loaded, apps={app: replace(config, name=app)})
             )
