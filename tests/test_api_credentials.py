@@ -8,6 +8,7 @@ import pytest
 
 from comwit.api.credentials import (
     DEFAULT_API_URL,
+    MAX_CONFIG_BYTES,
     config_path,
     load_default_project,
     load_token,
@@ -40,6 +41,14 @@ def test_the_environment_token_wins_over_the_config_file(tmp_path):
 def test_the_token_is_read_from_comwit_config(tmp_path):
     config = write_config(tmp_path / "c.json", {"token": TOKEN, "default_project": "p1"})
     assert load_token({"COMWIT_CONFIG": str(config)}) == Secret(TOKEN)
+
+
+def test_a_config_file_past_its_limit_is_refused_naming_the_limit(tmp_path):
+    config = tmp_path / "config.json"
+    with config.open("wb") as file:
+        file.truncate(MAX_CONFIG_BYTES + 1)  # sparse: takes no space
+    with pytest.raises(CredentialsError, match=r"cannot read .*config\.json \(larger than 1 MiB\)"):
+        load_token({"COMWIT_CONFIG": str(config)})
 
 
 def test_the_token_is_read_from_xdg_config_home(tmp_path):

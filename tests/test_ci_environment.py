@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from comwit.ci.environment import detect
+from comwit.ci.environment import MAX_EVENT_BYTES, detect
 from comwit.ci.tokens import remember_tokens
 from comwit.secret import redact
 
@@ -65,6 +65,15 @@ def test_an_unreadable_event_file_is_a_warning_not_a_crash(tmp_path):
     ctx = detect(environ)
     assert ctx.pull_request is None
     assert "GITHUB_EVENT_PATH" in ctx.warnings[0]
+
+
+def test_an_event_file_past_its_limit_is_a_warning_naming_the_limit(tmp_path):
+    environ = github_env(tmp_path)
+    with (tmp_path / "event.json").open("r+b") as file:
+        file.truncate(MAX_EVENT_BYTES + 1)  # sparse: takes no space
+    ctx = detect(environ)
+    assert ctx.pull_request is None
+    assert "(larger than 64 MiB); no pull request" in ctx.warnings[0]
 
 
 def test_issue_comment_on_a_pull_request(tmp_path):

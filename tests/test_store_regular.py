@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from comwit.store.regular import NotRegularFile, open_append, read_regular, refuse_special
+from comwit.store.regular import (
+    NotRegularFile,
+    open_append,
+    read_bounded,
+    read_regular,
+    refuse_special,
+)
 
 from tests.special_files import fifo_opened_later
 
@@ -19,6 +25,15 @@ def test_a_regular_file_is_read_up_to_one_byte_past_the_limit(tmp_path):
     path.write_bytes(b"x" * 10)
     assert read_regular(path, 20) == b"x" * 10
     assert read_regular(path, 4) == b"x" * 5
+
+
+def test_a_bounded_read_takes_the_limit_itself_and_refuses_a_byte_more(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 2**20)
+    assert read_bounded(path, 2**20) == b"x" * 2**20
+    path.write_bytes(b"x" * (2**20 + 1))
+    with pytest.raises(ValueError, match=r"^larger than 1 MiB$"):
+        read_bounded(path, 2**20)
 
 
 def test_a_fifo_is_refused_at_once_without_waiting_for_a_writer(tmp_path):

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from comwit.api.client import DEFAULT_TIMEOUT
 from comwit.errors import CredentialsError
 from comwit.secret import Secret
-from comwit.store.regular import read_regular
+from comwit.store.regular import read_bounded
 
 DEFAULT_API_URL: Final = "https://api.cloud.comwit.io"
 LOCAL: Final = "local"  # --api-url local: the embedded emulator
@@ -112,10 +112,7 @@ def _checked(raw: str, source: str) -> Secret:
 def _read_config(path: Path, *, explicit: bool) -> dict[str, Any] | None:
     """The config file's JSON object, or None when it does not exist (and was not asked for)."""
     try:
-        data = read_regular(path, MAX_CONFIG_BYTES)
-        if len(data) > MAX_CONFIG_BYTES:
-            raise ValueError(f"larger than {MAX_CONFIG_BYTES // 2**20} MiB")
-        text = data.decode("utf-8")
+        text = read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8")
     except FileNotFoundError:
         if explicit:
             raise CredentialsError(

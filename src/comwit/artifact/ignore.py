@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from comwit.errors import ArtifactError
 from comwit.escape import cut
 from comwit.frozen import frozen
-from comwit.store.regular import NotRegularFile, read_regular
+from comwit.store.regular import NotRegularFile, read_bounded
 
 if TYPE_CHECKING:  # imported when there are patterns: a tree confirmed unchanged needs none
     import pathspec
@@ -87,10 +87,7 @@ def read_ignore_file(build_dir: Path) -> str:
     ignore_file = build_dir / IGNORE_FILE
     _refuse_outside(build_dir, ignore_file)
     try:
-        data = read_regular(ignore_file, MAX_IGNORE_BYTES)
-        if len(data) > MAX_IGNORE_BYTES:
-            raise ValueError(f"it is larger than {MAX_IGNORE_BYTES // 2**20} MiB")
-        return data.decode("utf-8")
+        return read_bounded(ignore_file, MAX_IGNORE_BYTES).decode("utf-8")
     except FileNotFoundError:
         return ""
     except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
@@ -152,4 +149,6 @@ def _reason(exc: BaseException) -> str:
         return exc.reason
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
-    return "it is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not valid UTF-8"
+    return f"it is {exc}" if isinstance(exc, ValueError) else str(exc)  # too large

@@ -17,7 +17,7 @@ from comwit.ci.tokens import GITHUB_TOKENS, GITLAB_TOKENS, token
 from comwit.frozen import frozen
 from comwit.preview.names import MAX_PR
 from comwit.secret import Secret
-from comwit.store.regular import read_regular
+from comwit.store.regular import read_bounded
 
 Kind = Literal["github", "gitlab", "other"]
 
@@ -113,10 +113,7 @@ def _event(path: str | None) -> tuple[dict[str, Any], tuple[str, ...]]:
     if not path:
         return {}, ()
     try:
-        data = read_regular(Path(path), MAX_EVENT_BYTES)
-        if len(data) > MAX_EVENT_BYTES:
-            raise ValueError(f"larger than {MAX_EVENT_BYTES // 2**20} MiB")
-        document = json.loads(data.decode("utf-8"))
+        document = json.loads(read_bounded(Path(path), MAX_EVENT_BYTES).decode("utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         why = "nested too deeply" if isinstance(exc, RecursionError) else _reason(exc)
         return {}, (f"cannot read the event file $GITHUB_EVENT_PATH ({why}); no pull request",)

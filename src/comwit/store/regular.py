@@ -38,6 +38,15 @@ def read_regular(path: Path, limit: int) -> bytes:
         return file.read(limit + 1)
 
 
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file `path` (as `read_regular` opens it); ValueError
+    ("larger than N MiB") when it holds more than `limit`, a whole number of MiB."""
+    data = read_regular(path, limit)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit // 2**20} MiB")
+    return data
+
+
 def refuse_special(path: Path) -> None:
     """NotRegularFile if `path` exists and is a FIFO, socket or device (a file written by a
     rename over it would replace the node; writing into it could wait forever)."""
