@@ -4,7 +4,6 @@ and its own JSON files read back, each refused in one line that names what is wr
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import json
 import os
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from comwit.errors import ComwitError, PlanError
 from comwit.escape import cut
 from comwit.frozen import frozen
-from comwit.store.regular import read_regular, refuse_special
+from comwit.store.regular import read_regular, require_regular
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -29,11 +28,11 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     """Write a whole file or nothing: a temporary file in the same directory, renamed. A FIFO,
     socket or device at `path` is NotRegularFile (a rename would replace the node), and a
     directory IsADirectoryError (`.` as well, whose rename would say "busy")."""
-    refuse_special(path)
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    found = _mode_of(path)
+    if found is not None:
+        require_regular(path, found)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _mode_for(path)
+    mode = stat.S_IMODE(found) if found is not None else 0o666 & ~_umask()
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(handle, mode)
@@ -54,14 +53,14 @@ def is_same_file(path: Path, other: Path) -> bool:
         return False
 
 
-def _mode_for(path: Path) -> int:
-    """The permissions `path` is written with: those it has, else what `open(path, "w")` would
-    give a new file (0o666 less the umask), not mkstemp's 0o600, which would keep a manifest
-    or a saved plan from the rest of the team."""
+def _mode_of(path: Path) -> int | None:
+    """`path`'s st_mode, None when there is no file there yet. A file written again keeps its
+    permissions; a new one gets what `open(path, "w")` would give it (0o666 less the umask),
+    not mkstemp's 0o600, which would keep a manifest or a saved plan from the rest of the team."""
     try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        return 0o666 & ~_umask()
+        return path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):  # the parent's mkdir says what is wrong
+        return None
 
 
 def _umask() -> int:

@@ -34,7 +34,7 @@ def read_regular(path: Path, limit: int) -> bytes:
     NotRegularFile; opening never waits for a FIFO's writer."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as file:
-        _require_regular(path, os.fstat(fd).st_mode)
+        require_regular(path, os.fstat(fd).st_mode)
         return file.read(limit + 1)
 
 
@@ -55,7 +55,7 @@ def refuse_special(path: Path) -> None:
     except OSError:
         return  # not there (or not reachable): the write itself says why
     if not stat.S_ISDIR(mode):
-        _require_regular(path, mode)
+        require_regular(path, mode)
 
 
 def open_append(path: Path) -> BinaryIO:
@@ -69,14 +69,15 @@ def open_append(path: Path) -> BinaryIO:
             raise NotRegularFile(path, path.stat().st_mode) from None
         raise
     try:
-        _require_regular(path, os.fstat(fd).st_mode)
+        require_regular(path, os.fstat(fd).st_mode)
     except BaseException:
         os.close(fd)
         raise
     return os.fdopen(fd, "ab")
 
 
-def _require_regular(path: Path, mode: int) -> None:
+def require_regular(path: Path, mode: int) -> None:
+    """IsADirectoryError or NotRegularFile unless `mode` (`path`'s) is a regular file's."""
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if not stat.S_ISREG(mode):
