@@ -12,7 +12,7 @@ import tomli_w
 
 from comwit.api.assumed import APP_NAME
 from comwit.frozen import frozen
-from comwit.store.regular import read_regular
+from comwit.store.regular import read_bounded
 
 # Where builds usually land, most likely first: one per directory is taken.
 BUILD_DIR_NAMES = ("dist", "build", "out", "_site", "public")
@@ -66,10 +66,7 @@ def ignore_state_dir(root: Path) -> bool:
     OSError or ValueError when the file cannot be read as UTF-8 text (or is too large)."""
     path = root / ".gitignore"
     try:
-        data = read_regular(path, _MAX_GITIGNORE)
-        if len(data) > _MAX_GITIGNORE:
-            raise ValueError(f"larger than {_MAX_GITIGNORE // 2**20} MiB")
-        text = data.decode("utf-8")
+        text = read_bounded(path, _MAX_GITIGNORE).decode("utf-8")
     except FileNotFoundError:
         text = ""
     lines = {line.strip().strip("/") for line in text.splitlines()}
