@@ -112,12 +112,15 @@ def test_each_lease_is_renewed_while_every_connection_of_the_pool_carries_a_held
             finally:
                 await http.post("/_emulator/faults/release")
             result = await applying
-            return pool.size, all_held, renewed, still_held, result, await side.leases()
+            return pool.size, all_held, taken, renewed, still_held, result, await side.leases()
 
     with serve_in_thread(tmp_path / "emulator-data") as running:
         token = running.issue_token(SCOPES, [PROJECT])
-        size, all_held, renewed, still_held, result, after = asyncio.run(go(running.url, token))
+        size, all_held, taken, renewed, still_held, result, after = asyncio.run(
+            go(running.url, token)
+        )
     assert size == len(APPS)  # every connection the pool may use for them is an upload's
+    assert None not in taken.values()  # each app was leased while its upload was held
     assert (all_held, renewed, still_held) == (True, True, len(APPS))
     assert [(o.app, o.status) for o in result.outcomes] == [(name, "done") for name in APPS]
     assert after == dict.fromkeys(APPS)  # released at the end
