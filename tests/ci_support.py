@@ -12,6 +12,8 @@ HEAD = "a1" * 20
 MERGE = "b2" * 20
 GITHUB_TOKEN = "ghs_actions_installation_token_x1"
 GITLAB_TOKEN = "glpat-gitlab-project-token-x1"
+# The plan comment's marker for the default manifest, project "proj" and no environment.
+MARKER = "<!-- comwit:plan manifest=comwit.toml project=proj environment= -->"
 
 
 @dataclass

@@ -7,10 +7,17 @@ import json
 
 import pytest
 
-from tests.ci_support import GITHUB_TOKEN, GITLAB_TOKEN, HEAD, MERGE, parse_outputs, read_dotenv
+from tests.ci_support import (
+    GITHUB_TOKEN,
+    GITLAB_TOKEN,
+    HEAD,
+    MARKER,
+    MERGE,
+    parse_outputs,
+    read_dotenv,
+)
 from tests.forge_standins import Identity
 
-MARKER = "<!-- comwit:plan manifest=comwit.toml project=proj environment= -->"
 # 260 apps: a plan whose comment is longer than GitHub takes (65,536 characters).
 MANY_APPS = 'version = 1\nproject = "proj"\n' + "".join(
     f'[apps.site-{n:03}]\nbuild_dir = "web"\nhosts = ["s{n}.example.com"]\n' for n in range(260)

@@ -9,9 +9,9 @@ from comwit.ci.forge import ForgeError
 from comwit.ci.github import ACTIONS_BOT, GitHub
 from comwit.secret import Secret
 
+from tests.ci_support import MARKER
 from tests.forge_standins import Identity, github_standin
 
-MARKER = "<!-- comwit:plan manifest=comwit.toml project=proj environment= -->"
 TOKEN = "ghp_standin_user_token"
 
 

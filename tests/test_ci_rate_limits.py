@@ -12,9 +12,8 @@ from comwit.ci.github import GitHub
 from comwit.ci.gitlab import GitLab
 from comwit.secret import Secret
 
-from tests.ci_support import GITHUB_TOKEN, GITLAB_TOKEN
-
-MARKER = "<!-- comwit:plan manifest=comwit.toml project=proj environment= -->"
+from tests.ci_support import GITHUB_TOKEN, GITLAB_TOKEN, MARKER
+from tests.forge_standins import Identity
 
 
 @pytest.fixture
@@ -82,8 +81,6 @@ def test_a_secondary_limit_without_retry_after_waits_a_minute_only_if_the_run_ha
 
 
 def test_a_forbidden_write_is_not_a_rate_limit_and_is_sent_once(github, forge):
-    from tests.forge_standins import Identity
-
     github.add_token(GITHUB_TOKEN, Identity("fork", installation=True, can_write=False))
     with pytest.raises(ForgeError, match="Resource not accessible by integration") as exc:
         upsert(forge(github), 7, MARKER, MARKER + "\nplan", create=True)
