@@ -27,7 +27,7 @@ from comwit.plan.ledger import (
 )
 from comwit.plan.state import ObservedApp
 from comwit.store.files import locked, write_atomically
-from comwit.store.regular import read_regular
+from comwit.store.regular import read_bounded, read_regular
 
 LOCAL_VERSION = 1
 UPDATE_ATTEMPTS = 3
@@ -188,9 +188,9 @@ def _or_empty(read: Callable[[_T], AppLedger], stored: _T | None) -> AppLedger:
 
 def read_projects(path: Path) -> dict[str, Any]:
     """The projects table of a file of comwit's (the local ledger, the pending records); a
-    missing, unreadable or foreign file gives an empty one."""
+    missing, unreadable, too large or foreign file gives an empty one."""
     try:
-        loaded = json.loads(read_regular(path, MAX_FILE_BYTES))
+        loaded = json.loads(read_bounded(path, MAX_FILE_BYTES))
     except (OSError, ValueError, RecursionError):
         return {}
     projects = loaded.get("projects") if isinstance(loaded, dict) else None
