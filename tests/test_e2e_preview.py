@@ -190,11 +190,12 @@ def _hold(world, app: str, seconds: float) -> None:
 
 def test_up_waits_for_a_preview_lease_with_lock_timeout(world):
     assert world.comwit("preview", "up", "--pr", "7", "--app", "web").code == 0
-    _hold(world, "web-pr-7", seconds=1.5)
+    _hold(world, "web-pr-7", seconds=600)
     world.write("web/index.html", "<h1>v2</h1>")
     refused = world.comwit("preview", "up", "--pr", "7", "--app", "web")
     assert refused.code == 1
     assert "app 'web-pr-7' is being applied by ci@elsewhere" in refused.out
+    _hold(world, "web-pr-7", seconds=1.5)
     waited = world.comwit("preview", "up", "--pr", "7", "--app", "web", "--lock-timeout", "20")
     assert waited.code == 0, waited.out + waited.err
     assert len(world.builds("web-pr-7")) == 2
