@@ -291,6 +291,14 @@ def _take_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
+def wait_for(what: str, ready: Callable[[], bool], seconds: float = 30.0) -> None:
+    """Poll `ready` until it says True; fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not ready():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.02)
+
+
 def actions(plan: dict[str, Any], app: str | None = None) -> list[str]:
     """The action types of a JSON plan (one app, or all as app/type)."""
     found = []

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import io
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,15 @@ from comwit.cli.settings import Edges
 from comwit.emulator.server import serve_in_thread
 from comwit.emulator.store import SCOPES
 
-from tests.e2e_support import PROJECT, LoopbackHTTP, Result, World, actions, populate
+from tests.e2e_support import (
+    PROJECT,
+    LoopbackHTTP,
+    Result,
+    World,
+    actions,
+    populate,
+    wait_for,
+)
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -56,19 +63,12 @@ class _Run(threading.Thread):
         return Result(self.code, self.out.getvalue(), self.err.getvalue())
 
 
-def _until(done: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not done():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 def _first_holds_the_lease(world: World) -> _Run:
     """The first run: its upload of web held by the emulator, so it keeps web's lease."""
     world.admin("POST", "faults/latency", {"route": "deploy", "ms": int(WAIT * 1000), "hold": True})
     first = _Run(world, "apply", "--yes")
     first.start()
-    _until(lambda: world.admin("GET", "faults")["held"] == 1, "the first run's upload")
+    wait_for("the first run's upload", lambda: world.admin("GET", "faults")["held"] == 1, WAIT)
     return first
 
 
@@ -79,7 +79,9 @@ def _second_waits(
     second has read the app's state (`marker` in its output), after `fail` is injected."""
     second = _Run(world, *args, "--yes", "--lock-timeout", str(WAIT))
     second.start()
-    _until(lambda: marker in second.out.getvalue() + second.err.getvalue(), "the second's plan")
+    wait_for(
+        "the second's plan", lambda: marker in second.out.getvalue() + second.err.getvalue(), WAIT
+    )
     if fail is not None:
         world.admin("POST", "faults/fail", fail)
     world.admin("POST", "faults/release")

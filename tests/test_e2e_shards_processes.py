@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.store import SCOPES
 
-from tests.e2e_support import PROJECT, LoopbackHTTP, Result, World, serve_emulator
+from tests.e2e_support import PROJECT, LoopbackHTTP, Result, World, serve_emulator, wait_for
 from tests.shards_support import APPS, CHANGED, plan_in_shards, twelve_apps
 
 pytestmark = pytest.mark.timeout(150)
@@ -156,13 +155,6 @@ def test_three_shard_processes_at_once_apply_each_app_once_as_one_job_would(
     assert "Apply complete: 9 done, 3 unchanged" in text.out
 
 
-def _wait_for(what: str, ready: Callable[[], bool], seconds: float = RUN_SECONDS) -> None:
-    deadline = time.monotonic() + seconds
-    while not ready():
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_a_shard_killed_midway_is_reported_missing_and_its_rerun_converges(
     served_world, spawn, tmp_path
 ):
@@ -182,7 +174,7 @@ def test_a_shard_killed_midway_is_reported_missing_and_its_rerun_converges(
         world, "apply", str(planfile), "--shard", last, "--result", str(shards[last]),
         "--parallel", "1",
     )  # fmt: skip
-    _wait_for("its first deploy", lambda: world.stats()["deploys"] == 1)
+    wait_for("its first deploy", lambda: world.stats()["deploys"] == 1, RUN_SECONDS)
     killed.send_signal(signal.SIGKILL)
     assert _finish(killed).code == -signal.SIGKILL
     world.admin("DELETE", "faults")

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import gc
 import socket
-import time
 import warnings
-from collections.abc import Callable
 
+from tests.e2e_support import wait_for
 from tests.keepalive_server import keepalive_server
 
 HEAD = b"GET /%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -23,7 +22,7 @@ def test_a_stalled_answer_whose_client_went_away_is_closed_by_the_server_at_its_
     with keepalive_server(lambda n: next(steps, "answer")) as server:
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as stalled:
             stalled.sendall(HEAD % b"a")
-            _within(5.0, lambda: server.requests == ["GET /a"])  # it takes the stall
+            wait_for("the stalled request", lambda: server.requests == ["GET /a"], 5.0)
             with socket.create_connection(("127.0.0.1", server.port), timeout=5) as other:
                 other.sendall(HEAD % b"b")
                 assert other.recv(4096).startswith(b"HTTP/1.1 200 OK")
@@ -36,10 +35,3 @@ def test_a_stalled_answer_whose_client_went_away_is_closed_by_the_server_at_its_
             gc.collect()
     assert [str(w.message) for w in caught] == []
     assert server.requests == ["GET /a", "GET /b", "GET /c"]
-
-
-def _within(seconds: float, done: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < deadline, "the server did not get there in time"
-        time.sleep(0.01)
