@@ -44,6 +44,8 @@ def test_a_merge_request_iid_that_is_no_usable_number_means_no_merge_request(iid
 def test_an_event_pull_request_number_out_of_range_means_no_pull_request(tmp_path, number):
     event = {"pull_request": {"number": number, "head": {"sha": "a" * 40}}}
     assert detect(github_env(tmp_path, event=event)).pull_request is None
+    event["pull_request"]["number"] = 17
+    assert detect(github_env(tmp_path, event=event)).pull_request == 17
 
 
 def test_a_fifo_as_job_summary_and_outputs_warns_and_the_plan_ends(world, github, job):
