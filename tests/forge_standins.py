@@ -285,9 +285,11 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> tuple[int, Any, dict[str, str]] | None:
         """A rate limit or an outage instead of the route's answer, when one is due."""
         refusal = self.state.refusal(method)
-        if refusal is None or refusal.kind != "unavailable":
-            return None if refusal is None else self.limited(refusal)
-        return 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", {}
+        if refusal is None:
+            return None
+        if refusal.kind == "unavailable":
+            return 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", {}
+        return self.limited(refusal)
 
     def limited(self, refusal: _Refusal) -> tuple[int, Any, dict[str, str]]:
         extra = {} if refusal.retry_after is None else {"Retry-After": str(refusal.retry_after)}
