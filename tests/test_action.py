@@ -64,8 +64,10 @@ def run_step(
     *,
     steps: dict[str, dict[str, str]] | None = None,
     output: str = "output",
+    runner: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run one `run:` step; `steps`: earlier steps' outputs, `output`: its $GITHUB_OUTPUT."""
+    """Run one `run:` step; `steps`: earlier steps' outputs, `output`: its $GITHUB_OUTPUT,
+    `runner`: more of the runner's variables (the event, the API URL)."""
     step = next(s for s in STEPS if s.get("id") == step_id)
     assert step["shell"] == "bash"
     inputs = with_defaults(given)
@@ -75,6 +77,7 @@ def run_step(
         for k, v in os.environ.items()
         if k not in _RUNNER_FILES and not k.startswith(("GITHUB_", "COMWIT_"))
     }
+    environ |= runner or {}
     environ |= {key: evaluate(value, inputs, steps) for key, value in step.get("env", {}).items()}
     environ |= {
         "GITHUB_ACTIONS": "true",
@@ -291,12 +294,28 @@ def test_the_install_step_installs_the_checkout_or_a_release():
     assert subprocess.run(["bash", "-n"], input=script, text=True, check=False).returncode == 0
 
 
-def test_the_comment_token_is_never_shown(repo, job):
+def test_the_comment_token_comments_and_is_never_shown(repo, job, github):
+    from tests.ci_support import Job
+    from tests.forge_standins import Identity
+
     token = "ghs_action_input_token_never_shown_1"
-    given = {"working-directory": "deploy", "command": "plan", "github-token": token}
-    result = run_step("run", given, job, repo)
+    github.add_token(token, Identity("shop-repo", installation=True))
+    ours = ("GITHUB_TOKEN", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT")  # the step's own
+    runner = {k: v for k, v in Job(job).github(github.url).items() if k not in ours}
+    given = {
+        "working-directory": "deploy",
+        "command": "plan",
+        "github-token": token,
+        "comment": "true",
+        "comment-on": "always",
+    }
+    result = run_step("run", given, job, repo, runner=runner)
     assert result.returncode == 0, result.stderr
-    for text in (result.stdout, result.stderr, (job / "output").read_text()):
+    (comment,) = github.comments(7)  # written with the input's token
+    assert [r.headers.get("authorization") for r in github.requests if r.method == "POST"] == [
+        f"Bearer {token}"
+    ]
+    for text in (result.stdout, result.stderr, (job / "output").read_text(), comment["body"]):
         assert token not in text
     assert token not in (job / "summary.md").read_text()
 

@@ -119,7 +119,7 @@ def test_gitlab_429_is_waited_out_for_its_retry_after(gitlab, forge):
     assert exc.value.status == 429 and "Retry later" in str(exc.value)
 
 
-def test_every_github_answer_says_where_the_token_stands(github, forge):
+def test_the_stand_in_counts_each_tokens_requests_and_refuses_past_the_windows_last(github, forge):
     forge(github).own_login()
     forge(github).own_login()
     assert [r.path for r in github.requests] == ["/user", "/user"]
