@@ -60,7 +60,8 @@ def all_commands() -> list[tuple[str, list[str]]]:
             if path.suffix == ".yml"
             else comwit_commands(text)
         )
-        assert found, f"{path.name} runs no comwit command"
+        # A GitLab pipeline may only trigger the child pipeline that runs comwit.
+        assert found or re.search(r"^ +trigger:", text, re.M), f"{path.name} runs no comwit"
         commands += [(path.name, args) for args in found]
     return commands
 
@@ -111,49 +112,86 @@ def test_apply_on_the_main_branch_is_serialised():
     for path in github:
         document = yaml.safe_load(path.read_text())
         assert document["concurrency"]["cancel-in-progress"] is False, path.name
-    gitlab = yaml.safe_load((ROOT / "examples" / "ci" / "gitlab-ci.yml").read_text())
-    assert gitlab["comwit-apply"]["resource_group"]
+    assert _gitlab_appliers(), "no GitLab recipe applies"
 
 
-def _github_workflows() -> list[tuple[str, dict]]:
-    return [
-        (path.name, yaml.safe_load(path.read_text()))
+# What GitLab takes as a resource group's key (Ci::ResourceGroup's validation).
+_RESOURCE_GROUP = re.compile(r"(?!/)[A-Za-z0-9_\-/${}. ]+(?<!/)")
+
+
+def _destination(path: Path) -> str:
+    """Where a recipe goes in the repository: its first line says so (`# .gitlab-ci.yml: ...`)."""
+    match = re.match(r"# (\S+?):", path.read_text())
+    assert match, f"{path.name} does not say where it goes"
+    return match[1]
+
+
+def _gitlab_recipes() -> dict[str, tuple[str, dict]]:
+    """Each GitLab recipe by file name: where it goes, and its document."""
+    return {
+        path.name: (_destination(path), yaml.safe_load(path.read_text()))
         for path in YAML
-        if path.name.startswith("github-")
+        if path.name.startswith("gitlab-")
+    }
+
+
+def _gitlab_jobs(recipe: dict) -> dict[str, dict]:
+    keywords = {"stages", "default", "variables", "workflow", "include"}
+    return {name: job for name, job in recipe.items() if name not in keywords}
+
+
+def _gitlab_appliers() -> list[tuple[str, str, dict]]:
+    """(file, job name, job) of every GitLab job that applies or reports an apply."""
+    return [
+        (name, job_name, job)
+        for name, (_, recipe) in _gitlab_recipes().items()
+        for job_name, job in _gitlab_jobs(recipe).items()
+        if any(args[0] in ("apply", "report") for s in scripts(job) for args in comwit_commands(s))
     ]
 
 
-def _talks_to_github(args: list[str]) -> bool:
-    """A comwit command that needs a GitHub token: a comment, or prune asking about pulls."""
-    return "--comment" in args or args[:2] == ["preview", "prune"]
+def _triggers_of(name: str) -> list[dict]:
+    """The trigger jobs that run recipe `name` as a downstream (child) pipeline."""
+    child = _gitlab_recipes()[name][0]
+    found = []
+    for _, recipe in _gitlab_recipes().values():
+        for job in _gitlab_jobs(recipe).values():
+            trigger = job.get("trigger")
+            include = trigger.get("include") if isinstance(trigger, dict) else None
+            if include == child or (isinstance(include, list) and {"local": child} in include):
+                found.append(job)
+    return found
 
 
-def test_every_github_step_that_comments_has_a_github_token():
-    for name, workflow in _github_workflows():
-        for job_name, job in workflow["jobs"].items():
-            for step in job["steps"]:
-                commands = comwit_commands(step.get("run", ""))
-                if not any(_talks_to_github(args) for args in commands):
-                    continue
-                env = {**workflow.get("env", {}), **job.get("env", {}), **step.get("env", {})}
-                assert {"GITHUB_TOKEN", "COMWIT_GITHUB_TOKEN"} & env.keys(), (
-                    f"{name}: job {job_name} runs {commands} without a GitHub token"
-                )
+def test_every_gitlab_apply_holds_one_resource_group_for_all_pipelines():
+    """GitLab expands variables in resource_group per job (CI_NODE_INDEX, a matrix value): a
+    group with a variable in it is one group per value, and serialises nothing across
+    pipelines. Each applying job holds a constant group itself, or runs in a child pipeline
+    whose trigger job holds one until the child ends (strategy: depend)."""
+    for name, job_name, job in _gitlab_appliers():
+        where = f"{name}: {job_name}"
+        holders = [job] if "resource_group" in job else _triggers_of(name)
+        assert holders, f"{where} applies without a resource group"
+        for holder in holders:
+            group = holder["resource_group"]
+            assert _RESOURCE_GROUP.fullmatch(group), f"{where}: GitLab refuses {group!r}"
+            assert "$" not in group, f"{where}: the resource group {group!r} varies"
+            if holder is not job:
+                assert holder["trigger"].get("strategy") == "depend", where
 
 
-def test_a_job_run_for_a_closed_pull_request_checks_out_the_base_branch():
-    checked = 0
-    for name, workflow in _github_workflows():
-        events = workflow[True if True in workflow else "on"]
-        types = (events.get("pull_request") or {}).get("types", [])
-        if "closed" not in types:
-            continue
-        for job in workflow["jobs"].values():
-            checkouts = [
-                s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout")
-            ]
-            if "pull_request" in str(job.get("if", "")) and checkouts:
-                ref = checkouts[0].get("with", {}).get("ref", "")
-                assert "github.event.pull_request.base.ref" in ref, name
-                checked += 1
-    assert checked
+def test_a_child_pipeline_does_not_wait_for_its_parents_resource_group():
+    """GitLab's own warning: a job of the child that needs the group its trigger job holds
+    waits for it forever."""
+    for name, (_, recipe) in _gitlab_recipes().items():
+        held = {job["resource_group"] for job in _triggers_of(name)}
+        for job_name, job in _gitlab_jobs(recipe).items():
+            assert job.get("resource_group") not in held, f"{name}: {job_name} would deadlock"
+
+
+def test_every_included_child_pipeline_is_a_recipe():
+    places = {where for where, _ in _gitlab_recipes().values()}
+    for _, recipe in _gitlab_recipes().values():
+        for job in _gitlab_jobs(recipe).values():
+            if isinstance(job.get("trigger"), dict):
+                assert job["trigger"]["include"] in places
