@@ -58,6 +58,20 @@ def test_what_would_pass_gitlabs_limits_is_left_out_by_name(tmp_path):
     assert len(read) == 20 and path.stat().st_size < MAX_BYTES
 
 
+def test_a_value_that_ends_in_a_line_break_is_written_without_it(tmp_path):
+    path = tmp_path / "comwit.env"
+    assert write_dotenv(path, {"plan-path": "plan.json\n", "done": " 3\r\n"}) == []
+    assert path.read_text() == "COMWIT_PLAN_PATH=plan.json\nCOMWIT_DONE=3\n"
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r", "\v", "\f", "\x1c", "\x85", "\u2028", "\u2029"])
+def test_a_value_that_would_be_read_back_as_two_lines_is_left_out(tmp_path, brk):
+    path = tmp_path / "comwit.env"
+    assert write_dotenv(path, {"note": f"two{brk}lines", "done": "1"}) == ["COMWIT_NOTE"]
+    write_dotenv(path, {"has-changes": "true"})  # the next write reads the file back
+    assert read_dotenv(path) == {"COMWIT_DONE": "1", "COMWIT_HAS_CHANGES": "true"}
+
+
 def test_the_matrix_is_githubs_and_stays_out(tmp_path):
     path = tmp_path / "comwit.env"
     write_dotenv(path, {"has-changes": "true", "matrix": '{"include": []}'})

@@ -46,13 +46,19 @@ def write_dotenv(path: Path, values: Mapping[str, str]) -> list[str]:
     for key, value in ours.items():
         line = f"{key}={value.strip()}"
         cost = len(_bytes(line)) + 1
-        if "\n" in value or "\r" in value or len(kept) >= MAX_VARIABLES or size + cost >= MAX_BYTES:
+        if _breaks(line) or len(kept) >= MAX_VARIABLES or size + cost >= MAX_BYTES:
             left_out.append(key)
             continue
         kept.append(line)
         size += cost
     write_atomically(path, b"".join(_bytes(line) + b"\n" for line in kept))
     return left_out
+
+
+def _breaks(line: str) -> bool:
+    """Whether `line` would be read back as more than one (`_lines` splits where Python
+    does: \\n, \\r, \\v, \\f, U+2028 and the like; a stripped value ends in none of them)."""
+    return len(line.splitlines()) > 1
 
 
 def _bytes(line: str) -> bytes:
