@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import signal
 
@@ -70,6 +71,16 @@ def test_a_value_that_would_be_read_back_as_two_lines_is_left_out(tmp_path, brk)
     assert write_dotenv(path, {"note": f"two{brk}lines", "done": "1"}) == ["COMWIT_NOTE"]
     write_dotenv(path, {"has-changes": "true"})  # the next write reads the file back
     assert read_dotenv(path) == {"COMWIT_DONE": "1", "COMWIT_HAS_CHANGES": "true"}
+
+
+def test_the_next_write_keeps_a_file_name_that_is_not_utf8_and_the_jobs_own_bytes(tmp_path):
+    path = tmp_path / "comwit.env"
+    path.write_bytes(b"MINE=caf\xe9\n")  # a job's own Latin-1 line
+    write_dotenv(path, {"plan-path": os.fsdecode(b"\xff.json")})
+    write_dotenv(path, {"has-changes": "true"})
+    assert (
+        path.read_bytes() == b"MINE=caf\xe9\nCOMWIT_PLAN_PATH=\xff.json\nCOMWIT_HAS_CHANGES=true\n"
+    )
 
 
 def test_the_matrix_is_githubs_and_stays_out(tmp_path):

@@ -68,9 +68,10 @@ def _bytes(line: str) -> bytes:
 
 
 def _lines(path: Path) -> list[str]:
-    """The file's lines but blank ones (GitLab refuses a line without `=`)."""
+    """The file's lines but blank ones (GitLab refuses a line without `=`), bytes that are
+    not UTF-8 kept as they are (written back by `_bytes`)."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
     except FileNotFoundError:
         return []
     return [line for line in text.splitlines() if line.strip()]
