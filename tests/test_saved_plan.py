@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from comwit import __version__
 from comwit.artifact.digest import digest_tree
 from comwit.artifact.tree import FileEntry
 from comwit.errors import PlanError
@@ -67,7 +68,7 @@ def test_a_saved_plan_reads_back_exactly_and_holds_no_secret(tmp_path):
     [
         ("not json", "is not JSON; was it written by `comwit plan --out`?"),
         ('{"kind": "other"}', 'is not a comwit saved plan (no "kind": "comwit-plan")'),
-        ('{"kind": "comwit-plan", "format_version": 9}', "plan format 9 is not supported"),
+        ('{"kind": "comwit-plan", "format_version": 9}', "saved plan format 9 is not supported"),
         (
             '{"kind": "comwit-plan", "format_version": 1, "plan": 3}',
             "plan again with `comwit plan --out`",
@@ -81,6 +82,36 @@ def test_broken_plan_files_are_one_line_errors(tmp_path, content, message):
         read_plan(path)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("version", "shown"),
+    [("1", "'1'"), (True, "true"), (1.0, "1.0"), (2, "2"), (None, "null"), ([1], "[...]")],
+)
+def test_a_plan_format_other_than_the_integer_1_is_refused_as_unknown(tmp_path, version, shown):
+    saved = saved_plan(
+        planned(tmp_path), api_url="local", manifest=ManifestRef(path="c", digest="d"), salt=SALT
+    )
+    document = saved.model_dump(mode="json") | {"format_version": version}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(PlanError) as info:
+        read_plan(path)
+    assert str(info.value) == (
+        f"{path}: saved plan format {shown} is not supported by comwit {__version__} "
+        "(it reads format 1); plan again"
+    )
+
+
+def test_a_plan_without_a_format_is_refused_as_unknown(tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text('{"kind": "comwit-plan", "plan": {}}')
+    with pytest.raises(PlanError) as info:
+        read_plan(path)
+    assert str(info.value) == (
+        f"{path}: saved plan format (none) is not supported by comwit {__version__} "
+        "(it reads format 1); plan again"
+    )
 
 
 def test_a_tampered_salt_is_refused(tmp_path):

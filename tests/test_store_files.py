@@ -10,6 +10,7 @@ import stat
 
 import pytest
 
+from comwit import __version__
 from comwit.errors import ComwitError, PlanError
 from comwit.plan.actions import Plan
 from comwit.store.files import (
@@ -180,6 +181,30 @@ def test_a_saved_plan_given_as_a_result_file_is_refused_by_its_kind(tmp_path):
         read_result(path)
     assert str(raised.value) == (
         f'{path}: is not a comwit result file (no "kind": "comwit-result")'
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "shown"), [("1", "'1'"), (True, "true"), (1.0, "1.0"), (2, "2")]
+)
+def test_a_result_format_other_than_the_integer_1_is_refused_as_unknown(tmp_path, version, shown):
+    result = ShardResult(
+        plan_id="0" * 16,
+        manifest="comwit.toml",
+        shard=None,
+        started="2026-12-02T03:00:00+00:00",
+        seconds=1.5,
+        exit_code=0,
+        apps=(),
+        plan=Plan(project="demo"),
+    )
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(result.model_dump(mode="json") | {"format_version": version}))
+    with pytest.raises(PlanError) as raised:
+        read_result(path)
+    assert str(raised.value) == (
+        f"{path}: result file format {shown} is not supported by comwit {__version__} "
+        "(it reads format 1); run `comwit report` with the comwit that wrote it"
     )
 
 

@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from comwit import __version__
 from comwit.errors import ComwitError, PlanError
-from comwit.escape import cut
+from comwit.escape import cut, quoted
 from comwit.frozen import frozen
 from comwit.store.regular import read_regular, require_regular
 
@@ -147,6 +148,7 @@ class JsonKind:
     what: str  # "saved plan"
     writer: str  # the command that writes one: "comwit plan --out"
     max_bytes: int  # more than any such file: reading stops past it (a device, a wrong file)
+    version: int = 1  # the `format_version` this comwit reads (see `require_format`)
 
 
 def read_document(path: Path, of: JsonKind) -> dict[str, Any]:
@@ -172,6 +174,31 @@ def read_document(path: Path, of: JsonKind) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("kind") != of.kind:
         raise PlanError(f'{path}: is not a comwit {of.what} (no "kind": "{of.kind}")')
     return document
+
+
+def require_format(path: Path, document: dict[str, Any], of: JsonKind, *, again: str) -> None:
+    """Refuse a document whose `format_version` is not the integer `of.version`: JSON's `true`
+    and `1.0` equal 1 in Python, and pydantic's lax mode takes them; `again` says what to do."""
+    version = document.get("format_version", _NO_FORMAT)
+    if type(version) is int and version == of.version:
+        return
+    raise PlanError(
+        f"{path}: {of.what} format {_shown_format(version)} is not supported by comwit "
+        f"{__version__} (it reads format {of.version}); {again}"
+    )
+
+
+_NO_FORMAT = object()
+
+
+def _shown_format(version: object) -> str:
+    if version is _NO_FORMAT:
+        return "(none)"
+    if isinstance(version, str):
+        return quoted(version)
+    if isinstance(version, list | dict):
+        return "[...]" if isinstance(version, list) else "{...}"
+    return json.dumps(version)  # true, 1.0, null: as the file spells them
 
 
 def first_problem(exc: ValidationError) -> str:

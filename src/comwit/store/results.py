@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.errors import PlanError
 from comwit.plan.actions import Plan
-from comwit.store.files import JsonKind, first_problem, read_document, write_json
+from comwit.store.files import (
+    JsonKind,
+    first_problem,
+    read_document,
+    require_format,
+    write_json,
+)
 from comwit.store.saved import without_derived
 
 RESULT_FILE = JsonKind(
@@ -60,6 +66,9 @@ def write_result(path: Path, result: ShardResult) -> None:
 def read_result(path: Path) -> ShardResult:
     """A result file; PlanError names the file and what is wrong with it."""
     document = read_document(path, RESULT_FILE)
+    require_format(
+        path, document, RESULT_FILE, again="run `comwit report` with the comwit that wrote it"
+    )
     try:
         return ShardResult.model_validate(without_derived(document))
     except ValidationError as exc:

@@ -22,10 +22,18 @@ from comwit.plan.actions import FORMAT_VERSION, Plan
 from comwit.plan.ledger import encode
 from comwit.plan.state import ObservedApp
 from comwit.planner import Planned
-from comwit.store.files import JsonKind, first_problem, read_document, write_json
+from comwit.store.files import (
+    JsonKind,
+    first_problem,
+    read_document,
+    require_format,
+    write_json,
+)
 
 # A plan of 1,000 apps is about 3 MB.
-SAVED_PLAN = JsonKind("comwit-plan", "saved plan", "comwit plan --out", 32 * 1024 * 1024)
+SAVED_PLAN = JsonKind(
+    "comwit-plan", "saved plan", "comwit plan --out", 32 * 1024 * 1024, FORMAT_VERSION
+)
 
 
 class ManifestRef(BaseModel):
@@ -147,11 +155,7 @@ def write_plan(path: Path, saved: SavedPlan) -> None:
 def read_plan(path: Path) -> SavedPlan:
     """A saved plan; PlanError names the file and what is wrong with it."""
     document = read_document(path, SAVED_PLAN)
-    if document.get("format_version") != FORMAT_VERSION:
-        raise PlanError(
-            f"{path}: plan format {document.get('format_version')!r} is not supported by "
-            f"comwit {__version__} (it reads format {FORMAT_VERSION}); plan again"
-        )
+    require_format(path, document, SAVED_PLAN, again="plan again")
     try:
         return SavedPlan.model_validate(without_derived(document))
     except ValidationError as exc:
