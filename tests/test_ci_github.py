@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+
+import httpx
 import pytest
 
 from comwit.ci.comment import upsert
@@ -157,23 +160,43 @@ def test_no_answer_is_a_forge_error_not_a_hang():
     forge.close()
 
 
-def test_a_server_that_never_answers_is_given_up_on_in_bounded_time():
-    import socket
-    import time
+class _Timeouts(httpx.HTTPTransport):
+    """A real transport that notes the read timeout each request was sent with."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[float] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.read.append(request.extensions["timeout"]["read"])
+        return super().handle_request(request)
+
+
+def test_a_server_that_never_answers_is_given_up_on_after_one_request_timeout():
     from comwit.ci.forge import HttpForge
 
-    with socket.socket() as server:
+    sent = _Timeouts()
+    with socket.socket() as server:  # listens, never answers
         server.bind(("127.0.0.1", 0))
         server.listen()
-        forge = HttpForge(
-            f"http://127.0.0.1:{server.getsockname()[1]}", {}, timeout=0.3, deadline=5
-        )
-        started = time.monotonic()
-        with pytest.raises(ForgeError, match="ReadTimeout"):
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+        forge = HttpForge(url, {}, transport=sent, timeout=0.3, deadline=600)
+        with pytest.raises(ForgeError, match="GET user failed: ReadTimeout"):
             forge.request("GET", "user")
         forge.close()
-    assert time.monotonic() - started < 3
+    assert sent.read == [0.3]  # one try, bounded by the request's timeout, not the deadline's
+
+
+def test_a_request_gets_no_more_time_than_the_deadline_has_left(github):
+    from comwit.ci.forge import HttpForge
+
+    sent = _Timeouts()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    forge = HttpForge(github.url, headers, transport=sent, timeout=600, deadline=20)
+    forge.request("GET", "user")
+    forge.close()
+    assert len(sent.read) == 1
+    assert 0 < sent.read[0] <= 20
 
 
 def test_after_the_deadline_no_request_is_sent(github):
