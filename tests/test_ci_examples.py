@@ -195,3 +195,47 @@ def test_every_included_child_pipeline_is_a_recipe():
         for job in _gitlab_jobs(recipe).values():
             if isinstance(job.get("trigger"), dict):
                 assert job["trigger"]["include"] in places
+
+
+def _github_workflows() -> list[tuple[str, dict]]:
+    return [
+        (path.name, yaml.safe_load(path.read_text()))
+        for path in YAML
+        if path.name.startswith("github-")
+    ]
+
+
+def _talks_to_github(args: list[str]) -> bool:
+    """A comwit command that needs a GitHub token: a comment, or prune asking about pulls."""
+    return "--comment" in args or args[:2] == ["preview", "prune"]
+
+
+def test_every_github_step_that_comments_has_a_github_token():
+    for name, workflow in _github_workflows():
+        for job_name, job in workflow["jobs"].items():
+            for step in job["steps"]:
+                commands = comwit_commands(step.get("run", ""))
+                if not any(_talks_to_github(args) for args in commands):
+                    continue
+                env = {**workflow.get("env", {}), **job.get("env", {}), **step.get("env", {})}
+                assert {"GITHUB_TOKEN", "COMWIT_GITHUB_TOKEN"} & env.keys(), (
+                    f"{name}: job {job_name} runs {commands} without a GitHub token"
+                )
+
+
+def test_a_job_run_for_a_closed_pull_request_checks_out_the_base_branch():
+    checked = 0
+    for name, workflow in _github_workflows():
+        events = workflow[True if True in workflow else "on"]
+        types = (events.get("pull_request") or {}).get("types", [])
+        if "closed" not in types:
+            continue
+        for job in workflow["jobs"].values():
+            checkouts = [
+                s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout")
+            ]
+            if "pull_request" in str(job.get("if", "")) and checkouts:
+                ref = checkouts[0].get("with", {}).get("ref", "")
+                assert "github.event.pull_request.base.ref" in ref, name
+                checked += 1
+    assert checked
