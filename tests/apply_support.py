@@ -127,6 +127,7 @@ class Site:
         stop: Stop | None = None,
     ) -> ApplyResult:
         loaded = load_manifest(self.root / "comwit.toml")
+        store = open_ledger_store(loaded.state, client, PROJECT)
         plan = planned.plan
         if saved is None:
             inputs = Inputs(
@@ -137,8 +138,7 @@ class Site:
                 keep=loaded.state.keep,
             )
         else:
-            reader = open_ledger_store(loaded.state, client, PROJECT)
-            rechecked = await recheck_saved_plan(saved, loaded, client, reader, {})
+            rechecked = await recheck_saved_plan(saved, loaded, client, store, {})
             inputs = Inputs(
                 project=PROJECT,
                 root=loaded.root,
@@ -149,7 +149,6 @@ class Site:
                 resumed=frozenset(rechecked.resumed),
             )
             plan = rechecked.plan
-        store = open_ledger_store(loaded.state, client, PROJECT)
         executor = Executor(
             client,
             store,
@@ -167,7 +166,12 @@ class Site:
             policy=Policy(policy.get("allow_detach", ()), policy.get("allow_delete_env", ())),
         )
         return await make_plan(
-            loaded, client, request, environ={}, make_guard=lambda: no_commit_guard(self.root)
+            loaded,
+            client,
+            request,
+            environ={},
+            make_guard=lambda: no_commit_guard(self.root),
+            store=open_ledger_store(loaded.state, client, PROJECT),
         )
 
     async def _with_client(self, body: Callable[[ComwitClient], Any]) -> Any:

@@ -91,7 +91,10 @@ def test_each_lease_is_renewed_while_every_connection_of_the_pool_carries_a_held
             side = _Side(http)
             request = PlanRequest(project=PROJECT)
             guard = functools.partial(no_commit_guard, loaded.root)
-            planned = await make_plan(loaded, client, request, environ={}, make_guard=guard)
+            store = open_ledger_store(loaded.state, client, PROJECT)
+            planned = await make_plan(
+                loaded, client, request, environ={}, make_guard=guard, store=store
+            )
             inputs = Inputs(
                 project=PROJECT,
                 root=loaded.root,
@@ -99,7 +102,6 @@ def test_each_lease_is_renewed_while_every_connection_of_the_pool_carries_a_held
                 observed=planned.observed.apps,
                 lease=LeasePolicy("ci@test", "https://ci.example/runs/1", ttl=TTL),
             )
-            store = open_ledger_store(loaded.state, client, PROJECT)
             executor = Executor(client, store, inputs, QuietReporter(), parallel=len(APPS))
             hold = {"route": "deploy", "ms": int(WAIT * 3000), "hold": True}
             (await http.post("/_emulator/faults/latency", json=hold)).raise_for_status()

@@ -17,7 +17,7 @@ from comwit.api.client import ComwitClient
 from comwit.emulator.app import create_app
 from comwit.emulator.store import SCOPES, Store
 from comwit.manifest import load_manifest
-from comwit.planner import PlanRequest, make_plan
+from comwit.planner import PlanRequest, make_plan, open_ledger_store
 from comwit.secret import Secret
 
 PROJECT = "proj"
@@ -42,13 +42,15 @@ async def _plan_failing_late(root: Path, store: Store, asked: threading.Event) -
 
     token = store.issue_token(SCOPES, [PROJECT])
     transport = httpx.ASGITransport(app=create_app(store))
+    loaded = load_manifest(root / "comwit.toml")
     async with ComwitClient("http://emulator.test", Secret(token), transport=transport) as client:
         await make_plan(
-            load_manifest(root / "comwit.toml"),
+            loaded,
             client,
             PlanRequest(project=PROJECT),
             environ={},
             make_guard=make_guard,
+            store=open_ledger_store(loaded.state, client, PROJECT),
         )
 
 

@@ -13,7 +13,7 @@ from comwit.artifact.digest import digest_tree
 from comwit.artifact.stat_cache import stat_cache_dir
 from comwit.emulator.inprocess import InProcessEmulator
 from comwit.manifest import load_manifest
-from comwit.planner import Planned, PlanRequest, make_plan
+from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
 from comwit.secret import Secret
 
 from tests.apply_support import PROJECT, Site, make_site
@@ -51,13 +51,15 @@ def _plan(site: Site, answer: bool) -> tuple[Planned, int]:
         work = site.root.parent / "work"
         work.mkdir(exist_ok=True)
         token = Secret(site.token)
+        loaded = load_manifest(site.root / "comwit.toml")
         async with ComwitClient(site.emulator.url, token, transport=site.transport) as client:
             return await make_plan(
-                load_manifest(site.root / "comwit.toml"),
+                loaded,
                 client,
                 PlanRequest(project=PROJECT),
                 environ={},
                 make_guard=lambda: no_commit_guard(site.root),
+                store=open_ledger_store(loaded.state, client, PROJECT),
                 pack_into=work,
                 before_packing=before_packing,
             )

@@ -1,5 +1,7 @@
 """Each byte of a build dir is read once by an apply that deploys it, and not at all by a
-plan of an unchanged tree: every file opened is counted (an audit hook sees each `open`)."""
+plan of an unchanged tree; a command reads the local ledger file once, besides the writes
+that read it again under its lock: every file opened is counted (an audit hook sees each
+`open`)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
 from comwit.secret import Secret
 
 from tests.artifact_support import cache_of, later
+from tests.e2e_support import MANIFEST
 from tests.factories import no_commit_guard
 
 PROJECT = "proj"
@@ -39,8 +42,8 @@ _watching: list[Counter[str]] = []
 
 
 def _count_opens(event: str, args: tuple[object, ...]) -> None:
-    if event == "open" and _watching and isinstance(args[0], str):
-        _watching[-1][args[0]] += 1
+    if event == "open" and _watching and isinstance(args[0], str | os.PathLike):
+        _watching[-1][os.fspath(args[0])] += 1
 
 
 @functools.cache
@@ -178,6 +181,7 @@ class Project:
                 PlanRequest(project=PROJECT),
                 environ={},
                 make_guard=lambda: no_commit_guard(loaded.root),
+                store=open_ledger_store(loaded.state, client, PROJECT),
                 pack_into=work if pack else None,
             )
 
@@ -186,12 +190,14 @@ class Project:
         work = self.root.parent / "work"
         work.mkdir(exist_ok=True)
         async with self._client() as client:
+            store = open_ledger_store(loaded.state, client, PROJECT)
             planned = await make_plan(
                 loaded,
                 client,
                 PlanRequest(project=PROJECT),
                 environ={},
                 make_guard=lambda: no_commit_guard(loaded.root),
+                store=store,
                 pack_into=work,
             )
             inputs = Inputs(
@@ -201,7 +207,6 @@ class Project:
                 observed=planned.observed.apps,
                 packed=planned.packed,
             )
-            store = open_ledger_store(loaded.state, client, PROJECT)
             result = await Executor(client, store, inputs, QuietReporter()).apply(planned.plan)
         assert result.ok, result
         return result
@@ -304,3 +309,32 @@ def test_a_tree_confirmed_unchanged_since_the_last_plan_still_lists_what_changed
     assert opened == Counter()
     assert again == first
     assert again is not None and again.changed_paths == ("d2/f2.bin",)
+
+
+# -- the ledger files, read once per command ------------------------------------------------
+
+LOCAL_LEDGER = ".comwit/state.json"
+
+
+@pytest.fixture
+def local_world(world):
+    """The end-to-end project with the local ledger backend, applied once."""
+    world.manifest(MANIFEST + '\n[state]\nbackend = "local"\n')
+    assert world.comwit("apply", "--yes").code == 0
+    return world
+
+
+def test_an_apply_with_nothing_to_do_reads_the_ledger_file_once(local_world):
+    with opened_under(local_world.root) as opened:
+        applied = local_world.comwit("apply", "--yes")
+    assert applied.code == 0, applied.out + applied.err
+    assert "unchanged" in applied.out
+    assert opened[LOCAL_LEDGER] == 1
+
+
+def test_unlock_with_no_lease_to_remove_reads_the_ledger_file_once(local_world):
+    with opened_under(local_world.root) as opened:
+        unlocked = local_world.comwit("unlock", "web")
+    assert unlocked.code == 0, unlocked.out + unlocked.err
+    assert "has no apply lease: nothing to do" in unlocked.err
+    assert opened[LOCAL_LEDGER] == 1

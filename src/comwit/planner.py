@@ -69,17 +69,18 @@ async def make_plan(
     *,
     environ: Mapping[str, str],
     make_guard: Callable[[], OrderGuard],
+    store: LedgerStore,
     pack_into: Path | None = None,
     before_packing: Callable[[], Awaitable[bool]] | None = None,
 ) -> Planned:
     """The plan for the request's apps. With `pack_into` (an apply about to run), build
     dirs that will likely be uploaded are packed there now, so they are read only once;
     `before_packing`, when given, is asked first, once, and False means digest only.
-    `make_guard` (it asks git) runs in a thread while the API is observed."""
+    `make_guard` (it asks git) runs in a thread while the API is observed. `store` is the
+    command's ledger store (`open_ledger_store`), opened once and used again by apply."""
     apps = select_apps(loaded, request.include, request.exclude)
     names = [app.name for app in apps]
     env = check_machine(loaded, environ, names)
-    store = open_ledger_store(loaded.state, client, request.project)
     stat_dir = stat_cache_dir(loaded.root)
     guarding = asyncio.create_task(asyncio.to_thread(make_guard))
     observing = asyncio.create_task(

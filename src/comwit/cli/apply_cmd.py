@@ -65,6 +65,7 @@ from comwit.errors import ComwitError
 from comwit.frozen import frozen
 from comwit.plan.actions import Plan
 from comwit.planner import PlanRequest, plan_app_again
+from comwit.store.ledger import LedgerStore
 from comwit.store.results import AppResult, ShardResult, plan_id, write_result
 from comwit.store.saved import SavedPlan, read_plan
 
@@ -226,9 +227,10 @@ async def _plan_and_apply(
     settings: Settings, target: Target, request: PlanRequest, options: RunOptions, yes: bool
 ) -> tuple[Plan, ApplyResult]:
     async with connect(settings, target) as connection:
+        store = ledger_store(target, connection)
         with WorkDir(target.loaded.root) as work:  # in .comwit/: a killed run's is cleaned up
             return await _apply_planned(
-                settings, target, request, connection, options, yes, work.path
+                settings, target, request, connection, store, options, yes, work.path
             )
 
 
@@ -237,6 +239,7 @@ async def _apply_planned(
     target: Target,
     request: PlanRequest,
     connection: Connection,
+    store: LedgerStore,
     options: RunOptions,
     yes: bool,
     work: Path,
@@ -252,13 +255,13 @@ async def _apply_planned(
         return not missing
 
     planned = await plan_target(
-        settings, target, connection, request, pack_into=work, before_packing=scopes_held
+        settings, target, connection, request, store, work, before_packing=scopes_held
     )
     if missing is None and planned.plan.has_changes:
         missing = await missing_scopes(connection, target)
     refuse_without_scopes(planned.plan, missing or frozenset())
     show_applied_plan(planned.plan, settings)
-    await complete_pending(settings, target, connection, planned.observed.apps)
+    await complete_pending(settings, store, planned.observed.apps)
     if planned.plan.has_changes:
         await confirm(planned.plan, settings.console, yes)
     inputs = dataclasses.replace(
@@ -266,7 +269,7 @@ async def _apply_planned(
         replan=functools.partial(plan_app_again, planned.desired, request.policy),
     )
     result = await execute_plan(
-        settings, planned.plan, inputs, connection, target, options, planned.guard
+        settings, planned.plan, inputs, connection, store, options, planned.guard
     )
     return planned.plan, result
 
@@ -296,6 +299,6 @@ async def _apply_saved(
         for app in rechecked.resumed:
             console.info(f"{app}: an earlier run of this plan stopped part-way; applying the rest")
         show_applied_plan(plan, settings)
-        await complete_pending(settings, target, connection, rechecked.observed.apps)
+        await complete_pending(settings, store, rechecked.observed.apps)
         guard = order_guard(settings, target, options.allow_older)
-        return await execute_plan(settings, plan, inputs, connection, target, options, guard)
+        return await execute_plan(settings, plan, inputs, connection, store, options, guard)

@@ -20,7 +20,7 @@ from comwit.apply.stop import Stop
 from comwit.artifact.pack import PackResult
 from comwit.cli.plan_cmds import show_plan
 from comwit.cli.prompt import ask, catch_signals
-from comwit.cli.session import Target, ledger_store
+from comwit.cli.session import Target
 from comwit.cli.settings import OutputFormat, Settings
 from comwit.console import Console
 from comwit.errors import ComwitError
@@ -33,6 +33,7 @@ from comwit.render.progress import make_reporter
 from comwit.render.summary import render_summary, render_summary_json
 from comwit.render.text import render_text
 from comwit.source import OrderGuard, run_identity
+from comwit.store.ledger import LedgerStore
 from comwit.store.pending import PendingAwareStore
 
 LockTimeout = Annotated[
@@ -132,13 +133,14 @@ async def execute_plan(
     plan: Plan,
     inputs: Inputs,
     connection: Connection,
-    target: Target,
+    store: LedgerStore,
     options: RunOptions,
     guard: OrderGuard,
     *,
     lease: bool = True,
 ) -> ApplyResult:
-    """Run the executor under this run's lease; Ctrl-C and SIGTERM stop it cleanly.
+    """Run the executor under this run's lease, recording in the command's ledger `store`;
+    Ctrl-C and SIGTERM stop it cleanly.
     `guard` holds back what would make an older commit live, and its commit is recorded.
     `lease` False: no lease is taken (deleting apps, whose ledgers go with them)."""
     holder, run = run_identity(settings.environ)
@@ -148,7 +150,6 @@ async def execute_plan(
         guard=guard.blocks,
         lease=LeasePolicy(holder, run, wait=options.lock_timeout) if lease else None,
     )
-    store = ledger_store(target, connection)
     reporter = make_reporter(settings.console)
     if options.timer is not None:
         reporter = options.timer.wrap(reporter)
@@ -170,13 +171,9 @@ async def execute_plan(
 
 
 async def complete_pending(
-    settings: Settings,
-    target: Target,
-    connection: Connection,
-    observed: Mapping[str, ObservedApp],
+    settings: Settings, store: LedgerStore, observed: Mapping[str, ObservedApp]
 ) -> None:
     """Write the ledger records an earlier run kept in .comwit/ because it could not."""
-    store = ledger_store(target, connection)
     if isinstance(store, PendingAwareStore):
         for warning in await store.complete(observed):
             settings.console.warn(warning)

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from comwit.cli.session import Target, connect, load_target, observe_one, require_app
+from comwit.cli.session import (
+    Target,
+    connect,
+    ledger_store,
+    load_target,
+    observe_one,
+    require_app,
+)
 from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, OutputFormat, Settings, command
 from comwit.exit_codes import EXIT_OK
 from comwit.plan.state import ObservedApp
@@ -33,5 +40,6 @@ def builds(
 
 async def _observe(settings: Settings, target: Target, app: str) -> ObservedApp:
     async with connect(settings, target) as connection:
-        observation = await observe_one(settings, target, connection, app)
+        store = ledger_store(target, connection)
+        observation = await observe_one(settings, target, connection, app, store)
     return observation.state.apps[app]

@@ -22,6 +22,7 @@ from comwit.cli.session import (
     Target,
     api_identity,
     connect,
+    ledger_store,
     load_target,
     plan_request,
     plan_target,
@@ -142,7 +143,8 @@ async def _plan(
     errors; write it to the CI's channels."""
     console = settings.console
     async with connect(settings, target) as connection:
-        planned = await plan_target(settings, target, connection, request)
+        store = ledger_store(target, connection)
+        planned = await plan_target(settings, target, connection, request, store)
         manifest = display_name(settings.manifest)
         split = _split(planned.plan, shards, shard_size)
         if settings.output_format is OutputFormat.matrix:

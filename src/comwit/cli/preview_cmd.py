@@ -72,6 +72,7 @@ from comwit.preview.select import down_plan, marked, parse_duration, prune_plan
 from comwit.preview.transform import preview_bases, preview_manifest, production_hosts
 from comwit.render.previews import PreviewRow, render_previews
 from comwit.source import OrderGuard
+from comwit.store.ledger import LedgerStore
 
 PullRequest = Annotated[
     int | None,
@@ -144,15 +145,16 @@ async def _up_planned(
     options: RunOptions,
 ) -> tuple[Plan, ApplyResult, str]:
     """Plan the preview apps (packing into `work`), claim them, apply; and their table."""
-    planned = await plan_target(settings, target, connection, request, pack_into=work)
+    store = ledger_store(target, connection)
+    planned = await plan_target(settings, target, connection, request, store, work)
     now_ms = int(settings.clock() * 1000)
     claimed = claim(planned.plan, planned.observed.apps, preview, now_ms=now_ms)
     plan = _named_preview(claimed, preview.pr)
-    await _refuse_over_cap(settings, target, connection, plan, preview.max_apps)
+    await _refuse_over_cap(settings, target, connection, store, plan, preview.max_apps)
     show_applied_plan(plan, settings)
-    await complete_pending(settings, target, connection, planned.observed.apps)
+    await complete_pending(settings, store, planned.observed.apps)
     inputs = run_inputs(target, planned.observed.apps, planned.env, packed=planned.packed)
-    result = await execute_plan(settings, plan, inputs, connection, target, options, planned.guard)
+    result = await execute_plan(settings, plan, inputs, connection, store, options, planned.guard)
     rows = _rows(result, planned.observed.apps, planned.guard.source, int(settings.clock() * 1000))
     return plan, result, render_previews(rows)
 
@@ -165,13 +167,17 @@ def _named_preview(plan: Plan, pr: int) -> Plan:
 
 
 async def _refuse_over_cap(
-    settings: Settings, target: Target, connection: Connection, plan: Plan, max_apps: int
+    settings: Settings,
+    target: Target,
+    connection: Connection,
+    store: LedgerStore,
+    plan: Plan,
+    max_apps: int,
 ) -> None:
     """A plan that creates preview apps is refused when they and the previews the project
     has (every app is read for its mark) would pass [preview] max_apps."""
     if not created_apps(plan):
         return
-    store = ledger_store(target, connection)
     everything = await observe_project(
         connection.client, target.project, store, concurrency(settings)
     )
@@ -276,7 +282,7 @@ async def _deleting(
         # Deleting makes no build live: no commit to record, nothing to hold back.
         unordered = OrderGuard(target.loaded.root, source=None)
         result = await execute_plan(
-            settings, plan, inputs, connection, target, RunOptions(), unordered, lease=False
+            settings, plan, inputs, connection, store, RunOptions(), unordered, lease=False
         )
         return plan, result
 

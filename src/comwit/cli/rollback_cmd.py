@@ -22,6 +22,7 @@ from comwit.cli.ci_options import CiChoice, NoSummary, after_apply
 from comwit.cli.session import (
     Target,
     connect,
+    ledger_store,
     load_target,
     observe_one,
     order_guard,
@@ -59,7 +60,8 @@ async def _rollback(
 ) -> tuple[Plan, ApplyResult]:
     console = settings.console
     async with connect(settings, target) as connection:
-        observation = await observe_one(settings, target, connection, app)
+        store = ledger_store(target, connection)
+        observation = await observe_one(settings, target, connection, app, store)
         observed = observation.state.apps[app]
         plan = rollback_plan(observed, target.project, to)
         others = tuple(name for name in target.loaded.apps if name != app)
@@ -72,7 +74,7 @@ async def _rollback(
         inputs = run_inputs(target, observation.state.apps)
         # An explicit choice: never held back by the ordering guard (its commit is recorded).
         guard = order_guard(settings, target, allow_older=True)
-        result = await execute_plan(settings, plan, inputs, connection, target, options, guard)
+        result = await execute_plan(settings, plan, inputs, connection, store, options, guard)
     outcome = result.outcomes[0]
     if outcome.status == "done" and outcome.build_id:
         return plan, replace(result, hints=_keep_hints(target, app, outcome.build_id))

@@ -125,7 +125,8 @@ async def _wrong_project(
 
 
 def ledger_store(target: Target, connection: Connection) -> LedgerStore:
-    """The ledger backend the manifest's [state] names, for the target's project."""
+    """The ledger backend the manifest's [state] names, for the target's project. A command
+    opens it once (the local ledger's file is read then) and passes it to each step."""
     return open_ledger_store(target.loaded.state, connection.client, target.project)
 
 
@@ -146,10 +147,10 @@ def require_app(target: Target, app: str) -> None:
 
 
 async def observe_one(
-    settings: Settings, target: Target, connection: Connection, app: str
+    settings: Settings, target: Target, connection: Connection, app: str, store: LedgerStore
 ) -> Observation:
-    """One app's live state and ledger; an app not created yet is an error."""
-    store = ledger_store(target, connection)
+    """One app's live state and ledger (from the command's `store`); an app not created yet
+    is an error."""
     observation = await observe(connection.client, target.project, [app], store)
     for warning in observation.warnings:
         settings.console.warn(warning)
@@ -196,10 +197,12 @@ async def plan_target(
     target: Target,
     connection: Connection,
     request: PlanRequest,
+    store: LedgerStore,
     pack_into: Path | None = None,
     before_packing: Callable[[], Awaitable[bool]] | None = None,
 ) -> Planned:
-    """Make the plan and show its warnings (secret-looking files, unreadable ledgers).
+    """Make the plan and show its warnings (secret-looking files, unreadable ledgers); the
+    ledgers are read from `store`, the command's one (`ledger_store`).
     With `pack_into`, what the plan will upload is packed there on the way (see planner)."""
     planned = await make_plan(
         target.loaded,
@@ -208,6 +211,7 @@ async def plan_target(
         environ=settings.environ,
         pack_into=pack_into,
         make_guard=lambda: order_guard(settings, target, request.policy.allow_older),
+        store=store,
         before_packing=before_packing,
     )
     for warning in planned.warnings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from comwit.cli.session import connect, load_target, plan_request, plan_target
+from comwit.cli.session import connect, ledger_store, load_target, plan_request, plan_target
 from comwit.cli.settings import APPS, FORMAT, TARGET, VERBOSITY, OutputFormat, Settings, command
 from comwit.exit_codes import EXIT_ERROR, EXIT_OK
 from comwit.planner import Planned
@@ -22,7 +22,8 @@ def status(settings: Settings) -> int:
     async def run() -> Planned:
         async with connect(settings, target) as connection:
             request = plan_request(settings, target)
-            return await plan_target(settings, target, connection, request)
+            store = ledger_store(target, connection)
+            return await plan_target(settings, target, connection, request, store)
 
     planned = asyncio.run(run())
     match settings.output_format:

@@ -56,14 +56,13 @@ def _naming(target: Target, app: str) -> Target:
 async def _unlock(settings: Settings, target: Target, app: str) -> None:
     console = settings.console
     async with connect(settings, target) as connection:
-        observation = await observe_one(settings, target, connection, app)
-        app_id = observation.state.apps[app].app_id
         store = ledger_store(target, connection)
-        lease = (await store.load(app, app_id)).lease
+        observed = (await observe_one(settings, target, connection, app, store)).state.apps[app]
+        lease = observed.ledger.lease  # the ledger as just read; the update reads it again
         if lease is None:
             console.info(f"App {app!r} has no apply lease: nothing to do.")
             return
-        await store.update(app, app_id, without_lease)
+        await store.update(app, observed.app_id, without_lease)
         console.info(
             f"Removed the apply lease of app {app!r} held by {lease.holder} ({lease.run}), "
             f"which ran until {lease.until()}."
