@@ -1,5 +1,7 @@
 """The git guard that planning starts in a thread is awaited or cancelled on every way out:
-a plan that fails after the trees are digested leaves no task behind whose error nobody saw."""
+a plan that fails after the build dirs are surveyed and the API observed (here: asking
+whether to pack fails, as the token's scopes question can) leaves no task behind whose error
+nobody saw."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from typing import Any, NoReturn
 import httpx
 import pytest
 
-import comwit.planner
 from comwit.api.client import ComwitClient
 from comwit.emulator.app import create_app
 from comwit.emulator.store import SCOPES, Store
@@ -27,12 +28,12 @@ class GitFailed(Exception):
     pass
 
 
-class DesiredFailed(Exception):
+class AskingFailed(Exception):
     pass
 
 
-def _fail_desired(*args: object, **kwargs: object) -> NoReturn:
-    raise DesiredFailed
+async def _fail_asking() -> NoReturn:
+    raise AskingFailed
 
 
 async def _plan_failing_late(root: Path, store: Store, asked: threading.Event) -> None:
@@ -51,23 +52,24 @@ async def _plan_failing_late(root: Path, store: Store, asked: threading.Event) -
             environ={},
             make_guard=make_guard,
             store=open_ledger_store(loaded.state, client, PROJECT),
+            pack_into=root.parent / "work",  # web was never deployed: it would be packed
+            before_packing=_fail_asking,
         )
 
 
-def test_a_plan_failing_after_the_digest_leaves_no_unretrieved_guard(tmp_path, monkeypatch):
+def test_a_plan_failing_after_the_survey_leaves_no_unretrieved_guard(tmp_path):
     root = tmp_path / "repo"
     (root / "web").mkdir(parents=True)
     (root / "web" / "index.html").write_text("hi\n")
     (root / "comwit.toml").write_text(
         f'version = 1\nproject = "{PROJECT}"\n[apps.web]\nbuild_dir = "web"\n'
     )
-    monkeypatch.setattr(comwit.planner, "desired_state", _fail_desired)
     unseen: list[dict[str, Any]] = []
     asked = threading.Event()
 
     async def run() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: unseen.append(ctx))
-        with pytest.raises(DesiredFailed):
+        with pytest.raises(AskingFailed):
             await _plan_failing_late(root, Store(tmp_path / "emulator"), asked)
         gc.collect()  # a task dropped with its error unseen reports it when collected
 
