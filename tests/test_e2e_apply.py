@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.e2e_support import actions
 
 
@@ -271,6 +273,29 @@ def test_local_ledger_backend_keeps_state_in_a_file(world):
     assert actions(world.plan_json()) == []
     env = world.api(f"apps/{world.app('web')['app_id']}/environment")["variables"]
     assert "COMWIT_LEDGER" not in {v["key"] for v in env}
+
+
+@pytest.mark.parametrize("foreign", ['{"other tool": 1}', "[1, 2]", "not json at all"])
+def test_a_local_ledger_file_that_is_not_comwits_is_never_written_over(world, foreign):
+    text = (world.root / "comwit.toml").read_text()
+    world.manifest(text + '\n[state]\nbackend = "local"\npath = "state/ledger.json"\n')
+    assert world.comwit("apply", "--yes").code == 0
+    world.write("state/ledger.json", foreign)  # another tool's file, or a path mistyped
+    world.write("web/index.html", "<h1>v2</h1>")
+    planned = world.comwit("plan")
+    assert planned.code == 0
+    path = world.root / "state" / "ledger.json"
+    assert f"warning: ledger of app 'web': {path} is not a comwit ledger file" in planned.err
+    world.reset_stats()
+    applied = world.comwit("apply", "--yes")
+    assert applied.code == 1
+    assert applied.err.strip().splitlines()[-1] == (
+        f"error: {path} is not a comwit ledger file; comwit wrote nothing to it, as that "
+        "would drop the records it holds: move it away (the next apply starts a new one) or "
+        "point [state] path in comwit.toml at the ledger file"
+    )
+    assert path.read_text() == foreign
+    assert world.stats()["mutating"] == 0
 
 
 def test_an_unreadable_ledger_is_a_warning_and_the_content_counts_as_unknown(world):

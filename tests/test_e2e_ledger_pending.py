@@ -55,12 +55,21 @@ def test_a_ledger_write_that_keeps_failing_is_kept_and_completed_by_the_next_run
     assert actions(world.plan_json("--app", "api")) == []
 
 
-def test_a_foreign_pending_file_counts_as_empty_and_apply_replaces_it(world):
+def test_a_foreign_pending_file_is_left_as_it_is_and_apply_changes_nothing(world):
     world.write(PENDING, '{"projects": []}')
+    assert world.comwit("plan").code == 0  # reading counts it as empty
     applied = world.comwit("apply", "--yes", "--app", "api")
-    assert applied.code == 0, applied.out + applied.err
-    assert json.loads((world.root / PENDING).read_text()) == {"projects": {}, "version": 1}
-    assert actions(world.plan_json("--app", "api")) == []
+    assert applied.code == 1
+    path = world.root / PENDING
+    assert applied.err.strip().splitlines()[-1] == (
+        f"error: {path} is not a comwit ledger file; comwit wrote nothing to it, as that "
+        "would drop the records it holds: move it away (it holds only ledger records an "
+        "earlier apply could not write yet)"
+    )
+    assert path.read_text() == '{"projects": []}'
+    assert world.stats()["mutating"] == 0
+    path.unlink()
+    assert world.comwit("apply", "--yes", "--app", "api").code == 0
 
 
 def test_a_run_killed_between_the_upload_and_the_ledger_write_leaves_no_second_upload(

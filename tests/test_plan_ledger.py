@@ -132,14 +132,6 @@ def test_local_stores_of_concurrent_runs_keep_each_others_entries(tmp_path):
     assert sorted(document["projects"]["demo"]) == ["app-api", "app-web"]
 
 
-def test_local_store_writes_over_a_foreign_file(tmp_path):
-    path = tmp_path / "ledger.json"
-    path.write_text('{"version": 1, "projects": []}')
-    store = LocalStore(path, "demo")
-    asyncio.run(store.write("web", "app-web", AppLedger().record(entry("b1"), keep=10)))
-    assert list(json.loads(path.read_text())["projects"]) == ["demo"]
-
-
 def test_local_store_with_a_foreign_file_warns_and_counts_as_empty(tmp_path):
     path = tmp_path / "ledger.json"
     path.write_text("[1, 2]")

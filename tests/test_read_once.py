@@ -314,6 +314,7 @@ def test_a_tree_confirmed_unchanged_since_the_last_plan_still_lists_what_changed
 # -- the ledger files, read once per command ------------------------------------------------
 
 LOCAL_LEDGER = ".comwit/state.json"
+PENDING = ".comwit/pending-ledger.json"  # its records of both apps: read once too
 
 
 @pytest.fixture
@@ -324,12 +325,12 @@ def local_world(world):
     return world
 
 
-def test_an_apply_with_nothing_to_do_reads_the_ledger_file_once(local_world):
+def test_an_apply_with_nothing_to_do_reads_the_ledger_files_once(local_world):
     with opened_under(local_world.root) as opened:
         applied = local_world.comwit("apply", "--yes")
     assert applied.code == 0, applied.out + applied.err
     assert "unchanged" in applied.out
-    assert opened[LOCAL_LEDGER] == 1
+    assert (opened[LOCAL_LEDGER], opened[PENDING]) == (1, 1)
 
 
 def test_unlock_with_no_lease_to_remove_reads_the_ledger_file_once(local_world):

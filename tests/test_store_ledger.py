@@ -1,5 +1,6 @@
 """Ledger stores: an unreadable ledger loads as empty, and an update writes over it a ledger
-that reads back; with the `local` file and with the `app-env` env var of the app."""
+that reads back; with the `local` file and with the `app-env` env var of the app. A local
+file that cannot be read as a whole is never written over (its other records would go)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from comwit.emulator.store import SCOPES
 from comwit.plan import LEDGER_ENV_KEY
 from comwit.plan.ledger import AppLedger, LedgerEntry, decode
 from comwit.secret import Secret
-from comwit.store.ledger import AppEnvStore, LocalStore
-from comwit.store.regular import NotRegularFile
+from comwit.store.ledger import AppEnvStore, LedgerFileError, LocalStore
 
 from tests.factories import DIGEST_A, observed
 from tests.special_files import fifo_opened_later
@@ -64,10 +64,10 @@ def test_a_local_ledger_path_that_is_a_fifo_loads_empty_at_once_and_is_never_rep
         store = LocalStore(fifo, PROJECT)
         assert asyncio.run(store.load("web", "app-1")) == AppLedger()
         assert store.read(observed("web"), None)[1] == (
-            f"ledger of app 'web': cannot read {fifo} (is a FIFO, not a regular file); "
+            f"ledger of app 'web': {fifo} cannot be read (is a FIFO, not a regular file); "
             "treating it as empty"
         )
-        with pytest.raises(NotRegularFile):
+        with pytest.raises(LedgerFileError, match="cannot be read"):
             asyncio.run(store.update("web", "app-1", _add_build))
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
@@ -78,3 +78,45 @@ def test_a_local_ledger_nested_without_end_is_not_a_ledger_file(tmp_path):
     assert LocalStore(path, PROJECT).read(observed("web"), None)[1] == (
         f"ledger of app 'web': {path} is not a comwit ledger file; treating it as empty"
     )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[1, 2]",
+        '{"version": 1, "projects": []}',
+        '{"version": 1, "projects": {"proj": ["app-1"], "other": {"app-9": {}}}}',
+        '{"version": 1, "projects": {"other": {"app-9": {}}}',
+        b"\xff\xfe not text",
+    ],
+    ids=["a-list", "projects-a-list", "apps-a-list", "cut-short", "not-utf-8"],
+)
+def test_a_local_file_that_cannot_be_read_is_left_as_it_is(tmp_path, content):
+    path = tmp_path / "ledger.json"
+    before = content if isinstance(content, bytes) else content.encode()
+    path.write_bytes(before)
+    store = LocalStore(path, PROJECT)
+    with pytest.raises(LedgerFileError) as refused:
+        store.check_writable()
+    assert str(refused.value) == (
+        f"{path} is not a comwit ledger file; comwit wrote nothing to it, as that would drop "
+        "the records it holds: move it away (the next apply starts a new one) or point "
+        "[state] path in comwit.toml at the ledger file"
+    )
+    with pytest.raises(LedgerFileError):
+        asyncio.run(store.update("web", "app-1", _add_build))
+    with pytest.raises(LedgerFileError):
+        asyncio.run(store.write("web", "app-1", _add_build(AppLedger())))
+    assert path.read_bytes() == before
+
+
+def test_a_local_path_that_is_a_directory_is_refused_and_an_absent_file_is_created(tmp_path):
+    folder = tmp_path / "ledger.json"
+    folder.mkdir()
+    with pytest.raises(LedgerFileError, match=r"cannot be read \(Is a directory\)"):
+        LocalStore(folder, PROJECT).check_writable()
+    absent = tmp_path / "state" / "new.json"
+    store = LocalStore(absent, PROJECT)
+    store.check_writable()
+    assert asyncio.run(store.update("web", "app-1", _add_build)) == _add_build(AppLedger())
+    assert list(json.loads(absent.read_text())["projects"][PROJECT]) == ["app-1"]

@@ -4,6 +4,7 @@ written or once their build is gone."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -11,6 +12,7 @@ from comwit.plan.actions import RecordLedger
 from comwit.plan.ledger import AppLedger, SourceCommit
 from comwit.plan.recording import Recording, from_document, to_document
 from comwit.plan.state import Options
+from comwit.store.ledger import LedgerFileError
 from comwit.store.pending import PendingAwareStore, PendingLedgers
 
 from tests.factories import DIGEST_A, observed
@@ -25,6 +27,9 @@ class _Store:
     def __init__(self) -> None:
         self.ledgers: dict[str, AppLedger] = {}
         self.failing = False
+
+    def check_writable(self):
+        pass
 
     def read(self, app, env_value):
         return self.ledgers.get(app.app_id, AppLedger()), None
@@ -76,21 +81,43 @@ def test_a_pending_record_of_a_deleted_build_is_dropped(tmp_path):
 
 @pytest.mark.parametrize(
     "content",
-    [
-        '{"projects": []}',
-        '{"projects": {"proj": []}}',
-        '{"projects": {"proj": {"app-web": 3}}}',
-        "[]",
-        "{",
-    ],
-    ids=["projects-a-list", "apps-a-list", "records-a-number", "a-list", "not-json"],
+    ['{"projects": []}', '{"projects": {"proj": [], "other": {"app-9": []}}}', "[]", "{"],
+    ids=["projects-a-list", "apps-a-list", "a-list", "not-json"],
 )
-def test_a_foreign_pending_file_counts_as_empty_and_is_replaced_when_written(tmp_path, content):
+def test_a_foreign_pending_file_counts_as_empty_and_is_never_written_over(tmp_path, content):
     path = tmp_path / "pending.json"
     path.write_text(content)
     pending = PendingLedgers(path, "proj")
     assert pending.records("app-web") == []
+    with pytest.raises(LedgerFileError) as refused:
+        PendingAwareStore(_Store(), pending).check_writable()
+    assert str(refused.value) == (
+        f"{path} is not a comwit ledger file; comwit wrote nothing to it, as that would drop "
+        "the records it holds: move it away (it holds only ledger records an earlier apply "
+        "could not write yet)"
+    )
+    with pytest.raises(LedgerFileError):
+        pending.add("app-web", RECORDING)
+    assert path.read_text() == content
+
+
+def test_an_apps_records_that_are_not_a_list_are_replaced_by_its_own_and_others_kept(tmp_path):
+    path = tmp_path / "pending.json"
+    path.write_text('{"projects": {"proj": {"app-web": 3, "app-api": ["kept as it is"]}}}')
+    pending = PendingLedgers(path, "proj")
     pending.add("app-web", RECORDING)
-    assert pending.records("app-web") == [RECORDING]
-    pending.remove("app-web", RECORDING)
-    assert pending.records("app-web") == []
+    again = PendingLedgers(path, "proj")
+    assert again.records("app-web") == [RECORDING]
+    assert json.loads(path.read_text())["projects"]["proj"]["app-api"] == ["kept as it is"]
+
+
+def test_records_another_run_wrote_since_they_were_read_are_not_written_again(tmp_path):
+    path = tmp_path / "pending.json"
+    PendingLedgers(path, "proj").add("app-web", RECORDING)
+    inner = _Store()
+    store = PendingAwareStore(inner, PendingLedgers(path, "proj"))
+    app = observed(builds=("b2",))
+    assert store.read(app, None)[0].active == "b2"  # the plan reads it pending
+    PendingLedgers(path, "proj").remove("app-web", RECORDING)  # another run wrote it since
+    assert asyncio.run(store.complete({"web": app})) == []
+    assert inner.ledgers == {}

@@ -26,6 +26,7 @@ from comwit.cli.applying import (
     confirm,
     execute_plan,
     missing_scopes,
+    refuse_unwritable,
     refuse_without_scopes,
     run_inputs,
     show_applied_plan,
@@ -260,6 +261,7 @@ async def _apply_planned(
     if missing is None and planned.plan.has_changes:
         missing = await missing_scopes(connection, target)
     refuse_without_scopes(planned.plan, missing or frozenset())
+    refuse_unwritable(planned.plan, store)
     show_applied_plan(planned.plan, settings)
     await complete_pending(settings, store, planned.observed.apps)
     if planned.plan.has_changes:

@@ -123,6 +123,13 @@ def refuse_without_scopes(plan: Plan, missing: frozenset[str]) -> None:
     )
 
 
+def refuse_unwritable(plan: Plan, store: LedgerStore) -> None:
+    """A plan with changes is refused before anything changes when a ledger file is there
+    but could not be read: recording in it would drop the records it holds."""
+    if plan.has_changes:
+        store.check_writable()
+
+
 def _listed(items: list[str], shown: int = 4) -> str:
     more = f" and {len(items) - shown} more" if len(items) > shown else ""
     return ", ".join(items[:shown]) + more
@@ -143,6 +150,7 @@ async def execute_plan(
     Ctrl-C and SIGTERM stop it cleanly.
     `guard` holds back what would make an older commit live, and its commit is recorded.
     `lease` False: no lease is taken (deleting apps, whose ledgers go with them)."""
+    refuse_unwritable(plan, store)
     holder, run = run_identity(settings.environ)
     inputs = dataclasses.replace(
         inputs,

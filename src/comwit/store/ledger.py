@@ -4,7 +4,8 @@ Reading never fails: an unreadable or foreign value is a warning and counts as e
 Writing goes through the API (app-env, needs `app:write`) or to the file, atomically. An
 update reads the ledger just before writing, applies its change to what is there (so another
 run's entries are kept), then reads it back to verify the change is in; it tries again when
-another write came in between.
+another write came in between. A local file that is there but cannot be read is never
+written over: that would drop every other app's and project's records (LedgerFileError).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from comwit.api.client import ComwitClient
+from comwit.errors import ApplyError
+from comwit.escape import one_line
 from comwit.plan import LEDGER_ENV_KEY
 from comwit.plan.ledger import (
     AppLedger,
@@ -27,11 +30,15 @@ from comwit.plan.ledger import (
 )
 from comwit.plan.state import ObservedApp
 from comwit.store.files import locked, write_atomically
-from comwit.store.regular import read_bounded, read_regular
+from comwit.store.regular import read_bounded
 
 LOCAL_VERSION = 1
 UPDATE_ATTEMPTS = 3
 MAX_FILE_BYTES = 1 << 30  # far more than 500 builds of thousands of apps; not read past it
+LOCAL_FIX = (
+    "move it away (the next apply starts a new one) or point [state] path in comwit.toml "
+    "at the ledger file"
+)
 Change = Callable[[AppLedger], AppLedger]
 Check = Callable[[AppLedger], bool]
 _T = TypeVar("_T")
@@ -43,6 +50,9 @@ class LedgerReader(Protocol):
 
 
 class LedgerStore(LedgerReader, Protocol):
+    def check_writable(self) -> None:
+        """LedgerFileError when writing would drop records this store could not read."""
+
     async def write(self, app: str, app_id: str, ledger: AppLedger) -> None: ...
 
     async def load(self, app: str, app_id: str) -> AppLedger:
@@ -58,6 +68,18 @@ class LedgerStore(LedgerReader, Protocol):
 
 class LedgerWriteError(OSError):
     """The ledger could not be updated: other writes kept replacing this one."""
+
+
+class LedgerFileError(ApplyError):
+    """A file of ledger records is there but cannot be read (`reason`, after its path):
+    writing it would drop the records it holds, so comwit writes nothing to it."""
+
+    def __init__(self, path: Path, reason: str, fix: str = "") -> None:
+        self.path, self.reason = path, reason
+        super().__init__(
+            f"{one_line(str(path))} {reason}; comwit wrote nothing to it, as that would drop "
+            f"the records it holds: {fix or LOCAL_FIX}"
+        )
 
 
 async def _update(
@@ -89,6 +111,9 @@ class AppEnvStore:
     def __init__(self, client: ComwitClient | None, project: str) -> None:
         self._client = client
         self._project = project
+
+    def check_writable(self) -> None:
+        """Each app's ledger is its own env var: no write drops another app's records."""
 
     def read(self, app: ObservedApp, env_value: str | None) -> tuple[AppLedger, str | None]:
         if env_value is None:
@@ -127,12 +152,23 @@ class LocalStore:
         self._path = path
         self._project = project
         self._lock = asyncio.Lock()
-        self._apps, self._warning = _read_file(path, project)
+        self._apps: dict[str, Any] = {}
+        self._unreadable: LedgerFileError | None = None
+        try:
+            self._apps = apps_of(read_table(path), project, path)
+        except LedgerFileError as exc:
+            self._unreadable = exc
+
+    def check_writable(self) -> None:
+        """LedgerFileError when the file was there but could not be read."""
+        if self._unreadable is not None:
+            raise self._unreadable
 
     def read(self, app: ObservedApp, env_value: str | None) -> tuple[AppLedger, str | None]:
         del env_value
-        if self._warning:
-            return AppLedger(), f"ledger of app {app.name!r}: {self._warning}"
+        if self._unreadable is not None:
+            why = f"{self._path} {self._unreadable.reason}; treating it as empty"
+            return AppLedger(), f"ledger of app {app.name!r}: {why}"
         document = self._apps.get(app.app_id)
         if document is None:
             return AppLedger(), None
@@ -164,11 +200,11 @@ class LocalStore:
 
     def _save(self, app_id: str, change: Change) -> None:
         """Apply `change` to this app's entry as the file has it now, under a lock: other
-        comwit runs may be writing this or other apps' entries at the same time."""
+        comwit runs may be writing this or other apps' entries at the same time. A file that
+        cannot be read is left as it is (LedgerFileError)."""
         with locked(self._path):
-            projects = read_projects(self._path)
-            apps = projects.get(self._project)
-            apps = dict(apps) if isinstance(apps, dict) else {}
+            projects = read_table(self._path)
+            apps = apps_of(projects, self._project, self._path)
             now = _or_empty(from_document, apps.get(app_id))
             self._apps[app_id] = apps[app_id] = to_document(change(now))
             projects[self._project] = dict(sorted(apps.items()))
@@ -187,33 +223,42 @@ def _or_empty(read: Callable[[_T], AppLedger], stored: _T | None) -> AppLedger:
 
 
 def read_projects(path: Path) -> dict[str, Any]:
-    """The projects table of a file of comwit's (the local ledger, the pending records); a
-    missing, unreadable, too large or foreign file gives an empty one."""
+    """The projects table of a ledger file, to read only: a missing, unreadable, too large or
+    foreign file gives an empty one (a write reads it with `read_table`)."""
     try:
-        loaded = json.loads(read_bounded(path, MAX_FILE_BYTES))
-    except (OSError, ValueError, RecursionError):
+        return read_table(path)
+    except LedgerFileError:
         return {}
-    projects = loaded.get("projects") if isinstance(loaded, dict) else None
-    return dict(projects) if isinstance(projects, dict) else {}
 
 
-def _read_file(path: Path, project: str) -> tuple[dict[str, Any], str | None]:
+def read_table(path: Path, fix: str = "") -> dict[str, Any]:
+    """The projects table of a file of comwit's, {} when there is no file; LedgerFileError
+    (with `fix`, what to do) when it is there but unreadable, too large or not comwit's."""
     try:
-        data = read_regular(path, MAX_FILE_BYTES)
+        data = read_bounded(path, MAX_FILE_BYTES)
     except FileNotFoundError:
-        return {}, None
+        return {}
     except OSError as exc:
-        return {}, f"cannot read {path} ({exc.strerror}); treating it as empty"
+        raise LedgerFileError(path, f"cannot be read ({exc.strerror})", fix) from None
+    except ValueError as exc:  # larger than the limit
+        raise LedgerFileError(path, f"is {exc}", fix) from None
     try:
-        if len(data) > MAX_FILE_BYTES:
-            raise ValueError
         document = json.loads(data)
-        apps = document["projects"].get(project, {})
-        if not isinstance(apps, dict):
-            raise TypeError
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        return {}, f"{path} is not a comwit ledger file; treating it as empty"
-    return dict(apps), None
+    except (ValueError, RecursionError):
+        document = None
+    projects = document.get("projects") if isinstance(document, dict) else None
+    if not isinstance(projects, dict):
+        raise LedgerFileError(path, "is not a comwit ledger file", fix)
+    return dict(projects)
+
+
+def apps_of(projects: dict[str, Any], project: str, path: Path, fix: str = "") -> dict[str, Any]:
+    """The project's table by app id in the projects table of the file at `path`; one that
+    is not a table is LedgerFileError (with `fix`)."""
+    apps = projects.get(project, {})
+    if not isinstance(apps, dict):
+        raise LedgerFileError(path, "is not a comwit ledger file", fix)
+    return dict(apps)
 
 
 def _unreadable(app: str, where: str, exc: Exception) -> str:

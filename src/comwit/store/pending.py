@@ -5,6 +5,8 @@ write is verified. When the write fails (after its retries), or the run is kille
 between, the record stays: the next run merges it into the ledger it reads (so the plan
 neither uploads that content again nor calls the build "changed outside comwit") and apply
 writes it first. The file: {"version": 1, "projects": {project: {app_id: [record, ...]}}}.
+A command reads it once (and again before completing records it found); a file there that
+cannot be read is never written over (LedgerFileError).
 """
 
 from __future__ import annotations
@@ -21,12 +23,20 @@ from comwit.plan.ledger import AppLedger
 from comwit.plan.recording import Recording, from_document, to_document
 from comwit.plan.state import ObservedApp
 from comwit.store.files import locked, write_atomically
-from comwit.store.ledger import Change, Check, LedgerStore, read_projects
+from comwit.store.ledger import (
+    Change,
+    Check,
+    LedgerFileError,
+    LedgerStore,
+    apps_of,
+    read_table,
+)
 
 FILE_VERSION = 1
 # The ledger write itself is retried by the client on 502, 429 and lost connections; a
 # server error the client does not retry (500, 503, 504) gets these tries on top.
 LEDGER_RETRY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=2.0, budget=10.0)
+_FIX = "move it away (it holds only ledger records an earlier apply could not write yet)"
 
 
 class PendingLedgers:
@@ -35,16 +45,33 @@ class PendingLedgers:
     def __init__(self, path: Path, project: str) -> None:
         self.path = path
         self._project = project
+        self._read: dict[str, Any] | None = None  # the project's records as last read or written
+        self._unreadable: LedgerFileError | None = None
 
     def records(self, app_id: str) -> list[Recording]:
-        """The app's pending records, oldest first; unreadable ones are left out."""
+        """The app's pending records, oldest first, as the file held them when this run last
+        read or wrote it; unreadable ones are left out."""
         found = []
-        for document in _records(read_projects(self.path), self._project, app_id):
+        for document in _list(self._apps().get(app_id)):
             try:
                 found.append(from_document(document))
             except ValueError:
                 continue
         return found
+
+    def any(self) -> bool:
+        """Whether the file held records of this project when this run last read or wrote it."""
+        return any(_list(records) for records in self._apps().values())
+
+    def read_again(self) -> None:
+        """Forget the file as read: the next question reads it again."""
+        self._read = self._unreadable = None
+
+    def check_writable(self) -> None:
+        """LedgerFileError when the file is there but could not be read."""
+        self._apps()
+        if self._unreadable is not None:
+            raise self._unreadable
 
     def add(self, app_id: str, recording: Recording) -> None:
         document = to_document(recording)
@@ -55,19 +82,31 @@ class PendingLedgers:
         self._edit(app_id, lambda kept: [d for d in kept if d != document])
 
     def _edit(self, app_id: str, change: Callable[[list[Any]], list[Any]]) -> None:
-        """Change one app's list under a lock: other runs may be editing other apps'."""
+        """Change one app's list under a lock: other runs may be editing other apps'. A file
+        that cannot be read is left as it is (LedgerFileError)."""
         with locked(self.path):
-            projects = read_projects(self.path)
-            apps = _dict(projects.pop(self._project, None))
+            projects = read_table(self.path, _FIX)
+            apps = apps_of(projects, self._project, self.path, _FIX)
             kept = change(_list(apps.get(app_id)))
             if kept:
                 apps[app_id] = kept
             else:
                 apps.pop(app_id, None)
+            projects.pop(self._project, None)
             if apps:
                 projects[self._project] = apps
             text = json.dumps({"version": FILE_VERSION, "projects": projects}, sort_keys=True)
             write_atomically(self.path, text + "\n")
+            self._read, self._unreadable = apps, None
+
+    def _apps(self) -> dict[str, Any]:
+        """The project's records by app, read once; from a file that cannot be read, none."""
+        if self._read is None:
+            try:
+                self._read = apps_of(read_table(self.path, _FIX), self._project, self.path, _FIX)
+            except LedgerFileError as exc:
+                self._read, self._unreadable = {}, exc
+        return self._read
 
 
 class PendingAwareStore:
@@ -90,6 +129,10 @@ class PendingAwareStore:
     @property
     def pending_path(self) -> Path:
         return self._pending.path
+
+    def check_writable(self) -> None:
+        self._inner.check_writable()
+        self._pending.check_writable()
 
     def read(self, app: ObservedApp, env_value: str | None) -> tuple[AppLedger, str | None]:
         ledger, warning = self._inner.read(app, env_value)
@@ -129,6 +172,9 @@ class PendingAwareStore:
 
     async def complete(self, observed: Mapping[str, ObservedApp]) -> list[str]:
         """Write what earlier runs could not; a warning for each app that still fails."""
+        if not self._pending.any():
+            return []
+        self._pending.read_again()  # another run may have written some since it was read
         warnings = []
         for name, app in sorted(observed.items()):
             builds = frozenset(build.build_id for build in app.builds)
@@ -146,14 +192,6 @@ class PendingAwareStore:
 
 def _server_error(error: ApiError) -> bool:
     return isinstance(error, UnexpectedStatusError) and error.status >= 500
-
-
-def _records(projects: dict[str, Any], project: str, app_id: str) -> list[Any]:
-    return _list(_dict(projects.get(project)).get(app_id))
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, dict) else {}
 
 
 def _list(value: Any) -> list[Any]:
