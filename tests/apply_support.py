@@ -4,6 +4,7 @@ by the real planner, and a transport that records the order and overlap of the r
 from __future__ import annotations
 
 import asyncio
+import functools
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from comwit.emulator.store import SCOPES
 from comwit.manifest import load_manifest
 from comwit.plan.actions import Plan
 from comwit.plan.diff import Policy
-from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store
+from comwit.planner import Planned, PlanRequest, make_plan, open_ledger_store, plan_app_again
 from comwit.secret import Secret
 from comwit.store.saved import ManifestRef, SavedPlan, saved_plan
 
@@ -101,18 +102,22 @@ class Site:
         between: Callable[[Planned], None] | None = None,
         saved: bool = False,
         stop: Stop | None = None,
+        replan: bool = False,
         **policy: tuple[str, ...],
     ) -> tuple[Plan, ApplyResult]:
         """Plan, then execute the plan. `between` runs in between (to change things under
         the plan); `saved` executes it as a saved plan is (each app re-read first); `stop`
-        is the executor's (request it to stop the run part-way)."""
+        is the executor's (request it to stop the run part-way); `replan`: an app whose live
+        build changed since the plan is planned again, as a plain `comwit apply` does."""
 
         async def run(client: ComwitClient) -> tuple[Plan, ApplyResult]:
             planned = await self._plan(client, policy)
             kept = _saved(planned, self.emulator.url) if saved else None
             if between is not None:
                 await asyncio.to_thread(between, planned)
-            result = await self.execute(client, planned, parallel, saved=kept, stop=stop)
+            result = await self.execute(
+                client, planned, parallel, saved=kept, stop=stop, replan=replan
+            )
             return planned.plan, result
 
         return asyncio.run(self._with_client(run))
@@ -125,6 +130,7 @@ class Site:
         *,
         saved: SavedPlan | None = None,
         stop: Stop | None = None,
+        replan: bool = False,
     ) -> ApplyResult:
         loaded = load_manifest(self.root / "comwit.toml")
         store = open_ledger_store(loaded.state, client, PROJECT)
@@ -136,6 +142,9 @@ class Site:
                 env=planned.env,
                 observed=planned.observed.apps,
                 keep=loaded.state.keep,
+                replan=functools.partial(plan_app_again, planned.desired, Policy())
+                if replan
+                else None,
             )
         else:
             rechecked = await recheck_saved_plan(saved, loaded, client, store, {})

@@ -198,6 +198,31 @@ def test_a_saved_plan_skips_an_app_changed_at_the_api_since_and_applies_the_othe
     assert _outcome(result, "web").status == "done", _outcome(result, "web").detail
 
 
+def test_an_app_another_run_made_live_as_planned_is_read_again_with_its_own_three_reads(site):
+    site.apply()
+    site.write("web/index.html", "<h1>v2</h1>")
+    sent_before: list[int] = []
+
+    def another_run_applies_it(planned) -> None:
+        site.apply()
+        sent_before.append(len(site.transport.sent))
+
+    _, result = site.apply(between=another_run_applies_it, replan=True)
+    web = _outcome(result, "web")
+    assert web.status == "unchanged"
+    assert web.detail.startswith("already applied by another run")
+    app_id = site.app("web")["app_id"]
+    # The live build looked up once in the app list; then only web's builds, hostnames and
+    # env vars, not the list of every app of the project again.
+    assert sorted(site.transport.sent[sent_before[0] :]) == [
+        f"GET /v1/projects/{PROJECT}/apps",
+        f"GET /v1/projects/{PROJECT}/apps/{app_id}/builds",
+        f"GET /v1/projects/{PROJECT}/apps/{app_id}/domains",
+        f"GET /v1/projects/{PROJECT}/apps/{app_id}/environment",
+    ]
+    assert len(site.builds("web")) == 2
+
+
 # -- answers lost: look before failing --------------------------------------------------
 
 

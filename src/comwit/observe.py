@@ -2,6 +2,7 @@
 
 One request lists the project's apps; then, per app that exists, its builds, hostnames and
 env vars are read concurrently (at most 3 requests per app, a bounded number in flight).
+An app already found in that list is read again with its 3 requests alone (`observe_app`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,31 @@ async def observe(
     """The live state of the apps called `names` in `project`, with their ledgers."""
     listed = await client.list_apps(project)
     wanted = set(names)
-    live = _live_apps(project, listed, wanted)
+    apps, warnings = await _read_apps(
+        client, project, _live_apps(project, listed, wanted), ledgers, concurrency
+    )
+    unmanaged = tuple(sorted({app.name for app in listed} - wanted))
+    return Observation(ObservedState(project, apps, unmanaged), warnings)
+
+
+async def observe_app(
+    client: ComwitClient, project: str, app: App, ledgers: LedgerReader
+) -> ObservedApp:
+    """The live state of `app`, as the project's app list has it now (`find_app`), with its
+    ledger: its builds, hostnames and env vars, and no second listing of every app."""
+    apps, _ = await _read_apps(client, project, {app.name: app}, ledgers, concurrency=3)
+    return apps[app.name]
+
+
+async def _read_apps(
+    client: ComwitClient,
+    project: str,
+    live: dict[str, App],
+    ledgers: LedgerReader,
+    concurrency: int,
+) -> tuple[dict[str, ObservedApp], tuple[str, ...]]:
+    """Each live app's builds, hostnames and env vars, read concurrently, and its ledger;
+    the warnings of the ledgers that could not be read."""
     limit = asyncio.Semaphore(concurrency)
     try:
         # One flat group: a failed read cancels every other read before the client closes.
@@ -68,8 +93,7 @@ async def observe(
         apps[name] = replace(app, ledger=ledger)
         if warning:
             warnings.append(warning)
-    unmanaged = tuple(sorted({app.name for app in listed} - wanted))
-    return Observation(ObservedState(project, apps, unmanaged), tuple(warnings))
+    return apps, tuple(warnings)
 
 
 def _live_apps(project: str, listed: Sequence[App], wanted: set[str]) -> dict[str, App]:

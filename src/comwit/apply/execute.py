@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from comwit.api.assumed import DOMAIN_ACTIVE
 from comwit.api.client import ComwitClient
+from comwit.api.models import App
 from comwit.apply.actions import Artifact, Handlers, Prepared, prepared
 from comwit.apply.handoff import Handoffs
 from comwit.apply.lease import AppLease, LeasePolicy
@@ -39,7 +40,7 @@ from comwit.errors import (
 )
 from comwit.frozen import frozen
 from comwit.manifest.interpolate import Interpolated
-from comwit.observe import observe
+from comwit.observe import observe_app
 from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger
 from comwit.plan.ledger import AppLedger, SourceCommit, Upload
 from comwit.plan.ordering import skip_reason
@@ -256,7 +257,8 @@ class Executor:
         found = await self.client.find_app(self.inputs.project, app_id)
         live = found.active_build_id if found else None
         if live != app.preconditions.active_build_id:
-            await self._check_already_done(app, live)
+            if found is not None:
+                await self._check_already_done(app, found)
             raise _Skip(
                 f"another run changed its live build from {app.preconditions.active_build_id} "
                 f"to {live} since the plan; plan again"
@@ -269,18 +271,17 @@ class Executor:
         if older:
             raise _Skip(older)
 
-    async def _check_already_done(self, app: AppPlan, live: str | None) -> None:
+    async def _check_already_done(self, app: AppPlan, found: App) -> None:
         """_AlreadyDone when the app, read again, needs nothing more from this run: the
-        run that changed it made it what this run's desired state says."""
+        run that changed it made it what this run's desired state says. `found`: the app
+        as just listed (only its builds, hostnames and env vars are read again)."""
         if self.inputs.replan is None:
             return
         try:
-            observation = await observe(self.client, self.inputs.project, [app.app], self.store)
+            now = await observe_app(self.client, self.inputs.project, found, self.store)
         except ComwitError:  # it could not be read again: the refusal says to plan again
             return
-        now = observation.state.apps.get(app.app)
-        if now is None or now.active_build_id != live:
-            return  # changed once more since: leave it to the refusal
+        live = found.active_build_id
         # The upload kept with this run's own lease is not an earlier run's to adopt.
         again = self.inputs.replan(replace(now, ledger=now.ledger.with_lease(None)))
         if again.error is None and not again.actions:
