@@ -192,6 +192,46 @@ def test_an_unknown_command_is_one_error(repo, job):
     )
 
 
+def test_changes_with_detailed_exitcode_fail_the_step_with_2_told_apart_from_an_error(repo, job):
+    given = {"working-directory": "deploy", "command": "plan", "args": "--detailed-exitcode"}
+    changes = run_step("run", given, job, repo)
+    assert changes.returncode == 2, changes.stderr
+    outputs = parse_outputs((job / "output").read_text())
+    assert (outputs["exit-code"], outputs["has-changes"]) == ("2", "true")
+
+    (job / "output").unlink()
+    (repo / "deploy" / "comwit.toml").write_text(MANIFEST + "[apps.db]\nbuild_dir = 3\n")
+    broken = run_step("run", given, job, repo)
+    assert broken.returncode == 1
+    assert parse_outputs((job / "output").read_text())["exit-code"] == "1"
+
+
+def _doc_table(heading: str) -> list[list[str]]:
+    """The rows (cells) of the first table after `heading` in docs/ci.md."""
+    doc = (ROOT / "docs" / "ci.md").read_text()
+    section = doc.split(f"\n{heading}\n", 1)[1]
+    lines = section.split("\n| ", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
+
+
+def test_the_docs_list_exactly_the_actions_inputs_and_their_defaults():
+    rows = {row[0].strip("`"): row[1] for row in _doc_table("## The GitHub Action")}
+    assert set(rows) == set(ACTION["inputs"])
+    for name, spec in ACTION["inputs"].items():
+        if spec.get("required"):
+            assert rows[name] == "(required)", name
+        elif spec.get("default", "") != "":
+            assert rows[name] == f"`{spec['default']}`", name
+
+
+def test_the_docs_list_exactly_the_actions_outputs():
+    names = {
+        name for row in _doc_table("## Step outputs") for name in re.findall(r"`([a-z-]+)`", row[0])
+    }
+    assert names | {"exit-code"} == set(ACTION["outputs"])
+    assert "`exit-code`" in (ROOT / "docs" / "ci.md").read_text().split("## The GitHub Action")[1]
+
+
 def written_outputs() -> set[str]:
     """Every step output comwit writes, from the code that writes them."""
     from comwit.ci.outputs import apply_outputs, plan_outputs
@@ -204,7 +244,8 @@ def written_outputs() -> set[str]:
 def test_the_outputs_are_the_ones_comwit_writes():
     for name, spec in ACTION["outputs"].items():
         assert spec["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
-    assert set(ACTION["outputs"]) == written_outputs()
+    # exit-code: the action's own, comwit's exit status (0, 1, 2 changes, ...)
+    assert set(ACTION["outputs"]) == written_outputs() | {"exit-code"}
 
 
 def test_every_input_reaches_a_step_and_every_input_and_output_is_documented():
