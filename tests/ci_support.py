@@ -31,9 +31,13 @@ class Job:
         return self.dir / "github_output"
 
     def github(
-        self, api_url: str, *, event: str = "pull_request", number: int = 7
+        self, api_url: str, *, event: str = "pull_request", number: int = 7, fork: str = ""
     ) -> dict[str, str]:
-        payload = {"pull_request": {"number": number, "head": {"sha": HEAD}}}
+        """`fork`: the pull request comes from that repository (`owner/name`)."""
+        head: dict[str, object] = {"sha": HEAD}
+        if fork:
+            head["repo"] = {"full_name": fork, "fork": True}
+        payload = {"pull_request": {"number": number, "head": head}}
         event_file = self.dir / "event.json"
         event_file.write_text(json.dumps(payload if event.startswith("pull_request") else {}))
         return {

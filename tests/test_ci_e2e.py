@@ -102,6 +102,23 @@ def test_a_read_only_token_warns_and_keeps_the_plans_exit_code(github, job, comw
     assert github.comments(7) == []
 
 
+def test_a_fork_pull_requests_plan_is_in_the_job_summary_when_its_token_may_not_comment(
+    github, job, comwit
+):
+    github.add_token(GITHUB_TOKEN, Identity("fork", installation=True, can_write=False))
+    env = job.github(github.url, fork="octocat/shop")
+    result = comwit("plan", "--comment", "--detailed-exitcode", env=env)
+    assert result.code == 2
+    (warning,) = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    assert "a pull request from a fork gets a read-only GITHUB_TOKEN" in warning
+    assert warning.endswith(
+        "; the plan itself is not affected; it is in the job summary: "
+        "https://github.example/acme/shop/actions/runs/4242"
+    )
+    assert job.summary.read_text().lstrip().startswith(MARKER)
+    assert github.comments(7) == []
+
+
 def test_a_plan_without_changes_creates_no_comment_unless_always(world, github, job, comwit):
     assert comwit("apply", "--yes", env={}).code == 0
     quiet = comwit("plan", "--comment", env=job.github(github.url))

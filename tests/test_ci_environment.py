@@ -109,3 +109,23 @@ def test_a_merged_pull_requests_closed_event_is_about_its_merge_commit(tmp_path)
     pull = {"number": 8, "merged": True, "merge_commit_sha": "c" * 40, "head": {"sha": "d" * 40}}
     ctx = detect(github_env(tmp_path, event={"action": "closed", "pull_request": pull}))
     assert (ctx.pull_request, ctx.sha) == (8, "c" * 40)
+
+
+def _pull_from(tmp_path, head_repo):
+    event = {"pull_request": {"number": 5, "head": {"sha": "a" * 40, "repo": head_repo}}}
+    return detect(github_env(tmp_path, event=event))
+
+
+def test_a_pull_request_from_another_repository_is_a_fork(tmp_path):
+    assert _pull_from(tmp_path, {"full_name": "octocat/shop", "fork": True}).fork is True
+
+
+def test_a_branch_of_a_repository_that_is_itself_a_fork_is_not_a_fork_pull_request(tmp_path):
+    """GitHub's `fork` flag says the repository is a fork of another, not that the pull
+    request comes from one: acme/shop may be a fork, and its own branches are its own."""
+    assert _pull_from(tmp_path, {"full_name": "Acme/Shop", "fork": True}).fork is False
+    assert detect(github_env(tmp_path, event_name="push")).fork is False
+
+
+def test_a_pull_request_whose_fork_was_deleted_is_a_fork(tmp_path):
+    assert _pull_from(tmp_path, None).fork is True

@@ -239,3 +239,24 @@ def test_a_job_run_for_a_closed_pull_request_checks_out_the_base_branch():
                 assert "github.event.pull_request.base.ref" in ref, name
                 checked += 1
     assert checked
+
+
+def test_fork_pull_requests_are_told_by_their_head_repository():
+    """`head.repo.fork` says the head repository is a fork of some other, which a project's
+    own repository may be: every pull request of such a project would skip its plan. A
+    fork's pull request is one whose head repository is not this one."""
+    same = "github.event.pull_request.head.repo.full_name == github.repository"
+    other = "github.event.pull_request.head.repo.full_name != github.repository"
+    told = 0
+    for name, workflow in _github_workflows():
+        assert "head.repo.fork" not in str(workflow), name
+        for job in workflow["jobs"].values():
+            runs = [args for step in job["steps"] for args in comwit_commands(step.get("run", ""))]
+            if "pull_request" not in str(job.get("if", "")) and name != "github-pull-request.yml":
+                continue
+            if any(args[0] == "validate" for args in runs):
+                assert other in job["if"], name
+            elif runs:
+                assert same in job["if"], name
+            told += 1
+    assert told >= 3

@@ -44,6 +44,7 @@ class CiContext:
     workspace: Path | None = None  # the checkout: annotation paths are relative to it
     run_url: str | None = None  # this run's page (its job summary) or job log
     event: str | None = None
+    fork: bool = False  # the pull request comes from another repository (or a deleted one)
     comment_author: str | None = None  # the login to match when /user cannot tell
     warnings: tuple[str, ...] = ()
 
@@ -89,6 +90,7 @@ def _github(environ: Mapping[str, str]) -> CiContext:
         workspace=_path(environ, "GITHUB_WORKSPACE"),
         run_url=f"{server}/{repository}/actions/runs/{run_id}" if repository and run_id else None,
         event=event_name,
+        fork=number is not None and _from_fork(event, repository),
         comment_author=environ.get("COMWIT_GITHUB_COMMENT_AUTHOR") or None,
         warnings=warnings,
     )
@@ -133,6 +135,21 @@ def _pull_request(name: str | None, event: Mapping[str, Any]) -> tuple[int | Non
     if name == "issue_comment" and isinstance(issue, dict) and issue.get("pull_request"):
         return _int(issue.get("number")), None
     return None, None
+
+
+def _from_fork(event: Mapping[str, Any], repository: str | None) -> bool:
+    """Whether the event's pull request comes from another repository than this run's. Not
+    the head repository's `fork` flag: that says the repository is a fork of another, which
+    a run's own repository may well be. A deleted head repository was a fork."""
+    pull = event.get("pull_request")
+    head = pull.get("head") if isinstance(pull, dict) else None
+    if not isinstance(head, dict):
+        return False
+    repo = head.get("repo")
+    name = repo.get("full_name") if isinstance(repo, dict) else None
+    if not isinstance(name, str):
+        return "repo" in head
+    return repository is not None and name.lower() != repository.lower()
 
 
 def _path(environ: Mapping[str, str], name: str) -> Path | None:

@@ -138,24 +138,27 @@ def _publish(
     """Every channel the CI offers and the command line wants; `changed`: a missing comment
     is created (else only an existing one is updated, unless --comment-on always)."""
     _warn_context(ctx, console)
-    _summary(ctx, channels, render, console)
+    summarised = _summary(ctx, channels, render, console)
     _outputs(ctx, outputs, console)
     if channels.comment:
         wanted = changed or channels.comment_on == "always"
-        _comment(ctx, render, manifest, plan, wanted, console, transport)
+        _comment(ctx, render, manifest, plan, wanted, console, transport, summarised)
 
 
-def _summary(ctx: CiContext, channels: Channels, render: Render, console: Console) -> None:
+def _summary(ctx: CiContext, channels: Channels, render: Render, console: Console) -> bool:
+    """Append to the job summary; whether it now holds the plan."""
     if ctx.summary_path is None or not channels.summary:
-        return
+        return False
     from comwit.ci.summary import append_summary
     from comwit.render.markdown import FULL_PLAN
 
     try:
-        if not append_summary(ctx.summary_path, lambda budget: render(budget, FULL_PLAN)):
-            console.warn("the job summary is full (1 MiB): not adding the plan to it")
+        if append_summary(ctx.summary_path, lambda budget: render(budget, FULL_PLAN)):
+            return True
+        console.warn("the job summary is full (1 MiB): not adding the plan to it")
     except OSError as exc:
         console.warn(f"cannot write the job summary {ctx.summary_path}: {exc.strerror or exc}")
+    return False
 
 
 def _outputs(ctx: CiContext, values: Mapping[str, str], console: Console) -> None:
@@ -193,7 +196,10 @@ def _comment(
     wanted: bool,
     console: Console,
     transport: httpx.BaseTransport | None,
+    summarised: bool,
 ) -> None:
+    """Create or update the comment; `summarised`: the job summary holds the plan, so a
+    warning that the comment failed can say where to read it."""
     from comwit.ci.comment import find_number, open_forge, upsert
     from comwit.ci.fit import fit
     from comwit.render.markdown import marker
@@ -217,21 +223,23 @@ def _comment(
         posted = upsert(forge, number, hidden, body, create=wanted)
         console.info(posted.describe() + ".")
     except ForgeError as exc:
-        console.warn(f"could not comment on the {forge.noun}: {exc}{_hint(exc)}")
+        console.warn(f"could not comment on the {forge.noun}: {exc}{_hint(ctx, exc, summarised)}")
     except Exception as exc:  # a bug here must not fail a plan or a deploy that went well
         console.warn(f"could not comment on the {forge.noun}: comwit hit a bug ({exc!r})")
     finally:
         forge.close()
 
 
-def _hint(exc: ForgeError) -> str:
+def _hint(ctx: CiContext, exc: ForgeError, summarised: bool) -> str:
+    where = "; the plan itself is not affected"
+    if summarised and ctx.run_url:
+        where += f"; it is in the job summary: {ctx.run_url}"
     if exc.rate_limited:
-        return " (the next run updates the comment; the plan itself is not affected)"
+        return f" (the next run updates the comment{where})"
+    if exc.status == 403 and ctx.fork:
+        return f": a pull request from a fork gets a read-only GITHUB_TOKEN{where}"
     if exc.status == 403:
-        return (
-            " (the token may not comment: a fork's pull request gets a read-only token; "
-            "the plan itself is not affected)"
-        )
+        return f" (the token may not comment: a fork's pull request gets a read-only token{where})"
     if exc.status == 401:
         return " (the token was refused)"
     return ""
