@@ -62,6 +62,22 @@ def test_first_plan_posts_once_and_the_next_push_patches_the_same_comment_on_pag
     assert len(github.comments(7)) == 211
 
 
+def test_each_comment_links_the_run_that_wrote_it_and_the_job_summary_does_not(
+    world, github, job, comwit
+):
+    planned = job.github(github.url) | {"GITHUB_RUN_ID": "4242"}
+    assert comwit("plan", "--comment", env=planned).code == 0
+    run = "https://github.example/acme/shop/actions/runs"
+    body = github.comments(7)[0]["body"]
+    assert f"<sub>[Workflow run]({run}/4242)</sub>" in body.split("| app |")[0]
+    assert "Workflow run" not in job.summary.read_text()
+    github.merged(MERGE, 7)
+    merged = job.github(github.url, event="push") | {"GITHUB_RUN_ID": "4343"}
+    assert comwit("apply", "--yes", "--comment", env=merged).code == 0
+    body = github.comments(7)[0]["body"]
+    assert f"<sub>[Workflow run]({run}/4343)</sub>" in body and "4242" not in body
+
+
 def test_two_environments_keep_two_comments(world, github, job, comwit):
     world.manifest(
         (world.root / "comwit.toml").read_text()
@@ -285,7 +301,9 @@ def test_gitlab_merge_request_note_created_then_updated_then_applied(world, gitl
         "apply", "--yes", "--comment", env=job.gitlab(gitlab.url, number=None, sha=MERGE)
     )
     assert applied.code == 0, applied.err
-    assert f"**Applied at {MERGE}:** 2 done." in gitlab.comments(3)[-1]["body"]
+    body = gitlab.comments(3)[-1]["body"]
+    assert f"**Applied at {MERGE}:** 2 done." in body
+    assert "<sub>[Job log](https://gitlab.example/acme/shop/-/jobs/77)</sub>" in body
     assert len(gitlab.comments(3)) == 131
 
 

@@ -49,9 +49,14 @@ def publish_plan(
     from comwit.ci.outputs import plan_outputs
     from comwit.render.markdown import render_markdown
 
-    def render(budget: int, full_plan: str) -> str:
+    def render(budget: int, full_plan: str, footer: str) -> str:
         return render_markdown(
-            plan, manifest=manifest, budget=budget, commit=ctx.sha, full_plan=full_plan
+            plan,
+            manifest=manifest,
+            budget=budget,
+            commit=ctx.sha,
+            full_plan=full_plan,
+            footer=footer,
         )
 
     _publish(
@@ -85,7 +90,7 @@ def publish_apply(
     from comwit.ci.outputs import apply_outputs, plan_outputs
     from comwit.render.applied import render_applied
 
-    def render(budget: int, full_plan: str) -> str:
+    def render(budget: int, full_plan: str, footer: str) -> str:
         return render_applied(
             plan,
             result,
@@ -95,6 +100,7 @@ def publish_apply(
             budget=budget,
             full_plan=full_plan,
             previews=previews,
+            footer=footer,
         )
 
     acted = result is not None and any(o.status != "unchanged" for o in result.outcomes)
@@ -120,7 +126,8 @@ def annotate(ctx: CiContext, problems: list[Problem], level: Level, stream: Text
     stream.flush()
 
 
-Render = Callable[[int, str], str]  # (budget in characters, where the full plan is) -> Markdown
+# (budget in characters, where the full plan is, a line under the verdict) -> Markdown
+Render = Callable[[int, str, str], str]
 
 
 def _publish(
@@ -153,7 +160,7 @@ def _summary(ctx: CiContext, channels: Channels, render: Render, console: Consol
     from comwit.render.markdown import FULL_PLAN
 
     try:
-        if append_summary(ctx.summary_path, lambda budget: render(budget, FULL_PLAN)):
+        if append_summary(ctx.summary_path, lambda budget: render(budget, FULL_PLAN, "")):
             return True
         console.warn("the job summary is full (1 MiB): not adding the plan to it")
     except OSError as exc:
@@ -215,7 +222,8 @@ def _comment(
             console.info(f"No {forge.noun} for this run (commit {ctx.sha}): no comment.")
             return
         hidden = marker(manifest, plan.project, plan.environment)
-        body = fit(lambda budget: render(budget, _elsewhere(ctx)), forge.body_limit, len)
+        footer = _run_link(ctx)
+        body = fit(lambda budget: render(budget, _elsewhere(ctx), footer), forge.body_limit, len)
         if body is None:
             limit = forge.body_limit
             console.warn(f"not commenting: the comment does not fit in {limit} characters")
@@ -243,6 +251,13 @@ def _hint(ctx: CiContext, exc: ForgeError, summarised: bool) -> str:
     if exc.status == 401:
         return " (the token was refused)"
     return ""
+
+
+def _run_link(ctx: CiContext) -> str:
+    """The comment's link to the CI run that wrote it, as tfcmt's "CI link"."""
+    if not ctx.run_url:
+        return ""
+    return f"<sub>[{'Job log' if ctx.kind == 'gitlab' else 'Workflow run'}]({ctx.run_url})</sub>"
 
 
 def _elsewhere(ctx: CiContext) -> str:

@@ -33,12 +33,16 @@ def render_applied(
     budget: int = BUDGET,
     full_plan: str = FULL_PLAN,
     previews: str = "",
+    footer: str = "",
 ) -> str:
     """'Applied at SHA: N done, M failed', one row per app, then the plan that was applied.
-    `previews`: a previews table (Markdown) shown right after the head."""
+    `previews`: a previews table (Markdown) shown right after the head; `footer`: a line
+    under the verdict (the CI run that applied it)."""
     outcomes = result.outcomes if result else ()
     links = urls or {}
     head = _head(plan, outcomes, manifest, commit)
+    if footer:
+        head += f"\n{footer}\n"
     if previews:
         head += "\n" + previews
     parts = [head]

@@ -62,11 +62,15 @@ def render_markdown(
     budget: int = BUDGET,
     commit: str | None = None,
     full_plan: str = FULL_PLAN,
+    footer: str = "",
 ) -> str:
     """The plan as one Markdown comment of at most `budget` characters. `manifest` is the
     manifest's path as the marker names it; `commit` the commit the plan was made for;
-    `full_plan` says where the whole plan is when it does not fit."""
+    `full_plan` says where the whole plan is when it does not fit; `footer`, a line shown
+    under the verdict (the CI run that made the plan)."""
     head = _head(plan, marker(manifest, plan.project, plan.environment), commit)
+    if footer:
+        head += f"\n{footer}\n"
     sections = [_section(app) for app in plan.apps if app.changed or app.error or app.held]
     rows = [_row(app) for app in plan.apps if app.changed or app.error or app.held]
     table = ["| app | changes |", "| --- | --- |"]
