@@ -29,7 +29,7 @@ import sys
 import termios
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,19 +123,23 @@ class World:
         env: dict[str, str] | None = None,
         cwd: str = ".",
         clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> Result:
         """Run `comwit ARGS` in the project directory (or `cwd` under it): in-process or as a
-        process (see above). `clock` (in-process only) is the run's time of day."""
+        process (see above). In-process only: `clock` is the run's time of day, `sleep` how
+        its waits pass (the API's retries, another run's lease; see FakeTime)."""
         environ = self.environ(env)
         if self.transport is not None:
             out, err = io.StringIO(), io.StringIO()
             edges = Edges(environ, io.StringIO(stdin), out, err, self.transport)
             if clock is not None:
                 edges = dataclasses.replace(edges, clock=clock)
+            if sleep is not None:
+                edges = dataclasses.replace(edges, sleep=sleep)
             with contextlib.chdir(self.root / cwd):
                 code = main(list(args), edges=edges)
             return Result(code, out.getvalue(), err.getvalue())
-        assert clock is None, "a clock is injected in-process only: use the world fixture"
+        assert clock is None and sleep is None, "in-process only: use the world fixture"
         proc = subprocess.run(
             [sys.executable, "-m", "comwit", *args],
             cwd=self.root / cwd,
@@ -289,6 +293,23 @@ class Terminal:
 def _take_terminal() -> None:
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class FakeTime:
+    """A run's time of day that moves only when the run sleeps: pass `clock=time, sleep=
+    time.sleep` to `World.comwit`; `slept` lists each wait, by the run's own clock."""
+
+    def __init__(self, now: float | None = None) -> None:
+        self.now = time.time() if now is None else now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)  # the loop still turns, as it does in a real wait
 
 
 def wait_for(what: str, ready: Callable[[], bool], seconds: float = 30.0) -> None:

@@ -1,17 +1,24 @@
 """End to end against a hostile API: the real CLI, in a process limited to 1 GiB of address
-space, ends with one clear error and exit 1 on answers that never end or explode."""
+space, ends with one clear error and exit 1 on answers that never end or explode; in this
+process, a trickling answer ends each try at its deadline and 429s are waited out."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import resource
 import subprocess
 import sys
-import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
+from comwit.cli import main
+from comwit.cli.settings import Edges
+
+from tests.e2e_support import FakeTime, Result, World
 from tests.hostile import endless_body, gzip_answer, gzip_bomb, hostile_server, slow_body
 
 GIB = 1024**3
@@ -64,20 +71,32 @@ def test_dev_zero_as_a_plan_file_is_exit_1_within_1_gib(root):
     )
 
 
-def test_a_body_trickling_one_byte_at_a_time_ends_within_the_deadline(root):
-    started = time.monotonic()
+def test_a_body_trickling_one_byte_at_a_time_ends_each_of_four_tries_at_the_deadline(root):
+    now = FakeTime()
     with hostile_server(slow_body(0.2)) as server:
-        result = comwit(root, server.url, "plan", COMWIT_TIMEOUT="0.5")
-    took = time.monotonic() - started
-    assert result.returncode == 1
-    last = result.stderr.strip().splitlines()[-1]
+        result = _in_process(root, server.url, "plan", sleep=now.sleep, COMWIT_TIMEOUT="0.5")
+    assert result.code == 1
+    last = result.err.strip().splitlines()[-1]
     assert (
         "did not answer in time: the 0.5 s limit for one request passed (reading the answer)"
         in last
     )
-    # four tries of 0.5 s and at most 3.5 s of backoff between them, plus start-up
-    assert took < 4 * 0.5 + 3.5 + 5
-    assert len(server.requests) == 4
+    assert len(server.requests) == 4  # the first try and three retries
+    # Between them, by the run's own clock, the upper half of each exponential step
+    # (0.5 s, 1 s, 2 s): 3.5 s at the most.
+    first, second, third = now.slept
+    assert 0.25 <= first < 0.5 and 0.5 <= second < 1 and 1 <= third < 2
+
+
+def _in_process(
+    root: Path, url: str, *args: str, sleep: Callable[[float], Awaitable[None]], **env: str
+) -> Result:
+    """`comwit ARGS` in this process, over real HTTP to `url`, its waits passed by `sleep`."""
+    environ = World(root, url, "cwt_00ff", env).environ()
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(root):
+        code = main(list(args), edges=Edges(environ, io.StringIO(), out, err, sleep=sleep))
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def test_429_with_retry_after_on_reads_env_writes_and_attaches_is_waited_out(world):
@@ -85,8 +104,10 @@ def test_429_with_retry_after_on_reads_env_writes_and_attaches_is_waited_out(wor
         world.admin(
             "POST", "faults/fail", {"route": route, "count": 1, "status": 429, "retry_after": 1}
         )
-    result = world.comwit("apply", "--yes")
+    now = FakeTime()
+    result = world.comwit("apply", "--yes", sleep=now.sleep)
     assert result.code == 0, result.err
+    assert now.slept == [1, 1, 1]  # each as long as Retry-After asked, by the run's own clock
     assert result.err.count("failed with 429") == 3
     assert world.stats()["statuses"]["429"] == 3
     assert world.comwit("plan", "--detailed-exitcode").code == 0

@@ -6,7 +6,8 @@ token (see `credentials`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Final, Protocol
@@ -47,11 +48,13 @@ async def open_client(
     timeout: float | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     connections: int = DEFAULT_CONNECTIONS,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[Connection]:
     """An open client for `--api-url` (or COMWIT_API_URL), closed (and the embedded
     emulator stopped) when the block ends. `transport` carries requests to any URL but the
     embedded emulator, which is served in this process on a port of its own; else at most
-    `connections` requests are in flight, each on a keep-alive connection."""
+    `connections` requests are in flight, each on a keep-alive connection. `sleep` passes
+    the client's waits between retries."""
     url = resolve_api_url(api_url, environ)
     seconds = resolve_timeout(timeout, environ)
     deadlines = deadlines_for(seconds, explicit=timeout is not None or _has_timeout(environ))
@@ -71,6 +74,7 @@ async def open_client(
             transport=transport,
             deadlines=deadlines,
             connections=connections,
+            sleep=sleep,
         )
         await stack.enter_async_context(client)
         yield Connection(client=client, base_url=url, local=notice is not None, notice=notice)

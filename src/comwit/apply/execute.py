@@ -93,6 +93,7 @@ class Executor:
     reporter: Reporter
     parallel: int = DEFAULT_PARALLEL
     clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # waits for another run's lease
     stop: Stop = field(default_factory=Stop)
     _limit: asyncio.Semaphore = field(init=False)
     _handoffs: Handoffs = field(init=False)
@@ -223,6 +224,7 @@ class Executor:
                 app_id,
                 self.inputs.lease,
                 clock=self.clock,
+                sleep=self.sleep,
                 upload=_upload(app, ready),
             )
             try:

@@ -52,6 +52,7 @@ class AppLease:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         upload: Upload | None = None,
     ) -> None:
+        """`sleep`: how a wait for another run's lease passes."""
         self._upload = upload  # written with the lease: a run that dies leaves it behind
         self._store, self._app, self._app_id = store, app, app_id
         self._policy = policy
@@ -90,9 +91,10 @@ class AppLease:
         await self._store.update(self._app, self._app_id, self._drop)
 
     async def keep_renewed(self) -> None:
-        """Renew every third of the lease's lifetime until cancelled."""
+        """Renew every third of the lease's lifetime until cancelled (on the loop's own
+        time: an injected `sleep` passes only waits for another run's lease)."""
         while True:
-            await self._sleep(self._policy.ttl / 3)
+            await asyncio.sleep(self._policy.ttl / 3)
             with contextlib.suppress(Exception), urgent():  # the next renewal tries again
                 await self.renew()
 

@@ -171,6 +171,7 @@ async def execute_plan(
             parallel=options.parallel,
             stop=stop,
             clock=settings.clock,
+            sleep=settings.sleep,
         )
         with catch_signals(stop, settings.console):
             return await executor.apply(plan)

@@ -88,6 +88,7 @@ async def connect_project(
         timeout=settings.timeout,
         transport=settings.transport,
         connections=concurrency(settings),
+        sleep=settings.sleep,
     ) as connection:
         if connection.notice:
             settings.console.notice(connection.notice)

@@ -17,7 +17,7 @@ import inspect
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
@@ -40,6 +40,13 @@ class OutputFormat(enum.StrEnum):
     matrix = "matrix"  # plan only: the CI job matrix of --shards alone
 
 
+async def _sleep(seconds: float) -> None:
+    """asyncio.sleep, without importing asyncio before a command needs it."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
 @frozen
 class Edges:
     """What a run reads and writes outside itself; `main()` takes it so tests can pass their own
@@ -51,6 +58,7 @@ class Edges:
     stderr: TextIO
     transport: httpx.AsyncBaseTransport | None = None
     clock: Callable[[], float] = time.time  # seconds since the epoch
+    sleep: Callable[[float], Awaitable[None]] = _sleep  # the API's retries, lease waits
 
     @classmethod
     def of_process(cls) -> Edges:
@@ -109,6 +117,10 @@ class Settings:
     @property
     def clock(self) -> Callable[[], float]:
         return self.edges.clock
+
+    @property
+    def sleep(self) -> Callable[[float], Awaitable[None]]:
+        return self.edges.sleep
 
 
 @frozen
