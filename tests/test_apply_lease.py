@@ -14,18 +14,25 @@ from comwit.store.ledger import LocalStore
 class Clock:
     def __init__(self) -> None:
         self.now = 1_000.0
+        self.slept: list[float] = []
 
     def __call__(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
         self.now += seconds
 
 
-def _lease(tmp_path, clock: Clock, who: str, wait: float = 0.0) -> AppLease:
+def _lease(
+    tmp_path, clock: Clock, who: str, wait: float = 0.0, told: list[str] | None = None
+) -> AppLease:
     store = LocalStore(tmp_path / "state.json", "demo")
     policy = LeasePolicy(who, f"https://ci.example/{who}", wait=wait, ttl=120, poll=5)
-    return AppLease(store, "web", "app-web", policy, clock=clock, sleep=clock.sleep)
+    waiting = told.append if told is not None else lambda _: None
+    return AppLease(
+        store, "web", "app-web", policy, clock=clock, sleep=clock.sleep, waiting=waiting
+    )
 
 
 def _held(tmp_path):
@@ -47,10 +54,12 @@ def test_a_lease_is_taken_renewed_and_released(tmp_path):
 
 def test_another_runs_live_lease_fails_at_once_and_is_not_taken_over(tmp_path):
     clock = Clock()
+    told: list[str] = []
     asyncio.run(_lease(tmp_path, clock, "first").acquire())
     with pytest.raises(LeaseHeldError, match=r"app 'web' is being applied by first \("):
-        asyncio.run(_lease(tmp_path, clock, "second").acquire())
+        asyncio.run(_lease(tmp_path, clock, "second", told=told).acquire())
     assert clock.now == 1_000.0  # no wait with --lock-timeout 0
+    assert told == []
     assert _held(tmp_path).holder == "first"
 
 
@@ -63,6 +72,32 @@ def test_a_wait_ends_when_the_lease_expires_or_after_lock_timeout(tmp_path):
     asyncio.run(_lease(tmp_path, clock, "third", wait=200).acquire())  # expires at 1_120
     assert _held(tmp_path).holder == "third"
     assert 1_120.0 <= clock.now <= 1_125.0
+
+
+def test_a_wait_says_once_whom_it_waits_for_then_polls_until_lock_timeout(tmp_path):
+    clock = Clock()
+    told: list[str] = []
+    asyncio.run(_lease(tmp_path, clock, "first").acquire())
+    with pytest.raises(LeaseHeldError) as refused:
+        asyncio.run(_lease(tmp_path, clock, "second", wait=12, told=told).acquire())
+    assert told == [
+        "waiting up to 12 s for its apply lease, held by first (https://ci.example/first) "
+        "until 00:18:40 UTC"
+    ]
+    assert clock.slept == [5, 5, 2]  # a poll at a time, the last one cut to the deadline
+    assert str(refused.value) == (
+        "app 'web' is being applied by first (https://ci.example/first); its lease runs until "
+        "00:18:40 UTC after waiting 12 s. Pass --lock-timeout SECONDS to wait for it, or run "
+        "`comwit unlock web` if that run is gone"
+    )
+
+
+def test_a_free_lease_is_taken_without_a_word_of_waiting(tmp_path):
+    clock = Clock()
+    told: list[str] = []
+    asyncio.run(_lease(tmp_path, clock, "first", wait=30, told=told).acquire())
+    assert told == []
+    assert clock.slept == []
 
 
 def test_a_renewal_that_finds_the_lease_taken_says_so(tmp_path):

@@ -15,12 +15,17 @@ from tests.e2e_support import PROJECT, FakeTime, World, actions
 pytestmark = pytest.mark.timeout(60)
 
 
-def _hold(world: World, app: str, run: str, seconds: float) -> None:
-    """Another run's lease on `app`, expiring in `seconds`."""
-    expires = int((time.time() + seconds) * 1000)
+def _hold(world: World, app: str, run: str, seconds: float, now: float | None = None) -> None:
+    """Another run's lease on `app`, expiring `seconds` after `now` (default: now)."""
+    expires = int(((time.time() if now is None else now) + seconds) * 1000)
     world.put_ledger(
         app, world.ledger(app).with_lease(Lease("ci@elsewhere", run, expires, "theirs"))
     )
+
+
+def _until(expires: float) -> str:
+    """A lease's end as apply names it."""
+    return Lease("", "", int(expires * 1000), "").until()
 
 
 def _change_web(world: World) -> None:
@@ -57,12 +62,47 @@ def test_another_runs_lease_fails_the_app_at_once_naming_the_holder_and_unlock_r
     assert world.comwit("apply", "--yes").code == 0
 
 
-def test_lock_timeout_waits_for_a_lease_that_expires(world):
+def test_lock_timeout_waits_for_a_lease_that_expires_saying_whom_it_waits_for(world):
     world.comwit("apply", "--yes")
-    _hold(world, "web", "https://ci.example/runs/8", seconds=1.5)
+    now = FakeTime()
+    until = _until(now.now + 5)
+    _hold(world, "web", "https://ci.example/runs/8", seconds=5, now=now.now)
     _change_web(world)
-    result = world.comwit("apply", "--yes", "--lock-timeout", "20")
+    result = world.comwit("apply", "--yes", "--lock-timeout", "20", clock=now, sleep=now.sleep)
     assert result.code == 0, result.out + result.err
+    assert now.slept == [2.0, 2.0, 2.0]  # polled by its own clock until the lease ran out
+    assert result.err.count("waiting") == 1
+    assert (
+        f"web: waiting up to 20 s for its apply lease, held by ci@elsewhere "
+        f"(https://ci.example/runs/8) until {until}\n"
+    ) in result.err
+    assert len(world.builds("web")) == 2
+    assert world.ledger("web").lease is None
+
+
+def test_lock_timeout_bounds_the_wait_then_refuses_naming_the_holder_and_unlock(world):
+    world.comwit("apply", "--yes")
+    now = FakeTime()
+    until = _until(now.now + 600)
+    _hold(world, "web", "https://ci.example/runs/8", seconds=600, now=now.now)
+    _change_web(world)
+    result = world.comwit("apply", "--yes", "--lock-timeout", "15", clock=now, sleep=now.sleep)
+    assert result.code == 1
+    assert now.slept == [2.0] * 7 + [1.0]  # 15 s by its own clock, then no more
+    assert (
+        f"web: waiting up to 15 s for its apply lease, held by ci@elsewhere "
+        f"(https://ci.example/runs/8) until {until}\n"
+    ) in result.err
+    refusal = (
+        f"app 'web' is being applied by ci@elsewhere (https://ci.example/runs/8); its lease runs "
+        f"until {until} after waiting 15 s. Pass --lock-timeout SECONDS to wait for it, or run "
+        "`comwit unlock web` if that run is gone"
+    )
+    assert [line for line in result.out.splitlines() if refusal in line] == [
+        f"  failed   web  {refusal}"
+    ]
+    assert world.ledger("web").lease.token == "theirs"  # never taken over
+    assert len(world.builds("web")) == 1
 
 
 def test_a_lease_of_a_process_of_this_machine_that_is_gone_does_not_hold_apply_back(world):

@@ -7,6 +7,8 @@ import time
 
 from comwit.plan.ledger import AppLedger, Lease
 
+from tests.e2e_support import FakeTime
+
 PREVIEW = """\
 [preview]
 env = { API_URL = "https://api-pr-{pr}.preview.test", LEVEL = "debug" }
@@ -181,9 +183,9 @@ def test_prune_refuses_a_malformed_age(world):
     assert "--older-than: duration 'week' is invalid" in result.err
 
 
-def _hold(world, app: str, seconds: float) -> None:
-    """Another run's lease on the preview app `app`, expiring in `seconds`."""
-    expires = int((time.time() + seconds) * 1000)
+def _hold(world, app: str, seconds: float, now: float | None = None) -> None:
+    """Another run's lease on the preview app `app`, expiring `seconds` after `now`."""
+    expires = int(((time.time() if now is None else now) + seconds) * 1000)
     lease = Lease("ci@elsewhere", "https://ci.example/runs/9", expires, "theirs")
     world.put_ledger(app, world.ledger(app).with_lease(lease))
 
@@ -195,9 +197,13 @@ def test_up_waits_for_a_preview_lease_with_lock_timeout(world):
     refused = world.comwit("preview", "up", "--pr", "7", "--app", "web")
     assert refused.code == 1
     assert "app 'web-pr-7' is being applied by ci@elsewhere" in refused.out
-    _hold(world, "web-pr-7", seconds=1.5)
-    waited = world.comwit("preview", "up", "--pr", "7", "--app", "web", "--lock-timeout", "20")
+    now = FakeTime()
+    _hold(world, "web-pr-7", seconds=5, now=now.now)
+    up = ("preview", "up", "--pr", "7", "--app", "web", "--lock-timeout", "20")
+    waited = world.comwit(*up, clock=now, sleep=now.sleep)
     assert waited.code == 0, waited.out + waited.err
+    assert now.slept == [2.0, 2.0, 2.0]  # by its own clock, until the lease ran out
+    assert "web-pr-7: waiting up to 20 s for its apply lease, held by ci@elsewhere" in waited.err
     assert len(world.builds("web-pr-7")) == 2
 
 

@@ -225,6 +225,7 @@ class Executor:
                 self.inputs.lease,
                 clock=self.clock,
                 sleep=self.sleep,
+                waiting=lambda text: self.reporter.step(app.app, text),
                 upload=_upload(app, ready),
             )
             try:

@@ -3,7 +3,8 @@
 Taken before an app's first mutation (written, then read back to confirm), renewed while
 the app is applied, released at the end. A lease that is live and not ours is never taken
 over: the run waits up to `wait` seconds, then fails naming the holder. The one exception is
-a lease of a process on this machine that no longer exists (it was killed). The API has no
+a lease of a process on this machine that no longer exists (it was killed). A run that
+waits says so once, naming the holder. The API has no
 conditional writes, so two runs writing at the same instant can both read their own lease
 back; the CI's own serialisation is the guard that closes that window (docs/concurrency.md).
 """
@@ -50,13 +51,15 @@ class AppLease:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        waiting: Callable[[str], None] = lambda _: None,
         upload: Upload | None = None,
     ) -> None:
-        """`sleep`: how a wait for another run's lease passes."""
+        """`sleep`: how a wait for another run's lease passes; `waiting` is told, once, that
+        this run waits, whom for and how long at the most."""
         self._upload = upload  # written with the lease: a run that dies leaves it behind
         self._store, self._app, self._app_id = store, app, app_id
         self._policy = policy
-        self._clock, self._sleep = clock, sleep
+        self._clock, self._sleep, self._waiting = clock, sleep, waiting
         self._token = secrets.token_hex(8)
         self.lost: str | None = None  # set when a renewal found the lease taken
 
@@ -64,6 +67,7 @@ class AppLease:
         """Take the lease; the ledger as read back. LeaseHeldError after `wait` seconds."""
         deadline = self._clock() + self._policy.wait
         freed = 0
+        told = False
         while True:
             back = await self._store.update(self._app, self._app_id, self._take, lambda _: True)
             if self._mine(back):
@@ -73,6 +77,9 @@ class AppLease:
                 continue
             if back.lease is None or self._clock() >= deadline:
                 raise LeaseHeldError(_refused(self._app, back.lease, self._policy.wait))
+            if not told:
+                told = True
+                self._waiting(_waits(back.lease, deadline - self._clock()))
             await self._sleep(max(0.0, min(self._policy.poll, deadline - self._clock())))
 
     async def confirm(self) -> None:
@@ -125,6 +132,13 @@ def _dead_here(lease: Lease) -> bool:
     """The lease's holder is a process of this machine that no longer exists."""
     host, _, pid = lease.run.rpartition(":")
     return host == socket.gethostname() and pid.isdigit() and not process_exists(int(pid))
+
+
+def _waits(lease: Lease, seconds: float) -> str:
+    return (
+        f"waiting up to {seconds:.0f} s for its apply lease, held by {lease.holder} "
+        f"({lease.run}) until {lease.until()}"
+    )
 
 
 def _refused(app: str, lease: Lease | None, waited: float) -> str:
