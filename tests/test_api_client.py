@@ -23,11 +23,12 @@ from comwit.api.models import (
     DomainAttachment,
     EnvPutResult,
     EnvVar,
+    LogQuery,
     Project,
     RollbackResult,
 )
 from comwit.api.upload import CHUNK_SIZE, stream_chunks
-from comwit.errors import ApiResponseError, ApiTimeoutError, ArtifactError
+from comwit.errors import ApiError, ApiResponseError, ApiTimeoutError, ArtifactError
 from comwit.secret import Secret
 
 BASE = "https://api.test"
@@ -153,6 +154,31 @@ def test_path_segments_are_escaped_slashes_and_dots_included(api):
 def test_an_empty_path_segment_is_refused_before_sending(api):
     with pytest.raises(ValueError, match="empty"):
         call(api, "get_app", "p1", "")
+
+
+def test_a_path_segment_that_is_not_utf8_is_sent_as_the_bytes_given(api):
+    # A command-line value that is not UTF-8 arrives with its bytes kept as surrogates.
+    route = api.get(url__regex=r".*").respond(json={"apps": []})
+    call(api, "list_apps", "p\udcff")
+    assert route.calls.last.request.url.raw_path == b"/v1/projects/p%FF/apps"
+
+
+@pytest.mark.parametrize(
+    ("project", "query", "why"),
+    [
+        ("p" * 70_000, None, "too long for a URL"),
+        ("p1", LogQuery(build_id="b" * 70_000), "too long for a URL"),
+        ("p1", LogQuery(since="\udcff"), "not UTF-8 text"),
+    ],
+)
+def test_a_value_that_cannot_go_into_a_request_is_an_api_error_sent_nowhere(
+    api, project, query, why
+):
+    with pytest.raises(ApiError, match=why) as caught:
+        call(api, "list_logs", project, "app-1", query)
+    assert caught.value.method == "GET"
+    assert len(str(caught.value)) < 600
+    assert not api.calls
 
 
 def test_a_base_url_path_prefix_is_kept(api):

@@ -49,7 +49,7 @@ from comwit.api.models import (
 from comwit.api.pool import DEFAULT_SIZE, REPLAYABLE, ConnectionPool
 from comwit.api.retry import DEFAULT_RETRY, Pacing, RetryPolicy, is_rate_limited, with_retries
 from comwit.api.routes import Route, retry_of
-from comwit.api.transport import ACCEPT_ENCODING, decode, decode_object, send
+from comwit.api.transport import ACCEPT_ENCODING, build_request, decode, decode_object, send
 from comwit.api.upload import (
     Progress,
     deploy_query,
@@ -372,9 +372,10 @@ class ComwitClient:
             all_headers["Authorization"] = f"Bearer {self._token.reveal()}"
         timeout: httpx.Timeout | None = request.pop("timeout", None)
         retry = retry_of(route)
-        built = httpx.Request(
+        built = build_request(
             method,
-            httpx.URL(self._root + path),
+            self._root,
+            path,
             headers=all_headers,
             extensions={
                 "timeout": self._timeouts if timeout is None else timeout.as_dict(),
@@ -446,5 +447,6 @@ def _v1(*segments: str) -> str:
 def _segment(text: str) -> str:
     if not text:
         raise ValueError("an API path segment (project, app id, key or hostname) is empty")
-    escaped = quote(text, safe="")
+    # A command-line value that is not UTF-8 holds its bytes as surrogates: send those bytes.
+    escaped = quote(text, safe="", errors="surrogateescape")
     return escaped.replace(".", "%2E") if escaped in {".", ".."} else escaped

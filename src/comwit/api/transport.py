@@ -62,6 +62,23 @@ ACCEPT_ENCODING: Final = "gzip"  # the one encoding decoded here, within the cap
 _CHECK_URL: Final = "check the API URL (--api-url or COMWIT_API_URL) and the network"
 
 
+def build_request(method: str, root: str, path: str, **request: Any) -> httpx.Request:
+    """The request for `path` under the API's `root`; a value that cannot go into a request
+    (a URL longer than httpx sends, a query value that is not UTF-8) is an `ApiError`."""
+    try:
+        return httpx.Request(method, httpx.URL(root + path), **request)
+    except httpx.InvalidURL:
+        why = "a value in it is too long for a URL"
+    except UnicodeEncodeError:
+        why = "a value in it is not UTF-8 text"
+    raise ApiError(
+        f"{_shown(method, path)} cannot be sent: {why}; check the values given on the "
+        "command line and in the environment",
+        method=method,
+        path=path,
+    )
+
+
 async def send(
     exchange: Callable[[httpx.Request], Awaitable[httpx.Response]],
     request: httpx.Request,
