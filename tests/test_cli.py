@@ -189,3 +189,81 @@ def test_the_script_leaves_with_the_exit_code_after_flushing_all_output(tmp_path
     )
     assert failed.returncode == 1
     assert failed.stderr.startswith("error: ") and failed.stderr.endswith("\n")
+
+
+def test_a_working_directory_that_was_deleted_is_a_one_line_error(tmp_path, monkeypatch):
+    (tmp_path / "comwit.toml").write_text('version = 1\n[apps.web]\nbuild_dir = "."\n')
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    out, err = io.StringIO(), io.StringIO()
+    edges = Edges({}, io.StringIO(), out, err)
+    assert main(["validate", "-f", str(tmp_path / "comwit.toml")], edges=edges) == 1
+    assert err.getvalue() == (
+        "error: the working directory no longer exists; cd into one that does and run comwit again\n"
+    )
+    assert main(["--version"], edges=edges) == 0  # needs no working directory
+
+
+def test_a_closed_stdout_is_a_one_line_error_before_anything_runs(tmp_path, monkeypatch):
+    # `comwit ... >&-`: Python gives the process no sys.stdout at all.
+    (tmp_path / "comwit.toml").write_text('version = 1\n[apps.web]\nbuild_dir = "."\n')
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", err)
+    for argv in (["--version"], ["validate", "-f", str(tmp_path / "comwit.toml")]):
+        assert main(argv) == 1
+    assert err.getvalue() == (
+        "error: standard output is closed; give comwit one (>/dev/null to discard it)\n" * 2
+    )
+
+
+def test_a_closed_stderr_leaves_the_command_and_its_exit_code_as_they_are(tmp_path, monkeypatch):
+    (tmp_path / "comwit.toml").write_text('version = 1\n[apps.web]\nbuild_dir = "."\n')
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert main(["validate", "-f", str(tmp_path / "comwit.toml")]) == 0
+    assert main(["validate", "-f", str(tmp_path / "missing.toml")]) == 1
+    assert "is valid: 1 app (web)" in out.getvalue()
+    sys.stderr.close()  # what comwit opened in its place (the process's, in the script)
+
+
+@pytest.mark.parametrize("closed", [1, 2])
+def test_the_script_with_a_closed_stream_leaves_with_no_traceback(tmp_path, closed):
+    (tmp_path / "comwit.toml").write_text('version = 1\n[apps.web]\nbuild_dir = "."\n')
+    script = f'exec "$@" {closed}>&-'
+    command = [sys.executable, "-m", "comwit", "validate", "-f", str(tmp_path / "comwit.toml")]
+    proc = subprocess.run(
+        ["sh", "-c", script, "sh", *command], capture_output=True, text=True, check=False
+    )
+    assert (proc.returncode, proc.stderr) == (
+        (1, "error: standard output is closed; give comwit one (>/dev/null to discard it)\n")
+        if closed == 1
+        else (0, "")
+    )
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [{"COMWIT_API_URL": "http://127.0.0.1:9", "HOME": "/no\nwhere", "XDG_CONFIG_HOME": ""}],
+)
+def test_an_error_is_one_line_whatever_its_values_hold(tmp_path, environ):
+    (tmp_path / "comwit.toml").write_text(
+        'version = 1\nproject = "p"\n[apps.web]\nbuild_dir = "."\n'
+    )
+    err = io.StringIO()
+    edges = Edges(environ, io.StringIO(), io.StringIO(), err)
+    assert main(["plan", "-f", str(tmp_path / "comwit.toml")], edges=edges) == 1
+    assert err.getvalue().count("\n") == 1
+    assert "/no\\nwhere/.config/comwit/config.json" in err.getvalue()
+
+
+def test_each_manifest_problem_is_one_line_whatever_its_file_name_holds(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the file is named as given, not by a long temporary path
+    err = io.StringIO()
+    edges = Edges({}, io.StringIO(), io.StringIO(), err)
+    assert main(["validate", "-f", "a\nb.toml"], edges=edges) == 1
+    assert err.getvalue().count("\n") == 1
+    assert err.getvalue().startswith("error: a\\nb.toml: no manifest at ")

@@ -57,12 +57,12 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file
+        where = one_line(cut(self.file, MAX_PATH_SHOWN))
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        field = f" {one_line(self.field)}:" if self.field else ""
+        field = f" {one_line(cut(self.field, MAX_PATH_SHOWN))}:" if self.field else ""
         return f"{where}:{field} {one_line(self.message)}"
 
 

@@ -18,17 +18,23 @@ from comwit.exit_codes import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 TYPE_CHECKING = False  # not typing's: importing typing costs --version a tenth of its time
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import TextIO
 
     from comwit.cli.settings import Edges
+    from comwit.errors import ComwitError
 
 
 def main(argv: Sequence[str] | None = None, *, edges: Edges | None = None) -> int:
     """Run one command; every outcome becomes an exit code, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if edges is None and not _has_streams():
+        return EXIT_ERROR
     if args == ["--version"]:
         out = edges.stdout if edges else sys.stdout
         out.write(f"comwit {__version__}\n")
         return EXIT_OK
+    if not _has_working_directory(edges.stderr if edges else sys.stderr):
+        return EXIT_ERROR
     import contextlib
 
     _leave_out_unused_modules()
@@ -40,6 +46,32 @@ def main(argv: Sequence[str] | None = None, *, edges: Edges | None = None) -> in
     remember_tokens(edges.environ)  # CI tokens are redacted from everything, from the start
     with contextlib.redirect_stdout(edges.stdout), contextlib.redirect_stderr(edges.stderr):
         return _run(args, edges)
+
+
+def _has_streams() -> bool:
+    """False, once said, when the process has no stdout (`comwit ... >&-`): its output would
+    be lost. Without a stderr, messages go nowhere and the exit code tells."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: PTH123, SIM115 (the process's, while it runs)
+    if sys.stdout is None:
+        sys.stderr.write(
+            "error: standard output is closed; give comwit one (>/dev/null to discard it)\n"
+        )
+        return False
+    return True
+
+
+def _has_working_directory(stderr: TextIO) -> bool:
+    """False, once said, when the working directory was deleted under the shell."""
+    try:
+        os.getcwd()  # noqa: PTH109 (pathlib is not loaded yet)
+    except FileNotFoundError:
+        stderr.write(
+            "error: the working directory no longer exists; "
+            "cd into one that does and run comwit again\n"
+        )
+        return False
+    return True
 
 
 def _leave_out_unused_modules() -> None:
@@ -122,7 +154,7 @@ def _run(args: list[str], edges: Edges) -> int:
         _say(edges, usage_error(exc))
         return EXIT_ERROR
     except ComwitError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
+        for line in _lines_of(exc):
             _say(edges, f"error: {line}")
         _annotate(edges, exc)
         return exc.exit_code
@@ -139,6 +171,17 @@ def _run(args: list[str], edges: Edges) -> int:
     return result if isinstance(result, int) else EXIT_OK
 
 
+def _lines_of(exc: ComwitError) -> list[str]:
+    """An error's message as lines: one per manifest problem, else one (a line break in a
+    value it echoes, a file name or an API's detail, is shown escaped)."""
+    from comwit.errors import ManifestError
+    from comwit.escape import one_line
+
+    if isinstance(exc, ManifestError):
+        return [str(problem) for problem in exc.problems]
+    return [one_line(str(exc) or type(exc).__name__)]
+
+
 def _say(edges: Edges, text: str) -> None:
     """One message to stderr: no secret, and no control character from outside (an API's
     error detail could otherwise clear the screen)."""
@@ -150,8 +193,9 @@ def _say(edges: Edges, text: str) -> None:
 
 def _exit_now(code: int) -> None:
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: the process was started with it closed
+                stream.flush()
     except (OSError, ValueError):  # a closed pipe: nothing more can be said
         pass
     os._exit(code)
