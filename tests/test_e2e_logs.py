@@ -103,6 +103,26 @@ def test_a_follow_stops_when_its_time_is_up_even_while_the_api_is_slow_to_answer
     assert shown.err.strip() == "stopped following after 1 s (--for)"
 
 
+@pytest.mark.parametrize(
+    "since",
+    ["2026-13-45T00:00:00Z", "2026-02-30T00:00:00Z", "2026-01-01T00:00:00+24:00", "9" * 5000 + "s"],
+)
+def test_a_since_that_is_no_time_is_refused_by_the_api_as_bad_input(world, since):
+    assert world.comwit("apply", "--yes", "--app", "web").code == 0
+    shown = world.comwit("logs", "web", "--since", since)
+    assert (shown.code, shown.err.count("\n")) == (1, 1)
+    assert "failed with 400: since=" in shown.err
+    assert "is neither an RFC 3339 time" in shown.err or "..." in shown.err  # a long one is cut
+
+
+def test_a_since_longer_ago_than_any_line_shows_every_line(world):
+    assert world.comwit("apply", "--yes", "--app", "web").code == 0
+    every = world.comwit("logs", "web").out
+    assert every
+    assert world.comwit("logs", "web", "--since", "9" * 40 + "h").out == every
+    assert world.comwit("logs", "web", "--since", "0001-01-01T00:00:00Z").out == every
+
+
 def test_logs_of_an_app_not_in_the_manifest_or_not_created_are_one_line_errors(world):
     unknown = world.comwit("logs", "nope")
     assert (unknown.code, unknown.err.count("\n")) == (1, 1)

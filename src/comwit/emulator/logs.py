@@ -92,21 +92,33 @@ def _filters(query: LogQuery, now: float) -> tuple[str, list[object]]:
 
 
 def _since_ms(since: str, now: float) -> int:
-    """An RFC 3339 time, or a duration back from now such as `30m`, `2h`, `1h30m`, `45s`."""
-    text = since.strip()
-    duration = _DURATION.fullmatch(text)
-    if text and duration:
-        hours, minutes, seconds = (int(part or 0) for part in duration.groups())
-        return int((now - hours * 3600 - minutes * 60 - seconds) * 1000)
-    stamp = _RFC3339.fullmatch(text)
-    if stamp is None:
+    """An RFC 3339 time, or a duration back from now such as `30m`, `2h`, `1h30m`, `45s`; a
+    time before 1970 is 1970 (no line is older)."""
+    try:
+        return max(_parse_since(since.strip(), now), 0)
+    except ValueError:  # no such date (February 30), an offset past 23:59, 4,300+ digits
         raise bad_request(
             f"since={since!r} is neither an RFC 3339 time nor a duration like 30m.",
             "invalid_since",
-        )
+        ) from None
+
+
+def _parse_since(text: str, now: float) -> int:
+    duration = _DURATION.fullmatch(text)
+    if text and duration:
+        hours, minutes, seconds = (int(part or 0) for part in duration.groups())
+        return int(now * 1000) - (hours * 3600 + minutes * 60 + seconds) * 1000
+    stamp = _RFC3339.fullmatch(text)
+    if stamp is None:
+        raise ValueError(text)
     base, fraction, zone = stamp.groups()
     seconds = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
-    offset = 0 if zone == "Z" else int(zone[0] + "1") * (int(zone[1:3]) * 3600 + int(zone[4:]) * 60)
+    offset = 0
+    if zone != "Z":
+        hours, minutes = int(zone[1:3]), int(zone[4:])
+        if hours > 23 or minutes > 59:
+            raise ValueError(zone)
+        offset = int(zone[0] + "1") * (hours * 3600 + minutes * 60)
     return int((seconds - offset + float(fraction or 0)) * 1000)
 
 
