@@ -146,8 +146,19 @@ ASKED = "was it written by `comwit note --out`?"
         (b'["comwit-note"]', 'is not a comwit note file (no "kind": "comwit-note")'),
         (b'{"kind": "comwit-plan"}', 'is not a comwit note file (no "kind": "comwit-note")'),
         (b" " * (2**20 + 1), f"is larger than 1 MiB, more than any note file; {ASKED}"),
+        (b'{"kind": "comwit-note", "n": ["\\ud800"]}', f"is not UTF-8 text; {ASKED}"),
+        (b'{"kind": "comwit-note", "\\udfff": 1}', f"is not UTF-8 text; {ASKED}"),
     ],
-    ids=["binary", "not-json", "too-deep", "not-an-object", "other-kind", "too-large"],
+    ids=[
+        "binary",
+        "not-json",
+        "too-deep",
+        "not-an-object",
+        "other-kind",
+        "too-large",
+        "half-a-character",  # a \\u escape of one surrogate, which no UTF-8 text holds
+        "half-a-character-key",
+    ],
 )
 def test_a_bad_document_is_refused_in_one_line(tmp_path, content, message):
     path = tmp_path / "note.json"
@@ -159,8 +170,8 @@ def test_a_bad_document_is_refused_in_one_line(tmp_path, content, message):
 
 def test_a_document_of_its_kind_is_read_back(tmp_path):
     path = tmp_path / "note.json"
-    path.write_bytes(b'{"kind": "comwit-note", "n": 1}')
-    assert read_document(path, NOTE) == {"kind": "comwit-note", "n": 1}
+    path.write_bytes(b'{"kind": "comwit-note", "n": 1, "d\\u00e9\\ud83d\\ude00": 2}')
+    assert read_document(path, NOTE) == {"kind": "comwit-note", "n": 1, "d\u00e9\U0001f600": 2}
 
 
 def test_a_missing_or_unreadable_document_says_so(tmp_path):

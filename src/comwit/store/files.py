@@ -140,6 +140,25 @@ def _write_or_raise(path: Path, data: str, error: Callable[[str], Exception]) ->
         raise error(exc.strerror or type(exc).__name__) from exc
 
 
+def _holds_half_a_character(document: object) -> bool:
+    """Whether a string in `document` holds a lone surrogate, which JSON's \\u escapes can
+    spell and no UTF-8 text holds (it would fail wherever it is written or used as a path)."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str) and not node.isascii():
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
 @frozen
 class JsonKind:
     """A JSON file of comwit's own, as messages about reading one back name it."""
@@ -171,6 +190,8 @@ def read_document(path: Path, of: JsonKind) -> dict[str, Any]:
         raise PlanError(f"{path}: is not UTF-8 text; {asked}") from None
     except (ValueError, RecursionError):
         raise PlanError(f"{path}: is not JSON; {asked}") from None
+    if b"\\u" in data and _holds_half_a_character(document):
+        raise PlanError(f"{path}: is not UTF-8 text; {asked}")
     if not isinstance(document, dict) or document.get("kind") != of.kind:
         raise PlanError(f'{path}: is not a comwit {of.what} (no "kind": "{of.kind}")')
     return document
