@@ -87,6 +87,25 @@ def test_json_that_cannot_be_written_names_what_and_where(tmp_path):
     assert str(raised.value) == f"cannot write the result to {tmp_path}: Is a directory"
 
 
+@pytest.mark.parametrize("ensure_ascii", [False, True])
+def test_json_holding_a_name_that_is_not_utf8_is_refused_and_not_written(tmp_path, ensure_ascii):
+    # A file name that is not UTF-8 arrives with its bytes kept as surrogates ("\udcff").
+    path = tmp_path / "plan.json"
+    with pytest.raises(PlanError) as raised:
+        write_json(path, {"manifest": "\udcff.toml"}, what="saved plan", ensure_ascii=ensure_ascii)
+    assert str(raised.value) == (
+        f"cannot write the saved plan to {path}: a name in it is not UTF-8 text (a file or "
+        "directory name, or a value given on the command line); rename it"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_text_holding_a_name_that_is_not_utf8_is_refused_and_not_written(tmp_path):
+    with pytest.raises(ComwitError, match="a name in it is not UTF-8 text"):
+        write_text(tmp_path / "comwit.toml", 'build_dir = "\udcff"\n')
+    assert list(tmp_path.iterdir()) == []
+
+
 MANIFEST_PATH = "d\u00e9p\u00f4t/comwit.toml"  # not ASCII: the two files differ in how they keep it
 
 

@@ -126,9 +126,18 @@ def write_json(path: Path, document: object, *, what: str, ensure_ascii: bool) -
     one that cannot be written is a PlanError naming `what` it is and where. Saved plans are
     UTF-8, result files escape what is not ASCII (`ensure_ascii`): each keeps its bytes."""
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=ensure_ascii)
+    if "\\u" in text and _holds_half_a_character(document):  # as read_document would refuse it
+        raise PlanError(f"cannot write the {what} to {path}: {_NOT_UTF8}")
     _write_or_raise(
         path, text + "\n", lambda why: PlanError(f"cannot write the {what} to {path}: {why}")
     )
+
+
+# What a file name or command-line value that is not UTF-8 (kept as surrogates) makes of a file.
+_NOT_UTF8 = (
+    "a name in it is not UTF-8 text (a file or directory name, or a value given on the "
+    "command line); rename it"
+)
 
 
 def _write_or_raise(path: Path, data: str, error: Callable[[str], Exception]) -> None:
@@ -138,6 +147,8 @@ def _write_or_raise(path: Path, data: str, error: Callable[[str], Exception]) ->
         write_atomically(path, data)
     except OSError as exc:
         raise error(exc.strerror or type(exc).__name__) from exc
+    except UnicodeEncodeError:
+        raise error(_NOT_UTF8) from None
 
 
 def _holds_half_a_character(document: object) -> bool:
