@@ -37,6 +37,28 @@ def test_one_line_escapes_controls_newlines_and_formatting_marks():
     assert printable("two\nlines\tand\x07bell") == "two\nlines\tand\\u0007bell"
 
 
+def test_half_a_character_is_escaped_as_json_would_spell_it():
+    # A file name or argument that is not UTF-8 keeps its bytes as surrogates ("\udcff"):
+    # written as they are, they fail a stream that takes only UTF-8.
+    assert (
+        one_line("a\udcff.toml\ud800")
+        == printable("a\udcff.toml\ud800")
+        == ("a\\udcff.toml\\ud800")
+    )
+    assert json.loads('"' + printable("a\udcff") + '"') == "a\udcff"
+
+
+def test_a_name_that_is_not_utf8_is_shown_on_a_stream_that_takes_only_utf8(tmp_path):
+    (tmp_path / "\udcff.toml").write_text('version = 1\n[apps.web]\nbuild_dir = "web"\n')
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "index.html").write_text("hi")
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    edges = Edges({}, io.StringIO(), out, io.StringIO())
+    assert main(["validate", "-f", str(tmp_path / "\udcff.toml")], edges=edges) == 0
+    out.seek(0)
+    assert "\\udcff.toml is valid: 1 app (web)" in out.read()
+
+
 def test_ascii_text_is_escaped_as_any_text_is():
     every_ascii = "".join(map(chr, range(128)))
     # a non-ASCII character takes the whole class: the ASCII part must come out alike

@@ -14,9 +14,12 @@ import re
 from typing import Final
 
 # C0 controls, DEL, C1 controls (U+009B is a one-character CSI), zero-width and
-# bidirectional formatting marks, line and paragraph separators, the byte-order mark, and
-# the marker the console paints with (see `PAINT`).
-_FORMATTING: Final = "\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ue000"
+# bidirectional formatting marks, line and paragraph separators, surrogates (the bytes of a
+# file name or argument that is not UTF-8: a UTF-8 stream refuses them), the byte-order mark,
+# and the marker the console paints with (see `PAINT`).
+_FORMATTING: Final = (
+    "\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ud800-\udfff\ufeff\ue000"
+)
 # ASCII text (nearly all that comwit writes) can hold only the C0 controls and DEL of these:
 # a small class, where the whole one (non-Latin-1 ranges) costs ~3 M instructions to compile.
 _ASCII_ANY: Final = re.compile("[\x00-\x1f\x7f]")
