@@ -144,7 +144,7 @@ def test_a_saved_plan_for_another_project_is_refused_by_option_and_environment(
     args, env = (["--project", "other"], {}) if how == "--project" else ([], {how: "other"})
     result = world.comwit("apply", str(planfile), *args, env=env)
     assert result.code == 1
-    assert result.err.strip() == "error: the plan is for project proj, not other"
+    assert result.err.strip() == "error: the plan is for project 'proj', not 'other'"
     assert world.stats()["mutating"] == 0
 
 
@@ -218,3 +218,39 @@ def test_options_of_planning_or_of_a_saved_plan_are_refused_where_they_do_not_be
     assert result.err.strip().startswith(f"error: {refused}")
     assert world.stats()["mutating"] == 0
     assert not (world.root / "result.json").exists()
+
+
+LONG = "x" * 100_000
+
+
+def _set(document: dict[str, Any], where: str, value: Any) -> None:
+    *parents, last = where.split(".")
+    for part in parents:
+        document = document[int(part)] if part.isdigit() else document[part]  # type: ignore[index]
+    document[last] = value
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "named"),
+    [
+        ("api_url", LONG, "the plan was made against 'xxxxxxxxxx"),
+        ("api_url", "http://a\nb", "the plan was made against 'http://a\\nb', not 'http://"),
+        ("plan.project", LONG, "cannot be sent: a value in it is too long for a URL"),
+        ("manifest.environment", "a\nb", "--env 'a\\nb': this manifest defines no [environments"),
+        ("plan.apps.0.actions.0.type", LONG, "plan.apps.0.actions.0: Input tag 'xxxxxxxxxx"),
+        ("build_dirs", {LONG: "sha256:0"}, "app 'api' has no recorded build dir digest"),
+    ],
+    ids=["long api_url", "api_url line break", "long project", "env line break", "long tag", "long key"],
+)  # fmt: skip
+def test_a_hand_edited_value_is_echoed_in_one_short_line(world, tmp_path, where, value, named):
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    document = json.loads(planfile.read_text())
+    _set(document, where, value)
+    planfile.write_text(json.dumps(document))
+    result = world.comwit("apply", str(planfile), "--yes")
+    assert (result.code, result.out) == (1, "")
+    (line,) = result.err.strip().splitlines()
+    assert named in line
+    assert len(line) < 600
+    assert world.stats()["mutating"] == 0

@@ -72,8 +72,8 @@ def build_request(method: str, root: str, path: str, **request: Any) -> httpx.Re
     except UnicodeEncodeError:
         why = "a value in it is not UTF-8 text"
     raise ApiError(
-        f"{_shown(method, path)} cannot be sent: {why}; check the values given on the "
-        "command line and in the environment",
+        f"{_shown(method, path)} cannot be sent: {why}; check the values it was made of "
+        "(options, environment, manifest or saved plan)",
         method=method,
         path=path,
     )

@@ -19,6 +19,7 @@ from comwit.apply.verify import changed_apps
 from comwit.artifact.digest import digest_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.errors import ManifestError, StalePlanError
+from comwit.escape import MAX_PATH_SHOWN, cut, one_line, quoted
 from comwit.frozen import frozen
 from comwit.manifest import LoadedManifest
 from comwit.manifest.checks import build_dir_problems, resolve_env
@@ -37,17 +38,25 @@ def check_saved_plan(
     """Refuse a plan made against another API, project, environment or manifest text."""
     if public_url(api_url) != saved.api_url:
         raise StalePlanError(
-            f"the plan was made against {saved.api_url}, not {public_url(api_url)}; "
-            "apply it with the same --api-url, or plan again"
+            f"the plan was made against {quoted(saved.api_url)}, "
+            f"not {quoted(public_url(api_url))}; apply it with the same --api-url, or plan again"
         )
     if project != saved.plan.project:
-        raise StalePlanError(f"the plan is for project {saved.plan.project}, not {project}")
+        raise StalePlanError(
+            f"the plan is for project {quoted(saved.plan.project)}, not {quoted(project)}"
+        )
     if loaded.env != saved.manifest.environment:
         raise StalePlanError(
-            f"the plan was made with --env {saved.manifest.environment}, not {loaded.env}"
+            f"the plan was made {_with_env(saved.manifest.environment)}, "
+            f"not {_with_env(loaded.env)}"
         )
     if loaded.digest != saved.manifest.digest:
-        raise StalePlanError(f"{saved.manifest.path} changed after the plan was made; plan again")
+        shown = one_line(cut(saved.manifest.path, MAX_PATH_SHOWN))
+        raise StalePlanError(f"{shown} changed after the plan was made; plan again")
+
+
+def _with_env(name: str | None) -> str:
+    return "without --env" if name is None else f"with --env {quoted(name)}"
 
 
 @frozen

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from comwit import __version__
 from comwit.errors import ComwitError, PlanError
-from comwit.escape import cut, quoted
+from comwit.escape import MAX_PATH_SHOWN, cut, one_line, quoted
 from comwit.frozen import frozen
 from comwit.store.regular import read_regular, require_regular
 
@@ -236,4 +236,5 @@ def _shown_format(version: object) -> str:
 def first_problem(exc: ValidationError) -> str:
     """The first thing wrong with a document read back, as `field.path: what`."""
     first = exc.errors(include_url=False)[0]
-    return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
+    where = cut(".".join(str(part) for part in first["loc"]), MAX_PATH_SHOWN)
+    return one_line(f"{where}: {cut(first['msg'], MAX_PATH_SHOWN)}")  # msg may echo the input
