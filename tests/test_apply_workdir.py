@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from comwit.apply.workdir import WorkDir, process_exists
+from comwit.errors import ComwitError
 
 GONE = 99_999_999  # above any pid_max: no process has it
 
@@ -24,3 +27,15 @@ def test_the_next_run_removes_the_work_dir_of_a_run_that_is_gone_and_keeps_the_o
 
 def test_a_process_exists_while_it_runs():
     assert (process_exists(os.getpid()), process_exists(GONE)) == (True, False)
+
+
+@pytest.mark.parametrize("in_the_way", [".comwit", ".comwit/tmp"])
+def test_a_file_where_the_work_dir_goes_is_a_one_line_error_naming_it(tmp_path, in_the_way):
+    (tmp_path / in_the_way).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / in_the_way).write_text("not a directory")
+    with pytest.raises(ComwitError) as raised, WorkDir(tmp_path):
+        pass
+    assert str(raised.value) == (
+        f"cannot make a work dir to pack in under {tmp_path / '.comwit'} (Not a directory); "
+        "make it a directory comwit can write to, or remove it"
+    )

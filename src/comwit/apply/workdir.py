@@ -14,6 +14,9 @@ import shutil
 from pathlib import Path
 from types import TracebackType
 
+from comwit.errors import ComwitError
+from comwit.escape import MAX_PATH_SHOWN, cut
+
 _OWNED = re.compile(r"(\d+)-[0-9a-f]+")
 
 
@@ -24,7 +27,14 @@ class WorkDir:
 
     def __enter__(self) -> WorkDir:
         remove_abandoned(self._base)
-        self.path.mkdir(parents=True)
+        try:
+            self.path.mkdir(parents=True)
+        except OSError as exc:  # .comwit (or .comwit/tmp) is a file, or cannot be written
+            state = cut(str(self._base.parent), MAX_PATH_SHOWN)
+            raise ComwitError(
+                f"cannot make a work dir to pack in under {state} ({exc.strerror}); "
+                "make it a directory comwit can write to, or remove it"
+            ) from None
         return self
 
     def __exit__(
