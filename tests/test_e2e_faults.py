@@ -3,7 +3,7 @@ anything failed, and the next apply converges without a duplicate build."""
 
 from __future__ import annotations
 
-from tests.e2e_support import actions
+from tests.e2e_support import FakeTime, actions
 
 
 def converges(world) -> None:
@@ -15,8 +15,11 @@ def converges(world) -> None:
 
 def test_502_on_attach_fails_that_app_only_and_the_next_apply_converges(world):
     world.admin("POST", "faults/fail", {"route": "attach_domain", "count": 20, "status": 502})
-    result = world.comwit("apply", "--yes")
+    now = FakeTime()
+    result = world.comwit("apply", "--yes", sleep=now.sleep)
     assert result.code == 1
+    assert len(now.slept) == 3  # the attach was tried four times, by the run's own clock
+    assert world.stats()["statuses"]["502"] == 4
     assert "failed   web  POST /v1/projects/proj/apps/" in result.out
     assert "failed with 502" in result.out
     assert "done     api" in result.out
@@ -63,8 +66,10 @@ def test_timeout_on_env_put_fails_the_app_and_the_next_apply_converges(world):
     text = (world.root / "comwit.toml").read_text()
     world.manifest(text.replace('LEVEL = "info"', 'LEVEL = "debug"'))
     world.admin("POST", "faults/latency", {"route": "put_env", "ms": 2000})
-    result = world.comwit("apply", "--yes", env={"COMWIT_TIMEOUT": "0.3"})
+    now = FakeTime()
+    result = world.comwit("apply", "--yes", env={"COMWIT_TIMEOUT": "0.3"}, sleep=now.sleep)
     assert result.code == 1
+    assert len(now.slept) == 3  # the env write was tried four times, by the run's own clock
     assert "failed   web  PUT /v1/projects/proj/apps/" in result.out
     assert "did not answer in time" in result.out
     converges(world)
