@@ -4,13 +4,15 @@ Every command `comwit --help` lists runs (a command without a case below fails t
 so a new one cannot escape the scan), then stdout, stderr and every file under the test's
 directories (the project, `.comwit/`, saved plans, packed artifacts decompressed too, the
 local ledger, temporary files, HOME, the emulator's data) are searched for each token used.
-Most runs call `main()` in this process; a few of each test run the `comwit` script (start-up,
-a deploy, a refused token, a dead API, a failed deploy with COMWIT_DEBUG, Ctrl-C, the embedded
-and the served emulator), for what only a process shows: tracebacks and exit as in production.
+Most runs call `main()` in this process (their retries' waits pass at once: what they print is
+what counts); a few of each test run the `comwit` script (start-up, a deploy, a refused token,
+a dead API, a failed deploy with COMWIT_DEBUG, Ctrl-C, the embedded and the served emulator),
+for what only a process shows: tracebacks and exit as in production.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import io
@@ -34,7 +36,7 @@ import zstandard
 from comwit.cli import main
 from comwit.cli.settings import Edges
 
-from tests.e2e_support import MANIFEST, PROJECT, Result, World
+from tests.e2e_support import MANIFEST, PROJECT, Result, World, wait_for
 
 _MANIFEST = MANIFEST + '[environments.staging.apps.web]\nhosts = ["staging.example.com"]\n'
 _WINDOW = 12  # characters of a token that count as a leak
@@ -106,8 +108,9 @@ class _Runs:
     def _in_process(self, args: tuple[str, ...], environ: dict[str, str], cwd: Path) -> Result:
         out, err = io.StringIO(), io.StringIO()
         self.capfd.readouterr()
+        edges = Edges(environ, io.StringIO(""), out, err, sleep=_at_once)
         with contextlib.chdir(cwd):
-            code = main(list(args), edges=Edges(environ, io.StringIO(""), out, err))
+            code = main(list(args), edges=edges)
         beside = self.capfd.readouterr()
         return Result(code, out.getvalue() + beside.out, err.getvalue() + beside.err)
 
@@ -117,6 +120,12 @@ class _Runs:
         for key in drop:
             environ.pop(key, None)
         return environ
+
+
+async def _at_once(seconds: float) -> None:
+    """An in-process run's wait (a retry's backoff): the loop turns, no time passes."""
+    del seconds
+    await asyncio.sleep(0)
 
 
 # -- one case per command: the runs that exercise it ------------------------------------
@@ -412,12 +421,14 @@ def _config_files(tmp_path: Path, tokens: list[str]) -> list[Path]:
 
 
 def _interrupt_a_plan(world: World, run: _Runs) -> None:
-    """Ctrl-C, most likely while the plan waits for the API (or still starting up)."""
-    world.admin("POST", "faults/latency", {"ms": 5000, "route": "list_apps"})
+    """Ctrl-C while the plan waits for the API (its app list is held until released)."""
+    world.admin("POST", "faults/latency", {"ms": 60_000, "route": "list_apps", "hold": True})
     proc = run.popen("plan")
-    time.sleep(2)
+    wait_for("the plan's app list", lambda: world.admin("GET", "faults")["held"] == 1)
     proc.send_signal(signal.SIGINT)
     run.keep("plan, interrupted", proc)
+    world.admin("DELETE", "faults")
+    assert run.results[-1][1].code == 130, run.results[-1][1]
     world.admin("DELETE", "faults")
 
 
