@@ -90,6 +90,12 @@ class World:
     def in_process(self) -> bool:
         return self.transport is not None
 
+    def in_this_process(self) -> World:
+        """This process world, its CLI run in this process over real HTTP to the same served
+        emulator: for the set-up and the checks around what only a process shows."""
+        assert self.transport is None, "already in this process"
+        return dataclasses.replace(self, transport=LoopbackHTTP())
+
     def manifest(self, text: str) -> None:
         (self.root / "comwit.toml").write_text(textwrap.dedent(text))
 

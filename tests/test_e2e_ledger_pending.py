@@ -98,7 +98,7 @@ def test_a_run_killed_between_the_upload_and_the_ledger_write_leaves_no_second_u
     assert (world.root / PENDING).exists(), "the run was killed only after its ledger write"
     world.admin("DELETE", "faults")
     world.reset_stats()
-    again = world.comwit("apply", "--yes", "--app", "api")
+    again = world.in_this_process().comwit("apply", "--yes", "--app", "api")
     assert again.code == 0, again.out + again.err
     assert world.stats()["deploys"] == 0
     assert "changed outside comwit" not in again.out

@@ -134,7 +134,7 @@ def test_logs_of_an_app_not_in_the_manifest_or_not_created_are_one_line_errors(w
 
 def test_ctrl_c_ends_a_follow_quietly_with_exit_0(process_world):
     """The usual way to stop following; the script's own signal path, so a real process."""
-    assert process_world.comwit("apply", "--yes", "--app", "api").code == 0
+    assert process_world.in_this_process().comwit("apply", "--yes", "--app", "api").code == 0
     proc = subprocess.Popen(
         [sys.executable, "-m", "comwit", "logs", "api", "--follow", "--for", "60"],
         cwd=process_world.root,

@@ -59,10 +59,11 @@ def test_a_stop_mid_upload_lets_it_finish_records_it_and_prints_the_summary(
     assert "  done         api  build build-" in text
     assert "  not started  web  not started: apply was interrupted" in text
     process_world.admin("DELETE", "faults")
-    result = process_world.comwit("apply", "--yes")
+    here = process_world.in_this_process()
+    result = here.comwit("apply", "--yes")
     assert result.code == 0, result.out + result.err
-    assert len(process_world.builds("api")) == 1
-    assert actions(process_world.plan_json()) == []
+    assert len(here.builds("api")) == 1
+    assert actions(here.plan_json()) == []
 
 
 def test_kill_9_during_an_upload_then_the_next_apply_converges_with_one_build(
@@ -84,7 +85,7 @@ def test_kill_9_during_an_upload_then_the_next_apply_converges_with_one_build(
     result = process_world.comwit("apply", "--yes", env={"TMPDIR": str(tmpdir)})
     assert result.code == 0, result.out + result.err
     assert len(process_world.builds("web")) == 1
-    assert actions(process_world.plan_json()) == []
+    assert actions(process_world.in_this_process().plan_json()) == []
     assert list(tmpdir.iterdir()) == []  # nothing ever went to the system temp dir
     assert all(not path.exists() for path in leftovers)  # the killed run's artifact is gone
     assert not _files_under(process_world.root / "web", ".partial", ".zst")
