@@ -119,10 +119,11 @@ def test_live_apps_not_in_the_manifest_are_named_by_plan_and_status_and_never_to
 
 def test_ctrl_c_exits_130_with_one_line_and_no_traceback(process_world):
     world = process_world
-    world.comwit("apply", "--yes")
+    assert world.in_this_process().comwit("apply", "--yes").code == 0
     world.reset_stats()
-    # Apps are listed (counted when answered), then the builds' answers hang.
-    world.admin("POST", "faults/latency", {"route": "list_builds", "ms": 20000})
+    # Apps are listed (counted when answered), then the builds' answers are held (released
+    # at the end, so the emulator's shutdown has no call left to wait for).
+    world.admin("POST", "faults/latency", {"route": "list_builds", "ms": 20000, "hold": True})
     proc = subprocess.Popen(
         [sys.executable, "-m", "comwit", "plan"],
         cwd=world.root,
@@ -136,6 +137,7 @@ def test_ctrl_c_exits_130_with_one_line_and_no_traceback(process_world):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
+    world.admin("DELETE", "faults")
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "error: interrupted"
     assert "Traceback" not in err
