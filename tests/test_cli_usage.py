@@ -86,11 +86,12 @@ def test_import_help_does_not_speak_of_a_manifest_it_does_not_read(capsys):
         (["plan", "--concurrency", "0"], "error: --concurrency: must be at least 1 (see `comwit plan --help`)"),
         (["plan", "--concurrency", "many"], "error: --concurrency: must be a whole number (see `comwit plan --help`)"),
         (["status", "--format", "yaml"], "error: --format: yaml is not one of 'text', 'json' (see `comwit status --help`)"),
+        (["status", "--format", "it's"], "error: --format: it's is not one of 'text', 'json' (see `comwit status --help`)"),
         (["pack", "web", "--level", "99"], "error: --level: must be at most 19 (see `comwit pack --help`)"),
         (["emulator", "serve", "--port", "x"], "error: --port: must be a whole number (see `comwit emulator serve --help`)"),
         (["stauts"], "error: No such command 'stauts'; did you mean 'status'? (see `comwit --help`)"),
     ],
-    ids=["too high", "too low", "not a number", "bad choice", "level", "subcommand", "command"],
+    ids=["too high", "too low", "not a number", "bad choice", "a quote", "level", "subcommand", "command"],
 )  # fmt: skip
 def test_option_errors_are_plain_and_point_to_the_command_help(args, expected, capsys):
     assert main(args) == 1

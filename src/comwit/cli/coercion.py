@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import typer
 
+from comwit.escape import quoted
 from comwit.frozen import frozen
 
 if TYPE_CHECKING:
@@ -148,8 +149,8 @@ def _choice(choices: Sequence[Any], case_sensitive: bool, value: Any) -> Any:
     for choice, name in named.items():
         if name == wanted:
             return choice
-    listed = ", ".join(map(repr, named.values()))
-    raise ValueError(f"{value!r} is not one of {listed}.")
+    listed = ", ".join(map(quoted, named.values()))
+    raise ValueError(f"{quoted(value)} is not one of {listed}.")
 
 
 def _fold(choice: Any, case_sensitive: bool) -> str:
@@ -168,7 +169,7 @@ def _path(value: Any, info: Any) -> Path:
     kind = {(True, False): "file", (False, True): "dir"}.get(
         (info.file_okay, info.dir_okay), "path"
     )
-    shown = f"{kind} {os.fsdecode(value)!r}"
+    shown = f"{kind} {quoted(os.fsdecode(value))}"
     try:
         mode = path.stat().st_mode
     except OSError:

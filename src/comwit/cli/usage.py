@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from comwit.escape import MAX_SHOWN, cut
+from comwit.escape import MAX_SHOWN, cut, quoted
 
 _SHOULD = "Input should be "
 _PLAIN = [
@@ -24,13 +24,15 @@ _PLAIN = [
     (_SHOULD + "a valid number(, unable to parse string as a number)?", "must be a number"),
     (_SHOULD + "a valid boolean(, unable to interpret input)?", "must be true or false"),
     (_SHOULD, "must be "),
-    ("Invalid value for '([^']+)': '([^']*)' is not one of (.*?)\\.?$", r"\1: \2 is not one of \3"),
+    ("Invalid value for '([^']+)': '(.*)' is not one of (.*?)\\.?$", r"\1: \2 is not one of \3"),
     ("Invalid value for '([^']+)': ", r"\1: "),
 ]
 _COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in _PLAIN]
 _NO_SUCH_COMMAND = re.compile(r"No such command '([^']*)'")
-# A word of the command line echoed back: a 10,000-character argument is `cut`.
+# A word of the command line echoed back: a 10,000-character argument is `cut` (once: a value
+# that comwit's own message already cut is followed by its length).
 _LONG_WORD = re.compile(rf"[^\s'\"()]{{{MAX_SHOWN + 1},}}")
+_CUT_ALREADY = re.compile(r"(?<=\.\.\.) \([\d,]+ characters\)")
 
 
 def usage_error(exc: Exception) -> str:
@@ -41,8 +43,14 @@ def usage_error(exc: Exception) -> str:
         message = pattern.sub(replacement, message)
     message = message.rstrip(".")
     message += _did_you_mean(message)
-    message = _LONG_WORD.sub(lambda word: cut(word.group()), message)
+    message = _LONG_WORD.sub(lambda word: _cut_once(word, message), message)
     return f"error: {message} (see `{_help_of(exc)}`)"
+
+
+def _cut_once(word: re.Match[str], message: str) -> str:
+    if _CUT_ALREADY.match(message, word.end()):
+        return word.group()
+    return cut(word.group())
 
 
 def _did_you_mean(message: str) -> str:
@@ -54,7 +62,7 @@ def _did_you_mean(message: str) -> str:
     from comwit.cli.commands import COMMANDS
 
     close = difflib.get_close_matches(unknown.group(1), [c.name for c in COMMANDS], n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f"; did you mean {quoted(close[0])}?" if close else ""
 
 
 def _help_of(exc: Exception) -> str:
