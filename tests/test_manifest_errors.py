@@ -268,6 +268,40 @@ CASES = [
         "comwit.toml:9:10: environments.prod.apps.api.hosts[0]: hostname 'a.example.com' is also bound to app 'web'",
     ),
     (
+        "a quote in a hostname",
+        HEAD + VALID_APP + 'hosts = ["o\'hara.example.com"]\n',
+        "comwit.toml:5:10: apps.web.hosts[0]: hostname 'o'hara.example.com' has an invalid "
+        "label 'o'hara': use only letters, digits and '-'",
+    ),
+    (
+        "a very long hostname",
+        HEAD + VALID_APP + f'hosts = ["{"a" * 300}.example.com"]\n',
+        f"comwit.toml:5:10: apps.web.hosts[0]: hostname '{'a' * 80}... (312 characters)' has "
+        f"an invalid label '{'a' * 80}... (300 characters)': labels are at most 63 characters",
+    ),
+    (
+        "a quote in an env key",
+        HEAD + VALID_APP + 'env = { "it\'s" = "x" }\n',
+        "comwit.toml:5:9: apps.web.env.\"it's\": env key 'it's' is invalid",
+    ),
+    (
+        "a quote in an unknown key",
+        HEAD + VALID_APP + '"bui\'ld_dir" = 1\n',
+        "comwit.toml:5:1: apps.web.\"bui'ld_dir\": unknown key 'bui'ld_dir'; "
+        "did you mean 'build_dir'?",
+    ),
+    (
+        "a quote in an app name",
+        HEAD + '[apps."Web\'s"]\nbuild_dir = "dist"\n',
+        "comwit.toml:3:1: apps.\"Web's\": app name 'Web's' is invalid",
+    ),
+    (
+        "a long string where a number goes",
+        HEAD + VALID_APP + f'max_concurrent_requests = "{"9" * 100}"\n',
+        f"comwit.toml:5:1: apps.web.max_concurrent_requests: expected an integer, got string "
+        f"'{'9' * 80}... (100 characters)'",
+    ),
+    (
         "overlay not a table",
         HEAD + "environments = { prod = 3 }\n" + VALID_APP,
         "comwit.toml:3:18: environments.prod: expected a table, got integer 3",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from comwit.artifact.walk import walk
 from comwit.errors import ArtifactError, ManifestError, Problem
+from comwit.escape import quoted
 from comwit.manifest.find import repository_root
 from comwit.manifest.interpolate import Interpolated, MissingVariableError, interpolate
 from comwit.manifest.load import LoadedManifest
@@ -138,7 +139,7 @@ def inherited_hosts(base: LoadedManifest, loaded: LoadedManifest) -> list[Proble
             continue
         hosts = ", ".join(host.name for host in app.hosts)
         message = (
-            f"environment {loaded.env!r} (project {loaded.project}) inherits these hostnames "
+            f"environment {quoted(loaded.env)} (project {loaded.project}) inherits these hostnames "
             f"({hosts}); a hostname is attached to one app at a time, so the apply of one "
             f"project fails with a conflict: set [environments.{loaded.env}.apps.{name}] "
             "hosts (hosts = [] for none)"

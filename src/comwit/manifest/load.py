@@ -244,7 +244,7 @@ def _unknown_environment(env: str, known: list[str]) -> str:
         return f"--env {quoted(env)}: this manifest defines no [environments.NAME] tables"
     message = f"--env {quoted(env)}: unknown environment; known: {', '.join(known)}"
     close = suggest(env, known)
-    return f"{message}; did you mean {close!r}?" if close else message
+    return f"{message}; did you mean {quoted(close)}?" if close else message
 
 
 def _validate(document: dict[str, Any], source: SourceMap) -> Manifest:
@@ -267,9 +267,11 @@ def _duplicate_hosts(document: dict[str, Any], source: SourceMap) -> list[Proble
     for where, app, host in sorted(_host_mentions(document, source), key=_in_file_order):
         owner = owners.setdefault(host, app)
         if owner != app:
-            message = f"hostname {host!r} is also bound to app {owner!r}; keep it in one app"
+            message = (
+                f"hostname {quoted(host)} is also bound to app {quoted(owner)}; keep it in one app"
+            )
         elif (host, app) in seen:
-            message = f"hostname {host!r} is listed twice; remove one"
+            message = f"hostname {quoted(host)} is listed twice; remove one"
         else:
             seen.add((host, app))
             continue

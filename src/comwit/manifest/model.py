@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from comwit.api.assumed import APP_NAME
+from comwit.escape import quoted
 from comwit.manifest.hostname import normalize_hostname
 from comwit.manifest.interpolate import check_template
 from comwit.plan import LEDGER_ENV_KEY
@@ -32,11 +33,11 @@ ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def _check_env_key(key: str) -> str:
     if not ENV_KEY.fullmatch(key):
         raise ValueError(
-            f"env key {key!r} is invalid: start with a letter or '_', "
+            f"env key {quoted(key)} is invalid: start with a letter or '_', "
             "then use only letters, digits and '_'"
         )
     if key == LEDGER_ENV_KEY:
-        raise ValueError(f"env key {key!r} is reserved for comwit's state ledger; rename it")
+        raise ValueError(f"env key {quoted(key)} is reserved for comwit's state ledger; rename it")
     return key
 
 
@@ -48,7 +49,7 @@ def _check_env_value(value: str) -> str:
 def _check_app_name(name: str) -> str:
     if not APP_NAME.fullmatch(name):
         raise ValueError(
-            f"app name {name!r} is invalid: use 1-63 lower-case letters, digits and '-', "
+            f"app name {quoted(name)} is invalid: use 1-63 lower-case letters, digits and '-', "
             "starting and ending with a letter or digit"
         )
     return name
@@ -166,7 +167,7 @@ _DURATION = re.compile(r"[1-9][0-9]{0,5}[smhdw]")
 def _check_duration(text: str) -> str:
     if not _DURATION.fullmatch(text):
         raise ValueError(
-            f"duration {text!r} is invalid: write a number and a unit, e.g. '7d', '12h', '2w'"
+            f"duration {quoted(text)} is invalid: write a number and a unit, e.g. '7d', '12h', '2w'"
         )
     return text
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from comwit.errors import Problem
+from comwit.escape import cut, quoted
 from comwit.frozen import frozen
 from comwit.manifest.locate import Path, Position
 from comwit.manifest.overlay import origin_of
@@ -154,10 +155,10 @@ def _message(error: ErrorDetails, path: Path, model: type[BaseModel]) -> str:
 def _unknown_key(path: Path, model: type[BaseModel]) -> str:
     key = str(path[-1])
     known = _fields_at(model, path[:-1])
-    message = f"unknown key {key!r}"
+    message = f"unknown key {quoted(key)}"
     close = suggest(key, known)
     if close:
-        return f"{message}; did you mean {close!r}?"
+        return f"{message}; did you mean {quoted(close)}?"
     if known:
         return f"{message}; expected one of: {', '.join(sorted(known))}"
     return message
@@ -169,7 +170,7 @@ def _missing(path: Path) -> str:
         return "missing 'version'; add `version = 1` at the top of the file"
     if path == ("apps",):
         return "no apps: add at least one [apps.NAME] table"
-    return f"missing required key {key!r}"
+    return f"missing required key {quoted(key)}"
 
 
 def _fields_at(model: type[BaseModel], path: Path) -> list[str]:
@@ -220,13 +221,13 @@ def _got(value: object) -> str:
 
 
 def _show(value: object) -> str:
-    """` 'value'` (with its leading space) for a short scalar; nothing for a table or array."""
+    """` 'value'` (with its leading space, `cut` when long) for a scalar; nothing for a table
+    or array."""
     if isinstance(value, dict | list):
         return ""
     if isinstance(value, int) and _huge(value):  # too long for str(): Python refuses it
         return f" of about {int(value.bit_length() * math.log10(2)) + 1} digits"
-    text = repr(value) if isinstance(value, str) else str(value).lower()
-    return " " + (text if len(text) <= 40 else text[:37] + "...")
+    return " " + (quoted(value) if isinstance(value, str) else cut(str(value).lower()))
 
 
 def _huge(value: object) -> bool:
