@@ -215,7 +215,7 @@ def test_rollback_to_an_unknown_build_names_the_known_ones(world):
     live = world.app("api")["active_build_id"]
     result = world.comwit("rollback", "api", "--to", "build-nope", "--yes")
     assert result.code == 1
-    assert f"app 'api' has no build build-nope; its newest builds: {live}" in result.err
+    assert f"app 'api' has no build 'build-nope'; its newest builds: {live}" in result.err
 
 
 def test_on_a_terminal_apply_asks_first_and_draws_progress_bars(process_world):

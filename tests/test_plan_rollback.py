@@ -65,3 +65,15 @@ def test_rollback_to_the_live_build_changes_nothing():
 def test_rollback_with_nothing_before_is_an_error():
     with pytest.raises(PlanError, match="has no build before b1 to roll back to"):
         rollback_plan(observed(live="b1"), "demo", "previous")
+
+
+@pytest.mark.parametrize(
+    ("to", "shown"),
+    [("", "''"), ("b'7", "'b'7'"), ("b" * 500, f"'{'b' * 80}... (500 characters)'")],
+)
+def test_an_unknown_build_to_roll_back_to_is_echoed_quoted_and_cut(to, shown):
+    with pytest.raises(PlanError) as info:
+        rollback_plan(observed(live="b1"), "demo", to)
+    assert str(info.value) == (
+        f"app 'web' has no build {shown}; its newest builds: b1 (`comwit builds web` lists them all)"
+    )

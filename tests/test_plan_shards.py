@@ -70,4 +70,12 @@ def test_the_matrix_names_each_shard_and_its_apps():
 def test_a_shard_is_i_of_n(text):
     with pytest.raises(ValueError, match="is not I/N"):
         parse_shard(text)
+
+
+def test_a_bad_shard_is_echoed_quoted_and_cut():
+    with pytest.raises(ValueError) as info:
+        parse_shard("1/2'" + "x" * 500)
+    assert str(info.value) == (
+        f"--shard '1/2'{'x' * 76}... (504 characters)' is not I/N with 1 <= I <= N (for example 2/4)"
+    )
     assert parse_shard("2/4") == (2, 4)

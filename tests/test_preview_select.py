@@ -131,3 +131,12 @@ def test_durations(text, ms):
 def test_malformed_durations_are_refused(text):
     with pytest.raises(ValueError, match="write a number and a unit"):
         parse_duration(text)
+
+
+def test_a_malformed_duration_is_echoed_quoted_and_cut():
+    with pytest.raises(ValueError) as info:
+        parse_duration("7'd" + "d" * 100)
+    assert str(info.value) == (
+        f"duration '7'd{'d' * 77}... (103 characters)' is invalid: write a number and a unit, "
+        "e.g. '7d', '12h', '2w'"
+    )

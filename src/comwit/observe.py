@@ -15,6 +15,7 @@ from typing import TypeVar
 from comwit.api.client import DEFAULT_CONNECTIONS, ComwitClient
 from comwit.api.models import App, Build, Domain, EnvVar
 from comwit.errors import ComwitError, PlanError
+from comwit.escape import quoted
 from comwit.frozen import frozen
 from comwit.plan import LEDGER_ENV_KEY
 from comwit.plan.state import ObservedApp, ObservedBuild, ObservedHost, ObservedState
@@ -106,7 +107,7 @@ def _live_apps(project: str, listed: Sequence[App], wanted: set[str]) -> dict[st
         if app.name in live:
             twins = [each.app_id for each in listed if each.name == app.name]
             raise PlanError(
-                f"project {project} has {len(twins)} apps named {app.name!r} "
+                f"project {project} has {len(twins)} apps named {quoted(app.name)} "
                 f"({', '.join(twins)}); comwit cannot tell which one to manage: delete or "
                 "rename the others"
             )

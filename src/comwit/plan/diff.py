@@ -8,6 +8,7 @@ from typing import Literal
 
 from comwit.api.assumed import DOMAIN_ACTIVE, DOMAIN_PENDING
 from comwit.artifact.tree import FileEntry, TreeChanges, compare
+from comwit.escape import quoted
 from comwit.frozen import frozen
 from comwit.plan.actions import (
     Action,
@@ -320,7 +321,7 @@ def _drift(live: str | None, ledger: AppLedger) -> tuple[str, ...]:
 
 def _missing_build(app: str, build_id: str) -> str:
     return (
-        f"pinned build {build_id} does not exist in app {app!r}; "
+        f"pinned build {build_id} does not exist in app {quoted(app)}; "
         f"`comwit builds {app}` lists the builds it has"
     )
 
@@ -394,17 +395,17 @@ def _last_active(app: str, host: str, replaced: bool, receiver: str | None) -> s
     """Why a detach waits: the live app would be left without an active hostname."""
     if receiver is not None:
         return (
-            f"moving it to app {receiver!r} would leave live app {app!r} with no active "
-            f"hostname until its new ones are attached and finalized; "
+            f"moving it to app {quoted(receiver)} would leave live app {quoted(app)} with no "
+            f"active hostname until its new ones are attached and finalized; "
             f"pass --allow-detach {host} to move it"
         )
     if not replaced:
         return (
-            f"it would leave live app {app!r} with no hostname; "
+            f"it would leave live app {quoted(app)} with no hostname; "
             f"pass --allow-detach {host} to detach it"
         )
     return (
-        f"it would leave live app {app!r} with no active hostname until the new ones are "
+        f"it would leave live app {quoted(app)} with no active hostname until the new ones are "
         f"finalized; apply again once they are, or pass --allow-detach {host}"
     )
 
@@ -436,4 +437,4 @@ def _allowed(name: str, patterns: tuple[str, ...]) -> bool:
 
 
 def _protected(app: str, flag: str, name: str) -> str:
-    return f"app {app!r} is protected (protect = true); pass {flag} {name} to allow it"
+    return f"app {quoted(app)} is protected (protect = true); pass {flag} {name} to allow it"

@@ -35,6 +35,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import field, replace
 from typing import Any
 
+from comwit.escape import quoted
 from comwit.frozen import frozen
 
 LEDGER_VERSION = 1
@@ -349,7 +350,9 @@ def from_document(document: Any) -> AppLedger:
     if not isinstance(document, dict) or "v" not in document:
         raise LedgerFormatError("it is not a comwit ledger")
     if document["v"] != LEDGER_VERSION:
-        raise LedgerFormatError(f"it has version {document['v']!r}; this comwit reads version 1")
+        raise LedgerFormatError(
+            f"it has version {quoted(document['v'])}; this comwit reads version 1"
+        )
     builds, history = document.get("b"), document.get("h")
     if not isinstance(builds, dict) or not isinstance(history, list):
         raise LedgerFormatError("it lacks its builds or history")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from comwit.escape import quoted
 from comwit.frozen import frozen
 from comwit.plan.actions import AppPlan, AttachHost, DetachHost, Held
 from comwit.plan.state import DesiredState, ObservedState
@@ -59,8 +60,13 @@ def _hold(app: AppPlan, moves: Mapping[str, Move], by_name: Mapping[str, AppPlan
 def _blocked(move: Move, giver: AppPlan) -> str | None:
     """Why the receiver cannot attach the hostname in this run, if it cannot."""
     if giver.error:
-        return f"it moves from app {move.giver!r}, which cannot be applied: fix that app first"
+        return (
+            f"it moves from app {quoted(move.giver)}, which cannot be applied: fix that app first"
+        )
     for held in giver.held:
         if isinstance(held.action, DetachHost) and held.action.host == move.host:
-            return f"it moves from app {move.giver!r}, whose detach of it is held back (see there)"
+            return (
+                f"it moves from app {quoted(move.giver)}, whose detach of it is held back "
+                "(see there)"
+            )
     return None

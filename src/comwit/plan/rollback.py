@@ -7,6 +7,7 @@ activation history, else by creation time.
 from __future__ import annotations
 
 from comwit.errors import PlanError
+from comwit.escape import quoted
 from comwit.plan.actions import Activate, AppPlan, Plan, RecordLedger
 from comwit.plan.diff import read_preconditions
 from comwit.plan.state import ObservedApp, ObservedBuild, Options
@@ -19,12 +20,12 @@ def rollback_plan(app: ObservedApp, project: str, to: str) -> Plan:
     build_id = previous_build(app) if to == PREVIOUS else to
     if build_id is None:
         raise PlanError(
-            f"app {app.name!r} has no build before {app.active_build_id} to roll back to"
+            f"app {quoted(app.name)} has no build before {app.active_build_id} to roll back to"
         )
     if not app.has_build(build_id):
         known = ", ".join(b.build_id for b in _newest_first(app.builds)[:5]) or "none"
         raise PlanError(
-            f"app {app.name!r} has no build {build_id}; its newest builds: {known} "
+            f"app {quoted(app.name)} has no build {quoted(build_id)}; its newest builds: {known} "
             f"(`comwit builds {app.name}` lists them all)"
         )
     pre = read_preconditions(app)

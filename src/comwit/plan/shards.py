@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 
+from comwit.escape import quoted
 from comwit.frozen import frozen
 from comwit.plan.actions import AppPlan, AttachHost, Deploy, DetachHost, Plan
 
@@ -37,7 +38,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     """ "2/4" -> (2, 4); ValueError with a sentence otherwise."""
     match = _SHARD.match(text.strip())
     if not match or int(match.group(1)) > int(match.group(2)):
-        raise ValueError(f"--shard {text!r} is not I/N with 1 <= I <= N (for example 2/4)")
+        raise ValueError(f"--shard {quoted(text)} is not I/N with 1 <= I <= N (for example 2/4)")
     return int(match.group(1)), int(match.group(2))
 
 

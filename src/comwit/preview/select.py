@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 
+from comwit.escape import quoted
 from comwit.plan.actions import AppPlan, DeleteApp, Plan
 from comwit.plan.diff import read_preconditions
 from comwit.plan.ledger import PreviewMark as _Mark
@@ -19,7 +20,7 @@ def parse_duration(text: str) -> int:
     found = _DURATION.fullmatch(text.strip())
     if not found:
         raise ValueError(
-            f"duration {text!r} is invalid: write a number and a unit, e.g. '7d', '12h', '2w'"
+            f"duration {quoted(text)} is invalid: write a number and a unit, e.g. '7d', '12h', '2w'"
         )
     return int(found[1]) * _UNITS[found[2]] * 1000
 

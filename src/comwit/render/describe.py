@@ -7,7 +7,7 @@ import time
 from typing import Literal, assert_never
 
 from comwit.artifact.tree import TreeChanges
-from comwit.escape import one_line
+from comwit.escape import one_line, quoted
 from comwit.frozen import frozen
 from comwit.plan.actions import (
     Action,
@@ -272,7 +272,7 @@ def _activate_details(activate: Activate) -> tuple[str, ...]:
             why = f"it already holds the build dir's content ({short(activate.digest)}) and options"
         case "pinned":
             what = short(activate.digest) if activate.digest else "content unknown to the ledger"
-            why = f"pinned by the manifest (build = {activate.build_id!r}; {what})"
+            why = f"pinned by the manifest (build = {quoted(activate.build_id)}; {what})"
         case "rollback":
             what = short(activate.digest) if activate.digest else "content unknown to the ledger"
             why = f"requested rollback ({what})"
