@@ -220,6 +220,19 @@ def test_a_bad_timeout_is_refused(value):
         resolve_timeout(None, {"COMWIT_TIMEOUT": value})
 
 
+def test_a_bad_timeout_or_api_url_is_echoed_quoted_and_cut():
+    with pytest.raises(CredentialsError) as caught:
+        resolve_timeout(None, {"COMWIT_TIMEOUT": "o'clock"})
+    assert str(caught.value) == (
+        "COMWIT_TIMEOUT='o'clock' is not a number of seconds; set it to e.g. 60"
+    )
+    with pytest.raises(CredentialsError) as caught:
+        resolve_api_url("ftp://" + "a" * 500, {})
+    assert str(caught.value).startswith(
+        f"the API URL 'ftp://{'a' * 74}... (506 characters)' is not an http(s) URL; "
+    )
+
+
 def test_a_config_file_that_is_a_fifo_or_nested_without_end_is_one_line(tmp_path):
     fifo = tmp_path / "fifo.json"
     with fifo_opened_later(fifo, "w"), pytest.raises(CredentialsError) as caught:

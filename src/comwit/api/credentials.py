@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from comwit.api.client import DEFAULT_TIMEOUT
 from comwit.errors import CredentialsError
+from comwit.escape import quoted
 from comwit.secret import Secret
 from comwit.store.regular import read_bounded
 
@@ -89,7 +90,7 @@ def resolve_timeout(option: float | None, environ: Mapping[str, str]) -> float:
         return _positive(float(raw), "COMWIT_TIMEOUT")
     except ValueError:
         raise CredentialsError(
-            f"COMWIT_TIMEOUT={raw!r} is not a number of seconds; set it to e.g. 60"
+            f"COMWIT_TIMEOUT={quoted(raw)} is not a number of seconds; set it to e.g. 60"
         ) from None
 
 
@@ -158,7 +159,7 @@ def _check_url(url: str) -> None:
             "the token goes in COMWIT_TOKEN"
         )
     if parts.scheme not in {"https", "http"} or not hostname:
-        raise CredentialsError(f"the API URL {url!r} is not an http(s) URL; {_instead(url)}")
+        raise CredentialsError(f"the API URL {quoted(url)} is not an http(s) URL; {_instead(url)}")
     if parts.scheme == "http" and hostname not in _LOOPBACK:
         raise CredentialsError(
             f"refusing plain http:// for {hostname}: the token would travel unencrypted; "
@@ -169,7 +170,7 @@ def _check_url(url: str) -> None:
 def _instead(url: str) -> str:
     """What the user probably meant: `local` misspelt, a host without its scheme, or an example."""
     if "/" not in url and difflib.get_close_matches(url.lower(), [LOCAL], n=1, cutoff=0.6):
-        return f"did you mean {LOCAL!r} (the embedded emulator)?"
+        return f"did you mean {quoted(LOCAL)} (the embedded emulator)?"
     if "://" not in url and "." in url.split("/", maxsplit=1)[0]:
         return f"did you mean https://{url}?"
     return f"pass e.g. --api-url {DEFAULT_API_URL}, or --api-url {LOCAL} for the embedded emulator"

@@ -40,7 +40,7 @@ from comwit.errors import (
     UnexpectedStatusError,
     UpstreamError,
 )
-from comwit.escape import MAX_PATH_SHOWN, cut
+from comwit.escape import MAX_PATH_SHOWN, cut, quoted
 from comwit.secret import redact
 
 M = TypeVar("M", bound=BaseModel)
@@ -211,7 +211,7 @@ def _decoder(response: httpx.Response) -> zlib._Decompress | None:
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
     raise _answer_error(
         response,
-        f": the answer is encoded as {_clean(encoding)!r}, which comwit did not ask for; "
+        f": the answer is encoded as {quoted(_clean(encoding))}, which comwit did not ask for; "
         f"{_CHECK_URL}",
     )
 
@@ -254,7 +254,7 @@ def _clean(text: str | None) -> str | None:
 def _unwrap(response: httpx.Response, envelope: str) -> object:
     body = decode_object(response)
     if envelope not in body:
-        raise _response_error(response, f"the body has no {envelope!r} field")
+        raise _response_error(response, f"the body has no {quoted(envelope)} field")
     return body[envelope]
 
 

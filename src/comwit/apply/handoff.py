@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from comwit.errors import ApplyError
+from comwit.escape import quoted
 from comwit.plan.actions import AppPlan, AttachHost, DetachHost, Plan
 
 DEFAULT_MOVE_WAIT = 600.0  # seconds; the giver only has to pack and take its lease first
@@ -48,11 +49,11 @@ class Handoffs:
                 await pause(event.wait())
         except TimeoutError:
             raise ApplyError(
-                f"hostname {action.host} moves from app {action.moves_from!r}, which did not "
+                f"hostname {action.host} moves from app {quoted(action.moves_from)}, which did not "
                 f"detach it within {self._limit:.0f} s; run apply again"
             ) from None
         if action.host not in self._freed:
             raise ApplyError(
-                f"hostname {action.host} moves from app {action.moves_from!r}, which did not "
+                f"hostname {action.host} moves from app {quoted(action.moves_from)}, which did not "
                 "detach it (see that app's outcome); run apply again once it is fixed"
             )

@@ -11,6 +11,7 @@ import asyncio
 from comwit.api.client import ComwitClient
 from comwit.api.models import Domain
 from comwit.errors import ApiError
+from comwit.escape import quoted
 from comwit.frozen import frozen
 
 MAX_PROJECTS = 10
@@ -77,7 +78,7 @@ def conflict_message(
         )
     where = "this project" if holder.project == project else f"project {holder.project}"
     return (
-        f"hostname {host} is attached to app {holder.app!r} of {where} (409); a hostname "
+        f"hostname {host} is attached to app {quoted(holder.app)} of {where} (409); a hostname "
         f"belongs to one app at a time: remove it from {field} (in this environment, when "
-        f"an [environments] overlay inherits it), or detach it from {holder.app!r} first"
+        f"an [environments] overlay inherits it), or detach it from {quoted(holder.app)} first"
     )

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from comwit.api.pool import urgent
 from comwit.apply.workdir import process_exists
 from comwit.errors import ApplyError
+from comwit.escape import quoted
 from comwit.frozen import frozen
 from comwit.plan.ledger import AppLedger, Lease, Upload
 from comwit.store.ledger import LedgerStore
@@ -149,7 +150,7 @@ def _refused(app: str, lease: Lease | None, waited: float) -> str:
 def _held(app: str, lease: Lease, waited: float) -> str:
     after = f" after waiting {waited:.0f} s" if waited else ""
     return (
-        f"app {app!r} is being applied by {lease.holder} ({lease.run}); its lease runs until "
+        f"app {quoted(app)} is being applied by {lease.holder} ({lease.run}); its lease runs until "
         f"{lease.until()}{after}. Pass --lock-timeout SECONDS to wait for it, or run "
         f"`comwit unlock {app}` if that run is gone"
     )
@@ -159,7 +160,7 @@ def _gone(app: str) -> str:
     # Another run's write replaced this run's lease and that run released its own since: it
     # has applied the app (or given up) in the meantime, so there is no holder to name.
     return (
-        f"app {app!r} was leased by another run at the same time, and that run has let it go "
+        f"app {quoted(app)} was leased by another run at the same time, and that run has let it go "
         "since: plan again to see what it changed"
     )
 

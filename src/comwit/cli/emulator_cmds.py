@@ -25,6 +25,7 @@ from comwit.emulator.settings import (
 from comwit.emulator.settings import Settings as EmulatorSettings
 from comwit.emulator.store import SCOPES, Store
 from comwit.errors import ComwitError
+from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
 
 DEFAULT_DATA = Path(".comwit/emulator")
@@ -96,7 +97,7 @@ def serve(
         token = _issue(running.store, SCOPES, [project])
         console.print(f"Comwit emulator (a local test server, not Comwit Cloud) at {running.url}")
         for name, value in behaviour.assumptions.changed().items():
-            console.warn(f"playing {name} as {value!r}, not as comwit assumes it")
+            console.warn(f"playing {name} as {quoted(value)}, not as comwit assumes it")
         console.print(f"state in {data}; admin routes under {running.url}/_emulator/")
         console.print(f"export COMWIT_API_URL={running.url}")
         console.print(f"export COMWIT_PROJECT={project}")
@@ -127,7 +128,7 @@ def _settings(
 ) -> EmulatorSettings:
     statuses = {str(s): s for s in LISTING_DISABLED_STATUSES}
     if listing != "on" and listing not in statuses:
-        raise ComwitError(f"--project-listing {listing!r}: use on, 404 or 501")
+        raise ComwitError(f"--project-listing {quoted(listing)}: use on, 404 or 501")
     assumptions = Assumptions()
     for text in assume:
         try:
@@ -180,7 +181,7 @@ def domain(
     try:
         seeded = seed(store, project, normalize_hostname(domain)).domain
     except ApiProblem as exc:
-        raise ComwitError(f"cannot add the project domain {domain!r}: {exc.detail}") from None
+        raise ComwitError(f"cannot add the project domain {quoted(domain)}: {exc.detail}") from None
     finally:
         store.close()
     settings.console.print(f"{seeded.domain}: {seeded.status} (project {seeded.project_id})")

@@ -104,8 +104,8 @@ def _select(
     for each in chosen:
         if each not in valid:
             console.warn(
-                f"skipping app {each.name!r}: a manifest app name is 1-63 lower-case letters, "
-                "digits and '-'"
+                f"skipping app {quoted(each.name)}: a manifest app name is 1-63 lower-case "
+                "letters, digits and '-'"
             )
     if not valid:
         raise ComwitError(f"project {project} has no app to import")
@@ -133,7 +133,7 @@ def _hosts(app: str, names: Sequence[str], console: Console) -> list[str]:
         try:
             kept.append(normalize_hostname(name))
         except ValueError as exc:
-            console.warn(f"app {app!r}: skipping hostname {name!r}: {exc}")
+            console.warn(f"app {quoted(app)}: skipping hostname {quoted(name)}: {exc}")
     return kept
 
 

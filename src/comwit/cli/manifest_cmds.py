@@ -9,6 +9,7 @@ import typer
 
 from comwit.cli.settings import MANIFEST, Settings, command
 from comwit.errors import ManifestError, Problem
+from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
 from comwit.manifest import LoadedManifest, check_manifest, load_manifest
 from comwit.manifest.checks import check_machine, inherited_hosts
@@ -77,7 +78,7 @@ def _summary(name: str, loaded: list[LoadedManifest]) -> str:
     apps = ", ".join(base.apps)
     text = f"{name} is valid: {len(base.apps)} app{'s' if len(base.apps) != 1 else ''} ({apps})"
     if base.env:
-        text += f" with environment {base.env!r}"
+        text += f" with environment {quoted(base.env)}"
     elif base.environments:
         text += f"; environments checked: {', '.join(base.environments)}"
     return text

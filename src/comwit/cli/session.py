@@ -118,7 +118,7 @@ async def _wrong_project(
     if not seen:
         return f"project {quoted(project)} is not one this token can see, and it sees none; {fix}"
     close = difflib.get_close_matches(project, [p.project_id for p in listing.projects], n=1)
-    meant = f"; did you mean {close[0]!r}?" if close else ""
+    meant = f"; did you mean {quoted(close[0])}?" if close else ""
     return (
         f"project {quoted(project)} is not one this token can see ({exc.status}); it can see: "
         f"{', '.join(seen)}{meant} ({fix})"

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from comwit.api import assumed
 from comwit.api.contract import JSON, REASONS, ROUTES, Route
 from comwit.doctor.findings import Finding, differs, ok, unknown
+from comwit.escape import quoted
 
 # A shape is the field names of an object, each with the shape of its value (None: a leaf).
 Shape = dict[str, "Shape | None"]
@@ -187,7 +188,7 @@ def _answer_problems(
 def _tolerated(route: Route, model: type[BaseModel]) -> str:
     if route.assumption == "APP_ENVELOPE":
         return (
-            f"it answers the app flat, not in {assumed.APP_ENVELOPE!r} (APP_ENVELOPE); "
+            f"it answers the app flat, not in {quoted(assumed.APP_ENVELOPE)} (APP_ENVELOPE); "
             "comwit reads both"
         )
     return f"its answer fits {model.__name__}"
@@ -249,7 +250,7 @@ def _names(route: Route, names: Iterable[str]) -> str:
     """Quoted names, each chosen by an assumption followed by that assumption's name."""
     chosen = _CHOSEN.get(route.assumption or "")
     return ", ".join(
-        repr(n) + (f" ({route.assumption})" if n.split(".")[0] == chosen else "") for n in names
+        quoted(n) + (f" ({route.assumption})" if n.split(".")[0] == chosen else "") for n in names
     )
 
 
