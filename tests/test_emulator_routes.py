@@ -59,6 +59,18 @@ def test_a_missing_app_answers_404(http):
     assert_problem(http.get(f"{APPS}/app-000000000000"), 404, "app_not_found")
 
 
+def test_a_bad_app_name_or_env_key_is_echoed_quoted_and_cut(http):
+    body = assert_problem(http.post(APPS, json={"name": "o'hara"}), 400, "invalid_app_name")
+    assert (
+        body["detail"] == "'o'hara' is not a valid app name: use lowercase letters, digits and -."
+    )
+    body = assert_problem(http.post(APPS, json={"name": "A" * 300}), 400, "invalid_app_name")
+    assert body["detail"].startswith(f"'{'A' * 80}... (300 characters)' is not a valid app name")
+    env = f"{APPS}/{create_app(http)}/environment"
+    body = assert_problem(http.put(f"{env}/IT'S", json={"value": "x"}), 400, "invalid_variable_key")
+    assert body["detail"].startswith("'IT'S' is not a valid variable name")
+
+
 def test_a_deploy_answers_the_documented_json_and_activates_the_build(http, artifact):
     app_id = create_app(http)
     response = deploy(http, app_id, artifact)

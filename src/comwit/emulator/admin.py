@@ -17,6 +17,7 @@ from comwit.emulator import hostnames, project_domains, routes, schemas
 from comwit.emulator.faults import Faults, Latency, Shot
 from comwit.emulator.problems import bad_request
 from comwit.emulator.routes import StoreDep
+from comwit.escape import quoted
 
 router = APIRouter(prefix="/_emulator", include_in_schema=False)
 
@@ -155,4 +156,4 @@ def _emulated_routes() -> list[dict[str, Any]]:
 def _check_route(route: str | None) -> None:
     names = {str(r["name"]) for r in _emulated_routes()}
     if route is not None and route not in names:
-        raise bad_request(f"Unknown route {route!r}; known: {', '.join(sorted(names))}.")
+        raise bad_request(f"Unknown route {quoted(route)}; known: {', '.join(sorted(names))}.")

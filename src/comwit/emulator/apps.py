@@ -12,6 +12,7 @@ from comwit.api import assumed
 from comwit.emulator import hostnames, logs, schemas
 from comwit.emulator.problems import bad_request, conflict, not_found
 from comwit.emulator.store import Principal, Store, new_id
+from comwit.escape import quoted
 from comwit.frozen import frozen
 
 
@@ -28,7 +29,7 @@ def create_app(store: Store, who: Principal, project_id: str, name: str) -> sche
     """A new app; a name already used in the project answers 409 (the API is not idempotent)."""
     if not assumed.APP_NAME.fullmatch(name):
         raise bad_request(
-            f"{name!r} is not a valid app name: use lowercase letters, digits and -.",
+            f"{quoted(name)} is not a valid app name: use lowercase letters, digits and -.",
             "invalid_app_name",
         )
     with store.transaction() as db:
@@ -156,7 +157,7 @@ def rollback(
     """Make an existing build live; `field` names the body's build id."""
     build_id = body.get(field)
     if not isinstance(build_id, str) or not build_id:
-        raise bad_request(f"The body needs a string field {field!r}.")
+        raise bad_request(f"The body needs a string field {quoted(field)}.")
     with store.transaction() as db:
         store.find_app(db, who, project_id, app_id)
         known = db.execute(

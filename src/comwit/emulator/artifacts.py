@@ -16,6 +16,7 @@ import zstandard
 
 from comwit.api import assumed
 from comwit.emulator.problems import ApiProblem, bad_request
+from comwit.escape import quoted
 
 OCTET_STREAM = "application/octet-stream"
 
@@ -89,6 +90,6 @@ def _check_member(member: tarfile.TarInfo) -> None:
     for name in names:
         if name.startswith("/") or ".." in PurePosixPath(name).parts:
             raise bad_request(
-                f"The archive member {name!r} is not a relative path inside the archive.",
+                f"The archive member {quoted(name)} is not a relative path inside the archive.",
                 "unsafe_artifact_member",
             )

@@ -18,6 +18,7 @@ from comwit.api import assumed
 from comwit.emulator import logs, project_domains, schemas
 from comwit.emulator.problems import ApiProblem, bad_request, not_found
 from comwit.emulator.store import Principal, Store
+from comwit.escape import quoted
 
 EDGE_HOST: Final = "edge.comwit-emulator.invalid"
 VERIFY_PREFIX: Final = "_comwit-verify"
@@ -29,7 +30,7 @@ def normalize_hostname(raw: str) -> str:
     """Lowercase `raw` and check it is a plain DNS name (no scheme, port, wildcard); else 400."""
     name = raw.strip().lower().rstrip(".")
     if len(name) > 253 or not _HOSTNAME.fullmatch(name):
-        raise bad_request(f"{raw!r} is not a valid hostname.", "invalid_hostname")
+        raise bad_request(f"{quoted(raw)} is not a valid hostname.", "invalid_hostname")
     return name
 
 

@@ -16,6 +16,7 @@ from comwit.api.models import LogQuery
 from comwit.emulator import schemas
 from comwit.emulator.problems import bad_request
 from comwit.emulator.store import Principal, Store
+from comwit.escape import quoted
 
 MAX_TAIL: Final = 10_000
 _SEVERITY: Final = {name: rank for rank, name in enumerate(assumed.LOG_LEVELS)}
@@ -68,7 +69,7 @@ def list_logs(
 def check_level(level: str | None) -> None:
     if level is not None and level not in _SEVERITY:
         raise bad_request(
-            f"Unknown level {level!r}: use one of {', '.join(assumed.LOG_LEVELS)}.",
+            f"Unknown level {quoted(level)}: use one of {', '.join(assumed.LOG_LEVELS)}.",
             "invalid_level",
         )
 
@@ -98,7 +99,7 @@ def _since_ms(since: str, now: float) -> int:
         return max(_parse_since(since.strip(), now), 0)
     except ValueError:  # no such date (February 30), an offset past 23:59, 4,300+ digits
         raise bad_request(
-            f"since={since!r} is neither an RFC 3339 time nor a duration like 30m.",
+            f"since={quoted(since)} is neither an RFC 3339 time nor a duration like 30m.",
             "invalid_since",
         ) from None
 

@@ -7,6 +7,7 @@ from dataclasses import field, fields, replace
 from typing import Final
 
 from comwit.api import assumed
+from comwit.escape import quoted
 from comwit.frozen import frozen
 
 DEFAULT_MAX_ARTIFACT_BYTES: Final = 1024**3
@@ -50,12 +51,12 @@ def parse_assumption(text: str, into: Assumptions) -> Assumptions:
     by_assumed = {v: k for k, v in _ASSUMED_NAMES.items()}
     if not sep or name.strip() not in by_assumed:
         known = ", ".join(sorted(by_assumed))
-        raise ValueError(f"{text!r} is not NAME=VALUE with NAME one of {known}")
+        raise ValueError(f"{quoted(text)} is not NAME=VALUE with NAME one of {known}")
     attribute = by_assumed[name.strip()]
     value = value.strip()
     if attribute == "status_unauthenticated":
         if not value.isdigit() or not 400 <= int(value) <= 499:
-            raise ValueError(f"{name}={value!r}: give a 4xx status")
+            raise ValueError(f"{name}={quoted(value)}: give a 4xx status")
         return replace(into, status_unauthenticated=int(value))
     if attribute == "app_envelope":
         return replace(into, app_envelope=value or None)

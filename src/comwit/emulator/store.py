@@ -20,6 +20,7 @@ from typing import Final
 from comwit.emulator import schemas
 from comwit.emulator.problems import forbidden, not_found
 from comwit.errors import ComwitError
+from comwit.escape import quoted
 from comwit.frozen import frozen
 
 SCOPES: Final = ("project:read", "app:read", "app:deploy", "app:write")
@@ -107,11 +108,11 @@ class Store:
         scope_set = sorted(set(scopes))
         unknown = [s for s in scope_set if s not in SCOPES]
         if unknown:
-            raise ValueError(f"unknown scope {unknown[0]!r}; known: {', '.join(SCOPES)}")
+            raise ValueError(f"unknown scope {quoted(unknown[0])}; known: {', '.join(SCOPES)}")
         names = sorted(set(projects))
         bad = [p for p in names if not PROJECT_NAME.fullmatch(p)]
         if bad:
-            raise ValueError(f"invalid project name {bad[0]!r}: use letters, digits, . _ -")
+            raise ValueError(f"invalid project name {quoted(bad[0])}: use letters, digits, . _ -")
         token = f"cwt_{secrets.token_hex(20)}"
         user_id = f"user-{secrets.token_hex(6)}"
         with self.transaction() as db:

@@ -10,6 +10,7 @@ from typing import Final
 from comwit.emulator import logs, schemas
 from comwit.emulator.problems import bad_request, not_found
 from comwit.emulator.store import Principal, Store
+from comwit.escape import quoted
 
 KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -72,7 +73,7 @@ def delete(
 def _check_key(key: str) -> None:
     if not KEY.fullmatch(key):
         raise bad_request(
-            f"{key!r} is not a valid variable name: start with a letter or _, then letters,"
+            f"{quoted(key)} is not a valid variable name: start with a letter or _, then letters,"
             " digits or _.",
             "invalid_variable_key",
         )
