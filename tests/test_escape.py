@@ -3,12 +3,15 @@ terminal escape reaches the screen, and none splits a line or mimics a plan line
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import json
+from pathlib import Path
 
 import pytest
 
+import comwit
 from comwit.cli import main
 from comwit.cli.settings import Edges
 from comwit.console import Console
@@ -197,3 +200,47 @@ def test_a_very_long_argument_is_echoed_cut_in_its_one_line_error(world, args):
     lines = result.err.strip().splitlines()
     assert "x" * 80 + "... (10," in lines[-1], lines[-1][:300]
     assert max(len(line) for line in lines) < 600
+
+
+# Where Python's repr stays: what is not a message to a user, or not ours to word today.
+_REPR_KEPT = {
+    "frozen.py": "the dataclass repr and the TypeErrors Python's own dataclasses raise",
+    "manifest/__init__.py": "a module __getattr__'s AttributeError, worded as Python's",
+    "api/client.py": "a constant field name in a hint that spells the route's JSON as Python",
+    "ci/publish.py": "an unexpected exception's repr, for a bug report",
+    "store/ledger.py": "ledger messages (to be swept with the ledger store)",
+    "cli/unlock_cmd.py": "unlock messages (to be swept with the ledger store)",
+    "artifact/ignore.py": "an exclude pattern (to be swept with artifact/)",
+    "artifact/pack.py": "SOURCE_DATE_EPOCH (to be swept with artifact/)",
+}
+
+
+def _reprs(path):
+    """Lines of `path` that show a value with repr ({x!r} or repr()), outside __repr__."""
+    found = []
+
+    def visit(node, in_repr):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            in_repr = in_repr or node.name == "__repr__"
+        if not in_repr and (
+            (isinstance(node, ast.FormattedValue) and node.conversion == ord("r"))
+            or (isinstance(node, ast.Name) and node.id == "repr")
+        ):
+            found.append(node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_repr)
+
+    visit(ast.parse(path.read_text()), False)
+    return found
+
+
+def test_messages_echo_values_with_quoted_not_with_pythons_repr():
+    """One way to quote: repr flips between ' and ", shows PosixPath('...') and cuts nothing."""
+    root = Path(comwit.__file__).parent
+    found = {
+        path.relative_to(root).as_posix(): lines
+        for path in sorted(root.rglob("*.py"))
+        if (lines := _reprs(path))
+    }
+    assert {name: lines for name, lines in found.items() if name not in _REPR_KEPT} == {}
+    assert sorted(set(_REPR_KEPT) - set(found)) == []  # swept since: drop it from _REPR_KEPT
