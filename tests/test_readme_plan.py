@@ -1,8 +1,10 @@
-"""The plan the README opens with is the one comwit prints: the example manifest applied, then
-a change that adds a page, edits the home page and binds one more hostname, planned."""
+"""The README as a new user meets it: its two commands come first and are this repository's
+scripts, and the plan it shows is the one comwit prints (the example manifest applied, then a
+change that adds a page, edits the home page and binds one more hostname, planned)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -16,9 +18,18 @@ ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
 
 
-def test_the_readme_opens_with_the_plan_comwit_prints(tmp_path):
+def test_the_first_thing_the_readme_shows_to_run_is_its_two_scripts():
+    first = re.search(r"```\w*\n(.*?)```", README, re.DOTALL)
+    assert first
+    commands = [line.split("#")[0].strip() for line in first[1].splitlines()]
+    assert commands == ["./scripts/demo", "./scripts/check"]
+    for command in commands:
+        assert os.access(ROOT / command, os.X_OK), command
+
+
+def test_the_plan_the_readme_shows_is_the_one_comwit_prints(tmp_path):
     shown = re.search(r"```console\n\$ comwit plan\n(.*?)```", README, re.DOTALL)
-    assert shown, "the README opens with no `$ comwit plan` block"
+    assert shown, "the README shows no `$ comwit plan` block"
     root = tmp_path / "repo"
     shutil.copytree(ROOT / "examples", root / "examples")
     manifest = (ROOT / "comwit.toml.example").read_text()
