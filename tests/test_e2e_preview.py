@@ -218,3 +218,17 @@ def test_unlock_removes_the_lease_of_a_preview_app(world):
     stranger = world.comwit("unlock", "web-pr-x7")
     assert stranger.code == 1
     assert "app 'web-pr-x7' is not in comwit.toml" in stranger.err
+
+
+def test_down_and_prune_with_nothing_to_delete_print_one_json_document(world):
+    for args in (["down", "--pr", "7", "--yes"], ["prune", "--yes"], ["prune", "--dry-run"]):
+        result = world.comwit("preview", *args, "--format", "json")
+        assert result.code == 0, result.err
+        assert result.json() == {
+            "apps": [],
+            "hints": [],
+            "ok": True,
+            "uploaded_bytes": 0,
+            "urls": {},
+        }
+        assert "No changes: nothing to manage." in result.err

@@ -55,6 +55,7 @@ from comwit.cli.settings import (
     MANIFEST,
     TIMEOUT,
     VERBOSITY,
+    OutputFormat,
     Settings,
     command,
 )
@@ -249,7 +250,9 @@ def _delete(
     """Delete the marked previews `choose` picks, then `after` (the CI's channels); the exit
     code (0: nothing to delete)."""
     plan, result = asyncio.run(_deleting(settings, target, yes, choose, dry_run=dry_run))
-    if result is None:
+    if result is None:  # a dry run, or no preview to delete: nothing was done
+        if settings.output_format is OutputFormat.json:  # stdout holds its one document still
+            show_result(ApplyResult(), settings.output_format, settings.console)
         return EXIT_OK
     code = show_result(result, settings.output_format, settings.console)
     if after is not None:
