@@ -145,6 +145,7 @@ class Site:
                 replan=functools.partial(plan_app_again, planned.desired, Policy())
                 if replan
                 else None,
+                replan_goes_on=replan,
             )
         else:
             rechecked = await recheck_saved_plan(saved, loaded, client, store, {})

@@ -223,6 +223,53 @@ def test_an_app_another_run_made_live_as_planned_is_read_again_with_its_own_thre
     assert len(site.builds("web")) == 2
 
 
+def _another_run_deploys(site: Site, content: str, mine: str):
+    """`between`: another run makes `content` web's live build; this run's build dir is
+    `mine` again afterwards (what this run planned)."""
+
+    def deploy(planned) -> None:
+        site.write("web/index.html", content)
+        site.apply()
+        site.write("web/index.html", mine)
+
+    return deploy
+
+
+def test_an_app_another_run_changed_is_planned_again_and_the_same_changes_go_on(site):
+    site.apply()
+    site.write("web/index.html", "<h1>v3</h1>")
+    between = _another_run_deploys(site, "<h1>v2</h1>", mine="<h1>v3</h1>")
+    _, result = site.apply(between=between, replan=True)
+    web = _outcome(result, "web")
+    assert web.status == "done", web.detail
+    (first, theirs, mine) = [b["build_id"] for b in site.builds("web")[::-1]]
+    assert web.steps[0] == (
+        f"planned again under its lease from build {theirs}, which another run made live "
+        "since the plan: the same changes"
+    )
+    assert site.app("web")["active_build_id"] == web.build_id == mine
+    assert not site.plan().plan.has_changes  # the ledger holds what this run made live
+    assert first not in (theirs, mine)
+
+
+def test_a_lost_deploy_after_planning_again_does_not_adopt_the_other_runs_build(site):
+    site.apply()
+    site.write("web/index.html", "<h1>v3</h1>")  # as long as v2: its archive is as large
+    another = _another_run_deploys(site, "<h1>v2</h1>", mine="<h1>v3</h1>")
+
+    def then_drop_the_upload(planned) -> None:
+        another(planned)
+        site.admin("POST", "faults/drop", {"route": "deploy", "count": 1, "when": "before"})
+
+    _, result = site.apply(between=then_drop_the_upload, replan=True)
+    web = _outcome(result, "web")
+    assert web.status == "failed"
+    assert "no new build appeared, so nothing was deployed" in web.detail
+    assert len(site.builds("web")) == 2
+    # v2 was not taken for this run's v3: the ledger does not say it holds v3's content.
+    assert _types(site.plan().plan, "web") == ["deploy", "record_ledger"]
+
+
 # -- answers lost: look before failing --------------------------------------------------
 
 

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from comwit.apply.lease import AppLease, LeaseHeldError, LeasePolicy
+from comwit.plan.ledger import Upload
 from comwit.store.ledger import LocalStore
 
 
@@ -126,3 +127,23 @@ def test_a_lease_replaced_and_let_go_by_another_run_is_refused_without_a_holder(
         "app 'web' was leased by another run at the same time, and that run has let it go "
         "since: plan again to see what it changed"
     )
+
+
+def test_the_upload_kept_with_a_lease_is_restated_and_an_other_runs_lease_is_left_alone(tmp_path):
+    clock = Clock()
+    store = LocalStore(tmp_path / "state.json", "demo")
+    policy = LeasePolicy("first", "https://ci.example/first", ttl=120)
+    planned = Upload("sha256:" + "a" * 64, 100, live_before="build-1")
+    lease = AppLease(store, "web", "app-web", policy, clock=clock, upload=planned)
+    asyncio.run(lease.acquire())
+    again = Upload("sha256:" + "a" * 64, 100, live_before="build-2")
+    asyncio.run(lease.restate(again))
+    kept = asyncio.run(LocalStore(tmp_path / "state.json", "demo").load("web", "app-web"))
+    assert (kept.upload, kept.lease.holder) == (again, "first")
+    asyncio.run(lease.confirm())
+    asyncio.run(lease.release())
+    other = _lease(tmp_path, clock, "second")
+    asyncio.run(other.acquire())
+    asyncio.run(lease.restate(planned))  # no longer its lease: written nothing
+    assert asyncio.run(store.load("web", "app-web")).upload is None
+    assert _held(tmp_path).holder == "second"

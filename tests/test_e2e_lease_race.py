@@ -1,6 +1,8 @@
 """Two applies in a row (two merges a minute apart): the second waits for the first's lease
 with --lock-timeout. When the first made live exactly what the second would, the second ends
-green with the app unchanged; when it made something else, the app is still skipped."""
+green with the app unchanged. When it made another build live, a plain apply plans the app
+again under the lease and goes on when that makes the same changes; a saved plan, or a plan
+made again that differs, still skips the app."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from comwit.emulator.server import serve_in_thread
 from comwit.emulator.store import SCOPES
 
 from tests.e2e_support import (
+    MANIFEST,
     PROJECT,
     LoopbackHTTP,
     Result,
@@ -127,16 +130,60 @@ def test_the_second_run_finds_the_build_it_wanted_live_and_ends_green_unchanged(
     assert actions(world.plan_json()) == []
 
 
-@pytest.mark.parametrize("saved", [False, True], ids=["apply", "apply-plan"])
-def test_an_app_another_run_made_different_is_still_refused_plan_again(served, saved):
+def test_a_plain_apply_plans_again_under_the_lease_and_deploys_its_own_build(served):
     world = served
     assert world.comwit("apply", "--yes").code == 0
     before = world.app("web")["active_build_id"]
     world.write("web/index.html", "<h1>v2</h1>")
     first = _first_holds_the_lease(world)
     world.write("web/index.html", "<h1>v3</h1>")  # the second run's commit: other content
-    args = ("apply", _saved_plan(world)) if saved else ("apply",)
-    second = _second_waits(world, *args, marker="Plan:")
+    second = _second_waits(world, "apply", marker="Plan:")
+    assert first.result().code == 0
+    world.admin("DELETE", "faults")  # the second run's own upload is not held
+
+    two = _second_result(first, second, code=0)
+    live = world.app("web")["active_build_id"]
+    (theirs,) = {b["build_id"] for b in world.builds("web")} - {before, live}  # the first's v2
+    assert f"planned again under its lease from build {theirs}" in two.err
+    assert f"done     web  build {live} is live" in two.out
+    ledger = world.ledger("web")
+    assert ledger.lease is None and ledger.upload is None
+    assert ledger.active == live
+    assert actions(world.plan_json()) == []
+
+
+def test_a_plan_made_again_that_differs_still_skips_the_app(served):
+    world = served
+    assert world.comwit("apply", "--yes").code == 0
+    before = world.app("web")["active_build_id"]
+    world.write("web/index.html", "<h1>v2</h1>")
+    # The first run's commit also adds a hostname, attached after its (held) upload.
+    world.manifest(
+        MANIFEST.replace('["www.example.com"]', '["www.example.com", "new.example.com"]')
+    )
+    first = _first_holds_the_lease(world)
+    world.manifest(MANIFEST)
+    world.write("web/index.html", "<h1>v3</h1>")
+    second = _second_waits(world, "apply", marker="Plan:")
+
+    two = _second_result(first, second, code=1)
+    live = world.app("web")["active_build_id"]
+    assert (
+        f"skipped  web  another run changed its live build from {before} to {live} since the "
+        "plan; plan again"
+    ) in two.out
+    assert len(world.builds("web")) == 2
+    assert world.ledger("web").lease is None
+
+
+def test_a_saved_plan_is_not_planned_again_under_the_lease_plan_again(served):
+    world = served
+    assert world.comwit("apply", "--yes").code == 0
+    before = world.app("web")["active_build_id"]
+    world.write("web/index.html", "<h1>v2</h1>")
+    first = _first_holds_the_lease(world)
+    world.write("web/index.html", "<h1>v3</h1>")  # the second run's commit: other content
+    second = _second_waits(world, "apply", _saved_plan(world), marker="Plan:")
 
     two = _second_result(first, second, code=1)
     live = world.app("web")["active_build_id"]

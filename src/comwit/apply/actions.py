@@ -381,6 +381,10 @@ class Handlers:
         self._steps.append(text)
         self._reporter.step(self._app, text)
 
+    def note(self, text: str) -> None:
+        """A step of the app's run that is no action of its plan."""
+        self._step(text)
+
     def warn(self, text: str) -> None:
         self._warnings.append(text)
 

@@ -1,9 +1,9 @@
 """Execute a plan: apps concurrently (bounded), each app's actions in plan order.
 
 Per app: prepare (pack the build dir and check its digest) before the first mutation; then
-take the app's lease, check that no other run changed the app since the plan (when one
-did, and left the app as this run would, the app is unchanged) and that its live build does
-not come from a newer commit; then one handler per action; release the lease. A saved
+take the app's lease, check that no other run changed the app since the plan and that its
+live build does not come from a newer commit (see `recheck`: one that did may leave the app
+unchanged, or planned again); then one handler per action; release the lease. A saved
 plan is checked against the API before any app starts (see `stale`).
 A failing app stops only itself; the result says what each app did. A stop request lets
 in-flight calls finish within a grace period and starts nothing new.
@@ -20,10 +20,10 @@ from typing import TypeVar
 
 from comwit.api.assumed import DOMAIN_ACTIVE
 from comwit.api.client import ComwitClient
-from comwit.api.models import App
 from comwit.apply.actions import Artifact, Handlers, Prepared, prepared
 from comwit.apply.handoff import Handoffs
 from comwit.apply.lease import AppLease, LeasePolicy
+from comwit.apply.recheck import AlreadyDone, Recheck, Replan, Skip, ToRun
 from comwit.apply.reporter import Reporter
 from comwit.apply.result import ApplyResult, Outcome, live_url
 from comwit.apply.stop import Stop, Stopped
@@ -40,7 +40,6 @@ from comwit.errors import (
 )
 from comwit.frozen import frozen
 from comwit.manifest.interpolate import Interpolated
-from comwit.observe import observe_app
 from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger
 from comwit.plan.ledger import AppLedger, SourceCommit, Upload
 from comwit.plan.ordering import skip_reason
@@ -50,7 +49,6 @@ from comwit.store.ledger import LedgerStore, LedgerWriteError
 DEFAULT_PARALLEL = 4
 T = TypeVar("T")
 Guard = Callable[[AppLedger, str | None], str | None]  # why not to replace the live build
-Replan = Callable[[ObservedApp], AppPlan]  # the app's plan, made again from what is live now
 _RELEASE_WAIT = 10.0
 
 
@@ -71,18 +69,7 @@ class Inputs:
     guard: Guard | None = None  # never older over newer (None: not checked)
     lease: LeasePolicy | None = None  # None: no lease is taken
     replan: Replan | None = None  # None: a live build changed since the plan skips the app
-
-
-class _Skip(Exception):
-    """The app is left alone, and why (found after the lease was taken)."""
-
-
-class _AlreadyDone(Exception):
-    """Another run made the app what this run would have (found after the lease was taken)."""
-
-    def __init__(self, detail: str, url: str | None) -> None:
-        super().__init__(detail)
-        self.url = url
+    replan_goes_on: bool = False  # a plain apply: the same changes, planned again, go on
 
 
 @dataclass
@@ -159,9 +146,9 @@ class Executor:
             return Outcome(app.app, "failed", str(exc))
         try:
             await self._run(app, ready, handlers)
-        except _Skip as exc:
+        except Skip as exc:
             return handlers.outcome("skipped", str(exc))
-        except _AlreadyDone as exc:
+        except AlreadyDone as exc:
             return replace(handlers.outcome("unchanged", str(exc)), url=exc.url)
         except Stopped:
             return _stopped(handlers, "stopped before its next step")
@@ -193,16 +180,22 @@ class Executor:
         return live_url(observed.default_url, active)
 
     async def _run(self, app: AppPlan, ready: Prepared, handlers: Handlers) -> None:
-        """The app's actions, under its lease (taken once the app exists)."""
+        """The app's actions, under its lease (taken once the app exists: after its
+        CreateApp, which comes first when it has one)."""
         lease: AppLease | None = None
         renewing: asyncio.Task[None] | None = None
-        checked = False
+        created = app.actions[:1] if app.actions and isinstance(app.actions[0], CreateApp) else ()
         try:
-            for action in app.actions:
-                if not checked and not isinstance(action, CreateApp):
-                    checked = True
-                    lease = await self._lease(app, ready, handlers)
-                    renewing = asyncio.create_task(lease.keep_renewed()) if lease else None
+            for action in created:
+                self.stop.check()
+                await handlers.run(action, ready)
+            rest = app.actions[len(created) :]
+            if rest:
+                lease, run = await self._lease(app, ready, handlers)
+                renewing = asyncio.create_task(lease.keep_renewed()) if lease else None
+                if run.replanned:
+                    rest, ready = run.app.actions, run.ready
+            for action in rest:
                 if not isinstance(action, RecordLedger):  # a deploy's record always follows it
                     self.stop.check()
                 await handlers.run(action, ready)
@@ -212,8 +205,11 @@ class Executor:
             if lease is not None:
                 await _release(lease, handlers)
 
-    async def _lease(self, app: AppPlan, ready: Prepared, handlers: Handlers) -> AppLease | None:
-        """Take the app's lease, then re-check the app: the plan may be out of date by now."""
+    async def _lease(
+        self, app: AppPlan, ready: Prepared, handlers: Handlers
+    ) -> tuple[AppLease | None, ToRun]:
+        """Take the app's lease, then re-check the app: the plan may be out of date by now;
+        the lease, and what runs under it (the plan, or the plan made again)."""
         app_id = handlers.app_id(ready)
         lease = None
         fresh = ready.ledger
@@ -242,58 +238,35 @@ class Executor:
                     f"applied without its apply lease: it could not be written ({exc}); "
                     "another run could have changed the app at the same time"
                 )
+        run = ToRun(app, ready)
         try:
             if app.preconditions.exists:
-                await self._recheck(app, app_id, ready.ledger, fresh)
+                run = await self._recheck().under_lease(app, app_id, ready, fresh)
+            if run.replanned:
+                handlers.note(
+                    f"planned again under its lease from build {run.live}, which "
+                    "another run made live since the plan: the same changes"
+                )
+                if lease is not None:  # what it uploads starts from that build now
+                    await lease.restate(_upload(run.app, run.ready))
             if lease is not None:
                 await lease.confirm()  # a run that wrote its lease just after ours shows by now
         except BaseException:
             if lease is not None:
                 await _release(lease, handlers)
             raise
-        return lease
+        return lease, run
 
-    async def _recheck(
-        self, app: AppPlan, app_id: str, planned: AppLedger, fresh: AppLedger
-    ) -> None:
-        """_Skip when another run changed the app since the plan, or its live build is newer."""
-        found = await self.client.find_app(self.inputs.project, app_id)
-        live = found.active_build_id if found else None
-        if live != app.preconditions.active_build_id:
-            if found is not None:
-                await self._check_already_done(app, found)
-            raise _Skip(
-                f"another run changed its live build from {app.preconditions.active_build_id} "
-                f"to {live} since the plan; plan again"
-            )
-        if fresh.get(live) != planned.get(live):
-            raise _Skip(
-                f"another run recorded what its live build {live} holds since the plan; plan again"
-            )
-        older = self._older(fresh, live)
-        if older:
-            raise _Skip(older)
-
-    async def _check_already_done(self, app: AppPlan, found: App) -> None:
-        """_AlreadyDone when the app, read again, needs nothing more from this run: the
-        run that changed it made it what this run's desired state says. `found`: the app
-        as just listed (only its builds, hostnames and env vars are read again)."""
-        if self.inputs.replan is None:
-            return
-        try:
-            now = await observe_app(self.client, self.inputs.project, found, self.store)
-        except ComwitError:  # it could not be read again: the refusal says to plan again
-            return
-        live = found.active_build_id
-        # The upload kept with this run's own lease is not an earlier run's to adopt.
-        again = self.inputs.replan(replace(now, ledger=now.ledger.with_lease(None)))
-        if again.error is None and not again.actions:
-            active = [host.name for host in now.hosts if host.status == DOMAIN_ACTIVE]
-            raise _AlreadyDone(
-                f"already applied by another run: its live build {live} is the one this run "
-                "would make live",
-                live_url(now.default_url, active),
-            )
+    def _recheck(self) -> Recheck:
+        inputs = self.inputs
+        return Recheck(
+            self.client,
+            self.store,
+            inputs.project,
+            self._older,
+            replan=inputs.replan,
+            goes_on=inputs.replan_goes_on,
+        )
 
     def _older(self, ledger: AppLedger, live: str | None) -> str | None:
         why = self.inputs.guard(ledger, live) if self.inputs.guard else None

@@ -89,6 +89,12 @@ class AppLease:
         if not self._mine(back):
             raise LeaseHeldError(_refused(self._app, back.lease, 0))
 
+    async def restate(self, upload: Upload | None) -> None:
+        """Keep `upload` with the lease in place of the one it was taken with (the app was
+        planned again under it, from another live build); `confirm` checks it is still ours."""
+        self._upload = upload
+        await self._store.update(self._app, self._app_id, self._reupload, lambda _: True)
+
     async def renew(self) -> None:
         back = await self._store.update(self._app, self._app_id, self._extend, lambda _: True)
         if not self._mine(back):
@@ -114,6 +120,9 @@ class AppLease:
 
     def _extend(self, ledger: AppLedger) -> AppLedger:
         return ledger.with_lease(self._lease(), ledger.upload) if self._mine(ledger) else ledger
+
+    def _reupload(self, ledger: AppLedger) -> AppLedger:
+        return ledger.with_lease(ledger.lease, self._upload) if self._mine(ledger) else ledger
 
     def _drop(self, ledger: AppLedger) -> AppLedger:
         return ledger.with_lease(None) if self._mine(ledger) else ledger

@@ -269,6 +269,7 @@ async def _apply_planned(
     inputs = dataclasses.replace(
         run_inputs(target, planned.observed.apps, planned.env, packed=planned.packed),
         replan=functools.partial(plan_app_again, planned.desired, request.policy),
+        replan_goes_on=True,  # Terraform's rule: a plan made here may be made again under the lock
     )
     result = await execute_plan(
         settings, planned.plan, inputs, connection, store, options, planned.guard
