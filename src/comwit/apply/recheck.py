@@ -63,6 +63,9 @@ class ToRun:
 
 @frozen
 class Recheck:
+    """The re-check of an app under its lease: the API and ledgers to read it again from,
+    the ordering guard, and how to plan it again (none: a moved live build skips it)."""
+
     client: ComwitClient
     store: LedgerReader
     project: str
