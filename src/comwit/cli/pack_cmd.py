@@ -13,12 +13,11 @@ from comwit.artifact.pack import pack as pack_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import TreeDigest
 from comwit.cli.app import made_to_last
-from comwit.cli.settings import MANIFEST, Settings, command
+from comwit.cli.settings import MANIFEST, Settings, command, refuse_manifest_as_output
 from comwit.console import Console
 from comwit.errors import ArtifactError
 from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
-from comwit.store.files import is_same_file
 
 
 @command(MANIFEST)
@@ -55,10 +54,7 @@ def pack(
         _report(console, "-", size, tree, say=console.info)  # stdout holds the archive
         return EXIT_OK
     out = out or Path(f"{app}.tar.zst")
-    if is_same_file(out, build.manifest):
-        raise ArtifactError(
-            f"cannot write {out}: it is the manifest; pass another -o FILE", path=str(out)
-        )
+    refuse_manifest_as_output(out, build.manifest, "write")
     result = pack_tree(
         build.build_dir,
         out,

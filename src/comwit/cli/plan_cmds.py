@@ -36,6 +36,7 @@ from comwit.cli.settings import (
     OutputFormat,
     Settings,
     command,
+    refuse_manifest_as_output,
 )
 from comwit.console import Console
 from comwit.errors import ComwitError
@@ -44,7 +45,6 @@ from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.load import display_name
 from comwit.plan.actions import Plan, changes_beyond_dns, dns_waits
 from comwit.render.text import render_text
-from comwit.store.files import is_same_file
 
 if TYPE_CHECKING:  # shards are split only for --shards / --shard-size
     from comwit.plan.shards import Shard
@@ -104,10 +104,8 @@ def plan(
     """Show what `apply` would change. Read-only: needs project:read and app:read."""
     _check_shard_options(settings, shards, shard_size)
     target = load_target(settings)
-    if out is not None and is_same_file(out, target.loaded.path):
-        raise ComwitError(
-            f"cannot save the plan to {out}: it is the manifest; pass another -o FILE"
-        )
+    if out is not None:
+        refuse_manifest_as_output(out, target.loaded.path, "save the plan to")
     console = settings.console
     request = plan_request(
         settings,

@@ -367,3 +367,13 @@ def parse(given: Mapping[str, Any], edges: Edges | None) -> Settings:
         concurrency=given.get("concurrency"),
         output_format=OutputFormat(output_format) if output_format else OutputFormat.text,
     )
+
+
+def refuse_manifest_as_output(out: Path, manifest: Path, doing: str) -> None:
+    """ComwitError when `out` is the manifest (through `..` or a link too): an output written
+    over it would replace it. `doing` words the refusal: "cannot {doing} {out}: ..."."""
+    from comwit.errors import ComwitError
+    from comwit.store.files import is_same_file
+
+    if is_same_file(out, manifest):
+        raise ComwitError(f"cannot {doing} {out}: it is the manifest; pass another -o FILE")
