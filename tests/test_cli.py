@@ -172,6 +172,16 @@ def test_exit_codes_are_defined_in_one_module_only():
     assert defined == ["exit_codes.py"]
 
 
+def test_the_readme_lists_exactly_the_exit_codes_that_module_defines():
+    from comwit import exit_codes
+
+    readme = (SRC.parent.parent / "README.md").read_text()
+    table = readme[readme.index("## Exit codes") :].split("\n\n")[1]
+    listed = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
+    defined = {value for name, value in vars(exit_codes).items() if name.startswith("EXIT_")}
+    assert listed == defined
+
+
 def test_the_script_leaves_with_the_exit_code_after_flushing_all_output(tmp_path):
     schema = subprocess.run(
         [sys.executable, "-m", "comwit", "schema", "--plan"],

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.errors import PlanError
+from comwit.exit_codes import EXIT_INTERRUPTED, EXIT_TERMINATED
 from comwit.frozen import frozen
 from comwit.plan.actions import Plan
 from comwit.store.results import ShardResult
@@ -49,7 +50,8 @@ def merge(results: Sequence[tuple[str, ShardResult]]) -> Merged:
         elif not app.changed and not app.error:
             ordered.append(Outcome(app.app, "unchanged"))
     hints = tuple(dict.fromkeys(h for r in latest.values() for h in r.hints))
-    codes = [r.exit_code for r in latest.values() if r.exit_code in (130, 143)]
+    stopped = (EXIT_INTERRUPTED, EXIT_TERMINATED)
+    codes = [r.exit_code for r in latest.values() if r.exit_code in stopped]
     return Merged(
         first.plan,
         first.manifest,
