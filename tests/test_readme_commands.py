@@ -1,7 +1,8 @@
 """The README's command table and the synopses of docs/commands.md follow the CLI, both ways:
 a row per command (subcommands too), every option a command's --help shows is in its row (but
 the common options, explained once below the table), every option a row names is one that
-command takes, and choices a row spells out are the option's own."""
+command takes, and choices a row spells out are the option's own. Any other command line the
+README or docs/ show names only options its command takes."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from comwit.cli.commands import COMMANDS
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
 COMMANDS_MD = (ROOT / "docs" / "commands.md").read_text()
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 # Taken by most commands and explained once, in the README's "Common options" paragraph; a row
 # may show them, and need not.
@@ -137,3 +139,35 @@ def test_a_row_that_lacks_an_option_or_names_a_wrong_one_is_found():
     assert "README: comwit logs: --since (in its --help) is missing" in problems
     assert "README: comwit logs: --format text|yaml, --help: json|text" in problems
     assert not any("--file" in problem for problem in problems)  # a common option
+
+
+def _command_lines(text: str) -> list[str]:
+    """Each `comwit ...` a page shows, in inline code or a line of a block, up to a pipe,
+    redirection or comment: `comwit plan --out plan.json`."""
+    pieces = re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.DOTALL))
+    pieces += [
+        line
+        for block in re.findall(r"```\w*\n(.*?)```", text, re.DOTALL)
+        for line in block.splitlines()
+    ]
+    found = []
+    for piece in pieces:
+        for match in re.finditer(r"(?:^|[\s$(\"])comwit ([a-z][a-z-]*(?: [a-z]+)?)(.*)", piece):
+            line = match[1] + match[2]
+            found.append(re.split(r" [|>#;]| \|\||\)", line)[0])
+    return found
+
+
+def test_every_command_line_in_the_docs_names_only_options_its_command_takes():
+    problems = []
+    for page in PAGES:
+        for line in _command_lines(page.read_text()):
+            name, usage = _split(line)
+            if name not in CLI:
+                continue  # prose: "comwit plans the build dirs"
+            takes = set().union(*(names for names, _ in _options(CLI[name]).values()))
+            named = set(re.findall(r"(?<![\w-])--?[a-zA-Z][\w-]*", usage)) - {"-h", "--help"}
+            problems += [
+                f"{page.name}: comwit {line}: {option}" for option in sorted(named - takes)
+            ]
+    assert not problems, "\n".join(problems)
