@@ -115,3 +115,22 @@ def test_a_cache_with_racy_entries_is_rewritten_even_when_nothing_changed(tmp_pa
     pack(site, tmp_path / "b.tar.zst", cache=cache_of(tmp_path, site))  # hashed "later" now
     assert path.stat().st_mtime_ns != 1
     assert cache_of(tmp_path, site).confirm(site, ()) == digest_tree(site)
+
+
+@pytest.mark.parametrize("clock", [later, time.time_ns], ids=["settled", "racy"])
+def test_digest_and_pack_ask_the_cache_the_same_question_of_each_node(tmp_path, clock):
+    """digest looks a walk up at once (lookup), pack one file at a time (known)."""
+    site = write_tree(tmp_path / "site", SITE)
+    digest_tree(site, cache=cache_of(tmp_path, site, clock))
+    (site / "index.html").write_text("<h1>HELLO</h1>\n")  # same size, new mtime and ctime
+    (site / "assets" / "app.js").replace(site / "moved.js")  # same stamps, new path
+    (site / "assets" / "app.js").write_text("console.log(1)\n" * 50)  # new inode
+    (site / "new.txt").write_text("new")
+    tree, cache = walk(site), cache_of(tmp_path, site, clock)
+    answers = cache.lookup(tree.nodes)
+    assert answers == tuple(map(cache.known, tree.nodes))
+    vouched = {node.rel for node, sha in zip(tree.nodes, answers, strict=True) if sha}
+    expected = {"assets/logo.png", "bin/serve.sh"} if clock is later else set()
+    assert vouched == expected
+    truth = {f.path: f.sha256 for f in digest_tree(site).files}
+    assert all(sha == truth[node.rel] for node, sha in zip(tree.nodes, answers, strict=True) if sha)
