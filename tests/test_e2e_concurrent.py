@@ -45,13 +45,14 @@ def test_two_applies_at_once_mutate_each_app_once_and_lose_no_ledger_entry(
     served, tmp_path, backend
 ):
     url, token = served
-    world = World(tmp_path / "repo", url, token, {})
+    world = World(tmp_path / "repo", url, token, {})  # the two applies: processes
+    here = world.in_this_process()  # the set-up and the checks
     world.root.mkdir()
     state = '\n[state]\nbackend = "local"\n' if backend == "local" else ""
     world.manifest(MANIFEST + state)
     world.write("web/index.html", "v1")
     world.write("api/server.js", "v1")
-    assert world.comwit("apply", "--yes").code == 0
+    assert here.comwit("apply", "--yes").code == 0
     world.write("web/index.html", "v2")
     world.write("api/server.js", "v2")
 
@@ -68,6 +69,6 @@ def test_two_applies_at_once_mutate_each_app_once_and_lose_no_ledger_entry(
         if code == 1:  # this run met the lease, or found the app changed after waiting
             assert re.search(_REFUSED, out + err), text
     for app in ("web", "api"):
-        shown = world.comwit("builds", app)
+        shown = here.comwit("builds", app)
         assert shown.code == 0 and "unknown to the ledger" not in shown.out, shown.out
-    assert actions(world.plan_json()) == []
+    assert actions(here.plan_json()) == []
