@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from comwit.manifest.hostname import normalize_hostname
 from comwit.manifest.interpolate import MissingVariableError, check_template, interpolate
+from comwit.manifest.limits import overflow
 from comwit.manifest.locate import locate
 from comwit.manifest.overlay import merge, origin_of
 from comwit.manifest.problems import format_path
@@ -31,6 +34,50 @@ def test_locate_finds_keys_tables_and_array_elements():
     assert positions[("apps", "web", "hosts", 1, "dns")] == (4, 29)
     assert positions[("apps", "web", "quoted.key")] == (5, 1)
     assert positions[("arr", 1, "x")] == (10, 1)
+
+
+def _builtin_calls(scan, text):
+    """How many built-in functions `scan(text)` calls: a loop over each character of a long
+    string calls one (or more) per character."""
+    calls = 0
+
+    def count(frame, event, arg):
+        nonlocal calls
+        calls += event == "c_call"
+
+    sys.setprofile(count)
+    try:
+        scan(text)
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+LITERAL = "'" * 3
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"' + "x" * 100_000 + '"',
+        '"' + ("x" * 1000 + '\\"') * 100 + '"',  # an escaped quote now and then
+        LITERAL + ("x" * 1000 + "\n") * 100 + LITERAL,
+        '"""' + ("y" * 1000 + '\\\n""') * 100 + '"""',
+    ],
+    ids=["basic", "escapes", "multi-line literal", "multi-line basic"],
+)
+def test_a_long_string_value_is_scanned_in_steps_not_character_by_character(value):
+    # A 16 MiB env value took 8 s of CPU to validate one character at a time.
+    text = f"[apps.web.env]\nA = {value}\nB = [1]\n"
+    after = text.count("\n")
+    assert locate(text)[("apps", "web", "env", "B")] == (after, 1)
+    assert overflow(text) is None
+    assert overflow(text + "C = " + "[" * 40 + "]" * 40 + "\n") == (after + 1, 37)
+    # A step at each quote, backslash or line break: a few hundred here, not 100,000.
+    steps = 10 * sum(text.count(char) for char in "\"'\\\n") + 500
+    assert steps < len(text) / 10
+    assert _builtin_calls(locate, text) < steps
+    assert _builtin_calls(overflow, text) < steps
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,8 @@ TOO_DEEP = (
 
 _KEY, _VALUE, _HEADER = "key", "value", "header"
 _PLAIN = re.compile(r"[^\"'#\n.=,\[\]{}]+")
+# What may end, escape or break a line of a string: for a basic one, also the backslash.
+_STRING_STOPS = {'"': re.compile(r'["\\\n]'), "'": re.compile("['\n]")}
 
 
 def overflow(text: str) -> Position | None:
@@ -112,9 +114,11 @@ class _Scan:
         text = self.text
         delimiter = quote * 3 if text.startswith(quote * 3, self.i) else quote
         self.i += len(delimiter)
-        while self.i < len(text):
+        stops = _STRING_STOPS[quote]  # from one quote, escape or newline to the next
+        while (found := stops.search(text, self.i)) is not None:
+            self.i = found.start()
             char = text[self.i]
-            if quote == '"' and char == "\\":
+            if char == "\\":
                 self.i += 1  # the escaped character is skipped below, a newline counted
                 char = text[self.i] if self.i < len(text) else ""
                 if char != "\n":
@@ -131,6 +135,7 @@ class _Scan:
                     self.i += 1
                 return
             self.i += 1
+        self.i = len(text)
 
     def _position(self) -> Position:
         return self.line, self.i - self.line_start + 1

@@ -7,6 +7,7 @@ accepted and records where each key path and array element starts (1-based line,
 from __future__ import annotations
 
 import bisect
+import re
 import tomllib
 
 Path = tuple[str | int, ...]
@@ -14,6 +15,9 @@ Position = tuple[int, int]
 
 _BARE_KEY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _SCALAR_END = frozenset(",]}\n#")
+_NEWLINE = re.compile("\n")
+# Where a string token may end or escape: a basic string's quote or backslash, a literal's quote.
+_STRING_STOPS = {'"': re.compile(r'["\\]'), "'": re.compile("'")}
 
 
 def locate(text: str) -> dict[Path, Position]:
@@ -25,10 +29,7 @@ class _Scanner:
     def __init__(self, text: str) -> None:
         self.text = text.replace("\r\n", "\n")
         self.i = 0
-        self.line_starts = [0]
-        for index, char in enumerate(self.text):
-            if char == "\n":
-                self.line_starts.append(index + 1)
+        self.line_starts = [0, *(m.end() for m in _NEWLINE.finditer(self.text))]
         self.positions: dict[Path, Position] = {}
         self.array_tables: dict[Path, int] = {}
 
@@ -145,8 +146,10 @@ class _Scanner:
         quote = self.text[self.i]
         delimiter = quote * 3 if self.text.startswith(quote * 3, self.i) else quote
         self.i += len(delimiter)
-        while self.i < len(self.text):
-            if quote == '"' and self.text[self.i] == "\\":
+        stops = _STRING_STOPS[quote]  # from one quote or escape to the next, not char by char
+        while (found := stops.search(self.text, self.i)) is not None:
+            self.i = found.start()
+            if self.text[self.i] == "\\":
                 self.i += 2
                 continue
             if self.text.startswith(delimiter, self.i):
@@ -156,6 +159,8 @@ class _Scanner:
                     self.i += 1
                 break
             self.i += 1
+        else:
+            self.i = len(self.text)
         return self.text[start : self.i]
 
     def _skip_blank(self, *, newlines: bool = False) -> None:
