@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
+
 from comwit.artifact.digest import digest_tree
 from comwit.manifest import load_manifest
 from comwit.render.describe import short
@@ -171,6 +173,24 @@ def test_import_to_a_path_below_a_file_says_to_pick_another_file(world):
     assert result.code == 1
     assert result.err.strip() == (
         "error: cannot write comwit.toml/again.toml (File exists); pick another -o FILE"
+    )
+
+
+@pytest.mark.parametrize("name", ["a" * 300, "b/" * 3000 + "comwit.toml"])
+def test_import_to_a_name_the_system_refuses_says_so_in_one_short_line(world, name):
+    result = world.comwit("import", "--project", PROJECT, "-o", name)
+    assert (result.code, result.out) == (1, "")
+    (line,) = result.err.strip().splitlines()
+    assert line.startswith("error: cannot write ")
+    assert line.endswith(" characters) (File name too long); pick another -o FILE")
+    assert len(line) < 400
+
+
+def test_a_plan_saved_to_a_name_the_system_refuses_is_named_cut(world):
+    result = world.comwit("plan", "--out", "p" * 300)
+    assert result.code == 1
+    assert result.err.strip().splitlines()[-1] == (
+        f"error: cannot write the plan to {'p' * 200}... (300 characters): File name too long"
     )
 
 

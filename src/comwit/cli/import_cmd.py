@@ -17,7 +17,7 @@ from comwit.cli.session import connect_project
 from comwit.cli.settings import API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY, Settings, command
 from comwit.console import Console
 from comwit.errors import ComwitError
-from comwit.escape import quoted
+from comwit.escape import MAX_PATH_SHOWN, cut, quoted
 from comwit.exit_codes import EXIT_OK
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
@@ -48,10 +48,8 @@ def import_(
             "or set a default project with the official comwit CLI"
         )
     path = None if out == STDOUT else Path(out)
-    if path is not None and path.is_dir():
-        raise ComwitError(f"{path} is a directory; pass the file to write with -o FILE")
-    if path is not None and path.exists() and not force:
-        raise ComwitError(f"{path} already exists; pass --force to overwrite it")
+    if path is not None:
+        _check_out(path, force=force)
     here = Path.cwd() if path is None else path.absolute().parent
     apps = asyncio.run(read_apps(settings, chosen, emulator_dir(here)))
     text = render_manifest(chosen, apps)
@@ -68,6 +66,20 @@ def import_(
             "review it before committing it"
         )
     return EXIT_OK
+
+
+def _check_out(path: Path, *, force: bool) -> None:
+    """Refuse an -o that names a directory, or an existing file without --force, before the
+    API is asked anything; a name the system refuses (too long) is said the same way."""
+    shown = cut(str(path), MAX_PATH_SHOWN)
+    try:
+        if path.is_dir():
+            raise ComwitError(f"{shown} is a directory; pass the file to write with -o FILE")
+        exists = path.exists()
+    except OSError as exc:
+        raise ComwitError(f"cannot write {shown} ({exc.strerror}); pick another -o FILE") from None
+    if exists and not force:
+        raise ComwitError(f"{shown} already exists; pass --force to overwrite it")
 
 
 async def read_apps(settings: Settings, project: str, emulator: Path) -> list[ImportedApp]:

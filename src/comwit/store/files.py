@@ -118,7 +118,8 @@ def write_text(path: Path, text: str, *, hint: str = "") -> None:
     """Write a file the user asked for (a manifest) whole or not at all; one that cannot be
     written is a ComwitError naming it, why, and `hint` when there is something to do."""
     then = f"; {hint}" if hint else ""
-    _write_or_raise(path, text, lambda why: ComwitError(f"cannot write {path} ({why}){then}"))
+    shown = cut(str(path), MAX_PATH_SHOWN)
+    _write_or_raise(path, text, lambda why: ComwitError(f"cannot write {shown} ({why}){then}"))
 
 
 def write_json(path: Path, document: object, *, what: str, ensure_ascii: bool) -> None:
@@ -126,10 +127,11 @@ def write_json(path: Path, document: object, *, what: str, ensure_ascii: bool) -
     one that cannot be written is a PlanError naming `what` it is and where. Saved plans are
     UTF-8, result files escape what is not ASCII (`ensure_ascii`): each keeps its bytes."""
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=ensure_ascii)
+    shown = cut(str(path), MAX_PATH_SHOWN)
     if "\\u" in text and _holds_half_a_character(document):  # as read_document would refuse it
-        raise PlanError(f"cannot write the {what} to {path}: {_NOT_UTF8}")
+        raise PlanError(f"cannot write the {what} to {shown}: {_NOT_UTF8}")
     _write_or_raise(
-        path, text + "\n", lambda why: PlanError(f"cannot write the {what} to {path}: {why}")
+        path, text + "\n", lambda why: PlanError(f"cannot write the {what} to {shown}: {why}")
     )
 
 
