@@ -67,6 +67,21 @@ def test_the_local_emulator_needs_a_project(tmp_path):
         connect("local", {}, tmp_path)
 
 
+@pytest.mark.parametrize("project", ["a\nb", "\udcff", "x" * 1000, "../up"])
+def test_the_local_emulator_refuses_a_project_id_it_cannot_hold_and_keeps_its_state(
+    tmp_path, project
+):
+    with pytest.raises(CredentialsError) as raised:
+        connect("local", {}, tmp_path, project=project)
+    message = str(raised.value)
+    assert message.startswith("the local emulator takes project ids of 1-63 letters, digits")
+    assert message.endswith(
+        "pass another --project or COMWIT_PROJECT, or fix `project` in comwit.toml"
+    )
+    assert "\n" not in message and len(message) < 300
+    assert not (tmp_path / "emulator").exists()  # nothing to fix or remove there
+
+
 def test_the_local_emulator_needs_no_token_and_answers_over_loopback(tmp_path):
     async def look(connection):
         client = connection.client

@@ -18,6 +18,7 @@ from comwit.api.client import DEFAULT_CONNECTIONS, ComwitClient
 from comwit.api.credentials import LOCAL, load_token, resolve_api_url, resolve_timeout
 from comwit.api.limits import DEPLOY_ANSWER_SECONDS, Deadlines
 from comwit.errors import ComwitError, CredentialsError
+from comwit.escape import quoted
 from comwit.frozen import frozen
 from comwit.secret import Secret
 
@@ -113,7 +114,14 @@ def _start_emulator(data_dir: Path, project: str | None) -> _Emulator:
 
     try:
         from comwit.emulator.embedded import start_embedded
+        from comwit.emulator.store import PROJECT_NAME
 
+        if not PROJECT_NAME.fullmatch(project):  # before the state dir is made for it
+            raise CredentialsError(
+                "the local emulator takes project ids of 1-63 letters, digits, '.', '_' and "
+                f"'-', not {quoted(project)}: pass another --project or COMWIT_PROJECT, "
+                "or fix `project` in comwit.toml"
+            )
         return start_embedded(data_dir, project=project)
     except ImportError as exc:
         if (exc.name or "").partition(".")[0] not in _EMULATOR_PACKAGES:
