@@ -78,6 +78,45 @@ def test_each_comment_links_the_run_that_wrote_it_and_the_job_summary_does_not(
     assert f"<sub>[Workflow run]({run}/4343)</sub>" in body and "4242" not in body
 
 
+def test_a_push_whose_plan_fails_marks_the_comment_out_of_date_until_a_plan_succeeds(
+    world, github, job, comwit
+):
+    manifest = (world.root / "comwit.toml").read_text()
+    assert comwit("plan", "--comment", env=job.github(github.url)).code == 0
+    planned = github.comments(7)[0]["body"]
+    world.manifest(manifest + "[apps.db]\nbuild_dir = 3\n")
+    failed = comwit("plan", "--comment", env=job.github(github.url))
+    assert failed.code == 1
+    assert "\nerror: " in failed.err  # the error itself, as without --comment
+    body = github.comments(7)[0]["body"]
+    marker, notice = body.split("\n\n", 1)[0].split("\n", 1)
+    assert marker == MARKER
+    assert f"**Out of date:** the plan of {HEAD} failed:" in notice
+    assert "apps.db.build_dir: expected a string" in notice
+    assert body.endswith(planned.split("\n", 1)[1])  # the earlier plan, below the notice
+    world.manifest(manifest)
+    assert comwit("plan", "--comment", env=job.github(github.url)).code == 0
+    assert "Out of date" not in github.comments(7)[0]["body"]
+    assert [r.method for r in github.writes()] == ["POST", "PATCH", "PATCH"]
+
+
+def test_a_failed_plan_creates_no_comment(world, github, job, comwit):
+    world.manifest("version = 1\nproject = 3\n")
+    assert comwit("plan", "--comment", env=job.github(github.url)).code == 1
+    assert github.writes() == []
+
+
+def test_an_apply_that_fails_on_merge_says_so_on_the_plan_comment(world, github, job, comwit):
+    assert comwit("plan", "--comment", env=job.github(github.url)).code == 0
+    github.merged(MERGE, 7)
+    world.write("comwit.toml", "version = 1\nproject = [\n")
+    failed = comwit("apply", "--yes", "--comment", env=job.github(github.url, event="push"))
+    assert failed.code == 1
+    body = github.comments(7)[0]["body"]
+    assert f"**Not applied:** the apply of {MERGE} failed:" in body.split("### comwit plan")[0]
+    assert GITHUB_TOKEN not in body
+
+
 def test_two_environments_keep_two_comments(world, github, job, comwit):
     world.manifest(
         (world.root / "comwit.toml").read_text()

@@ -7,7 +7,7 @@ token's own user wrote; updated in place, created only when asked to. Moves from
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Literal
 
 from comwit.ci.environment import CiContext
@@ -100,6 +100,35 @@ def find_comment(comments: Iterable[Comment], marker: str, login: str) -> Commen
         if comment.author.lower() == login.lower() and marker in comment.body.splitlines():
             return comment
     return None
+
+
+def find_marked(
+    comments: Iterable[Comment], matches: Callable[[str], bool], login: str
+) -> Comment | None:
+    """The first comment by `login` with a line that `matches` (see `find_comment`)."""
+    for comment in comments:
+        if comment.author.lower() == login.lower() and any(map(matches, comment.body.splitlines())):
+            return comment
+    return None
+
+
+def run_link(ctx: CiContext) -> str:
+    """A comment's link to the CI run that wrote it, as tfcmt's "CI link"."""
+    if not ctx.run_url:
+        return ""
+    return f"<sub>[{'Job log' if ctx.kind == 'gitlab' else 'Workflow run'}]({ctx.run_url})</sub>"
+
+
+FAILED = "<!-- comwit:failed -->"  # the first line of a notice that the comment is out of date
+
+
+def with_notice(body: str, notice: str) -> str:
+    """`body` (its marker line first) with `notice` right under the marker line, in place of
+    the notice an earlier failed run left there."""
+    marker, _, rest = body.partition("\n")
+    if rest.startswith(FAILED):
+        rest = rest.partition("\n\n")[2]
+    return f"{marker}\n{FAILED}\n{notice}\n\n{rest}"
 
 
 _NO_TOKEN = {

@@ -207,7 +207,7 @@ def _comment(
 ) -> None:
     """Create or update the comment; `summarised`: the job summary holds the plan, so a
     warning that the comment failed can say where to read it."""
-    from comwit.ci.comment import find_number, open_forge, upsert
+    from comwit.ci.comment import find_number, open_forge, run_link, upsert
     from comwit.ci.fit import fit
     from comwit.render.markdown import marker
 
@@ -222,7 +222,7 @@ def _comment(
             console.info(f"No {forge.noun} for this run (commit {ctx.sha}): no comment.")
             return
         hidden = marker(manifest, plan.project, plan.environment)
-        footer = _run_link(ctx)
+        footer = run_link(ctx)
         body = fit(lambda budget: render(budget, _elsewhere(ctx), footer), forge.body_limit, len)
         if body is None:
             limit = forge.body_limit
@@ -251,13 +251,6 @@ def _hint(ctx: CiContext, exc: ForgeError, summarised: bool) -> str:
     if exc.status == 401:
         return " (the token was refused)"
     return ""
-
-
-def _run_link(ctx: CiContext) -> str:
-    """The comment's link to the CI run that wrote it, as tfcmt's "CI link"."""
-    if not ctx.run_url:
-        return ""
-    return f"<sub>[{'Job log' if ctx.kind == 'gitlab' else 'Workflow run'}]({ctx.run_url})</sub>"
 
 
 def _elsewhere(ctx: CiContext) -> str:

@@ -39,6 +39,7 @@ from comwit.cli.ci_options import (
     CommentWhen,
     NoSummary,
     after_apply,
+    noting_failure,
 )
 from comwit.cli.plan_cmds import AllowDeleteEnv, AllowDetach, AllowOlder
 from comwit.cli.session import (
@@ -89,6 +90,7 @@ ResultOption = Annotated[
 
 
 @command(TARGET, APPS, FORMAT, CONCURRENCY, VERBOSITY, TIMEOUT)
+@noting_failure("apply")
 def apply(
     settings: Settings,
     planfile: Annotated[

@@ -4,12 +4,14 @@ call each makes when done; the CI's channels are loaded only in a CI job or with
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Concatenate, Literal, ParamSpec
 
 import typer
 
+from comwit.errors import ComwitError
 from comwit.frozen import frozen
 
 if TYPE_CHECKING:
@@ -110,6 +112,57 @@ def after_apply(
         console=settings.console,
         outputs=outputs or {},
         previews=previews,
+    )
+
+
+P = ParamSpec("P")
+Body = Callable[Concatenate["Settings", P], int]
+
+
+def noting_failure(command: Literal["plan", "apply"]) -> Callable[[Body[P]], Body[P]]:
+    """Wrap a command body taking `comment=`: when it fails with --comment in CI, before its
+    error is shown, the manifest's comment is marked as out of date (or not applied), so it
+    no longer reads as this commit's plan."""
+
+    def wrap(body: Body[P]) -> Body[P]:
+        def run(settings: Settings, /, *args: P.args, **options: P.kwargs) -> int:
+            try:
+                return body(settings, *args, **options)
+            except ComwitError as exc:
+                if options.get("comment"):
+                    _note_failure(settings, command, exc)
+                raise
+
+        functools.update_wrapper(run, body)  # its signature and help stay the body's
+        return run
+
+    return wrap
+
+
+def _note_failure(settings: Settings, command: Literal["plan", "apply"], exc: Exception) -> None:
+    from comwit.ci.tokens import in_ci
+
+    if not in_ci(settings.environ):
+        return
+    from comwit.ci.environment import detect
+
+    ctx = detect(settings.environ)
+    if not ctx.forge:
+        return
+    try:
+        manifest = _marker_path(settings.manifest, ctx.workspace)
+    except ComwitError:
+        return  # no manifest here: no comment of one to mark
+    from comwit.ci.failure import publish_failure
+
+    publish_failure(
+        ctx,
+        command,
+        str(exc),
+        manifest=manifest,
+        project=settings.project or settings.environ.get("COMWIT_PROJECT") or None,
+        environment=settings.env,
+        console=settings.console,
     )
 
 

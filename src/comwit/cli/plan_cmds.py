@@ -17,6 +17,7 @@ from comwit.cli.ci_options import (
     CommentWhen,
     NoSummary,
     after_plan,
+    noting_failure,
 )
 from comwit.cli.session import (
     Target,
@@ -84,6 +85,7 @@ AllowDeleteEnv = Annotated[
 
 
 @command(TARGET, APPS, PLAN_FORMAT, CONCURRENCY, VERBOSITY)
+@noting_failure("plan")
 def plan(
     settings: Settings,
     out: Annotated[

@@ -55,6 +55,16 @@ def marker(manifest: str, project: str, environment: str | None) -> str:
     return f"<!-- comwit:plan {text} -->"
 
 
+def is_marker(line: str, manifest: str, project: str | None, environment: str | None) -> bool:
+    """Whether `line` is the marker of this manifest and environment, and of `project` (of
+    any project when None: a run that failed before it knew the project)."""
+    if project is not None:
+        return line == marker(manifest, project, environment)
+    head, _, tail = marker(manifest, "", environment).partition(" project= ")
+    middle = line.removeprefix(head + " project=").removesuffix(" " + tail)
+    return line.startswith(head + " project=") and line.endswith(" " + tail) and " " not in middle
+
+
 def render_markdown(
     plan: Plan,
     *,
