@@ -17,6 +17,7 @@ from tests.ci_support import (
     read_dotenv,
 )
 from tests.forge_standins import Identity
+from tests.shards_support import APPS, CHANGED, twelve_apps
 
 # 260 apps: a plan whose comment is longer than GitHub takes (65,536 characters).
 MANY_APPS = 'version = 1\nproject = "proj"\n' + "".join(
@@ -207,6 +208,35 @@ def test_apply_on_merge_moves_the_plans_comment_to_applied(world, github, job, c
     assert comment["body"].startswith(MARKER + "\n### comwit apply for `proj`")
     assert f"**Applied at {MERGE}:** 2 done." in comment["body"]
     assert "| `web` | :white_check_mark: done: build `" in comment["body"]
+
+
+def test_a_sharded_apply_on_merge_moves_the_comment_to_applied_once_from_its_report(
+    world, github, job, comwit
+):
+    twelve_apps(world)
+    assert comwit("apply", "--yes", env={}).code == 0
+    twelve_apps(world, changed=CHANGED)
+    assert comwit("plan", "--comment", env=job.github(github.url)).code == 0
+    github.merged(MERGE, 7)
+    github.clear()
+    push = job.github(github.url, event="push")
+    assert comwit("plan", "--out", "plan.json", "--shards", "3", env=push).code == 0
+    matrix = json.loads(parse_outputs(job.outputs.read_text())["matrix"])
+    results = []
+    for n, entry in enumerate(matrix["include"]):
+        shard = ("apply", "plan.json", "--shard", entry["shard"], "--result", f"r{n}.json")
+        assert comwit(*shard, "--no-summary", env=push).code == 0
+        results.append(f"r{n}.json")
+    assert github.requests == []  # the plan and the shards leave the comment to the report
+    assert comwit("report", *results, "--comment", env=push).code == 0
+    comment = github.comments(7)[0]
+    assert [(r.method, r.path) for r in github.writes()] == [
+        ("PATCH", f"/repos/acme/shop/issues/comments/{comment['id']}")
+    ]
+    assert f"**Applied at {MERGE}:** 9 done." in comment["body"]
+    rows = [line for line in comment["body"].splitlines() if line.startswith("| `app")]
+    assert [row.split("`")[1] for row in rows[:12]] == APPS
+    assert all(":white_check_mark: done" in row for row in rows[:9])
 
 
 def test_a_plan_over_the_comment_limit_is_cut_and_points_to_the_job_summary(

@@ -27,8 +27,12 @@ def test_applied_keeps_the_plans_marker_and_says_what_happened():
         in text
     )
     assert "| `web` | :x: failed: POST /v1/... failed with 502 |" in text
-    assert "<details><summary>The plan that was applied</summary>" in text
+    # Not all of it was applied: the plan is not called applied.
+    assert "<details><summary>The plan this apply was making live</summary>" in text
+    assert "applied</summary>" not in text
     assert text.count("<!-- comwit:plan") == 1
+    done = ApplyResult((Outcome("api", "done", build_id="b-9"), Outcome("web", "unchanged")))
+    assert "<summary>The plan that was applied</summary>" in render_applied(plan, done)
 
 
 def test_nothing_to_apply_says_so():

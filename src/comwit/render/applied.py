@@ -61,7 +61,9 @@ def render_applied(
     if room >= _PLAN_MINIMUM:
         body = render_markdown(plan, manifest=manifest, budget=room, full_plan=full_plan)
         body = body.split("\n", 1)[1]  # its marker line: this comment has one already
-        parts += ["<details><summary>The plan that was applied</summary>", "", body, "</details>"]
+        applied = all(o.status in ("done", "unchanged") for o in outcomes)
+        title = "The plan that was applied" if applied else "The plan this apply was making live"
+        parts += [f"<details><summary>{title}</summary>", "", body, "</details>"]
     text = "\n".join(parts).rstrip() + "\n"
     return text if len(text) <= budget else text[: budget - 2] + "\n"
 
