@@ -220,6 +220,16 @@ def test_unlock_removes_the_lease_of_a_preview_app(world):
     assert "app 'web-pr-x7' is not in comwit.toml" in stranger.err
 
 
+def test_unlock_of_a_preview_already_torn_down_says_it_has_no_lease_to_remove(world):
+    assert world.comwit("preview", "up", "--pr", "7", "--app", "web").code == 0
+    assert world.comwit("preview", "down", "--pr", "7", "--yes").code == 0
+    unlocked = world.comwit("unlock", "web-pr-7")
+    assert unlocked.code == 0, unlocked.err
+    assert "App 'web-pr-7' does not exist in project" in unlocked.err
+    assert "it has no apply lease to remove." in unlocked.err
+    assert "comwit apply" not in unlocked.err  # apply never creates a preview app
+
+
 def test_down_and_prune_with_nothing_to_delete_print_one_json_document(world):
     for args in (["down", "--pr", "7", "--yes"], ["prune", "--yes"], ["prune", "--dry-run"]):
         result = world.comwit("preview", *args, "--format", "json")

@@ -210,7 +210,6 @@ _REPR_KEPT = {
     "ci/publish.py": "an unexpected exception's repr, for a bug report",
     "ci/failure.py": "an unexpected exception's repr, for a bug report",
     "store/ledger.py": "ledger messages (to be swept with the ledger store)",
-    "cli/unlock_cmd.py": "unlock messages (to be swept with the ledger store)",
     "artifact/ignore.py": "an exclude pattern (to be swept with artifact/)",
     "artifact/pack.py": "SOURCE_DATE_EPOCH (to be swept with artifact/)",
 }

@@ -148,14 +148,20 @@ def require_app(target: Target, app: str) -> None:
 
 
 async def observe_one(
-    settings: Settings, target: Target, connection: Connection, app: str, store: LedgerStore
+    settings: Settings,
+    target: Target,
+    connection: Connection,
+    app: str,
+    store: LedgerStore,
+    *,
+    created: bool = True,
 ) -> Observation:
     """One app's live state and ledger (from the command's `store`); an app not created yet
-    is an error."""
+    is an error, unless `created` is False (the observation then lacks it)."""
     observation = await observe(connection.client, target.project, [app], store)
     for warning in observation.warnings:
         settings.console.warn(warning)
-    if app not in observation.state.apps:
+    if created and app not in observation.state.apps:
         raise not_created(target, app)
     return observation
 

@@ -18,6 +18,7 @@ from comwit.cli.session import (
     require_app,
 )
 from comwit.cli.settings import TARGET, VERBOSITY, Settings, command
+from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
 from comwit.preview.names import MAX_PR, preview_name
 
@@ -57,13 +58,20 @@ async def _unlock(settings: Settings, target: Target, app: str) -> None:
     console = settings.console
     async with connect(settings, target) as connection:
         store = ledger_store(target, connection)
-        observed = (await observe_one(settings, target, connection, app, store)).state.apps[app]
+        observation = await observe_one(settings, target, connection, app, store, created=False)
+        observed = observation.state.apps.get(app)
+        if observed is None:  # never created, or a preview already torn down
+            console.info(
+                f"App {quoted(app)} does not exist in project {target.project}: "
+                "it has no apply lease to remove."
+            )
+            return
         lease = observed.ledger.lease  # the ledger as just read; the update reads it again
         if lease is None:
-            console.info(f"App {app!r} has no apply lease: nothing to do.")
+            console.info(f"App {quoted(app)} has no apply lease: nothing to do.")
             return
         await store.update(app, observed.app_id, without_lease)
         console.info(
-            f"Removed the apply lease of app {app!r} held by {lease.holder} ({lease.run}), "
+            f"Removed the apply lease of app {quoted(app)} held by {lease.holder} ({lease.run}), "
             f"which ran until {lease.until()}."
         )
