@@ -15,7 +15,7 @@ import comwit
 from comwit.cli import main
 from comwit.cli.settings import Edges
 from comwit.console import Console
-from comwit.escape import cut, one_line, printable, quoted
+from comwit.escape import cut, cut_path, one_line, printable, quoted
 
 from tests.e2e_support import Result
 from tests.hostile import hostile_server, routes
@@ -198,7 +198,9 @@ def test_a_very_long_argument_is_echoed_cut_in_its_one_line_error(world, args):
     result = world.comwit(*args)
     assert result.code == 1
     lines = result.err.strip().splitlines()
-    assert "x" * 80 + "... (10," in lines[-1], lines[-1][:300]
+    # A file's path keeps its start and its end (the file's name); any other value its start.
+    shown = "x" * 50 + "..." + "x" * 150 if args == ("apply", LONG) else "x" * 80 + "..."
+    assert shown + " (10,000 characters)" in lines[-1], lines[-1][:300]
     assert max(len(line) for line in lines) < 600
 
 
@@ -213,6 +215,15 @@ _REPR_KEPT = {
     "artifact/ignore.py": "an exclude pattern (to be swept with artifact/)",
     "artifact/pack.py": "SOURCE_DATE_EPOCH (to be swept with artifact/)",
 }
+
+
+def test_a_long_path_keeps_its_start_and_its_file_name():
+    assert cut_path("/a/short/path.json") == "/a/short/path.json"
+    path = "/" + "d" * 300 + "/plan.json"
+    shown = cut_path(path)
+    assert shown == f"{path[:50]}...{path[-150:]} (311 characters)"
+    assert shown.startswith("/ddd") and "plan.json (311 characters)" in shown
+    assert cut_path(path, limit=len(path)) == path
 
 
 def _reprs(path):

@@ -137,6 +137,13 @@ def test_a_directory_or_binary_file_given_as_the_plan_is_a_short_error(tmp_path)
     assert str(info.value) == f"{binary}: is not UTF-8 text; was it written by `comwit plan --out`?"
 
 
+def test_a_missing_plan_file_deep_in_a_long_path_is_still_named(tmp_path):
+    deep = tmp_path / ("d" * 120) / ("e" * 120) / "nope.json"
+    with pytest.raises(PlanError, match=r"nope\.json \(\d{3} characters\): no such file") as raised:
+        read_plan(deep)
+    assert str(tmp_path)[:40] in str(raised.value)  # its start too, around the cut
+
+
 def test_a_missing_plan_file_says_how_to_make_one(tmp_path):
     with pytest.raises(
         PlanError, match=r"nope\.json: no such file; make one with `comwit plan --out "

@@ -32,7 +32,7 @@ httpx exceptions become ApiError subclasses in exactly one place, `comwit.api.tr
 
 from __future__ import annotations
 
-from comwit.escape import MAX_PATH_SHOWN, cut, one_line
+from comwit.escape import MAX_PATH_SHOWN, cut, cut_path, one_line
 from comwit.exit_codes import EXIT_ERROR
 from comwit.frozen import frozen
 
@@ -57,7 +57,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = one_line(cut(self.file, MAX_PATH_SHOWN))
+        where = one_line(cut_path(self.file))
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:

@@ -61,6 +61,16 @@ def cut(text: str, limit: int = MAX_SHOWN) -> str:
     return f"{text[:limit]}... ({len(text):,} characters)"
 
 
+def cut_path(path: object, limit: int = MAX_PATH_SHOWN) -> str:
+    """A file path echoed in a message: whole up to `limit` characters, else its start and
+    its end, which holds the file's name, around `...`, with its length."""
+    text = str(path)
+    if len(text) <= limit:
+        return text
+    head = limit // 4
+    return f"{text[:head]}...{text[head - limit :]} ({len(text):,} characters)"
+
+
 def quoted(value: object) -> str:
     """A value from outside as it appears in a message: strings in quotes, escaped and `cut`."""
     if isinstance(value, str):

@@ -19,7 +19,7 @@ from comwit.apply.verify import changed_apps
 from comwit.artifact.digest import digest_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.errors import ManifestError, StalePlanError
-from comwit.escape import MAX_PATH_SHOWN, cut, one_line, quoted
+from comwit.escape import cut_path, one_line, quoted
 from comwit.frozen import frozen
 from comwit.manifest import LoadedManifest
 from comwit.manifest.checks import build_dir_problems, resolve_env
@@ -51,7 +51,7 @@ def check_saved_plan(
             f"not {_with_env(loaded.env)}"
         )
     if loaded.digest != saved.manifest.digest:
-        shown = one_line(cut(saved.manifest.path, MAX_PATH_SHOWN))
+        shown = one_line(cut_path(saved.manifest.path))
         raise StalePlanError(f"{shown} changed after the plan was made; plan again")
 
 

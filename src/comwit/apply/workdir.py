@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 from comwit.errors import ComwitError
-from comwit.escape import MAX_PATH_SHOWN, cut
+from comwit.escape import cut_path
 
 _OWNED = re.compile(r"(\d+)-[0-9a-f]+")
 
@@ -30,7 +30,7 @@ class WorkDir:
         try:
             self.path.mkdir(parents=True)
         except OSError as exc:  # .comwit (or .comwit/tmp) is a file, or cannot be written
-            state = cut(str(self._base.parent), MAX_PATH_SHOWN)
+            state = cut_path(self._base.parent)
             raise ComwitError(
                 f"cannot make a work dir to pack in under {state} ({exc.strerror}); "
                 "make it a directory comwit can write to, or remove it"

@@ -17,7 +17,7 @@ from comwit.cli.session import connect_project
 from comwit.cli.settings import API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY, Settings, command
 from comwit.console import Console
 from comwit.errors import ComwitError
-from comwit.escape import MAX_PATH_SHOWN, cut, quoted
+from comwit.escape import cut_path, quoted
 from comwit.exit_codes import EXIT_OK
 from comwit.manifest import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
@@ -71,7 +71,7 @@ def import_(
 def _check_out(path: Path, *, force: bool) -> None:
     """Refuse an -o that names a directory, or an existing file without --force, before the
     API is asked anything; a name the system refuses (too long) is said the same way."""
-    shown = cut(str(path), MAX_PATH_SHOWN)
+    shown = cut_path(path)
     try:
         if path.is_dir():
             raise ComwitError(f"{shown} is a directory; pass the file to write with -o FILE")

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from comwit.errors import ManifestError, Problem
-from comwit.escape import cut, quoted
+from comwit.escape import cut, cut_path, quoted
 from comwit.frozen import frozen
 from comwit.manifest.find import DEFAULT_FILE
 from comwit.manifest.hostname import normalize_hostname
@@ -157,7 +157,7 @@ def _read(path: Path) -> tuple[bytes, dict[str, Any], SourceMap]:
 def _unreadable(path: Path, exc: OSError) -> str:
     """Why the manifest at `path` cannot be read, and what to do."""
     if isinstance(exc, FileNotFoundError):
-        return f"no manifest at {cut(str(path.resolve()))}; create one or pass -f FILE"
+        return f"no manifest at {cut_path(path.resolve())}; create one or pass -f FILE"
     if isinstance(exc, IsADirectoryError):
         return "is a directory; pass the manifest file with -f FILE"
     if isinstance(exc, NotRegularFile):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from comwit import __version__
 from comwit.errors import ComwitError, PlanError
-from comwit.escape import MAX_PATH_SHOWN, cut, one_line, quoted
+from comwit.escape import MAX_PATH_SHOWN, cut, cut_path, one_line, quoted
 from comwit.frozen import frozen
 from comwit.store.regular import read_regular, require_regular
 
@@ -118,7 +118,7 @@ def write_text(path: Path, text: str, *, hint: str = "") -> None:
     """Write a file the user asked for (a manifest) whole or not at all; one that cannot be
     written is a ComwitError naming it, why, and `hint` when there is something to do."""
     then = f"; {hint}" if hint else ""
-    shown = cut(str(path), MAX_PATH_SHOWN)
+    shown = cut_path(path)
     _write_or_raise(path, text, lambda why: ComwitError(f"cannot write {shown} ({why}){then}"))
 
 
@@ -127,7 +127,7 @@ def write_json(path: Path, document: object, *, what: str, ensure_ascii: bool) -
     one that cannot be written is a PlanError naming `what` it is and where. Saved plans are
     UTF-8, result files escape what is not ASCII (`ensure_ascii`): each keeps its bytes."""
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=ensure_ascii)
-    shown = cut(str(path), MAX_PATH_SHOWN)
+    shown = cut_path(path)
     if "\\u" in text and _holds_half_a_character(document):  # as read_document would refuse it
         raise PlanError(f"cannot write the {what} to {shown}: {_NOT_UTF8}")
     _write_or_raise(
@@ -190,10 +190,10 @@ def read_document(path: Path, of: JsonKind) -> dict[str, Any]:
     try:
         data = read_regular(path, of.max_bytes)
     except FileNotFoundError:
-        shown = cut(str(path))
+        shown = cut_path(path)
         raise PlanError(f"{shown}: no such file; make one with `{of.writer} {shown}`") from None
     except OSError as exc:
-        raise PlanError(f"{cut(str(path))}: cannot be read ({exc.strerror or exc})") from None
+        raise PlanError(f"{cut_path(path)}: cannot be read ({exc.strerror or exc})") from None
     if len(data) > of.max_bytes:
         size = f"{of.max_bytes // 2**20} MiB"
         raise PlanError(f"{path}: is larger than {size}, more than any {of.what}; {asked}")
