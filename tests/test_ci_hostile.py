@@ -48,6 +48,22 @@ def test_an_event_pull_request_number_out_of_range_means_no_pull_request(tmp_pat
     assert detect(github_env(tmp_path, event=event)).pull_request == 17
 
 
+def test_a_long_job_summary_or_outputs_path_is_named_short_by_its_file(
+    world, github, job, tmp_path
+):
+    deep = tmp_path / ("s" * 300)  # a name the system refuses: the write fails
+    env = job.github(github.url) | {
+        "GITHUB_STEP_SUMMARY": str(deep / "summary.md"),
+        "GITHUB_OUTPUT": str(deep / "outputs.txt"),
+    }
+    result = world.comwit("plan", env=env)
+    assert result.code == 0, result.err
+    warnings = [line for line in result.err.splitlines() if "cannot write the" in line]
+    assert len(warnings) == 2, result.err
+    assert "summary.md (" in warnings[0] and "outputs.txt (" in warnings[1]
+    assert all(len(line) < 300 for line in warnings)
+
+
 def test_a_fifo_as_job_summary_and_outputs_warns_and_the_plan_ends(world, github, job):
     env = job.github(github.url)
     with (

@@ -14,6 +14,7 @@ from comwit.ci.forge import ForgeError
 from comwit.ci.workflow import Level, annotation
 from comwit.console import Console
 from comwit.errors import Problem
+from comwit.escape import cut_path
 from comwit.frozen import frozen
 
 if TYPE_CHECKING:
@@ -164,7 +165,9 @@ def _summary(ctx: CiContext, channels: Channels, render: Render, console: Consol
             return True
         console.warn("the job summary is full (1 MiB): not adding the plan to it")
     except OSError as exc:
-        console.warn(f"cannot write the job summary {ctx.summary_path}: {exc.strerror or exc}")
+        console.warn(
+            f"cannot write the job summary {cut_path(ctx.summary_path)}: {exc.strerror or exc}"
+        )
     return False
 
 
@@ -175,7 +178,9 @@ def _outputs(ctx: CiContext, values: Mapping[str, str], console: Console) -> Non
         try:
             write_outputs(ctx.output_path, values)
         except OSError as exc:
-            console.warn(f"cannot write the step outputs {ctx.output_path}: {exc.strerror or exc}")
+            console.warn(
+                f"cannot write the step outputs {cut_path(ctx.output_path)}: {exc.strerror or exc}"
+            )
     if ctx.dotenv_path is not None:
         _dotenv(ctx.dotenv_path, values, console)
 
@@ -186,7 +191,7 @@ def _dotenv(path: Path, values: Mapping[str, str], console: Console) -> None:
     try:
         left_out = write_dotenv(path, values)
     except OSError as exc:
-        console.warn(f"cannot write the dotenv report {path}: {exc.strerror or exc}")
+        console.warn(f"cannot write the dotenv report {cut_path(path)}: {exc.strerror or exc}")
         return
     if left_out:
         console.warn(
