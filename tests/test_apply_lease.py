@@ -11,22 +11,11 @@ from comwit.apply.lease import AppLease, LeaseHeldError, LeasePolicy
 from comwit.plan.ledger import Upload
 from comwit.store.ledger import LocalStore
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.e2e_support import FakeTime
 
 
 def _lease(
-    tmp_path, clock: Clock, who: str, wait: float = 0.0, told: list[str] | None = None
+    tmp_path, clock: FakeTime, who: str, wait: float = 0.0, told: list[str] | None = None
 ) -> AppLease:
     store = LocalStore(tmp_path / "state.json", "demo")
     policy = LeasePolicy(who, f"https://ci.example/{who}", wait=wait, ttl=120, poll=5)
@@ -41,7 +30,7 @@ def _held(tmp_path):
 
 
 def test_a_lease_is_taken_renewed_and_released(tmp_path):
-    clock = Clock()
+    clock = FakeTime(1_000.0)
     lease = _lease(tmp_path, clock, "first")
     asyncio.run(lease.acquire())
     assert _held(tmp_path).holder == "first"
@@ -54,7 +43,7 @@ def test_a_lease_is_taken_renewed_and_released(tmp_path):
 
 
 def test_another_runs_live_lease_fails_at_once_and_is_not_taken_over(tmp_path):
-    clock = Clock()
+    clock = FakeTime(1_000.0)
     told: list[str] = []
     asyncio.run(_lease(tmp_path, clock, "first").acquire())
     with pytest.raises(LeaseHeldError, match=r"app 'web' is being applied by first \("):
@@ -65,7 +54,7 @@ def test_another_runs_live_lease_fails_at_once_and_is_not_taken_over(tmp_path):
 
 
 def test_a_wait_ends_when_the_lease_expires_or_after_lock_timeout(tmp_path):
-    clock = Clock()
+    clock = FakeTime(1_000.0)
     asyncio.run(_lease(tmp_path, clock, "first").acquire())
     with pytest.raises(LeaseHeldError, match="after waiting 30 s"):
         asyncio.run(_lease(tmp_path, clock, "second", wait=30).acquire())
@@ -76,7 +65,7 @@ def test_a_wait_ends_when_the_lease_expires_or_after_lock_timeout(tmp_path):
 
 
 def test_a_wait_says_once_whom_it_waits_for_then_polls_until_lock_timeout(tmp_path):
-    clock = Clock()
+    clock = FakeTime(1_000.0)
     told: list[str] = []
     asyncio.run(_lease(tmp_path, clock, "first").acquire())
     with pytest.raises(LeaseHeldError) as refused:
@@ -94,7 +83,7 @@ def test_a_wait_says_once_whom_it_waits_for_then_polls_until_lock_timeout(tmp_pa
 
 
 def test_a_free_lease_is_taken_without_a_word_of_waiting(tmp_path):
-    clock = Clock()
+    clock = FakeTime(1_000.0)
     told: list[str] = []
     asyncio.run(_lease(tmp_path, clock, "first", wait=30, told=told).acquire())
     assert told == []
@@ -102,7 +91,7 @@ def test_a_free_lease_is_taken_without_a_word_of_waiting(tmp_path):
 
 
 def test_a_renewal_that_finds_the_lease_taken_says_so(tmp_path):
-    clock = Clock()
+    clock = FakeTime(1_000.0)
     first = _lease(tmp_path, clock, "first")
     asyncio.run(first.acquire())
     clock.now += 200  # expired
@@ -116,7 +105,7 @@ def test_a_renewal_that_finds_the_lease_taken_says_so(tmp_path):
 def test_a_lease_replaced_and_let_go_by_another_run_is_refused_without_a_holder(tmp_path):
     # Two runs wrote their leases at once; the other's write came last, and it has applied the
     # app and released its lease before this run read its own back.
-    clock = Clock()
+    clock = FakeTime(1_000.0)
     first = _lease(tmp_path, clock, "first")
     asyncio.run(first.acquire())
     store = LocalStore(tmp_path / "state.json", "demo")
@@ -130,7 +119,7 @@ def test_a_lease_replaced_and_let_go_by_another_run_is_refused_without_a_holder(
 
 
 def test_the_upload_kept_with_a_lease_is_restated_and_an_other_runs_lease_is_left_alone(tmp_path):
-    clock = Clock()
+    clock = FakeTime(1_000.0)
     store = LocalStore(tmp_path / "state.json", "demo")
     policy = LeasePolicy("first", "https://ci.example/first", ttl=120)
     planned = Upload("sha256:" + "a" * 64, 100, live_before="build-1")
