@@ -242,3 +242,23 @@ def test_down_and_prune_with_nothing_to_delete_print_one_json_document(world):
             "urls": {},
         }
         assert "No changes: nothing to manage." in result.err
+
+
+def test_a_dry_run_of_prune_in_json_lists_what_it_would_delete_as_not_done(world):
+    now = 1_900_000_000.0
+    assert world.comwit("preview", "up", "--pr", "1", clock=lambda: now - 10 * 86400).code == 0
+    assert world.comwit("preview", "up", "--pr", "3", clock=lambda: now - 86400).code == 0
+    dry = world.comwit(
+        "preview", "prune", "--older-than", "7d", "--dry-run", "--format", "json", clock=lambda: now
+    )
+    assert dry.code == 0, dry.err
+    document = dry.json()
+    assert [(a["app"], a["status"]) for a in document["apps"]] == [
+        ("api-pr-1", "not_started"),
+        ("web-pr-1", "not_started"),
+    ]
+    assert all(a["steps"] == [] for a in document["apps"])
+    assert document["apps"][0]["detail"].startswith("dry run: would delete app app-")
+    assert document["ok"] is False  # nothing was done
+    assert "Plan: 2 apps to delete." in dry.err
+    assert len(_names(world)) == 4

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from comwit.api.connect import Connection
-from comwit.apply.result import ApplyResult
+from comwit.apply.result import ApplyResult, Outcome
 from comwit.apply.workdir import WorkDir
 from comwit.cli.app import FullHelpGroup, help_without_command, typer_app
 from comwit.cli.applying import (
@@ -71,6 +71,7 @@ from comwit.preview.forge import closed_pull_requests
 from comwit.preview.names import MAX_PR, preview_name
 from comwit.preview.select import down_plan, marked, parse_duration, prune_plan
 from comwit.preview.transform import preview_bases, preview_manifest, production_hosts
+from comwit.render.describe import describe
 from comwit.render.previews import PreviewRow, render_previews
 from comwit.source import OrderGuard
 from comwit.store.ledger import LedgerStore
@@ -252,12 +253,22 @@ def _delete(
     plan, result = asyncio.run(_deleting(settings, target, yes, choose, dry_run=dry_run))
     if result is None:  # a dry run, or no preview to delete: nothing was done
         if settings.output_format is OutputFormat.json:  # stdout holds its one document still
-            show_result(ApplyResult(), settings.output_format, settings.console)
+            show_result(_not_deleted(plan), settings.output_format, settings.console)
         return EXIT_OK
     code = show_result(result, settings.output_format, settings.console)
     if after is not None:
         after(plan, result)
     return code
+
+
+def _not_deleted(plan: Plan) -> ApplyResult:
+    """A dry run's report: each app the plan would delete, not started, saying what it would
+    do; a reader of the JSON learns what a real run would remove."""
+    outcomes = []
+    for app in plan.apps:
+        would = "; ".join(describe(action).text for action in app.actions)
+        outcomes.append(Outcome(app.app, "not_started", f"dry run: would {would}"))
+    return ApplyResult(tuple(outcomes))
 
 
 async def _deleting(
