@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.e2e_support import actions
+from tests.e2e_support import Terminal, actions
 
 
 def test_apply_then_plan_is_empty_and_a_second_apply_changes_nothing(world):
@@ -232,8 +232,24 @@ def test_on_a_terminal_anything_but_yes_applies_nothing(process_world):
     world = process_world
     result = world.comwit_tty("apply", answer="no")
     assert result.code == 1
-    assert "error: not applying: the changes were not confirmed" in result.out
+    # The answer's own line break ends the prompt's line: no blank line before the error.
+    assert "Type 'yes' to go on: no\nerror: not applying: the changes were not confirmed" in (
+        result.out
+    )
     assert world.stats()["mutating"] == 0
+
+
+def test_on_a_terminal_ctrl_d_at_the_prompt_applies_nothing_said_on_a_line_of_its_own(
+    process_world,
+):
+    terminal = Terminal(process_world, "apply")
+    terminal.wait_for("Type 'yes'")
+    terminal.type(b"\x04")  # the end of input: the terminal echoes no line break
+    assert terminal.finish() == 1, terminal.text
+    *_, prompt, last = terminal.text.strip().splitlines()
+    assert prompt == "Apply these changes to project proj? Type 'yes' to go on: ", prompt
+    assert last == "error: not applying: the changes were not confirmed", last
+    assert process_world.stats()["mutating"] == 0
 
 
 def test_without_a_terminal_logs_are_plain_lines(world):

@@ -31,10 +31,11 @@ def test_ctrl_c_at_the_prompt_ends_it_at_once_with_130_and_applies_nothing(proce
     # to tell "at once" from "never", so it leaves room for a loaded machine.
     assert terminal.finish(timeout=PROMPT_BOUND) == 130, terminal.text
     assert time.monotonic() - started < PROMPT_BOUND
-    # The prompt's own line (the terminal echoes ^C) ends the output: nothing ran after it.
-    last = terminal.text.strip().splitlines()[-1]
-    assert last.startswith("Apply these changes to project proj? Type 'yes' to go on: "), last
-    assert last.endswith("error: interrupted"), last
+    # The prompt's own line (the terminal echoes ^C), then the error on a line of its own:
+    # nothing ran after it.
+    *_, prompt, last = terminal.text.strip().splitlines()
+    assert prompt.startswith("Apply these changes to project proj? Type 'yes' to go on: "), prompt
+    assert last == "error: interrupted", last
     assert "stopping" not in terminal.text  # the prompt ended, not an apply's stop
     assert "Traceback" not in terminal.text
     assert process_world.api("apps")["apps"] == []  # nothing was applied

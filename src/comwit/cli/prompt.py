@@ -17,9 +17,28 @@ from comwit.console import Console
 
 async def ask(question: str, console: Console) -> str:
     """Print `question` on stderr and read one line of the console's input, without blocking
-    the loop (Ctrl-C while it waits ends apply at once)."""
+    the loop (Ctrl-C while it waits ends apply at once). The cursor is left at the start of
+    a line: what comes next (an error after Ctrl-C or Ctrl-D) is not written after the
+    question, as the terminal echoes no line break for those."""
     console.err.write(question)
     console.err.flush()
+    try:
+        line, newline, _ = (await _read(console)).partition("\n")
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        _end_line(console)
+        raise
+    if not newline:  # the input ended before a line break
+        _end_line(console)
+    return line
+
+
+def _end_line(console: Console) -> None:
+    console.err.write("\n")
+    console.err.flush()
+
+
+async def _read(console: Console) -> str:
+    """What was typed, through its first line break (none: the input ended first)."""
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[str] = loop.create_future()
     try:
@@ -41,7 +60,7 @@ def _read_line(fd: int, answer: asyncio.Future[str], got: bytearray) -> None:
     chunk = os.read(fd, 1024)
     got += chunk
     if (not chunk or b"\n" in got) and not answer.done():
-        answer.set_result(got.decode(errors="replace").split("\n", 1)[0])
+        answer.set_result(got.decode(errors="replace"))
 
 
 def _read_blocking(
