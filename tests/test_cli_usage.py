@@ -118,3 +118,34 @@ def test_a_mistyped_api_url_suggests_what_was_meant(world, url, hint):
         else f"error: the API URL {url!r} is not an http(s) URL; pass e.g. --api-url "
         f"https://api.cloud.comwit.io, {hint}"
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["plan", "--project", ""], "--project: an empty value; pass --project ID or leave the option out (an empty COMWIT_PROJECT counts as unset) (see `comwit plan --help`)"),
+        (["status", "--api-url", " "], "--api-url: an empty value; pass --api-url URL or leave the option out (an empty COMWIT_API_URL counts as unset) (see `comwit status --help`)"),
+        (["plan", "--app", ""], "--app: an empty value; pass --app GLOB or leave the option out (see `comwit plan --help`)"),
+        (["apply", "--app", "web", "--app", "", "--yes"], "--app: an empty value; pass --app GLOB or leave the option out (see `comwit apply --help`)"),
+        (["plan", "--exclude-app", ""], "--exclude-app: an empty value; pass --exclude-app GLOB or leave the option out (see `comwit plan --help`)"),
+        (["plan", "--env", ""], "--env: an empty value; pass --env NAME or leave the option out (see `comwit plan --help`)"),
+        (["plan", "--allow-detach", ""], "--allow-detach: an empty value; pass --allow-detach HOST or leave the option out (see `comwit plan --help`)"),
+        (["logs", "web", "--build", ""], "--build: an empty value; pass --build ID or leave the option out (see `comwit logs --help`)"),
+        (["preview", "up", "--pr", "1", "--app", ""], "--app: an empty value; pass --app GLOB or leave the option out (see `comwit preview up --help`)"),
+        (["import", "--project", "", "-o", "-"], "--project: an empty value; pass --project ID or leave the option out (an empty COMWIT_PROJECT counts as unset) (see `comwit import --help`)"),
+        (["emulator", "token", "--project", ""], "--project: an empty value; pass --project ID or leave the option out (see `comwit emulator token --help`)"),
+    ],
+    ids=["project", "api-url", "app", "app among others", "exclude-app", "env", "allow-detach", "logs --build", "preview up", "import", "emulator token"],
+)  # fmt: skip
+def test_an_option_given_an_empty_value_is_refused_naming_it(world, args, expected):
+    world.reset_stats()
+    result = world.comwit(*args)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == f"error: {expected}\n"
+    assert world.stats()["total"] == 0
+
+
+def test_an_empty_comwit_project_counts_as_unset(world):
+    result = world.comwit("plan", env={"COMWIT_PROJECT": "", "COMWIT_TIMEOUT": ""})
+    assert result.code == 0, result.err
+    assert result.out.startswith("comwit plan for project proj:")

@@ -7,6 +7,7 @@ import enum
 import functools
 import gc
 import importlib
+import re
 from typing import TYPE_CHECKING, Any, Final, Literal, get_origin
 
 import typer
@@ -54,7 +55,42 @@ class _CoercedHelp(typer._click.Command):
 
 
 class ComwitCommand(_CoercedHelp, typer.core.TyperCommand):
-    """A command as comwit makes each (its help option as `_CoercedHelp` says)."""
+    """A command as comwit makes each (its help option as `_CoercedHelp` says); an option
+    given an empty value is refused, not taken as left out."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        if not ctx.resilient_parsing:
+            for param in self.get_params(ctx):
+                if isinstance(param, typer.core.TyperOption):
+                    _refuse_empty(ctx, param)
+        return rest
+
+
+# The environment variable an option's help names in its place ("or COMWIT_PROJECT"): empty,
+# it counts as unset (a CI's variable that is not set often reads as empty), while an empty
+# option is a mistake.
+_FALLBACK: Final = re.compile(r"\bor (COMWIT_[A-Z_]+)")
+
+
+def _refuse_empty(ctx: Context, param: TyperOption) -> None:
+    """A usage error when the option `param` was given an empty value on the command line."""
+    if param.name is None:
+        return
+    if ctx.get_parameter_source(param.name) is not typer._click.core.ParameterSource.COMMANDLINE:
+        return
+    value = ctx.params.get(param.name)
+    values = value if isinstance(value, list | tuple) else [value]
+    if not any(isinstance(each, str) and not each.strip() for each in values):
+        return
+    flag = max(param.opts, key=len)
+    fallback = _FALLBACK.search(param.help or "")
+    unset = f" (an empty {fallback[1]} counts as unset)" if fallback else ""
+    raise typer.BadParameter(
+        f"an empty value; pass {flag} {param.metavar} or leave the option out{unset}",
+        ctx=ctx,
+        param=param,
+    )
 
 
 class _Typer(typer.Typer):

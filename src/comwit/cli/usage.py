@@ -24,8 +24,12 @@ _PLAIN = [
     (_SHOULD + "a valid number(, unable to parse string as a number)?", "must be a number"),
     (_SHOULD + "a valid boolean(, unable to interpret input)?", "must be true or false"),
     (_SHOULD, "must be "),
-    ("Invalid value for '([^']+)': '(.*)' is not one of (.*?)\\.?$", r"\1: \2 is not one of \3"),
-    ("Invalid value for '([^']+)': ", r"\1: "),
+    # An option of two names is "'--env' / '-e'": the long one names it.
+    (
+        "Invalid value for '([^']+)'(?: / '[^']+')*: '(.*)' is not one of (.*?)\\.?$",
+        r"\1: \2 is not one of \3",
+    ),
+    ("Invalid value for '([^']+)'(?: / '[^']+')*: ", r"\1: "),
 ]
 _COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in _PLAIN]
 _NO_SUCH_COMMAND = re.compile(r"No such command '([^']*)'")
