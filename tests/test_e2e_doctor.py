@@ -18,7 +18,7 @@ from comwit.emulator.settings import Assumptions, Settings
 from comwit.emulator.store import SCOPES
 from comwit.secret import Secret
 
-from tests.e2e_support import PROJECT, World, populate
+from tests.e2e_support import PROJECT, FakeTime, World, populate
 
 
 def _world(tmp_path, settings):
@@ -133,6 +133,17 @@ def test_doctor_on_a_service_without_listing_or_managed_dns_is_ok_for_a_plain_ma
         result.out
     )
     assert "managed DNS (GET /v1/projects/proj/domains): unknown (not enabled (501)" in result.out
+
+
+def test_doctor_repeats_no_request_and_waits_for_nothing(world):
+    world.admin("POST", "faults/fail", {"route": "healthz", "count": 1, "status": 502})
+    world.reset_stats()
+    now = FakeTime()
+    result = world.comwit("doctor", clock=now, sleep=now.sleep)
+    assert result.code == 1
+    assert result.out.startswith("reachable (GET /healthz): differs: ")
+    assert now.slept == []
+    assert world.stats()["total"] == 1
 
 
 def test_doctor_of_an_unreachable_api_says_so_in_one_check():

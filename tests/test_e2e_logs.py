@@ -15,7 +15,7 @@ from comwit.emulator.inprocess import InProcessEmulator
 from comwit.emulator.settings import Settings
 from comwit.emulator.store import SCOPES
 
-from tests.e2e_support import PROJECT, World, populate
+from tests.e2e_support import PROJECT, FakeTime, World, populate
 
 LOGS = "GET /v1/projects/{project_id}/apps/{app_id}/logs"
 
@@ -88,6 +88,17 @@ def test_follow_shows_the_tail_and_stops_when_its_time_is_up(world):
     as_json = world.comwit("logs", "api", "--follow", "--for", "1", "--format", "json")
     lines = [json.loads(line) for line in as_json.out.splitlines()]  # JSON Lines
     assert lines[0]["message"] == "app api created"
+
+
+def test_a_follow_waits_through_the_runs_own_sleep_and_clock(world):
+    assert world.comwit("apply", "--yes", "--app", "api").code == 0
+    now = FakeTime()
+    world.reset_stats()
+    shown = world.comwit("logs", "api", "--follow", "--for", "10", clock=now, sleep=now.sleep)
+    assert shown.code == 0, shown.err
+    assert now.slept == [2.0] * 5  # a poll every 2 s of the run's own time, until --for
+    assert world.stats()["requests"][LOGS] == 6
+    assert "stopped following after 10 s (--for)" in shown.err
 
 
 def test_a_follow_stops_when_its_time_is_up_even_while_the_api_is_slow_to_answer(world):

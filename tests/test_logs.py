@@ -107,6 +107,29 @@ def test_follow_shows_the_tail_then_each_new_line_once_until_its_time_is_up(stor
     assert count == 4 and now[0] == 3 * FOLLOW_INTERVAL
 
 
+@pytest.mark.timeout(30)
+def test_follow_polls_at_most_once_an_interval_of_its_time_even_when_its_clock_stands_still(store):
+    slept: list[float] = []
+
+    async def scenario(client, app_id):
+        async def sleep(seconds):
+            slept.append(seconds)  # a clock set back, or one that does not move
+
+        return await follow_logs(
+            client,
+            PROJECT,
+            app_id,
+            LogQuery(),
+            lambda line: None,
+            seconds=3 * FOLLOW_INTERVAL,
+            sleep=sleep,
+            clock=lambda: 0.0,
+        )
+
+    assert _run(store, scenario) == 1
+    assert slept == [FOLLOW_INTERVAL] * 3
+
+
 def test_log_lines_render_as_text_and_json_with_control_characters_shown(store):
     async def scenario(client, app_id):
         page = await client.list_logs(PROJECT, app_id)

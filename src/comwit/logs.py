@@ -3,8 +3,9 @@
 The API answers newest first, a page at a time (`next_page_token`); this reads pages until
 the API says there are no more or `tail` lines are in, then turns them around. Following
 polls every `FOLLOW_INTERVAL` seconds (the official CLI's cadence) for lines since the
-newest one shown, never showing one twice, until its time is up or it is interrupted. A read
-that would outlast that time is cut short (`_within`), not left to the API's own timeout.
+newest one shown, never showing one twice, until its time is up (at most one poll per
+interval of it) or it is interrupted. A read that would outlast that time is cut short
+(`_within`), not left to the API's own timeout.
 """
 
 from __future__ import annotations
@@ -65,7 +66,11 @@ async def follow_logs(
         newest.add(line)
         emit(line)
         shown += 1
-    while first is not None and clock() + FOLLOW_INTERVAL <= deadline:
+    # No more polls than the time holds, whatever the clock says (one set back, or a stand-in
+    # that does not move).
+    for _ in range(int(seconds // FOLLOW_INTERVAL)):
+        if first is None or clock() + FOLLOW_INTERVAL > deadline:
+            break
         await sleep(FOLLOW_INTERVAL)
         since = newest.timestamp or query.since
         polled = await _within(

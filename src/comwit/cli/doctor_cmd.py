@@ -60,7 +60,11 @@ async def _client(
         if loaded is None:
             raise CredentialsError("--api-url local needs a manifest (its .comwit/emulator state)")
         async with open_client(
-            url, environ=environ, local_data_dir=emulator_dir(loaded.root), project=project
+            url,
+            environ=environ,
+            local_data_dir=emulator_dir(loaded.root),
+            project=project,
+            sleep=settings.sleep,
         ) as connection:
             if connection.notice:
                 settings.console.notice(connection.notice)
@@ -77,6 +81,7 @@ async def _client(
         retry=NO_RETRY,
         timeout=REQUEST_SECONDS,
         deadlines=Deadlines(request=REQUEST_SECONDS),
+        sleep=settings.sleep,  # none is repeated today: a wait, if one comes, is the run's
     )
     async with client:
         yield client, has_token

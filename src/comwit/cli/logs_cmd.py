@@ -88,5 +88,6 @@ async def _show(
             query,
             lambda line: settings.console.print(render(line)),
             seconds=follow_for,
-            sleep=asyncio.sleep,
+            sleep=settings.sleep,
+            clock=settings.clock,
         )

@@ -58,7 +58,7 @@ class Edges:
     stderr: TextIO
     transport: httpx.AsyncBaseTransport | None = None
     clock: Callable[[], float] = time.time  # seconds since the epoch
-    sleep: Callable[[float], Awaitable[None]] = _sleep  # the API's retries, lease waits
+    sleep: Callable[[float], Awaitable[None]] = _sleep  # retries, lease waits, logs --follow
 
     @classmethod
     def of_process(cls) -> Edges:
