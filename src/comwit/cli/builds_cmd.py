@@ -7,14 +7,7 @@ from typing import Annotated
 
 import typer
 
-from comwit.cli.session import (
-    Target,
-    connect,
-    ledger_store,
-    load_target,
-    observe_one,
-    require_app,
-)
+from comwit.cli.session import Target, load_target, observe_one, require_app
 from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, OutputFormat, Settings, command
 from comwit.exit_codes import EXIT_OK
 from comwit.plan.state import ObservedApp
@@ -39,7 +32,5 @@ def builds(
 
 
 async def _observe(settings: Settings, target: Target, app: str) -> ObservedApp:
-    async with connect(settings, target) as connection:
-        store = ledger_store(target, connection)
-        observation = await observe_one(settings, target, connection, app, store)
-    return observation.state.apps[app]
+    async with observe_one(settings, target, app) as one:
+        return one.observation.state.apps[app]

@@ -19,15 +19,7 @@ from comwit.cli.applying import (
     show_result,
 )
 from comwit.cli.ci_options import CiChoice, NoSummary, after_apply
-from comwit.cli.session import (
-    Target,
-    connect,
-    ledger_store,
-    load_target,
-    observe_one,
-    order_guard,
-    require_app,
-)
+from comwit.cli.session import Target, load_target, observe_one, order_guard, require_app
 from comwit.cli.settings import FORMAT, TARGET, TIMEOUT, VERBOSITY, Settings, command
 from comwit.plan.actions import Plan
 from comwit.plan.rollback import PREVIOUS, rollback_plan
@@ -59,10 +51,8 @@ async def _rollback(
     settings: Settings, target: Target, app: str, to: str, yes: bool, options: RunOptions
 ) -> tuple[Plan, ApplyResult]:
     console = settings.console
-    async with connect(settings, target) as connection:
-        store = ledger_store(target, connection)
-        observation = await observe_one(settings, target, connection, app, store)
-        observed = observation.state.apps[app]
+    async with observe_one(settings, target, app) as one:
+        observed = one.observation.state.apps[app]
         plan = rollback_plan(observed, target.project, to)
         others = tuple(name for name in target.loaded.apps if name != app)
         plan = plan.model_copy(update={"not_selected": others})
@@ -71,10 +61,12 @@ async def _rollback(
             console.info(f"Build {observed.active_build_id} is already live: nothing to do.")
         else:
             await confirm(plan, console, yes)
-        inputs = run_inputs(target, observation.state.apps)
+        inputs = run_inputs(target, one.observation.state.apps)
         # An explicit choice: never held back by the ordering guard (its commit is recorded).
         guard = order_guard(settings, target, allow_older=True)
-        result = await execute_plan(settings, plan, inputs, connection, store, options, guard)
+        result = await execute_plan(
+            settings, plan, inputs, one.connection, one.store, options, guard
+        )
     outcome = result.outcomes[0]
     if outcome.status == "done" and outcome.build_id:
         return plan, replace(result, hints=_keep_hints(target, app, outcome.build_id))

@@ -147,23 +147,30 @@ def require_app(target: Target, app: str) -> None:
         raise ComwitError(f"app {quoted(app)} is not in {where} (apps: {names})")
 
 
+@frozen
+class OneApp:
+    """One app of the target, read through an open connection: what `builds`, `rollback`
+    and `unlock` start from."""
+
+    connection: Connection
+    store: LedgerStore  # the command's one (`ledger_store`): the app's ledger was read from it
+    observation: Observation
+
+
+@asynccontextmanager
 async def observe_one(
-    settings: Settings,
-    target: Target,
-    connection: Connection,
-    app: str,
-    store: LedgerStore,
-    *,
-    created: bool = True,
-) -> Observation:
-    """One app's live state and ledger (from the command's `store`); an app not created yet
-    is an error, unless `created` is False (the observation then lacks it)."""
-    observation = await observe(connection.client, target.project, [app], store)
-    for warning in observation.warnings:
-        settings.console.warn(warning)
-    if created and app not in observation.state.apps:
-        raise not_created(target, app)
-    return observation
+    settings: Settings, target: Target, app: str, *, created: bool = True
+) -> AsyncIterator[OneApp]:
+    """Connect, then read one app's live state and ledger, its warnings shown; an app not
+    created yet is an error, unless `created` is False (the observation then lacks it)."""
+    async with connect(settings, target) as connection:
+        store = ledger_store(target, connection)
+        observation = await observe(connection.client, target.project, [app], store)
+        for warning in observation.warnings:
+            settings.console.warn(warning)
+        if created and app not in observation.state.apps:
+            raise not_created(target, app)
+        yield OneApp(connection, store, observation)
 
 
 def concurrency(settings: Settings) -> int:

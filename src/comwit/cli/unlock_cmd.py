@@ -9,14 +9,7 @@ from typing import Annotated
 import typer
 
 from comwit.apply.lease import unlock as without_lease
-from comwit.cli.session import (
-    Target,
-    connect,
-    ledger_store,
-    load_target,
-    observe_one,
-    require_app,
-)
+from comwit.cli.session import Target, load_target, observe_one, require_app
 from comwit.cli.settings import TARGET, VERBOSITY, Settings, command
 from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
@@ -56,10 +49,8 @@ def _naming(target: Target, app: str) -> Target:
 
 async def _unlock(settings: Settings, target: Target, app: str) -> None:
     console = settings.console
-    async with connect(settings, target) as connection:
-        store = ledger_store(target, connection)
-        observation = await observe_one(settings, target, connection, app, store, created=False)
-        observed = observation.state.apps.get(app)
+    async with observe_one(settings, target, app, created=False) as one:
+        observed = one.observation.state.apps.get(app)
         if observed is None:  # never created, or a preview already torn down
             console.info(
                 f"App {quoted(app)} does not exist in project {target.project}: "
@@ -70,7 +61,7 @@ async def _unlock(settings: Settings, target: Target, app: str) -> None:
         if lease is None:
             console.info(f"App {quoted(app)} has no apply lease: nothing to do.")
             return
-        await store.update(app, observed.app_id, without_lease)
+        await one.store.update(app, observed.app_id, without_lease)
         console.info(
             f"Removed the apply lease of app {quoted(app)} held by {lease.holder} ({lease.run}), "
             f"which ran until {lease.until()}."
