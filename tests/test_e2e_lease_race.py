@@ -6,6 +6,7 @@ made again that differs, still skips the app."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 from collections.abc import Iterator
@@ -32,6 +33,13 @@ from tests.e2e_support import (
 pytestmark = pytest.mark.timeout(90)
 
 WAIT = 30.0  # seconds any step of these tests may take, whatever the machine's load
+POLL = 0.05  # seconds between a waiting run's reads of the lease (the CLI's own: 2 s)
+
+
+async def _brisk(seconds: float) -> None:
+    """A run's wait (for the lease, a retry's backoff), cut to POLL on the real clock: the
+    wait ends when the other run releases the lease, and --lock-timeout still bounds it."""
+    await asyncio.sleep(min(seconds, POLL))
 
 
 @pytest.fixture
@@ -55,7 +63,12 @@ class _Run(threading.Thread):
 
     def run(self) -> None:
         edges = Edges(
-            self._world.environ(), io.StringIO(), self.out, self.err, self._world.transport
+            self._world.environ(),
+            io.StringIO(),
+            self.out,
+            self.err,
+            self._world.transport,
+            sleep=_brisk,
         )
         manifest = str(self._world.root / "comwit.toml")
         self.code = main([*self._args, "--file", manifest], edges=edges)
