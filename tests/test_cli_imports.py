@@ -199,7 +199,9 @@ def test_pack_loads_the_gitignore_matcher_only_when_a_pattern_excludes_something
     assert code == 0, out
     assert "files: 2 " in out
     assert _within(loaded, NOT_TO_PACK) == []
-    assert {"zstandard", "comwit.manifest.model"} <= loaded
+    # The pack runs on the TOML's word; a forked child validates the manifest (cli.ahead)
+    assert "zstandard" in loaded
+    assert loaded.isdisjoint(PYDANTIC)
 
     (tmp_path / "comwit.toml").write_text(manifest + 'exclude = ["*.log"]\n')
     code, out, loaded = _loaded(["pack", "web", "-o", "excluded.tar.zst"], tmp_path, _clean())

@@ -78,6 +78,36 @@ def pack(
     return PackResult(path=out, size=size, tree=tree)
 
 
+def pack_if(
+    build_dir: Path,
+    out: Path,
+    confirm: Callable[[], bool],
+    *,
+    exclude: Sequence[str] = (),
+    level: int = DEFAULT_LEVEL,
+    cache: StatCache | None = None,
+) -> PackResult | None:
+    """`pack`, keeping the archive only if `confirm()`, asked once it is complete, says so:
+    otherwise nothing is left at `out`, `cache` learns nothing, and the answer is None.
+
+    For packing on inputs not confirmed yet (`comwit.cli.ahead`): a pack that fails before
+    completing raises as `pack` does, and its caller asks `confirm` itself.
+    """
+    try:
+        size, tree = _pack(
+            build_dir,
+            lambda root: _partial_file(out, root, confirm),
+            exclude,
+            level,
+            None,
+            None,
+            cache,
+        )
+    except _Unconfirmed:
+        return None
+    return PackResult(path=out, size=size, tree=tree)
+
+
 def pack_stream(
     build_dir: Path,
     sink: BinaryIO,
@@ -121,14 +151,23 @@ def _pack(
     return counted.size, tree
 
 
+class _Unconfirmed(Exception):
+    """The archive is complete, but `pack_if`'s confirm said not to keep it."""
+
+
 @contextlib.contextmanager
-def _partial_file(out: Path, root: Path) -> Iterator[BinaryIO]:
-    """A new file beside `out`, renamed over it when the body succeeds, else removed."""
+def _partial_file(
+    out: Path, root: Path, confirm: Callable[[], bool] | None = None
+) -> Iterator[BinaryIO]:
+    """A new file beside `out`, renamed over it when the body succeeds (and `confirm`, if
+    given, says so), else removed."""
     _check_out(out, root)
     fd, tmp = _create_partial(out)
     try:
         with os.fdopen(fd, "wb", buffering=0) as sink:
             yield sink
+        if confirm is not None and not confirm():
+            raise _Unconfirmed
         tmp.replace(out)
     except BaseException as exc:
         with contextlib.suppress(OSError):

@@ -12,12 +12,14 @@ from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL, pack_stream
 from comwit.artifact.pack import pack as pack_tree
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.artifact.tree import TreeDigest
+from comwit.cli.ahead import answer_of, pack_ahead
 from comwit.cli.app import made_to_last
 from comwit.cli.settings import MANIFEST, Settings, command, refuse_manifest_as_output
 from comwit.console import Console
 from comwit.errors import ArtifactError
 from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
+from comwit.store.files import is_same_file
 
 
 @command(MANIFEST)
@@ -43,10 +45,10 @@ def pack(
 
     The build dir's stat cache (the one `plan` keeps) spares hashing unchanged files, and
     learns this tree: a pack or plan after it hashes nothing that did not change."""
-    build = _validated(settings, app)
-    cache = StatCache.open(stat_cache_dir(build.root), build.build_dir)
     console = settings.console
     if str(out) == "-":
+        build = _validated(settings, app)
+        cache = StatCache.open(stat_cache_dir(build.root), build.build_dir)
         sink = _binary_stdout(settings)
         size, tree = pack_stream(
             build.build_dir, sink, exclude=build.exclude, level=level, cache=cache
@@ -54,14 +56,23 @@ def pack(
         _report(console, "-", size, tree, say=console.info)  # stdout holds the archive
         return EXIT_OK
     out = out or Path(f"{app}.tar.zst")
-    refuse_manifest_as_output(out, build.manifest, "write")
-    result = pack_tree(
-        build.build_dir,
-        out,
-        exclude=build.exclude,
-        level=level,
-        cache=cache,
-    )
+    manifest = settings.manifest
+    result = None
+    if not is_same_file(out, manifest):  # refused below, after the manifest's own errors
+        result = pack_ahead(
+            manifest, app, settings.env, out, level, lambda: _validated_answer(settings, app)
+        )
+    if result is None:
+        build = _validated(settings, app)
+        cache = StatCache.open(stat_cache_dir(build.root), build.build_dir)
+        refuse_manifest_as_output(out, build.manifest, "write")
+        result = pack_tree(
+            build.build_dir,
+            out,
+            exclude=build.exclude,
+            level=level,
+            cache=cache,
+        )
     _report(console, str(result.path), result.size, result.tree, say=console.print)
     return EXIT_OK
 
@@ -92,6 +103,12 @@ def _validated(settings: Settings, app: str) -> _Build:
             "there is nothing to pack"
         )
     return _Build(loaded.path, loaded.root, config.build_dir, config.exclude)
+
+
+def _validated_answer(settings: Settings, app: str) -> bytes:
+    """What a forked child tells `pack_ahead`: the validated app's build dir and excludes."""
+    build = _validated(settings, app)
+    return answer_of(build.root, build.build_dir, build.exclude)
 
 
 def _report(

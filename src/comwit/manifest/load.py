@@ -27,6 +27,7 @@ from comwit.manifest.limits import MAX_BYTES, TOO_DEEP, overflow, too_deep
 from comwit.manifest.locate import locate
 from comwit.manifest.model import AppSettings, AppSpec, DnsMode, Manifest, PreviewSpec
 from comwit.manifest.overlay import merge
+from comwit.manifest.peek import app_exclude
 from comwit.manifest.problems import SourceMap, suggest, validation_problems
 from comwit.store.regular import NotRegularFile, read_regular
 
@@ -343,7 +344,6 @@ def _app_config(name: str, spec: AppSpec, defaults: AppSettings, root: Path) -> 
 
     build_dir = root / spec.build_dir if spec.build_dir is not None else None
     exclude = tuple(pick("exclude") or ())
-    own = _own_state(root, build_dir) if build_dir is not None else None
     env = None
     if defaults.env is not None or spec.env is not None:
         env = {**(defaults.env or {}), **(spec.env or {})}
@@ -354,21 +354,12 @@ def _app_config(name: str, spec: AppSpec, defaults: AppSettings, root: Path) -> 
         hosts=tuple(Host(host.name, host.dns) for host in spec.hosts or ()),
         env_ref=pick("env_ref"),
         max_concurrent_requests=pick("max_concurrent_requests"),
-        exclude=(*exclude, own) if own else exclude,
+        exclude=app_exclude(root, build_dir, exclude) if build_dir is not None else exclude,
         protect=bool(pick("protect")),
         allow_outside_repo=bool(spec.allow_outside_repo),
         preview=spec.preview,
         env=dict(sorted(env.items())) if env is not None else None,
     )
-
-
-def _own_state(root: Path, build_dir: Path) -> str | None:
-    """The exclude pattern for comwit's own .comwit/ directory when it lies inside the build
-    dir: its caches change between digesting and packing, and are never part of an app."""
-    inside = os.path.relpath(root, os.path.normpath(build_dir))
-    if inside == ".." or inside.startswith(".." + os.sep):
-        return None
-    return "/.comwit/" if inside == "." else f"/{Path(inside).as_posix()}/.comwit/"
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -1,0 +1,230 @@
+"""`comwit pack`'s head start: the pack runs on the raw TOML's word while a forked child
+validates the manifest; only an archive the validated manifest agrees with is kept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from comwit.artifact.pack import pack
+from comwit.artifact.stat_cache import stat_cache_dir
+from comwit.cli import ahead, main
+from comwit.manifest.load import load_manifest
+from comwit.manifest.peek import BuildGuess, guess_build
+
+from tests.artifact_support import SITE, write_tree
+
+MANIFEST = """\
+version = 1
+project = "proj"
+
+[defaults]
+exclude = ["*.map"]
+
+[apps.web]
+build_dir = "dist"
+
+[apps.api]
+build_dir = "."
+exclude = ["*.log"]
+
+[apps.old]
+build = "build-1"
+
+[environments.staging.apps.web]
+build_dir = "dist-staging"
+"""
+
+
+def _write(tmp_path: Path, text: str = MANIFEST) -> Path:
+    path = tmp_path / "comwit.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("app", "env"), [("web", None), ("api", None), ("web", "staging"), ("api", "staging")]
+)
+def test_the_guess_is_what_the_validated_manifest_says(tmp_path, app, env):
+    path = _write(tmp_path)
+    guess = guess_build(path, app, env)
+    config = load_manifest(path, env=env).apps[app]
+    assert config.build_dir is not None
+    assert guess == BuildGuess(tmp_path.resolve(), config.build_dir, config.exclude)
+
+
+def test_the_guess_has_the_defaults_the_env_overlay_and_comwits_own_directory(tmp_path):
+    path = _write(tmp_path)
+    root = tmp_path.resolve()
+    assert guess_build(path, "web", None) == BuildGuess(root, root / "dist", ("*.map",))
+    assert guess_build(path, "web", "staging") == BuildGuess(
+        root, root / "dist-staging", ("*.map",)
+    )
+    assert guess_build(path, "api", None) == BuildGuess(root, root, ("*.log", "/.comwit/"))
+
+
+@pytest.mark.parametrize(
+    ("text", "app", "env"),
+    [
+        (MANIFEST, "old", None),  # pins a build: nothing to pack
+        (MANIFEST, "nope", None),
+        (MANIFEST, "web", "production"),  # no such environment
+        (MANIFEST.replace('"dist"', "5"), "web", None),
+        (MANIFEST.replace('"dist"', '""'), "web", None),
+        (MANIFEST.replace('["*.map"]', '"*.map"'), "web", None),
+        (MANIFEST.replace('["*.map"]', "[1]"), "web", None),
+        ("version = 1\n[apps.web\n", "web", None),  # not TOML
+        ("x = " + "[" * 100_000, "web", None),  # deeper than tomllib can parse
+        ("apps = 1", "web", None),
+    ],
+)
+def test_anything_unexpected_is_no_guess(tmp_path, text, app, env):
+    assert guess_build(_write(tmp_path, text), app, env) is None
+
+
+def test_an_unreadable_or_not_utf8_manifest_is_no_guess(tmp_path):
+    assert guess_build(tmp_path / "missing.toml", "web", None) is None
+    path = tmp_path / "comwit.toml"
+    path.write_bytes(b'version = 1\n[apps.web]\nbuild_dir = "\xff"\n')
+    assert guess_build(path, "web", None) is None
+
+
+def test_a_forked_childs_answer_comes_back_and_its_output_goes_nowhere(capfd):
+    def work() -> bytes:
+        print("from the child")
+        os.write(2, b"child stderr\n")
+        return b"x" * 300_000  # more than a pipe holds: the parent reads while it writes
+
+    child = ahead.Forked.start(work)
+    assert child is not None
+    assert child.answer() == b"x" * 300_000
+    assert child.answer() == b"x" * 300_000  # remembered
+    assert capfd.readouterr() == ("", "")
+
+
+def test_a_child_that_fails_or_hangs_is_no_answer_and_is_reaped():
+    def fails() -> bytes:
+        raise RuntimeError("no")
+
+    failing = ahead.Forked.start(fails)
+    assert failing is not None
+    assert failing.answer() is None
+
+    hanging = ahead.Forked.start(lambda: time.sleep(60) or b"late")
+    assert hanging is not None
+    pid = hanging._pid
+    started = time.monotonic()
+    assert hanging.answer(timeout=0.3) is None
+    assert time.monotonic() - started < 5
+    with pytest.raises(ChildProcessError):  # killed and reaped: no zombie left
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_no_child_is_forked_while_other_threads_run():
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert ahead.Forked.start(lambda: b"") is None
+    finally:
+        stop.set()
+        thread.join()
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    write_tree(tmp_path / "dist", {**SITE, "app.js.map": "{}"})
+    write_tree(tmp_path / "other", {"index.html": "the other tree"})
+    _write(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _forks(monkeypatch) -> list[ahead.Forked | None]:
+    """Every child the command starts (None where it did not fork)."""
+    started: list[ahead.Forked | None] = []
+    real = ahead.Forked.start.__func__  # type: ignore[attr-defined]
+
+    def start(cls, work):
+        child = real(cls, work)
+        started.append(child)
+        return child
+
+    monkeypatch.setattr(ahead.Forked, "start", classmethod(start))
+    return started
+
+
+def test_the_archive_packed_ahead_is_the_one_pack_makes(project, monkeypatch, capsys):
+    forks = _forks(monkeypatch)
+    assert main(["pack", "web", "-o", "ahead.tar.zst"]) == 0
+    assert len(forks) == 1 and forks[0] is not None
+    reference = pack(project / "dist", project / "ref.tar.zst", exclude=["*.map"])
+    assert (project / "ahead.tar.zst").read_bytes() == reference.path.read_bytes()
+    assert f"digest: {reference.tree.digest}" in capsys.readouterr().out
+    assert list(stat_cache_dir(project).iterdir())  # the cache learned the tree
+    assert not [p for p in project.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_wrong_guess_is_dropped_and_the_validated_build_dir_packed(project, monkeypatch, capsys):
+    wrong = BuildGuess(project.resolve(), project.resolve() / "other", ())
+    monkeypatch.setattr(ahead, "guess_build", lambda path, app, env: wrong)
+    forks = _forks(monkeypatch)
+    assert main(["pack", "web", "-o", "web.tar.zst"]) == 0
+    assert len(forks) == 1 and forks[0] is not None
+    reference = pack(project / "dist", project / "ref.tar.zst", exclude=["*.map"])
+    assert (project / "web.tar.zst").read_bytes() == reference.path.read_bytes()
+    assert f"digest: {reference.tree.digest}" in capsys.readouterr().out
+
+
+def test_an_invalid_manifest_fails_as_before_and_leaves_the_output_alone(
+    project, monkeypatch, capsys
+):
+    _write(project, MANIFEST + "\n[apps.web.runtime]\nsurprise = 1\n")  # valid TOML, bad schema
+    (project / "web.tar.zst").write_bytes(b"yesterday's archive")
+    forks = _forks(monkeypatch)
+    assert main(["pack", "web", "-o", "web.tar.zst"]) == 1
+    assert len(forks) == 1 and forks[0] is not None  # it packed ahead, then dropped it
+    err = capsys.readouterr().err
+    assert "comwit.toml" in err and "runtime" in err
+    assert (project / "web.tar.zst").read_bytes() == b"yesterday's archive"
+    assert not (project / ".comwit").exists()  # no stat cache learned from a refused manifest
+    assert not [p for p in project.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_pack_error_the_manifest_agrees_with_is_the_packs_own(project, monkeypatch, capsys):
+    _write(project, MANIFEST.replace('"dist"', '"missing"'))
+    forks = _forks(monkeypatch)
+    assert main(["pack", "web", "-o", "web.tar.zst"]) == 1
+    assert len(forks) == 1 and forks[0] is not None
+    err = capsys.readouterr().err
+    assert "build dir" in err and "missing" in err and "does not exist" in err
+    assert not (project / "web.tar.zst").exists()
+
+
+def test_a_pack_error_in_an_invalid_manifest_reports_the_manifest(project, capsys):
+    _write(project, MANIFEST.replace('"dist"', '"missing"') + "\n[apps.web.runtime]\nx = 1\n")
+    assert main(["pack", "web", "-o", "web.tar.zst"]) == 1
+    err = capsys.readouterr().err
+    assert "runtime" in err
+    assert "does not exist" not in err
+
+
+def test_the_comwit_script_packs_ahead_and_reports_as_before(project):
+    result = subprocess.run(
+        [sys.executable, "-m", "comwit", "pack", "web", "-o", "web.tar.zst"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode == 0, result.stderr
+    reference = pack(project / "dist", project / "ref.tar.zst", exclude=["*.map"])
+    assert (project / "web.tar.zst").read_bytes() == reference.path.read_bytes()
+    assert f"digest: {reference.tree.digest}" in result.stdout
