@@ -137,6 +137,25 @@ def test_no_child_is_forked_while_other_threads_run():
         thread.join()
 
 
+@pytest.mark.parametrize("failing", ["pipe", "fork"])
+def test_no_descriptor_or_process_to_spare_is_no_head_start(monkeypatch, failing):
+    def refuse(*args):
+        raise OSError(24, "Too many open files")
+
+    before = len(list(Path("/proc/self/fd").iterdir()))
+    monkeypatch.setattr(os, failing, refuse)
+    assert ahead.Forked.start(lambda: b"") is None
+    assert len(list(Path("/proc/self/fd").iterdir())) == before  # the pipe, if made, is closed
+
+
+def test_a_pack_that_cannot_fork_packs_as_before(project, monkeypatch, capsys):
+    monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "no")))
+    assert main(["pack", "web", "-o", "web.tar.zst"]) == 0
+    reference = pack(project / "dist", project / "ref.tar.zst", exclude=["*.map"])
+    assert (project / "web.tar.zst").read_bytes() == reference.path.read_bytes()
+    assert f"digest: {reference.tree.digest}" in capsys.readouterr().out
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     write_tree(tmp_path / "dist", {**SITE, "app.js.map": "{}"})

@@ -57,7 +57,10 @@ class Forked:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        reader, writer = os.pipe()
+        try:
+            reader, writer = os.pipe()
+        except OSError:  # out of descriptors: no head start, the command goes on without
+            return None
         try:
             pid = os.fork()
         except OSError:
