@@ -151,9 +151,7 @@ def test_no_descriptor_or_process_to_spare_is_no_head_start(monkeypatch, failing
 def test_a_pack_that_cannot_fork_packs_as_before(project, monkeypatch, capsys):
     monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "no")))
     assert main(["pack", "web", "-o", "web.tar.zst"]) == 0
-    reference = pack(project / "dist", project / "ref.tar.zst", exclude=["*.map"])
-    assert (project / "web.tar.zst").read_bytes() == reference.path.read_bytes()
-    assert f"digest: {reference.tree.digest}" in capsys.readouterr().out
+    _assert_packed_as_pack_does(project, "web.tar.zst", capsys.readouterr().out)
 
 
 @pytest.fixture
@@ -163,6 +161,13 @@ def project(tmp_path, monkeypatch):
     _write(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def _assert_packed_as_pack_does(project: Path, out: str, stdout: str) -> None:
+    """`out` holds the bytes `pack` makes of the validated app's tree, and stdout its digest."""
+    reference = pack(project / "dist", project / "ref.tar.zst", exclude=["*.map"])
+    assert (project / out).read_bytes() == reference.path.read_bytes()
+    assert f"digest: {reference.tree.digest}" in stdout
 
 
 def _forks(monkeypatch) -> list[ahead.Forked | None]:
@@ -183,9 +188,7 @@ def test_the_archive_packed_ahead_is_the_one_pack_makes(project, monkeypatch, ca
     forks = _forks(monkeypatch)
     assert main(["pack", "web", "-o", "ahead.tar.zst"]) == 0
     assert len(forks) == 1 and forks[0] is not None
-    reference = pack(project / "dist", project / "ref.tar.zst", exclude=["*.map"])
-    assert (project / "ahead.tar.zst").read_bytes() == reference.path.read_bytes()
-    assert f"digest: {reference.tree.digest}" in capsys.readouterr().out
+    _assert_packed_as_pack_does(project, "ahead.tar.zst", capsys.readouterr().out)
     assert list(stat_cache_dir(project).iterdir())  # the cache learned the tree
     assert not [p for p in project.iterdir() if p.name.endswith(".partial")]
 
@@ -196,9 +199,7 @@ def test_a_wrong_guess_is_dropped_and_the_validated_build_dir_packed(project, mo
     forks = _forks(monkeypatch)
     assert main(["pack", "web", "-o", "web.tar.zst"]) == 0
     assert len(forks) == 1 and forks[0] is not None
-    reference = pack(project / "dist", project / "ref.tar.zst", exclude=["*.map"])
-    assert (project / "web.tar.zst").read_bytes() == reference.path.read_bytes()
-    assert f"digest: {reference.tree.digest}" in capsys.readouterr().out
+    _assert_packed_as_pack_does(project, "web.tar.zst", capsys.readouterr().out)
 
 
 def test_an_invalid_manifest_fails_as_before_and_leaves_the_output_alone(
@@ -244,6 +245,4 @@ def test_the_comwit_script_packs_ahead_and_reports_as_before(project):
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert result.returncode == 0, result.stderr
-    reference = pack(project / "dist", project / "ref.tar.zst", exclude=["*.map"])
-    assert (project / "web.tar.zst").read_bytes() == reference.path.read_bytes()
-    assert f"digest: {reference.tree.digest}" in result.stdout
+    _assert_packed_as_pack_does(project, "web.tar.zst", result.stdout)
