@@ -17,11 +17,13 @@ from comwit.exit_codes import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 
 TYPE_CHECKING = False  # not typing's: importing typing costs --version a tenth of its time
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from typing import TextIO
+    from collections.abc import Callable, Sequence
+    from typing import TextIO, TypeVar
 
-    from comwit.cli.settings import Edges
+    from comwit.cli.edges import Edges
     from comwit.errors import ComwitError
+
+    T = TypeVar("T")
 
 
 def main(argv: Sequence[str] | None = None, *, edges: Edges | None = None) -> int:
@@ -38,7 +40,7 @@ def main(argv: Sequence[str] | None = None, *, edges: Edges | None = None) -> in
     import contextlib
 
     _leave_out_unused_modules()
-    from comwit.cli.settings import Edges
+    from comwit.cli.edges import Edges
 
     edges = edges or Edges.of_process()
     from comwit.ci.tokens import remember_tokens
@@ -127,12 +129,27 @@ def run() -> None:
 
 
 def _run(args: list[str], edges: Edges) -> int:
-    import traceback
+    if args[:1] == ["pack"]:  # a plain `comwit pack APP -o FILE` packs before typer is loaded
+        code = _guarded(edges, lambda: _pack_early(args[1:], edges))
+        if code is not None:
+            return code
+    return _guarded(edges, lambda: _command(args, edges))
 
+
+def _pack_early(args: list[str], edges: Edges) -> int | None:
+    from comwit.cli.lasting import made_to_last
+
+    with made_to_last():
+        from comwit.cli.ahead import pack_early
+
+    return pack_early(args, edges)
+
+
+def _command(args: list[str], edges: Edges) -> int:
+    """The command `args` name, run through typer; usage errors said and exit 1."""
     import typer
 
     from comwit.cli.app import root_command
-    from comwit.errors import ComwitError
 
     if "_COMWIT_COMPLETE" in os.environ:  # the shell asks for completions (`comwit completion`)
         from comwit.cli.completion_cmd import prepare_completion
@@ -146,13 +163,23 @@ def _run(args: list[str], edges: Edges) -> int:
     except typer.Exit as exc:
         result = exc.exit_code
     except typer.Abort:
-        _say(edges, "error: interrupted")
-        return EXIT_INTERRUPTED
+        raise KeyboardInterrupt from None
     except typer.TyperException as exc:  # usage errors: unknown command, bad option value
         from comwit.cli.usage import usage_error
 
         _say(edges, usage_error(exc))
         return EXIT_ERROR
+    if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this exit code, silently
+        _say(edges, "error: interrupted")
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _guarded(edges: Edges, work: Callable[[], T]) -> T | int:
+    """`work()`, or the exit code of what it raised, said on stderr: never a traceback."""
+    from comwit.errors import ComwitError
+
+    try:
+        return work()
     except ComwitError as exc:
         for line in _lines_of(exc):
             _say(edges, f"error: {line}")
@@ -164,11 +191,10 @@ def _run(args: list[str], edges: Edges) -> int:
     except Exception as exc:  # the last line of defence: a bug, exit 3
         _say(edges, f"error: comwit hit a bug ({type(exc).__name__}: {exc}); please report it")
         if edges.environ.get("COMWIT_DEBUG"):
+            import traceback
+
             _say(edges, "".join(traceback.format_exception(exc)))
         return EXIT_BUG
-    if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this exit code, silently
-        _say(edges, "error: interrupted")
-    return result if isinstance(result, int) else EXIT_OK
 
 
 def _lines_of(exc: ComwitError) -> list[str]:

@@ -1,9 +1,10 @@
 """`comwit pack`'s head start: pack on the manifest's word while a child process checks it.
 
-A pack's start-up is serial: the interpreter, typer, then pydantic and the manifest's
-models (0.1-0.2 s of one core), and only then the pack, which keeps both cores busy. Here
-the pack starts on what the raw TOML says (`comwit.manifest.peek`), while a forked child
-validates the manifest on the other core, out of this process's GIL. The archive replaces
+A pack's start-up is serial: the interpreter, typer and its command line, then pydantic and
+the manifest's models (0.1-0.2 s of one core), and only then the pack, which keeps both
+cores busy. Here `main()` reads a plain `comwit pack APP -o FILE` before typer is loaded
+(`read_pack_args`), the pack starts on what the raw TOML says (`comwit.manifest.peek`), and a
+forked child validates the manifest meanwhile, out of this process's GIL. The archive replaces
 `-o FILE` (and the stat cache learns the tree) only once the child has answered that the
 validated app has the same build dir and excludes; on any other answer, or none, the
 archive is dropped and the command packs as it always did, so every message and every byte
@@ -20,13 +21,22 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from comwit.artifact.pack import PackResult, pack_if
+from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL, PackResult, pack_if
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
+from comwit.cli.edges import Edges
+from comwit.cli.packing import report, validated
+from comwit.console import NORMAL, make_console
 from comwit.errors import ComwitError
+from comwit.exit_codes import EXIT_OK
+from comwit.frozen import frozen
+from comwit.manifest.find import DEFAULT_FILE, exists
 from comwit.manifest.peek import BuildGuess, guess_build
+from comwit.store.files import is_same_file
+
+DEFAULT_MANIFEST = Path(DEFAULT_FILE)
 
 ANSWER_SECONDS = 60.0
 """The longest wait for the child's answer once the pack is done (validating a 16 MiB
@@ -140,24 +150,105 @@ def answer_of(root: Path, build_dir: Path, exclude: tuple[str, ...]) -> bytes:
     return json.dumps([str(root), str(build_dir), list(exclude)]).encode()
 
 
-def pack_ahead(
-    manifest: Path,
-    app: str,
-    env: str | None,
-    out: Path,
-    level: int,
-    validated: Callable[[], bytes],
-) -> PackResult | None:
-    """The pack of `app` into `out` done on the manifest's unvalidated word while `validated`
-    (the `answer_of` the validated manifest) runs in a child; None when it cannot be kept
-    (or was not tried): then the caller validates and packs as usual."""
-    guess = guess_build(manifest, app, env)
+@frozen
+class PackArgs:
+    """`comwit pack APP -o FILE` as its command line reads it."""
+
+    app: str
+    out: Path
+    manifest: Path | None  # -f FILE; None: the comwit.toml of the working directory
+    env: str | None
+    level: int
+
+
+# The options `comwit pack` takes that do not write the archive to stdout, each with a value.
+_OPTIONS = {
+    "-o": "out",
+    "--out": "out",
+    "-f": "manifest",
+    "--file": "manifest",
+    "-e": "env",
+    "--env": "env",
+    "--level": "level",
+}
+
+
+def read_pack_args(args: Sequence[str]) -> PackArgs | None:
+    """The arguments after `pack` when they take the plain forms typer reads one way only (one
+    APP; `-o FILE`, `--out FILE` or `--out=FILE`, and the same of -f, -e and --level, each at
+    most once, no value empty or starting with '-'); None for anything else (help, `-o -`, an
+    option glued to its value, `--`, an unknown option, a level out of range): typer reads those."""
+    given: dict[str, str] = {}
+    app = None
+    words = iter(args)
+    for word in words:
+        name, equals, value = word.partition("=")
+        if equals and name.startswith("--"):
+            key = _OPTIONS.get(name)
+        elif word in _OPTIONS:
+            key, value = _OPTIONS[word], next(words, "")
+        elif app is None and word and not word.startswith("-"):
+            app = word
+            continue
+        else:
+            return None
+        if key is None or key in given or not value or value.startswith("-"):
+            return None
+        given[key] = value
+    level = given.get("level", str(DEFAULT_LEVEL))
+    if app is None or not (level.isascii() and level.isdigit()):
+        return None
+    if not 1 <= int(level) <= MAX_LEVEL:
+        return None
+    manifest = given.get("manifest")
+    return PackArgs(
+        app=app,
+        out=Path(given.get("out", f"{app}.tar.zst")),
+        manifest=None if manifest is None else Path(manifest),
+        env=given.get("env"),
+        level=int(level),
+    )
+
+
+def pack_early(args: Sequence[str], edges: Edges) -> int | None:
+    """`comwit pack ARGS` before typer is loaded: packed on the manifest's unvalidated word
+    while a forked child validates it, and reported only when the child's validated app has
+    the same build dir and excludes. None (nothing said, nothing written) when the arguments
+    are not plainly read (`read_pack_args`), there is no comwit.toml here to read without
+    searching, the guess or the fork fails, or the child disagrees: then the command runs as
+    it always did, and says what it always said."""
+    given = read_pack_args(args)
+    if given is None or "_COMWIT_COMPLETE" in os.environ:
+        return None
+    manifest = given.manifest or DEFAULT_MANIFEST
+    if given.manifest is None and not exists(manifest):  # found above: the command names it
+        return None
+    if is_same_file(given.out, manifest):  # the command refuses it, after the manifest's errors
+        return None
+    guess = guess_build(manifest, given.app, given.env)
     if guess is None:
         return None
-    with _forked(validated) as child:
+    with _forked(lambda: _validated_answer(manifest, given)) as child:
         if child is None:
             return None
-        return _pack_guessed(guess, out, level, lambda: _agrees(child, guess))
+        result = _pack_guessed(guess, given.out, given.level, lambda: _agrees(child, guess))
+    if result is None:
+        return None
+    console = make_console(
+        verbosity=NORMAL,
+        out=edges.stdout,
+        err=edges.stderr,
+        inp=edges.stdin,
+        environ=edges.environ,
+    )
+    report(console, str(result.path), result.size, result.tree, say=console.print)
+    return EXIT_OK
+
+
+def _validated_answer(manifest: Path, given: PackArgs) -> bytes:
+    """What the forked child answers: the validated app's build dir and excludes."""
+    build = validated(manifest, given.env, given.app)
+    return answer_of(build.root, build.build_dir, build.exclude)
 
 
 @contextlib.contextmanager

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import functools
-import gc
 import importlib
 import re
 from typing import TYPE_CHECKING, Any, Final, Literal, get_origin
@@ -18,10 +16,11 @@ import typer.main
 from comwit import __version__
 from comwit.cli.coercion import coerce_param, coerce_plainly
 from comwit.cli.commands import COMMANDS, Command
+from comwit.cli.lasting import made_to_last
 from comwit.exit_codes import EXIT_OK
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from typer._click import Command as ClickCommand
     from typer._click import Context, HelpFormatter
@@ -145,24 +144,6 @@ class LazyGroup(FullHelpGroup):
     def get_command(self, ctx: Context, cmd_name: str) -> ClickCommand | None:
         entry = self._table.get(cmd_name)
         return load_command(entry) if entry else None
-
-
-@contextlib.contextmanager
-def made_to_last() -> Iterator[None]:
-    """What is made inside (modules, classes, models) lives as long as the process: it is made
-    without the cyclic collector and, in the `comwit` script (whose start-up `cli.run` runs
-    without it; the first command module loaded ends that start-up), frozen out of the
-    collector's sweeps after, the collector then on for what the command makes."""
-    was_enabled = gc.isenabled()
-    in_script = not was_enabled or gc.get_freeze_count() > 0
-    gc.disable()
-    try:
-        yield
-    finally:
-        if in_script:
-            gc.freeze()
-        if in_script or was_enabled:
-            gc.enable()
 
 
 def load_command(entry: Command) -> ClickCommand:

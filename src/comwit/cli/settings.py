@@ -15,15 +15,14 @@ from __future__ import annotations
 import enum
 import inspect
 import os
-import sys
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from comwit.cli.edges import Edges
 from comwit.console import NORMAL, QUIET, VERBOSE, Console, make_console
 from comwit.frozen import frozen
 
@@ -38,31 +37,6 @@ class OutputFormat(enum.StrEnum):
     markdown = "markdown"
     json = "json"
     matrix = "matrix"  # plan only: the CI job matrix of --shards alone
-
-
-async def _sleep(seconds: float) -> None:
-    """asyncio.sleep, without importing asyncio before a command needs it."""
-    import asyncio
-
-    await asyncio.sleep(seconds)
-
-
-@frozen
-class Edges:
-    """What a run reads and writes outside itself; `main()` takes it so tests can pass their own
-    (an environment, string streams, an in-process transport to the emulator)."""
-
-    environ: Mapping[str, str]
-    stdin: TextIO
-    stdout: TextIO
-    stderr: TextIO
-    transport: httpx.AsyncBaseTransport | None = None
-    clock: Callable[[], float] = time.time  # seconds since the epoch
-    sleep: Callable[[float], Awaitable[None]] = _sleep  # retries, lease waits, logs --follow
-
-    @classmethod
-    def of_process(cls) -> Edges:
-        return cls(os.environ, sys.stdin, sys.stdout, sys.stderr)
 
 
 @frozen

@@ -16,9 +16,9 @@ def find_manifest(start: Path) -> Path:
     start = start.resolve()
     top = None
     for directory in (start, *start.parents):
-        if _exists(directory / DEFAULT_FILE):
+        if exists(directory / DEFAULT_FILE):
             return directory / DEFAULT_FILE
-        if _exists(directory / ".git"):
+        if exists(directory / ".git"):
             top = directory
             break
     searched = str(start)
@@ -34,12 +34,13 @@ def repository_root(start: Path) -> Path:
     else `start` itself: what a manifest's build dirs must stay inside."""
     start = start.resolve()
     for directory in (start, *start.parents):
-        if _exists(directory / ".git"):
+        if exists(directory / ".git"):
             return directory
     return start
 
 
-def _exists(path: Path) -> bool:
+def exists(path: Path) -> bool:
+    """Whether `path` is there; False when a directory on the way cannot be read."""
     try:
         return path.exists()
     except OSError:  # an unreadable directory on the way up: nothing to find there
