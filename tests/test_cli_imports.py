@@ -199,9 +199,11 @@ def test_pack_loads_the_gitignore_matcher_only_when_a_pattern_excludes_something
     assert code == 0, out
     assert "files: 2 " in out
     assert _within(loaded, NOT_TO_PACK) == []
-    # The pack runs on the TOML's word; a forked child validates the manifest (cli.ahead)
+    # The pack runs on the TOML's word, before typer; a forked child validates the manifest
+    # (cli.ahead)
     assert "zstandard" in loaded
     assert loaded.isdisjoint(PYDANTIC)
+    assert "typer" not in loaded and "comwit.cli.settings" not in loaded
 
     (tmp_path / "comwit.toml").write_text(manifest + 'exclude = ["*.log"]\n')
     code, out, loaded = _loaded(["pack", "web", "-o", "excluded.tar.zst"], tmp_path, _clean())

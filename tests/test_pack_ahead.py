@@ -195,7 +195,7 @@ def test_the_archive_packed_ahead_is_the_one_pack_makes(project, monkeypatch, ca
 
 def test_a_wrong_guess_is_dropped_and_the_validated_build_dir_packed(project, monkeypatch, capsys):
     wrong = BuildGuess(project.resolve(), project.resolve() / "other", ())
-    monkeypatch.setattr(ahead, "guess_build", lambda path, app, env: wrong)
+    monkeypatch.setattr("comwit.manifest.peek.guess_build", lambda path, app, env: wrong)
     forks = _forks(monkeypatch)
     assert main(["pack", "web", "-o", "web.tar.zst"]) == 0
     assert len(forks) == 1 and forks[0] is not None
@@ -246,3 +246,101 @@ def test_the_comwit_script_packs_ahead_and_reports_as_before(project):
     )
     assert result.returncode == 0, result.stderr
     _assert_packed_as_pack_does(project, "web.tar.zst", result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["web"], ("web", "web.tar.zst", None, None, 3)),
+        (["web", "-o", "out.tar.zst"], ("web", "out.tar.zst", None, None, 3)),
+        (["--out=x/y.tar.zst", "web"], ("web", "x/y.tar.zst", None, None, 3)),
+        (
+            ["-f", "c.toml", "web", "--env", "staging", "--level", "19"],
+            ("web", "web.tar.zst", "c.toml", "staging", 19),
+        ),
+        (
+            ["--file=c.toml", "-e", "s", "--level=1", "api"],
+            ("api", "api.tar.zst", "c.toml", "s", 1),
+        ),
+    ],
+)
+def test_plain_pack_arguments_are_read_before_typer(args, expected):
+    given = ahead.read_pack_args(args)
+    assert given is not None
+    app, out, manifest, env, level = expected
+    assert given.app == app and given.out == Path(out) and given.env == env
+    assert given.manifest == (None if manifest is None else Path(manifest))
+    assert given.level == level
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],  # no APP: typer says it is missing
+        ["web", "api"],
+        ["web", "-o", "-"],  # the archive to stdout
+        ["web", "-o"],
+        ["web", "-o", ""],
+        ["web", "-o", "a", "-o", "b"],  # typer keeps the last: left to it
+        ["web", "-oa.tar.zst"],
+        ["web", "-o=a.tar.zst"],
+        ["web", "--out="],
+        ["web", "--help"],
+        ["-h"],
+        ["--", "web"],
+        ["web", "--level", "0"],
+        ["web", "--level", "20"],
+        ["web", "--level", "3.0"],
+        ["web", "--level", "٣"],  # a digit, not an ASCII one
+        ["web", "--verbose"],
+        ["web", "--frobnicate=1"],
+        ["-web"],
+        [""],
+    ],
+)
+def test_anything_but_plain_pack_arguments_is_left_to_typer(args):
+    assert ahead.read_pack_args(args) is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pack", "web"],
+        ["pack", "--out=./nested/../early.tar.zst", "web"],
+        ["pack", "-f", "comwit.toml", "web", "--level", "9"],
+        ["pack", "-e", "staging", "web", "-o", "staged.tar.zst"],
+        ["pack", "--file=comwit.toml", "api", "--level=1", "-o", "api.tar.zst"],
+        ["pack", "old"],  # pins a build: no guess, typer's path says why
+        ["pack", "nosuch", "-o", "x.tar.zst"],
+        ["pack", "-e", "nosuch", "web"],
+    ],
+)
+def test_the_early_pack_says_and_writes_what_the_command_does(project, monkeypatch, args):
+    """Each run's exit code, stdout, stderr and archive, packed early and through typer alone
+    (os.fork failing: no head start, so the command runs as it always did)."""
+    (project / "nested").mkdir()
+    (project / "dist-staging").mkdir()
+    (project / "dist-staging" / "index.html").write_text("staged")
+    forks = _forks(monkeypatch)
+    early = _run_main(project, args)
+    early_forks = len(forks)
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "no")))
+        plain = _run_main(project, args)
+    assert early == plain
+    if early[0] == 0 and args[1] != "old":
+        assert early_forks == 1 and forks[0] is not None  # this one was packed early
+
+
+def _run_main(project: Path, args: list[str]) -> tuple[int, str, str, dict[str, bytes]]:
+    import io
+
+    from comwit.cli.settings import Edges
+
+    for made in project.glob("**/*.tar.zst"):
+        made.unlink()
+    out, err = io.StringIO(), io.StringIO()
+    environ = {"NO_COLOR": "1", "HOME": str(project)}
+    code = main(args, edges=Edges(environ, io.StringIO(), out, err))
+    archives = {str(p.relative_to(project)): p.read_bytes() for p in project.glob("**/*.tar.zst")}
+    return code, out.getvalue(), err.getvalue(), archives

@@ -29,6 +29,7 @@ from comwit.artifact.digest import (
     read_next,
     unreadable,
 )
+from comwit.artifact.levels import DEFAULT_LEVEL, MAX_LEVEL
 from comwit.artifact.stat_cache import StatCache
 from comwit.artifact.tarformat import HeaderMaker, end_of_archive
 from comwit.artifact.tree import TreeDigest, make_tree_digest
@@ -37,9 +38,7 @@ from comwit.errors import ArtifactError
 from comwit.frozen import frozen
 from comwit.store.regular import NotRegularFile, refuse_special
 
-DEFAULT_LEVEL = 3
 DEFAULT_MTIME = 315_532_800  # 1980-01-01T00:00:00Z, when SOURCE_DATE_EPOCH is not set
-MAX_LEVEL = 19
 _MAX_MTIME = 0o77777777777  # what the 11 octal digits of a ustar mtime hold
 
 _STAGE_SIZE = 1 << 20

@@ -137,10 +137,7 @@ def _run(args: list[str], edges: Edges) -> int:
 
 
 def _pack_early(args: list[str], edges: Edges) -> int | None:
-    from comwit.cli.lasting import made_to_last
-
-    with made_to_last():
-        from comwit.cli.ahead import pack_early
+    from comwit.cli.ahead import pack_early
 
     return pack_early(args, edges)
 

@@ -23,18 +23,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL, PackResult, pack_if
-from comwit.artifact.stat_cache import StatCache, stat_cache_dir
-from comwit.cli.edges import Edges
-from comwit.cli.packing import report, validated
-from comwit.console import NORMAL, make_console
+from comwit.artifact.levels import DEFAULT_LEVEL, MAX_LEVEL
+from comwit.cli.lasting import made_to_last
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
 from comwit.frozen import frozen
 from comwit.manifest.find import DEFAULT_FILE, exists
-from comwit.manifest.peek import BuildGuess, guess_build
-from comwit.store.files import is_same_file
+
+if TYPE_CHECKING:
+    from comwit.artifact.pack import PackResult
+    from comwit.cli.edges import Edges
+    from comwit.console import Console
 
 DEFAULT_MANIFEST = Path(DEFAULT_FILE)
 
@@ -223,15 +224,17 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
     manifest = given.manifest or DEFAULT_MANIFEST
     if given.manifest is None and not exists(manifest):  # found above: the command names it
         return None
-    if is_same_file(given.out, manifest):  # the command refuses it, after the manifest's errors
-        return None
-    guess = guess_build(manifest, given.app, given.env)
-    if guess is None:
-        return None
+    # The child first: it validates while this process loads the packer.
     with _forked(lambda: _validated_answer(manifest, given)) as child:
         if child is None:
             return None
-        result = _pack_guessed(guess, given.out, given.level, lambda: _agrees(child, guess))
+        with made_to_last():
+            from comwit.console import NORMAL, make_console
+            from comwit.store.files import is_same_file
+
+        if is_same_file(given.out, manifest):  # refused by the command, after the manifest's errors
+            return None
+        result = _pack_guessed(manifest, given, child)
     if result is None:
         return None
     console = make_console(
@@ -241,12 +244,14 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
         inp=edges.stdin,
         environ=edges.environ,
     )
-    report(console, str(result.path), result.size, result.tree, say=console.print)
+    _report(console, result)
     return EXIT_OK
 
 
 def _validated_answer(manifest: Path, given: PackArgs) -> bytes:
     """What the forked child answers: the validated app's build dir and excludes."""
+    from comwit.cli.packing import validated
+
     build = validated(manifest, given.env, given.app)
     return answer_of(build.root, build.build_dir, build.exclude)
 
@@ -261,19 +266,39 @@ def _forked(work: Callable[[], bytes]) -> Iterator[Forked | None]:
             child.close()
 
 
-def _agrees(child: Forked, guess: BuildGuess) -> bool:
-    return child.answer() == answer_of(guess.root, guess.build_dir, guess.exclude)
+def _pack_guessed(manifest: Path, given: PackArgs, child: Forked) -> PackResult | None:
+    """The pack on the raw manifest's guess, kept when the child agrees; None when there is no
+    guess or the child disagrees (a pack error the child agrees with is raised)."""
+    with made_to_last():
+        from comwit.artifact.pack import pack_if
+        from comwit.artifact.stat_cache import StatCache, stat_cache_dir
+        from comwit.manifest.peek import guess_build
 
+    guess = guess_build(manifest, given.app, given.env)
+    if guess is None:
+        return None
+    expected = answer_of(guess.root, guess.build_dir, guess.exclude)
 
-def _pack_guessed(
-    guess: BuildGuess, out: Path, level: int, agrees: Callable[[], bool]
-) -> PackResult | None:
+    def agrees() -> bool:
+        return child.answer() == expected
+
     cache = StatCache.open(stat_cache_dir(guess.root), guess.build_dir)
     try:
         return pack_if(
-            guess.build_dir, out, agrees, exclude=guess.exclude, level=level, cache=cache
+            guess.build_dir,
+            given.out,
+            agrees,
+            exclude=guess.exclude,
+            level=given.level,
+            cache=cache,
         )
     except ComwitError:
         if agrees():  # the validated manifest packs the same: its pack fails the same way
             raise
         return None
+
+
+def _report(console: Console, result: PackResult) -> None:
+    from comwit.cli.packing import report
+
+    report(console, str(result.path), result.size, result.tree, say=console.print)

@@ -7,8 +7,9 @@ from typing import Annotated, BinaryIO
 
 import typer
 
-from comwit.artifact.pack import DEFAULT_LEVEL, MAX_LEVEL, pack_stream
+from comwit.artifact.levels import DEFAULT_LEVEL, MAX_LEVEL
 from comwit.artifact.pack import pack as pack_tree
+from comwit.artifact.pack import pack_stream
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
 from comwit.cli.packing import report, validated
 from comwit.cli.settings import MANIFEST, Settings, command, refuse_manifest_as_output
