@@ -321,3 +321,31 @@ def test_a_compression_thread_that_ends_before_its_work_is_an_error_not_a_hang(t
     packer = _Packer(Walker(site), io.BytesIO(), 3, 0, lambda n: None, worker=lambda p: None)
     with pytest.raises(ArtifactError, match=r"compression thread ended .*run the command again"):
         packer.run()
+
+
+def test_a_pack_replaces_what_is_at_out_and_leaves_it_when_it_fails(tmp_path):
+    site = write_tree(tmp_path / "site", SITE)
+    out = tmp_path / "app.tar.zst"
+    out.write_bytes(b"yesterday's archive")
+    fresh = pack(site, tmp_path / "fresh.tar.zst")
+    pack(site, out)
+    assert out.read_bytes() == fresh.path.read_bytes()
+    # A link at `out` is replaced by the archive; what it pointed at is left alone.
+    kept = tmp_path / "kept.bin"
+    kept.write_bytes(b"not an archive")
+    out.unlink()
+    out.symlink_to(kept)
+    pack(site, out)
+    assert not out.is_symlink() and out.read_bytes() == fresh.path.read_bytes()
+    assert kept.read_bytes() == b"not an archive"
+    # A pack that fails leaves the archive that was there.
+    (site / "index.html").chmod(0)
+    with unprivileged(site, tmp_path), pytest.raises(ArtifactError, match="cannot read index"):
+        pack(site, out)
+    assert out.read_bytes() == fresh.path.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "app.tar.zst",
+        "fresh.tar.zst",
+        "kept.bin",
+        "site",
+    ]

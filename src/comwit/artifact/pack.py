@@ -167,13 +167,23 @@ def _partial_file(
             yield sink
         if confirm is not None and not confirm():
             raise _Unconfirmed
-        tmp.replace(out)
+        _replace(tmp, out)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
         if isinstance(exc, OSError):  # reading errors are ArtifactErrors already
             raise _cannot_write(out, exc) from exc
         raise
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """`tmp` renamed to `out`, whatever was there removed first. A rename over an existing
+    file makes ext4 (auto_da_alloc, on by default) write the new file's data out before the
+    rename returns, so that a crash cannot leave it empty: for a fresh 40 MB archive that
+    doubled the rename's time (20-40 ms, a tenth of a pack). An archive is made again by
+    packing again; the moment without `out` is the rename's own."""
+    out.unlink(missing_ok=True)
+    tmp.replace(out)
 
 
 class _Counted:
