@@ -16,6 +16,7 @@ from comwit.plan.actions import Plan
 from comwit.store.files import (
     JsonKind,
     LockTimeoutError,
+    create_beside,
     locked,
     read_document,
     write_json,
@@ -30,6 +31,28 @@ def test_a_text_file_is_written_whole_and_leaves_no_temporary_file(tmp_path):
     write_text(path, "version = 1\n")
     assert path.read_text() == "version = 1\n"
     assert [p.name for p in path.parent.iterdir()] == ["comwit.toml"]
+
+
+def test_a_new_file_beside_is_made_new_named_after_the_path_and_never_through_a_link(
+    tmp_path, monkeypatch
+):
+    target = tmp_path / "app.tar.zst"
+    fd, made = create_beside(target, ".partial", 0o640)
+    os.close(fd)
+    assert made.parent == tmp_path and made.name.startswith(".app.tar.zst.")
+    assert made.name.endswith(".partial") and stat.S_IMODE(made.stat().st_mode) & 0o777 <= 0o640
+    # A name already taken (a file, or a link planted there) is passed over, never opened.
+    names = iter([b"\x00" * 4, b"\x00" * 4, b"\x01" * 4])
+    monkeypatch.setattr(os, "urandom", lambda n: next(names))
+    (tmp_path / ".app.tar.zst.00000000.partial").symlink_to(tmp_path / "elsewhere")
+    fd, made = create_beside(target, ".partial")
+    os.close(fd)
+    assert made.name == ".app.tar.zst.01010101.partial"
+    assert not (tmp_path / "elsewhere").exists()
+    # When every name is taken, it stops and says so (a bounded loop, not an endless one).
+    monkeypatch.setattr(os, "urandom", lambda n: b"\x01" * 4)
+    with pytest.raises(FileExistsError, match="no free temporary name"):
+        create_beside(target, ".partial")
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])

@@ -12,6 +12,7 @@ fstat after reading it proves it did not change meanwhile.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import queue
@@ -36,6 +37,7 @@ from comwit.artifact.tree import TreeDigest, make_tree_digest
 from comwit.artifact.walk import Node, Walker, stamps
 from comwit.errors import ArtifactError
 from comwit.frozen import frozen
+from comwit.store.files import create_beside
 from comwit.store.regular import NotRegularFile, refuse_special
 
 DEFAULT_MTIME = 315_532_800  # 1980-01-01T00:00:00Z, when SOURCE_DATE_EPOCH is not set
@@ -86,21 +88,24 @@ def pack_if(
     level: int = DEFAULT_LEVEL,
     cache: StatCache | None = None,
 ) -> PackResult | None:
-    """`pack`, keeping the archive only if `confirm()`, asked once it is complete, says so:
-    otherwise nothing is left at `out`, `cache` learns nothing, and the answer is None.
+    """`pack`, keeping the archive only if `confirm()` says so (asked once, when every file
+    is hashed): otherwise nothing is left at `out`, `cache` learns nothing, and the answer is
+    None.
 
     For packing on inputs not confirmed yet (`comwit.cli.ahead`): a pack that fails before
     completing raises as `pack` does, and its caller asks `confirm` itself.
     """
+    confirmed = functools.cache(confirm)
     try:
         size, tree = _pack(
             build_dir,
-            lambda root: _partial_file(out, root, confirm),
+            lambda root: _partial_file(out, root, confirmed),
             exclude,
             level,
             None,
             None,
             cache,
+            confirmed,
         )
     except _Unconfirmed:
         return None
@@ -132,9 +137,11 @@ def _pack(
     mtime: int | None,
     progress: Callable[[int], None] | None,
     cache: StatCache | None,
+    confirm: Callable[[], bool] | None = None,
 ) -> tuple[int, TreeDigest]:
     """The one way both pack: check the settings, walk and pack into the sink that
-    `open_sink` gives for the build dir's real path, then let `cache` learn the tree."""
+    `open_sink` gives for the build dir's real path; `cache` learns the tree once every
+    file is hashed (unless `confirm()` says the archive is not to be kept)."""
     if not 1 <= level <= MAX_LEVEL:
         raise ArtifactError(f"compression level {level} is out of range; use 1 to {MAX_LEVEL}")
     when = resolve_mtime(mtime)
@@ -144,9 +151,14 @@ def _pack(
         counted = _Counted(sink)
         writer = cast(BinaryIO, counted)  # zstd only calls write() and flush()
         packer = _Packer(walker, writer, level, when, progress or _no_progress, cache)
-        tree = packer.run()
-    if cache is not None:
-        cache.save(walker.tree(packer.nodes), tree, started)
+
+        def learn(tree: TreeDigest) -> None:
+            # While zstd finishes (a core to spare): the hashes are the files' own, whatever
+            # becomes of the archive, but an archive not to be kept teaches nothing.
+            if cache is not None and (confirm is None or confirm()):
+                cache.save(walker.tree(packer.nodes), tree, started)
+
+        tree = packer.run(learn)
     return counted.size, tree
 
 
@@ -254,16 +266,10 @@ def _check_out(out: Path, root: Path) -> None:
 
 def _create_partial(out: Path) -> tuple[int, Path]:
     """A new file next to `out`, renamed over it at the end; created 0666 less the umask."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-    while True:
-        # os.urandom as secrets.token_hex does: importing secrets costs 3.5 M instructions
-        tmp = out.with_name(f".{out.name}.{os.urandom(4).hex()}.partial")
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise _cannot_write(out, exc) from exc
+    try:
+        return create_beside(out, ".partial", 0o666)
+    except OSError as exc:
+        raise _cannot_write(out, exc) from exc
 
 
 def _cannot_write(out: Path, exc: OSError) -> ArtifactError:
@@ -325,7 +331,9 @@ class _Packer:
         work = worker or _Packer.compress
         self._thread = threading.Thread(target=work, args=(self,), name="comwit-pack", daemon=True)
 
-    def run(self) -> TreeDigest:
+    def run(self, finishing: Callable[[TreeDigest], None] | None = None) -> TreeDigest:
+        """Pack the walk; `finishing`, when given, gets the tree as soon as every file is
+        hashed, while zstd may still be compressing the last jobs."""
         thread = self._thread
         thread.start()
         try:
@@ -342,6 +350,8 @@ class _Packer:
                 ],
                 self._walker.warnings,
             )
+            if finishing is not None:
+                finishing(tree)
         except BaseException:
             self._cancelled = True
             self._full.put(None)

@@ -8,7 +8,6 @@ import fcntl
 import json
 import os
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,15 +33,32 @@ def write_atomically(path: Path, data: str | bytes) -> None:
         require_regular(path, found)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = stat.S_IMODE(found) if found is not None else 0o666 & ~_umask()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    handle, temporary = create_beside(path, ".tmp")
     try:
         os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as file:
             file.write(data.encode() if isinstance(data, str) else data)
-        Path(temporary).replace(path)
+        temporary.replace(path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+_NAMES_TRIED = 100  # a clash is one in four billion: many means something else is wrong
+
+
+def create_beside(path: Path, suffix: str, mode: int = 0o600) -> tuple[int, Path]:
+    """A new file (its descriptor, open for writing, and its path) beside `path`, named
+    `.NAME.RANDOM{suffix}`: as tempfile.mkstemp makes one (O_EXCL, no link followed), without
+    importing tempfile (with shutil, bz2 and lzma: a tenth of a pack's start-up)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(_NAMES_TRIED):
+        candidate = path.with_name(f".{path.name}.{os.urandom(4).hex()}{suffix}")
+        try:
+            return os.open(candidate, flags, mode), candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path} after {_NAMES_TRIED} tries")
 
 
 def is_same_file(path: Path, other: Path) -> bool:
