@@ -344,3 +344,48 @@ def _run_main(project: Path, args: list[str]) -> tuple[int, str, str, dict[str, 
     code = main(args, edges=Edges(environ, io.StringIO(), out, err))
     archives = {str(p.relative_to(project)): p.read_bytes() for p in project.glob("**/*.tar.zst")}
     return code, out.getvalue(), err.getvalue(), archives
+
+
+def _slow_tree(root: Path) -> None:
+    """A tree zstd's level 19 takes seconds to pack: 12 MB of text that is not too simple."""
+    import random
+
+    words = [f"word{n}" for n in range(5000)]
+    rng = random.Random(7)
+    for i in range(4):
+        text = " ".join(rng.choice(words) for _ in range(500_000))
+        write_tree(root, {f"part{i}.txt": text[: 3 * 1024 * 1024]})
+
+
+@pytest.mark.parametrize("where", ["here", "above"])  # packed early / through typer
+def test_sigterm_during_a_pack_leaves_the_old_archive_and_no_partial_file(tmp_path, where):
+    _slow_tree(tmp_path / "dist")
+    _write(tmp_path)
+    (tmp_path / "web.tar.zst").write_bytes(b"yesterday's archive")
+    cwd = tmp_path if where == "here" else tmp_path / "dist"
+    out = tmp_path / "web.tar.zst"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "comwit", "pack", "web", "--level", "19", "-o", str(out)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not list(tmp_path.glob(".web.tar.zst.*.partial")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the pack never started"
+            time.sleep(0.01)
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == 143, err
+    assert err.splitlines()[-1] == "error: terminated"
+    assert "Traceback" not in err
+    assert out.read_bytes() == b"yesterday's archive"
+    assert not list(tmp_path.glob(".*.partial"))
+    assert not (tmp_path / ".comwit").exists()  # nothing learned from a pack that did not end

@@ -13,7 +13,7 @@ import os
 import sys
 
 from comwit import __version__
-from comwit.exit_codes import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from comwit.exit_codes import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 
 TYPE_CHECKING = False  # not typing's: importing typing costs --version a tenth of its time
 if TYPE_CHECKING:
@@ -129,17 +129,20 @@ def run() -> None:
 
 
 def _run(args: list[str], edges: Edges) -> int:
-    if args[:1] == ["pack"]:  # a plain `comwit pack APP -o FILE` packs before typer is loaded
-        code = _guarded(edges, lambda: _pack_early(args[1:], edges))
-        if code is not None:
-            return code
+    if args[:1] == ["pack"]:
+        return _guarded(edges, lambda: _pack(args, edges))
     return _guarded(edges, lambda: _command(args, edges))
 
 
-def _pack_early(args: list[str], edges: Edges) -> int | None:
+def _pack(args: list[str], edges: Edges) -> int:
+    """`comwit pack`: a plain `pack APP -o FILE` packs before typer is loaded, anything else
+    through typer; SIGTERM (a cancelled CI job) leaves no .partial archive behind."""
     from comwit.cli.ahead import pack_early
+    from comwit.cli.terminate import terminable
 
-    return pack_early(args, edges)
+    with terminable():
+        code = pack_early(args[1:], edges)
+        return _command(args, edges) if code is None else code
 
 
 def _command(args: list[str], edges: Edges) -> int:
@@ -173,6 +176,7 @@ def _command(args: list[str], edges: Edges) -> int:
 
 def _guarded(edges: Edges, work: Callable[[], T]) -> T | int:
     """`work()`, or the exit code of what it raised, said on stderr: never a traceback."""
+    from comwit.cli.terminate import Terminated
     from comwit.errors import ComwitError
 
     try:
@@ -185,6 +189,9 @@ def _guarded(edges: Edges, work: Callable[[], T]) -> T | int:
     except KeyboardInterrupt:
         _say(edges, "error: interrupted")
         return EXIT_INTERRUPTED
+    except Terminated:
+        _say(edges, "error: terminated")
+        return EXIT_TERMINATED
     except Exception as exc:  # the last line of defence: a bug, exit 3
         _say(edges, f"error: comwit hit a bug ({type(exc).__name__}: {exc}); please report it")
         if edges.environ.get("COMWIT_DEBUG"):
