@@ -313,6 +313,9 @@ def test_anything_but_plain_pack_arguments_is_left_to_typer(args):
         ["pack", "old"],  # pins a build: no guess, typer's path says why
         ["pack", "nosuch", "-o", "x.tar.zst"],
         ["pack", "-e", "nosuch", "web"],
+        ["pack", "web", "-o", "missing/web.tar.zst"],  # an error of the pack's own
+        ["pack", "web", "-o", "nested"],  # a directory
+        ["pack", "web", "-o", "comwit.toml"],  # the manifest: refused after its own errors
     ],
 )
 def test_the_early_pack_says_and_writes_what_the_command_does(project, monkeypatch, args):
