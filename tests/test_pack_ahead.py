@@ -108,6 +108,27 @@ def test_a_forked_childs_answer_comes_back_and_its_output_goes_nowhere(capfd):
     assert capfd.readouterr() == ("", "")
 
 
+def test_the_answer_comes_back_on_a_descriptor_past_select_s_limit():
+    """A process that holds many descriptors (an embedding program, a CI runner's) gets the
+    pipe past 1023, where select() cannot wait on it."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    high = 1500
+    if hard != resource.RLIM_INFINITY and hard <= high:
+        pytest.skip(f"this process may hold {hard} descriptors at most")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, high + 1), hard))
+    try:
+        child = ahead.Forked.start(lambda: b"answer")
+        assert child is not None
+        os.dup2(child._reader, high)
+        os.close(child._reader)
+        child._reader = high
+        assert child.answer() == b"answer"
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_a_child_that_fails_or_hangs_is_no_answer_and_is_reaped():
     def fails() -> bytes:
         raise RuntimeError("no")
@@ -296,6 +317,9 @@ def test_plain_pack_arguments_are_read_before_typer(args, expected):
         ["web", "--frobnicate=1"],
         ["-web"],
         [""],
+        [" "],
+        ["web", "-e", " "],  # typer refuses a blank --env
+        ["web", "--env=\t"],
     ],
 )
 def test_anything_but_plain_pack_arguments_is_left_to_typer(args):
@@ -316,6 +340,7 @@ def test_anything_but_plain_pack_arguments_is_left_to_typer(args):
         ["pack", "web", "-o", "missing/web.tar.zst"],  # an error of the pack's own
         ["pack", "web", "-o", "nested"],  # a directory
         ["pack", "web", "-o", "comwit.toml"],  # the manifest: refused after its own errors
+        ["pack", "web", "-e", " "],
     ],
 )
 def test_the_early_pack_says_and_writes_what_the_command_does(project, monkeypatch, args):
@@ -392,3 +417,26 @@ def test_sigterm_during_a_pack_leaves_the_old_archive_and_no_partial_file(tmp_pa
     assert out.read_bytes() == b"yesterday's archive"
     assert not list(tmp_path.glob(".*.partial"))
     assert not (tmp_path / ".comwit").exists()  # nothing learned from a pack that did not end
+
+
+def test_an_output_this_user_cannot_read_is_refused_as_typer_refuses_it(
+    project, monkeypatch, capsys
+):
+    """typer checks that a path option names something readable, if anything: a plain pack
+    must not replace such a file (another user's archive in a shared directory). Root reads
+    anything, so the OS's answer is given here: both paths ask os.access."""
+    out = project / "web.tar.zst"
+    out.write_bytes(b"someone else's archive")
+    real = os.access
+
+    def access(path, mode, **kwargs):
+        if Path(path).name == out.name and mode == os.R_OK:
+            return False
+        return real(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    forks = _forks(monkeypatch)
+    assert main(["pack", "web", "-o", "web.tar.zst"]) == 1
+    assert "--out: path 'web.tar.zst' is not readable" in capsys.readouterr().err
+    assert out.read_bytes() == b"someone else's archive"
+    assert forks == []  # refused before anything was packed

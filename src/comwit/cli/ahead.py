@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import select
 import signal
@@ -92,10 +93,11 @@ class Forked:
         chunks: list[bytes] = []
         size = 0
         deadline = time.monotonic() + timeout
+        poller = select.poll()  # not select(): a descriptor past 1023 is fine
+        poller.register(self._reader, select.POLLIN)
         try:
             while (left := deadline - time.monotonic()) > 0:
-                ready, _, _ = select.select([self._reader], [], [], left)
-                if not ready:
+                if not poller.poll(max(1, math.ceil(left * 1000))):
                     break
                 chunk = os.read(self._reader, 1 << 16)
                 if not chunk:
@@ -177,7 +179,7 @@ _OPTIONS = {
 def read_pack_args(args: Sequence[str]) -> PackArgs | None:
     """The arguments after `pack` when they take the plain forms typer reads one way only (one
     APP; `-o FILE`, `--out FILE` or `--out=FILE`, and the same of -f, -e and --level, each at
-    most once, no value empty or starting with '-'); None for anything else (help, `-o -`, an
+    most once, no value blank or starting with '-'); None for anything else (help, `-o -`, an
     option glued to its value, `--`, an unknown option, a level out of range): typer reads those."""
     given: dict[str, str] = {}
     app = None
@@ -188,13 +190,13 @@ def read_pack_args(args: Sequence[str]) -> PackArgs | None:
             key = _OPTIONS.get(name)
         elif word in _OPTIONS:
             key, value = _OPTIONS[word], next(words, "")
-        elif app is None and word and not word.startswith("-"):
+        elif app is None and word.strip() and not word.startswith("-"):
             app = word
             continue
         else:
             return None
-        if key is None or key in given or not value or value.startswith("-"):
-            return None
+        if key is None or key in given or not value.strip() or value.startswith("-"):
+            return None  # typer refuses a blank --env, and a value it might read as an option
         given[key] = value
     level = given.get("level", str(DEFAULT_LEVEL))
     if app is None or not (level.isascii() and level.isdigit()):
@@ -224,6 +226,8 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
     manifest = given.manifest or DEFAULT_MANIFEST
     if given.manifest is None and not exists(manifest):  # found above: the command names it
         return None
+    if not (_readable_if_there(given.out) and _readable_if_there(manifest)):
+        return None  # typer's own check of -o and -f refuses it
     # The child first: it validates while this process loads the packer.
     with _forked(lambda: _validated_answer(manifest, given)) as child:
         if child is None:
@@ -246,6 +250,16 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
     )
     _report(console, result)
     return EXIT_OK
+
+
+def _readable_if_there(path: Path) -> bool:
+    """What typer asks of a path option (`cli.coercion`, readable by default): that nothing
+    is there, or something this process may read."""
+    try:
+        path.stat()
+    except OSError:
+        return True
+    return os.access(path, os.R_OK)
 
 
 def _validated_answer(manifest: Path, given: PackArgs) -> bytes:
