@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import tarfile
+from pathlib import Path
 
 import pytest
 import zstandard
@@ -349,3 +350,24 @@ def test_a_pack_replaces_what_is_at_out_and_leaves_it_when_it_fails(tmp_path):
         "kept.bin",
         "site",
     ]
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError])
+def test_a_pack_stopped_as_its_archive_takes_the_old_ones_place_puts_the_old_one_back(
+    tmp_path, monkeypatch, stop
+):
+    site = write_tree(tmp_path / "site", SITE)
+    out = tmp_path / "app.tar.zst"
+    out.write_bytes(b"yesterday's archive")
+    real = Path.replace
+
+    def replace(self, target):
+        if self.name.endswith(".partial"):  # the new archive, as it is renamed into place
+            raise stop()
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    with pytest.raises((KeyboardInterrupt, ArtifactError)):
+        pack(site, out)
+    assert out.read_bytes() == b"yesterday's archive"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.tar.zst", "site"]

@@ -173,29 +173,44 @@ def _partial_file(
     """A new file beside `out`, renamed over it when the body succeeds (and `confirm`, if
     given, says so), else removed."""
     _check_out(out, root)
-    fd, tmp = _create_partial(out)
+    tmp = None
     try:
+        fd, tmp = _create_partial(out)
         with os.fdopen(fd, "wb", buffering=0) as sink:
             yield sink
         if confirm is not None and not confirm():
             raise _Unconfirmed
         _replace(tmp, out)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         if isinstance(exc, OSError):  # reading errors are ArtifactErrors already
             raise _cannot_write(out, exc) from exc
         raise
 
 
 def _replace(tmp: Path, out: Path) -> None:
-    """`tmp` renamed to `out`, whatever was there removed first. A rename over an existing
-    file makes ext4 (auto_da_alloc, on by default) write the new file's data out before the
-    rename returns, so that a crash cannot leave it empty: for a fresh 40 MB archive that
-    doubled the rename's time (20-40 ms, a tenth of a pack). An archive is made again by
-    packing again; the moment without `out` is the rename's own."""
-    out.unlink(missing_ok=True)
-    tmp.replace(out)
+    """`tmp` renamed to `out`; what was there is moved aside first, and removed once the new
+    file is in place (or put back, if the rename fails or a signal stops it). A rename over
+    an existing file makes ext4 (auto_da_alloc, on by default) write the new file's data out
+    before the rename returns, so that a crash cannot leave it empty: for a fresh 40 MB
+    archive that doubled the rename's time (20-40 ms, a tenth of a pack). zstd -o does the
+    same: it removes the old file, then writes the new one. An archive is made again by
+    packing again; the moment without `out` is between two renames."""
+    aside = out.with_name(f".{out.name}.{os.urandom(4).hex()}.old")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            out.rename(aside)
+        tmp.replace(out)
+    except BaseException:
+        if os.path.lexists(aside) and not os.path.lexists(out):
+            with contextlib.suppress(OSError):
+                aside.rename(out)
+        raise
+    finally:
+        if os.path.lexists(out):
+            aside.unlink(missing_ok=True)
 
 
 class _Counted:
