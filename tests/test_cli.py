@@ -134,6 +134,9 @@ def test_the_manifest_defaults_to_comwit_toml_when_not_given(tmp_path, monkeypat
         (None, None, "toml", "toml"),
         (None, None, None, "config"),
         (None, "", "", "config"),
+        (None, "  ", "toml", "toml"),  # a blank variable counts as unset, as an empty one
+        (None, "\t", None, "config"),
+        (None, " var\n", "toml", "var"),  # the spaces of a pasted value are not the id's
     ],
 )
 def test_the_project_is_the_option_then_the_variable_then_the_manifest_then_the_config(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Concatenate, Literal, ParamSpec
 
 import typer
 
+from comwit.cli.settings import project_variable
 from comwit.errors import ComwitError
 from comwit.frozen import frozen
 
@@ -160,7 +161,7 @@ def _note_failure(settings: Settings, command: Literal["plan", "apply"], exc: Ex
         command,
         str(exc),
         manifest=manifest,
-        project=settings.project or settings.environ.get("COMWIT_PROJECT") or None,
+        project=settings.project or project_variable(settings.environ),
         environment=settings.env,
         console=settings.console,
     )

@@ -73,7 +73,7 @@ class Settings:
     def chosen_project(self, manifest: str | None = None) -> str | None:
         """--project, else COMWIT_PROJECT, else `manifest` (the manifest's or a saved plan's
         project), else the official CLI's default project; None when none of them names one."""
-        given = self.project or self.environ.get("COMWIT_PROJECT") or manifest
+        given = self.project or project_variable(self.environ) or manifest
         if given:
             return given
         from comwit.api.credentials import load_default_project  # a file is read only here
@@ -95,6 +95,12 @@ class Settings:
     @property
     def sleep(self) -> Callable[[float], Awaitable[None]]:
         return self.edges.sleep
+
+
+def project_variable(environ: Mapping[str, str]) -> str | None:
+    """COMWIT_PROJECT, without the spaces around it; None when unset, empty or blank (a CI's
+    variable that is not set often reads as empty)."""
+    return environ.get("COMWIT_PROJECT", "").strip() or None
 
 
 @frozen
