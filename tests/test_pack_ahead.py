@@ -440,3 +440,27 @@ def test_an_output_this_user_cannot_read_is_refused_as_typer_refuses_it(
     assert "--out: path 'web.tar.zst' is not readable" in capsys.readouterr().err
     assert out.read_bytes() == b"someone else's archive"
     assert forks == []  # refused before anything was packed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [MANIFEST, MANIFEST.replace('"dist"', '"missing"')],  # packed; a pack error of its own
+    ids=["packs", "fails"],
+)
+def test_a_manifest_found_above_is_named_first_and_packed_early_as_the_command_does(
+    project, monkeypatch, text
+):
+    _write(project, text)
+    (project / "sub" / "deeper").mkdir(parents=True)
+    monkeypatch.chdir(project / "sub" / "deeper")
+    args = ["pack", "web", "-o", str(project / "web.tar.zst")]
+    forks = _forks(monkeypatch)
+    early = _run_main(project, args)
+    assert len(forks) == 1 and forks[0] is not None
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "no")))
+        plain = _run_main(project, args)
+    assert early == plain
+    code, _, err, _ = early
+    assert err.startswith("Using the manifest ../../comwit.toml.\n")
+    assert code == (0 if text == MANIFEST else 1)

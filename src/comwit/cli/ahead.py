@@ -31,14 +31,13 @@ from comwit.cli.lasting import made_to_last
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
 from comwit.frozen import frozen
-from comwit.manifest.find import DEFAULT_FILE, exists
+from comwit.manifest.find import nearest_manifest
 
 if TYPE_CHECKING:
     from comwit.artifact.pack import PackResult
     from comwit.cli.edges import Edges
     from comwit.console import Console
 
-DEFAULT_MANIFEST = Path(DEFAULT_FILE)
 
 ANSWER_SECONDS = 60.0
 """The longest wait for the child's answer once the pack is done (validating a 16 MiB
@@ -159,7 +158,7 @@ class PackArgs:
 
     app: str
     out: Path
-    manifest: Path | None  # -f FILE; None: the comwit.toml of the working directory
+    manifest: Path | None  # -f FILE; None: the nearest comwit.toml, here or above
     env: str | None
     level: int
 
@@ -217,14 +216,15 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
     """`comwit pack ARGS` before typer is loaded: packed on the manifest's unvalidated word
     while a forked child validates it, and reported only when the child's validated app has
     the same build dir and excludes. None (nothing said, nothing written) when the arguments
-    are not plainly read (`read_pack_args`), there is no comwit.toml here to read without
-    searching, the guess or the fork fails, or the child disagrees: then the command runs as
-    it always did, and says what it always said."""
+    are not plainly read (`read_pack_args`), there is no manifest, the guess or the fork
+    fails, or the child disagrees: then the command runs as it always did, and says what it
+    always said."""
     given = read_pack_args(args)
     if given is None or "_COMWIT_COMPLETE" in os.environ:
         return None
-    manifest = given.manifest or DEFAULT_MANIFEST
-    if given.manifest is None and not exists(manifest):  # found above: the command names it
+    try:
+        manifest, saying = (given.manifest, None) if given.manifest else nearest_manifest()
+    except ComwitError:  # none: the command says so
         return None
     if not (_readable_if_there(given.out) and _readable_if_there(manifest)):
         return None  # typer's own check of -o and -f refuses it
@@ -238,16 +238,23 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
 
         if is_same_file(given.out, manifest):  # refused by the command, after the manifest's errors
             return None
-        result = _pack_guessed(manifest, given, child)
+        console = make_console(
+            verbosity=NORMAL,
+            out=edges.stdout,
+            err=edges.stderr,
+            inp=edges.stdin,
+            environ=edges.environ,
+        )
+        try:
+            result = _pack_guessed(manifest, given, child)
+        except ComwitError:  # the validated manifest's own error: said as the command says it
+            if saying is not None:
+                console.info(saying)
+            raise
     if result is None:
         return None
-    console = make_console(
-        verbosity=NORMAL,
-        out=edges.stdout,
-        err=edges.stderr,
-        inp=edges.stdin,
-        environ=edges.environ,
-    )
+    if saying is not None:  # a manifest found above is named first, as the command names it
+        console.info(saying)
     _report(console, result)
     return EXIT_OK
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import enum
 import inspect
-import os
 from collections.abc import Awaitable, Callable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -28,8 +27,6 @@ from comwit.frozen import frozen
 
 if TYPE_CHECKING:
     import httpx
-
-DEFAULT_MANIFEST = Path("comwit.toml")
 
 
 class OutputFormat(enum.StrEnum):
@@ -61,14 +58,12 @@ class Settings:
         found above the working directory is named on stderr, as every message names it."""
         if self.manifest_file is not None:
             return self.manifest_file
-        from comwit.manifest.find import find_manifest
+        from comwit.manifest.find import nearest_manifest
 
-        found = find_manifest(Path.cwd())
-        if found.parent == Path.cwd().resolve():
-            return DEFAULT_MANIFEST
-        relative = Path(os.path.relpath(found))
-        self.console.info(f"Using the manifest {relative}.")
-        return relative
+        found, saying = nearest_manifest()
+        if saying is not None:
+            self.console.info(saying)
+        return found
 
     def chosen_project(self, manifest: str | None = None) -> str | None:
         """--project, else COMWIT_PROJECT, else `manifest` (the manifest's or a saved plan's

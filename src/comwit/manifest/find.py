@@ -3,11 +3,23 @@ working directory or above it, as git, ruff and pre-commit find theirs."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from comwit.errors import ManifestError, Problem
 
 DEFAULT_FILE = "comwit.toml"
+
+
+def nearest_manifest() -> tuple[Path, str | None]:
+    """The manifest a command reads when `--file` is not given, as its messages name it:
+    comwit.toml when it is in the working directory, else its path from here; with the line
+    that says which, when it was found above (ManifestError when there is none)."""
+    found = find_manifest(Path.cwd())
+    if found.parent == Path.cwd().resolve():
+        return Path(DEFAULT_FILE), None
+    relative = Path(os.path.relpath(found))
+    return relative, f"Using the manifest {relative}."
 
 
 def find_manifest(start: Path) -> Path:
@@ -16,9 +28,9 @@ def find_manifest(start: Path) -> Path:
     start = start.resolve()
     top = None
     for directory in (start, *start.parents):
-        if exists(directory / DEFAULT_FILE):
+        if _exists(directory / DEFAULT_FILE):
             return directory / DEFAULT_FILE
-        if exists(directory / ".git"):
+        if _exists(directory / ".git"):
             top = directory
             break
     searched = str(start)
@@ -34,12 +46,12 @@ def repository_root(start: Path) -> Path:
     else `start` itself: what a manifest's build dirs must stay inside."""
     start = start.resolve()
     for directory in (start, *start.parents):
-        if exists(directory / ".git"):
+        if _exists(directory / ".git"):
             return directory
     return start
 
 
-def exists(path: Path) -> bool:
+def _exists(path: Path) -> bool:
     """Whether `path` is there; False when a directory on the way cannot be read."""
     try:
         return path.exists()
