@@ -371,3 +371,29 @@ def test_a_pack_stopped_as_its_archive_takes_the_old_ones_place_puts_the_old_one
         pack(site, out)
     assert out.read_bytes() == b"yesterday's archive"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.tar.zst", "site"]
+
+
+def test_a_failed_rename_whose_old_file_cannot_be_put_back_says_where_it_is(tmp_path, monkeypatch):
+    site = write_tree(tmp_path / "site", SITE)
+    out = tmp_path / "app.tar.zst"
+    out.write_bytes(b"yesterday's archive")
+    real = Path.rename
+
+    def rename(self, target):
+        if self.name.endswith(".old"):  # putting the old one back fails as well
+            raise OSError(5, "Input/output error")
+        return real(self, target)
+
+    def replace(self, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "rename", rename)
+    monkeypatch.setattr(Path, "replace", replace)
+    with pytest.raises(
+        ArtifactError, match="no space left on device; the file that was there"
+    ) as exc:
+        pack(site, out)
+    (aside,) = tmp_path.glob(".app.tar.zst.*.old")
+    assert str(aside) in str(exc.value)
+    assert aside.read_bytes() == b"yesterday's archive"
+    assert not list(tmp_path.glob("*.partial"))

@@ -198,19 +198,36 @@ def _replace(tmp: Path, out: Path) -> None:
     archive that doubled the rename's time (20-40 ms, a tenth of a pack). zstd -o does the
     same: it removes the old file, then writes the new one. An archive is made again by
     packing again; the moment without `out` is between two renames."""
-    aside = out.with_name(f".{out.name}.{os.urandom(4).hex()}.old")
+    aside = _unused_name(out, ".old")
     try:
         with contextlib.suppress(FileNotFoundError):
             out.rename(aside)
         tmp.replace(out)
-    except BaseException:
+    except BaseException as exc:
         if os.path.lexists(aside) and not os.path.lexists(out):
-            with contextlib.suppress(OSError):
+            try:
                 aside.rename(out)
+            except OSError:
+                if not isinstance(exc, OSError):
+                    raise
+                raise ArtifactError(
+                    f"cannot write {out}: {(exc.strerror or str(exc)).lower()}; the file that "
+                    f"was there is kept as {aside}",
+                    path=str(out),
+                ) from exc
         raise
     finally:
         if os.path.lexists(out):
             aside.unlink(missing_ok=True)
+
+
+def _unused_name(path: Path, suffix: str) -> Path:
+    """A name beside `path` that nothing holds now: `.NAME.RANDOM{suffix}`."""
+    for _ in range(100):  # a clash is one in four billion
+        candidate = path.with_name(f".{path.name}.{os.urandom(4).hex()}{suffix}")
+        if not os.path.lexists(candidate):
+            return candidate
+    raise ArtifactError(f"cannot write {path}: no free name beside it", path=str(path))
 
 
 class _Counted:

@@ -196,6 +196,8 @@ def read_pack_args(args: Sequence[str]) -> PackArgs | None:
             return None
         if key is None or key in given or not value.strip() or value.startswith("-"):
             return None  # typer refuses a blank --env, and a value it might read as an option
+        if key == "out" and str(Path(value)) == "-":
+            return None  # `-o ./-` is stdout to the command, as `-o -` is
         given[key] = value
     level = given.get("level", str(DEFAULT_LEVEL))
     if app is None or not (level.isascii() and level.isdigit()):
@@ -247,8 +249,8 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
         )
         try:
             result = _pack_guessed(manifest, given, child)
-        except ComwitError:  # the validated manifest's own error: said as the command says it
-            if saying is not None:
+        except BaseException:  # the validated manifest's own error, or a stop: said as the
+            if saying is not None:  # command says it, the manifest found above named first
                 console.info(saying)
             raise
     if result is None:
