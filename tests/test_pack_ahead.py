@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 from comwit.artifact.pack import pack
 from comwit.artifact.stat_cache import stat_cache_dir
-from comwit.cli import ahead, main
+from comwit.cli import ahead, forked, main
 from comwit.manifest.load import load_manifest
 from comwit.manifest.peek import BuildGuess, guess_build
 
@@ -95,80 +94,6 @@ def test_an_unreadable_or_not_utf8_manifest_is_no_guess(tmp_path):
     assert guess_build(path, "web", None) is None
 
 
-def test_a_forked_childs_answer_comes_back_and_its_output_goes_nowhere(capfd):
-    def work() -> bytes:
-        print("from the child")
-        os.write(2, b"child stderr\n")
-        return b"x" * 300_000  # more than a pipe holds: the parent reads while it writes
-
-    child = ahead.Forked.start(work)
-    assert child is not None
-    assert child.answer() == b"x" * 300_000
-    assert child.answer() == b"x" * 300_000  # remembered
-    assert capfd.readouterr() == ("", "")
-
-
-def test_the_answer_comes_back_on_a_descriptor_past_select_s_limit():
-    """A process that holds many descriptors (an embedding program, a CI runner's) gets the
-    pipe past 1023, where select() cannot wait on it."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    high = 1500
-    if hard != resource.RLIM_INFINITY and hard <= high:
-        pytest.skip(f"this process may hold {hard} descriptors at most")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, high + 1), hard))
-    try:
-        child = ahead.Forked.start(lambda: b"answer")
-        assert child is not None
-        os.dup2(child._reader, high)
-        os.close(child._reader)
-        child._reader = high
-        assert child.answer() == b"answer"
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-
-def test_a_child_that_fails_or_hangs_is_no_answer_and_is_reaped():
-    def fails() -> bytes:
-        raise RuntimeError("no")
-
-    failing = ahead.Forked.start(fails)
-    assert failing is not None
-    assert failing.answer() is None
-
-    hanging = ahead.Forked.start(lambda: time.sleep(60) or b"late")
-    assert hanging is not None
-    pid = hanging._pid
-    started = time.monotonic()
-    assert hanging.answer(timeout=0.3) is None
-    assert time.monotonic() - started < 5
-    with pytest.raises(ChildProcessError):  # killed and reaped: no zombie left
-        os.waitpid(pid, os.WNOHANG)
-
-
-def test_no_child_is_forked_while_other_threads_run():
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        assert ahead.Forked.start(lambda: b"") is None
-    finally:
-        stop.set()
-        thread.join()
-
-
-@pytest.mark.parametrize("failing", ["pipe", "fork"])
-def test_no_descriptor_or_process_to_spare_is_no_head_start(monkeypatch, failing):
-    def refuse(*args):
-        raise OSError(24, "Too many open files")
-
-    before = len(list(Path("/proc/self/fd").iterdir()))
-    monkeypatch.setattr(os, failing, refuse)
-    assert ahead.Forked.start(lambda: b"") is None
-    assert len(list(Path("/proc/self/fd").iterdir())) == before  # the pipe, if made, is closed
-
-
 def test_a_pack_that_cannot_fork_packs_as_before(project, monkeypatch, capsys):
     monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "no")))
     assert main(["pack", "web", "-o", "web.tar.zst"]) == 0
@@ -191,17 +116,17 @@ def _assert_packed_as_pack_does(project: Path, out: str, stdout: str) -> None:
     assert f"digest: {reference.tree.digest}" in stdout
 
 
-def _forks(monkeypatch) -> list[ahead.Forked | None]:
+def _forks(monkeypatch) -> list[forked.Forked | None]:
     """Every child the command starts (None where it did not fork)."""
-    started: list[ahead.Forked | None] = []
-    real = ahead.Forked.start.__func__  # type: ignore[attr-defined]
+    started: list[forked.Forked | None] = []
+    real = forked.Forked.start.__func__  # type: ignore[attr-defined]
 
     def start(cls, work):
         child = real(cls, work)
         started.append(child)
         return child
 
-    monkeypatch.setattr(ahead.Forked, "start", classmethod(start))
+    monkeypatch.setattr(forked.Forked, "start", classmethod(start))
     return started
 
 
