@@ -84,3 +84,16 @@ def test_no_descriptor_or_process_to_spare_is_no_head_start(monkeypatch, failing
     monkeypatch.setattr(os, failing, refuse)
     assert forked.Forked.start(lambda: b"") is None
     assert len(list(Path("/proc/self/fd").iterdir())) == before  # the pipe, if made, is closed
+
+
+def test_two_threads_asking_at_once_both_get_the_answer():
+    child = forked.Forked.start(lambda: time.sleep(0.2) or b"answer")
+    assert child is not None
+    got: list[bytes | None] = []
+    threads = [threading.Thread(target=lambda: got.append(child.answer())) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert got == [b"answer", b"answer"]
+    assert child.ready()

@@ -208,6 +208,8 @@ def test_the_comwit_script_packs_ahead_and_reports_as_before(project):
             ["--file=c.toml", "-e", "s", "--level=1", "api"],
             ("api", "api.tar.zst", "c.toml", "s", 1),
         ),
+        (["web", "-o", "-"], ("web", "-", None, None, 3)),  # the archive to stdout
+        (["web", "--out=./-"], ("web", "-", None, None, 3)),  # the same, to the command
     ],
 )
 def test_plain_pack_arguments_are_read_before_typer(args, expected):
@@ -224,8 +226,6 @@ def test_plain_pack_arguments_are_read_before_typer(args, expected):
     [
         [],  # no APP: typer says it is missing
         ["web", "api"],
-        ["web", "-o", "-"],  # the archive to stdout
-        ["web", "-o", "./-"],  # the same, to the command
         ["web", "-o"],
         ["web", "-o", ""],
         ["web", "-o", "a", "-o", "b"],  # typer keeps the last: left to it
@@ -399,3 +399,95 @@ def test_a_manifest_found_above_is_named_first_and_packed_early_as_the_command_d
     code, _, err, _ = early
     assert err.startswith("Using the manifest ../../comwit.toml.\n")
     assert code == (0 if text == MANIFEST else 1)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pack", "web", "-o", "-"],
+        ["pack", "web", "--out", "./-", "--level", "5"],
+        ["pack", "-e", "staging", "web", "-o", "-"],
+        ["pack", "old", "-o", "-"],
+        ["pack", "nosuch", "-o", "-"],
+        ["pack", "api", "-o", "-"],  # build_dir "." holds the manifest: packed with it
+    ],
+)
+def test_the_early_pack_to_stdout_writes_and_says_what_the_command_does(project, monkeypatch, args):
+    (project / "dist-staging").mkdir()
+    (project / "dist-staging" / "index.html").write_text("staged")
+    forks = _forks(monkeypatch)
+    early = _run_main_to_stdout(args)
+    early_forks = len(forks)
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "no")))
+        plain = _run_main_to_stdout(args)
+    assert early == plain
+    if early[0] == 0:
+        assert early_forks == 1 and forks[0] is not None  # this one was packed early
+        assert early[1].startswith(b"\x28\xb5\x2f\xfd")  # a zstd frame
+        assert "digest: sha256:" in early[2]
+
+
+def test_a_wrong_guess_streams_nothing_of_its_own_to_stdout(project, monkeypatch):
+    wrong = BuildGuess(project.resolve(), project.resolve() / "other", ())
+    monkeypatch.setattr("comwit.manifest.peek.guess_build", lambda path, app, env: wrong)
+    forks = _forks(monkeypatch)
+    code, archive, _ = _run_main_to_stdout(["pack", "web", "-o", "-"])
+    assert code == 0 and len(forks) == 1
+    reference = pack(project / "dist", project / "ref.tar.zst", exclude=["*.map"])
+    assert archive == reference.path.read_bytes()  # the validated tree's archive, alone
+
+
+def _run_main_to_stdout(args: list[str]) -> tuple[int, bytes, str]:
+    """`main(args)` with a byte stream for stdout, as a pipe is: exit code, bytes, stderr."""
+    import io
+
+    from comwit.cli.settings import Edges
+
+    raw = io.BytesIO()
+    out, err = io.TextIOWrapper(raw, encoding="utf-8"), io.StringIO()
+    code = main(args, edges=Edges({"NO_COLOR": "1"}, io.StringIO(), out, err))
+    out.flush()
+    return code, raw.getvalue(), err.getvalue()
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.written.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_stdout_is_held_back_until_the_child_agrees_then_written_through_in_order():
+    sink, answered = _Sink(), []
+    held = ahead._Held(sink, lambda: bool(answered), lambda: True)
+    held.write(b"one")
+    held.write(b"two")
+    assert sink.written == []  # no answer yet: nothing out
+    answered.append(True)
+    held.write(b"three")
+    held.write(b"four")
+    assert b"".join(sink.written) == b"onetwothreefour"
+
+
+def test_a_disagreeing_child_stops_the_stream_before_anything_is_out():
+    sink = _Sink()
+    held = ahead._Held(sink, lambda: True, lambda: False)
+    with pytest.raises(ahead._Disagreed):
+        held.write(b"not this tree")
+    assert sink.written == []
+
+
+def test_past_the_hold_limit_the_answer_is_waited_for(monkeypatch):
+    monkeypatch.setattr(ahead, "_HOLD_BYTES", 8)
+    sink, asked = _Sink(), []
+    held = ahead._Held(sink, lambda: False, lambda: asked.append(1) or True)
+    held.write(b"12345")
+    assert asked == [] and sink.written == []
+    held.write(b"6789")  # 9 bytes held: wait for the answer, which agrees
+    assert asked == [1] and b"".join(sink.written) == b"123456789"

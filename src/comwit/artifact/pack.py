@@ -120,12 +120,20 @@ def pack_stream(
     level: int = DEFAULT_LEVEL,
     mtime: int | None = None,
     cache: StatCache | None = None,
+    confirm: Callable[[], bool] | None = None,
 ) -> tuple[int, TreeDigest]:
     """Pack `build_dir` into `sink` (a pipe, stdout): the bytes `pack` writes to a file.
     Returns their count and the tree. On an error, what was written stays written.
-    `cache` as for `pack`."""
+    `cache` as for `pack`; it learns nothing if `confirm`, when given, says no."""
     return _pack(
-        build_dir, lambda root: contextlib.nullcontext(sink), exclude, level, mtime, None, cache
+        build_dir,
+        lambda root: contextlib.nullcontext(sink),
+        exclude,
+        level,
+        mtime,
+        None,
+        cache,
+        confirm,
     )
 
 

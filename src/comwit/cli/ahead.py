@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from comwit.artifact.levels import DEFAULT_LEVEL, MAX_LEVEL
 from comwit.cli.forked import Forked, forked
@@ -28,9 +28,8 @@ from comwit.frozen import frozen
 from comwit.manifest.find import nearest_manifest
 
 if TYPE_CHECKING:
-    from comwit.artifact.pack import PackResult
+    from comwit.artifact.tree import TreeDigest
     from comwit.cli.edges import Edges
-    from comwit.console import Console
 
 
 def answer_of(root: Path, build_dir: Path, exclude: tuple[str, ...]) -> bytes:
@@ -64,8 +63,9 @@ _OPTIONS = {
 def read_pack_args(args: Sequence[str]) -> PackArgs | None:
     """The arguments after `pack` when they take the plain forms typer reads one way only (one
     APP; `-o FILE`, `--out FILE` or `--out=FILE`, and the same of -f, -e and --level, each at
-    most once, no value blank or starting with '-'); None for anything else (help, `-o -`, an
-    option glued to its value, `--`, an unknown option, a level out of range): typer reads those."""
+    most once, no value blank or starting with '-' but `-o -`); None for anything else (help,
+    an option glued to its value, `--`, an unknown option, a level out of range): typer reads
+    those. `out` is `-` for stdout (`-o ./-` too, as the command reads it)."""
     given: dict[str, str] = {}
     app = None
     words = iter(args)
@@ -80,10 +80,10 @@ def read_pack_args(args: Sequence[str]) -> PackArgs | None:
             continue
         else:
             return None
-        if key is None or key in given or not value.strip() or value.startswith("-"):
-            return None  # typer refuses a blank --env, and a value it might read as an option
-        if key == "out" and str(Path(value)) == "-":
-            return None  # `-o ./-` is stdout to the command, as `-o -` is
+        if key is None or key in given or not value.strip():
+            return None  # typer refuses a blank --env
+        if value.startswith("-") and not (key == "out" and value == "-"):
+            return None  # a value typer might read as an option
         given[key] = value
     level = given.get("level", str(DEFAULT_LEVEL))
     if app is None or not (level.isascii() and level.isdigit()):
@@ -116,6 +116,9 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
         return None
     if not (_readable_if_there(given.out) and _readable_if_there(manifest)):
         return None  # typer's own check of -o and -f refuses it
+    stdout = _binary_stdout(edges) if str(given.out) == "-" else None
+    if str(given.out) == "-" and stdout is None:
+        return None  # a terminal: the command refuses it
     # The child first: it validates while this process loads the packer.
     with forked(lambda: _validated_answer(manifest, given)) as child:
         if child is None:
@@ -124,8 +127,8 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
             from comwit.console import NORMAL, make_console
             from comwit.store.files import is_same_file
 
-        if is_same_file(given.out, manifest):  # refused by the command, after the manifest's errors
-            return None
+        if stdout is None and is_same_file(given.out, manifest):  # refused by the command,
+            return None  # after the manifest's own errors
         console = make_console(
             verbosity=NORMAL,
             out=edges.stdout,
@@ -134,7 +137,7 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
             environ=edges.environ,
         )
         try:
-            result = _pack_guessed(manifest, given, child)
+            result = _pack_guessed(manifest, given, child, stdout)
         except BaseException:  # the validated manifest's own error, or a stop: said as the
             if saying is not None:  # command says it, the manifest found above named first
                 console.info(saying)
@@ -143,8 +146,23 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
         return None
     if saying is not None:  # a manifest found above is named first, as the command names it
         console.info(saying)
-    _report(console, result)
+    from comwit.cli.packing import report
+
+    path, size, tree = result
+    # With the archive on stdout, the report goes to stderr.
+    report(console, path, size, tree, say=console.print if stdout is None else console.info)
     return EXIT_OK
+
+
+def _binary_stdout(edges: Edges) -> BinaryIO | None:
+    """Stdout for the archive, as `comwit pack -o -` takes it; None when the command refuses
+    it (a terminal) or it is not a byte stream (then the command says so)."""
+    stream = edges.stdout
+    binary = getattr(stream, "buffer", None)
+    if binary is None or stream.isatty():
+        return None
+    stream.flush()
+    return cast("BinaryIO", binary)
 
 
 def _readable_if_there(path: Path) -> bool:
@@ -165,11 +183,14 @@ def _validated_answer(manifest: Path, given: PackArgs) -> bytes:
     return answer_of(build.root, build.build_dir, build.exclude)
 
 
-def _pack_guessed(manifest: Path, given: PackArgs, child: Forked) -> PackResult | None:
-    """The pack on the raw manifest's guess, kept when the child agrees; None when there is no
-    guess or the child disagrees (a pack error the child agrees with is raised)."""
+def _pack_guessed(
+    manifest: Path, given: PackArgs, child: Forked, stdout: BinaryIO | None
+) -> tuple[str, int, TreeDigest] | None:
+    """The pack on the raw manifest's guess, into `-o FILE` or `stdout`, kept when the child
+    agrees: its path as the report names it, size and tree. None when there is no guess or
+    the child disagrees (a pack error the child agrees with is raised)."""
     with made_to_last():
-        from comwit.artifact.pack import pack_if
+        from comwit.artifact.pack import pack_if, pack_stream
         from comwit.artifact.stat_cache import StatCache, stat_cache_dir
         from comwit.manifest.peek import guess_build
 
@@ -182,22 +203,79 @@ def _pack_guessed(manifest: Path, given: PackArgs, child: Forked) -> PackResult 
         return child.answer() == expected
 
     cache = StatCache.open(stat_cache_dir(guess.root), guess.build_dir)
+    held = None if stdout is None else _Held(stdout, child.ready, agrees)
     try:
-        return pack_if(
+        if held is None:
+            packed = pack_if(
+                guess.build_dir,
+                given.out,
+                agrees,
+                exclude=guess.exclude,
+                level=given.level,
+                cache=cache,
+            )
+            return None if packed is None else (str(packed.path), packed.size, packed.tree)
+        size, tree = pack_stream(
             guess.build_dir,
-            given.out,
-            agrees,
+            cast("BinaryIO", held),
             exclude=guess.exclude,
             level=given.level,
             cache=cache,
+            confirm=agrees,
         )
     except ComwitError:
         if agrees():  # the validated manifest packs the same: its pack fails the same way
+            if held is not None:
+                held.release()  # what the command would have written by then
             raise
         return None
+    if not agrees():
+        return None
+    held.release()
+    return "-", size, tree
 
 
-def _report(console: Console, result: PackResult) -> None:
-    from comwit.cli.packing import report
+_HOLD_BYTES = 64 << 20  # past this much archive held back, the child's answer is waited for
 
-    report(console, str(result.path), result.size, result.tree, say=console.print)
+
+class _Disagreed(ComwitError):
+    """The child's validated manifest is not the one packed: stop packing into stdout."""
+
+
+class _Held:
+    """Stdout for the archive, held back until the child agrees (asked without waiting at
+    each write, waited for once `_HOLD_BYTES` are held), then written through: nothing
+    reaches stdout from a pack the validated manifest would not make."""
+
+    def __init__(
+        self, sink: BinaryIO, ready: Callable[[], bool], agrees: Callable[[], bool]
+    ) -> None:
+        self._sink, self._ready, self._agrees = sink, ready, agrees
+        self._held: list[bytes] = []
+        self._size = 0
+        self._open = False
+
+    def write(self, data: bytes) -> int:
+        if self._open:
+            return self._sink.write(data)
+        self._held.append(bytes(data))
+        self._size += len(data)
+        if self._size > _HOLD_BYTES or self._ready():
+            if not self._agrees():
+                raise _Disagreed("the validated manifest packs another tree")
+            self.release()
+        return len(data)
+
+    def flush(self) -> None:
+        if self._open:
+            self._sink.flush()
+
+    def release(self) -> None:
+        """Write what is held, and write through from now on."""
+        if self._open:
+            return
+        self._open = True
+        for chunk in self._held:
+            self._sink.write(chunk)
+        self._held.clear()
+        self._sink.flush()

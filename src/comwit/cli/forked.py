@@ -32,6 +32,9 @@ class Forked:
         self._reader = reader
         self._answer: bytes | None = None
         self._done = False
+        # The answer may be asked from two threads at once (a pack's writer and its main
+        # thread): the second waits for the first's reading, bounded by its timeout.
+        self._lock = threading.Lock()
 
     @classmethod
     def start(cls, work: Callable[[], bytes]) -> Forked | None:
@@ -57,9 +60,21 @@ class Forked:
         os.close(writer)
         return cls(pid, reader)
 
+    def ready(self) -> bool:
+        """Whether the answer (or the child's end) is there to be read: asked, not waited for."""
+        if self._done:
+            return True
+        poller = select.poll()
+        poller.register(self._reader, select.POLLIN)
+        return bool(poller.poll(0))
+
     def answer(self, timeout: float = ANSWER_SECONDS) -> bytes | None:
         """The child's answer, waited for at most `timeout` seconds (the first time it is
         asked; after that it is remembered), or None when it failed or did not answer."""
+        with self._lock:
+            return self._read(timeout)
+
+    def _read(self, timeout: float) -> bytes | None:
         if self._done:
             return self._answer
         self._done = True
