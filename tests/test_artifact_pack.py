@@ -14,7 +14,7 @@ import pytest
 import zstandard
 
 from comwit.artifact.digest import digest_tree
-from comwit.artifact.pack import DEFAULT_MTIME, _Packer, pack
+from comwit.artifact.pack import DEFAULT_MTIME, _Packer, pack, pack_stream
 from comwit.artifact.walk import Walker
 from comwit.errors import ArtifactError
 
@@ -397,3 +397,45 @@ def test_a_failed_rename_whose_old_file_cannot_be_put_back_says_where_it_is(tmp_
     assert str(aside) in str(exc.value)
     assert aside.read_bytes() == b"yesterday's archive"
     assert not list(tmp_path.glob("*.partial"))
+
+
+class _ClosedPipe(io.RawIOBase):
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_reader_that_stops_reading_is_said_as_such_not_as_a_file_that_cannot_be_read(tmp_path):
+    big = {f"big{i}.bin": os.urandom(3 << 20) for i in range(6)}
+    site = write_tree(tmp_path / "site", {**SITE, **big})
+    with pytest.raises(ArtifactError) as exc:
+        pack_stream(site, _ClosedPipe())
+    assert str(exc.value) == "cannot write the archive: what reads it stopped reading (broken pipe)"
+
+
+def test_a_full_disk_names_the_archive_not_the_file_being_read(tmp_path, monkeypatch):
+    # zstd writes its first output while later files are still being read
+    big = {f"big{i}.bin": os.urandom(3 << 20) for i in range(6)}
+    site = write_tree(tmp_path / "site", {**SITE, **big})
+    out = tmp_path / "app.tar.zst"
+    real = os.fdopen
+
+    class _Full(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data) -> int:
+            raise OSError(28, "No space left on device")
+
+    def fdopen(fd, *args, **kwargs):
+        os.close(fd)
+        return _Full() if args and "w" in args[0] else real(fd, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    with pytest.raises(
+        ArtifactError, match=r"^cannot write .*app\.tar\.zst: no space left on device$"
+    ):
+        pack(site, out)
+    assert not out.exists() and not list(tmp_path.glob(".*.partial"))

@@ -491,3 +491,36 @@ def test_past_the_hold_limit_the_answer_is_waited_for(monkeypatch):
     assert asked == [] and sink.written == []
     held.write(b"6789")  # 9 bytes held: wait for the answer, which agrees
     assert asked == [1] and b"".join(sink.written) == b"123456789"
+
+
+def test_a_closed_pipe_on_stdout_is_said_as_the_command_says_it(project, monkeypatch):
+    import io
+
+    from comwit.cli.settings import Edges
+
+    big = {f"big{i}.bin": os.urandom(3 << 20) for i in range(6)}
+    write_tree(project / "dist", big)
+
+    class Closed(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    def run() -> tuple[int, str]:
+        out, err = io.TextIOWrapper(io.BufferedWriter(Closed())), io.StringIO()
+        code = main(["pack", "web", "-o", "-"], edges=Edges({}, io.StringIO(), out, err))
+        return code, err.getvalue()
+
+    forks = _forks(monkeypatch)
+    early = run()
+    assert len(forks) == 1 and forks[0] is not None
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "no")))
+        plain = run()
+    assert early == plain
+    assert early == (
+        1,
+        "error: cannot write the archive: what reads it stopped reading (broken pipe)\n",
+    )

@@ -12,6 +12,7 @@ fstat after reading it proves it did not change meanwhile.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import os
@@ -193,6 +194,8 @@ def _partial_file(
         if tmp is not None:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+        if isinstance(exc, OutputError):
+            raise _cannot_write(out, exc.error) from exc.error
         if isinstance(exc, OSError):  # reading errors are ArtifactErrors already
             raise _cannot_write(out, exc) from exc
         raise
@@ -238,6 +241,19 @@ def _unused_name(path: Path, suffix: str) -> Path:
     raise ArtifactError(f"cannot write {path}: no free name beside it", path=str(path))
 
 
+class OutputError(ArtifactError):
+    """The archive could not be written where it goes (a full disk, a closed pipe): not a
+    problem of the file being read when it happened."""
+
+    def __init__(self, error: OSError) -> None:
+        self.error = error
+        if error.errno == errno.EPIPE:
+            reason = "what reads it stopped reading (broken pipe)"
+        else:
+            reason = (error.strerror or str(error)).lower()
+        super().__init__(f"cannot write the archive: {reason}")
+
+
 class _Counted:
     """A write-only stream that counts what goes through it (a pipe cannot `tell`)."""
 
@@ -246,12 +262,18 @@ class _Counted:
         self.size = 0
 
     def write(self, data: bytes) -> int:
-        self._sink.write(data)
+        try:
+            self._sink.write(data)
+        except OSError as exc:
+            raise OutputError(exc) from exc
         self.size += len(data)
         return len(data)
 
     def flush(self) -> None:
-        self._sink.flush()
+        try:
+            self._sink.flush()
+        except OSError as exc:
+            raise OutputError(exc) from exc
 
 
 def compression_params(level: int) -> zstandard.ZstdCompressionParameters:

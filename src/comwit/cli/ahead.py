@@ -274,8 +274,14 @@ class _Held:
         """Write what is held, and write through from now on."""
         if self._open:
             return
+        from comwit.artifact.pack import OutputError
+
         self._open = True
-        for chunk in self._held:
-            self._sink.write(chunk)
-        self._held.clear()
-        self._sink.flush()
+        try:
+            for chunk in self._held:
+                self._sink.write(chunk)
+            self._sink.flush()
+        except OSError as exc:
+            raise OutputError(exc) from exc
+        finally:
+            self._held.clear()
