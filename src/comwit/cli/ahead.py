@@ -124,18 +124,11 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
         if child is None:
             return None
         with made_to_last():
-            from comwit.console import NORMAL, make_console
             from comwit.store.files import is_same_file
 
+            console = edges.console()
         if stdout is None and is_same_file(given.out, manifest):  # refused by the command,
             return None  # after the manifest's own errors
-        console = make_console(
-            verbosity=NORMAL,
-            out=edges.stdout,
-            err=edges.stderr,
-            inp=edges.stdin,
-            environ=edges.environ,
-        )
         try:
             result = _pack_guessed(manifest, given, child, stdout)
         except BaseException:  # the validated manifest's own error, or a stop: said as the

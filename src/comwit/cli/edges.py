@@ -14,6 +14,8 @@ from comwit.frozen import frozen
 if TYPE_CHECKING:
     import httpx
 
+    from comwit.console import Console
+
 
 async def _sleep(seconds: float) -> None:
     """asyncio.sleep, without importing asyncio before a command needs it."""
@@ -38,3 +40,15 @@ class Edges:
     @classmethod
     def of_process(cls) -> Edges:
         return cls(os.environ, sys.stdin, sys.stdout, sys.stderr)
+
+    def console(self, verbosity: int | None = None) -> Console:
+        """The console on these streams and this environment (NORMAL verbosity unless told)."""
+        from comwit.console import NORMAL, make_console
+
+        return make_console(
+            verbosity=NORMAL if verbosity is None else verbosity,
+            out=self.stdout,
+            err=self.stderr,
+            inp=self.stdin,
+            environ=self.environ,
+        )

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from comwit.cli.edges import Edges
-from comwit.console import NORMAL, QUIET, VERBOSE, Console, make_console
+from comwit.console import NORMAL, QUIET, VERBOSE, Console
 from comwit.frozen import frozen
 
 if TYPE_CHECKING:
@@ -321,13 +321,7 @@ def parse(given: Mapping[str, Any], edges: Edges | None) -> Settings:
     """The `Settings` of these shared option values (named as the command line names them)."""
     edges = edges or Edges.of_process()
     verbosity = QUIET if given.get("quiet") else VERBOSE if given.get("verbose") else NORMAL
-    console = make_console(
-        verbosity=verbosity,
-        out=edges.stdout,
-        err=edges.stderr,
-        inp=edges.stdin,
-        environ=edges.environ,
-    )
+    console = edges.console(verbosity)
     output_format = given.get("output_format")
     return Settings(
         edges=edges,
