@@ -17,6 +17,7 @@ from comwit.store.files import (
     JsonKind,
     LockTimeoutError,
     create_beside,
+    free_name_beside,
     locked,
     read_document,
     write_json,
@@ -53,6 +54,19 @@ def test_a_new_file_beside_is_made_new_named_after_the_path_and_never_through_a_
     monkeypatch.setattr(os, "urandom", lambda n: b"\x01" * 4)
     with pytest.raises(FileExistsError, match="no free temporary name"):
         create_beside(target, ".partial")
+
+
+
+def test_a_free_name_beside_passes_over_what_is_there_and_makes_nothing(tmp_path, monkeypatch):
+    target = tmp_path / "app.tar.zst"
+    (tmp_path / ".app.tar.zst.00000000.old").symlink_to(tmp_path / "dangling")
+    names = iter([b"\x00" * 4, b"\x02" * 4])
+    monkeypatch.setattr(os, "urandom", lambda n: next(names))
+    assert free_name_beside(target, ".old") == tmp_path / ".app.tar.zst.02020202.old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".app.tar.zst.00000000.old"]
+    monkeypatch.setattr(os, "urandom", lambda n: b"\x00" * 4)
+    with pytest.raises(FileExistsError, match="no free temporary name"):
+        free_name_beside(target, ".old")
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])

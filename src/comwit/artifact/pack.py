@@ -38,7 +38,7 @@ from comwit.artifact.tree import TreeDigest, make_tree_digest
 from comwit.artifact.walk import Node, Walker, stamps
 from comwit.errors import ArtifactError
 from comwit.frozen import frozen
-from comwit.store.files import create_beside
+from comwit.store.files import create_beside, free_name_beside
 from comwit.store.regular import NotRegularFile, refuse_special
 
 DEFAULT_MTIME = 315_532_800  # 1980-01-01T00:00:00Z, when SOURCE_DATE_EPOCH is not set
@@ -209,7 +209,10 @@ def _replace(tmp: Path, out: Path) -> None:
     archive that doubled the rename's time (20-40 ms, a tenth of a pack). zstd -o does the
     same: it removes the old file, then writes the new one. An archive is made again by
     packing again; the moment without `out` is between two renames."""
-    aside = _unused_name(out, ".old")
+    try:
+        aside = free_name_beside(out, ".old")
+    except OSError as exc:
+        raise _cannot_write(out, exc) from exc
     try:
         with contextlib.suppress(FileNotFoundError):
             out.rename(aside)
@@ -221,24 +224,12 @@ def _replace(tmp: Path, out: Path) -> None:
             except OSError:
                 if not isinstance(exc, OSError):
                     raise
-                raise ArtifactError(
-                    f"cannot write {out}: {(exc.strerror or str(exc)).lower()}; the file that "
-                    f"was there is kept as {aside}",
-                    path=str(out),
-                ) from exc
+                kept = f"{_cannot_write(out, exc)}; the file that was there is kept as {aside}"
+                raise ArtifactError(kept, path=str(out)) from exc
         raise
     finally:
         if os.path.lexists(out):
             aside.unlink(missing_ok=True)
-
-
-def _unused_name(path: Path, suffix: str) -> Path:
-    """A name beside `path` that nothing holds now: `.NAME.RANDOM{suffix}`."""
-    for _ in range(100):  # a clash is one in four billion
-        candidate = path.with_name(f".{path.name}.{os.urandom(4).hex()}{suffix}")
-        if not os.path.lexists(candidate):
-            return candidate
-    raise ArtifactError(f"cannot write {path}: no free name beside it", path=str(path))
 
 
 class OutputError(ArtifactError):
@@ -247,10 +238,8 @@ class OutputError(ArtifactError):
 
     def __init__(self, error: OSError) -> None:
         self.error = error
-        if error.errno == errno.EPIPE:
-            reason = "what reads it stopped reading (broken pipe)"
-        else:
-            reason = (error.strerror or str(error)).lower()
+        broken = error.errno == errno.EPIPE
+        reason = "what reads it stopped reading (broken pipe)" if broken else _reason(error)
         super().__init__(f"cannot write the archive: {reason}")
 
 
@@ -335,8 +324,11 @@ def _create_partial(out: Path) -> tuple[int, Path]:
 
 
 def _cannot_write(out: Path, exc: OSError) -> ArtifactError:
-    reason = (exc.strerror or str(exc)).lower()
-    return ArtifactError(f"cannot write {out}: {reason}", path=str(out))
+    return ArtifactError(f"cannot write {out}: {_reason(exc)}", path=str(out))
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
 
 
 def _no_progress(n: int) -> None:

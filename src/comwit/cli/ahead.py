@@ -116,9 +116,13 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
         return None
     if not (_readable_if_there(given.out) and _readable_if_there(manifest)):
         return None  # typer's own check of -o and -f refuses it
-    stdout = _binary_stdout(edges) if str(given.out) == "-" else None
-    if str(given.out) == "-" and stdout is None:
-        return None  # a terminal: the command refuses it
+    stdout = None
+    if str(given.out) == "-":
+        if edges.stdout.isatty() or not hasattr(edges.stdout, "buffer"):
+            return None  # the command refuses a terminal, and says what a text stream does
+        from comwit.cli.packing import binary_stdout
+
+        stdout = binary_stdout(edges.stdout)
     # The child first: it validates while this process loads the packer.
     with forked(lambda: _validated_answer(manifest, given)) as child:
         if child is None:
@@ -145,17 +149,6 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
     # With the archive on stdout, the report goes to stderr.
     report(console, path, size, tree, say=console.print if stdout is None else console.info)
     return EXIT_OK
-
-
-def _binary_stdout(edges: Edges) -> BinaryIO | None:
-    """Stdout for the archive, as `comwit pack -o -` takes it; None when the command refuses
-    it (a terminal) or it is not a byte stream (then the command says so)."""
-    stream = edges.stdout
-    binary = getattr(stream, "buffer", None)
-    if binary is None or stream.isatty():
-        return None
-    stream.flush()
-    return cast("BinaryIO", binary)
 
 
 def _readable_if_there(path: Path) -> bool:

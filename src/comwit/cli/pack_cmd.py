@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated
 
 import typer
 
@@ -11,9 +11,8 @@ from comwit.artifact.levels import DEFAULT_LEVEL, MAX_LEVEL
 from comwit.artifact.pack import pack as pack_tree
 from comwit.artifact.pack import pack_stream
 from comwit.artifact.stat_cache import StatCache, stat_cache_dir
-from comwit.cli.packing import report, validated
+from comwit.cli.packing import binary_stdout, report, validated
 from comwit.cli.settings import MANIFEST, Settings, command, refuse_manifest_as_output
-from comwit.errors import ArtifactError
 from comwit.exit_codes import EXIT_OK
 
 
@@ -44,7 +43,7 @@ def pack(
     if str(out) == "-":
         build = validated(settings.manifest, settings.env, app)
         cache = StatCache.open(stat_cache_dir(build.root), build.build_dir)
-        sink = _binary_stdout(settings)
+        sink = binary_stdout(settings.edges.stdout)
         size, tree = pack_stream(
             build.build_dir, sink, exclude=build.exclude, level=level, cache=cache
         )
@@ -57,15 +56,3 @@ def pack(
     result = pack_tree(build.build_dir, out, exclude=build.exclude, level=level, cache=cache)
     report(console, str(result.path), result.size, result.tree, say=console.print)
     return EXIT_OK
-
-
-def _binary_stdout(settings: Settings) -> BinaryIO:
-    stdout = settings.edges.stdout
-    if stdout.isatty():
-        raise ArtifactError(
-            "-o - writes the archive to stdout, which is a terminal; redirect it "
-            "(`comwit pack APP -o - > app.tar.zst`) or pass -o FILE"
-        )
-    stdout.flush()
-    binary: BinaryIO = stdout.buffer
-    return binary

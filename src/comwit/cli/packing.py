@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple, TextIO
 
-from comwit.artifact.tree import TreeDigest
 from comwit.cli.lasting import made_to_last
-from comwit.console import Console
 from comwit.errors import ArtifactError
 from comwit.escape import quoted
+
+if TYPE_CHECKING:  # the forked child that validates needs neither
+    from comwit.artifact.tree import TreeDigest
+    from comwit.console import Console
 
 
 class Build(NamedTuple):
@@ -52,3 +54,16 @@ def report(
     say(f"size: {size} bytes")
     say(f"files: {files} ({tree.total_size} bytes before compression)")
     say(f"digest: {tree.digest}")
+
+
+def binary_stdout(stream: TextIO) -> BinaryIO:
+    """The bytes under `stream` for `-o -`, what it buffered flushed first; ArtifactError when
+    it is a terminal, which an archive would garble."""
+    if stream.isatty():
+        raise ArtifactError(
+            "-o - writes the archive to stdout, which is a terminal; redirect it "
+            "(`comwit pack APP -o - > app.tar.zst`) or pass -o FILE"
+        )
+    stream.flush()
+    binary: BinaryIO = stream.buffer
+    return binary

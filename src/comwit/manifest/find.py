@@ -15,8 +15,9 @@ def nearest_manifest() -> tuple[Path, str | None]:
     """The manifest a command reads when `--file` is not given, as its messages name it:
     comwit.toml when it is in the working directory, else its path from here; with the line
     that says which, when it was found above (ManifestError when there is none)."""
-    found = find_manifest(Path.cwd())
-    if found.parent == Path.cwd().resolve():
+    here = Path.cwd()
+    found = find_manifest(here)
+    if found.parent == here.resolve():
         return Path(DEFAULT_FILE), None
     relative = Path(os.path.relpath(found))
     return relative, f"Using the manifest {relative}."

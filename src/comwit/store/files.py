@@ -52,13 +52,26 @@ def create_beside(path: Path, suffix: str, mode: int = 0o600) -> tuple[int, Path
     `.NAME.RANDOM{suffix}`: as tempfile.mkstemp makes one (O_EXCL, no link followed), without
     importing tempfile (with shutil, bz2 and lzma: a tenth of a pack's start-up)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    for _ in range(_NAMES_TRIED):
-        candidate = path.with_name(f".{path.name}.{os.urandom(4).hex()}{suffix}")
+    for candidate in _names_beside(path, suffix):
         try:
             return os.open(candidate, flags, mode), candidate
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary name beside {path} after {_NAMES_TRIED} tries")
+
+
+def free_name_beside(path: Path, suffix: str) -> Path:
+    """A name beside `path` that nothing holds now, `.NAME.RANDOM{suffix}` (for a rename: the
+    file itself is not made); FileExistsError after as many tries as `create_beside`."""
+    for candidate in _names_beside(path, suffix):
+        if not os.path.lexists(candidate):
+            return candidate
+    raise FileExistsError(f"no free temporary name beside {path} after {_NAMES_TRIED} tries")
+
+
+def _names_beside(path: Path, suffix: str) -> Iterator[Path]:
+    for _ in range(_NAMES_TRIED):
+        yield path.with_name(f".{path.name}.{os.urandom(4).hex()}{suffix}")
 
 
 def is_same_file(path: Path, other: Path) -> bool:
