@@ -524,3 +524,21 @@ def test_a_closed_pipe_on_stdout_is_said_as_the_command_says_it(project, monkeyp
         1,
         "error: cannot write the archive: what reads it stopped reading (broken pipe)\n",
     )
+
+
+def test_the_path_rules_read_before_typer_are_those_pack_declares():
+    """The early path checks -o and -f with `paths.TyperDefaults`: pack's own options."""
+    from comwit.cli.app import load_command
+    from comwit.cli.commands import COMMANDS
+    from comwit.cli.paths import TyperDefaults
+
+    command = load_command(next(c for c in COMMANDS if c.name == "pack"))
+    rules = {
+        param.name: param.type_descriptor.parameter_info
+        for param in command.params
+        if param.name in ("out", "manifest")
+    }
+    assert sorted(rules) == ["manifest", "out"]
+    for info in rules.values():
+        for rule in ("exists", "file_okay", "dir_okay", "readable", "writable"):
+            assert getattr(info, rule) == getattr(TyperDefaults(), rule), rule

@@ -56,7 +56,6 @@ def test_a_new_file_beside_is_made_new_named_after_the_path_and_never_through_a_
         create_beside(target, ".partial")
 
 
-
 def test_a_free_name_beside_passes_over_what_is_there_and_makes_nothing(tmp_path, monkeypatch):
     target = tmp_path / "app.tar.zst"
     (tmp_path / ".app.tar.zst.00000000.old").symlink_to(tmp_path / "dangling")

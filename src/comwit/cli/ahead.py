@@ -114,8 +114,8 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
         manifest, saying = (given.manifest, None) if given.manifest else nearest_manifest()
     except ComwitError:  # none: the command says so
         return None
-    if not (_readable_if_there(given.out) and _readable_if_there(manifest)):
-        return None  # typer's own check of -o and -f refuses it
+    if not (_passes_typers_check(given.out) and _passes_typers_check(manifest)):
+        return None  # the command refuses it, as typer's check of -o and -f does
     stdout = None
     if str(given.out) == "-":
         if edges.stdout.isatty() or not hasattr(edges.stdout, "buffer"):
@@ -151,14 +151,14 @@ def pack_early(args: Sequence[str], edges: Edges) -> int | None:
     return EXIT_OK
 
 
-def _readable_if_there(path: Path) -> bool:
-    """What typer asks of a path option (`cli.coercion`, readable by default): that nothing
-    is there, or something this process may read."""
+def _passes_typers_check(path: Path) -> bool:
+    from comwit.cli.paths import TyperDefaults, checked_path
+
     try:
-        path.stat()
-    except OSError:
-        return True
-    return os.access(path, os.R_OK)
+        checked_path(path, TyperDefaults())
+    except ValueError:
+        return False
+    return True
 
 
 def _validated_answer(manifest: Path, given: PackArgs) -> bytes:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import enum
 import functools
 import os
-import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 import typer
 
+from comwit.cli.paths import checked_path
 from comwit.escape import quoted
 from comwit.frozen import frozen
 
@@ -90,7 +90,7 @@ def converter(annotation: Any, info: Any) -> Convert | None:
     if annotation in (int, float) and not info.clamp:
         return functools.partial(_number, annotation, info.min, info.max)
     if annotation is Path and _plain_path(info):
-        return functools.partial(_path, info=info)
+        return functools.partial(checked_path, info=info)
     return None
 
 
@@ -161,27 +161,3 @@ def _fold(choice: Any, case_sensitive: bool) -> str:
 def _plain_path(info: Any) -> bool:
     """Path settings that ask only about what is at the path (none that resolve or rename it)."""
     return not (info.resolve_path or info.allow_dash or info.path_type)
-
-
-def _path(value: Any, info: Any) -> Path:
-    """A path, checked as typer checks one: what is there must be of the kind allowed."""
-    path = Path(value)
-    kind = {(True, False): "file", (False, True): "dir"}.get(
-        (info.file_okay, info.dir_okay), "path"
-    )
-    shown = f"{kind} {quoted(os.fsdecode(value))}"
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        if info.exists:
-            raise ValueError(f"{shown} does not exist.") from None
-        return path
-    if not info.file_okay and stat.S_ISREG(mode):
-        raise ValueError(f"{shown} is a file.")
-    if not info.dir_okay and stat.S_ISDIR(mode):
-        raise ValueError(f"{shown} is a directory.")
-    if info.readable and not os.access(path, os.R_OK):
-        raise ValueError(f"{shown} is not readable.")
-    if info.writable and not os.access(path, os.W_OK):
-        raise ValueError(f"{shown} is not writable.")
-    return path
