@@ -1,4 +1,4 @@
-"""SIGTERM as an exception while a pack holds a part-written archive (`cli.terminate`)."""
+"""SIGTERM as an exception while a pack holds a part-written archive (`comwit.terminate`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from comwit.cli.terminate import Terminated, terminable
+from comwit.terminate import Terminated, held_off, terminable
 
 
 def test_sigterm_in_the_block_raises_terminated_and_the_default_comes_back():
@@ -43,3 +43,80 @@ def test_outside_the_main_thread_the_block_runs_as_it_is():
     thread.start()
     thread.join(timeout=10)
     assert seen == [signal.SIG_DFL]
+
+
+@pytest.mark.parametrize(
+    ("signum", "raised"), [(signal.SIGTERM, Terminated), (signal.SIGINT, KeyboardInterrupt)]
+)
+def test_a_stop_in_a_held_off_block_is_raised_when_the_block_ends(signum, raised):
+    done = []
+    with pytest.raises(raised), terminable():
+        with held_off():
+            with held_off():  # nested: the outer end raises
+                os.kill(os.getpid(), signum)
+                done.append("inner")
+            done.append("outer")
+        done.append("after")  # not reached
+    assert done == ["inner", "outer"]
+    with terminable(), held_off():  # nothing is left pending for the next block
+        pass
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_sigint_is_keyboardinterrupt_in_the_block_as_by_default():
+    with pytest.raises(KeyboardInterrupt), terminable():
+        os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def _stopped_once_made(monkeypatch, suffix: str) -> None:
+    """SIGTERM sent as `os.open` makes a file named ...`suffix`: its handler runs at the
+    next bytecode, before the maker has the name back (as a cancelled CI job can land)."""
+    real_open = os.open
+
+    def open_then_stopped(path, flags, mode=0o777, **kwargs):
+        fd = real_open(path, flags, mode, **kwargs)
+        if str(path).endswith(suffix):
+            os.kill(os.getpid(), signal.SIGTERM)
+        return fd
+
+    monkeypatch.setattr(os, "open", open_then_stopped)
+
+
+def test_a_stop_as_the_partial_archive_is_made_leaves_no_partial(tmp_path, monkeypatch):
+    from comwit.artifact.pack import pack
+
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "index.html").write_text("<p>hi</p>")
+    out = tmp_path / "web.tar.zst"
+    out.write_bytes(b"yesterday's archive")
+    _stopped_once_made(monkeypatch, ".partial")
+    with pytest.raises(Terminated), terminable():
+        pack(tmp_path / "dist", out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist", "web.tar.zst"]
+    assert out.read_bytes() == b"yesterday's archive"
+
+
+def test_a_stop_as_a_state_file_is_made_leaves_no_temporary(tmp_path, monkeypatch):
+    from comwit.store.files import write_atomically
+
+    path = tmp_path / "state.json"
+    path.write_text("{}")
+    _stopped_once_made(monkeypatch, ".tmp")
+    with pytest.raises(Terminated), terminable():
+        write_atomically(path, '{"new": 1}')
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+    assert path.read_text() == "{}"
+
+
+def test_held_off_outside_the_main_thread_holds_nothing_back():
+    seen = []
+
+    def work():
+        with held_off():
+            seen.append("ran")
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=10)
+    assert seen == ["ran"]

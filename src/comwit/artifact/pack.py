@@ -40,6 +40,7 @@ from comwit.errors import ArtifactError
 from comwit.frozen import frozen
 from comwit.store.files import create_beside, free_name_beside
 from comwit.store.regular import NotRegularFile, refuse_special
+from comwit.terminate import held_off
 
 DEFAULT_MTIME = 315_532_800  # 1980-01-01T00:00:00Z, when SOURCE_DATE_EPOCH is not set
 _MAX_MTIME = 0o77777777777  # what the 11 octal digits of a ustar mtime hold
@@ -184,7 +185,8 @@ def _partial_file(
     _check_out(out, root)
     tmp = None
     try:
-        fd, tmp = _create_partial(out)
+        with held_off():  # a stop as the file is made still finds its name in `tmp`
+            fd, tmp = _create_partial(out)
         with os.fdopen(fd, "wb", buffering=0) as sink:
             yield sink
         if confirm is not None and not confirm():

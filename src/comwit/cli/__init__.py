@@ -138,7 +138,7 @@ def _pack(args: list[str], edges: Edges) -> int:
     """`comwit pack`: a plain `pack APP -o FILE` packs before typer is loaded, anything else
     through typer; SIGTERM (a cancelled CI job) leaves no .partial archive behind."""
     from comwit.cli.ahead import pack_early
-    from comwit.cli.terminate import terminable
+    from comwit.terminate import terminable
 
     with terminable():
         code = pack_early(args[1:], edges)
@@ -176,8 +176,8 @@ def _command(args: list[str], edges: Edges) -> int:
 
 def _guarded(edges: Edges, work: Callable[[], T]) -> T | int:
     """`work()`, or the exit code of what it raised, said on stderr: never a traceback."""
-    from comwit.cli.terminate import Terminated
     from comwit.errors import ComwitError
+    from comwit.terminate import Terminated
 
     try:
         return work()

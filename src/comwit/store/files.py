@@ -17,6 +17,7 @@ from comwit.errors import ComwitError, PlanError
 from comwit.escape import MAX_PATH_SHOWN, cut, cut_path, one_line, quoted
 from comwit.frozen import frozen
 from comwit.store.regular import read_regular, require_regular
+from comwit.terminate import held_off
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -33,14 +34,17 @@ def write_atomically(path: Path, data: str | bytes) -> None:
         require_regular(path, found)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = stat.S_IMODE(found) if found is not None else 0o666 & ~_umask()
-    handle, temporary = create_beside(path, ".tmp")
+    temporary = None
     try:
+        with held_off():  # a stop as the file is made still finds its name in `temporary`
+            handle, temporary = create_beside(path, ".tmp")
         os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as file:
             file.write(data.encode() if isinstance(data, str) else data)
         temporary.replace(path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
         raise
 
 
