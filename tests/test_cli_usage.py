@@ -145,6 +145,27 @@ def test_an_option_given_an_empty_value_is_refused_naming_it(world, args, expect
     assert world.stats()["total"] == 0
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["plan", "-o", ""], "--out: an empty path; pass a file name (see `comwit plan --help`)"),
+        (["validate", "-f", ""], "--file: an empty path; pass a file name (see `comwit validate --help`)"),
+        (["pack", "web", "-o", ""], "--out: an empty path; pass a file name (see `comwit pack --help`)"),
+        (["apply", ""], "PLANFILE: an empty path; pass a file name (see `comwit apply --help`)"),
+        (["report", "r.json", ""], "RESULTS: an empty path; pass a file name (see `comwit report --help`)"),
+        (["emulator", "serve", "--data", ""], "--data: an empty path; pass a directory name (see `comwit emulator serve --help`)"),
+    ],
+    ids=["plan -o", "-f", "pack -o", "saved plan", "report", "emulator --data"],
+)  # fmt: skip
+def test_an_empty_path_is_refused_not_taken_for_the_directory(world, args, expected):
+    """Path("") is ".": it used to be said as "cannot write .: is a directory"."""
+    world.reset_stats()
+    result = world.comwit(*args)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == f"error: {expected}\n"
+    assert world.stats()["total"] == 0
+
+
 def test_an_empty_comwit_project_counts_as_unset(world):
     result = world.comwit("plan", env={"COMWIT_PROJECT": "", "COMWIT_TIMEOUT": ""})
     assert result.code == 0, result.err

@@ -41,10 +41,13 @@ class TyperDefaults:
 def checked_path(value: Any, info: PathRules) -> Path:
     """A path, checked as typer checks one: what is there must be of the kind allowed;
     ValueError says what is wrong."""
-    path = Path(value)
     kind = {(True, False): "file", (False, True): "dir"}.get(
         (info.file_okay, info.dir_okay), "path"
     )
+    if not os.fsdecode(value):  # Path("") is ".", the directory: not what was meant
+        named = "a directory" if kind == "dir" else "a file"
+        raise ValueError(f"an empty path; pass {named} name")
+    path = Path(value)
     shown = f"{kind} {quoted(os.fsdecode(value))}"
     try:
         mode = path.stat().st_mode
