@@ -36,7 +36,7 @@ CASES = [
     ((float, {"max": 10}), ["10", "10.0001", "-inf"]),
     ((str, {}), ["w*", "", "ünï", "a b"]),
     ((bool, {}), ["yes", "Off", "TRUE", " 1 ", "", "0", True, False, "maybe", "2"]),
-    ((Path, {}), ["out.tar.zst", "", "a/b/", " x ", Path("p")]),
+    ((Path, {}), ["out.tar.zst", "a/b/", " x ", Path("p")]),
     ((Colour, {}), ["red", "dark-blue", Colour.red, "RED", "dark_blue", "blue", ""]),
     ((Colour, {"case_sensitive": False}), ["RED", "Dark-Blue", "green"]),
     ((Literal["a", "b"], {}), ["a", "b", "c"]),
@@ -77,6 +77,18 @@ def test_a_path_is_checked_as_typer_checks_it(tmp_path, settings, there):
     info = OptionInfo(**settings)
     value = str(tmp_path / there)
     assert _comwit_converts(Path, info, value) == _typer_converts(Path, info, value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"), [({}, "a file"), ({"file_okay": False}, "a directory")]
+)  # fmt: skip
+def test_an_empty_path_is_refused_where_typer_takes_it_for_the_directory(settings, named):
+    info, value = OptionInfo(**settings), ""
+    assert _typer_converts(Path, info, value)[0] == Path()
+    assert _comwit_converts(Path, info, value) == (
+        None,
+        f"error: --x: an empty path; pass {named} name (see `comwit --help`)",
+    )
 
 
 def _typer_converts(annotation: Any, info: OptionInfo, value: Any) -> tuple[Any, str | None]:

@@ -116,7 +116,7 @@ def test_a_saved_plan_past_the_size_limit_is_refused_after_reading_just_past_it(
     ]
 
 
-@pytest.mark.parametrize(("out", "shown"), [("", "."), (".", "."), ("web", "web")])
+@pytest.mark.parametrize(("out", "shown"), [(".", "."), ("web", "web")])
 def test_plan_out_naming_a_directory_says_it_is_a_directory(world, out, shown):
     result = world.comwit("plan", "--out", out)
     assert result.code == 1
