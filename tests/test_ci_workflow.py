@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from comwit.ci.environment import detect
-from comwit.ci.publish import annotate
+from comwit.ci.publish import ANNOTATIONS_PER_STEP, annotate
 from comwit.ci.workflow import annotation, command, escape_data, escape_property, repository_path
 from comwit.errors import Problem
 from comwit.secret import Secret
@@ -60,3 +62,22 @@ def test_annotations_only_in_github_actions():
     quiet = io.StringIO()
     annotate(detect({"GITLAB_CI": "true"}), problems, "error", quiet)
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize(("count", "level"), [(10, "error"), (11, "error"), (60, "warning")])
+def test_past_what_github_shows_of_a_step_the_last_annotation_counts_the_rest(count, level):
+    problems = [Problem("comwit.toml", n, 1, f"apps.a{n}", "bad") for n in range(1, count + 1)]
+    out = io.StringIO()
+    annotate(detect({"GITHUB_ACTIONS": "true"}), problems, level, out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == min(count, ANNOTATIONS_PER_STEP) == 10
+    assert lines[:9] == [
+        f"::{level} file=comwit.toml,line={n},col=1::apps.a{n}: bad" for n in range(1, 10)
+    ]
+    what = "problems" if level == "error" else "warnings"
+    assert lines[9] == (
+        f"::{level} file=comwit.toml,line=10,col=1::apps.a10: bad"
+        if count == 10
+        else f"::{level} file=comwit.toml::{count - 9} more manifest {what}: see this step's log"
+        " (GitHub shows 10 annotations of a kind per step)"
+    )

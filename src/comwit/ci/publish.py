@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal, TextIO
 
 from comwit.ci.environment import CiContext
 from comwit.ci.forge import ForgeError
-from comwit.ci.workflow import Level, annotation
+from comwit.ci.workflow import Level, annotation, command, repository_path
 from comwit.console import Console
 from comwit.errors import Problem
 from comwit.escape import cut_path
@@ -118,12 +118,28 @@ def publish_apply(
     )
 
 
+ANNOTATIONS_PER_STEP = 10
+"""Annotations of one level GitHub shows for a step; it drops the rest without a word."""
+
+
 def annotate(ctx: CiContext, problems: list[Problem], level: Level, stream: TextIO) -> None:
-    """In GitHub Actions, one `::error file=…,line=…,col=…::` line per manifest problem."""
+    """In GitHub Actions, one `::error file=…,line=…,col=…::` line per manifest problem; past
+    what GitHub shows of a step, the last one it shows says how many more the log holds."""
     if not ctx.github:
         return
-    for problem in problems:
+    shown = problems
+    if len(problems) > ANNOTATIONS_PER_STEP:
+        shown = problems[: ANNOTATIONS_PER_STEP - 1]
+    for problem in shown:
         stream.write(annotation(problem, level, ctx.workspace) + "\n")
+    if rest := len(problems) - len(shown):
+        what = {"error": "problems", "warning": "warnings", "notice": "notices"}[level]
+        message = (
+            f"{rest} more manifest {what}: see this step's log (GitHub shows"
+            f" {ANNOTATIONS_PER_STEP} annotations of a kind per step)"
+        )
+        file = repository_path(problems[0].file, ctx.workspace)
+        stream.write(command(level, message, [("file", file)]) + "\n")
     stream.flush()
 
 
