@@ -1,8 +1,8 @@
 """Stops (SIGTERM, SIGINT) as exceptions, for commands that hold files part-written (`comwit
 pack`'s .partial archive): a CI runner cancelling a job sends them, and SIGTERM's default
-action would end the process where it stands, leaving them behind. A stop that arrives
-while such a file is being made and recorded (`held_off`) is acted on just after, so the
-file is always one its maker knows to remove."""
+action would end the process where it stands, leaving them behind. Under `terminable`, a
+stop that arrives while such a file is made and named, or renamed into place (`held_off`),
+is acted on just after, so every file is one its maker knows to remove."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from types import FrameType
+from types import FrameType, TracebackType
 
 _Handler = Callable[[int, FrameType | None], object] | signal.Handlers
 
@@ -27,6 +27,10 @@ class _Held:
     def __init__(self) -> None:
         self.depth = 0
         self.arrived: list[int] = []
+
+    def reset(self) -> None:
+        self.depth = 0
+        self.arrived.clear()
 
 
 _HELD = _Held()
@@ -45,6 +49,12 @@ def _raise_for(signum: int) -> None:
     raise Terminated
 
 
+_DEFAULTS: dict[signal.Signals, _Handler] = {
+    signal.SIGTERM: signal.SIG_DFL,
+    signal.SIGINT: signal.default_int_handler,
+}
+
+
 @contextlib.contextmanager
 def terminable() -> Iterator[None]:
     """While the block runs in the main thread, SIGTERM raises `Terminated` in it and SIGINT
@@ -54,32 +64,50 @@ def terminable() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    defaults: dict[signal.Signals, _Handler] = {
-        signal.SIGTERM: signal.SIG_DFL,
-        signal.SIGINT: signal.default_int_handler,
-    }
-    taken = [signum for signum, default in defaults.items() if signal.getsignal(signum) is default]
-    for signum in taken:
-        signal.signal(signum, _stop)
+    _HELD.reset()
+    taken: list[signal.Signals] = []
     try:
+        for signum, default in _DEFAULTS.items():
+            if signal.getsignal(signum) is default:
+                taken.append(signum)  # first: a stop as it is put in place is still undone
+                signal.signal(signum, _stop)
         yield
     finally:
-        for signum in taken:
-            signal.signal(signum, defaults[signum])
+        _HELD.depth += 1  # a stop while the defaults come back waits for the last of them
+        try:
+            for signum in taken:
+                if signal.getsignal(signum) is _stop:  # not someone's own, put in since
+                    signal.signal(signum, _DEFAULTS[signum])
+        finally:
+            arrived = _HELD.arrived[:1]
+            _HELD.reset()
+        for came in arrived:  # with the defaults back: said as the block's own stop
+            _raise_for(came)
 
 
-@contextlib.contextmanager
-def held_off() -> Iterator[None]:
-    """A stop arriving while the block runs in the main thread is raised when it ends, not
-    in the middle: for making a file and recording its name as one step (a stop between the
-    two would leave a file nobody removes). The block must be short: it cannot be stopped."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    _HELD.depth += 1
-    try:
-        yield
-    finally:
+class held_off:  # named as a function, for it is used as one: `with held_off():`
+    """A stop arriving while the block runs in the main thread under `terminable` is raised
+    when it ends, not in the middle: for making a file and naming it as one step (a stop
+    between the two would leave a file nobody removes). The block must be short: it cannot
+    be stopped. A class, not a generator: nothing runs between counting the block in and
+    entering it, so the count cannot be left raised."""
+
+    def __init__(self) -> None:
+        self._counted = False
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._counted = True
+            _HELD.depth += 1
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if not self._counted:
+            return
         _HELD.depth -= 1
         if not _HELD.depth and _HELD.arrived:
             signum = _HELD.arrived[0]

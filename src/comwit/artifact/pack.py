@@ -183,16 +183,20 @@ def _partial_file(
     """A new file beside `out`, renamed over it when the body succeeds (and `confirm`, if
     given, says so), else removed."""
     _check_out(out, root)
-    tmp = None
+    tmp = sink = None
     try:
-        with held_off():  # a stop as the file is made still finds its name in `tmp`
+        with held_off():  # a stop as the file is made still finds it named and open
             fd, tmp = _create_partial(out)
-        with os.fdopen(fd, "wb", buffering=0) as sink:
+            sink = os.fdopen(fd, "wb", buffering=0)
+        with sink:
             yield sink
         if confirm is not None and not confirm():
             raise _Unconfirmed
-        _replace(tmp, out)
+        with held_off():  # a stop waits for the old archive to be put back or removed
+            _replace(tmp, out)
     except BaseException as exc:
+        if sink is not None:
+            sink.close()
         if tmp is not None:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -205,7 +209,7 @@ def _partial_file(
 
 def _replace(tmp: Path, out: Path) -> None:
     """`tmp` renamed to `out`; what was there is moved aside first, and removed once the new
-    file is in place (or put back, if the rename fails or a signal stops it). A rename over
+    file is in place (or put back, if the rename fails or is stopped). A rename over
     an existing file makes ext4 (auto_da_alloc, on by default) write the new file's data out
     before the rename returns, so that a crash cannot leave it empty: for a fresh 40 MB
     archive that doubled the rename's time (20-40 ms, a tenth of a pack). zstd -o does the

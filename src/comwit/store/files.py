@@ -34,15 +34,18 @@ def write_atomically(path: Path, data: str | bytes) -> None:
         require_regular(path, found)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = stat.S_IMODE(found) if found is not None else 0o666 & ~_umask()
-    temporary = None
+    temporary = file = None
     try:
-        with held_off():  # a stop as the file is made still finds its name in `temporary`
+        with held_off():  # a stop as the file is made still finds it named and open
             handle, temporary = create_beside(path, ".tmp")
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, "wb") as file:
+            file = os.fdopen(handle, "wb")
+        with file:
+            os.fchmod(file.fileno(), mode)
             file.write(data.encode() if isinstance(data, str) else data)
         temporary.replace(path)
     except BaseException:
+        if file is not None:
+            file.close()
         if temporary is not None:
             temporary.unlink(missing_ok=True)
         raise
