@@ -134,3 +134,19 @@ def test_digest_and_pack_ask_the_cache_the_same_question_of_each_node(tmp_path, 
     assert vouched == expected
     truth = {f.path: f.sha256 for f in digest_tree(site).files}
     assert all(sha == truth[node.rel] for node, sha in zip(tree.nodes, answers, strict=True) if sha)
+
+
+@pytest.mark.parametrize("dated", ["index.html", "."])
+def test_a_time_past_2262_is_packed_and_not_remembered(tmp_path, dated):
+    """`touch -d 2300-01-01`: its nanoseconds do not fit the cache's 64 bits (it said "comwit
+    hit a bug (OverflowError)")."""
+    site = write_tree(tmp_path / "site", SITE)
+    far = 10_413_792_000 * 10**9  # 2300-01-01, past what 64 signed bits of nanoseconds hold
+    os.utime(site / dated, ns=(far, far))
+    assert os.lstat(site / dated).st_mtime_ns > 2**63
+    cold = pack(site, tmp_path / "cold.tar.zst")
+    first = pack(site, tmp_path / "first.tar.zst", cache=cache_of(tmp_path, site))
+    assert len(cache_of(tmp_path, site)) == 0  # nothing kept: hashed again each time
+    second = pack(site, tmp_path / "second.tar.zst", cache=cache_of(tmp_path, site))
+    assert first.tree == second.tree == cold.tree == digest_tree(site)
+    assert second.path.read_bytes() == cold.path.read_bytes()

@@ -174,7 +174,11 @@ class StatCache:
         taken. A cache that cannot be written is skipped."""
         if any(f.sha256 is None for f in digest.files if f.kind == "file"):
             return  # not hashed: nothing to vouch for them
-        stamps = array("q", chain.from_iterable(map(_STAMPS_OF, tree.nodes)))
+        try:
+            stamps = array("q", chain.from_iterable(map(_STAMPS_OF, tree.nodes)))
+            header = _HEADER.pack(hashed_at_ns, tree.rules, *tree.root_stamps)
+        except (OverflowError, struct.error):  # a time past 2262 (`touch -d 2300-01-01`):
+            return  # such a tree is not remembered, only hashed each time
         if self._holds(tree, digest, stamps):
             return  # it would write what it read: spare the rewrite
         sections = {
@@ -183,7 +187,7 @@ class StatCache:
             "entries": encode(digest.files),
             "stamps": stamps.tobytes(),
         }
-        parts = [_MAGIC, _HEADER.pack(hashed_at_ns, tree.rules, *tree.root_stamps)]
+        parts = [_MAGIC, header]
         for name in _SECTIONS:
             parts += [_LENGTH.pack(len(sections[name])), sections[name]]
         data = b"".join(parts)
