@@ -542,3 +542,36 @@ def test_the_path_rules_read_before_typer_are_those_pack_declares():
     for info in rules.values():
         for rule in ("exists", "file_okay", "dir_okay", "readable", "writable"):
             assert getattr(info, rule) == getattr(TyperDefaults(), rule), rule
+
+
+@pytest.mark.parametrize("glued", [False, True], ids=["early", "typer"])
+def test_a_report_nobody_reads_is_exit_1_said_as_nothing(tmp_path, glued):
+    """`comwit pack web -o FILE | head -0`: the report meets a closed pipe. Through typer,
+    click exits 1 and says nothing; the early path said "comwit hit a bug (BrokenPipeError)"."""
+    write_tree(tmp_path / "dist", SITE)
+    _write(tmp_path)
+    out = tmp_path / "web.tar.zst"
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "comwit",
+                "pack",
+                "web",
+                *([f"-o{out}"] if glued else ["-o", str(out)]),
+            ],
+            check=False,
+            cwd=tmp_path,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            timeout=60,
+        )
+    finally:
+        os.close(writer)
+    assert (proc.returncode, proc.stderr) == (1, "")
+    assert out.read_bytes() == pack(tmp_path / "dist", tmp_path / "again.tar.zst").path.read_bytes()

@@ -117,6 +117,17 @@ def test_out_naming_a_directory_is_exit_1_naming_it(project, capsys, out, shown)
     ]
 
 
+def test_out_of_a_long_legal_name_is_written_and_one_too_long_is_exit_1(project, capsys):
+    legal = "x" * 250  # its .partial beside it would be longer: the temporary name is cut
+    assert main(["pack", "web", "-o", legal]) == 0
+    assert (project / legal).is_file()
+    assert main(["pack", "web", "-o", "y" * 256]) == 1  # said "comwit hit a bug (OSError)"
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: cannot write {'y' * 256}: file name too long"
+    ]
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith((".x", ".y", "y"))) == []
+
+
 @pytest.mark.parametrize("out", ["comwit.toml", "sub/../comwit.toml", "link.toml"])
 def test_out_naming_the_manifest_is_exit_1_and_leaves_the_manifest_alone(project, capsys, out):
     (project / "sub").mkdir()

@@ -20,6 +20,7 @@ from comwit.store.files import (
     free_name_beside,
     locked,
     read_document,
+    write_atomically,
     write_json,
     write_text,
 )
@@ -319,3 +320,17 @@ def test_a_lock_held_elsewhere_is_waited_for_a_bounded_time_then_named(tmp_path)
         with locked(path, seconds=0.2, clock=clock, sleep=clock.sleep):  # let go: taken at once
             assert path.parent.is_dir()
         assert len(clock.naps) == naps
+
+
+@pytest.mark.parametrize("name", ["x" * 255, "é" * 127, "x" * 250 + ".json"])
+def test_a_name_as_long_as_a_file_name_may_be_still_has_a_temporary_beside_it(tmp_path, name):
+    """`.NAME.RANDOM.tmp` is 14 bytes longer than NAME: cut, a long legal name still works."""
+    path = tmp_path / name
+    write_atomically(path, "{}")
+    assert path.read_text() == "{}"
+    fd, temporary = create_beside(path, ".partial")
+    os.close(fd)
+    assert len(os.fsencode(temporary.name)) <= 255
+    assert temporary.name.startswith("." + name[:100]) and temporary.name.endswith(".partial")
+    assert free_name_beside(path, ".old").name.endswith(".old")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, temporary.name])

@@ -302,6 +302,13 @@ def resolve_mtime(mtime: int | None) -> int:
 
 
 def _check_out(out: Path, root: Path) -> None:
+    try:
+        _check_out_place(out, root)
+    except OSError as exc:  # a name too long, a loop of links: the path cannot be looked at
+        raise _cannot_write(out, exc) from exc
+
+
+def _check_out_place(out: Path, root: Path) -> None:
     if out.name in ("", "..") or out.is_dir():  # "" for '.' and '/': no name to write
         raise ArtifactError(f"cannot write {out}: is a directory; pass a file name", path=str(out))
     try:

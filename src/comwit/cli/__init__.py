@@ -189,6 +189,8 @@ def _guarded(edges: Edges, work: Callable[[], T]) -> T | int:
     except KeyboardInterrupt:
         _say(edges, "error: interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # what reads stdout has gone (`| head -1`): as typer's commands
+        return EXIT_ERROR  # do (click's way), exit 1 with nothing more said
     except Terminated:
         _say(edges, "error: terminated")
         return EXIT_TERMINATED

@@ -76,9 +76,16 @@ def free_name_beside(path: Path, suffix: str) -> Path:
     raise FileExistsError(f"no free temporary name beside {path} after {_NAMES_TRIED} tries")
 
 
+_NAME_MAX = 255  # bytes in one file name, on Linux's file systems and macOS's
+
+
 def _names_beside(path: Path, suffix: str) -> Iterator[Path]:
+    """`.NAME.RANDOM{suffix}`, NAME cut so that the whole fits in a file name wherever
+    `path`'s own does (a 250-character -o is legal; its temporary name must be too)."""
+    room = _NAME_MAX - len(f"..{'0' * 8}{suffix}".encode())
+    name = os.fsencode(path.name)[:room].decode(errors="ignore")  # never half a character
     for _ in range(_NAMES_TRIED):
-        yield path.with_name(f".{path.name}.{os.urandom(4).hex()}{suffix}")
+        yield path.with_name(f".{name}.{os.urandom(4).hex()}{suffix}")
 
 
 def is_same_file(path: Path, other: Path) -> bool:
