@@ -286,6 +286,38 @@ def test_the_early_pack_says_and_writes_what_the_command_does(project, monkeypat
         assert early_forks == 1 and forks[0] is not None  # this one was packed early
 
 
+@pytest.mark.parametrize("case", ["outside", "nul"])
+def test_a_build_dir_validate_refuses_is_refused_by_pack_on_both_paths(
+    project, tmp_path_factory, monkeypatch, case
+):
+    """Pack packed a build dir outside the repository that validate and plan refuse, and a
+    build_dir holding a NUL said "comwit hit a bug (ValueError)"."""
+    if case == "outside":
+        elsewhere = write_tree(tmp_path_factory.mktemp("elsewhere"), {"secret.txt": "s"})
+        (project / "dist").rename(project / "dist.built")
+        (project / "dist").symlink_to(elsewhere)
+        said = (
+            f"error: comwit.toml:8:1: apps.web.build_dir: build directory {project}/dist (it"
+            f" resolves to {elsewhere}) is outside the repository {project}, and a change to"
+            " this line could then publish any directory of this machine; build into the"
+            " repository, or set allow_outside_repo = true for this app\n"
+        )
+    else:
+        _write(project, MANIFEST.replace('build_dir = "dist"', 'build_dir = "dist\\u0000"'))
+        said = (
+            f"error: comwit.toml:8:1: apps.web.build_dir: build directory {project}/dist\\u0000"
+            " does not exist; build the app first\n"
+        )
+    args = ["pack", "web", "-o", "web.tar.zst"]
+    forks = _forks(monkeypatch)
+    early = _run_main(project, args)
+    assert len(forks) == 1  # read early (a NUL: no guess, so the command says it)
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError(11, "no")))
+        plain = _run_main(project, args)
+    assert early == plain == (1, "", said, {})
+
+
 def _run_main(project: Path, args: list[str]) -> tuple[int, str, str, dict[str, bytes]]:
     import io
 

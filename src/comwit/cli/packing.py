@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple, TextIO
 
 from comwit.cli.lasting import made_to_last
-from comwit.errors import ArtifactError
+from comwit.errors import ArtifactError, ManifestError
 from comwit.escape import quoted
 
 if TYPE_CHECKING:  # the forked child that validates needs neither
@@ -40,6 +40,12 @@ def validated(manifest: Path, env: str | None, app: str) -> Build:
             f"app {quoted(app)} in {display_name(manifest)} has no build_dir (it pins a build); "
             "there is nothing to pack"
         )
+    from comwit.manifest.checks import build_dir_problems
+
+    # What validate and plan refuse, said as they say it: a build dir that is missing, holds
+    # a NUL, or lies outside the repository (a pack would publish it just the same).
+    if problems := build_dir_problems(loaded, {app}):
+        raise ManifestError(problems)
     return Build(loaded.path, loaded.root, config.build_dir, config.exclude)
 
 

@@ -50,8 +50,8 @@ def guess_build(path: Path, app: str, env: str | None) -> BuildGuess | None:
     if patterns is None:
         patterns = _table(document, "defaults").get("exclude")
     patterns = patterns or []
-    if not isinstance(build_dir, str) or not build_dir or "build" in spec:
-        return None
+    if not isinstance(build_dir, str) or not build_dir or "\0" in build_dir or "build" in spec:
+        return None  # a NUL names no path: the validated manifest says so
     if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
         return None
     root = path.resolve().parent
