@@ -149,3 +149,46 @@ def test_a_missing_plan_file_says_how_to_make_one(tmp_path):
         PlanError, match=r"nope\.json: no such file; make one with `comwit plan --out "
     ):
         read_plan(tmp_path / "nope.json")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"manifest": {"path": "a\0b", "digest": "d"}}, "manifest.path: holds a NUL character"),
+        ("twice", "plan.apps: app 'web' is listed twice"),
+        ({"shards": [["web"], ["nope"]], "shard_count": 2}, "shards: app 'nope' has no change in the plan"),
+        ({"shards": [["web"], ["web"]], "shard_count": 2}, "shards: app 'web' is in two shards"),
+        ({"shards": [], "shard_count": 2}, "shards: app 'web' has changes but is in no shard"),
+        ({"shards": [["web"]], "shard_count": -1}, "shard_count: -1, where a plan makes 1 to 256 shards"),
+        ({"shards": [["web"]], "shard_count": 300}, "shard_count: 300, where a plan makes 1 to 256 shards"),
+        ({"shards": [["web"], []], "shard_count": 1}, "shard_count: 1, fewer than the 2 shards listed"),
+    ],
+    ids=["nul", "app twice", "stray", "in two", "left out", "negative", "too many", "fewer"],
+)  # fmt: skip
+def test_a_saved_plan_no_plan_writes_is_refused_before_anything_runs(tmp_path, change, message):
+    """Each field well formed, the whole not: apply ran a twice-listed app twice at once, and
+    a shard list that left out an app had its matrix jobs pass without deploying it."""
+    saved = saved_plan(
+        planned(tmp_path), api_url="local", manifest=ManifestRef(path="c", digest="d"), salt=SALT
+    )
+    document = saved.model_dump(mode="json")
+    if change == "twice":
+        document["plan"]["apps"] *= 2
+    else:
+        document.update(change)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(PlanError) as exc:
+        read_plan(path)
+    assert str(exc.value) == f"{path}: {message}; plan again with `comwit plan --out`"
+
+
+@pytest.mark.parametrize("count", [0, 1, 3, 256])
+def test_a_shard_count_above_the_shards_made_is_read_as_written(tmp_path, count):
+    """`--shards 3` with one changed app: one shard made, three matrix jobs (two empty)."""
+    saved = saved_plan(
+        planned(tmp_path), api_url="local", manifest=ManifestRef(path="c", digest="d"), salt=SALT
+    ).model_copy(update={"shards": (("web",),), "shard_count": count})
+    path = tmp_path / "plan.json"
+    write_plan(path, saved)
+    assert read_plan(path) == saved

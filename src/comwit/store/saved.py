@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -18,8 +18,10 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from comwit import __version__
 from comwit.errors import PlanError
+from comwit.escape import quoted
 from comwit.plan.actions import FORMAT_VERSION, Plan
 from comwit.plan.ledger import encode
+from comwit.plan.shards import MAX_SHARDS
 from comwit.plan.state import ObservedApp
 from comwit.planner import Planned
 from comwit.store.files import (
@@ -157,10 +159,48 @@ def read_plan(path: Path) -> SavedPlan:
     document = read_document(path, SAVED_PLAN)
     require_format(path, document, SAVED_PLAN, again="plan again")
     try:
-        return SavedPlan.model_validate(without_derived(document))
+        saved = SavedPlan.model_validate(without_derived(document))
     except ValidationError as exc:
         problem = first_problem(exc)
         raise PlanError(f"{path}: {problem}; plan again with `comwit plan --out`") from None
+    if wrong := _inconsistency(saved):
+        raise PlanError(f"{path}: {wrong}; plan again with `comwit plan --out`")
+    return saved
+
+
+def _inconsistency(saved: SavedPlan) -> str | None:
+    """What no `comwit plan --out` writes, though each field is well formed: an app listed
+    twice (apply would run it twice at once), shards that leave out or repeat a changed app
+    (a matrix job would skip it or apply it twice), a NUL in the manifest's path."""
+    if "\0" in saved.manifest.path:
+        return "manifest.path: holds a NUL character"
+    if twice := _repeated(app.app for app in saved.plan.apps):
+        return f"plan.apps: app {quoted(twice)} is listed twice"
+    if not (saved.shards or saved.shard_count):
+        return None
+    count = saved.shard_count or len(saved.shards)  # 0: as many as there are shards
+    if not 1 <= count <= MAX_SHARDS or len(saved.shards) > MAX_SHARDS:
+        return f"shard_count: {saved.shard_count}, where a plan makes 1 to {MAX_SHARDS} shards"
+    if count < len(saved.shards):
+        return f"shard_count: {count}, fewer than the {len(saved.shards)} shards listed"
+    placed = [app for shard in saved.shards for app in shard]
+    if twice := _repeated(placed):
+        return f"shards: app {quoted(twice)} is in two shards"
+    changed = {app.app for app in saved.plan.apps if app.changed and not app.error}
+    if stray := sorted(set(placed) - changed):
+        return f"shards: app {quoted(stray[0])} has no change in the plan"
+    if left := sorted(changed - set(placed)):
+        return f"shards: app {quoted(left[0])} has changes but is in no shard"
+    return None
+
+
+def _repeated(names: Iterable[str]) -> str | None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def public_url(url: str) -> str:
