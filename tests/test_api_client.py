@@ -221,6 +221,13 @@ def test_the_openapi_document_must_be_an_object(api):
         call(api, "openapi")
 
 
+def test_an_openapi_document_nested_too_deeply_is_an_api_response_error(api):
+    """`comwit doctor` said "comwit hit a bug (RecursionError)"."""
+    api.get("/openapi.json").respond(content=b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ApiResponseError, match="the body is nested too deeply"):
+        call(api, "openapi")
+
+
 # -- deploy -----------------------------------------------------------------------------
 
 DEPLOYED = {"app_id": "app-1", "build_id": "b9", "hosts": ["a.example.com"], "uploaded": True}

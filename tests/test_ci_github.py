@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -222,3 +227,100 @@ def test_a_deleted_comment_is_not_posted_again_when_there_is_nothing_to_say(gith
     github.vanish_after_listing(github.seed(7, "deployer", MARKER + "\nplan v1"))
     assert upsert(client(github), 7, MARKER, MARKER + "\nno changes", create=False).done == "none"
     assert github.comments(7) == []
+
+
+@contextlib.contextmanager
+def _answering(send) -> Iterator[str]:
+    """A loopback server whose every answer `send(handler)` writes; its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            with contextlib.suppress(OSError):  # the client gave up and closed
+                send(self)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def _dribble(handler: BaseHTTPRequestHandler) -> None:
+    """A 200 whose body comes a byte every 0.1 s: each read is in time, the whole never."""
+    handler.send_response(200)
+    handler.send_header("Content-Length", "100000")
+    handler.end_headers()
+    for _ in range(200):
+        handler.wfile.write(b" ")
+        handler.wfile.flush()
+        time.sleep(0.1)
+
+
+def test_an_answer_that_dribbles_in_is_given_up_on_at_the_deadline():
+    """Each byte came before the read timeout, so the deadline was never looked at again:
+    `plan --comment` waited for as long as the server went on (forever, for a hostile one)."""
+    from comwit.ci.forge import HttpForge
+
+    with _answering(_dribble) as url:
+        forge = HttpForge(url, {}, timeout=5, deadline=1.0)
+        started = time.monotonic()
+        with pytest.raises(ForgeError) as exc:
+            forge.request("GET", "user")
+        forge.close()
+    assert time.monotonic() - started < 5
+    assert str(exc.value) == "GET user: gave up, the answer took longer than 1 s to arrive"
+
+
+def _answer(status: int, body: bytes) -> Callable[[BaseHTTPRequestHandler], None]:
+    def send(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return send
+
+
+def test_an_answer_nested_too_deeply_is_a_forge_error_not_a_bug():
+    with _answering(_answer(200, b"[" * 100_000 + b"]" * 100_000)) as url:
+        forge = GitHub(url, "acme/shop", Secret(TOKEN))
+        with pytest.raises(ForgeError, match=r"^GET /user: the answer is nested too deeply$"):
+            forge.own_login()
+        forge.close()
+    with _answering(_answer(422, b"[" * 100_000 + b"]" * 100_000)) as url:
+        forge = GitHub(url, "acme/shop", Secret(TOKEN))
+        with pytest.raises(ForgeError, match=r"^GET user failed with 422: "):
+            forge.own_login()
+        forge.close()
+
+
+def test_an_error_message_of_several_lines_is_said_on_one():
+    body = b'{"message": "Validation Failed\\nline two\\nline three"}'
+    with _answering(_answer(422, body)) as url:
+        forge = GitHub(url, "acme/shop", Secret(TOKEN))
+        with pytest.raises(ForgeError) as exc:
+            forge.own_login()
+        forge.close()
+    assert str(exc.value) == r"GET user failed with 422: Validation Failed\nline two\nline three"
+
+
+def test_an_answer_past_the_size_bound_is_not_read_into_memory(monkeypatch):
+    from comwit.ci import forge as forge_module
+
+    monkeypatch.setattr(forge_module, "MAX_BODY", 1000)
+    with _answering(_answer(200, b'"' + b"x" * 5000 + b'"')) as url:
+        forge = forge_module.HttpForge(url, {})
+        with pytest.raises(ForgeError, match=r"^GET user: the answer is larger than 0 MiB$"):
+            forge.request("GET", "user")
+        forge.close()

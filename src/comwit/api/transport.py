@@ -128,6 +128,8 @@ def decode_object(response: httpx.Response) -> dict[str, Any]:
         body = json.loads(response.content)
     except ValueError as exc:
         raise _response_error(response, "the body is not JSON") from exc
+    except RecursionError:
+        raise _response_error(response, "the body is nested too deeply") from None
     if not isinstance(body, dict):
         raise _response_error(response, "the body is not a JSON object")
     return body

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 from urllib.parse import urlsplit
 
 from comwit import __version__
+from comwit.escape import one_line
 from comwit.frozen import frozen
 from comwit.secret import redact
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 REQUEST_TIMEOUT = 10.0  # seconds, each request
 DEADLINE = 60.0  # seconds, all requests of one comment together
 MAX_PAGES = 50  # of 100 comments each
+MAX_BODY = 32 << 20  # bytes of one answer: a page of 100 comments of 65,536 characters fits
 MAX_TRIES = 4  # of one request, when rate limited or the server is briefly unavailable
 UNSPECIFIED_WAIT = 60.0  # seconds: GitHub asks for at least a minute when it says no more
 _IDEMPOTENT = ("GET", "PATCH", "PUT")  # sent again after a 502/503/504; a POST never is
@@ -150,11 +152,41 @@ class HttpForge:
             raise ForgeError(f"{what}: gave up, the requests took longer than {self._deadline:g} s")
         timeout = min(left, self._client.timeout.read or REQUEST_TIMEOUT)
         try:
-            return self._client.request(
+            request = self._client.build_request(
                 method, url.lstrip("/"), json=json, params=params, timeout=timeout
             )
+            streamed = self._client.send(request, stream=True)
+            try:
+                body = self._body(what, streamed)
+            finally:
+                streamed.close()
         except self._httpx.HTTPError as exc:
             raise ForgeError(f"{what} failed: {type(exc).__name__}: {exc}") from None
+        kept = {k: v for k, v in streamed.extensions.items() if k != "network_stream"}
+        response: httpx.Response = self._httpx.Response(
+            streamed.status_code,
+            headers=streamed.headers,
+            content=body,  # as sent: decoded once, when read
+            request=request,
+            extensions=kept,
+        )
+        return response
+
+    def _body(self, what: str, response: httpx.Response) -> bytes:
+        """The answer's bytes as sent, read within the deadline (a server that sends a byte
+        a second would otherwise hold each read's timeout off for ever) and MAX_BODY."""
+        parts: list[bytes] = []
+        size = 0
+        for chunk in response.iter_raw():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise ForgeError(f"{what}: the answer is larger than {MAX_BODY >> 20} MiB")
+            if time.monotonic() > self._ends:
+                raise ForgeError(
+                    f"{what}: gave up, the answer took longer than {self._deadline:g} s to arrive"
+                )
+            parts.append(chunk)
+        return b"".join(parts)
 
     def _pause(
         self, what: str, response: httpx.Response, wait: float, *, rate_limited: bool
@@ -184,9 +216,10 @@ class HttpForge:
     def json(self, response: httpx.Response) -> Any:
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError) as exc:
+            why = "is nested too deeply" if isinstance(exc, RecursionError) else "is not JSON"
             raise ForgeError(
-                f"{response.request.method} {response.request.url.path}: the answer is not JSON"
+                f"{response.request.method} {response.request.url.path}: the answer {why}"
             ) from None
 
     def close(self) -> None:
@@ -236,13 +269,13 @@ def _message(response: httpx.Response) -> str:
     """GitHub's `message` (+ errors) or GitLab's `message`/`error`, else the start of the body."""
     try:
         body = response.json()
-    except ValueError:
-        return response.text[:200] or response.reason_phrase
+    except (ValueError, RecursionError):
+        return one_line(response.text[:200]) or response.reason_phrase
     if isinstance(body, dict):
         text = body.get("message") or body.get("error") or ""
         errors = body.get("errors")
         if isinstance(errors, list):
             details = [e.get("message", "") for e in errors if isinstance(e, dict)]
             text = "; ".join(filter(None, [str(text), *details]))
-        return str(text)[:300] or response.reason_phrase
+        return one_line(str(text)[:300]) or response.reason_phrase
     return response.reason_phrase
