@@ -176,6 +176,11 @@ CASES = [
         "comwit.toml:5:1: apps.web.env_ref: must not be empty",
     ),
     (
+        "env_ref past what a query string takes",  # was only found by apply, after a create
+        HEAD + VALID_APP + 'env_ref = "' + "e" * 1025 + '"\n',
+        "comwit.toml:5:1: apps.web.env_ref: must be at most 1024 characters, not 1025; shorten it",
+    ),
+    (
         "bad env key",
         HEAD + VALID_APP + '[apps.web.env]\n"1BAD" = "x"\n',
         "comwit.toml:6:1: apps.web.env.1BAD: env key '1BAD' is invalid",

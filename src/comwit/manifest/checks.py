@@ -6,6 +6,7 @@ dirs while digesting them). Both report a build dir's problem at its `build_dir`
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from comwit.manifest.find import repository_root
 from comwit.manifest.interpolate import Interpolated, MissingVariableError, interpolate
 from comwit.manifest.load import LoadedManifest
 from comwit.manifest.overlay import origin_of
+from comwit.store.regular import NotRegularFile
 
 
 def build_dir_problems(
@@ -78,6 +80,32 @@ def _outside_problem(build_dir: Path, top: Path) -> str | None:
     )
 
 
+def state_problems(loaded: LoadedManifest) -> list[Problem]:
+    """The local ledger's file (backend = "local") must be one comwit can read and replace:
+    apply found out only after its changes were made that it could record none of them."""
+    path = loaded.state.path
+    if path is None:
+        return []
+    message = _state_problem(path)
+    return [loaded.source.problem(("state", "path"), message)] if message else []
+
+
+def _state_problem(path: Path) -> str | None:
+    try:
+        mode = path.stat().st_mode
+    except ValueError:  # a NUL character: no file system takes it
+        return "holds a NUL character, which no file name can; fix state.path"
+    except FileNotFoundError:
+        return None  # the first apply makes it
+    except OSError as exc:  # a name too long, a parent that is a file
+        return f"{path} cannot be used ({(exc.strerror or str(exc)).lower()}); fix state.path"
+    if stat.S_ISDIR(mode):
+        return f"{path} is a directory; point state.path at a JSON file"
+    if not stat.S_ISREG(mode):
+        return f"{path} {NotRegularFile(path, mode).reason}; point state.path at a JSON file"
+    return None
+
+
 def resolve_env(
     loaded: LoadedManifest,
     environ: Mapping[str, str],
@@ -113,9 +141,9 @@ def check_machine(
     walk_trees: bool = False,
     missing: list[Problem] | None = None,
 ) -> dict[str, dict[str, Interpolated]]:
-    """The resolved env values; one ManifestError for every build-dir and ${VAR} problem
-    (unset variables go to `missing` instead, when given)."""
-    problems = build_dir_problems(loaded, names, walk_trees=walk_trees)
+    """The resolved env values; one ManifestError for every build-dir, ledger-file and ${VAR}
+    problem (unset variables go to `missing` instead, when given)."""
+    problems = build_dir_problems(loaded, names, walk_trees=walk_trees) + state_problems(loaded)
     try:
         resolved = resolve_env(loaded, environ, names, missing=missing)
     except ManifestError as exc:

@@ -76,6 +76,10 @@ EnvKey = Annotated[str, AfterValidator(_check_env_key)]
 EnvValue = Annotated[str, AfterValidator(_check_env_value)]
 AppName = Annotated[str, AfterValidator(_check_app_name)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+# env_ref goes into the deploy's query string: one far past any reference ("brrrd/env/app")
+# passed validate and plan, then failed the apply after its app was created.
+MAX_ENV_REF = 1024
+EnvRef = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ENV_REF)]
 Pattern = Annotated[str, AfterValidator(_check_pattern)]
 Hostname = Annotated[str, AfterValidator(normalize_hostname)]
 DnsMode = Literal["external", "managed"]
@@ -109,7 +113,7 @@ class AppSettings(BaseModel):
 
     model_config = _STRICT
 
-    env_ref: NonEmpty | None = Field(None, description="Runtime environment reference.")
+    env_ref: EnvRef | None = Field(None, description="Runtime environment reference.")
     max_concurrent_requests: Annotated[int, Gt(0), Le(1_000_000)] | None = Field(
         None, description="Runtime concurrency cap (a positive integer)."
     )
@@ -185,7 +189,7 @@ class PreviewSpec(BaseModel):
         description="Env vars set on every preview over the app's own; '{pr}' becomes the "
         "pull request number.",
     )
-    env_ref: NonEmpty | None = Field(None, description="Runtime environment reference.")
+    env_ref: EnvRef | None = Field(None, description="Runtime environment reference.")
     max_concurrent_requests: Annotated[int, Gt(0), Le(1_000_000)] | None = Field(
         None, description="Runtime concurrency cap of previews."
     )

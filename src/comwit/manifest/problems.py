@@ -146,6 +146,9 @@ def _message(error: ErrorDetails, path: Path, model: type[BaseModel]) -> str:
         return f"must be at most {error.get('ctx', {}).get('le')}, {_got(given)}"
     if kind == "string_too_short":
         return "must not be empty"
+    if kind == "string_too_long":
+        most = error.get("ctx", {}).get("max_length")
+        return f"must be at most {most} characters, not {len(given)}; shorten it"
     if kind == "too_short" and path == ("apps",):
         return "no apps: add at least one [apps.NAME] table"
     message = error["msg"]
