@@ -166,6 +166,24 @@ def test_an_empty_path_is_refused_not_taken_for_the_directory(world, args, expec
     assert world.stats()["total"] == 0
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["plan", "--app", ","], "--app ',' names no app; pass --app NAME or leave the option out"),
+        (["apply", "--yes", "--app", "web", "--app", " , "], "--app ' , ' names no app; pass --app NAME or leave the option out"),
+        (["plan", "--exclude-app", ","], "--exclude-app ',' names no app; pass --exclude-app NAME or leave the option out"),
+    ],
+    ids=["plan", "apply among others", "exclude"],
+)  # fmt: skip
+def test_an_app_list_that_names_no_app_is_refused_not_taken_for_all(world, args, expected):
+    """`--app "$CHANGED"` with an empty list (",") planned and applied every app."""
+    world.reset_stats()
+    result = world.comwit(*args)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == f"error: {expected}\n"
+    assert world.stats()["total"] == 0
+
+
 def test_an_empty_comwit_project_counts_as_unset(world):
     result = world.comwit("plan", env={"COMWIT_PROJECT": "", "COMWIT_TIMEOUT": ""})
     assert result.code == 0, result.err

@@ -31,7 +31,7 @@ def select_apps(
     loaded: LoadedManifest, include: Sequence[str] = (), exclude: Sequence[str] = ()
 ) -> list[AppConfig]:
     """The apps matching any `--app` glob (all when none) and no `--exclude-app` glob."""
-    include, exclude = split_patterns(include), split_patterns(exclude)
+    include, exclude = split_patterns(include), split_patterns(exclude, "--exclude-app")
     names = list(loaded.apps)
     for pattern in include:
         if not fnmatch.filter(names, pattern):
@@ -49,9 +49,19 @@ def select_apps(
     return chosen
 
 
-def split_patterns(patterns: Sequence[str]) -> list[str]:
-    """`--app a,b` means `--app a --app b` (app names cannot hold a comma)."""
-    return [part.strip() for each in patterns for part in each.split(",") if part.strip()]
+def split_patterns(patterns: Sequence[str], flag: str = "--app") -> list[str]:
+    """`--app a,b` means `--app a --app b` (app names cannot hold a comma). A value with no
+    name in it (`--app ,`, as `--app "$CHANGED"` gives when a list came out empty) is refused:
+    taken as no filter, it would have planned every app."""
+    split = []
+    for each in patterns:
+        parts = [part.strip() for part in each.split(",") if part.strip()]
+        if not parts:
+            raise PlanError(
+                f"{flag} {quoted(each)} names no app; pass {flag} NAME or leave the option out"
+            )
+        split += parts
+    return split
 
 
 def desired_state(
