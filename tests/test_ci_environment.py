@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from comwit.ci.environment import MAX_EVENT_BYTES, detect
 from comwit.ci.tokens import remember_tokens
+from comwit.escape import quoted
 from comwit.secret import redact
 
 from tests.ci_support import github_env
@@ -129,3 +132,31 @@ def test_a_branch_of_a_repository_that_is_itself_a_fork_is_not_a_fork_pull_reque
 
 def test_a_pull_request_whose_fork_was_deleted_is_a_fork(tmp_path):
     assert _pull_from(tmp_path, None).fork is True
+
+
+@pytest.mark.parametrize("sha", ["--output=/tmp/x", "a\0b", "HEAD~1", "g" * 40, "abc"])
+def test_a_commit_that_is_no_sha_is_said_and_left_out(tmp_path, sha):
+    """It goes to `git show SHA` (where `--output=FILE` emptied FILE) and to GitHub."""
+    pushed = detect(github_env(tmp_path, event_name="push", GITHUB_SHA=sha))
+    assert pushed.sha is None
+    assert pushed.warnings == (
+        f"GITHUB_SHA is not a commit SHA ({quoted(sha)}); no commit is recorded for this run",
+    )
+    event = {"pull_request": {"number": 7, "head": {"sha": sha}}}
+    pulled = detect(github_env(tmp_path, event=event))
+    assert (pulled.sha, pulled.pull_request) == (None, 7)
+    assert (
+        "the event file's head commit ($GITHUB_EVENT_PATH) is not a commit SHA"
+        in pulled.warnings[0]
+    )
+    gitlab = detect({"GITLAB_CI": "true", "CI_COMMIT_SHA": sha})
+    assert gitlab.sha is None and gitlab.warnings[0].startswith("CI_COMMIT_SHA is not a commit SHA")
+
+
+def test_a_commit_sha_is_taken_as_git_writes_it(tmp_path):
+    upper = "ABCDEF1" + "0" * 33
+    assert (
+        detect(github_env(tmp_path, event_name="push", GITHUB_SHA=f" {upper} ")).sha
+        == upper.lower()
+    )
+    assert detect({"GITLAB_CI": "true", "CI_COMMIT_SHA": "a" * 64}).sha == "a" * 64

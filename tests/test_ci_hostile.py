@@ -89,3 +89,17 @@ def test_a_malformed_ci_api_url_is_a_warning_and_the_plan_keeps_its_exit_code(wo
     assert "warning: not commenting: the CI's API URL" in result.err
     assert "hit a bug" not in result.err
     assert len(result.err.splitlines()) <= 3
+
+
+def test_a_commit_sha_that_is_a_git_option_is_never_given_to_git(world, github, job):
+    """`git show -s --format=%ct --output=FILE` emptied FILE: the SHA is checked first."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(world.root)], check=True, timeout=60)
+    victim = world.root / "victim.txt"
+    victim.write_text("keep")
+    env = job.github(github.url, event="push") | {"GITHUB_SHA": f"--output={victim}"}
+    result = world.comwit("plan", env=env)
+    assert result.code == 0, result.err
+    assert victim.read_text() == "keep"
+    assert "warning: GITHUB_SHA is not a commit SHA ('--output=/" in result.err  # cut at 80

@@ -8,12 +8,14 @@ wrapped in `Secret`, so every line comwit prints or writes is scrubbed of them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 from comwit.ci.tokens import GITHUB_TOKENS, GITLAB_TOKENS, token
+from comwit.escape import cut, quoted
 from comwit.frozen import frozen
 from comwit.preview.names import MAX_PR
 from comwit.secret import Secret
@@ -75,6 +77,11 @@ def _github(environ: Mapping[str, str]) -> CiContext:
     event_name = environ.get("GITHUB_EVENT_NAME") or None
     event, warnings = _event(environ.get("GITHUB_EVENT_PATH"))
     number, head = _pull_request(event_name, event)
+    said: list[str] = list(warnings)
+    if head is not None:
+        sha = _commit(head, "the event file's head commit ($GITHUB_EVENT_PATH)", said)
+    else:
+        sha = _commit(environ.get("GITHUB_SHA"), "GITHUB_SHA", said)
     repository = environ.get("GITHUB_REPOSITORY") or None
     server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
     run_id = environ.get("GITHUB_RUN_ID")
@@ -82,7 +89,7 @@ def _github(environ: Mapping[str, str]) -> CiContext:
         kind="github",
         repository=repository,
         pull_request=number,
-        sha=head or environ.get("GITHUB_SHA") or None,
+        sha=sha,
         api_url=(environ.get("GITHUB_API_URL") or GITHUB_API).rstrip("/"),
         token=token(environ, GITHUB_TOKENS),
         summary_path=_path(environ, "GITHUB_STEP_SUMMARY"),
@@ -92,22 +99,40 @@ def _github(environ: Mapping[str, str]) -> CiContext:
         event=event_name,
         fork=number is not None and _from_fork(event, repository),
         comment_author=environ.get("COMWIT_GITHUB_COMMENT_AUTHOR") or None,
-        warnings=warnings,
+        warnings=tuple(said),
     )
 
 
 def _gitlab(environ: Mapping[str, str]) -> CiContext:
+    said: list[str] = []
     return CiContext(
         kind="gitlab",
         repository=environ.get("CI_PROJECT_ID") or None,
         pull_request=_iid(environ.get("CI_MERGE_REQUEST_IID", "")),
-        sha=environ.get("CI_COMMIT_SHA") or None,
+        sha=_commit(environ.get("CI_COMMIT_SHA"), "CI_COMMIT_SHA", said),
+        warnings=tuple(said),
         api_url=(environ.get("CI_API_V4_URL") or GITLAB_API).rstrip("/"),
         token=token(environ, GITLAB_TOKENS),
         workspace=_path(environ, "CI_PROJECT_DIR"),
         run_url=environ.get("CI_JOB_URL") or None,
         event=environ.get("CI_PIPELINE_SOURCE") or None,
     )
+
+
+_SHA = re.compile(r"[0-9a-f]{7,64}")  # an abbreviated object name to a whole SHA-256 one
+
+
+def _commit(value: str | None, name: str, warnings: list[str]) -> str | None:
+    """The commit the CI names, as git writes it; anything else is said and left out: it is
+    given to git (`git show SHA`), where `--output=FILE` would be an option, and to GitHub."""
+    sha = (value or "").strip().lower()
+    if not sha:
+        return None
+    if _SHA.fullmatch(sha):
+        return sha
+    shown = quoted(cut(value or "", 80))
+    warnings.append(f"{name} is not a commit SHA ({shown}); no commit is recorded for this run")
+    return None
 
 
 def _event(path: str | None) -> tuple[dict[str, Any], tuple[str, ...]]:
