@@ -142,3 +142,36 @@ def test_a_static_matrix_larger_than_the_changes_gets_empty_shards(world, tmp_pa
     missing = world.comwit("report", *paths[:3])
     assert missing.code == 1
     assert "error: shard 4/4 reported no result" in missing.err
+
+
+def test_a_result_file_that_cannot_be_kept_is_refused_before_the_shard_runs(world, tmp_path):
+    """`--result PLAN.json` replaced the plan the other shards still needed (and
+    `--result comwit.toml` the manifest); `--result DIR` failed after the shard was applied."""
+    planfile, _ = plan_in_shards(world, tmp_path)
+    plan_bytes, manifest_bytes = planfile.read_bytes(), (world.root / "comwit.toml").read_bytes()
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "notes.json").write_text('{"mine": true}')
+    said = "error: cannot write the result to {}: {}"
+    cases = {
+        str(planfile): "it is the saved plan being applied; pass another --result FILE",
+        "comwit.toml": "it is the manifest; pass another --result FILE",
+        str(tmp_path / "dir"): "is a directory",
+        "/dev/null": "it is a character device, not a regular file; pass a file name",
+        str(
+            tmp_path / "notes.json"
+        ): "it holds something other than an earlier result; pass a new file",
+        "comwit.toml/result.json": "not a directory",
+    }
+    world.reset_stats()
+    for path, why in cases.items():
+        run = world.comwit("apply", str(planfile), "--shard", "1/3", "--result", path)
+        assert run.code == 1, (path, run.err)
+        assert run.err.splitlines()[-1] == said.format(path, why)
+    assert world.stats()["total"] == 0  # nothing was asked of the API, nothing changed
+    assert planfile.read_bytes() == plan_bytes
+    assert (world.root / "comwit.toml").read_bytes() == manifest_bytes
+    rerun = tmp_path / "r.json"
+    for _ in range(2):  # a rerun of the job writes over its own earlier result
+        assert (
+            world.comwit("apply", str(planfile), "--shard", "1/3", "--result", str(rerun)).code == 0
+        )

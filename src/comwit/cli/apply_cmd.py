@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import datetime
 import functools
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -64,11 +65,12 @@ from comwit.cli.settings import (
 )
 from comwit.console import Console
 from comwit.errors import ComwitError
+from comwit.escape import cut_path
 from comwit.frozen import frozen
 from comwit.plan.actions import Plan
 from comwit.planner import PlanRequest, plan_app_again
 from comwit.store.ledger import LedgerStore
-from comwit.store.results import AppResult, ShardResult, plan_id, write_result
+from comwit.store.results import AppResult, ShardResult, plan_id, read_result, write_result
 from comwit.store.saved import SavedPlan, read_plan
 
 ShardOption = Annotated[
@@ -171,6 +173,8 @@ def _apply_file(
     if shard is not None:
         saved, shards = select_shard(whole, shard)
     settings = _settings_of_plan(settings, saved)
+    if result_file is not None:  # before any change: a result that cannot be kept is lost
+        _check_result_place(result_file, planfile, settings.manifest_file)
     record = _ResultFile(result_file, whole, shard, shards) if result_file is not None else None
     options = dataclasses.replace(options, timer=record.timer if record else None)
     result = asyncio.run(_apply_saved(settings, saved, load_target(settings), options))
@@ -190,6 +194,51 @@ def _settings_of_plan(settings: Settings, saved: SavedPlan) -> Settings:
         # COMWIT_PROJECT counts like --project: a plan for another project is refused.
         project=settings.chosen_project(saved.plan.project),
     )
+
+
+def _check_result_place(path: Path, planfile: Path, manifest: Path | None) -> None:
+    """ComwitError unless `--result FILE` can be written, and only over an earlier result
+    (a rerun of the job) or an empty file: `--result PLAN.json` replaced the plan the other
+    shards still needed, `--result comwit.toml` the manifest, `--result DIR` failed only
+    after the shard was applied."""
+    from comwit.store.files import create_beside, is_same_file
+    from comwit.store.regular import NotRegularFile, require_regular
+
+    said = f"cannot write the result to {cut_path(path)}"
+    if is_same_file(path, planfile):
+        raise ComwitError(f"{said}: it is the saved plan being applied; pass another --result FILE")
+    if manifest is not None and is_same_file(path, manifest):
+        raise ComwitError(f"{said}: it is the manifest; pass another --result FILE")
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        found = None
+    except (OSError, ValueError) as exc:
+        raise ComwitError(f"{said}: {_reason(exc)}") from None
+    try:
+        if found is not None:
+            require_regular(path, found.st_mode)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = create_beside(path, ".tmp")  # the directory takes new files
+        os.close(fd)
+        probe.unlink()
+    except NotRegularFile as exc:
+        raise ComwitError(f"{said}: it {exc.reason}; pass a file name") from None
+    except OSError as exc:
+        raise ComwitError(f"{said}: {_reason(exc)}") from None
+    if found is not None and found.st_size:
+        try:
+            read_result(path)
+        except ComwitError:
+            raise ComwitError(
+                f"{said}: it holds something other than an earlier result; pass a new file"
+            ) from None
+
+
+def _reason(exc: OSError | ValueError) -> str:
+    if isinstance(exc, OSError):
+        return (exc.strerror or str(exc)).lower()
+    return "it holds a NUL character"
 
 
 @frozen
