@@ -4,6 +4,7 @@ and anything else there are left alone, and the run's own goes when it ends."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,29 @@ def test_the_next_run_removes_the_work_dir_of_a_run_that_is_gone_and_keeps_the_o
 
 def test_a_process_exists_while_it_runs():
     assert (process_exists(os.getpid()), process_exists(GONE)) == (True, False)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="Linux's /proc")
+def test_a_killed_process_nobody_reaped_is_gone():
+    """A zombie answers kill(pid, 0): a killed apply whose parent never reaps it (a container
+    without an init) held its lease until it expired."""
+    import subprocess
+    import time
+
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        assert process_exists(child.pid)
+        child.kill()
+        deadline = time.monotonic() + 30
+        while process_exists(child.pid):  # dead, not reaped: a zombie until wait() below
+            assert time.monotonic() < deadline, "the killed child still counts as running"
+            time.sleep(0.01)
+        stat = Path(f"/proc/{child.pid}/stat").read_bytes()
+        assert stat.rpartition(b")")[2][1:2] == b"Z"  # still there, as a zombie
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    assert not process_exists(child.pid)
 
 
 @pytest.mark.parametrize("in_the_way", [".comwit", ".comwit/tmp"])

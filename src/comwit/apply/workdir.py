@@ -64,11 +64,24 @@ def remove_abandoned(base: Path) -> list[Path]:
 
 
 def process_exists(pid: int) -> bool:
-    """A process of this machine has this id (one we may not signal counts: it exists)."""
+    """A process of this machine runs with this id (one we may not signal counts: it
+    exists). A zombie does not: killed, it waits only for its parent to reap it, which in a
+    container without an init may be never, and its lease would be held until it expires."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether Linux's /proc says `pid` is a zombie (elsewhere, or unreadable: not known)."""
+    try:
+        line = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    # "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so the last ")" ends it.
+    _, _, rest = line.rpartition(b")")
+    return rest[1:2] == b"Z"
