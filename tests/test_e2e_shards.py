@@ -175,3 +175,30 @@ def test_a_result_file_that_cannot_be_kept_is_refused_before_the_shard_runs(worl
         assert (
             world.comwit("apply", str(planfile), "--shard", "1/3", "--result", str(rerun)).code == 0
         )
+
+
+def test_results_of_two_splits_of_one_plan_are_refused_in_any_order(world, tmp_path):
+    """A plan saved without --shards splits as each job asks: results of `--shard I/2` and
+    `--shard 1/3` were merged, said "complete" and "shard 2/3 reported no result" at once,
+    and the exit code hung on the order of the files."""
+    twelve_apps(world)
+    assert world.comwit("apply", "--yes").code == 0
+    twelve_apps(world, changed=CHANGED)
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile)).code == 0
+    made = {}
+    for shard in ("1/2", "2/2", "1/3"):
+        made[shard] = tmp_path / f"r{shard.replace('/', '-')}.json"
+        run = world.comwit("apply", str(planfile), "--shard", shard, "--result", str(made[shard]))
+        assert run.code == 0, run.err
+    halves, third = [str(made["1/2"]), str(made["2/2"])], str(made["1/3"])
+    assert world.comwit("report", *halves).code == 0
+    for files in ([third, *halves], [*halves, third]):
+        report = world.comwit("report", *files)
+        assert (report.code, report.out) == (1, "")
+        first = "shard 1/3" if files[0] == third else "shard 1/2"
+        other = "shard 1/2" if files[0] == third else "shard 1/3"
+        assert report.err.splitlines() == [
+            f"error: {files[1 if files[0] == third else 2]} ({other}) and {files[0]} ({first})"
+            " are results of different splits of the plan; pass the results of one matrix"
+        ]

@@ -32,6 +32,11 @@ def merge(results: Sequence[tuple[str, ShardResult]]) -> Merged:
     for name, result in results:
         if result.plan_id != first.plan_id:
             raise PlanError(f"{name} is the result of another plan than {first_name}")
+        if _split_of(result) != _split_of(first):  # `--shard 1/3` beside `--shard 1/2`
+            raise PlanError(
+                f"{name} ({_shown(result)}) and {first_name} ({_shown(first)}) are results of "
+                "different splits of the plan; pass the results of one matrix"
+            )
         known = latest.get(result.shard)
         if known is None or known.started <= result.started:
             latest[result.shard] = result
@@ -59,6 +64,16 @@ def merge(results: Sequence[tuple[str, ShardResult]]) -> Merged:
         missing,
         codes[0] if codes else None,
     )
+
+
+def _split_of(result: ShardResult) -> tuple[str | None, tuple[tuple[str, ...], ...]]:
+    """How the plan was split for this result: the N of its "I/N" and every shard's apps."""
+    count = None if result.shard is None else result.shard.split("/", maxsplit=1)[-1]
+    return count, result.shards
+
+
+def _shown(result: ShardResult) -> str:
+    return "the whole plan" if result.shard is None else f"shard {result.shard}"
 
 
 def _missing(first: ShardResult, latest: dict[str | None, ShardResult]) -> tuple[str, ...]:
