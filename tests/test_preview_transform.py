@@ -53,6 +53,25 @@ def test_a_preview_hostname_that_is_a_production_one_is_refused(tmp_path):
         preview_manifest(_load(tmp_path, text), 3)
 
 
+def test_a_preview_domain_with_no_room_for_a_preview_label_is_a_manifest_problem(tmp_path):
+    """A 246-character domain is a hostname, but no `{app}-pr-{N}.` fits before it: validate
+    passed it, and preview up created and uploaded every app before each attach failed."""
+    from comwit.errors import ManifestError
+
+    longest = ".".join(["a" * 63, "b" * 63, "c" * 57]) + ".com"  # 189: room for 63 + "."
+    loaded = preview_manifest(_load(tmp_path, MANIFEST.replace("preview.example.com", longest)), 7)
+    assert [h.name for h in loaded.apps["web-pr-7"].hosts] == [f"web-pr-7.{longest}"]
+    too_long = "d." + longest
+    with pytest.raises(ManifestError) as exc:
+        _load(tmp_path, MANIFEST.replace("preview.example.com", too_long))
+    (problem,) = exc.value.problems
+    assert problem.field == "preview.domain"
+    assert problem.message.endswith(
+        "is longer than 189 characters: the hostnames {app}-pr-{N}.{domain} would pass the 253"
+        " a hostname may have; choose a shorter domain"
+    )
+
+
 def test_preview_false_leaves_an_app_out(tmp_path):
     text = MANIFEST.replace('build_dir = "api"', 'build_dir = "api"\npreview = false')
     assert list(preview_manifest(_load(tmp_path, text), 1).apps) == ["web-pr-1"]

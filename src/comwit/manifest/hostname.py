@@ -8,6 +8,7 @@ from comwit.escape import quoted
 
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _MAX_LENGTH = 253
+_MAX_LABEL = 63
 
 
 def normalize_hostname(name: str) -> str:
@@ -63,3 +64,17 @@ def _why(label: str) -> str:
     if label.startswith("-") or label.endswith("-"):
         return "labels cannot start or end with '-'"
     return "use only letters, digits and '-'"
+
+
+def normalize_preview_domain(name: str) -> str:
+    """A [preview] domain: a hostname with room left for any preview's own label before it
+    (`{app}-pr-{N}.`, at most 63 characters), or every preview up would fail its attach."""
+    domain = normalize_hostname(name)
+    most = _MAX_LENGTH - _MAX_LABEL - 1
+    if len(domain) > most:
+        raise ValueError(
+            f"preview domain {quoted(name)} is longer than {most} characters: the hostnames "
+            f"{{app}}-pr-{{N}}.{{domain}} would pass the {_MAX_LENGTH} a hostname may have; "
+            "choose a shorter domain"
+        )
+    return domain

@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from comwit.api.assumed import APP_NAME
 from comwit.escape import quoted
-from comwit.manifest.hostname import normalize_hostname
+from comwit.manifest.hostname import normalize_hostname, normalize_preview_domain
 from comwit.manifest.interpolate import check_template
 from comwit.plan import LEDGER_ENV_KEY
 
@@ -82,6 +82,7 @@ MAX_ENV_REF = 1024
 EnvRef = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ENV_REF)]
 Pattern = Annotated[str, AfterValidator(_check_pattern)]
 Hostname = Annotated[str, AfterValidator(normalize_hostname)]
+PreviewDomain = Annotated[str, AfterValidator(normalize_preview_domain)]
 DnsMode = Literal["external", "managed"]
 
 
@@ -193,7 +194,7 @@ class PreviewSpec(BaseModel):
     max_concurrent_requests: Annotated[int, Gt(0), Le(1_000_000)] | None = Field(
         None, description="Runtime concurrency cap of previews."
     )
-    domain: Hostname | None = Field(
+    domain: PreviewDomain | None = Field(
         None,
         description="Give each preview the hostname {app}-pr-{N}.{domain}; without it, a "
         "preview has only the API's default URL. Production hostnames are never bound.",
