@@ -15,7 +15,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from comwit.errors import ArtifactError
@@ -63,6 +63,15 @@ class Excluder:
             return self.spec.match_file(path)
         # Left out unless the last pattern that matches it is a negated one.
         return self.spec.check_file(path).include is not False
+
+    def leaves_out(self, rel: PurePosixPath, *, is_dir: bool = False) -> bool:
+        """True when `rel` (relative to the build dir) is not in the tree: it, or a directory
+        it is in, is excluded (the walk never looks inside an excluded directory)."""
+        parts = rel.parts
+        for i in range(1, len(parts)):
+            if self.excludes("/".join(parts[:i]), parts[i - 1], is_dir=True):
+                return True
+        return bool(parts) and self.excludes(rel.as_posix(), parts[-1], is_dir=is_dir)
 
 
 def load_excluder(build_dir: Path, exclude: Sequence[str]) -> Excluder:

@@ -76,7 +76,7 @@ def pack(
     hash, so digesting or packing this tree again hashes nothing.
     """
     size, tree = _pack(
-        build_dir, lambda root: _partial_file(out, root), exclude, level, mtime, progress, cache
+        build_dir, lambda walk: _partial_file(out, walk), exclude, level, mtime, progress, cache
     )
     return PackResult(path=out, size=size, tree=tree)
 
@@ -101,7 +101,7 @@ def pack_if(
     try:
         size, tree = _pack(
             build_dir,
-            lambda root: _partial_file(out, root, confirmed),
+            lambda walk: _partial_file(out, walk, confirmed),
             exclude,
             level,
             None,
@@ -129,7 +129,7 @@ def pack_stream(
     `cache` as for `pack`; it learns nothing if `confirm`, when given, says no."""
     return _pack(
         build_dir,
-        lambda root: contextlib.nullcontext(sink),
+        lambda walk: contextlib.nullcontext(sink),
         exclude,
         level,
         mtime,
@@ -141,7 +141,7 @@ def pack_stream(
 
 def _pack(
     build_dir: Path,
-    open_sink: Callable[[Path], contextlib.AbstractContextManager[BinaryIO]],
+    open_sink: Callable[[Walker], contextlib.AbstractContextManager[BinaryIO]],
     exclude: Sequence[str],
     level: int,
     mtime: int | None,
@@ -150,14 +150,14 @@ def _pack(
     confirm: Callable[[], bool] | None = None,
 ) -> tuple[int, TreeDigest]:
     """The one way both pack: check the settings, walk and pack into the sink that
-    `open_sink` gives for the build dir's real path; `cache` learns the tree once every
+    `open_sink` gives for the walk of the build dir; `cache` learns the tree once every
     file is hashed (unless `confirm()` says the archive is not to be kept)."""
     if not 1 <= level <= MAX_LEVEL:
         raise ArtifactError(f"compression level {level} is out of range; use 1 to {MAX_LEVEL}")
     when = resolve_mtime(mtime)
     started = cache.clock() if cache is not None else 0
     walker = Walker(build_dir, exclude)
-    with collection_paused(), open_sink(walker.root) as sink:
+    with collection_paused(), open_sink(walker) as sink:
         counted = _Counted(sink)
         writer = cast(BinaryIO, counted)  # zstd only calls write() and flush()
         packer = _Packer(walker, writer, level, when, progress or _no_progress, cache)
@@ -178,11 +178,11 @@ class _Unconfirmed(Exception):
 
 @contextlib.contextmanager
 def _partial_file(
-    out: Path, root: Path, confirm: Callable[[], bool] | None = None
+    out: Path, walk: Walker, confirm: Callable[[], bool] | None = None
 ) -> Iterator[BinaryIO]:
     """A new file beside `out`, renamed over it when the body succeeds (and `confirm`, if
     given, says so), else removed."""
-    _check_out(out, root)
+    _check_out(out, walk)
     tmp = sink = None
     try:
         with held_off():  # a stop as the file is made still finds it named and open
@@ -301,14 +301,14 @@ def resolve_mtime(mtime: int | None) -> int:
     return mtime
 
 
-def _check_out(out: Path, root: Path) -> None:
+def _check_out(out: Path, walk: Walker) -> None:
     try:
-        _check_out_place(out, root)
+        _check_out_place(out, walk)
     except OSError as exc:  # a name too long, a loop of links: the path cannot be looked at
         raise _cannot_write(out, exc) from exc
 
 
-def _check_out_place(out: Path, root: Path) -> None:
+def _check_out_place(out: Path, walk: Walker) -> None:
     if out.name in ("", "..") or out.is_dir():  # "" for '.' and '/': no name to write
         raise ArtifactError(f"cannot write {out}: is a directory; pass a file name", path=str(out))
     try:
@@ -321,7 +321,11 @@ def _check_out_place(out: Path, root: Path) -> None:
     if not parent.is_dir():
         what = "is not a directory" if parent.exists() else "does not exist"
         raise ArtifactError(f"cannot write {out}: {out.parent} {what}", path=str(out))
-    if parent == root or root in parent.parents:
+    root = walk.root
+    # Inside the build dir only in a directory the walk leaves out (apply's own work dir in
+    # .comwit/tmp, for a `build_dir = "."`): the archive and its .partial are never read.
+    inside = parent == root or root in parent.parents
+    if inside and not walk.leaves_out(parent, is_dir=True):
         raise ArtifactError(
             f"cannot write {out} inside the build dir {root}; write it elsewhere",
             path=str(out),

@@ -11,7 +11,7 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 from comwit.artifact.ignore import Excluder, load_excluder, secret_pattern, vcs_pattern
@@ -94,6 +94,11 @@ class Walker:
     @property
     def rules(self) -> bytes:
         return self._excluder.rules
+
+    def leaves_out(self, path: Path, *, is_dir: bool = False) -> bool:
+        """Whether `path` (resolved, under the root) is outside the tree this walk yields."""
+        rel = PurePosixPath(path.relative_to(self.root).as_posix())
+        return self._excluder.leaves_out(rel, is_dir=is_dir)
 
     def __iter__(self) -> Iterator[Node]:
         root, excluder, flagged = str(self.root), self._excluder, self._flagged

@@ -108,6 +108,7 @@ def plan(
     target = load_target(settings)
     if out is not None:
         refuse_manifest_as_output(out, target.loaded.path, "save the plan to")
+        _refuse_inside_a_build_dir(out, target)
     console = settings.console
     request = plan_request(
         settings,
@@ -169,6 +170,41 @@ async def _plan(
         outputs = {"matrix": _matrix_json(split)} if split is not None else None
         after_plan(settings, planned.plan, plan_path=saved_to, choice=choice, outputs=outputs)
     return planned.plan
+
+
+def _refuse_inside_a_build_dir(out: Path, target: Target) -> None:
+    """ComwitError when `-o` lies in an app's build dir: the plan saved there would change
+    the tree it was made from (and overwrite a file of the build), so apply refuses it."""
+    try:
+        saved = out.parent.resolve() / out.name
+    except (OSError, RuntimeError):
+        return  # the write itself says why
+    for name, app in sorted(target.loaded.apps.items()):
+        if app.build_dir is None:
+            continue
+        try:
+            root = app.build_dir.resolve()
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if root in saved.parents and not _left_out(saved.relative_to(root), root, app.exclude):
+            raise ComwitError(
+                f"cannot save the plan to {out}: it is inside the build dir of app {name} "
+                f"({app.build_dir}); write it elsewhere"
+            )
+
+
+def _left_out(rel: Path, root: Path, exclude: tuple[str, ...]) -> bool:
+    """Whether the build dir's excludes (`.comwitignore` too) leave `rel` out of its tree:
+    then a plan saved there changes nothing (`.comwit/plan.json` beside a `build_dir = "."`)."""
+    from pathlib import PurePosixPath
+
+    from comwit.artifact.ignore import load_excluder
+
+    try:
+        excluder = load_excluder(root, exclude)
+    except ComwitError:  # patterns the plan itself refuses, and says so
+        return True
+    return excluder.leaves_out(PurePosixPath(rel.as_posix()))
 
 
 def _save(
