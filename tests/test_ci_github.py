@@ -324,3 +324,46 @@ def test_an_answer_past_the_size_bound_is_not_read_into_memory(monkeypatch):
         with pytest.raises(ForgeError, match=r"^GET user: the answer is larger than 0 MiB$"):
             forge.request("GET", "user")
         forge.close()
+
+
+def test_an_injected_transport_and_a_compressed_answer_are_read_as_before():
+    """A transport that hands back answers already read (httpx.MockTransport, respx) raised
+    StreamConsumed once answers were read in chunks; gzip is decoded once, and counted."""
+    import gzip
+    import json
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/user":
+            return httpx.Response(200, json={"login": "comwit-bot"})
+        body = gzip.compress(json.dumps({"message": "Not Found"}).encode())
+        return httpx.Response(404, content=body, headers={"Content-Encoding": "gzip"})
+
+    forge = GitHub(
+        "https://api.github.test",
+        "acme/shop",
+        Secret(TOKEN),
+        transport=httpx.MockTransport(handler),
+    )
+    assert forge.own_login() == "comwit-bot"
+    with pytest.raises(
+        ForgeError, match=r"^GET repos/acme/shop/pulls/7 failed with 404: Not Found$"
+    ):
+        forge.is_open(7)
+    forge.close()
+
+
+def test_a_body_that_is_not_the_encoding_it_says_is_a_forge_error():
+    def send(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", "9")
+        handler.end_headers()
+        handler.wfile.write(b"not gzip!")
+
+    from comwit.ci.forge import HttpForge
+
+    with _answering(send) as url:
+        forge = HttpForge(url, {})
+        with pytest.raises(ForgeError, match=r"^GET user failed: DecodingError"):
+            forge.request("GET", "user")
+        forge.close()

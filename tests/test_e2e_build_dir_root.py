@@ -50,3 +50,27 @@ def test_pack_writes_into_a_left_out_directory_of_the_build_dir_only(world):
     inside = world.comwit("pack", "site", "-o", "site.tar.zst")
     assert inside.code == 1
     assert "inside the build dir" in inside.err
+
+
+def test_a_build_dir_that_is_the_root_by_another_name_leaves_comwit_out_too(world):
+    """`build_dir = "link"`, link -> ".": compared unresolved, .comwit/ was packed (the
+    emulator's database) and apply refused its own work dir."""
+    world.write("index.html", "<p>home</p>")
+    (world.root / "link").symlink_to(".")
+    world.manifest(MANIFEST.replace('build_dir = "."', 'build_dir = "link"'))
+    applied = world.comwit("apply", "--yes")
+    assert applied.code == 0, applied.out + applied.err
+    (world.root / "plans").mkdir()
+    packed = world.comwit("pack", "site", "-o", "plans/site.tar.zst")
+    assert packed.code == 0, packed.err
+    import io
+    import tarfile
+
+    import zstandard
+
+    packed_bytes = (world.root / "plans/site.tar.zst").read_bytes()
+    tar = zstandard.ZstdDecompressor().decompressobj().decompress(packed_bytes)
+    with tarfile.open(fileobj=io.BytesIO(tar), mode="r|") as archive:
+        names = [member.name for member in archive]
+    assert "./index.html" in names or "index.html" in names
+    assert not [n for n in names if ".comwit" in n]

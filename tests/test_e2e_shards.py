@@ -202,3 +202,19 @@ def test_results_of_two_splits_of_one_plan_are_refused_in_any_order(world, tmp_p
             f"error: {files[1 if files[0] == third else 2]} ({other}) and {files[0]} ({first})"
             " are results of different splits of the plan; pass the results of one matrix"
         ]
+
+
+def test_a_static_matrix_with_no_changes_at_all_passes_every_job(world, tmp_path):
+    """`plan --shards 3` with nothing to do saves no shard but the count: every job of the
+    matrix failed with "the plan's changes make 0 shards, not 3"."""
+    twelve_apps(world)
+    assert world.comwit("apply", "--yes").code == 0
+    planfile = tmp_path / "plan.json"
+    assert world.comwit("plan", "--out", str(planfile), "--shards", "3").code == 0
+    paths = [str(tmp_path / f"r{i}.json") for i in range(1, 4)]
+    for i, path in enumerate(paths, start=1):
+        run = world.comwit("apply", str(planfile), "--shard", f"{i}/3", "--result", path)
+        assert run.code == 0, run.out + run.err
+    report = world.comwit("report", *paths)
+    assert report.code == 0, report.out + report.err
+    assert "12 unchanged" in report.out

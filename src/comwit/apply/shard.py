@@ -15,7 +15,7 @@ def shards_of(saved: SavedPlan, count: int) -> tuple[tuple[str, ...], ...]:
     """The apps of each shard: as `plan --shards` saved them, else split the same way. A
     static matrix of `--shards N` jobs (GitLab's parallel:matrix) may name shards that got no
     apps (fewer changed apps than N): they are empty."""
-    if saved.shards:
+    if saved.shards or saved.shard_count:  # no changes: `--shards N` saved N empty shards
         if count not in (len(saved.shards), saved.shard_count):
             raise PlanError(
                 f"the plan was split into {len(saved.shards)} shards, not {count}: "

@@ -162,22 +162,22 @@ class HttpForge:
                 streamed.close()
         except self._httpx.HTTPError as exc:
             raise ForgeError(f"{what} failed: {type(exc).__name__}: {exc}") from None
+        # The body as read is decoded already: the headers that told how go with it.
+        headers = streamed.headers.copy()
+        for name in ("content-encoding", "content-length"):
+            headers.pop(name, None)
         kept = {k: v for k, v in streamed.extensions.items() if k != "network_stream"}
         response: httpx.Response = self._httpx.Response(
-            streamed.status_code,
-            headers=streamed.headers,
-            content=body,  # as sent: decoded once, when read
-            request=request,
-            extensions=kept,
+            streamed.status_code, headers=headers, content=body, request=request, extensions=kept
         )
         return response
 
     def _body(self, what: str, response: httpx.Response) -> bytes:
-        """The answer's bytes as sent, read within the deadline (a server that sends a byte
+        """The answer's body, decoded, read within the deadline (a server that sends a byte
         a second would otherwise hold each read's timeout off for ever) and MAX_BODY."""
         parts: list[bytes] = []
         size = 0
-        for chunk in response.iter_raw():
+        for chunk in response.iter_bytes():
             size += len(chunk)
             if size > MAX_BODY:
                 raise ForgeError(f"{what}: the answer is larger than {MAX_BODY >> 20} MiB")

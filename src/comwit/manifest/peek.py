@@ -61,7 +61,12 @@ def guess_build(path: Path, app: str, env: str | None) -> BuildGuess | None:
 def app_exclude(root: Path, build_dir: Path, patterns: Sequence[str]) -> tuple[str, ...]:
     """An app's exclude patterns, and comwit's own .comwit/ directory when it lies inside the
     build dir: its caches change between digesting and packing, and are never part of an app."""
-    inside = os.path.relpath(root, os.path.normpath(build_dir))
+    # Resolved both: a build dir that is the manifest's directory by another name (a link
+    # to ".") holds .comwit/ all the same.
+    try:
+        inside = os.path.relpath(os.path.realpath(root), os.path.realpath(build_dir))
+    except (OSError, ValueError):  # a NUL, a loop of links: the build dir's check says so
+        inside = os.path.relpath(root, os.path.normpath(build_dir))
     if inside == ".." or inside.startswith(".." + os.sep):
         return tuple(patterns)
     own = "/.comwit/" if inside == "." else f"/{Path(inside).as_posix()}/.comwit/"
