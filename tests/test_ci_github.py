@@ -315,7 +315,7 @@ def test_an_error_message_of_several_lines_is_said_on_one():
     assert str(exc.value) == r"GET user failed with 422: Validation Failed\nline two\nline three"
 
 
-def test_an_answer_past_the_size_bound_is_not_read_into_memory(monkeypatch):
+def test_an_answer_past_the_size_bound_is_refused_there(monkeypatch):
     from comwit.ci import forge as forge_module
 
     monkeypatch.setattr(forge_module, "MAX_BODY", 1000)

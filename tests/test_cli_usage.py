@@ -138,6 +138,12 @@ def test_a_mistyped_api_url_suggests_what_was_meant(world, url, hint):
     ids=["project", "api-url", "app", "app among others", "exclude-app", "env", "allow-detach", "logs --build", "preview up", "import", "emulator token"],
 )  # fmt: skip
 def test_an_option_given_an_empty_value_is_refused_naming_it(world, args, expected):
+    _refused_before_any_request(world, args, expected)
+
+
+def _refused_before_any_request(world, args: list[str], expected: str) -> None:
+    """`comwit ARGS` is exit 1 with the one line `error: EXPECTED`, nothing on stdout, and
+    nothing asked of the API."""
     world.reset_stats()
     result = world.comwit(*args)
     assert (result.code, result.out) == (1, "")
@@ -159,11 +165,7 @@ def test_an_option_given_an_empty_value_is_refused_naming_it(world, args, expect
 )  # fmt: skip
 def test_an_empty_path_is_refused_not_taken_for_the_directory(world, args, expected):
     """Path("") is ".": it used to be said as "cannot write .: is a directory"."""
-    world.reset_stats()
-    result = world.comwit(*args)
-    assert (result.code, result.out) == (1, "")
-    assert result.err == f"error: {expected}\n"
-    assert world.stats()["total"] == 0
+    _refused_before_any_request(world, args, expected)
 
 
 @pytest.mark.parametrize(
@@ -177,11 +179,7 @@ def test_an_empty_path_is_refused_not_taken_for_the_directory(world, args, expec
 )  # fmt: skip
 def test_an_app_list_that_names_no_app_is_refused_not_taken_for_all(world, args, expected):
     """`--app "$CHANGED"` with an empty list (",") planned and applied every app."""
-    world.reset_stats()
-    result = world.comwit(*args)
-    assert (result.code, result.out) == (1, "")
-    assert result.err == f"error: {expected}\n"
-    assert world.stats()["total"] == 0
+    _refused_before_any_request(world, args, expected)
 
 
 def test_an_empty_comwit_project_counts_as_unset(world):

@@ -126,16 +126,23 @@ def test_the_merged_summary_equals_a_single_jobs_apply_of_the_same_changes(world
     assert _comparable(merged.json()) == _comparable(alone.json())
 
 
-def test_a_static_matrix_larger_than_the_changes_gets_empty_shards(world, tmp_path):
+def _apply_a_static_matrix(world, tmp_path, changed: list[str], count: int) -> list[str]:
+    """APPS applied, `changed` moved to v2, planned with `--shards count` and every job of
+    that static matrix applied, each passing: the result files."""
     twelve_apps(world)
     assert world.comwit("apply", "--yes").code == 0
-    twelve_apps(world, changed=CHANGED[:2])
+    twelve_apps(world, changed=changed)
     planfile = tmp_path / "plan.json"
-    assert world.comwit("plan", "--out", str(planfile), "--shards", "4").code == 0
-    paths = [str(tmp_path / f"r{i}.json") for i in range(1, 5)]
+    assert world.comwit("plan", "--out", str(planfile), "--shards", str(count)).code == 0
+    paths = [str(tmp_path / f"r{i}.json") for i in range(1, count + 1)]
     for i, path in enumerate(paths, start=1):
-        run = world.comwit("apply", str(planfile), "--shard", f"{i}/4", "--result", path)
+        run = world.comwit("apply", str(planfile), "--shard", f"{i}/{count}", "--result", path)
         assert run.code == 0, run.out + run.err
+    return paths
+
+
+def test_a_static_matrix_larger_than_the_changes_gets_empty_shards(world, tmp_path):
+    paths = _apply_a_static_matrix(world, tmp_path, CHANGED[:2], 4)
     report = world.comwit("report", *paths)
     assert report.code == 0, report.out + report.err
     assert "Apply complete: 2 done, 10 unchanged" in report.out
@@ -207,14 +214,7 @@ def test_results_of_two_splits_of_one_plan_are_refused_in_any_order(world, tmp_p
 def test_a_static_matrix_with_no_changes_at_all_passes_every_job(world, tmp_path):
     """`plan --shards 3` with nothing to do saves no shard but the count: every job of the
     matrix failed with "the plan's changes make 0 shards, not 3"."""
-    twelve_apps(world)
-    assert world.comwit("apply", "--yes").code == 0
-    planfile = tmp_path / "plan.json"
-    assert world.comwit("plan", "--out", str(planfile), "--shards", "3").code == 0
-    paths = [str(tmp_path / f"r{i}.json") for i in range(1, 4)]
-    for i, path in enumerate(paths, start=1):
-        run = world.comwit("apply", str(planfile), "--shard", f"{i}/3", "--result", path)
-        assert run.code == 0, run.out + run.err
+    paths = _apply_a_static_matrix(world, tmp_path, [], 3)
     report = world.comwit("report", *paths)
     assert report.code == 0, report.out + report.err
     assert "12 unchanged" in report.out

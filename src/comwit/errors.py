@@ -37,6 +37,11 @@ from comwit.exit_codes import EXIT_ERROR
 from comwit.frozen import frozen
 
 
+def os_reason(exc: OSError) -> str:
+    """An OSError as a message says it: "permission denied", not "[Errno 13] ...: 'x'"."""
+    return (exc.strerror or str(exc)).lower()
+
+
 class ComwitError(Exception):
     """An error the user can act on; its message is one or more complete sentences."""
 

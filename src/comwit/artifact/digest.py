@@ -18,7 +18,7 @@ from pathlib import Path
 from comwit.artifact.stat_cache import StatCache
 from comwit.artifact.tree import FileEntry, TreeDigest, make_tree_digest
 from comwit.artifact.walk import Node, Tree, walk
-from comwit.errors import ArtifactError
+from comwit.errors import ArtifactError, os_reason
 from comwit.frozen import frozen
 
 _READ_SIZE = 1 << 20  # bytes of the reused read buffer
@@ -155,9 +155,9 @@ def read_next(fd: int, view: memoryview, left: int, root: str, rel: str) -> tupl
 
 
 def unreadable(root: str, rel: str, exc: OSError) -> ArtifactError:
-    reason = (exc.strerror or str(exc)).lower()
     return ArtifactError(
-        f"cannot read {rel} in {root}: {reason}; fix its permissions or add it to `exclude`",
+        f"cannot read {rel} in {root}: {os_reason(exc)}; "
+        "fix its permissions or add it to `exclude`",
         path=root + "/" + rel,
     )
 

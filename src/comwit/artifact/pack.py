@@ -36,7 +36,7 @@ from comwit.artifact.stat_cache import StatCache
 from comwit.artifact.tarformat import HeaderMaker, end_of_archive
 from comwit.artifact.tree import TreeDigest, make_tree_digest
 from comwit.artifact.walk import Node, Walker, stamps
-from comwit.errors import ArtifactError
+from comwit.errors import ArtifactError, os_reason
 from comwit.frozen import frozen
 from comwit.store.files import create_beside, free_name_beside
 from comwit.store.regular import NotRegularFile, refuse_special
@@ -245,7 +245,7 @@ class OutputError(ArtifactError):
     def __init__(self, error: OSError) -> None:
         self.error = error
         broken = error.errno == errno.EPIPE
-        reason = "what reads it stopped reading (broken pipe)" if broken else _reason(error)
+        reason = "what reads it stopped reading (broken pipe)" if broken else os_reason(error)
         super().__init__(f"cannot write the archive: {reason}")
 
 
@@ -341,11 +341,7 @@ def _create_partial(out: Path) -> tuple[int, Path]:
 
 
 def _cannot_write(out: Path, exc: OSError) -> ArtifactError:
-    return ArtifactError(f"cannot write {out}: {_reason(exc)}", path=str(out))
-
-
-def _reason(exc: OSError) -> str:
-    return (exc.strerror or str(exc)).lower()
+    return ArtifactError(f"cannot write {out}: {os_reason(exc)}", path=str(out))
 
 
 def _no_progress(n: int) -> None:

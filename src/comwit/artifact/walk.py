@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from comwit.artifact.ignore import Excluder, load_excluder, secret_pattern, vcs_pattern
 from comwit.artifact.tree import EntryKind
-from comwit.errors import ArtifactError
+from comwit.errors import ArtifactError, os_reason
 from comwit.escape import one_line
 from comwit.frozen import frozen
 
@@ -163,7 +163,7 @@ def check_root(build_dir: Path) -> str:
         ) from None
     except OSError as exc:
         raise ArtifactError(
-            f"cannot read build dir {build_dir}: {_reason(exc)}", path=str(build_dir)
+            f"cannot read build dir {build_dir}: {os_reason(exc)}", path=str(build_dir)
         ) from exc
     if not stat.S_ISDIR(st.st_mode):
         raise ArtifactError(
@@ -180,7 +180,7 @@ def _entries(root: str, path: str, prefix: str) -> Iterator[os.DirEntry[str]]:
     except OSError as exc:
         shown = prefix.rstrip("/") or "."
         raise ArtifactError(
-            f"cannot read directory {shown} in {root}: {_reason(exc)}", path=path
+            f"cannot read directory {shown} in {root}: {os_reason(exc)}", path=path
         ) from exc
 
 
@@ -189,7 +189,7 @@ def dir_stamps(root: str) -> tuple[int, int, int]:
     try:
         st = os.lstat(root)
     except OSError as exc:
-        raise ArtifactError(f"cannot read build dir {root}: {_reason(exc)}", path=root) from exc
+        raise ArtifactError(f"cannot read build dir {root}: {os_reason(exc)}", path=root) from exc
     return stamps(st)
 
 
@@ -236,7 +236,7 @@ def stamps(st: os.stat_result) -> tuple[int, int, int]:
 
 
 def _unreadable(root: str, entry: os.DirEntry[str], rel: str, exc: OSError) -> ArtifactError:
-    return ArtifactError(f"cannot read {rel} in {root}: {_reason(exc)}", path=entry.path)
+    return ArtifactError(f"cannot read {rel} in {root}: {os_reason(exc)}", path=entry.path)
 
 
 def link_target(root: str, path: str, rel: str) -> str:
@@ -246,7 +246,7 @@ def link_target(root: str, path: str, rel: str) -> str:
         target = os.readlink(path)  # noqa: PTH115 (no Path per symlink: a tree has thousands)
     except OSError as exc:
         raise ArtifactError(
-            f"cannot read symlink {rel} in {root}: {_reason(exc)}", path=path
+            f"cannot read symlink {rel} in {root}: {os_reason(exc)}", path=path
         ) from exc
     if not target.isascii():
         _check_utf8(root, rel, target)
@@ -282,7 +282,3 @@ def _check_utf8(root: str, rel: str, text: str) -> None:
             f"{what} {shown} in {root} is not valid UTF-8; rename it or add it to `exclude`",
             path=root + "/" + shown,
         ) from None
-
-
-def _reason(exc: OSError) -> str:
-    return (exc.strerror or str(exc)).lower()

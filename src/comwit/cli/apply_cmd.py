@@ -70,7 +70,7 @@ from comwit.frozen import frozen
 from comwit.plan.actions import Plan
 from comwit.planner import PlanRequest, plan_app_again
 from comwit.store.ledger import LedgerStore
-from comwit.store.results import AppResult, ShardResult, plan_id, read_result, write_result
+from comwit.store.results import AppResult, ShardResult, plan_id, write_result
 from comwit.store.saved import SavedPlan, read_plan
 
 ShardOption = Annotated[
@@ -201,8 +201,10 @@ def _check_result_place(path: Path, planfile: Path, manifest: Path | None) -> No
     (a rerun of the job) or an empty file: `--result PLAN.json` replaced the plan the other
     shards still needed, `--result comwit.toml` the manifest, `--result DIR` failed only
     after the shard was applied."""
-    from comwit.store.files import create_beside, is_same_file
+    from comwit.errors import os_reason
+    from comwit.store.files import create_beside, is_same_file, read_document
     from comwit.store.regular import NotRegularFile, require_regular
+    from comwit.store.results import RESULT_FILE
 
     said = f"cannot write the result to {cut_path(path)}"
     if is_same_file(path, planfile):
@@ -213,8 +215,10 @@ def _check_result_place(path: Path, planfile: Path, manifest: Path | None) -> No
         found = path.stat()
     except FileNotFoundError:
         found = None
-    except (OSError, ValueError) as exc:
-        raise ComwitError(f"{said}: {_reason(exc)}") from None
+    except ValueError:
+        raise ComwitError(f"{said}: it holds a NUL character") from None
+    except OSError as exc:
+        raise ComwitError(f"{said}: {os_reason(exc)}") from None
     try:
         if found is not None:
             require_regular(path, found.st_mode)
@@ -225,20 +229,16 @@ def _check_result_place(path: Path, planfile: Path, manifest: Path | None) -> No
     except NotRegularFile as exc:
         raise ComwitError(f"{said}: it {exc.reason}; pass a file name") from None
     except OSError as exc:
-        raise ComwitError(f"{said}: {_reason(exc)}") from None
+        raise ComwitError(f"{said}: {os_reason(exc)}") from None
     if found is not None and found.st_size:
         try:
-            read_result(path)
+            read_document(
+                path, RESULT_FILE
+            )  # its kind, not the whole model: a rerun writes over it
         except ComwitError:
             raise ComwitError(
                 f"{said}: it holds something other than an earlier result; pass a new file"
             ) from None
-
-
-def _reason(exc: OSError | ValueError) -> str:
-    if isinstance(exc, OSError):
-        return (exc.strerror or str(exc)).lower()
-    return "it holds a NUL character"
 
 
 @frozen

@@ -173,8 +173,12 @@ async def _plan(
 
 
 def _refuse_inside_a_build_dir(out: Path, target: Target) -> None:
-    """ComwitError when `-o` lies in an app's build dir: the plan saved there would change
-    the tree it was made from (and overwrite a file of the build), so apply refuses it."""
+    """ComwitError when `-o` lies in an app's build dir, where the walk would take it in:
+    the plan saved there would change the tree it was made from (and overwrite a file of the
+    build), so apply would refuse it. Where the walk leaves it out (`.comwit/plan.json`
+    beside a `build_dir = "."`), it changes nothing."""
+    from comwit.artifact.walk import Walker
+
     try:
         saved = out.parent.resolve() / out.name
     except (OSError, RuntimeError):
@@ -183,28 +187,14 @@ def _refuse_inside_a_build_dir(out: Path, target: Target) -> None:
         if app.build_dir is None:
             continue
         try:
-            root = app.build_dir.resolve()
-        except (OSError, RuntimeError, ValueError):
+            walk = Walker(app.build_dir, app.exclude)
+        except ComwitError:  # a build dir or patterns the plan itself refuses, and says so
             continue
-        if root in saved.parents and not _left_out(saved.relative_to(root), root, app.exclude):
+        if walk.root in saved.parents and not walk.leaves_out(saved):
             raise ComwitError(
                 f"cannot save the plan to {out}: it is inside the build dir of app {name} "
                 f"({app.build_dir}); write it elsewhere"
             )
-
-
-def _left_out(rel: Path, root: Path, exclude: tuple[str, ...]) -> bool:
-    """Whether the build dir's excludes (`.comwitignore` too) leave `rel` out of its tree:
-    then a plan saved there changes nothing (`.comwit/plan.json` beside a `build_dir = "."`)."""
-    from pathlib import PurePosixPath
-
-    from comwit.artifact.ignore import load_excluder
-
-    try:
-        excluder = load_excluder(root, exclude)
-    except ComwitError:  # patterns the plan itself refuses, and says so
-        return True
-    return excluder.leaves_out(PurePosixPath(rel.as_posix()))
 
 
 def _save(

@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from comwit.artifact.walk import walk
-from comwit.errors import ArtifactError, ManifestError, Problem
+from comwit.errors import ArtifactError, ManifestError, Problem, os_reason
 from comwit.escape import quoted
 from comwit.manifest.find import repository_root
 from comwit.manifest.interpolate import Interpolated, MissingVariableError, interpolate
@@ -98,7 +98,7 @@ def _state_problem(path: Path) -> str | None:
     except FileNotFoundError:
         return None  # the first apply makes it
     except OSError as exc:  # a name too long, a parent that is a file
-        return f"{path} cannot be used ({(exc.strerror or str(exc)).lower()}); fix state.path"
+        return f"{path} cannot be used ({os_reason(exc)}); fix state.path"
     if stat.S_ISDIR(mode):
         return f"{path} is a directory; point state.path at a JSON file"
     if not stat.S_ISREG(mode):
