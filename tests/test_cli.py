@@ -1,4 +1,5 @@
 import dataclasses
+import errno
 import io
 import json
 import re
@@ -164,6 +165,47 @@ def test_a_command_writes_to_the_streams_main_is_given(tmp_path):
     assert "is valid: 1 app (web)" in out.getvalue()
     assert main(["validate", "-f", str(tmp_path / "missing.toml")], edges=edges) == 1
     assert err.getvalue().startswith("error: ")
+
+
+class _Full(io.StringIO):
+    """A stream on a full disk: every write fails as /dev/full's does."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["validate"]])
+def test_a_stdout_that_takes_nothing_is_one_line_error_not_a_bug(tmp_path, args):
+    """`comwit status > /dev/full` said "comwit hit a bug (OSError)" and exited 3."""
+    (tmp_path / "comwit.toml").write_text('version = 1\n[apps.web]\nbuild_dir = "."\n')
+    err = io.StringIO()
+    edges = Edges({}, io.StringIO(), _Full(), err)
+    manifest = ["-f", str(tmp_path / "comwit.toml")] if args == ["validate"] else []
+    assert main([*args, *manifest], edges=edges) == 1
+    assert err.getvalue() == "error: cannot write to stdout: no space left on device\n"
+
+
+def test_a_stderr_that_takes_nothing_leaves_the_exit_code_to_tell():
+    """An error that cannot be said is still exit 1, not an OSError out of `main`."""
+    edges = Edges({}, io.StringIO(), io.StringIO(), _Full())
+    assert main(["validate", "-f", "/nonexistent/comwit.toml"], edges=edges) == 1
+
+
+def test_a_full_disk_under_stdout_is_said_by_the_real_process(tmp_path):
+    (tmp_path / "comwit.toml").write_text('version = 1\n[apps.web]\nbuild_dir = "."\n')
+    with Path("/dev/full").open("w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "comwit", "validate", "-f", str(tmp_path / "comwit.toml")],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        "error: cannot write to stdout: no space left on device\n",
+    )
 
 
 def test_exit_codes_are_defined_in_one_module_only():

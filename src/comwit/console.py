@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import field
 from typing import TYPE_CHECKING, TextIO
 
+from comwit.errors import ConsoleError, os_reason
 from comwit.escape import PAINT, printable
 from comwit.frozen import frozen
 from comwit.secret import redact
@@ -59,8 +60,7 @@ class Console:
 
     def print(self, text: str = "") -> None:
         """Data for stdout: always printed, even with --quiet."""
-        self.out.write(_shown(text) + "\n")
-        self.out.flush()
+        _write(self.out, "stdout", _shown(text) + "\n")
 
     def notice(self, text: str) -> None:
         """A line for stderr that even --quiet keeps (e.g. "this run uses the emulator")."""
@@ -88,8 +88,17 @@ class Console:
         return _paint(name, text) if self.err_color else text
 
     def _log(self, text: str) -> None:
-        self.err.write(_shown(text) + "\n")
-        self.err.flush()
+        _write(self.err, "stderr", _shown(text) + "\n")
+
+
+def _write(stream: TextIO, name: str, text: str) -> None:
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise  # what reads it has gone: the command ends quietly (`comwit.cli.main`)
+    except OSError as exc:
+        raise ConsoleError(f"cannot write to {name}: {os_reason(exc)}") from exc
 
 
 def make_console(

@@ -4,6 +4,7 @@
     ├── ManifestError                comwit.toml: every problem at once (file:line:col: field: what)
     ├── ArtifactError                a build directory cannot be digested or packed
     ├── CredentialsError             no token, a malformed token, a refused API URL
+    ├── ConsoleError                 stdout or stderr will not take comwit's output (a full disk)
     ├── ApiError                     talking to the Comwit API (method, path)
     │   ├── ApiStatusError           an error status (status, title, detail, code)
     │   │   ├── BadRequestError          400
@@ -46,6 +47,11 @@ class ComwitError(Exception):
     """An error the user can act on; its message is one or more complete sentences."""
 
     exit_code = EXIT_ERROR
+
+
+class ConsoleError(ComwitError):
+    """Stdout or stderr would not take comwit's output (a full disk): what was not shown is
+    lost, so the command stops."""
 
 
 # -- manifest -------------------------------------------------------------------------

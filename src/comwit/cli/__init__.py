@@ -32,9 +32,7 @@ def main(argv: Sequence[str] | None = None, *, edges: Edges | None = None) -> in
     if edges is None and not _has_streams():
         return EXIT_ERROR
     if args == ["--version"]:
-        out = edges.stdout if edges else sys.stdout
-        out.write(f"comwit {__version__}\n")
-        return EXIT_OK
+        return _version(edges)
     if not _has_working_directory(edges.stderr if edges else sys.stderr):
         return EXIT_ERROR
     import contextlib
@@ -48,6 +46,22 @@ def main(argv: Sequence[str] | None = None, *, edges: Edges | None = None) -> in
     remember_tokens(edges.environ)  # CI tokens are redacted from everything, from the start
     with contextlib.redirect_stdout(edges.stdout), contextlib.redirect_stderr(edges.stderr):
         return _run(args, edges)
+
+
+def _version(edges: Edges | None) -> int:
+    out, err = (edges.stdout, edges.stderr) if edges else (sys.stdout, sys.stderr)
+    try:
+        out.write(f"comwit {__version__}\n")
+        out.flush()
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except OSError as exc:  # a full disk: said as `Console` says it
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            err.write(f"error: cannot write to stdout: {(exc.strerror or str(exc)).lower()}\n")
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def _has_streams() -> bool:
@@ -220,7 +234,11 @@ def _say(edges: Edges, text: str) -> None:
     from comwit.escape import printable
     from comwit.secret import redact
 
-    edges.stderr.write(printable(redact(text)).rstrip("\n") + "\n")
+    try:
+        edges.stderr.write(printable(redact(text)).rstrip("\n") + "\n")
+        edges.stderr.flush()
+    except OSError:  # stderr itself will not take it (a full disk): the exit code tells
+        pass
 
 
 def _exit_now(code: int) -> None:
