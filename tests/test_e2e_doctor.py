@@ -111,6 +111,27 @@ def test_doctor_of_the_local_emulator_uses_the_manifests_state_and_needs_a_manif
     assert not (world.root / ".comwit" / "emulator").exists()
 
 
+def test_doctor_says_the_manifests_own_error_for_a_broken_one_or_an_unknown_env(world):
+    """A broken manifest found here, or a misspelled --env, passed the doctor (exit 0) with
+    "project: unknown": a pre-flight that never checked the project it was meant to."""
+    (world.root / "comwit.toml").write_text(
+        (world.root / "comwit.toml").read_text() + '\n[environments.staging]\nproject = "x"\n'
+    )
+    typo = world.comwit("doctor", "--env", "stagng")
+    assert (typo.code, typo.out) == (1, "")
+    assert typo.err.startswith("error: comwit.toml:1:1: --env 'stagng': unknown environment")
+    (world.root / "comwit.toml").write_text('version = 1\nproject = "oops\n')
+    for api_url in ((), ("--api-url", "local")):
+        broken = world.comwit("doctor", *api_url)
+        assert (broken.code, broken.out) == (1, ""), broken.err
+        assert broken.err.startswith("error: comwit.toml:2:"), broken.err
+        assert "invalid TOML" in broken.err
+    (world.root / "comwit.toml").unlink()
+    nowhere = world.comwit("doctor", "--env", "staging")
+    assert nowhere.code == 1
+    assert "comwit.toml: not found in" in nowhere.err
+
+
 def test_doctor_on_a_missing_project_or_refused_token_exits_1(world):
     missing = world.comwit("doctor", "--project", "elsewhere")
     assert missing.code == 1

@@ -88,18 +88,16 @@ async def _client(
 
 
 def _manifest(settings: Settings) -> LoadedManifest | None:
-    """The manifest when there is one (for the project and its hostnames); a given one must
-    load, a missing default one is fine."""
+    """The manifest when there is one (for the project and its hostnames): none found is
+    fine, but one found must load, with the --env given (a broken one, or a misspelled
+    environment, would pass the doctor on a project it never checked)."""
     try:
         path = settings.manifest
     except ManifestError:
-        return None
-    try:
-        return load_manifest(path, env=settings.env)
-    except ManifestError:
-        if settings.manifest_file is not None:
+        if settings.env is not None:  # --env names an environment of a manifest not there
             raise
         return None
+    return load_manifest(path, env=settings.env)
 
 
 def _json(findings: list[Finding]) -> str:
