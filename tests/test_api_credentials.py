@@ -196,6 +196,9 @@ def test_api_url_precedence_and_normalization(option, environ, expected):
         ("https://[::1", "malformed"),
         ("https://api.example.com:abc", "malformed"),
         ("https://api.example.com:99999", "malformed"),
+        ("https://api.example.com\x1b[2J/", "a control character at character 24"),
+        ("https://api.exa\x7fmple.com", "a control character at character 16"),
+        ("https://api\udcff.example.com", "a byte that is not UTF-8 at character 12"),
     ],
 )
 def test_unsafe_or_malformed_api_urls_are_refused(url, words):

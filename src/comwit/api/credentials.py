@@ -145,6 +145,12 @@ def _reason(exc: Exception) -> str:
 
 def _check_url(url: str) -> None:
     # The URL is echoed only once it is known to hold no user info or query (a token could).
+    for at, char in enumerate(url, start=1):
+        if not char.isprintable() or "\ud800" <= char <= "\udfff":
+            what = "a byte that is not UTF-8" if char >= "\ud800" else "a control character"
+            raise CredentialsError(
+                f"the API URL has {what} at character {at}; fix --api-url or COMWIT_API_URL"
+            )
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
