@@ -68,10 +68,8 @@ def _odd_gitignore(root, kind):
     path = root / ".gitignore"
     if kind == "not UTF-8":
         path.write_bytes(b"node_modules\n\xff\xfe\n")
-    elif kind == "a directory":
-        path.mkdir()
     else:
-        path.symlink_to("/dev/zero")  # endless: reading it would never end
+        path.mkdir()
 
 
 @pytest.mark.parametrize(
@@ -79,7 +77,6 @@ def _odd_gitignore(root, kind):
     [
         ("not UTF-8", "not UTF-8 text"),
         ("a directory", "Is a directory"),
-        ("a device", "is a character device, not a regular file"),
     ],
 )
 def test_an_odd_gitignore_is_a_warning_after_the_manifest_is_written(fresh, kind, why):
@@ -152,3 +149,72 @@ def test_secret_looking_files_get_one_warning_naming_them_all(world):
     assert len(warnings) == 1, plan.err
     assert "3 paths in" in warnings[0]
     assert ".env, CVS/, certs/tls.pem" in warnings[0]
+
+
+def test_a_symlinked_gitignore_is_left_alone_and_nothing_is_made_where_it_points(fresh, tmp_path):
+    target = tmp_path / "elsewhere" / "ignore"
+    (fresh.root / ".gitignore").symlink_to(target)  # dangling: writing would create it
+    result = fresh.comwit("init", "--project", PROJECT)
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[1] == (
+        "warning: left .gitignore as it is: it is a symbolic link, which git does not read;"
+        " add .comwit/ to a .gitignore git reads"
+    )
+    assert not target.parent.exists()
+
+
+def test_a_gitignore_line_that_keeps_comwits_state_in_git_is_respected_and_named(fresh):
+    (fresh.root / ".gitignore").write_text("# ours\n.comwit/\n!.comwit/\n")
+    result = fresh.comwit("init", "--project", PROJECT)
+    assert result.code == 0, result.err
+    assert result.err.splitlines()[1] == (
+        "warning: left .gitignore as it is: its line 3, '!.comwit/', keeps .comwit/"
+        " (comwit's caches and local state) in git"
+    )
+    assert (fresh.root / ".gitignore").read_text() == "# ours\n.comwit/\n!.comwit/\n"
+
+
+@pytest.mark.skipif(not shutil.which("git"), reason="needs git")
+@pytest.mark.parametrize(
+    "text",
+    [
+        ".comwit/",
+        "/.comwit",
+        "  .comwit/",  # leading blanks are part of the pattern: this ignores nothing here
+        ".comwit/   ",  # trailing blanks are not
+        ".comwit/*",
+        ".comwit/state.json",
+        ".comwit/\n!.comwit/emulator",  # nothing under an ignored directory comes back
+        ".comwit/*\n!.comwit/emulator",
+        "*\n!*.toml",
+        "a\\",  # not a pattern: git passes over it
+        "\\#.comwit",
+        ".c*/\n!.comwit/tmp/",
+    ],
+)
+def test_init_adds_the_ignore_line_exactly_when_git_would_not_ignore_comwits_state(
+    tmp_path, text
+):
+    from comwit.manifest.starter import _STATE_PROBES, KeptInGit, ignore_state_dir
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=30)
+    (tmp_path / ".gitignore").write_text(text + "\n")
+    git_ignores_all = _git_ignores(tmp_path, _STATE_PROBES)
+    try:
+        added = ignore_state_dir(tmp_path)
+    except KeptInGit:
+        assert not git_ignores_all
+        assert "!" in text
+        return
+    assert added == (not git_ignores_all)
+    assert _git_ignores(tmp_path, _STATE_PROBES)
+
+
+def _git_ignores(root, paths):
+    """Whether git ignores every one of `paths` (exit 1 from check-ignore: none is)."""
+    checked = subprocess.run(
+        ["git", "check-ignore", "--no-index", *paths],
+        cwd=root, capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    assert checked.returncode in (0, 1), checked.stderr
+    return checked.stdout.split() == list(paths)

@@ -14,7 +14,12 @@ from comwit.cli.settings import API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY, Settin
 from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
 from comwit.manifest import DEFAULT_FILE
-from comwit.manifest.starter import find_build_dirs, ignore_state_dir, render_starter
+from comwit.manifest.starter import (
+    KeptInGit,
+    find_build_dirs,
+    ignore_state_dir,
+    render_starter,
+)
 from comwit.store.files import write_text
 
 
@@ -49,6 +54,8 @@ def init(
     try:
         if ignore_state_dir(root):
             console.info("Added .comwit/ to .gitignore (comwit's caches and local state).")
+    except KeptInGit as exc:
+        console.warn(str(exc))
     except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         if isinstance(exc, UnicodeDecodeError):

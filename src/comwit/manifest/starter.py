@@ -7,10 +7,12 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
 from comwit.api.assumed import APP_NAME
+from comwit.escape import quoted
 from comwit.frozen import frozen
 from comwit.store.regular import read_bounded
 
@@ -61,21 +63,78 @@ def render_starter(project: str | None, apps: Sequence[FoundApp]) -> str:
     return "\n".join(head) + "\n" + body + "\n" + tomli_w.dumps(tables)
 
 
+class KeptInGit(ValueError):
+    """The .gitignore is left as it is, for the reason the message gives: it is a symbolic link
+    (which git does not read) or one of its lines re-includes what `.comwit/` would ignore."""
+
+
 def ignore_state_dir(root: Path) -> bool:
-    """Add `.comwit/` to `root`/.gitignore unless a line already ignores it; True if added.
-    OSError or ValueError when the file cannot be read as UTF-8 text (or is too large)."""
+    """Add `.comwit/` to `root`/.gitignore unless git already ignores what comwit keeps there;
+    True if added. OSError or ValueError when the file cannot be read as UTF-8 text (or is
+    too large); KeptInGit when it is a symbolic link or a line of it keeps `.comwit/` in git."""
     path = root / ".gitignore"
+    if path.is_symlink():
+        raise KeptInGit(
+            "left .gitignore as it is: it is a symbolic link, which git does not read;"
+            " add .comwit/ to a .gitignore git reads"
+        )
     try:
         text = read_bounded(path, _MAX_GITIGNORE).decode("utf-8")
     except FileNotFoundError:
         text = ""
-    lines = {line.strip().strip("/") for line in text.splitlines()}
-    if ".comwit" in lines or ".comwit/*" in lines:
+    patterns = _patterns(text)
+    for probe in _STATE_PROBES:
+        ignored, line = _ignored(patterns, probe)
+        if not ignored and line:
+            shown = quoted(patterns[line - 1].pattern)
+            raise KeptInGit(
+                f"left .gitignore as it is: its line {line}, {shown}, keeps .comwit/"
+                " (comwit's caches and local state) in git"
+            )
+        if not ignored:
+            break
+    else:
         return False
     separator = "" if not text or text.endswith("\n") else "\n"
     addition = "# comwit's local state: caches, the embedded emulator\n" + STATE_IGNORE + "\n"
     path.write_text(text + separator + addition, encoding="utf-8")
     return True
+
+
+# What comwit keeps in .comwit/: ignored when each of these is.
+_STATE_PROBES = (".comwit/state.json", ".comwit/emulator/state.json", ".comwit/tmp/1-a/web.tar.zst")
+
+
+def _patterns(text: str) -> list[Any]:
+    """One pathspec pattern per line (line numbers are indexes + 1); as git does, a line that
+    is not a valid pattern matches nothing."""
+    from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+
+    patterns: list[Any] = []
+    for line in text.splitlines():
+        try:
+            patterns.append(GitIgnoreSpecPattern(line))
+        except ValueError:
+            patterns.append(GitIgnoreSpecPattern("#"))  # a comment: matches nothing
+    return patterns
+
+
+def _ignored(patterns: list[Any], path: str) -> tuple[bool, int]:
+    """Whether git ignores `path`, and the line that decides it (0: none). As in git, the
+    directories are looked at first, and nothing under an ignored directory comes back."""
+    parts = path.split("/")
+    kept = 0  # the last line that re-included the path or a directory above it
+    for depth in range(1, len(parts) + 1):
+        here = "/".join(parts[:depth]) + ("/" if depth < len(parts) else "")
+        include, line = None, 0
+        for number, pattern in enumerate(patterns, start=1):
+            if pattern.include is not None and pattern.match_file(here) is not None:
+                include, line = pattern.include, number
+        if include:
+            return True, line
+        if include is False:
+            kept = line
+    return False, kept
 
 
 def _candidates(root: Path, directory: Path, depth: int) -> Iterator[Path]:
