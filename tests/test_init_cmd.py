@@ -192,9 +192,7 @@ def test_a_gitignore_line_that_keeps_comwits_state_in_git_is_respected_and_named
         ".c*/\n!.comwit/tmp/",
     ],
 )
-def test_init_adds_the_ignore_line_exactly_when_git_would_not_ignore_comwits_state(
-    tmp_path, text
-):
+def test_init_adds_the_ignore_line_exactly_when_git_would_not_ignore_comwits_state(tmp_path, text):
     from comwit.manifest.starter import _STATE_PROBES, KeptInGit, ignore_state_dir
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=30)
