@@ -115,6 +115,10 @@ def test_import_writes_a_manifest_that_loads_with_the_live_hosts_and_env(world):
     assert (
         refused.err.strip() == "error: imported.toml already exists; pass --force to overwrite it"
     )
+    (world.root / "linked.toml").symlink_to("not-there.toml")  # a dangling link is kept too
+    refused = world.comwit("import", "--project", PROJECT, "-o", "linked.toml")
+    assert refused.err.strip() == "error: linked.toml already exists; pass --force to overwrite it"
+    assert (world.root / "linked.toml").is_symlink()
 
     printed = world.comwit("import", "--project", PROJECT, "-o", "-", "--app", "api")
     assert printed.code == 0, printed.err

@@ -62,6 +62,10 @@ def test_init_keeps_an_existing_ignore_line_and_an_existing_manifest(fresh):
     assert again.code == 1
     assert again.err == "error: comwit.toml already exists here; pass --force to overwrite it\n"
     assert fresh.comwit("init", "--force").code == 0
+    (fresh.root / "comwit.toml").unlink()
+    (fresh.root / "comwit.toml").symlink_to("shared/comwit.toml")  # dangling: still kept
+    assert fresh.comwit("init").code == 1
+    assert (fresh.root / "comwit.toml").is_symlink()
 
 
 def _odd_gitignore(root, kind):

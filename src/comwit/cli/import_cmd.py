@@ -75,7 +75,7 @@ def _check_out(path: Path, *, force: bool) -> None:
     try:
         if path.is_dir():
             raise ComwitError(f"{shown} is a directory; pass the file to write with -o FILE")
-        exists = path.exists()
+        exists = path.exists() or path.is_symlink()  # a dangling link is a file to keep too
     except OSError as exc:
         raise ComwitError(f"cannot write {shown} ({exc.strerror}); pick another -o FILE") from None
     if exists and not force:

@@ -40,7 +40,7 @@ def init(
     """
     console, root = settings.console, Path.cwd()
     path = root / DEFAULT_FILE
-    if path.exists() and not force:
+    if (path.exists() or path.is_symlink()) and not force:  # a dangling link is kept too
         raise ComwitError(f"{DEFAULT_FILE} already exists here; pass --force to overwrite it")
     project = settings.chosen_project()
     found = find_build_dirs(root)
