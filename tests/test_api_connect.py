@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from comwit.api.connect import open_client
-from comwit.errors import CredentialsError
+from comwit.errors import ComwitError, CredentialsError
 
 TOKEN = "cwt_c0ffee"
 
@@ -93,3 +93,24 @@ def test_the_local_emulator_needs_no_token_and_answers_over_loopback(tmp_path):
     assert "local Comwit emulator" in (connection.notice or "")
     assert healthy
     assert [p.project_id for p in projects] == ["demo"]
+
+
+@pytest.mark.parametrize(
+    ("spoil", "why"),
+    [
+        (lambda state: state.write_text("a file"), "Not a directory"),
+        (
+            lambda state: (state.mkdir(), (state / "emulator.sqlite3").write_bytes(b"x" * 200)),
+            "file is not a database",
+        ),
+    ],
+    ids=["a file", "not a database"],
+)
+def test_local_emulator_state_that_cannot_be_used_says_to_fix_or_remove_it(tmp_path, spoil, why):
+    spoil(tmp_path / "emulator")
+    with pytest.raises(ComwitError) as raised:
+        connect("local", {}, tmp_path, project="demo")
+    assert str(raised.value) == (
+        f"the emulator cannot keep its state in {tmp_path / 'emulator'} ({why}); "
+        "fix or remove that directory"
+    )  # no --data to pass: the commands that start it have none

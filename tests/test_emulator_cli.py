@@ -120,6 +120,15 @@ def test_a_data_dir_that_cannot_hold_the_state_is_a_one_line_error(tmp_path, cap
     )
 
 
+def test_a_data_dir_holding_something_that_is_not_a_database_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "emulator.sqlite3").write_bytes(b"not sqlite " * 20)
+    assert main(["emulator", "token", "--data", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: the emulator cannot keep its state in {tmp_path} (file is not a database); "
+        "pass another --data\n"
+    )
+
+
 def test_emulator_without_a_command_prints_help(capsys):
     assert main(["emulator"]) == 0
     assert "serve" in capsys.readouterr().out

@@ -56,11 +56,13 @@ def serve_in_thread(
     max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES,
     access_log: bool = False,
     settings: Settings | None = None,
+    fix: str = "pass another --data",
 ) -> Iterator[RunningEmulator]:
     """Run the emulator on `host:port` (0: a free port) until the block exits; `settings`,
-    when given, replaces `auto_dns` and `max_artifact_bytes`."""
+    when given, replaces `auto_dns` and `max_artifact_bytes`; `fix` ends the error for a
+    `data_dir` that cannot hold the state."""
     with ExitStack() as stack:
-        store = Store(data_dir)
+        store = Store(data_dir, fix=fix)
         stack.callback(store.close)
         chosen = settings or Settings(auto_dns=auto_dns, max_artifact_bytes=max_artifact_bytes)
         app = create_app(store, chosen)

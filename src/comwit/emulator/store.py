@@ -64,21 +64,32 @@ class Principal:
 
 
 class Store:
-    """Open (creating if needed) the emulator state under `data_dir`."""
+    """Open (creating if needed) the emulator state under `data_dir`; one that cannot be
+    opened is a ComwitError ending in `fix`, what the user can do about it."""
 
-    def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        fix: str = "pass another --data",
+    ) -> None:
         self.data_dir = data_dir
         self.artifact_dir = data_dir / "artifacts"
         self.incoming_dir = self.artifact_dir / "incoming"
         self.clock = clock
         self._lock = threading.RLock()
-        self._db = _open_database(data_dir, self.incoming_dir)
+        self._db = _open_database(data_dir, self.incoming_dir, fix)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # Durable across crashes of the process, not of the machine: right for a test server.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # Durable across crashes of the process, not of the machine: right for a test server.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        except sqlite3.Error as exc:  # not a database, or one that cannot be written
+            self._db.close()
+            raise _unusable(data_dir, str(exc), fix) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -188,7 +199,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _open_database(data_dir: Path, incoming_dir: Path) -> sqlite3.Connection:
+def _open_database(data_dir: Path, incoming_dir: Path, fix: str) -> sqlite3.Connection:
     """The state's database; a directory that cannot hold it is the user's to change."""
     try:
         incoming_dir.mkdir(parents=True, exist_ok=True)
@@ -200,6 +211,8 @@ def _open_database(data_dir: Path, incoming_dir: Path) -> sqlite3.Connection:
         )
     except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ComwitError(
-            f"the emulator cannot keep its state in {data_dir} ({reason}); pass another --data"
-        ) from exc
+        raise _unusable(data_dir, reason, fix) from exc
+
+
+def _unusable(data_dir: Path, reason: str, fix: str) -> ComwitError:
+    return ComwitError(f"the emulator cannot keep its state in {data_dir} ({reason}); {fix}")
