@@ -180,6 +180,20 @@ def test_import_to_a_path_below_a_file_says_to_pick_another_file(world):
     )
 
 
+def test_import_from_the_local_emulator_where_it_has_no_state_says_where_it_looked(world):
+    assert world.comwit("apply", "--yes", "--api-url", "local").code == 0
+    result = world.comwit("import", "--project", PROJECT, "--api-url", "local", "-o", "sub/c.toml")
+    assert (result.code, result.out) == (1, "")
+    assert result.err.strip() == (
+        f"error: the local emulator has no state in {world.root / 'sub/.comwit/emulator'} "
+        "(--api-url local keeps it next to the manifest): write the manifest where its apps "
+        "were applied"
+    )
+    assert not (world.root / "sub").exists()  # no empty state made in passing
+    here = world.comwit("import", "--project", PROJECT, "--api-url", "local", "-o", "c.toml")
+    assert here.code == 0, here.err
+
+
 @pytest.mark.parametrize("name", ["a" * 300, "b/" * 3000 + "comwit.toml"])
 def test_import_to_a_name_the_system_refuses_says_so_in_one_short_line(world, name):
     result = world.comwit("import", "--project", PROJECT, "-o", name)

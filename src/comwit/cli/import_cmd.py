@@ -12,6 +12,7 @@ import typer
 
 from comwit.api.assumed import APP_NAME
 from comwit.api.connect import emulator_dir
+from comwit.api.credentials import LOCAL, resolve_api_url
 from comwit.api.models import App
 from comwit.cli.session import connect_project
 from comwit.cli.settings import API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY, Settings, command
@@ -85,6 +86,11 @@ def _check_out(path: Path, *, force: bool) -> None:
 async def read_apps(settings: Settings, project: str, emulator: Path) -> list[ImportedApp]:
     """The project's apps (those --app selects) as a manifest would describe them."""
     console = settings.console
+    if resolve_api_url(settings.api_url, settings.environ) == LOCAL and not emulator.exists():
+        raise ComwitError(  # starting it would make a new, empty state: nothing to import
+            f"the local emulator has no state in {cut_path(emulator)} (--api-url local keeps "
+            "it next to the manifest): write the manifest where its apps were applied"
+        )
     fix = "pass --project or set COMWIT_PROJECT"
     async with connect_project(settings, project, emulator, fix=fix) as connection:
         listed = await connection.client.list_apps(project)
