@@ -47,6 +47,19 @@ def _complete(words: str, cword: int) -> list[str]:
     return done.stdout.split()
 
 
+@pytest.mark.parametrize("cword", ["", "abc", "\u0661"])
+def test_a_completion_request_without_a_word_index_is_a_one_line_error(cword):
+    environ = {**os.environ, "_COMWIT_COMPLETE": "complete_bash", "COMP_WORDS": "comwit pl"}
+    environ["COMP_CWORD"] = cword
+    done = subprocess.run(
+        [sys.executable, "-m", "comwit"],
+        env=environ, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith(f"error: COMP_CWORD='{cword}' is not a word index;")
+    assert done.stderr.count("\n") == 1
+
+
 def test_the_shell_gets_commands_options_and_choices():
     assert _complete("comwit pl", 1) == ["plan"]
     assert _complete("comwit plan --deta", 2) == ["--detailed-exitcode"]

@@ -168,7 +168,7 @@ def _command(args: list[str], edges: Edges) -> int:
     if "_COMWIT_COMPLETE" in os.environ:  # the shell asks for completions (`comwit completion`)
         from comwit.cli.completion_cmd import prepare_completion
 
-        prepare_completion()
+        prepare_completion(os.environ)
 
     try:
         result = root_command().main(

@@ -8,11 +8,14 @@ costs nothing at start-up when the variable is unset.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
 
 from comwit.cli.settings import Settings, command
+from comwit.errors import ComwitError
+from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
 
 COMPLETE_VAR = "_COMWIT_COMPLETE"
@@ -24,9 +27,19 @@ class Shell(enum.StrEnum):
     fish = "fish"
 
 
-def prepare_completion() -> None:
-    """Teach typer's completion its shells; only when the shell is asking (COMPLETE_VAR set)."""
+def prepare_completion(environ: Mapping[str, str]) -> None:
+    """Teach typer's completion its shells; only when the shell is asking (COMPLETE_VAR set).
+    A bash request whose word index is not a number (the script always sends one) is a
+    ComwitError, not a crash in typer."""
     from typer._completion_classes import completion_init
+
+    if environ.get(COMPLETE_VAR) == "complete_bash":
+        cword = environ.get("COMP_CWORD", "")
+        if not (cword.isascii() and cword.isdigit()):
+            raise ComwitError(
+                f"COMP_CWORD={quoted(cword)} is not a word index; completion is answered for "
+                "the script `comwit completion bash` prints"
+            )
 
     completion_init()
 
