@@ -65,6 +65,7 @@ def test_the_shell_gets_commands_options_and_choices():
     assert _complete("comwit plan --deta", 2) == ["--detailed-exitcode"]
     assert _complete("comwit status --format ", 3) == ["text", "json"]
     assert _complete("comwit emulator se", 2) == ["serve"]
+    assert _complete("comwit emulator serve --project-listing ", 4) == ["on", "404", "501"]
 
 
 @pytest.mark.skipif(not shutil.which("bash"), reason="needs bash")

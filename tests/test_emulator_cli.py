@@ -174,6 +174,7 @@ def test_serve_on_a_port_in_use_is_a_one_line_error(tmp_path, emulator, capsys):
         (["--assume", "ROLLBACK_BODY_FIELD"], "is not NAME=VALUE"),
         (["--assume", "NO_SUCH=1"], "NAME one of APP_ENVELOPE, LOGS_PAGE_TOKEN_PARAM"),
         (["--assume", "STATUS_UNAUTHENTICATED=200"], "give a 4xx status"),
+        (["--project", "bad id!"], "--project 'bad id!': a project id is 1-63 letters"),
     ],
 )
 def test_serve_refuses_a_bad_listing_mode_or_assumption_in_one_line(
@@ -183,6 +184,7 @@ def test_serve_refuses_a_bad_listing_mode_or_assumption_in_one_line(
     err = capsys.readouterr().err
     assert code == 1
     assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "d").exists()  # refused before anything is served
 
 
 def test_domain_gives_a_project_a_delegated_zone_that_managed_hostnames_can_use(tmp_path, capsys):

@@ -23,7 +23,7 @@ from comwit.emulator.settings import (
     parse_assumption,
 )
 from comwit.emulator.settings import Settings as EmulatorSettings
-from comwit.emulator.store import SCOPES, Store
+from comwit.emulator.store import PROJECT_NAME, SCOPES, Store
 from comwit.errors import ComwitError
 from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
@@ -63,7 +63,9 @@ def serve(
     project_listing: Annotated[
         str,
         typer.Option(
-            metavar="<on|404|501>", help="404 or 501: GET /v1/projects answers that (not enabled)."
+            metavar="<on|404|501>",
+            help="404 or 501: GET /v1/projects answers that (not enabled).",
+            autocompletion=lambda: ["on", *map(str, LISTING_DISABLED_STATUSES)],
         ),
     ] = "on",
     no_managed_dns: Annotated[
@@ -89,6 +91,10 @@ def serve(
         auto_dns, max_artifact_bytes, project_listing, not no_managed_dns, assume or []
     )
     console = settings.console
+    if not PROJECT_NAME.fullmatch(project):  # before anything is served
+        raise ComwitError(
+            f"--project {quoted(project)}: a project id is 1-63 letters, digits, '.', '_' and '-'"
+        )
     if not is_loopback(host):
         console.warn(f"listening on {host}: this test server is reachable from the network")
     with serve_in_thread(
