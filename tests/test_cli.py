@@ -174,9 +174,12 @@ class _Full(io.StringIO):
         raise OSError(errno.ENOSPC, "No space left on device")
 
 
-@pytest.mark.parametrize("args", [["--version"], ["validate"]])
+@pytest.mark.parametrize(
+    "args", [["--version"], ["validate"], ["--help"], ["plan", "--help"], ["emulator"]]
+)
 def test_a_stdout_that_takes_nothing_is_one_line_error_not_a_bug(tmp_path, args):
-    """`comwit status > /dev/full` said "comwit hit a bug (OSError)" and exited 3."""
+    """`comwit status > /dev/full` said "comwit hit a bug (OSError)" and exited 3; so did
+    the help click writes itself."""
     (tmp_path / "comwit.toml").write_text('version = 1\n[apps.web]\nbuild_dir = "."\n')
     err = io.StringIO()
     edges = Edges({}, io.StringIO(), _Full(), err)

@@ -183,9 +183,32 @@ def _command(args: list[str], edges: Edges) -> int:
 
         _say(edges, usage_error(exc))
         return EXIT_ERROR
+    except OSError as exc:
+        stream = None if isinstance(exc, BrokenPipeError) else _clicks_echo_stream(exc)
+        if stream is None:
+            raise
+        # click's own writes (help, usage) to a stream that takes nothing: as Console says it
+        from comwit.errors import ConsoleError, os_reason
+
+        name = "stderr" if stream in (edges.stderr, sys.stderr) else "stdout"
+        raise ConsoleError(f"cannot write to {name}: {os_reason(exc)}") from None
     if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this exit code, silently
         _say(edges, "error: interrupted")
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _clicks_echo_stream(exc: BaseException) -> object | None:
+    """The stream click's `echo` (typer's own copy of click, or click) was writing to when
+    `exc` came (help, usage); None when it came from elsewhere (a command)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "echo" and frame.f_globals.get("__name__", "").endswith(
+            "click.utils"
+        ):
+            return frame.f_locals.get("file")
+        tb = tb.tb_next
+    return None
 
 
 def _guarded(edges: Edges, work: Callable[[], T]) -> T | int:
