@@ -48,6 +48,12 @@ def test_paths_are_relative_to_the_checkout(tmp_path):
     assert repository_path("/elsewhere/comwit.toml", tmp_path) == "/elsewhere/comwit.toml"
 
 
+def test_a_workspace_that_is_a_symlink_loop_leaves_the_path_as_given(tmp_path):
+    (tmp_path / "one").symlink_to("two")
+    (tmp_path / "two").symlink_to("one")  # GITHUB_WORKSPACE=one: resolve() raises RuntimeError
+    assert repository_path("comwit.toml", tmp_path / "one", cwd=tmp_path) == "comwit.toml"
+
+
 def test_annotations_only_in_github_actions():
     problems = [
         Problem("comwit.toml", 1, 1, "version", "missing"),

@@ -51,5 +51,5 @@ def repository_path(file: str, workspace: Path | None, cwd: Path | None = None) 
     absolute = path if path.is_absolute() else (cwd or Path.cwd()) / path
     try:
         return absolute.resolve().relative_to(workspace.resolve()).as_posix()
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
         return file
