@@ -108,6 +108,14 @@ def test_ci_tokens_are_redacted_from_any_text():
     assert redact("a ghs_redact_me_please b glpat-redact-me") == "a <hidden> b <hidden>"
 
 
+def test_a_token_with_a_control_character_is_redacted_also_as_an_error_escapes_it():
+    remember_tokens({"GITHUB_TOKEN": "ghs_two\nlines_x1", "COMWIT_GITLAB_TOKEN": "glpat-é-x1"})
+    # What h11 says of a header it refuses, with the value as bytes.
+    said = "LocalProtocolError: Illegal header value b'Bearer ghs_two\\nlines_x1'"
+    assert redact(said) == "LocalProtocolError: Illegal header value b'Bearer <hidden>'"
+    assert redact("b'glpat-\\xc3\\xa9-x1' or glpat-\\xe9-x1") == "b'<hidden>' or <hidden>"
+
+
 def test_a_merged_pull_requests_closed_event_is_about_its_merge_commit(tmp_path):
     pull = {"number": 8, "merged": True, "merge_commit_sha": "c" * 40, "head": {"sha": "d" * 40}}
     ctx = detect(github_env(tmp_path, event={"action": "closed", "pull_request": pull}))

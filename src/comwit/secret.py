@@ -20,7 +20,7 @@ class Secret:
     def __init__(self, value: str) -> None:
         self._value = value
         if value:
-            _known.add(value)
+            _known.update(_forms(value))
 
     def reveal(self) -> str:
         """The real value: only for the Authorization header."""
@@ -37,6 +37,16 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+def _forms(value: str) -> set[str]:
+    """`value`, and the escaped forms a message may show it in when it holds a control
+    character or one that is not ASCII (an HTTP library echoes a header it refuses as bytes)."""
+    forms = {value}
+    if not value.isascii() or not value.isprintable():
+        forms.add(value.encode("unicode_escape").decode("ascii"))
+        forms.add(repr(value.encode("utf-8", "backslashreplace"))[2:-1])
+    return forms
 
 
 def redact(text: str) -> str:

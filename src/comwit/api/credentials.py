@@ -25,7 +25,7 @@ LOCAL: Final = "local"  # --api-url local: the embedded emulator
 MAX_WAIT_SECONDS: Final = 86400  # the longest --timeout / --lock-timeout: a day
 MAX_CONFIG_BYTES: Final = 1 << 20  # the official CLI's config: a few lines; not read past it
 _TOKEN_SHAPE: Final = re.compile(r"cwt_[\x21-\x7e]+")  # printable, no spaces: a header value
-_LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 _HOW: Final = "set COMWIT_TOKEN to a cwt_ token, or log in with the official comwit CLI"
 
 
@@ -166,7 +166,7 @@ def _check_url(url: str) -> None:
         )
     if parts.scheme not in {"https", "http"} or not hostname:
         raise CredentialsError(f"the API URL {quoted(url)} is not an http(s) URL; {_instead(url)}")
-    if parts.scheme == "http" and hostname not in _LOOPBACK:
+    if parts.scheme == "http" and hostname not in LOOPBACK:
         raise CredentialsError(
             f"refusing plain http:// for {hostname}: the token would travel unencrypted; "
             "use https:// (http:// is allowed only for 127.0.0.1, ::1 and localhost)"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from comwit.ci.environment import CiContext
 from comwit.ci.forge import Comment, Forge, ForgeError
+from comwit.escape import cut, quoted
 from comwit.frozen import frozen
 
 if TYPE_CHECKING:
@@ -45,8 +46,17 @@ def open_forge(ctx: CiContext, transport: httpx.BaseTransport | None = None) -> 
     """The client for the CI's pull request host; `ForgeError` when it cannot be made."""
     if ctx.token is None:
         raise ForgeError(_NO_TOKEN[ctx.kind or "other"])
-    if not ctx.repository or not ctx.api_url:
+    token_names, url_name = _NAMES.get(ctx.kind or "other", _NAMES["other"])
+    if not ctx.repository:
         raise ForgeError("the CI names no repository (GITHUB_REPOSITORY / CI_PROJECT_ID)")
+    if not ctx.api_url:
+        raise ForgeError(f"{url_name} cannot be used (see the warning about it)")
+    if not all("!" <= char <= "~" for char in ctx.token.reveal()):
+        raise ForgeError(  # never sent, so never echoed back in an error about its header
+            f"the CI token ({token_names}) has a space, a control character or a character "
+            "that is not ASCII, which no token has; fix the secret"
+        )
+    _check_api_url(ctx.api_url, url_name)
     if ctx.kind == "github":
         from comwit.ci.github import GitHub
 
@@ -62,6 +72,36 @@ def open_forge(ctx: CiContext, transport: httpx.BaseTransport | None = None) -> 
 
         return GitLab(ctx.api_url, ctx.repository, ctx.token, transport=transport)
     raise ForgeError(_NO_TOKEN["other"])
+
+
+_NAMES = {  # the token's variables, the API URL's variable
+    "github": ("COMWIT_GITHUB_TOKEN / GITHUB_TOKEN", "GITHUB_API_URL"),
+    "gitlab": ("COMWIT_GITLAB_TOKEN", "CI_API_V4_URL"),
+    "other": ("COMWIT_GITHUB_TOKEN / COMWIT_GITLAB_TOKEN", "the API URL"),
+}
+
+
+def _check_api_url(url: str, name: str) -> None:
+    """The token goes to `url`: only over https, or plain http to this machine, and with no
+    user name, password or query of its own (as COMWIT_API_URL is checked)."""
+    from urllib.parse import urlsplit
+
+    from comwit.api.credentials import LOOPBACK
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ForgeError(f"{name} is not a URL; fix it") from None
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        raise ForgeError(f"{name} must not hold a user name, password, query or fragment")
+    if parts.scheme not in ("https", "http") or not host:
+        raise ForgeError(f"{name} ({quoted(cut(url, 80))}) is not an http(s) URL; fix it")
+    if parts.scheme == "http" and host not in LOOPBACK:
+        raise ForgeError(
+            f"refusing plain http:// for {host} ({name}): the token would travel unencrypted"
+        )
 
 
 def find_number(ctx: CiContext, forge: Forge) -> int | None:

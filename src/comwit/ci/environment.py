@@ -74,49 +74,111 @@ def detect(environ: Mapping[str, str]) -> CiContext:
 
 
 def _github(environ: Mapping[str, str]) -> CiContext:
-    event_name = environ.get("GITHUB_EVENT_NAME") or None
+    said: list[str] = []
+    text = _Texts(environ, said)
+    event_name = text("GITHUB_EVENT_NAME")
     event, warnings = _event(environ.get("GITHUB_EVENT_PATH"))
+    said.extend(warnings)
     number, head = _pull_request(event_name, event)
-    said: list[str] = list(warnings)
     if head is not None:
         sha = _commit(head, "the event file's head commit ($GITHUB_EVENT_PATH)", said)
     else:
         sha = _commit(environ.get("GITHUB_SHA"), "GITHUB_SHA", said)
-    repository = environ.get("GITHUB_REPOSITORY") or None
-    server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-    run_id = environ.get("GITHUB_RUN_ID")
+    repository = text("GITHUB_REPOSITORY", _GITHUB_REPOSITORY, "owner/name")
+    server = text("GITHUB_SERVER_URL")
+    if server is None and not environ.get("GITHUB_SERVER_URL"):
+        server = "https://github.com"
+    run_id = text("GITHUB_RUN_ID", _DIGITS, "a number")
     return CiContext(
         kind="github",
         repository=repository,
         pull_request=number,
         sha=sha,
-        api_url=(environ.get("GITHUB_API_URL") or GITHUB_API).rstrip("/"),
+        api_url=_api_url(environ, text, "GITHUB_API_URL", GITHUB_API),
         token=token(environ, GITHUB_TOKENS),
         summary_path=_path(environ, "GITHUB_STEP_SUMMARY"),
         output_path=_path(environ, "GITHUB_OUTPUT"),
         workspace=_path(environ, "GITHUB_WORKSPACE"),
-        run_url=f"{server}/{repository}/actions/runs/{run_id}" if repository and run_id else None,
+        run_url=_run_url(server, repository, run_id),
         event=event_name,
         fork=number is not None and _from_fork(event, repository),
-        comment_author=environ.get("COMWIT_GITHUB_COMMENT_AUTHOR") or None,
+        comment_author=text("COMWIT_GITHUB_COMMENT_AUTHOR"),
         warnings=tuple(said),
     )
 
 
 def _gitlab(environ: Mapping[str, str]) -> CiContext:
     said: list[str] = []
+    text = _Texts(environ, said)
+    iid = text("CI_MERGE_REQUEST_IID")
+    number = _iid(iid or "")
+    if iid is not None and number is None:
+        said.append(
+            f"CI_MERGE_REQUEST_IID is not a merge request number ({quoted(cut(iid, 80))}); "
+            "the merge request is looked up by the commit"
+        )
     return CiContext(
         kind="gitlab",
-        repository=environ.get("CI_PROJECT_ID") or None,
-        pull_request=_iid(environ.get("CI_MERGE_REQUEST_IID", "")),
+        repository=text("CI_PROJECT_ID", _GITLAB_PROJECT, "a project id or path"),
+        pull_request=number,
         sha=_commit(environ.get("CI_COMMIT_SHA"), "CI_COMMIT_SHA", said),
-        warnings=tuple(said),
-        api_url=(environ.get("CI_API_V4_URL") or GITLAB_API).rstrip("/"),
+        api_url=_api_url(environ, text, "CI_API_V4_URL", GITLAB_API),
         token=token(environ, GITLAB_TOKENS),
         workspace=_path(environ, "CI_PROJECT_DIR"),
-        run_url=environ.get("CI_JOB_URL") or None,
-        event=environ.get("CI_PIPELINE_SOURCE") or None,
+        run_url=text("CI_JOB_URL"),
+        event=text("CI_PIPELINE_SOURCE"),
+        warnings=tuple(said),
     )
+
+
+def _api_url(environ: Mapping[str, str], text: _Texts, name: str, default: str) -> str | None:
+    """The forge's API URL; None when `name` is set but cannot be used (the token is then
+    sent nowhere: not to the public host either, which is not the one the CI meant)."""
+    given = text(name)
+    if given is None and environ.get(name):
+        return None
+    return (given or default).rstrip("/")
+
+
+def _run_url(server: str | None, repository: str | None, run_id: str | None) -> str | None:
+    if server is None or repository is None or run_id is None:
+        return None
+    return f"{server.rstrip('/')}/{repository}/actions/runs/{run_id}"
+
+
+# GitHub: an owner (user or organisation) and a repository name; neither may be . or ..
+_GITHUB_REPOSITORY = re.compile(r"(?!\.\.?/)[A-Za-z0-9_.-]{1,100}/(?!\.\.?$)[A-Za-z0-9_.-]{1,100}")
+# GitLab: the numeric id CI_PROJECT_ID holds, or a namespace path (group/subgroup/project)
+_GITLAB_PROJECT = re.compile(
+    r"[0-9]{1,20}|(?:(?!\.\.?(?:/|$))[A-Za-z0-9_.-]{1,255}/)+"
+    r"(?!\.\.?$)[A-Za-z0-9_.-]{1,255}"
+)
+_DIGITS = re.compile(r"[0-9]{1,20}")
+
+
+class _Texts:
+    """The CI's variables as text: unset or empty is None, and so is a value with a control
+    character or a byte that is not UTF-8 (it would go into URLs, headers and comments) or
+    one not of the `shape` asked for; each left out with a warning naming it."""
+
+    def __init__(self, environ: Mapping[str, str], warnings: list[str]) -> None:
+        self._environ, self._warnings = environ, warnings
+
+    def __call__(
+        self, name: str, shape: re.Pattern[str] | None = None, shaped: str = ""
+    ) -> str | None:
+        value = self._environ.get(name) or None
+        if value is None:
+            return None
+        shown = quoted(cut(value, 80))
+        if not value.isprintable() or any("\ud800" <= char <= "\udfff" for char in value):
+            why = "has a control character or a byte that is not UTF-8"
+        elif shape is not None and not shape.fullmatch(value):
+            why = f"is not {shaped} ({shown})"
+        else:
+            return value
+        self._warnings.append(f"{name} {why}; it is left out")
+        return None
 
 
 _SHA = re.compile(r"[0-9a-f]{7,64}")  # an abbreviated object name to a whole SHA-256 one

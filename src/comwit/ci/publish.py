@@ -14,7 +14,7 @@ from comwit.ci.forge import ForgeError
 from comwit.ci.workflow import Level, annotation, command, repository_path
 from comwit.console import Console
 from comwit.errors import Problem
-from comwit.escape import cut_path
+from comwit.escape import cut, cut_path
 from comwit.frozen import frozen
 
 if TYPE_CHECKING:
@@ -240,7 +240,8 @@ def _comment(
     try:
         number = find_number(ctx, forge)
         if number is None:
-            console.info(f"No {forge.noun} for this run (commit {ctx.sha}): no comment.")
+            commit = f" (commit {ctx.sha})" if ctx.sha else ""
+            console.info(f"No {forge.noun} for this run{commit}: no comment.")
             return
         hidden = marker(manifest, plan.project, plan.environment)
         footer = run_link(ctx)
@@ -254,7 +255,8 @@ def _comment(
     except ForgeError as exc:
         console.warn(f"could not comment on the {forge.noun}: {exc}{_hint(ctx, exc, summarised)}")
     except Exception as exc:  # a bug here must not fail a plan or a deploy that went well
-        console.warn(f"could not comment on the {forge.noun}: comwit hit a bug ({exc!r})")
+        bug = f"{type(exc).__name__}: {cut(str(exc), 200)}"
+        console.warn(f"could not comment on the {forge.noun}: comwit hit a bug ({bug})")
     finally:
         forge.close()
 
