@@ -281,6 +281,31 @@ def test_an_answer_that_dribbles_in_is_given_up_on_at_the_deadline():
     assert str(exc.value) == "GET user: gave up, the answer took longer than 1 s to arrive"
 
 
+def _headers_dribble(handler: BaseHTTPRequestHandler) -> None:
+    """A 200 whose header lines come one every 0.1 s, without end (until the test stops)."""
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+    for n in range(300):
+        handler.wfile.write(b"X-Padding-%d: a\r\n" % n)
+        handler.wfile.flush()
+        time.sleep(0.1)
+
+
+def test_headers_that_dribble_in_are_given_up_on_at_the_deadline():
+    """httpx bounds each read, and each header line came in time: `plan --comment` waited
+    for as long as the server went on sending them."""
+    from comwit.ci.forge import HttpForge
+
+    with _answering(_headers_dribble) as url:
+        forge = HttpForge(url, {}, timeout=5, deadline=1.0)
+        started = time.monotonic()
+        with pytest.raises(ForgeError) as exc:
+            forge.request("GET", "user")
+        waited = time.monotonic() - started
+        forge.close()
+    assert 1.0 <= waited < 4
+    assert str(exc.value) == "GET user: gave up, the answer took longer than 1 s to arrive"
+
+
 def _answer(status: int, body: bytes) -> Callable[[BaseHTTPRequestHandler], None]:
     def send(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(status)

@@ -7,6 +7,7 @@ warning for the user, never a failed deploy).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
@@ -40,6 +41,7 @@ MAX_TRIES = 4  # of one request, when rate limited or the server is briefly unav
 UNSPECIFIED_WAIT = 60.0  # seconds: GitHub asks for at least a minute when it says no more
 _IDEMPOTENT = ("GET", "PATCH", "PUT")  # sent again after a 502/503/504; a POST never is
 _UNAVAILABLE = (502, 503, 504)
+_GRACE = 0.5  # seconds past the deadline before an exchange still going is given up on
 
 
 @frozen
@@ -147,9 +149,40 @@ class HttpForge:
     def _send(
         self, what: str, method: str, url: str, json: Any, params: Mapping[str, Any] | None
     ) -> httpx.Response:
+        """One exchange, on a thread of its own that is given up on at the deadline: httpx's
+        timeouts bound each read, and a server that sends its headers a line a second would
+        keep every read in time for ever (the body is read against the deadline too)."""
         left = self._ends - time.monotonic()
         if left <= 0:
             raise ForgeError(f"{what}: gave up, the requests took longer than {self._deadline:g} s")
+        outcome: list[httpx.Response | BaseException] = []
+
+        def exchange() -> None:
+            try:
+                outcome.append(self._exchange(what, method, url, json, params, left))
+            except BaseException as exc:  # raised again on the caller's thread
+                outcome.append(exc)
+
+        worker = threading.Thread(target=exchange, name="comwit-forge-request", daemon=True)
+        worker.start()
+        worker.join(left + _GRACE)  # its own timeouts and deadline checks say it first
+        if not outcome:
+            raise ForgeError(
+                f"{what}: gave up, the answer took longer than {self._deadline:g} s to arrive"
+            )
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _exchange(
+        self,
+        what: str,
+        method: str,
+        url: str,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        left: float,
+    ) -> httpx.Response:
         timeout = min(left, self._client.timeout.read or REQUEST_TIMEOUT)
         try:
             request = self._client.build_request(
