@@ -186,30 +186,89 @@ def test_a_gitignore_line_that_keeps_comwits_state_in_git_is_respected_and_named
         "/.comwit",
         "  .comwit/",  # leading blanks are part of the pattern: this ignores nothing here
         ".comwit/   ",  # trailing blanks are not
+        ".comwit/\\ ",  # an escaped one is
         ".comwit/*",
         ".comwit/state.json",
         ".comwit/\n!.comwit/emulator",  # nothing under an ignored directory comes back
         ".comwit/*\n!.comwit/emulator",
         "*\n!*.toml",
         "a\\",  # not a pattern: git passes over it
+        "node_modules/\n[z-a]",  # nor this one (re.error in pathspec)
         "\\#.comwit",
         ".c*/\n!.comwit/tmp/",
+        "*\n!*/",  # the allow-list idiom: directories back, their files still ignored
+        "*\n!*/\n!*.py",
+        "*\n!.comwit/",
+        "*\n!.comwit",
+        ".comwit/**\n!.comwit/**/",
+        "*.json\n*.zst\n!tmp",
+        "!*.json",  # negates nothing
+        "!state.json",
+        "!.comwit/*",
+        "!.comwit/\n.comwit/tmp",
+        ".comwit/state.json\n.comwit/emulator/\n.comwit/tmp/",
+        "*.json\n*.zst",
+        ".comwit/*\n!.comwit/state.json",  # the ledger kept in git, on purpose
+        ".comwit/\t",  # git keeps the tab: it names `.comwit<TAB>`
+        ".comwit/\u00a0",
+        ".comwit/\x0b",
+        ".comwit/\r",  # a CRLF line
+        ".comwit/\r\r",
+        "foo\r.comwit/",  # a lone CR is no end of line
+        "foo\x0c.comwit/",
+        "x\u2028.comwit/",
+        "\ufeff.comwit/",  # a BOM before the first line
+        ".[[:alpha:]]omwit/",
     ],
 )
 def test_init_adds_the_ignore_line_exactly_when_git_would_not_ignore_comwits_state(tmp_path, text):
-    from comwit.manifest.starter import _STATE_PROBES, KeptInGit, ignore_state_dir
+    from comwit.manifest.starter import STATE_PROBES, KeptInGit, ignore_state_dir
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True, timeout=30)
-    (tmp_path / ".gitignore").write_text(text + "\n")
-    git_ignores_all = _git_ignores(tmp_path, _STATE_PROBES)
+    gitignore = tmp_path / ".gitignore"
+    gitignore.write_bytes((text + "\n").encode())
+    git_ignores_all = _git_ignores(tmp_path, STATE_PROBES)
     try:
         added = ignore_state_dir(tmp_path)
-    except KeptInGit:
+    except KeptInGit as kept:
         assert not git_ignores_all
-        assert "!" in text
+        number = int(str(kept).split("its line ")[1].split(",")[0])
+        lines = (text + "\n").split("\n")
+        gitignore.write_bytes("\n".join(lines[: number - 1] + lines[number:]).encode())
+        assert _git_ignores(tmp_path, STATE_PROBES)  # the line named is the one that keeps it
         return
     assert added == (not git_ignores_all)
-    assert _git_ignores(tmp_path, _STATE_PROBES)
+    assert _git_ignores(tmp_path, STATE_PROBES)
+
+
+def test_the_probes_stand_for_every_file_comwit_keeps_in_its_directory(world):
+    """For each of these .gitignore files, whether git ignores all of STATE_PROBES is
+    whether it ignores all of a real .comwit/ (an applied project, its emulator, a saved
+    plan, the stat and tree caches)."""
+    from comwit.manifest.starter import STATE_PROBES
+
+    if not shutil.which("git"):
+        pytest.skip("needs git")
+    assert world.comwit("apply", "--yes", "--api-url", "local").code == 0
+    world.write("web/index.html", "<h1>v2</h1>")
+    assert world.comwit("plan", "--api-url", "local", "--out", ".comwit/plan.json").code == 0
+    real = sorted(
+        path.relative_to(world.root).as_posix()
+        for path in (world.root / ".comwit").rglob("*")
+        if path.is_file()
+    )
+    assert {p.split("/")[1] for p in real} >= {"emulator", "stat", "trees", "plan.json"}
+    subprocess.run(["git", "init", "-q", str(world.root)], check=True, timeout=30)
+    for text in [
+        ".comwit/",
+        ".comwit/state.json\n.comwit/emulator/\n.comwit/tmp/\n",
+        ".comwit/emulator/\n.comwit/stat/\n.comwit/trees/\n.comwit/*.json\n",
+        "*.json\n*.zst\n",
+        ".comwit/*\n!.comwit/stat/\n",
+        "",
+    ]:
+        (world.root / ".gitignore").write_text(text)
+        assert _git_ignores(world.root, real) == _git_ignores(world.root, STATE_PROBES), text
 
 
 def _git_ignores(root, paths):
@@ -220,3 +279,22 @@ def _git_ignores(root, paths):
     )  # fmt: skip
     assert checked.returncode in (0, 1), checked.stderr
     return checked.stdout.split() == list(paths)
+
+
+@pytest.mark.parametrize(
+    ("text", "added"),
+    [(".comwit/\n", False), ("/.comwit\n", False), ("*\n", True), ("!.comwit/\n", True)],
+)
+def test_without_git_only_a_line_naming_comwits_directory_counts(
+    tmp_path, monkeypatch, text, added
+):
+    from comwit.manifest.starter import ignore_state_dir
+
+    monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
+    (tmp_path / ".gitignore").write_text(text)
+    assert ignore_state_dir(tmp_path) is added
+    assert (tmp_path / ".gitignore").read_text() == (
+        text + "# comwit's local state: caches, the embedded emulator\n.comwit/\n"
+        if added
+        else text
+    )

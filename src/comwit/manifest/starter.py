@@ -7,7 +7,6 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import tomli_w
 
@@ -71,7 +70,11 @@ class KeptInGit(ValueError):
 def ignore_state_dir(root: Path) -> bool:
     """Add `.comwit/` to `root`/.gitignore unless git already ignores what comwit keeps there;
     True if added. OSError or ValueError when the file cannot be read as UTF-8 text (or is
-    too large); KeptInGit when it is a symbolic link or a line of it keeps `.comwit/` in git."""
+    too large); KeptInGit when it is a symbolic link or a line of it keeps `.comwit/` in git.
+
+    git itself decides (`git check-ignore` on this .gitignore alone, in a scratch repository:
+    negations, `**`, escapes, blanks and CRs as git reads them); without git, only a line
+    that is `.comwit` itself counts."""
     path = root / ".gitignore"
     if path.is_symlink():
         raise KeptInGit(
@@ -82,18 +85,7 @@ def ignore_state_dir(root: Path) -> bool:
         text = read_bounded(path, _MAX_GITIGNORE).decode("utf-8")
     except FileNotFoundError:
         text = ""
-    patterns = _patterns(text)
-    for probe in _STATE_PROBES:
-        ignored, line = _ignored(patterns, probe)
-        if not ignored and line:
-            shown = quoted(patterns[line - 1].pattern)
-            raise KeptInGit(
-                f"left .gitignore as it is: its line {line}, {shown}, keeps .comwit/"
-                " (comwit's caches and local state) in git"
-            )
-        if not ignored:
-            break
-    else:
+    if _ignored(text):
         return False
     separator = "" if not text or text.endswith("\n") else "\n"
     addition = "# comwit's local state: caches, the embedded emulator\n" + STATE_IGNORE + "\n"
@@ -101,40 +93,99 @@ def ignore_state_dir(root: Path) -> bool:
     return True
 
 
-# What comwit keeps in .comwit/: ignored when each of these is.
-_STATE_PROBES = (".comwit/state.json", ".comwit/emulator/state.json", ".comwit/tmp/1-a/web.tar.zst")
+# What comwit keeps in .comwit/: it is ignored when git ignores each of these.
+STATE_PROBES = (
+    ".comwit/state.json",
+    ".comwit/pending-ledger.json",
+    ".comwit/pending-ledger.json.lock",
+    ".comwit/plan.json",
+    ".comwit/stat/169b4d7b9b86d1b336f37291679b1d13.stat",
+    ".comwit/trees/21744f705d20ab124f5141d351132a63.tree",
+    ".comwit/tmp/1234-5c1e/web.tar.zst",
+    ".comwit/emulator/emulator.sqlite3",
+    ".comwit/emulator/emulator.sqlite3-wal",
+    ".comwit/emulator/artifacts/build-dd308ac0b75f.tar.zst",
+    ".comwit/emulator/artifacts/incoming/upload-1.part",
+)
+# A `!` line that keeps a directory in git decides no file in it: ask of the directories
+# too (made in the scratch repository: git reads a pattern ending in / only of a directory).
+_DIRECTORIES = sorted(
+    {
+        "/".join(probe.split("/")[:n])
+        for probe in STATE_PROBES
+        for n in range(1, probe.count("/") + 1)
+    }
+)
+_ASKED = (*STATE_PROBES, *_DIRECTORIES)
+_PLAIN = frozenset({".comwit", ".comwit/", "/.comwit", "/.comwit/", ".comwit/*", "/.comwit/*"})
+_GIT_SECONDS = 30.0  # for each git command
+_MAX_TRIES = 8  # negation lines tried as the one keeping .comwit/ in git
 
 
-def _patterns(text: str) -> list[Any]:
-    """One pathspec pattern per line (line numbers are indexes + 1); as git does, a line that
-    is not a valid pattern matches nothing."""
-    from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+def _ignored(text: str) -> bool:
+    """Whether git, given this .gitignore, ignores all of STATE_PROBES; KeptInGit when it
+    does not because of a negation (`!`) line, without which it would: the user's choice."""
+    said = _git_says(text)
+    if said is None:  # no git: a plain line, or nothing
+        return any(line.strip() in _PLAIN for line in text.splitlines())
+    if _all_files(said):
+        return True
+    lines = text.split("\n")
+    for number in sorted({n for n in said.values() if n < 0})[:_MAX_TRIES]:  # the last first
+        without = "\n".join(lines[: -number - 1] + lines[-number:])
+        again = _git_says(without)
+        if again is not None and _all_files(again):
+            shown = quoted(lines[-number - 1].removesuffix("\r"))
+            raise KeptInGit(
+                f"left .gitignore as it is: its line {-number}, {shown}, keeps .comwit/"
+                " (comwit's caches and local state) in git"
+            )
+    return False
 
-    patterns: list[Any] = []
-    for line in text.splitlines():
-        try:
-            patterns.append(GitIgnoreSpecPattern(line))
-        except ValueError:
-            patterns.append(GitIgnoreSpecPattern("#"))  # a comment: matches nothing
-    return patterns
+
+def _all_files(said: dict[str, int]) -> bool:
+    return all(said[probe] > 0 for probe in STATE_PROBES)
 
 
-def _ignored(patterns: list[Any], path: str) -> tuple[bool, int]:
-    """Whether git ignores `path`, and the line that decides it (0: none). As in git, the
-    directories are looked at first, and nothing under an ignored directory comes back."""
-    parts = path.split("/")
-    kept = 0  # the last line that re-included the path or a directory above it
-    for depth in range(1, len(parts) + 1):
-        here = "/".join(parts[:depth]) + ("/" if depth < len(parts) else "")
-        include, line = None, 0
-        for number, pattern in enumerate(patterns, start=1):
-            if pattern.include is not None and pattern.match_file(here) is not None:
-                include, line = pattern.include, number
-        if include:
-            return True, line
-        if include is False:
-            kept = line
-    return False, kept
+def _git_says(text: str) -> dict[str, int] | None:
+    """For each of STATE_PROBES and the directories that hold them, the .gitignore line that
+    decides it as git reads `text`: positive when it ignores the path, negative (minus the
+    line) when a `!` line keeps it, 0 when no line matches. None when git cannot be run.
+    The repository is a scratch one: neither .git/info/exclude nor the user's own excludes
+    file take part."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        with tempfile.TemporaryDirectory(prefix="comwit-gitignore-") as scratch:
+            subprocess.run(
+                [git, "init", "-q", "--template=", scratch],
+                capture_output=True, check=True, timeout=_GIT_SECONDS,
+            )  # fmt: skip
+            Path(scratch, ".gitignore").write_bytes(text.encode("utf-8"))
+            for directory in _DIRECTORIES:
+                Path(scratch, directory).mkdir(parents=True, exist_ok=True)
+            check = [git, "-c", f"core.excludesFile={os.devnull}", "check-ignore"]
+            done = subprocess.run(
+                [*check, "--no-index", "--verbose", "--non-matching", "-z", "--stdin"],
+                cwd=scratch, input="\0".join(_ASKED).encode(), capture_output=True,
+                check=False, timeout=_GIT_SECONDS,
+            )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    fields = done.stdout.decode("utf-8", "replace").split("\0")
+    if done.returncode not in (0, 1) or len(fields) < 4 * len(_ASKED):
+        return None
+    said: dict[str, int] = {}
+    for at in range(0, 4 * len(_ASKED), 4):
+        _source, line, pattern, probe = fields[at : at + 4]
+        number = int(line) if line.isdigit() else 0
+        said[probe] = -number if pattern.startswith("!") else number
+    return said if set(said) == set(_ASKED) else None
 
 
 def _candidates(root: Path, directory: Path, depth: int) -> Iterator[Path]:
