@@ -199,6 +199,8 @@ def test_api_url_precedence_and_normalization(option, environ, expected):
         ("https://api.example.com\x1b[2J/", "a control character at character 24"),
         ("https://api.exa\x7fmple.com", "a control character at character 16"),
         ("https://api\udcff.example.com", "a byte that is not UTF-8 at character 12"),
+        ("https://api.example.com\ufeff/", "an invisible character (U+FEFF) at character 24"),
+        ("https://api.exa\u00a0mple.com", "an invisible character (U+00A0) at character 16"),
     ],
 )
 def test_unsafe_or_malformed_api_urls_are_refused(url, words):

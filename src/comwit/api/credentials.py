@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -146,8 +147,13 @@ def _reason(exc: Exception) -> str:
 def _check_url(url: str) -> None:
     # The URL is echoed only once it is known to hold no user info or query (a token could).
     for at, char in enumerate(url, start=1):
-        if not char.isprintable() or "\ud800" <= char <= "\udfff":
-            what = "a byte that is not UTF-8" if char >= "\ud800" else "a control character"
+        if not char.isprintable():
+            if "\ud800" <= char <= "\udfff":
+                what = "a byte that is not UTF-8"
+            elif unicodedata.category(char) == "Cc":
+                what = "a control character"
+            else:
+                what = f"an invisible character (U+{ord(char):04X})"
             raise CredentialsError(
                 f"the API URL has {what} at character {at}; fix --api-url or COMWIT_API_URL"
             )
