@@ -60,6 +60,18 @@ def test_a_completion_request_without_a_word_index_is_a_one_line_error(cword):
     assert done.stderr.count("\n") == 1
 
 
+def test_a_completion_request_without_its_words_is_a_one_line_error():
+    environ = {**os.environ, "_COMWIT_COMPLETE": "complete_bash", "COMP_CWORD": "1"}
+    environ.pop("COMP_WORDS", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "comwit"],
+        env=environ, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith("error: COMP_WORDS is not set;")
+    assert _complete("comwit pl", -1) == ["plan"]  # a negative index, as typer reads it
+
+
 def test_the_shell_gets_commands_options_and_choices():
     assert _complete("comwit pl", 1) == ["plan"]
     assert _complete("comwit plan --deta", 2) == ["--detailed-exitcode"]

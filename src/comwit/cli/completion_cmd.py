@@ -29,17 +29,17 @@ class Shell(enum.StrEnum):
 
 def prepare_completion(environ: Mapping[str, str]) -> None:
     """Teach typer's completion its shells; only when the shell is asking (COMPLETE_VAR set).
-    A bash request whose word index is not a number (the script always sends one) is a
-    ComwitError, not a crash in typer."""
+    A bash request without its words, or whose word index is not a number (the script
+    always sends both), is a ComwitError, not a crash in typer."""
     from typer._completion_classes import completion_init
 
     if environ.get(COMPLETE_VAR) == "complete_bash":
         cword = environ.get("COMP_CWORD", "")
-        if not (cword.isascii() and cword.isdigit()):
-            raise ComwitError(
-                f"COMP_CWORD={quoted(cword)} is not a word index; completion is answered for "
-                "the script `comwit completion bash` prints"
-            )
+        script = "completion is answered for the script `comwit completion bash` prints"
+        if "COMP_WORDS" not in environ:
+            raise ComwitError(f"COMP_WORDS is not set; {script}")
+        if not (cword.isascii() and cword.removeprefix("-").isdigit()):
+            raise ComwitError(f"COMP_CWORD={quoted(cword)} is not a word index; {script}")
 
     completion_init()
 
