@@ -1,5 +1,6 @@
 """`comwit emulator serve` and `comwit emulator token`, run as a user would."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -95,12 +96,22 @@ def test_token_prints_a_token_the_server_accepts_with_exactly_its_scopes(tmp_pat
             assert_problem(http.get("/v1/projects"), 403, "missing_scope")
 
 
-@pytest.mark.parametrize("args", [["--scopes", "app:everything"], ["--project", "bad/name"]])
-def test_token_refuses_unknown_scopes_and_bad_projects_in_one_line(tmp_path, capsys, args):
-    assert main(["emulator", "token", "--data", str(tmp_path), *args]) == 1
+def test_token_refuses_unknown_scopes_in_one_line(tmp_path, capsys):
+    assert main(["emulator", "token", "--data", str(tmp_path), "--scopes", "app:everything"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: cannot issue an emulator token")
+    assert err.startswith("error: cannot issue an emulator token: unknown scope 'app:everything'")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [["token"], ["domain", "example.com"]])
+def test_a_bad_project_is_refused_before_the_state_dir_is_made(tmp_path, capsys, command):
+    data = tmp_path / "new"
+    assert main(["emulator", *command, "--data", str(data), "--project", "bad/name"]) == 1
+    assert capsys.readouterr().err == (
+        "error: --project 'bad/name': a project id is 1-63 letters, digits, '.', '_' and '-' "
+        "(a letter or digit first)\n"
+    )
+    assert not data.exists()
 
 
 @pytest.mark.parametrize(
@@ -127,6 +138,29 @@ def test_a_data_dir_holding_something_that_is_not_a_database_is_a_one_line_error
         f"error: the emulator cannot keep its state in {tmp_path} (file is not a database); "
         "pass another --data\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        ("CREATE TABLE tokens (x)", "emulator.sqlite3 is a database the emulator did not make"),
+        ("PRAGMA user_version = 99", "its schema 99 is newer than this comwit's 2"),
+    ],
+)
+def test_a_database_of_another_kind_or_a_newer_schema_is_a_one_line_error(
+    tmp_path, capsys, sql, why
+):
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(tmp_path / "emulator.sqlite3")) as db:
+        db.execute(sql)
+        db.commit()
+    assert main(["emulator", "token", "--data", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: the emulator cannot keep its state in {tmp_path} ({why}); pass another --data\n"
+    )
+    with contextlib.closing(sqlite3.connect(tmp_path / "emulator.sqlite3")) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] in (0, 99)  # left as it was
 
 
 def test_emulator_without_a_command_prints_help(capsys):

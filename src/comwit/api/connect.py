@@ -114,12 +114,12 @@ def _start_emulator(data_dir: Path, project: str | None) -> _Emulator:
 
     try:
         from comwit.emulator.embedded import start_embedded
-        from comwit.emulator.store import PROJECT_NAME
+        from comwit.emulator.store import PROJECT_NAME, PROJECT_RULE
 
         if not PROJECT_NAME.fullmatch(project):  # before the state dir is made for it
             raise CredentialsError(
-                "the local emulator takes project ids of 1-63 letters, digits, '.', '_' and "
-                f"'-', not {quoted(project)}: pass another --project or COMWIT_PROJECT, "
+                f"the local emulator takes project ids of {PROJECT_RULE}, not "
+                f"{quoted(project)}: pass another --project or COMWIT_PROJECT, "
                 "or fix `project` in comwit.toml"
             )
         return start_embedded(data_dir, project=project)

@@ -23,7 +23,7 @@ from comwit.emulator.settings import (
     parse_assumption,
 )
 from comwit.emulator.settings import Settings as EmulatorSettings
-from comwit.emulator.store import PROJECT_NAME, SCOPES, Store
+from comwit.emulator.store import PROJECT_NAME, PROJECT_RULE, SCOPES, Store
 from comwit.errors import ComwitError
 from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
@@ -91,10 +91,7 @@ def serve(
         auto_dns, max_artifact_bytes, project_listing, not no_managed_dns, assume or []
     )
     console = settings.console
-    if not PROJECT_NAME.fullmatch(project):  # before anything is served
-        raise ComwitError(
-            f"--project {quoted(project)}: a project id is 1-63 letters, digits, '.', '_' and '-'"
-        )
+    _check_projects([project])  # before anything is served
     if not is_loopback(host):
         console.warn(f"listening on {host}: this test server is reachable from the network")
     with serve_in_thread(
@@ -160,6 +157,7 @@ def token(
     project: Projects = None,
 ) -> int:
     """Print a new emulator token with these scopes, a member of these projects."""
+    _check_projects(project or [])  # before the state dir is made
     store = Store(data)
     try:
         wanted = [s.strip() for s in scopes.split(",") if s.strip()]
@@ -183,6 +181,7 @@ def domain(
     from comwit.emulator.problems import ApiProblem
     from comwit.emulator.project_domains import seed
 
+    _check_projects([project])
     store = Store(data)
     try:
         seeded = seed(store, project, normalize_hostname(domain)).domain
@@ -197,6 +196,12 @@ def domain(
 def _group(ctx: typer.Context) -> None:
     """The local emulator of the Comwit API (for development, tests and demos)."""
     help_without_command(ctx)
+
+
+def _check_projects(projects: list[str]) -> None:
+    for project in projects:
+        if not PROJECT_NAME.fullmatch(project):
+            raise ComwitError(f"--project {quoted(project)}: a project id is {PROJECT_RULE}")
 
 
 def _issue(store: Store, scopes: list[str] | tuple[str, ...], projects: list[str]) -> str:

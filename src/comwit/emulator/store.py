@@ -25,6 +25,7 @@ from comwit.frozen import frozen
 
 SCOPES: Final = ("project:read", "app:read", "app:deploy", "app:write")
 PROJECT_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+PROJECT_RULE: Final = "1-63 letters, digits, '.', '_' and '-' (a letter or digit first)"
 _SCHEMA_VERSION: Final = 2
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -85,7 +86,11 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             # Durable across crashes of the process, not of the machine: right for a test server.
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            foreign = _foreign(self._db)
+            if foreign:
+                self._db.close()
+                raise _unusable(data_dir, foreign, fix)
+            self._db.executescript(_SCHEMA)  # a state of an older schema gains its new tables
             self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         except sqlite3.Error as exc:  # not a database, or one that cannot be written
             self._db.close()
@@ -123,7 +128,7 @@ class Store:
         names = sorted(set(projects))
         bad = [p for p in names if not PROJECT_NAME.fullmatch(p)]
         if bad:
-            raise ValueError(f"invalid project name {quoted(bad[0])}: use letters, digits, . _ -")
+            raise ValueError(f"the project id {quoted(bad[0])} is not {PROJECT_RULE}")
         token = f"cwt_{secrets.token_hex(20)}"
         user_id = f"user-{secrets.token_hex(6)}"
         with self.transaction() as db:
@@ -212,6 +217,17 @@ def _open_database(data_dir: Path, incoming_dir: Path, fix: str) -> sqlite3.Conn
     except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise _unusable(data_dir, reason, fix) from exc
+
+
+def _foreign(db: sqlite3.Connection) -> str | None:
+    """Why the database is not the emulator's to use, or None: one of a newer schema than
+    this comwit knows, or one with tables that no emulator made (it never sets no version)."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > _SCHEMA_VERSION:
+        return f"its schema {version} is newer than this comwit's {_SCHEMA_VERSION}"
+    if version == 0 and db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        return "emulator.sqlite3 is a database the emulator did not make"
+    return None
 
 
 def _unusable(data_dir: Path, reason: str, fix: str) -> ComwitError:
