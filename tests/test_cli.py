@@ -194,6 +194,23 @@ def test_a_stderr_that_takes_nothing_leaves_the_exit_code_to_tell():
     assert main(["validate", "-f", "/nonexistent/comwit.toml"], edges=edges) == 1
 
 
+def test_a_stderr_that_takes_nothing_costs_its_messages_not_the_commands_output(
+    tmp_path, monkeypatch
+):
+    """`comwit plan 2>/dev/full` printed nothing and exited 1: its first note on stderr (the
+    local emulator's) stopped it."""
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "index.html").write_text("hi")
+    (tmp_path / "comwit.toml").write_text(
+        'version = 1\nproject = "demo"\n[apps.web]\nbuild_dir = "web"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    edges = Edges({"COMWIT_API_URL": "local"}, io.StringIO(), out, _Full())
+    assert main(["plan", "--detailed-exitcode"], edges=edges) == 2
+    assert "+ web" in out.getvalue()
+
+
 def test_a_full_disk_under_stdout_is_said_by_the_real_process(tmp_path):
     (tmp_path / "comwit.toml").write_text('version = 1\n[apps.web]\nbuild_dir = "."\n')
     with Path("/dev/full").open("w") as full:

@@ -6,6 +6,7 @@ so `comwit plan --format json > plan.json` stays clean.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -54,8 +55,9 @@ class Console:
 
     def ask(self, question: str) -> str:
         """Ask on stderr, read one line of the answer from stdin."""
-        self.err.write(question)
-        self.err.flush()
+        with contextlib.suppress(OSError):  # as _log: the question is lost, not the run
+            self.err.write(question)
+            self.err.flush()
         return self.inp.readline().strip()
 
     def print(self, text: str = "") -> None:
@@ -88,7 +90,11 @@ class Console:
         return _paint(name, text) if self.err_color else text
 
     def _log(self, text: str) -> None:
-        _write(self.err, "stderr", _shown(text) + "\n")
+        # Messages only: a stderr that takes nothing (a full disk) loses them, not the run.
+        # Its data goes to stdout; what is lost is said by nothing, the exit code tells.
+        with contextlib.suppress(OSError):
+            self.err.write(_shown(text) + "\n")
+            self.err.flush()
 
 
 def _write(stream: TextIO, name: str, text: str) -> None:
