@@ -214,6 +214,7 @@ _REPR_KEPT = {
     "store/ledger.py": "ledger messages (to be swept with the ledger store)",
     "artifact/ignore.py": "an exclude pattern (to be swept with artifact/)",
     "artifact/pack.py": "SOURCE_DATE_EPOCH (to be swept with artifact/)",
+    "secret.py": "the form a token takes in bytes' repr (as an HTTP library echoes a header), to redact",
 }
 
 
