@@ -209,7 +209,6 @@ _REPR_KEPT = {
     "frozen.py": "the dataclass repr and the TypeErrors Python's own dataclasses raise",
     "manifest/__init__.py": "a module __getattr__'s AttributeError, worded as Python's",
     "api/client.py": "a constant field name in a hint that spells the route's JSON as Python",
-    "ci/publish.py": "an unexpected exception's repr, for a bug report",
     "ci/failure.py": "an unexpected exception's repr, for a bug report",
     "store/ledger.py": "ledger messages (to be swept with the ledger store)",
     "artifact/ignore.py": "an exclude pattern (to be swept with artifact/)",
