@@ -98,19 +98,22 @@ def test_the_local_emulator_needs_no_token_and_answers_over_loopback(tmp_path):
 @pytest.mark.parametrize(
     ("spoil", "why"),
     [
-        (lambda state: state.write_text("a file"), "Not a directory"),
+        (
+            lambda state: state.write_text("a file"),
+            "{state} is a file, not a directory); fix or remove that file",
+        ),
         (
             lambda state: (state.mkdir(), (state / "emulator.sqlite3").write_bytes(b"x" * 200)),
-            "file is not a database",
+            "file is not a database); fix or remove that directory",
         ),
     ],
     ids=["a file", "not a database"],
 )
 def test_local_emulator_state_that_cannot_be_used_says_to_fix_or_remove_it(tmp_path, spoil, why):
-    spoil(tmp_path / "emulator")
+    state = tmp_path / "emulator"
+    spoil(state)
     with pytest.raises(ComwitError) as raised:
         connect("local", {}, tmp_path, project="demo")
     assert str(raised.value) == (
-        f"the emulator cannot keep its state in {tmp_path / 'emulator'} ({why}); "
-        "fix or remove that directory"
+        f"the emulator cannot keep its state in {state} ({why.format(state=state)}"
     )  # no --data to pass: the commands that start it have none

@@ -126,8 +126,8 @@ def test_a_data_dir_that_cannot_hold_the_state_is_a_one_line_error(tmp_path, cap
     err = capsys.readouterr().err
     assert code == 1
     assert err == (
-        f"error: the emulator cannot keep its state in {blocked / 'state'} (Not a directory); "
-        "pass another --data\n"
+        f"error: the emulator cannot keep its state in {blocked / 'state'} "
+        f"({blocked} is a file, not a directory); pass another --data\n"
     )
 
 

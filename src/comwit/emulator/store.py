@@ -10,6 +10,7 @@ import hashlib
 import re
 import secrets
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -216,7 +217,22 @@ def _open_database(data_dir: Path, incoming_dir: Path, fix: str) -> sqlite3.Conn
         )
     except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        in_the_way = _file_in_the_way(incoming_dir)
+        if in_the_way is not None:
+            reason = f"{in_the_way} is a file, not a directory"
+            fix = fix.replace("that directory", "that file")
         raise _unusable(data_dir, reason, fix) from exc
+
+
+def _file_in_the_way(directory: Path) -> Path | None:
+    """The first of `directory` and the directories above it that is there but is not one."""
+    for path in reversed((directory, *directory.parents)):
+        try:
+            if not stat.S_ISDIR(path.stat().st_mode):
+                return path
+        except OSError:
+            return None  # not there (or not reachable): nothing in the way from here down
+    return None
 
 
 def _foreign(db: sqlite3.Connection) -> str | None:
