@@ -186,8 +186,8 @@ def test_import_from_the_local_emulator_where_it_has_no_state_says_where_it_look
     assert (result.code, result.out) == (1, "")
     assert result.err.strip() == (
         f"error: the local emulator has no state in {world.root / 'sub/.comwit/emulator'} "
-        "(--api-url local keeps it next to the manifest): write the manifest where its apps "
-        "were applied"
+        "(--api-url local keeps it next to the manifest): run this where the apps were applied "
+        "from, or write the manifest there with -o"
     )
     assert not (world.root / "sub").exists()  # no empty state made in passing
     here = world.comwit("import", "--project", PROJECT, "--api-url", "local", "-o", "c.toml")

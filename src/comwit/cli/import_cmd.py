@@ -89,7 +89,8 @@ async def read_apps(settings: Settings, project: str, emulator: Path) -> list[Im
     if resolve_api_url(settings.api_url, settings.environ) == LOCAL and not emulator.exists():
         raise ComwitError(  # starting it would make a new, empty state: nothing to import
             f"the local emulator has no state in {cut_path(emulator)} (--api-url local keeps "
-            "it next to the manifest): write the manifest where its apps were applied"
+            "it next to the manifest): run this where the apps were applied from, or write"
+            " the manifest there with -o"
         )
     fix = "pass --project or set COMWIT_PROJECT"
     async with connect_project(settings, project, emulator, fix=fix) as connection:
