@@ -120,6 +120,15 @@ def test_init_over_a_directory_says_it_cannot_write_the_manifest(world):
     )
 
 
+def test_init_import_where_the_local_emulator_has_no_state_says_to_run_it_there(fresh):
+    result = fresh.comwit("init", "--import", "--project", PROJECT, "--api-url", "local")
+    assert (result.code, result.out) == (1, "")
+    assert result.err.strip().endswith(
+        "(--api-url local keeps it next to the manifest): run init where the apps were applied from"
+    )
+    assert not (fresh.root / ".comwit").exists()
+
+
 def test_init_import_describes_the_projects_apps(world):
     assert world.comwit("apply", "--yes").code == 0
     (world.root / "comwit.toml").unlink()

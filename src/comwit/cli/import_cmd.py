@@ -30,6 +30,7 @@ from comwit.store.files import write_text
 from comwit.store.ledger import AppEnvStore
 
 STDOUT = "-"
+_ELSEWHERE = "run this where the apps were applied from, or write the manifest there with -o"
 
 
 @command(API_WITHOUT_MANIFEST, INCLUDE, VERBOSITY)
@@ -83,14 +84,16 @@ def _check_out(path: Path, *, force: bool) -> None:
         raise ComwitError(f"{shown} already exists; pass --force to overwrite it")
 
 
-async def read_apps(settings: Settings, project: str, emulator: Path) -> list[ImportedApp]:
-    """The project's apps (those --app selects) as a manifest would describe them."""
+async def read_apps(
+    settings: Settings, project: str, emulator: Path, *, elsewhere: str = _ELSEWHERE
+) -> list[ImportedApp]:
+    """The project's apps (those --app selects) as a manifest would describe them;
+    `elsewhere`: what to do when the local emulator has no state in `emulator`."""
     console = settings.console
     if resolve_api_url(settings.api_url, settings.environ) == LOCAL and not emulator.exists():
         raise ComwitError(  # starting it would make a new, empty state: nothing to import
             f"the local emulator has no state in {cut_path(emulator)} (--api-url local keeps "
-            "it next to the manifest): run this where the apps were applied from, or write"
-            " the manifest there with -o"
+            f"it next to the manifest): {elsewhere}"
         )
     fix = "pass --project or set COMWIT_PROJECT"
     async with connect_project(settings, project, emulator, fix=fix) as connection:

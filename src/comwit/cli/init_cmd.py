@@ -73,7 +73,8 @@ def _imported(
 
     if not project:
         raise ComwitError("--import needs a project: pass --project or set COMWIT_PROJECT")
-    apps = asyncio.run(read_apps(settings, project, emulator_dir(Path.cwd())))
+    where = "run init where the apps were applied from"
+    apps = asyncio.run(read_apps(settings, project, emulator_dir(Path.cwd()), elsewhere=where))
     apps = [dataclasses.replace(app, build_dir=build_dirs.get(app.name)) for app in apps]
     return render_manifest(project, apps), [app.name for app in apps]
 
