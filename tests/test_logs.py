@@ -12,6 +12,7 @@ from comwit.api.models import DEFAULT_TAIL, LogQuery
 from comwit.emulator.app import create_app
 from comwit.emulator.settings import Settings
 from comwit.emulator.store import SCOPES, Store
+from comwit.errors import ApiError
 from comwit.logs import FOLLOW_INTERVAL, follow_logs, read_logs
 from comwit.render.logs import log_json, log_text
 from comwit.secret import Secret
@@ -26,9 +27,10 @@ def store(tmp_path):
     opened.close()
 
 
-def _run(store, scenario, page_size=3):
+def _run(store, scenario, page_size=3, assumptions=None):
     """`scenario(client, app_id)` against the emulator in this process (no sockets)."""
-    app = create_app(store, Settings(logs_page_size=page_size))
+    played = {} if assumptions is None else {"assumptions": assumptions}
+    app = create_app(store, Settings(logs_page_size=page_size, **played))
     token = Secret(store.issue_token(SCOPES, [PROJECT]))
 
     async def go():
@@ -54,6 +56,23 @@ def test_read_logs_follows_every_page_and_returns_them_oldest_first(store):
     assert [line.message for line in lines] == ["app web created"] + [
         f"env var {key} set" for key in "ABCDEFG"
     ]
+
+
+def test_an_api_that_ignores_the_page_token_is_an_error_not_a_page_shown_twice(store):
+    """It answered the first page again: 50 lines printed as 100, the older ones never."""
+    from comwit.emulator.settings import Assumptions, parse_assumption
+
+    async def scenario(client, app_id):
+        await _set(client, app_id, "A", "B", "C", "D", "E", "F", "G")
+        return await read_logs(client, PROJECT, app_id, LogQuery())
+
+    cursor = parse_assumption("LOGS_PAGE_TOKEN_PARAM=cursor", Assumptions())
+    with pytest.raises(ApiError) as raised:
+        _run(store, scenario, assumptions=cursor)
+    assert str(raised.value).startswith(
+        "the API answered a page of logs already read, for the page token it gave; it does "
+        "not take `page_token` as comwit assumes"
+    )
 
 
 def test_read_logs_stops_at_tail(store):

@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Final
 
+from comwit.api.assumed import LOGS_PAGE_TOKEN_PARAM
 from comwit.api.client import ComwitClient
 from comwit.api.models import LogLine, LogQuery
+from comwit.errors import ApiError
 
 FOLLOW_INTERVAL: Final = 2.0
 # More pages than any honest listing needs: a server that keeps answering a token is cut off.
@@ -35,9 +37,19 @@ async def read_logs(
     seen_tokens: set[str] = set()
     for _ in range(MAX_PAGES):
         page = await client.list_logs(project, app_id, replace(query, page_token=token))
+        if token is not None and page.next_page_token in seen_tokens:
+            # A page that points back at one already read is one already read: the API did
+            # not take the token (or cycles). Its lines again would be shown twice.
+            raise ApiError(
+                "the API answered a page of logs already read, for the page token it gave; it "
+                f"does not take `{LOGS_PAGE_TOKEN_PARAM}` as comwit assumes (`comwit doctor` "
+                "checks it)",
+                method="GET",
+                path=f"/v1/projects/{project}/apps/{app_id}/logs",
+            )
         lines += page.logs
         token = page.next_page_token
-        if not token or token in seen_tokens or len(lines) >= query.tail or not page.logs:
+        if not token or len(lines) >= query.tail or not page.logs:
             break
         seen_tokens.add(token)
     return lines[: query.tail][::-1]
