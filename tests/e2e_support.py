@@ -227,15 +227,21 @@ class World:
         variables = self.api(f"apps/{self.app(name)['app_id']}/environment")["variables"]
         return decode(next(v["value"] for v in variables if v["key"] == LEDGER_ENV_KEY))
 
-    def put_ledger(self, name: str, ledger: AppLedger) -> None:
-        """Write the app's ledger env var, as another run of comwit would."""
+    def put_ledger(self, name: str, ledger: AppLedger | str) -> None:
+        """Write the app's ledger env var, as another run of comwit would (a str as is)."""
         app_id = self.app(name)["app_id"]
         self.request(
             "PUT",
             f"/v1/projects/{PROJECT}/apps/{app_id}/environment/{LEDGER_ENV_KEY}",
-            json={"value": encode(ledger), "secret": False},
+            json={"value": ledger if isinstance(ledger, str) else encode(ledger), "secret": False},
             token=self.token,
         ).raise_for_status()
+
+    def ledger_value(self, name: str) -> str:
+        """The app's ledger env var as it is, read or not."""
+        variables = self.api(f"apps/{self.app(name)['app_id']}/environment")["variables"]
+        value: str = next(v["value"] for v in variables if v["key"] == LEDGER_ENV_KEY)
+        return value
 
 
 class Terminal:

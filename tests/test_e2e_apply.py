@@ -46,6 +46,28 @@ def test_a_revert_is_one_activation_and_no_upload(world):
     assert world.app("api")["active_build_id"] == first
 
 
+def test_an_app_whose_ledger_a_newer_comwit_wrote_is_left_as_it_is(world):
+    """apply and rollback read it as empty and wrote over it: its lease and records lost."""
+    assert world.comwit("apply", "--yes").code == 0
+    newer = '{"v": 2, "builds": {}, "lease": "held by a newer comwit"}'
+    world.put_ledger("api", newer)
+    world.write("api/server.js", "serve(2)")
+    world.write("web/index.html", "<h1>v2</h1>")
+    world.reset_stats()
+    applied = world.comwit("apply", "--yes")
+    assert applied.code == 1
+    assert (
+        "failed   api  the ledger of app 'api' was written by a newer comwit (it has version 2; "
+        "this comwit reads version 1): upgrade comwit to change this app"
+    ) in applied.out
+    assert world.ledger_value("api") == newer
+    assert len(world.builds("api")) == 1  # nothing uploaded for it
+    assert len(world.builds("web")) == 2  # the other app is deployed
+    rolled = world.comwit("rollback", "api", "--yes")
+    assert rolled.code == 1
+    assert world.ledger_value("api") == newer
+
+
 def test_an_option_change_is_one_redeploy(world):
     world.comwit("apply", "--yes")
     text = (world.root / "comwit.toml").read_text()

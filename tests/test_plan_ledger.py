@@ -19,7 +19,7 @@ from comwit.plan.ledger import (
     encode,
 )
 from comwit.secret import Secret
-from comwit.store.ledger import AppEnvStore, LocalStore
+from comwit.store.ledger import AppEnvStore, LocalStore, NewerLedgerError
 
 from tests.factories import DIGEST_A, DIGEST_B, observed
 
@@ -112,6 +112,21 @@ def test_app_env_store_turns_an_unreadable_value_into_a_warning_and_an_empty_led
     )
 
 
+def test_a_ledger_of_a_newer_comwit_is_read_as_empty_but_never_replaced(tmp_path):
+    newer = '{"v": 2, "builds": {}, "lease": "held by a newer comwit"}'
+    ledger, warning = AppEnvStore(None, "demo").read(observed(), newer)
+    assert ledger == AppLedger()  # a plan shows the app as comwit knows nothing of it
+    assert "it has version 2; this comwit reads version 1" in (warning or "")
+    path = tmp_path / "ledger.json"
+    path.write_text(
+        json.dumps({"version": 1, "projects": {"demo": {"app-web": json.loads(newer)}}})
+    )
+    store = LocalStore(path, "demo")
+    with pytest.raises(NewerLedgerError, match="was written by a newer comwit"):
+        asyncio.run(store.update("web", "app-web", lambda now: now.record(entry("b1"), keep=10)))
+    assert json.loads(path.read_text())["projects"]["demo"]["app-web"] == json.loads(newer)
+
+
 def test_local_store_writes_atomically_and_reads_back(tmp_path):
     path = tmp_path / "state" / "ledger.json"
     store = LocalStore(path, "demo")
@@ -185,6 +200,13 @@ def test_an_activation_records_its_commit_and_builds_that_are_dropped_lose_their
         ('{"v": 1, "b": {}, "h": [], "p": ["web", 7, null, 1]}', "its preview mark"),
         ('{"v": 1, "b": {}, "h": [], "p": ["web", 7, 3, 1, 2]}', "its preview mark"),
         ('{"v": 1, "b": {}, "h": [], "p": ["web", "7", null, 1, 2]}', "its preview mark"),
+        # Times no date holds (year 10000, before 1970): `unlock` and `builds` crashed on them.
+        ('{"v": 1, "b": {}, "h": [], "l": ["w", "r", 253402300800000, "t"]}', "its lease"),
+        ('{"v": 1, "b": {}, "h": [], "l": ["w", "r", -1, "t"]}', "its lease"),
+        ('{"v": 1, "b": {"b1": ["ab", null, null, 100000000000000000000]}, "h": []}', "b1"),
+        ('{"v": 1, "b": {}, "h": [], "p": ["web", 7, null, -100000000000000000000, 2]}', "mark"),
+        ('{"v": 1, "b": {}, "h": [], "p": ["web", 7, null, 1, 253402300800000]}', "mark"),
+        ('{"v": 1, "b": {}, "h": [], "c": {"b1": ["x", 253402300800, 0]}}', "the commit of b1"),
     ],
 )
 def test_malformed_commits_leases_uploads_and_preview_marks_are_refused(value, why):

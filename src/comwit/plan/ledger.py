@@ -280,6 +280,11 @@ class LedgerFormatError(ValueError):
     """The stored value is not a ledger comwit can read."""
 
 
+class NewerLedger(LedgerFormatError):
+    """The ledger was written by a newer comwit (a higher version): read as empty for a
+    plan, but never replaced, as what it holds (a lease, records) would be lost."""
+
+
 def encode(ledger: AppLedger) -> str:
     """The compact JSON value stored for one app; deterministic."""
     builds = {
@@ -350,7 +355,8 @@ def from_document(document: Any) -> AppLedger:
     if not isinstance(document, dict) or "v" not in document:
         raise LedgerFormatError("it is not a comwit ledger")
     if document["v"] != LEDGER_VERSION:
-        raise LedgerFormatError(
+        newer = _is_int(document["v"]) and document["v"] > LEDGER_VERSION
+        raise (NewerLedger if newer else LedgerFormatError)(
             f"it has version {quoted(document['v'])}; this comwit reads version 1"
         )
     builds, history = document.get("b"), document.get("h")
@@ -392,7 +398,7 @@ def _preview(value: Any) -> PreviewMark | None:
     if not isinstance(value, list) or len(value) != 5:
         raise LedgerFormatError("its preview mark is malformed")
     base, pr, commit, created, deployed = value
-    ints = _is_int(pr) and _is_int(created) and _is_int(deployed)
+    ints = _is_int(pr) and _is_ms(created) and _is_ms(deployed)
     if not (isinstance(base, str) and _is_str_or_none(commit) and ints):
         raise LedgerFormatError("its preview mark is malformed")
     return PreviewMark(base, pr, commit, created, deployed)
@@ -430,7 +436,7 @@ def _entry(build_id: str, value: Any, exclude: tuple[str, ...]) -> LedgerEntry:
     digest, env_ref, max_requests, recorded = value
     if not isinstance(digest, str) or not (env_ref is None or isinstance(env_ref, str)):
         raise LedgerFormatError(f"the entry for {build_id} is malformed")
-    if not (max_requests is None or _is_int(max_requests)) or not _is_int(recorded):
+    if not (max_requests is None or _is_int(max_requests)) or not _is_ms(recorded):
         raise LedgerFormatError(f"the entry for {build_id} is malformed")
     return LedgerEntry(build_id, DIGEST_PREFIX + digest, env_ref, max_requests, recorded, exclude)
 
@@ -439,7 +445,8 @@ def _commit(build_id: str, value: Any) -> SourceCommit:
     if not isinstance(value, list) or len(value) != 3:
         raise LedgerFormatError(f"the commit of {build_id} is malformed")
     sha, time, dirty = value
-    if not isinstance(sha, str) or not (time is None or _is_int(time)) or dirty not in (0, 1):
+    seconds = time is None or (_is_int(time) and 0 <= time <= _LAST_MS // 1000)
+    if not isinstance(sha, str) or not seconds or dirty not in (0, 1):
         raise LedgerFormatError(f"the commit of {build_id} is malformed")
     return SourceCommit(sha, time, bool(dirty))
 
@@ -464,13 +471,21 @@ def _lease(value: Any) -> Lease | None:
     holder, run, expires, token = value
     if not (isinstance(holder, str) and isinstance(run, str) and isinstance(token, str)):
         raise LedgerFormatError("its lease is malformed")
-    if not _is_int(expires):
+    if not _is_ms(expires):
         raise LedgerFormatError("its lease is malformed")
     return Lease(holder, run, expires, token)
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+_LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last time Python's dates hold
+
+
+def _is_ms(value: object) -> bool:
+    """A time in epoch milliseconds that a date can be made of (from 1970 to 9999)."""
+    return _is_int(value) and 0 <= value <= _LAST_MS  # type: ignore[operator]
 
 
 def _is_str_or_none(value: object) -> bool:

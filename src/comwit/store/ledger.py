@@ -18,11 +18,12 @@ from typing import Any, Protocol, TypeVar
 
 from comwit.api.client import ComwitClient
 from comwit.errors import ApplyError
-from comwit.escape import one_line
+from comwit.escape import one_line, quoted
 from comwit.plan import LEDGER_ENV_KEY
 from comwit.plan.ledger import (
     AppLedger,
     LedgerFormatError,
+    NewerLedger,
     decode,
     encode,
     from_document,
@@ -68,6 +69,11 @@ class LedgerStore(LedgerReader, Protocol):
 
 class LedgerWriteError(OSError):
     """The ledger could not be updated: other writes kept replacing this one."""
+
+
+class NewerLedgerError(ApplyError):
+    """The app's ledger was written by a newer comwit: this one changes nothing of the app
+    (its lease would not be seen, its records would be lost), whatever else it does."""
 
 
 class LedgerFileError(ApplyError):
@@ -134,7 +140,7 @@ class AppEnvStore:
             raise RuntimeError("this ledger store was opened read-only")
         variables = await self._client.list_env(self._project, app_id)
         value = next((v.value for v in variables if v.key == LEDGER_ENV_KEY), None)
-        return _or_empty(decode, value)
+        return _or_empty(decode, value, app)
 
     async def update(
         self, app: str, app_id: str, change: Change, check: Check | None = None
@@ -178,15 +184,13 @@ class LocalStore:
             return AppLedger(), _unreadable(app.name, str(self._path), exc)
 
     async def write(self, app: str, app_id: str, ledger: AppLedger) -> None:
-        del app
         async with self._lock:
-            await asyncio.to_thread(self._save, app_id, lambda _: ledger)
+            await asyncio.to_thread(self._save, app, app_id, lambda _: ledger)
 
     async def load(self, app: str, app_id: str) -> AppLedger:
-        del app
         document = (await asyncio.to_thread(read_projects, self._path)).get(self._project)
         entry = document.get(app_id) if isinstance(document, dict) else None
-        return _or_empty(from_document, entry)
+        return _or_empty(from_document, entry, app)
 
     async def update(
         self, app: str, app_id: str, change: Change, check: Check | None = None
@@ -194,30 +198,37 @@ class LocalStore:
         async def write(ledger: AppLedger) -> None:
             del ledger  # the change is applied again to the file as it is under the lock
             async with self._lock:
-                await asyncio.to_thread(self._save, app_id, change)
+                await asyncio.to_thread(self._save, app, app_id, change)
 
         return await _update(self, app, app_id, change, check, write)
 
-    def _save(self, app_id: str, change: Change) -> None:
+    def _save(self, app: str, app_id: str, change: Change) -> None:
         """Apply `change` to this app's entry as the file has it now, under a lock: other
         comwit runs may be writing this or other apps' entries at the same time. A file that
         cannot be read is left as it is (LedgerFileError)."""
         with locked(self._path):
             projects = read_table(self._path)
             apps = apps_of(projects, self._project, self._path)
-            now = _or_empty(from_document, apps.get(app_id))
+            now = _or_empty(from_document, apps.get(app_id), app)
             self._apps[app_id] = apps[app_id] = to_document(change(now))
             projects[self._project] = dict(sorted(apps.items()))
             document = {"version": LOCAL_VERSION, "projects": projects}
             write_atomically(self._path, json.dumps(document, indent=1, sort_keys=True) + "\n")
 
 
-def _or_empty(read: Callable[[_T], AppLedger], stored: _T | None) -> AppLedger:
-    """The ledger `stored` holds; none, or one that cannot be read, is an empty ledger."""
+def _or_empty(read: Callable[[_T], AppLedger], stored: _T | None, app: str) -> AppLedger:
+    """The ledger `stored` holds, to be changed; none, or one that cannot be read, is an
+    empty ledger. One of a newer comwit is NewerLedgerError: replacing it would lose what it
+    holds (its runs' lease among them)."""
     if stored is None:
         return AppLedger()
     try:
         return read(stored)
+    except NewerLedger as exc:
+        raise NewerLedgerError(
+            f"the ledger of app {quoted(app)} was written by a newer comwit ({exc}): "
+            "upgrade comwit to change this app"
+        ) from None
     except LedgerFormatError:
         return AppLedger()
 
