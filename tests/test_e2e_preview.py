@@ -130,6 +130,32 @@ def test_down_deletes_exactly_the_marked_previews_of_that_pull_request(world):
     assert again.code == 0 and "No changes" in again.out
 
 
+def test_down_and_prune_never_delete_an_app_of_the_manifest_whatever_its_ledger_says(world):
+    """apply took over the preview web-pr-7 as an app of the manifest, mark and all; down
+    deleted it with its builds."""
+    now = 1_900_000_000.0
+    _with_preview(world)
+    assert world.comwit("preview", "up", "--pr", "7", clock=lambda: now - 30 * 86400).code == 0
+    world.write("prod/index.html", "<h1>production</h1>")
+    world.manifest(
+        (world.root / "comwit.toml").read_text()
+        + '\n[apps.web-pr-7]\nbuild_dir = "prod"\npreview = false\n'
+    )
+    assert world.comwit("apply", "--yes", "--app", "web-pr-7").code == 0
+    kept = (
+        "warning: left web-pr-7 alone: it is an app of the manifest, though its ledger marks "
+        "it as the preview of web for pull request #7"
+    )
+    pruned = world.comwit("preview", "prune", "--older-than", "7d", "--yes", clock=lambda: now)
+    assert pruned.code == 0, pruned.err
+    assert kept in pruned.err
+    assert "web-pr-7" in _names(world) and "api-pr-7" not in _names(world)
+    down = world.comwit("preview", "down", "--pr", "7", "--yes")
+    assert down.code == 0, down.err
+    assert kept in down.err
+    assert "web-pr-7" in _names(world)
+
+
 def test_down_and_prune_speak_of_previews_not_of_the_manifest(world):
     assert world.comwit("apply", "--yes").code == 0
     assert world.comwit("preview", "up", "--pr", "7").code == 0

@@ -208,7 +208,7 @@ def down(
         named = _named_preview(plan.model_copy(update={"environment": target.loaded.env}), number)
         after_apply(settings, named, result, choice=choice)
 
-    choose = partial(down_plan, target.project, pr=number)
+    choose = partial(down_plan, target.project, pr=number, manifest=target.loaded.apps)
     return _delete(settings, target, yes, choose, after=after)
 
 
@@ -233,7 +233,13 @@ def prune(
         numbers = {a.ledger.preview.pr for a in marked(apps).values() if a.ledger.preview}
         closed = closed_pull_requests(settings.environ, settings.console, numbers)
         return prune_plan(
-            target.project, apps, now_ms=now_ms, older_than_ms=age_ms, keep=spared, closed=closed
+            target.project,
+            apps,
+            now_ms=now_ms,
+            older_than_ms=age_ms,
+            keep=spared,
+            closed=closed,
+            manifest=target.loaded.apps,
         )
 
     return _delete(settings, target, yes, choose, dry_run=dry_run)
@@ -288,6 +294,13 @@ async def _deleting(
         for warning in observation.warnings:
             settings.console.warn(warning)
         plan = choose(observation.state.apps)
+        for name, app in marked(observation.state.apps).items():
+            if name in target.loaded.apps and app.ledger.preview is not None:
+                mark = app.ledger.preview
+                settings.console.warn(
+                    f"left {name} alone: it is an app of the manifest, though its ledger "
+                    f"marks it as the preview of {mark.base} for pull request #{mark.pr}"
+                )
         show_applied_plan(plan, settings)
         if dry_run or not plan.has_changes:
             return plan, None

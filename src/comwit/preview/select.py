@@ -30,10 +30,13 @@ def marked(apps: Mapping[str, ObservedApp]) -> dict[str, ObservedApp]:
     return {name: app for name, app in sorted(apps.items()) if app.ledger.preview is not None}
 
 
-def down_plan(project: str, apps: Mapping[str, ObservedApp], pr: int) -> Plan:
-    """Delete pull request `pr`'s previews."""
+def down_plan(
+    project: str, apps: Mapping[str, ObservedApp], pr: int, *, manifest: Collection[str] = ()
+) -> Plan:
+    """Delete pull request `pr`'s previews, but never an app of the manifest (`manifest`:
+    its app names), whatever its ledger says: it may have become one since."""
     chosen = [app for app in marked(apps).values() if _mark(app).pr == pr]
-    return _deleting(project, chosen, apps)
+    return _deleting(project, [app for app in chosen if app.name not in manifest], apps)
 
 
 def prune_plan(
@@ -44,13 +47,16 @@ def prune_plan(
     older_than_ms: int,
     keep: Collection[int] = (),
     closed: Collection[int] = (),
+    manifest: Collection[str] = (),
 ) -> Plan:
     """Delete previews last deployed more than `older_than_ms` ago, and those of pull
-    requests in `closed`; never those of the pull requests in `keep`."""
+    requests in `closed`; never those of the pull requests in `keep`, nor an app of the
+    manifest (`manifest`: its app names)."""
     chosen = [
         app
         for app in marked(apps).values()
         if _mark(app).pr not in keep
+        and app.name not in manifest
         and (now_ms - _mark(app).deployed_ms > older_than_ms or _mark(app).pr in closed)
     ]
     return _deleting(project, chosen, apps)
