@@ -233,6 +233,21 @@ def test_up_waits_for_a_preview_lease_with_lock_timeout(world):
     assert len(world.builds("web-pr-7")) == 2
 
 
+def test_down_waits_for_the_lease_of_a_run_still_deploying_the_preview(world):
+    """It deleted the app under a push's run that was uploading to it."""
+    assert world.comwit("preview", "up", "--pr", "7", "--app", "web").code == 0
+    _hold(world, "web-pr-7", seconds=600)
+    refused = world.comwit("preview", "down", "--pr", "7", "--yes")
+    assert refused.code == 1
+    assert "app 'web-pr-7' is being applied by ci@elsewhere" in refused.out
+    assert "web-pr-7" in _names(world)
+    assert world.comwit("unlock", "web-pr-7").code == 0
+    down = world.comwit("preview", "down", "--pr", "7", "--yes")
+    assert down.code == 0, down.err
+    assert "web-pr-7" not in _names(world)
+    assert "release" not in down.out + down.err  # its lease went with it
+
+
 def test_unlock_removes_the_lease_of_a_preview_app(world):
     assert world.comwit("preview", "up", "--pr", "7", "--app", "web").code == 0
     _hold(world, "web-pr-7", seconds=600)

@@ -40,7 +40,7 @@ from comwit.errors import (
 )
 from comwit.frozen import frozen
 from comwit.manifest.interpolate import Interpolated
-from comwit.plan.actions import AppPlan, CreateApp, Deploy, Plan, RecordLedger
+from comwit.plan.actions import AppPlan, CreateApp, DeleteApp, Deploy, Plan, RecordLedger
 from comwit.plan.ledger import AppLedger, SourceCommit, Upload
 from comwit.plan.ordering import skip_reason
 from comwit.plan.state import ObservedApp
@@ -181,9 +181,10 @@ class Executor:
 
     async def _run(self, app: AppPlan, ready: Prepared, handlers: Handlers) -> None:
         """The app's actions, under its lease (taken once the app exists: after its
-        CreateApp, which comes first when it has one)."""
+        CreateApp, which comes first when it has one; a deleted app's goes with it)."""
         lease: AppLease | None = None
         renewing: asyncio.Task[None] | None = None
+        gone = False
         created = app.actions[:1] if app.actions and isinstance(app.actions[0], CreateApp) else ()
         try:
             for action in created:
@@ -199,10 +200,12 @@ class Executor:
                 if not isinstance(action, RecordLedger):  # a deploy's record always follows it
                     self.stop.check()
                 await handlers.run(action, ready)
+                if isinstance(action, DeleteApp):
+                    gone = True  # and its lease with it: nothing left to release
         finally:
             if renewing is not None:
                 renewing.cancel()
-            if lease is not None:
+            if lease is not None and not gone:
                 await _release(lease, handlers)
 
     async def _lease(

@@ -143,20 +143,17 @@ async def execute_plan(
     store: LedgerStore,
     options: RunOptions,
     guard: OrderGuard,
-    *,
-    lease: bool = True,
 ) -> ApplyResult:
-    """Run the executor under this run's lease, recording in the command's ledger `store`;
-    Ctrl-C and SIGTERM stop it cleanly.
-    `guard` holds back what would make an older commit live, and its commit is recorded.
-    `lease` False: no lease is taken (deleting apps, whose ledgers go with them)."""
+    """Run the executor under this run's lease (an app deleted takes its lease with it),
+    recording in the command's ledger `store`; Ctrl-C and SIGTERM stop it cleanly.
+    `guard` holds back what would make an older commit live, and its commit is recorded."""
     refuse_unwritable(plan, store)
     holder, run = run_identity(settings.environ)
     inputs = dataclasses.replace(
         inputs,
         source=guard.source,
         guard=guard.blocks,
-        lease=LeasePolicy(holder, run, wait=options.lock_timeout) if lease else None,
+        lease=LeasePolicy(holder, run, wait=options.lock_timeout),
     )
     reporter = make_reporter(settings.console)
     if options.timer is not None:

@@ -309,7 +309,7 @@ async def _deleting(
         # Deleting makes no build live: no commit to record, nothing to hold back.
         unordered = OrderGuard(target.loaded.root, source=None)
         result = await execute_plan(
-            settings, plan, inputs, connection, store, RunOptions(), unordered, lease=False
+            settings, plan, inputs, connection, store, RunOptions(), unordered
         )
         return plan, result
 
