@@ -233,7 +233,7 @@ def test_up_waits_for_a_preview_lease_with_lock_timeout(world):
     assert len(world.builds("web-pr-7")) == 2
 
 
-def test_down_waits_for_the_lease_of_a_run_still_deploying_the_preview(world):
+def test_down_leaves_a_preview_alone_while_another_run_holds_its_lease(world):
     """It deleted the app under a push's run that was uploading to it."""
     assert world.comwit("preview", "up", "--pr", "7", "--app", "web").code == 0
     _hold(world, "web-pr-7", seconds=600)
