@@ -44,7 +44,7 @@ def test_up_creates_the_preview_apps_with_the_preview_env_and_no_production_host
     assert _env(world, "web-pr-7")["LEVEL"] == "debug"
     assert _hosts(world, "web-pr-7") == [] and _hosts(world, "api-pr-7") == []
     base, pr, _commit, created, deployed = _ledger(world, "api-pr-7")["p"]
-    assert (base, pr) == ("api", 7) and created == deployed > 0
+    assert (base, pr) == ("api", 7) and 0 < created <= deployed  # marked with its lease
     names = {app["name"] for app in world.api("apps")["apps"]}
     assert names == {"web-pr-7", "api-pr-7"}  # production apps untouched (none created)
 
@@ -72,8 +72,9 @@ def test_up_refuses_an_existing_app_of_that_name_without_the_mark(world):
 
 
 def test_up_racing_an_earlier_push_that_is_creating_the_preview_says_so(world):
-    # What an earlier push's run leaves while it creates the preview: the app, and in its
-    # ledger that run's lease but no mark yet (the mark comes with the deploy's record).
+    # What an earlier push's run left while it created the preview, before the mark came
+    # with the lease (older comwit versions wrote it with the deploy's record): the app, and
+    # in its ledger that run's lease but no mark.
     world.request("POST", "/v1/projects/proj/apps", json={"name": "web-pr-8"}, token=world.token)
     lease = Lease(
         "ci@elsewhere", "https://ci.example/runs/7", int(time.time() * 1000) + 60_000, "x"
@@ -87,6 +88,24 @@ def test_up_racing_an_earlier_push_that_is_creating_the_preview_says_so(world):
     )
     assert "run again once it is done" in result.out
     assert world.builds("web-pr-8") == []
+
+
+def test_a_preview_whose_first_deploy_failed_is_still_comwits_to_retry_or_delete(world):
+    """The mark came only with the deploy's record: one failed deploy left an app that every
+    later `up` refused and `down` never deleted."""
+    world.admin("POST", "faults/fail", {"route": "deploy", "count": 1, "status": 503})
+    failed = world.comwit("preview", "up", "--pr", "9", "--app", "web")
+    assert failed.code == 1
+    assert _ledger(world, "web-pr-9")["p"][:2] == ["web", 9]  # marked with the lease
+    assert world.builds("web-pr-9") == []
+    retried = world.comwit("preview", "up", "--pr", "9", "--app", "web")
+    assert retried.code == 0, retried.out + retried.err
+    assert len(world.builds("web-pr-9")) == 1
+    world.admin("POST", "faults/fail", {"route": "deploy", "count": 1, "status": 503})
+    assert world.comwit("preview", "up", "--pr", "10", "--app", "web").code == 1
+    down = world.comwit("preview", "down", "--pr", "10", "--yes")
+    assert down.code == 0, down.err
+    assert "web-pr-10" not in _names(world)
 
 
 def test_the_preview_domain_gives_each_preview_its_hostname(world):

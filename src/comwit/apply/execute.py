@@ -41,7 +41,7 @@ from comwit.errors import (
 from comwit.frozen import frozen
 from comwit.manifest.interpolate import Interpolated
 from comwit.plan.actions import AppPlan, CreateApp, DeleteApp, Deploy, Plan, RecordLedger
-from comwit.plan.ledger import AppLedger, SourceCommit, Upload
+from comwit.plan.ledger import AppLedger, PreviewMark, PreviewOf, SourceCommit, Upload
 from comwit.plan.ordering import skip_reason
 from comwit.plan.state import ObservedApp
 from comwit.store.ledger import LedgerStore, LedgerWriteError
@@ -171,6 +171,15 @@ class Executor:
         detail = "applied by an earlier run of this plan"
         return Outcome(app.app, "done", detail, build_id=build, url=self._unchanged_url(app))
 
+    def _preview_mark(self, app: AppPlan) -> PreviewMark | None:
+        """The preview mark its lease carries to a preview app that has none yet."""
+        of = _preview_of(app)
+        if of is None:
+            return None
+        now_ms = int(self.clock() * 1000)
+        commit = self.inputs.source.sha if self.inputs.source is not None else None
+        return PreviewMark(of.base, of.pr, commit, now_ms, now_ms)
+
     def _unchanged_url(self, app: AppPlan) -> str | None:
         """An unchanged app's URL, from what was observed of it."""
         observed = self.inputs.observed.get(app.app)
@@ -226,6 +235,7 @@ class Executor:
                 sleep=self.sleep,
                 waiting=lambda text: self.reporter.step(app.app, text),
                 upload=_upload(app, ready),
+                preview=self._preview_mark(app),
             )
             try:
                 fresh = await lease.acquire()
@@ -327,6 +337,11 @@ def _upload(app: AppPlan, ready: Prepared) -> Upload | None:
         options.env_ref,
         options.max_concurrent_requests,
     )
+
+
+def _preview_of(app: AppPlan) -> PreviewOf | None:
+    """What the app is the preview of, when its plan marks it as one."""
+    return next((a.preview for a in app.actions if isinstance(a, RecordLedger) and a.preview), None)
 
 
 def _deploy_of(app: AppPlan) -> Deploy | None:

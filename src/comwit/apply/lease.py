@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import secrets
 import socket
 import time
@@ -23,7 +24,7 @@ from comwit.apply.workdir import process_exists
 from comwit.errors import ApplyError
 from comwit.escape import quoted
 from comwit.frozen import frozen
-from comwit.plan.ledger import AppLedger, Lease, Upload
+from comwit.plan.ledger import AppLedger, Lease, PreviewMark, Upload
 from comwit.store.ledger import LedgerStore
 
 DEFAULT_TTL = 120.0  # seconds; renewed every third of it while the app is applied
@@ -54,10 +55,14 @@ class AppLease:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         waiting: Callable[[str], None] = lambda _: None,
         upload: Upload | None = None,
+        preview: PreviewMark | None = None,
     ) -> None:
         """`sleep`: how a wait for another run's lease passes; `waiting` is told, once, that
-        this run waits, whom for and how long at the most."""
+        this run waits, whom for and how long at the most. `preview`: the mark of a preview
+        app, written with the lease when the ledger has none, so a preview whose first
+        deploy fails is still comwit's (to retry, or to delete)."""
         self._upload = upload  # written with the lease: a run that dies leaves it behind
+        self._preview = preview
         self._store, self._app, self._app_id = store, app, app_id
         self._policy = policy
         self._clock, self._sleep, self._waiting = clock, sleep, waiting
@@ -116,7 +121,10 @@ class AppLease:
         held = ledger.lease
         if held is not None and held.token != self._token and self._live(held):
             return ledger
-        return ledger.with_lease(self._lease(), self._upload)
+        taken = ledger.with_lease(self._lease(), self._upload)
+        if self._preview is not None and taken.preview is None:
+            taken = dataclasses.replace(taken, preview=self._preview)
+        return taken
 
     def _extend(self, ledger: AppLedger) -> AppLedger:
         return ledger.with_lease(self._lease(), ledger.upload) if self._mine(ledger) else ledger

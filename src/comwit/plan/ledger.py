@@ -105,7 +105,9 @@ class PreviewMark:
     deployed_ms: int
 
     def renewed(self, of: PreviewOf, commit: str | None, now_ms: int) -> PreviewMark:
-        return PreviewMark(of.base, of.pr, commit or self.commit, self.created_ms, now_ms)
+        # A deploy's record may be timed before the lease that marked the app was written.
+        deployed = max(now_ms, self.created_ms)
+        return PreviewMark(of.base, of.pr, commit or self.commit, self.created_ms, deployed)
 
 
 @frozen
