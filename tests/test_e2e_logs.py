@@ -90,6 +90,12 @@ def test_follow_shows_the_tail_and_stops_when_its_time_is_up(world):
     assert lines[0]["message"] == "app api created"
 
 
+def test_for_without_follow_is_refused_not_ignored(world):
+    refused = world.comwit("logs", "api", "--for", "5")
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err == "error: --for says how long to follow: pass --follow with it\n"
+
+
 def test_a_follow_waits_through_the_runs_own_sleep_and_clock(world):
     assert world.comwit("apply", "--yes", "--app", "api").code == 0
     now = FakeTime()

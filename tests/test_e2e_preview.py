@@ -235,6 +235,15 @@ def _hold(world, app: str, seconds: float, now: float | None = None) -> None:
     world.put_ledger(app, world.ledger(app).with_lease(lease))
 
 
+def test_prune_refuses_a_kept_pull_request_that_cannot_be_one(world):
+    for value in ("0", "-1"):
+        refused = world.comwit("preview", "prune", "--keep", value, "--dry-run")
+        assert refused.code == 1
+        assert refused.err == (
+            "error: --keep: must be at least 1 (see `comwit preview prune --help`)\n"
+        )
+
+
 def test_up_waits_for_a_preview_lease_with_lock_timeout(world):
     assert world.comwit("preview", "up", "--pr", "7", "--app", "web").code == 0
     _hold(world, "web-pr-7", seconds=600)

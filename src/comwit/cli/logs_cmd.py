@@ -10,6 +10,7 @@ import typer
 from comwit.api.models import DEFAULT_TAIL, LogQuery
 from comwit.cli.session import Target, connect, load_target, not_created, require_app
 from comwit.cli.settings import FORMAT, TARGET, VERBOSITY, OutputFormat, Settings, command
+from comwit.errors import ComwitError
 from comwit.exit_codes import EXIT_OK
 from comwit.logs import follow_logs, read_logs
 from comwit.render.logs import log_json, log_text, logs_json
@@ -40,15 +41,20 @@ def logs(
         bool, typer.Option("--follow", help="Keep showing new lines (every 2 s) until Ctrl-C.")
     ] = False,
     follow_for: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--for", metavar="SECONDS", min=1, help="With --follow: stop after this long."
+            "--for",
+            metavar="SECONDS",
+            min=1,
+            help=f"With --follow: stop after this long (default {DEFAULT_FOLLOW_SECONDS}).",
         ),
-    ] = DEFAULT_FOLLOW_SECONDS,
+    ] = None,
 ) -> int:
     """Show APP's log, oldest line first; --follow keeps showing new lines for a while.
 
     `--format json` prints one document; with `--follow`, one JSON object per line."""
+    if follow_for is not None and not follow:
+        raise ComwitError("--for says how long to follow: pass --follow with it")
     target = load_target(settings)
     require_app(target, app)
     query = LogQuery(tail=tail, since=since, level=level, build_id=build)
@@ -56,7 +62,7 @@ def logs(
         asyncio.run(_show(settings, target, app, query, None))
         return EXIT_OK
     try:
-        asyncio.run(_show(settings, target, app, query, follow_for))
+        asyncio.run(_show(settings, target, app, query, follow_for or DEFAULT_FOLLOW_SECONDS))
     except KeyboardInterrupt:  # the usual way to stop following: not an error
         settings.console.info("stopped following")
         return EXIT_OK

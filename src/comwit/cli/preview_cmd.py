@@ -98,7 +98,13 @@ OlderThan = Annotated[
 ]
 Keep = Annotated[
     list[int] | None,
-    typer.Option("--keep", metavar="PR", help="Spare this pull request's previews (repeatable)."),
+    typer.Option(
+        "--keep",
+        min=1,
+        max=MAX_PR,
+        metavar="PR",
+        help="Spare this pull request's previews (repeatable).",
+    ),
 ]
 
 
