@@ -307,3 +307,25 @@ def test_without_git_only_a_line_naming_comwits_directory_counts(
         if added
         else text
     )
+
+
+@pytest.mark.skipif(not shutil.which("git"), reason="needs git")
+def test_only_the_gitignore_itself_counts_not_the_users_git_setup(tmp_path, monkeypatch):
+    """A global excludes file ignores .comwit/ for this user only; GIT_DIR would point git at
+    another repository, a broken config would make it fail."""
+    from comwit.manifest.starter import KeptInGit, ignore_state_dir
+
+    (tmp_path / "xdg" / "git").mkdir(parents=True)
+    (tmp_path / "xdg" / "git" / "ignore").write_text(".comwit/\n")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / ".gitconfig").write_text("[include\n")  # not a config git reads
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".gitignore").write_text("*.json\n")
+    assert ignore_state_dir(repo) is True
+    (repo / ".gitignore").write_text(".comwit/*\n!.comwit/state.json\n")
+    with pytest.raises(KeptInGit, match="its line 2"):  # git itself ran, and said so
+        ignore_state_dir(repo)

@@ -160,11 +160,15 @@ def _git_says(text: str) -> dict[str, int] | None:
     git = shutil.which("git")
     if git is None:
         return None
+    # Only the scratch repository: not one GIT_DIR or GIT_WORK_TREE would point git at, nor
+    # the user's or the system's config (an excludes file, a broken include).
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    environ |= {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
     try:
         with tempfile.TemporaryDirectory(prefix="comwit-gitignore-") as scratch:
             subprocess.run(
                 [git, "init", "-q", "--template=", scratch],
-                capture_output=True, check=True, timeout=_GIT_SECONDS,
+                capture_output=True, check=True, timeout=_GIT_SECONDS, env=environ,
             )  # fmt: skip
             Path(scratch, ".gitignore").write_bytes(text.encode("utf-8"))
             for directory in _DIRECTORIES:
@@ -173,7 +177,7 @@ def _git_says(text: str) -> dict[str, int] | None:
             done = subprocess.run(
                 [*check, "--no-index", "--verbose", "--non-matching", "-z", "--stdin"],
                 cwd=scratch, input="\0".join(_ASKED).encode(), capture_output=True,
-                check=False, timeout=_GIT_SECONDS,
+                check=False, timeout=_GIT_SECONDS, env=environ,
             )  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return None
