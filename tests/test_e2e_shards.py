@@ -85,6 +85,48 @@ def test_a_missing_shard_fails_the_report_and_its_rerun_converges(world, tmp_pat
     assert world.comwit("plan", "--detailed-exitcode").code == 0
 
 
+def _all_shards(world, tmp_path):
+    planfile, matrix = plan_in_shards(world, tmp_path)
+    paths = []
+    for entry in matrix["include"]:
+        path = tmp_path / f"result-{entry['shard'].replace('/', '-')}.json"
+        assert (
+            world.comwit(
+                "apply", str(planfile), "--shard", entry["shard"], "--result", str(path)
+            ).code
+            == 0
+        )
+        paths.append(path)
+    return paths
+
+
+def test_an_app_its_shards_result_leaves_out_is_reported_not_done(world, tmp_path):
+    """A result file without one of its shard's apps: the report said "done" for the rest
+    and left that app out, exit 0."""
+    paths = _all_shards(world, tmp_path)
+    document = json.loads(paths[1].read_text())
+    left_out = document["apps"].pop(0)["outcome"]["app"]
+    paths[1].write_text(json.dumps(document))
+    report = world.comwit("report", *(str(p) for p in paths), "--format", "json")
+    assert report.code == 1, report.err
+    merged = {a["app"]: a for a in report.json()["apps"]}
+    assert merged[left_out]["status"] == "not_started"
+    assert merged[left_out]["detail"] == "no result file reports it"
+
+
+def test_a_result_of_a_shard_its_plan_does_not_have_is_refused(world, tmp_path):
+    paths = _all_shards(world, tmp_path)
+    document = json.loads(paths[2].read_text())
+    document["shard"] = "4/3"
+    paths[2].write_text(json.dumps(document))
+    report = world.comwit("report", *(str(p) for p in paths))
+    assert report.code == 1
+    assert report.err.strip().splitlines()[-1] == (
+        f"error: {paths[2]}: its shard '4/3' is not one of the 3 shards its plan was split "
+        "into; pass the files `apply --result` wrote"
+    )
+
+
 def test_a_shard_of_another_count_is_refused(world, tmp_path):
     planfile, _ = plan_in_shards(world, tmp_path)
     result = world.comwit("apply", str(planfile), "--shard", "1/4")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from comwit.apply.result import ApplyResult, Outcome
 from comwit.errors import PlanError
+from comwit.escape import quoted
 from comwit.exit_codes import EXIT_INTERRUPTED, EXIT_TERMINATED
 from comwit.frozen import frozen
 from comwit.plan.actions import Plan
@@ -30,6 +31,7 @@ def merge(results: Sequence[tuple[str, ShardResult]]) -> Merged:
     first_name, first = results[0]
     latest: dict[str | None, ShardResult] = {}
     for name, result in results:
+        _check_shard(name, result)
         if result.plan_id != first.plan_id:
             raise PlanError(f"{name} is the result of another plan than {first_name}")
         if _split_of(result) != _split_of(first):  # `--shard 1/3` beside `--shard 1/2`
@@ -54,6 +56,8 @@ def merge(results: Sequence[tuple[str, ShardResult]]) -> Merged:
             ordered.append(Outcome(app.app, "not_started", f"shard {shard} reported no result"))
         elif not app.changed and not app.error:
             ordered.append(Outcome(app.app, "unchanged"))
+        else:  # a result of its shard that leaves it out: it was never reported done
+            ordered.append(Outcome(app.app, "not_started", "no result file reports it"))
     hints = tuple(dict.fromkeys(h for r in latest.values() for h in r.hints))
     stopped = (EXIT_INTERRUPTED, EXIT_TERMINATED)
     codes = [r.exit_code for r in latest.values() if r.exit_code in stopped]
@@ -64,6 +68,20 @@ def merge(results: Sequence[tuple[str, ShardResult]]) -> Merged:
         missing,
         codes[0] if codes else None,
     )
+
+
+def _check_shard(name: str, result: ShardResult) -> None:
+    """A result's shard ("I/N") is one of the N its plan was split into."""
+    if result.shard is None:
+        return
+    index, _, count = result.shard.partition("/")
+    good = index.isdecimal() and count.isdecimal() and index.isascii() and count.isascii()
+    if not good or not 1 <= int(index) <= int(count) == len(result.shards):
+        raise PlanError(
+            f"{name}: its shard {quoted(result.shard)} is not one of the "
+            f"{len(result.shards)} shards its plan was split into; pass the files "
+            "`apply --result` wrote"
+        )
 
 
 def _split_of(result: ShardResult) -> tuple[str | None, tuple[tuple[str, ...], ...]]:
