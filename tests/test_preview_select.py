@@ -133,6 +133,12 @@ def test_malformed_durations_are_refused(text):
         parse_duration(text)
 
 
+def test_a_duration_past_six_digits_says_it_is_too_long_not_malformed():
+    with pytest.raises(ValueError) as raised:
+        parse_duration("99999999999w")
+    assert str(raised.value) == "duration '99999999999w' is too long: at most 999999 of its unit"
+
+
 def test_a_malformed_duration_is_echoed_quoted_and_cut():
     with pytest.raises(ValueError) as info:
         parse_duration("7'd" + "d" * 100)

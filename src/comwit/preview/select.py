@@ -19,6 +19,8 @@ def parse_duration(text: str) -> int:
     """'7d' -> milliseconds; ValueError says how to write one."""
     found = _DURATION.fullmatch(text.strip())
     if not found:
+        if re.fullmatch(r"[0-9]{7,}[smhdw]", text.strip()):
+            raise ValueError(f"duration {quoted(text)} is too long: at most 999999 of its unit")
         raise ValueError(
             f"duration {quoted(text)} is invalid: write a number and a unit, e.g. '7d', '12h', '2w'"
         )
