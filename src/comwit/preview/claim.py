@@ -76,8 +76,9 @@ def _claim(
 
 
 def _being_created(app: str, lease: Lease) -> str:
-    # A run creating the preview (an earlier push racing this one) marks it only when it
-    # records the deploy: until then the app has its lease and no mark.
+    # A run creating the preview (an earlier push racing this one) marks it with its lease;
+    # one of an older comwit marked it only when it recorded the deploy, so until then such
+    # an app has that run's lease and no mark.
     return (
         f"app {app} has no preview mark yet and another run is applying it: {lease.holder} "
         f"({lease.run}), its lease runs until {lease.until()}. If that run is creating this pull "
