@@ -162,9 +162,11 @@ def test_down_and_prune_never_delete_an_app_of_the_manifest_whatever_its_ledger_
     )
     assert world.comwit("apply", "--yes", "--app", "web-pr-7").code == 0
     kept = (
-        "warning: left web-pr-7 alone: it is an app of the manifest, though its ledger marks "
-        "it as the preview of web for pull request #7"
+        "warning: left web-pr-7 alone: the manifest names it as an app of its own, though its "
+        "ledger still marks it as the preview of web for pull request #7"
     )
+    other = world.comwit("preview", "down", "--pr", "99", "--yes")
+    assert other.code == 0 and "left web-pr-7 alone" not in other.err  # not one it would delete
     pruned = world.comwit("preview", "prune", "--older-than", "7d", "--yes", clock=lambda: now)
     assert pruned.code == 0, pruned.err
     assert kept in pruned.err

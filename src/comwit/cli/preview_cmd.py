@@ -69,7 +69,7 @@ from comwit.preview.claim import PreviewTarget, claim, created_apps, over_cap
 from comwit.preview.find import observe_project
 from comwit.preview.forge import closed_pull_requests
 from comwit.preview.names import MAX_PR, preview_name
-from comwit.preview.select import down_plan, marked, parse_duration, prune_plan
+from comwit.preview.select import down_plan, marked, parse_duration, prune_plan, sparing
 from comwit.preview.transform import preview_bases, preview_manifest, production_hosts
 from comwit.render.describe import describe
 from comwit.render.previews import PreviewRow, render_previews
@@ -214,7 +214,7 @@ def down(
         named = _named_preview(plan.model_copy(update={"environment": target.loaded.env}), number)
         after_apply(settings, named, result, choice=choice)
 
-    choose = partial(down_plan, target.project, pr=number, manifest=target.loaded.apps)
+    choose = partial(down_plan, target.project, pr=number)
     return _delete(settings, target, yes, choose, after=after)
 
 
@@ -239,13 +239,7 @@ def prune(
         numbers = {a.ledger.preview.pr for a in marked(apps).values() if a.ledger.preview}
         closed = closed_pull_requests(settings.environ, settings.console, numbers)
         return prune_plan(
-            target.project,
-            apps,
-            now_ms=now_ms,
-            older_than_ms=age_ms,
-            keep=spared,
-            closed=closed,
-            manifest=target.loaded.apps,
+            target.project, apps, now_ms=now_ms, older_than_ms=age_ms, keep=spared, closed=closed
         )
 
     return _delete(settings, target, yes, choose, dry_run=dry_run)
@@ -299,14 +293,15 @@ async def _deleting(
         )
         for warning in observation.warnings:
             settings.console.warn(warning)
-        plan = choose(observation.state.apps)
-        for name, app in marked(observation.state.apps).items():
-            if name in target.loaded.apps and app.ledger.preview is not None:
-                mark = app.ledger.preview
-                settings.console.warn(
-                    f"left {name} alone: it is an app of the manifest, though its ledger "
-                    f"marks it as the preview of {mark.base} for pull request #{mark.pr}"
-                )
+        plan, spared = sparing(choose(observation.state.apps), target.loaded.apps)
+        for name in spared:
+            mark = observation.state.apps[name].ledger.preview
+            assert mark is not None  # chosen for its mark
+            settings.console.warn(
+                f"left {name} alone: the manifest names it as an app of its own, though its "
+                f"ledger still marks it as the preview of {mark.base} for pull request "
+                f"#{mark.pr}"
+            )
         show_applied_plan(plan, settings)
         if dry_run or not plan.has_changes:
             return plan, None

@@ -32,13 +32,21 @@ def marked(apps: Mapping[str, ObservedApp]) -> dict[str, ObservedApp]:
     return {name: app for name, app in sorted(apps.items()) if app.ledger.preview is not None}
 
 
-def down_plan(
-    project: str, apps: Mapping[str, ObservedApp], pr: int, *, manifest: Collection[str] = ()
-) -> Plan:
-    """Delete pull request `pr`'s previews, but never an app of the manifest (`manifest`:
-    its app names), whatever its ledger says: it may have become one since."""
+def down_plan(project: str, apps: Mapping[str, ObservedApp], pr: int) -> Plan:
+    """Delete pull request `pr`'s previews."""
     chosen = [app for app in marked(apps).values() if _mark(app).pr == pr]
-    return _deleting(project, [app for app in chosen if app.name not in manifest], apps)
+    return _deleting(project, chosen, apps)
+
+
+def sparing(plan: Plan, manifest: Collection[str]) -> tuple[Plan, tuple[str, ...]]:
+    """`plan` without deleting an app of the manifest (`manifest`: its app names), whatever
+    its ledger says (apply may have made a preview one since), and the apps so spared."""
+    spared = tuple(app.app for app in plan.apps if app.app in manifest)
+    if not spared:
+        return plan, ()
+    kept = tuple(app for app in plan.apps if app.app not in manifest)
+    unmanaged = tuple(sorted((*plan.unmanaged, *spared)))
+    return plan.model_copy(update={"apps": kept, "unmanaged": unmanaged}), spared
 
 
 def prune_plan(
@@ -49,16 +57,13 @@ def prune_plan(
     older_than_ms: int,
     keep: Collection[int] = (),
     closed: Collection[int] = (),
-    manifest: Collection[str] = (),
 ) -> Plan:
     """Delete previews last deployed more than `older_than_ms` ago, and those of pull
-    requests in `closed`; never those of the pull requests in `keep`, nor an app of the
-    manifest (`manifest`: its app names)."""
+    requests in `closed`; never those of the pull requests in `keep`."""
     chosen = [
         app
         for app in marked(apps).values()
         if _mark(app).pr not in keep
-        and app.name not in manifest
         and (now_ms - _mark(app).deployed_ms > older_than_ms or _mark(app).pr in closed)
     ]
     return _deleting(project, chosen, apps)
