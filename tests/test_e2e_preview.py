@@ -278,6 +278,20 @@ def test_down_leaves_a_preview_alone_while_another_run_holds_its_lease(world):
     assert "release" not in down.out + down.err  # its lease went with it
 
 
+def test_a_preview_deleted_with_a_local_ledger_leaves_no_lease_in_the_file(world):
+    """Its env var goes with the app, but a ledger file keeps the entry: a lease skipped as
+    gone stayed there, live."""
+    text = (world.root / "comwit.toml").read_text()
+    world.manifest(text + '\n[state]\nbackend = "local"\npath = "state/ledger.json"\n')
+    assert world.comwit("preview", "up", "--pr", "3", "--app", "web").code == 0
+    app_id = world.app("web-pr-3")["app_id"]
+    down = world.comwit("preview", "down", "--pr", "3", "--yes")
+    assert down.code == 0, down.err
+    assert "release" not in down.out + down.err
+    entry = json.loads((world.root / "state/ledger.json").read_text())["projects"]["proj"]
+    assert "l" not in entry.get(app_id, {})
+
+
 def test_unlock_removes_the_lease_of_a_preview_app(world):
     assert world.comwit("preview", "up", "--pr", "7", "--app", "web").code == 0
     _hold(world, "web-pr-7", seconds=600)

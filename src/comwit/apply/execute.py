@@ -190,7 +190,8 @@ class Executor:
 
     async def _run(self, app: AppPlan, ready: Prepared, handlers: Handlers) -> None:
         """The app's actions, under its lease (taken once the app exists: after its
-        CreateApp, which comes first when it has one; a deleted app's goes with it)."""
+        CreateApp, which comes first when it has one; a deleted app's goes with its ledger
+        when the app holds that)."""
         lease: AppLease | None = None
         renewing: asyncio.Task[None] | None = None
         gone = False
@@ -210,7 +211,7 @@ class Executor:
                     self.stop.check()
                 await handlers.run(action, ready)
                 if isinstance(action, DeleteApp):
-                    gone = True  # and its lease with it: nothing left to release
+                    gone = self.store.goes_with_app  # its ledger, lease and all, went with it
         finally:
             if renewing is not None:
                 renewing.cancel()

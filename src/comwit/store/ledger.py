@@ -51,6 +51,10 @@ class LedgerReader(Protocol):
 
 
 class LedgerStore(LedgerReader, Protocol):
+    @property
+    def goes_with_app(self) -> bool:
+        """Whether an app's ledger is deleted with the app (its env var), leases and all."""
+
     def check_writable(self) -> None:
         """LedgerFileError when writing would drop records this store could not read."""
 
@@ -114,6 +118,8 @@ async def _update(
 class AppEnvStore:
     """The ledger in the env var COMWIT_LEDGER of each app: shared by every CI run."""
 
+    goes_with_app = True
+
     def __init__(self, client: ComwitClient | None, project: str) -> None:
         self._client = client
         self._project = project
@@ -153,6 +159,8 @@ class AppEnvStore:
 
 class LocalStore:
     """The ledger in a JSON file: {"version": 1, "projects": {project: {app_id: ledger}}}."""
+
+    goes_with_app = False
 
     def __init__(self, path: Path, project: str) -> None:
         self._path = path

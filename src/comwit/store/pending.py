@@ -130,6 +130,10 @@ class PendingAwareStore:
     def pending_path(self) -> Path:
         return self._pending.path
 
+    @property
+    def goes_with_app(self) -> bool:
+        return self._inner.goes_with_app
+
     def check_writable(self) -> None:
         self._inner.check_writable()
         self._pending.check_writable()
