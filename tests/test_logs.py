@@ -75,6 +75,25 @@ def test_an_api_that_ignores_the_page_token_is_an_error_not_a_page_shown_twice(s
     )
 
 
+def test_an_api_that_ignores_the_page_token_but_gives_a_new_one_each_time_is_an_error():
+    """A fresh opaque token on every answer, and the first page again each time: 50 lines
+    were shown as the whole tail, the same ones over and over."""
+    tokens = iter(range(10**6))
+    line = {"timestamp": "2026-12-04T00:00:00Z", "level": "info", "app_id": "app-1"}
+
+    def answer(request):
+        lines = [line | {"message": f"line {n}"} for n in (3, 2)]
+        return httpx.Response(200, json={"logs": lines, "next_page_token": f"t{next(tokens)}"})
+
+    async def go():
+        transport = httpx.MockTransport(answer)
+        async with ComwitClient("http://api.test", Secret("cwt_x"), transport=transport) as client:
+            return await read_logs(client, PROJECT, "app-1", LogQuery(tail=100))
+
+    with pytest.raises(ApiError, match="the API answered a page of logs already read"):
+        asyncio.run(go())
+
+
 def test_read_logs_stops_at_tail(store):
     async def scenario(client, app_id):
         await _set(client, app_id, "A", "B", "C", "D", "E")

@@ -35,11 +35,14 @@ async def read_logs(
     lines: list[LogLine] = []
     token: str | None = None
     seen_tokens: set[str] = set()
+    previous: tuple[LogLine, ...] = ()
     for _ in range(MAX_PAGES):
         page = await client.list_logs(project, app_id, replace(query, page_token=token))
-        if token is not None and page.next_page_token in seen_tokens:
-            # A page that points back at one already read is one already read: the API did
-            # not take the token (or cycles). Its lines again would be shown twice.
+        again = page.logs and (page.next_page_token in seen_tokens or page.logs == previous)
+        if token is not None and again:
+            # A page that points back at one already read, or holds the same lines, is one
+            # already read: the API did not take the token (or cycles). Its lines again
+            # would be shown twice.
             raise ApiError(
                 "the API answered a page of logs already read, for the page token it gave; it "
                 f"does not take `{LOGS_PAGE_TOKEN_PARAM}` as comwit assumes (`comwit doctor` "
@@ -48,6 +51,7 @@ async def read_logs(
                 path=f"/v1/projects/{project}/apps/{app_id}/logs",
             )
         lines += page.logs
+        previous = tuple(page.logs)
         token = page.next_page_token
         if not token or len(lines) >= query.tail or not page.logs:
             break
