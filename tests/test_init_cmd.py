@@ -292,7 +292,13 @@ def _git_ignores(root, paths):
 
 @pytest.mark.parametrize(
     ("text", "added"),
-    [(".comwit/\n", False), ("/.comwit\n", False), ("*\n", True), ("!.comwit/\n", True)],
+    [
+        (".comwit/\n", False),
+        ("/.comwit\n", False),
+        ("*\n", True),
+        ("!.comwit/\n", True),
+        ("!.comwit/state.json\n.comwit/*\n", False),  # the last line that matches counts
+    ],
 )
 def test_without_git_only_a_line_naming_comwits_directory_counts(
     tmp_path, monkeypatch, text, added
@@ -307,6 +313,17 @@ def test_without_git_only_a_line_naming_comwits_directory_counts(
         if added
         else text
     )
+
+
+def test_without_git_a_negation_after_the_line_naming_comwit_is_respected(tmp_path, monkeypatch):
+    from comwit.manifest.starter import KeptInGit, ignore_state_dir
+
+    monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
+    (tmp_path / ".gitignore").write_text(".comwit/*\n!.comwit/state.json\n")
+    with pytest.raises(KeptInGit) as kept:
+        ignore_state_dir(tmp_path)
+    assert "its line 2, '!.comwit/state.json', keeps .comwit/" in str(kept.value)
+    assert (tmp_path / ".gitignore").read_text() == ".comwit/*\n!.comwit/state.json\n"
 
 
 @pytest.mark.skipif(not shutil.which("git"), reason="needs git")

@@ -126,8 +126,8 @@ def _ignored(text: str) -> bool:
     """Whether git, given this .gitignore, ignores all of STATE_PROBES; KeptInGit when it
     does not because of a negation (`!`) line, without which it would: the user's choice."""
     said = _git_says(text)
-    if said is None:  # no git: a plain line, or nothing
-        return any(line.strip() in _PLAIN for line in text.splitlines())
+    if said is None:  # no git: a plain line, unless a `!` line naming .comwit comes after it
+        return _plainly_ignored(text)
     if _all_files(said):
         return True
     lines = text.split("\n")
@@ -141,6 +141,23 @@ def _ignored(text: str) -> bool:
                 " (comwit's caches and local state) in git"
             )
     return False
+
+
+def _plainly_ignored(text: str) -> bool:
+    """Without git: whether a line naming `.comwit` ignores it; KeptInGit when a `!` line
+    naming it comes after that line (git reads the last that matches)."""
+    lines = text.split("\n")
+    plain = [n for n, line in enumerate(lines, start=1) if line.strip() in _PLAIN]
+    if not plain:
+        return False
+    for number in range(len(lines), plain[-1], -1):
+        line = lines[number - 1].strip()
+        if line.startswith("!") and ".comwit" in line:
+            raise KeptInGit(
+                f"left .gitignore as it is: its line {number}, {quoted(line)}, keeps .comwit/"
+                " (comwit's caches and local state) in git"
+            )
+    return True
 
 
 def _all_files(said: dict[str, int]) -> bool:
