@@ -66,6 +66,12 @@ def test_an_app_whose_ledger_a_newer_comwit_wrote_is_left_as_it_is(world):
     rolled = world.comwit("rollback", "api", "--yes")
     assert rolled.code == 1
     assert world.ledger_value("api") == newer
+    unlocked = world.comwit("unlock", "api")  # its runs' lease cannot be seen: not "none"
+    assert unlocked.code == 1
+    assert unlocked.err.strip().splitlines()[-1] == (
+        "error: the ledger of app 'api' was written by a newer comwit (it has version 2; "
+        "this comwit reads version 1): upgrade comwit to change this app"
+    )
 
 
 def test_an_option_change_is_one_redeploy(world):

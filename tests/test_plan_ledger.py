@@ -116,7 +116,11 @@ def test_a_ledger_of_a_newer_comwit_is_read_as_empty_but_never_replaced(tmp_path
     newer = '{"v": 2, "builds": {}, "lease": "held by a newer comwit"}'
     ledger, warning = AppEnvStore(None, "demo").read(observed(), newer)
     assert ledger == AppLedger()  # a plan shows the app as comwit knows nothing of it
-    assert "it has version 2; this comwit reads version 1" in (warning or "")
+    assert warning == (
+        "ledger of app 'web' in env var COMWIT_LEDGER was written by a newer comwit (it has "
+        "version 2; this comwit reads version 1); this comwit plans the app as if it knew "
+        "nothing of it, and will not change it: upgrade comwit"
+    )
     path = tmp_path / "ledger.json"
     path.write_text(
         json.dumps({"version": 1, "projects": {"demo": {"app-web": json.loads(newer)}}})
