@@ -218,7 +218,7 @@ def test_without_app_write_the_ledger_cannot_be_recorded_and_apply_warns(world, 
     world.write("api/server.js", "serve(2)")
     result = world.comwit("apply", "--yes", "--app", "api")
     assert result.code == 0, result.out + result.err
-    assert "the token lacks the app:write scope" in result.out
+    assert "changed without its apply lease: the token lacks the app:write scope" in result.out
 
 
 def test_rollback_to_previous_activates_the_build_live_before_and_updates_the_ledger(world):

@@ -243,13 +243,13 @@ class Executor:
             except ForbiddenError:
                 lease = None  # app:deploy alone can deploy, but not write the ledger
                 handlers.warn(
-                    "applied without its apply lease: the token lacks the app:write scope "
+                    "changed without its apply lease: the token lacks the app:write scope "
                     "(another run could have changed the app at the same time)"
                 )
             except (ApiStatusError, LedgerWriteError) as exc:  # the ledger is advisory
                 lease = None
                 handlers.warn(
-                    f"applied without its apply lease: it could not be written ({exc}); "
+                    f"changed without its apply lease: it could not be written ({exc}); "
                     "another run could have changed the app at the same time"
                 )
         run = ToRun(app, ready)
