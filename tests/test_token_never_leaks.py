@@ -348,6 +348,12 @@ def test_refused_tokens_and_errors_never_show_or_write_a_token(world, run, tmp_p
     run("apply", "--yes", "--app", "api", codes=(0, 1))
     world.admin("DELETE", "faults")
     run("plan", "-f", "missing.toml", codes=(1,))
+    # Values echoed before the token is read (the API URL, --env, COMWIT_TIMEOUT), in a
+    # process of their own: this one has long known the token.
+    run("plan", "--api-url", world.token, codes=(1,), process=True)
+    run("plan", "--api-url", f"http://{world.token}/", codes=(1,), process=True)
+    run("plan", "--api-url", "local", "-e", world.token, codes=(1,), process=True)
+    run("plan", env={"COMWIT_TIMEOUT": world.token}, codes=(1,), process=True)
     _interrupt_a_plan(world, run)
 
     tokens = [world.token, unknown, junk, spaced, listing_only, read_only, *in_config]

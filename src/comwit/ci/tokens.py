@@ -1,6 +1,7 @@
-"""The CI tokens comwit may be given, registered with the redactor at start-up, so that no
-output, file or comment can show one, also before (or without) any CI feature running; and
-whether this is a CI job at all. Imports nothing but the redactor: it runs on every start."""
+"""The tokens comwit may be given (the API's and the CI's), registered with the redactor at
+start-up, so that no output, file or comment can show one, also before (or without) any CI
+feature or API call running; and whether this is a CI job at all. Imports nothing but the
+redactor: it runs on every start."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from comwit.secret import Secret
 
 GITHUB_TOKENS = ("COMWIT_GITHUB_TOKEN", "GITHUB_TOKEN")
 GITLAB_TOKENS = ("COMWIT_GITLAB_TOKEN",)
-_OTHERS = ("CI_JOB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+# The API token too: a message about a value given before it is read (--api-url, --env, a
+# manifest value) could hold it.
+_OTHERS = (
+    "COMWIT_TOKEN",
+    "CI_JOB_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+)
 
 
 def remember_tokens(environ: Mapping[str, str]) -> None:
