@@ -211,12 +211,18 @@ def test_a_result_file_that_cannot_be_kept_is_refused_before_the_shard_runs(worl
         ): "it holds something other than an earlier result; pass a new file",
         "comwit.toml/result.json": "not a directory",
     }
+    build_dir = world.root / APPS[0]
+    inside = build_dir / "new" / "result.json"  # the next plan would deploy it
+    cases[str(inside)] = (
+        f"it is inside the build dir of app {build_dir.name} ({build_dir}); write it elsewhere"
+    )
     world.reset_stats()
     for path, why in cases.items():
         run = world.comwit("apply", str(planfile), "--shard", "1/3", "--result", path)
         assert run.code == 1, (path, run.err)
         assert run.err.splitlines()[-1] == said.format(path, why)
     assert world.stats()["total"] == 0  # nothing was asked of the API, nothing changed
+    assert not inside.parent.exists()
     assert planfile.read_bytes() == plan_bytes
     assert (world.root / "comwit.toml").read_bytes() == manifest_bytes
     rerun = tmp_path / "r.json"

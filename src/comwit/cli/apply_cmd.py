@@ -42,7 +42,7 @@ from comwit.cli.ci_options import (
     after_apply,
     noting_failure,
 )
-from comwit.cli.plan_cmds import AllowDeleteEnv, AllowDetach, AllowOlder
+from comwit.cli.plan_cmds import AllowDeleteEnv, AllowDetach, AllowOlder, refuse_inside_a_build_dir
 from comwit.cli.session import (
     Target,
     api_identity,
@@ -173,11 +173,14 @@ def _apply_file(
     if shard is not None:
         saved, shards = select_shard(whole, shard)
     settings = _settings_of_plan(settings, saved)
+    target = load_target(settings)
     if result_file is not None:  # before any change: a result that cannot be kept is lost
+        said = f"cannot write the result to {cut_path(result_file)}"
+        refuse_inside_a_build_dir(result_file, target, said)  # before its directory is made
         _check_result_place(result_file, planfile, settings.manifest_file)
     record = _ResultFile(result_file, whole, shard, shards) if result_file is not None else None
     options = dataclasses.replace(options, timer=record.timer if record else None)
-    result = asyncio.run(_apply_saved(settings, saved, load_target(settings), options))
+    result = asyncio.run(_apply_saved(settings, saved, target, options))
     code = show_result(result, settings.output_format, settings.console, detailed=detailed)
     if record is not None:
         record.write(result, code, settings.console)

@@ -108,7 +108,7 @@ def plan(
     target = load_target(settings)
     if out is not None:
         refuse_manifest_as_output(out, target.loaded.path, "save the plan to")
-        _refuse_inside_a_build_dir(out, target)
+        refuse_inside_a_build_dir(out, target, f"cannot save the plan to {out}")
     console = settings.console
     request = plan_request(
         settings,
@@ -172,11 +172,12 @@ async def _plan(
     return planned.plan
 
 
-def _refuse_inside_a_build_dir(out: Path, target: Target) -> None:
-    """ComwitError when `-o` lies in an app's build dir, where the walk would take it in:
-    the plan saved there would change the tree it was made from (and overwrite a file of the
-    build), so apply would refuse it. Where the walk leaves it out (`.comwit/plan.json`
-    beside a `build_dir = "."`), it changes nothing."""
+def refuse_inside_a_build_dir(out: Path, target: Target, said: str) -> None:
+    """ComwitError (`said`, then why) when the file comwit writes at `out` (a saved plan, a
+    result) lies in an app's build dir, where the walk would take it in: it would change the
+    tree (and may overwrite a file of the build), so the next plan deploys it, or apply
+    refuses a saved plan. Where the walk leaves it out (`.comwit/plan.json` beside a
+    `build_dir = "."`), it changes nothing."""
     from comwit.artifact.walk import Walker
 
     try:
@@ -192,8 +193,8 @@ def _refuse_inside_a_build_dir(out: Path, target: Target) -> None:
             continue
         if walk.root in saved.parents and not walk.leaves_out(saved):
             raise ComwitError(
-                f"cannot save the plan to {out}: it is inside the build dir of app {name} "
-                f"({app.build_dir}); write it elsewhere"
+                f"{said}: it is inside the build dir of app {name} ({app.build_dir}); "
+                "write it elsewhere"
             )
 
 
