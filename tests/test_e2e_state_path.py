@@ -24,8 +24,13 @@ build_dir = "dist"
         ("/", "/ is a directory; point state.path at a JSON file"),
         ("/dev/zero", "/dev/zero is a character device, not a regular file; point state.path at a JSON file"),
         ("comwit.toml/ledger.json", "{root}/comwit.toml/ledger.json cannot be used (not a directory); fix state.path"),
+        # Every apply deployed the ledger again, so no plan was ever without changes.
+        ("dist/state.json", "{root}/dist/state.json is inside the build dir of app web, which would deploy the ledger with it (and every plan would find it changed); point state.path elsewhere, e.g. .comwit/state.json"),
+        # Overwritten by comwit's own records: every plan found the live build unknown.
+        (".comwit/pending-ledger.json", ".comwit/pending-ledger.json is one of comwit's own files; point state.path at another file"),
+        (".comwit/stat/ledger.json", ".comwit/stat/ledger.json is one of comwit's own files; point state.path at another file"),
     ],
-    ids=["nul", "directory", "device", "under a file"],
+    ids=["nul", "directory", "device", "under a file", "in a build dir", "comwit's own", "cache"],
 )  # fmt: skip
 @pytest.mark.parametrize("command", [["validate"], ["plan"], ["apply", "--yes"]])
 def test_a_ledger_path_no_file_can_be_is_refused_before_any_request(world, path, said, command):

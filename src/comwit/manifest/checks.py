@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from comwit.artifact.walk import walk
-from comwit.errors import ArtifactError, ManifestError, Problem, os_reason
+from comwit.errors import ArtifactError, ComwitError, ManifestError, Problem, os_reason
 from comwit.escape import quoted
 from comwit.manifest.find import repository_root
 from comwit.manifest.interpolate import Interpolated, MissingVariableError, interpolate
@@ -86,8 +86,44 @@ def state_problems(loaded: LoadedManifest) -> list[Problem]:
     path = loaded.state.path
     if path is None:
         return []
-    message = _state_problem(path)
+    message = _state_problem(path) or _state_place_problem(loaded, path)
     return [loaded.source.problem(("state", "path"), message)] if message else []
+
+
+# What comwit keeps in .comwit/ for itself: a ledger file there would be overwritten or read
+# as something else.
+_OWN = frozenset(
+    {"pending-ledger.json", "pending-ledger.json.lock", "stat", "trees", "tmp", "emulator"}
+)
+
+
+def _state_place_problem(loaded: LoadedManifest, path: Path) -> str | None:
+    """A ledger file in an app's build dir (deployed with it, so no plan is ever without
+    changes) or on one of comwit's own files in .comwit/ (the ledger lost to them)."""
+    from comwit.artifact.walk import Walker
+
+    try:
+        where = path.parent.resolve() / path.name
+        own = (loaded.root / ".comwit").resolve()
+    except (OSError, RuntimeError):
+        return None  # the write itself says why
+    if own in where.parents and where.relative_to(own).parts[0] in _OWN:
+        inner = where.relative_to(own.parent).as_posix()
+        return f"{inner} is one of comwit's own files; point state.path at another file"
+    for name, app in sorted(loaded.apps.items()):
+        if app.build_dir is None:
+            continue
+        try:
+            walk = Walker(app.build_dir, app.exclude)
+        except ComwitError:  # a build dir or patterns that are a problem of their own
+            continue
+        if walk.root in where.parents and not walk.leaves_out(where):
+            return (
+                f"{path} is inside the build dir of app {name}, which would deploy the ledger "
+                "with it (and every plan would find it changed); point state.path elsewhere, "
+                "e.g. .comwit/state.json"
+            )
+    return None
 
 
 def _state_problem(path: Path) -> str | None:
