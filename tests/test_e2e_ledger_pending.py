@@ -55,6 +55,23 @@ def test_a_ledger_write_that_keeps_failing_is_kept_and_completed_by_the_next_run
     assert actions(world.plan_json("--app", "api")) == []
 
 
+def test_a_rollback_after_a_deploy_whose_record_was_kept_rolls_back(world):
+    """The pending record made the ledger under the lease differ from the one planned:
+    "another run recorded what its live build holds since the plan", every time, until an
+    apply (which a rollback is there to avoid) wrote it."""
+    assert world.comwit("apply", "--yes", "--app", "api").code == 0
+    first = world.app("api")["active_build_id"]
+    world.write("api/server.js", "serve(2)")
+    fail_ledger_writes(world, 20)
+    assert world.comwit("apply", "--yes", "--app", "api").code == 0
+    assert (world.root / PENDING).exists()
+    world.admin("DELETE", "faults")
+    rolled = world.comwit("rollback", "api", "--yes")
+    assert rolled.code == 0, rolled.out + rolled.err
+    assert world.app("api")["active_build_id"] == first
+    assert len(world.builds("api")) == 2  # nothing uploaded
+
+
 def test_a_foreign_pending_file_is_left_as_it_is_and_apply_changes_nothing(world):
     world.write(PENDING, '{"projects": []}')
     assert world.comwit("plan").code == 0  # reading counts it as empty

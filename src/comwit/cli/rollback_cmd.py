@@ -12,6 +12,7 @@ from comwit.apply.result import ApplyResult
 from comwit.cli.applying import (
     LockTimeout,
     RunOptions,
+    complete_pending,
     confirm,
     execute_plan,
     run_inputs,
@@ -61,6 +62,9 @@ async def _rollback(
             console.info(f"Build {observed.active_build_id} is already live: nothing to do.")
         else:
             await confirm(plan, console, yes)
+            # Records an earlier run kept in .comwit/ go in first, as apply's do: else the
+            # ledger under the lease differs from the one planned, as if another run wrote it.
+            await complete_pending(settings, one.store, one.observation.state.apps)
         inputs = run_inputs(target, one.observation.state.apps)
         # An explicit choice: never held back by the ordering guard (its commit is recorded).
         guard = order_guard(settings, target, allow_older=True)
