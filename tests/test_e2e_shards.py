@@ -136,6 +136,15 @@ def test_a_shard_of_another_count_is_refused(world, tmp_path):
     )
 
 
+def test_a_plan_of_one_shard_says_so_in_the_singular(world, tmp_path):
+    planfile, _ = plan_in_shards(world, tmp_path, count=1)
+    result = world.comwit("apply", str(planfile), "--shard", "1/2")
+    assert result.code == 1
+    assert result.err.strip().splitlines()[-1] == (
+        "error: the plan was split into 1 shard, not 2: use --shard I/1, as in the plan's matrix"
+    )
+
+
 def _comparable(document):
     """A summary without what differs between two emulators: build ids, URLs, steps naming them."""
     return [

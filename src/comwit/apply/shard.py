@@ -17,9 +17,11 @@ def shards_of(saved: SavedPlan, count: int) -> tuple[tuple[str, ...], ...]:
     apps (fewer changed apps than N): they are empty."""
     if saved.shards or saved.shard_count:  # no changes: `--shards N` saved N empty shards
         if count not in (len(saved.shards), saved.shard_count):
+            total = saved.shard_count or len(saved.shards)
+            shards = "1 shard" if total == 1 else f"{total} shards"
             raise PlanError(
-                f"the plan was split into {len(saved.shards)} shards, not {count}: "
-                f"use --shard I/{len(saved.shards)}, as in the plan's matrix"
+                f"the plan was split into {shards}, not {count}: "
+                f"use --shard I/{total}, as in the plan's matrix"
             )
         return saved.shards + ((),) * (count - len(saved.shards))
     made = tuple(shard.apps for shard in split(saved.plan, shards=count))
