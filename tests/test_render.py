@@ -42,7 +42,7 @@ def test_text_plan_reads_like_terraform():
         "Not in the manifest, left alone: 1 live app (batch).\n"
         "\n"
         "Plan: 1 to upload, 1 hostname to attach, 1 hostname to detach, 2 env vars to set, "
-        "1 env var to delete; 1 change held back, 2 apps unchanged."
+        "1 env var to delete; 1 change held back, 1 app unchanged."
     )
 
 

@@ -250,7 +250,7 @@ class Plan(BaseModel):
             **counts,
             held=sum(len(app.held) for app in self.apps),
             skipped=sum(1 for app in self.apps if app.skip and app.changed),
-            unchanged=sum(1 for app in self.apps if not app.changed and not app.error),
+            unchanged=sum(1 for app in self.apps if not (app.changed or app.error or app.held)),
             errors=sum(1 for app in self.apps if app.error),
         )
 
