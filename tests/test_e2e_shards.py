@@ -87,15 +87,16 @@ def test_a_missing_shard_fails_the_report_and_its_rerun_converges(world, tmp_pat
 
 def _all_shards(world, tmp_path):
     planfile, matrix = plan_in_shards(world, tmp_path)
+    return _apply_every_shard(world, planfile, matrix, tmp_path)
+
+
+def _apply_every_shard(world, planfile, matrix, results_in):
+    """Each shard of the matrix applied, its result in `results_in`: the result files."""
     paths = []
     for entry in matrix["include"]:
-        path = tmp_path / f"result-{entry['shard'].replace('/', '-')}.json"
-        assert (
-            world.comwit(
-                "apply", str(planfile), "--shard", entry["shard"], "--result", str(path)
-            ).code
-            == 0
-        )
+        path = results_in / f"result-{entry['shard'].replace('/', '-')}.json"
+        run = world.comwit("apply", str(planfile), "--shard", entry["shard"], "--result", str(path))
+        assert run.code == 0, run.out + run.err
         paths.append(path)
     return paths
 
@@ -155,16 +156,7 @@ def _comparable(document):
 
 def test_the_merged_summary_equals_a_single_jobs_apply_of_the_same_changes(world, tmp_path):
     planfile, matrix = plan_in_shards(world, tmp_path / "sharded")
-    paths = []
-    for entry in matrix["include"]:
-        path = tmp_path / f"result-{entry['shard'][0]}.json"
-        assert (
-            world.comwit(
-                "apply", str(planfile), "--shard", entry["shard"], "--result", str(path)
-            ).code
-            == 0
-        )
-        paths.append(str(path))
+    paths = [str(p) for p in _apply_every_shard(world, planfile, matrix, tmp_path)]
     merged = world.comwit("report", *paths, "--format", "json")
     root = tmp_path / "single"
     root.mkdir()
