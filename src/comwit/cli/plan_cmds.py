@@ -174,28 +174,17 @@ async def _plan(
 
 def refuse_inside_a_build_dir(out: Path, target: Target, said: str) -> None:
     """ComwitError (`said`, then why) when the file comwit writes at `out` (a saved plan, a
-    result) lies in an app's build dir, where the walk would take it in: it would change the
-    tree (and may overwrite a file of the build), so the next plan deploys it, or apply
-    refuses a saved plan. Where the walk leaves it out (`.comwit/plan.json` beside a
-    `build_dir = "."`), it changes nothing."""
-    from comwit.artifact.walk import Walker
+    result) lies where an app's build dir walk would take it in: it would change the tree
+    (and may overwrite a file of the build), so the next plan deploys it, or apply refuses a
+    saved plan."""
+    from comwit.manifest.checks import build_dir_taking
 
-    try:
-        saved = out.parent.resolve() / out.name
-    except (OSError, RuntimeError):
-        return  # the write itself says why
-    for name, app in sorted(target.loaded.apps.items()):
-        if app.build_dir is None:
-            continue
-        try:
-            walk = Walker(app.build_dir, app.exclude)
-        except ComwitError:  # a build dir or patterns the plan itself refuses, and says so
-            continue
-        if walk.root in saved.parents and not walk.leaves_out(saved):
-            raise ComwitError(
-                f"{said}: it is inside the build dir of app {name} ({app.build_dir}); "
-                "write it elsewhere"
-            )
+    name = build_dir_taking(target.loaded, out)
+    if name is not None:
+        raise ComwitError(
+            f"{said}: it is inside the build dir of app {name} "
+            f"({target.loaded.apps[name].build_dir}); write it elsewhere"
+        )
 
 
 def _save(

@@ -100,8 +100,6 @@ _OWN = frozenset(
 def _state_place_problem(loaded: LoadedManifest, path: Path) -> str | None:
     """A ledger file in an app's build dir (deployed with it, so no plan is ever without
     changes) or on one of comwit's own files in .comwit/ (the ledger lost to them)."""
-    from comwit.artifact.walk import Walker
-
     try:
         where = path.parent.resolve() / path.name
         own = (loaded.root / ".comwit").resolve()
@@ -110,6 +108,26 @@ def _state_place_problem(loaded: LoadedManifest, path: Path) -> str | None:
     if own in where.parents and where.relative_to(own).parts[0] in _OWN:
         inner = where.relative_to(own.parent).as_posix()
         return f"{inner} is one of comwit's own files; point state.path at another file"
+    name = build_dir_taking(loaded, path)
+    if name is not None:
+        return (
+            f"{path} is inside the build dir of app {name}, which would deploy the ledger "
+            "with it (and every plan would find it changed); point state.path elsewhere, "
+            "e.g. .comwit/state.json"
+        )
+    return None
+
+
+def build_dir_taking(loaded: LoadedManifest, path: Path) -> str | None:
+    """The app whose build dir's walk would take in a file comwit writes at `path` (a saved
+    plan, a result, the ledger file), so that the next plan deploys it; None when there is
+    none, or the walk leaves it out (`.comwit/plan.json` beside a `build_dir = "."`)."""
+    from comwit.artifact.walk import Walker
+
+    try:
+        where = path.parent.resolve() / path.name
+    except (OSError, RuntimeError):
+        return None  # the write itself says why
     for name, app in sorted(loaded.apps.items()):
         if app.build_dir is None:
             continue
@@ -118,11 +136,7 @@ def _state_place_problem(loaded: LoadedManifest, path: Path) -> str | None:
         except ComwitError:  # a build dir or patterns that are a problem of their own
             continue
         if walk.root in where.parents and not walk.leaves_out(where):
-            return (
-                f"{path} is inside the build dir of app {name}, which would deploy the ledger "
-                "with it (and every plan would find it changed); point state.path elsewhere, "
-                "e.g. .comwit/state.json"
-            )
+            return name
     return None
 
 
