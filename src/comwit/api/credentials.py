@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 from comwit.api.client import DEFAULT_TIMEOUT
@@ -26,7 +26,7 @@ LOCAL: Final = "local"  # --api-url local: the embedded emulator
 MAX_WAIT_SECONDS: Final = 86400  # the longest --timeout / --lock-timeout: a day
 MAX_CONFIG_BYTES: Final = 1 << 20  # the official CLI's config: a few lines; not read past it
 _TOKEN_SHAPE: Final = re.compile(r"cwt_[\x21-\x7e]+")  # printable, no spaces: a header value
-LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+_LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 _HOW: Final = "set COMWIT_TOKEN to a cwt_ token, or log in with the official comwit CLI"
 
 
@@ -157,26 +157,44 @@ def _check_url(url: str) -> None:
             raise CredentialsError(
                 f"the API URL has {what} at character {at}; fix --api-url or COMWIT_API_URL"
             )
+    refused = token_url_refusal(url)
+    if refused == "malformed":
+        raise CredentialsError(f"the API URL is malformed; pass e.g. --api-url {DEFAULT_API_URL}")
+    if refused == "credentials":
+        raise CredentialsError(
+            "the API URL must not contain a user name, password, query or fragment; "
+            "the token goes in COMWIT_TOKEN"
+        )
+    if refused == "scheme":
+        raise CredentialsError(f"the API URL {quoted(url)} is not an http(s) URL; {_instead(url)}")
+    if refused == "plain_http":
+        raise CredentialsError(
+            f"refusing plain http:// for {urlsplit(url).hostname}: the token would travel "
+            "unencrypted; use https:// (http:// is allowed only for 127.0.0.1, ::1 and localhost)"
+        )
+
+
+UrlRefusal = Literal["malformed", "credentials", "scheme", "plain_http"]
+
+
+def token_url_refusal(url: str) -> UrlRefusal | None:
+    """Why a token must not be sent to `url`, or None: it is no URL (a port out of range),
+    it holds a user name, password, query or fragment of its own, it is not http(s), or it
+    is plain http to another machine than this one. COMWIT_API_URL and the CI's forge URLs
+    are held to it alike."""
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError:
-        raise CredentialsError(
-            f"the API URL is malformed; pass e.g. --api-url {DEFAULT_API_URL}"
-        ) from None
+        return "malformed"
     if "@" in parts.netloc or parts.query or parts.fragment:
-        raise CredentialsError(
-            "the API URL must not contain a user name, password, query or fragment; "
-            "the token goes in COMWIT_TOKEN"
-        )
+        return "credentials"
     if parts.scheme not in {"https", "http"} or not hostname:
-        raise CredentialsError(f"the API URL {quoted(url)} is not an http(s) URL; {_instead(url)}")
-    if parts.scheme == "http" and hostname not in LOOPBACK:
-        raise CredentialsError(
-            f"refusing plain http:// for {hostname}: the token would travel unencrypted; "
-            "use https:// (http:// is allowed only for 127.0.0.1, ::1 and localhost)"
-        )
+        return "scheme"
+    if parts.scheme == "http" and hostname not in _LOOPBACK:
+        return "plain_http"
+    return None
 
 
 def _instead(url: str) -> str:

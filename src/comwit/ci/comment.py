@@ -82,25 +82,23 @@ _NAMES = {  # the token's variables, the API URL's variable
 
 
 def _check_api_url(url: str, name: str) -> None:
-    """The token goes to `url`: only over https, or plain http to this machine, and with no
-    user name, password or query of its own (as COMWIT_API_URL is checked)."""
+    """The token goes to `url`: held to COMWIT_API_URL's rules (https, or plain http to this
+    machine; no user name, password or query of its own)."""
     from urllib.parse import urlsplit
 
-    from comwit.api.credentials import LOOPBACK
+    from comwit.api.credentials import token_url_refusal
 
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-    except ValueError:
-        raise ForgeError(f"{name} is not a URL; fix it") from None
-    if "@" in parts.netloc or parts.query or parts.fragment:
+    refused = token_url_refusal(url)
+    if refused == "malformed":
+        raise ForgeError(f"{name} is not a URL; fix it")
+    if refused == "credentials":
         raise ForgeError(f"{name} must not hold a user name, password, query or fragment")
-    if parts.scheme not in ("https", "http") or not host:
+    if refused == "scheme":
         raise ForgeError(f"{name} ({quoted(cut(url, 80))}) is not an http(s) URL; fix it")
-    if parts.scheme == "http" and host not in LOOPBACK:
+    if refused == "plain_http":
         raise ForgeError(
-            f"refusing plain http:// for {host} ({name}): the token would travel unencrypted"
+            f"refusing plain http:// for {urlsplit(url).hostname} ({name}): the token would "
+            "travel unencrypted"
         )
 
 
