@@ -100,11 +100,11 @@ def test_the_local_emulator_needs_no_token_and_answers_over_loopback(tmp_path):
     [
         (
             lambda state: state.write_text("a file"),
-            "{state} is a file, not a directory); fix or remove that file",
+            "{state} is a file, not a directory); fix or remove it",
         ),
         (
             lambda state: (state.mkdir(), (state / "emulator.sqlite3").write_bytes(b"x" * 200)),
-            "file is not a database); fix or remove that directory",
+            "file is not a database); fix or remove it",
         ),
     ],
     ids=["a file", "not a database"],

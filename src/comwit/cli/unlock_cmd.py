@@ -13,8 +13,8 @@ from comwit.cli.session import Target, load_target, observe_one, require_app
 from comwit.cli.settings import TARGET, VERBOSITY, Settings, command
 from comwit.escape import quoted
 from comwit.exit_codes import EXIT_OK
+from comwit.plan.ledger import AppLedger
 from comwit.preview.names import MAX_PR, preview_name
-from comwit.store.ledger import by_a_newer_comwit
 
 
 @command(TARGET, VERBOSITY)
@@ -60,9 +60,10 @@ async def _unlock(settings: Settings, target: Target, app: str) -> None:
             return
         lease = observed.ledger.lease  # the ledger as just read; the update reads it again
         if lease is None:
-            # One a newer comwit wrote reads as empty, a lease of its runs unseen: say so.
-            if any(by_a_newer_comwit(app, w) for w in one.observation.warnings):
-                await one.store.load(app, observed.app_id)  # NewerLedgerError
+            # One a newer comwit wrote reads as empty, a lease of its runs unseen: loading it
+            # to change says so (NewerLedgerError). A ledger with records has none.
+            if observed.ledger == AppLedger():
+                await one.store.load(app, observed.app_id)
             console.info(f"App {quoted(app)} has no apply lease: nothing to do.")
             return
         await one.store.update(app, observed.app_id, without_lease)

@@ -43,7 +43,7 @@ def start_embedded(data_dir: Path, *, project: str, auto_dns: bool = True) -> Em
     from comwit.emulator.server import serve_in_thread
 
     with ExitStack() as stack:
-        fix = "fix or remove that directory"  # it has no --data to pass
+        fix = "fix or remove it"  # what the reason names last; there is no --data to pass
         running = stack.enter_context(serve_in_thread(data_dir, auto_dns=auto_dns, fix=fix))
         raw = running.issue_token(SCOPES, [project])
         stack.callback(running.store.revoke_token, raw)

@@ -220,7 +220,6 @@ def _open_database(data_dir: Path, incoming_dir: Path, fix: str) -> sqlite3.Conn
         in_the_way = _file_in_the_way(incoming_dir)
         if in_the_way is not None:
             reason = f"{in_the_way} is a file, not a directory"
-            fix = fix.replace("that directory", "that file")
         raise _unusable(data_dir, reason, fix) from exc
 
 

@@ -280,18 +280,11 @@ def apps_of(projects: dict[str, Any], project: str, path: Path, fix: str = "") -
     return dict(apps)
 
 
-def by_a_newer_comwit(app: str, warning: str) -> bool:
-    """Whether `warning` (of a read) says the app's ledger was written by a newer comwit."""
-    return warning.startswith(f"ledger of app {app!r} ") and _NEWER in warning
-
-
-_NEWER = "was written by a newer comwit"
-
-
 def _unreadable(app: str, where: str, exc: Exception) -> str:
     if isinstance(exc, NewerLedger):
         return (
-            f"ledger of app {app!r} in {where} {_NEWER} ({exc}); this comwit plans the app "
+            f"ledger of app {app!r} in {where} was written by a newer comwit ({exc}); this "
+            "comwit plans the app "
             "as if it knew nothing of it, and will not change it: upgrade comwit"
         )
     return f"ledger of app {app!r} in {where} is unreadable ({exc}); treating it as empty"
